@@ -1,0 +1,769 @@
+/*
+ * config.c - reading the INI file into a validated snapshot.
+ *
+ * The file is read once (ini_reader.c gives every section and key with its
+ * line); keys are collected per section, then checked once everything is
+ * known: a source's keys against the core's declarations and its driver's,
+ * names against the sources defined anywhere in the file. Every problem is
+ * recorded with its line, and any problem refuses the whole file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "diag.h"
+#include "ini_reader.h"
+
+/* The keys of [database]. */
+enum { DB_DEFAULT_SOURCE, DB_PLUGIN_DIR, DB_FALLBACK, DB_RETRY, DB_LOG_LEVEL,
+       DB_COUNT };
+
+static const struct dbr_option_decl database_keys[] = {
+	{ "default_source", DBR_OPT_TEXT, 0, 0, 0, NULL, NULL,
+	  "the source of unmapped chats" },
+	{ "plugin_dir", DBR_OPT_PATH, 0, 0, 0, NULL, NULL,
+	  "the folder of driver plugins" },
+	{ "fallback", DBR_OPT_ENUM, 0, 0, 0, "default", "default|none",
+	  "what happens when a source is unavailable" },
+	{ "retry_interval", DBR_OPT_SECONDS, 0, 0, 86400, "5", NULL,
+	  "seconds an unavailable source is skipped" },
+	{ "log_level", DBR_OPT_ENUM, 0, 0, 0, "warn", "error|warn|info|debug",
+	  "the least severe level logged" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
+static const struct dbr_option_decl source_keys[] = {
+	{ "type", DBR_OPT_TEXT, DBR_OPT_REQUIRED, 0, 0, NULL, NULL,
+	  "the driver: sqlite, or a plugin's name" },
+	{ "max_connections", DBR_OPT_INT, 0, 1, 10000, "5", NULL,
+	  "the pool's size" },
+	{ "timeout", DBR_OPT_SECONDS, 0, 0.001, 86400, "30", NULL,
+	  "the longest any one wait may take" },
+	{ "readonly", DBR_OPT_BOOL, 0, 0, 0, "false", NULL,
+	  "refuse writes" },
+	{ "fallback", DBR_OPT_ENUM, 0, 0, 0, NULL, "default|none",
+	  "overrides [database] fallback" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
+/* A key as read, before its section can be checked. */
+struct rawkv {
+	char *key;
+	char *value;
+	int line;
+};
+
+struct rawsec {
+	struct rawkv *kv;
+	size_t n, cap;
+};
+
+struct mapping {
+	int64_t chat;
+	int line;
+	uint32_t name; /* index into parse.names */
+};
+
+enum section { SEC_NONE, SEC_DATABASE, SEC_SOURCE, SEC_SCOPES, SEC_MAPPING,
+	       SEC_UNKNOWN };
+
+struct parse {
+	struct dbr__config *cfg;
+	struct dbr__diags diags;
+	enum section sec;
+	size_t cur;                /* current source */
+	int seen[SEC_UNKNOWN];     /* header line of each single section */
+	struct rawsec database;
+	struct rawsec scopes;
+	struct rawsec *srcraw;     /* one per source */
+	size_t srccap, rawcap;
+	struct mapping *maps;
+	size_t nmaps, mapcap;
+	char **names;              /* distinct source names in mappings */
+	size_t nnames, namecap;
+};
+
+static bool name_ok(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return n >= 1 && n <= max;
+}
+
+static bool type_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') ||
+		      (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
+			return false;
+	return n >= 1 && n <= 32;
+}
+
+static int raw_add(struct parse *p, struct rawsec *sec, const char *key,
+		   const char *value, int line)
+{
+	struct rawkv *kv;
+
+	if (dbr__grow(&sec->kv, &sec->cap, sec->n + 1, sizeof(*sec->kv)))
+		return DBR_E_NOMEM;
+	kv = &sec->kv[sec->n];
+	kv->key = dbr__strdup(key);
+	kv->value = dbr__strdup(value);
+	kv->line = line;
+	if (!kv->key || !kv->value) {
+		dbr__free(kv->key);
+		dbr__free(kv->value);
+		p->diags.nomem = true;
+		return DBR_E_NOMEM;
+	}
+	sec->n++;
+	return DBR_OK;
+}
+
+static void raw_release(struct rawsec *sec)
+{
+	size_t i;
+
+	for (i = 0; i < sec->n; i++) {
+		dbr__free(sec->kv[i].key);
+		dbr__free(sec->kv[i].value);
+	}
+	dbr__free(sec->kv);
+	memset(sec, 0, sizeof(*sec));
+}
+
+/* The earlier key of the same name in sec, for duplicate reports. */
+static const struct rawkv *raw_find(const struct rawsec *sec, const char *key,
+				    size_t before)
+{
+	size_t i;
+
+	for (i = 0; i < before; i++)
+		if (!strcmp(sec->kv[i].key, key))
+			return &sec->kv[i];
+	return NULL;
+}
+
+static const char *const section_names[] = { "database", "scopes",
+					     "chat_mapping", "source.NAME" };
+
+static void source_section(struct parse *p, const char *name, int line)
+{
+	struct dbr__config *cfg = p->cfg;
+	struct dbr_source_config *s;
+	size_t i;
+
+	if (!name_ok(name, 63)) {
+		dbr__diag_add(&p->diags, line,
+			      "bad source name '%s': expected 1 to 63 letters, "
+			      "digits, '_' or '-'", name);
+		p->sec = SEC_UNKNOWN;
+		return;
+	}
+	for (i = 0; i < cfg->nsources; i++) {
+		if (!strcmp(cfg->sources[i].name, name)) {
+			dbr__diag_add(&p->diags, line,
+				      "duplicate section [source.%s] (first "
+				      "on line %d)", name, cfg->sources[i].line);
+			p->sec = SEC_UNKNOWN;
+			return;
+		}
+	}
+	if (cfg->nsources >= UINT32_MAX - 1 ||
+	    dbr__grow(&cfg->sources, &p->srccap, cfg->nsources + 1,
+		      sizeof(*cfg->sources)) ||
+	    dbr__grow(&p->srcraw, &p->rawcap, cfg->nsources + 1,
+		      sizeof(*p->srcraw)))
+		goto nomem;
+	s = &cfg->sources[cfg->nsources];
+	memset(s, 0, sizeof(*s));
+	memset(&p->srcraw[cfg->nsources], 0, sizeof(*p->srcraw));
+	s->name = dbr__strdup(name);
+	if (!s->name)
+		goto nomem;
+	s->index = (uint32_t)cfg->nsources;
+	s->line = line;
+	p->cur = cfg->nsources++;
+	p->sec = SEC_SOURCE;
+	return;
+nomem:
+	p->diags.nomem = true;
+	p->sec = SEC_UNKNOWN;
+}
+
+static void on_section(void *ud, const char *name, int line)
+{
+	struct parse *p = ud;
+	enum section sec = SEC_UNKNOWN;
+	const char *hint;
+
+	if (!strncmp(name, "source.", 7)) {
+		source_section(p, name + 7, line);
+		return;
+	}
+	if (!strcmp(name, "database"))
+		sec = SEC_DATABASE;
+	else if (!strcmp(name, "scopes"))
+		sec = SEC_SCOPES;
+	else if (!strcmp(name, "chat_mapping"))
+		sec = SEC_MAPPING;
+	p->sec = sec;
+	if (sec == SEC_UNKNOWN) {
+		hint = dbr__suggest(name, section_names, 4);
+		if (hint)
+			dbr__diag_add(&p->diags, line,
+				      "unknown section [%s]; did you mean [%s]?",
+				      name, hint);
+		else
+			dbr__diag_add(&p->diags, line,
+				      "unknown section [%s]; expected "
+				      "[database], [source.NAME], [scopes] or "
+				      "[chat_mapping]", name);
+		return;
+	}
+	if (p->seen[sec]) {
+		dbr__diag_add(&p->diags, line,
+			      "duplicate section [%s] (first on line %d)", name,
+			      p->seen[sec]);
+		p->sec = SEC_UNKNOWN;
+		return;
+	}
+	p->seen[sec] = line;
+}
+
+static uint32_t intern_name(struct parse *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nnames; i++)
+		if (!strcmp(p->names[i], name))
+			return (uint32_t)i;
+	if (dbr__grow(&p->names, &p->namecap, p->nnames + 1,
+		      sizeof(*p->names)) ||
+	    !(p->names[p->nnames] = dbr__strdup(name))) {
+		p->diags.nomem = true;
+		return UINT32_MAX;
+	}
+	return (uint32_t)p->nnames++;
+}
+
+static void mapping_key(struct parse *p, const char *key, const char *value,
+			int line)
+{
+	struct mapping *m;
+	int64_t chat;
+	uint32_t name;
+
+	if (dbr__parse_int64(key, &chat)) {
+		dbr__diag_add(&p->diags, line,
+			      "bad chat id '%s': expected a signed 64-bit "
+			      "integer", key);
+		return;
+	}
+	if (!*value) {
+		dbr__diag_add(&p->diags, line, "chat %s: empty source name",
+			      key);
+		return;
+	}
+	name = intern_name(p, value);
+	if (name == UINT32_MAX ||
+	    dbr__grow(&p->maps, &p->mapcap, p->nmaps + 1, sizeof(*p->maps))) {
+		p->diags.nomem = true;
+		return;
+	}
+	m = &p->maps[p->nmaps++];
+	m->chat = chat;
+	m->line = line;
+	m->name = name;
+}
+
+static void on_key(void *ud, const char *key, const char *value, int line)
+{
+	struct parse *p = ud;
+
+	switch (p->sec) {
+	case SEC_NONE:
+		dbr__diag_add(&p->diags, line,
+			      "key '%s' outside any section", key);
+		break;
+	case SEC_DATABASE:
+		raw_add(p, &p->database, key, value, line);
+		break;
+	case SEC_SOURCE:
+		raw_add(p, &p->srcraw[p->cur], key, value, line);
+		break;
+	case SEC_SCOPES:
+		raw_add(p, &p->scopes, key, value, line);
+		break;
+	case SEC_MAPPING:
+		mapping_key(p, key, value, line);
+		break;
+	case SEC_UNKNOWN:
+		break; /* the section itself was reported */
+	}
+}
+
+/* Report key `kv` as unknown among decls (and extra, if given). */
+static void unknown_key(struct parse *p, const struct rawkv *kv,
+			const char *where, const struct dbr_option_decl *a,
+			const struct dbr_option_decl *b)
+{
+	const char *names[128];
+	size_t n = 0;
+	const char *hint;
+
+	for (; a && a->name && n < 128; a++)
+		names[n++] = a->name;
+	for (; b && b->name && n < 128; b++)
+		names[n++] = b->name;
+	hint = dbr__suggest(kv->key, names, n);
+	if (hint)
+		dbr__diag_add(&p->diags, kv->line,
+			      "unknown key '%s' in %s; did you mean '%s'?",
+			      kv->key, where, hint);
+	else
+		dbr__diag_add(&p->diags, kv->line, "unknown key '%s' in %s",
+			      kv->key, where);
+}
+
+/*
+ * Parse the keys of one section into va (one value per declaration of a)
+ * and vb (one per declaration of b, which may be NULL). Keys of neither
+ * array are reported as unknown, unless `lenient` (when b could not be
+ * known because the driver failed to load).
+ */
+static void parse_keys(struct parse *p, const struct rawsec *sec,
+		       const char *where, const struct dbr_option_decl *a,
+		       struct dbr__optval *va, const struct dbr_option_decl *b,
+		       struct dbr__optval *vb, bool lenient)
+{
+	const char *dir = p->cfg->dir;
+	char msg[160];
+	size_t i;
+
+	for (i = 0; i < sec->n; i++) {
+		const struct rawkv *kv = &sec->kv[i];
+		const struct rawkv *dup = raw_find(sec, kv->key, i);
+		const struct dbr_option_decl *d = dbr__opt_find(a, kv->key);
+		struct dbr__optval *v;
+
+		if (dup) {
+			dbr__diag_add(&p->diags, kv->line,
+				      "duplicate key '%s' in %s (first on "
+				      "line %d)", kv->key, where, dup->line);
+			continue;
+		}
+		if (d) {
+			v = &va[d - a];
+		} else if ((d = dbr__opt_find(b, kv->key))) {
+			v = &vb[d - b];
+		} else {
+			if (!lenient)
+				unknown_key(p, kv, where, a, b);
+			continue;
+		}
+		if (dbr__opt_parse(d, kv->value, dir, v, msg, sizeof(msg))) {
+			dbr__diag_add(&p->diags, kv->line,
+				      "bad value '%s' for '%s' in %s: %s",
+				      kv->value, kv->key, where, msg);
+			continue;
+		}
+		v->line = kv->line;
+	}
+}
+
+/* Fill defaults of unset keys; report required ones that are missing. */
+static void finish_keys(struct parse *p, const struct dbr_option_decl *d,
+			struct dbr__optval *v, const char *where, int line)
+{
+	for (; d->name; d++, v++) {
+		if (v->isset)
+			continue;
+		v->decl = d;
+		if (d->flags & DBR_OPT_REQUIRED)
+			dbr__diag_add(&p->diags, line,
+				      "missing required key '%s' in %s",
+				      d->name, where);
+		else if (dbr__opt_default(d, p->cfg->dir, v))
+			p->diags.nomem = true;
+	}
+}
+
+/* Load the driver named by a source's `type` key. */
+static void source_driver(struct parse *p, struct dbr_source_config *s,
+			  const struct rawsec *raw)
+{
+	const struct rawkv *type = raw_find(raw, "type", raw->n);
+	char msg[768];
+	int rc;
+
+	if (!type)
+		return; /* reported by finish_keys() */
+	s->type_line = type->line;
+	if (!type_ok(type->value)) {
+		dbr__diag_add(&p->diags, type->line,
+			      "bad value '%s' for 'type' in [source.%s]: "
+			      "expected 1 to 32 of a-z, 0-9 and '_'",
+			      type->value, s->name);
+		return;
+	}
+	rc = dbr__driver_get(type->value, p->cfg->plugin_dir, &s->drv, msg,
+			     sizeof(msg));
+	if (rc == DBR_E_NOMEM)
+		p->diags.nomem = true;
+	else if (rc)
+		dbr__diag_add(&p->diags, type->line, "source '%s': %s",
+			      s->name, msg);
+}
+
+static void check_source(struct parse *p, struct dbr_source_config *s,
+			 const struct rawsec *raw)
+{
+	const struct dbr_option_decl *decls = NULL;
+	char where[80];
+
+	snprintf(where, sizeof(where), "[source.%s]", s->name);
+	source_driver(p, s, raw);
+	if (s->drv) {
+		decls = s->drv->vt.options;
+		s->nopts = dbr__opt_count(decls);
+		s->opts = dbr__calloc(s->nopts ? s->nopts : 1,
+				      sizeof(*s->opts));
+		if (!s->opts) {
+			p->diags.nomem = true;
+			return;
+		}
+	}
+	parse_keys(p, raw, where, source_keys, s->core, decls, s->opts,
+		   !s->drv);
+	/* The type was checked by source_driver(); keep it as text. */
+	finish_keys(p, source_keys, s->core, where, s->line);
+	if (decls)
+		finish_keys(p, decls, s->opts, where, s->line);
+	s->max_connections = (int)s->core[DBR__KEY_MAX_CONNECTIONS].v.i;
+	s->timeout = s->core[DBR__KEY_TIMEOUT].v.d;
+	s->readonly = s->core[DBR__KEY_READONLY].v.b;
+	s->fallback = p->cfg->fallback;
+	if (s->core[DBR__KEY_FALLBACK].text)
+		s->fallback = strcmp(s->core[DBR__KEY_FALLBACK].text,
+				     "none") ? DBR__FALLBACK_DEFAULT :
+					       DBR__FALLBACK_NONE;
+}
+
+static int level_of(const char *name)
+{
+	int l;
+
+	for (l = DBR_LOG_ERROR; l <= DBR_LOG_DEBUG; l++)
+		if (!strcmp(dbr_log_level_name(l), name))
+			return l;
+	return DBR_LOG_WARN;
+}
+
+/* Suggest the nearest defined source for an undefined name. */
+static void undefined_source(struct parse *p, int line, const char *what,
+			     const char *name)
+{
+	const struct dbr__config *cfg = p->cfg;
+	const char *names[256];
+	size_t i, n = 0;
+	const char *hint;
+
+	for (i = 0; i < cfg->nsources && n < 256; i++)
+		names[n++] = cfg->sources[i].name;
+	hint = dbr__suggest(name, names, n);
+	if (hint)
+		dbr__diag_add(&p->diags, line,
+			      "%s: undefined source '%s'; did you mean '%s'?",
+			      what, name, hint);
+	else
+		dbr__diag_add(&p->diags, line, "%s: undefined source '%s'",
+			      what, name);
+}
+
+static void check_database(struct parse *p, struct dbr__optval *v)
+{
+	struct dbr__config *cfg = p->cfg;
+	const struct dbr_source_config *def;
+
+	parse_keys(p, &p->database, "[database]", database_keys, v, NULL,
+		   NULL, false);
+	finish_keys(p, database_keys, v, "[database]", p->seen[SEC_DATABASE]);
+	cfg->fallback = v[DB_FALLBACK].text &&
+				!strcmp(v[DB_FALLBACK].text, "none") ?
+			DBR__FALLBACK_NONE :
+			DBR__FALLBACK_DEFAULT;
+	cfg->retry_interval = v[DB_RETRY].v.d;
+	cfg->log_level = level_of(v[DB_LOG_LEVEL].text ? v[DB_LOG_LEVEL].text :
+							 "warn");
+	cfg->plugin_dir = v[DB_PLUGIN_DIR].text;
+	v[DB_PLUGIN_DIR].text = NULL;
+	if (v[DB_DEFAULT_SOURCE].isset) {
+		def = dbr__config_source(cfg, v[DB_DEFAULT_SOURCE].text);
+		if (def)
+			cfg->default_source = def->index;
+		else
+			undefined_source(p, v[DB_DEFAULT_SOURCE].line,
+					 "default_source",
+					 v[DB_DEFAULT_SOURCE].text);
+	} else if (cfg->nsources > 1) {
+		dbr__diag_add(&p->diags,
+			      p->seen[SEC_DATABASE] ? p->seen[SEC_DATABASE] :
+						      cfg->sources[1].line,
+			      "%zu sources are defined but [database] names "
+			      "no default_source", cfg->nsources);
+	}
+}
+
+static void check_scopes(struct parse *p)
+{
+	struct dbr__config *cfg = p->cfg;
+	const struct dbr_source_config *s;
+	char what[96];
+	size_t i;
+
+	cfg->scopes = dbr__calloc(p->scopes.n ? p->scopes.n : 1,
+				  sizeof(*cfg->scopes));
+	if (!cfg->scopes) {
+		p->diags.nomem = true;
+		return;
+	}
+	for (i = 0; i < p->scopes.n; i++) {
+		struct rawkv *kv = &p->scopes.kv[i];
+		const struct rawkv *dup = raw_find(&p->scopes, kv->key, i);
+
+		snprintf(what, sizeof(what), "scope '%s'", kv->key);
+		if (!name_ok(kv->key, 63)) {
+			dbr__diag_add(&p->diags, kv->line,
+				      "bad scope name '%s': expected 1 to 63 "
+				      "letters, digits, '_' or '-'", kv->key);
+		} else if (dup) {
+			dbr__diag_add(&p->diags, kv->line,
+				      "duplicate scope '%s' (first on line %d)",
+				      kv->key, dup->line);
+		} else if (!(s = dbr__config_source(cfg, kv->value))) {
+			undefined_source(p, kv->line, what, kv->value);
+		} else {
+			cfg->scopes[cfg->nscopes].name = kv->key;
+			cfg->scopes[cfg->nscopes++].source = s->index;
+			kv->key = NULL;
+		}
+	}
+}
+
+static int first_line_of(const struct parse *p, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (p->maps[j].chat == p->maps[i].chat)
+			return p->maps[j].line;
+	return 0;
+}
+
+static void check_mappings(struct parse *p)
+{
+	struct dbr__config *cfg = p->cfg;
+	uint32_t *idx, existing;
+	char what[64];
+	size_t i;
+
+	idx = dbr__malloc((p->nnames ? p->nnames : 1) * sizeof(*idx));
+	if (!idx || dbr__router_init(&cfg->router, p->nmaps)) {
+		dbr__free(idx);
+		p->diags.nomem = true;
+		return;
+	}
+	for (i = 0; i < p->nnames; i++) {
+		const struct dbr_source_config *s =
+			dbr__config_source(cfg, p->names[i]);
+		idx[i] = s ? s->index : UINT32_MAX;
+	}
+	for (i = 0; i < p->nmaps; i++) {
+		const struct mapping *m = &p->maps[i];
+
+		if (idx[m->name] == UINT32_MAX) {
+			snprintf(what, sizeof(what), "chat %lld",
+				 (long long)m->chat);
+			undefined_source(p, m->line, what, p->names[m->name]);
+		} else if (dbr__router_insert(&cfg->router, m->chat,
+					      idx[m->name], &existing)) {
+			dbr__diag_add(&p->diags, m->line,
+				      "duplicate chat id %lld (first on line "
+				      "%d)", (long long)m->chat,
+				      first_line_of(p, i));
+		}
+	}
+	dbr__free(idx);
+}
+
+static void parse_release(struct parse *p)
+{
+	size_t i;
+
+	raw_release(&p->database);
+	raw_release(&p->scopes);
+	for (i = 0; p->srcraw && i < p->cfg->nsources; i++)
+		raw_release(&p->srcraw[i]);
+	dbr__free(p->srcraw);
+	dbr__free(p->maps);
+	for (i = 0; i < p->nnames; i++)
+		dbr__free(p->names[i]);
+	dbr__free(p->names);
+	dbr__diag_release(&p->diags);
+}
+
+static int open_file(const char *path, FILE **out, struct dbr_error *err)
+{
+	struct stat st;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return dbr__error_set(err, DBR_E_CONFIG, NULL,
+				      "%s: cannot open: %s", path,
+				      strerror(errno));
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return dbr__error_set(err, DBR_E_CONFIG, NULL,
+				      "%s: is a directory, not a file", path);
+	}
+	*out = f;
+	return DBR_OK;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return dbr__strdup(".");
+	if (slash == path)
+		return dbr__strdup("/");
+	return dbr__strndup(path, (size_t)(slash - path));
+}
+
+/* Everything after reading: check each part against the others. */
+static void check_all(struct parse *p, int nlines)
+{
+	struct dbr__optval dbv[DB_COUNT];
+	size_t i;
+
+	memset(dbv, 0, sizeof(dbv));
+	if (!p->cfg->nsources)
+		dbr__diag_add(&p->diags, nlines ? nlines : 1,
+			      "no [source.NAME] section: at least one source "
+			      "is needed");
+	/* [database] first: sources need its fallback and plugin_dir. */
+	check_database(p, dbv);
+	for (i = 0; i < p->cfg->nsources; i++)
+		check_source(p, &p->cfg->sources[i], &p->srcraw[i]);
+	check_scopes(p);
+	check_mappings(p);
+	for (i = 0; i < DB_COUNT; i++)
+		dbr__optval_release(&dbv[i]);
+}
+
+int dbr__config_load(const char *path, const struct dbr__logger *log,
+		     struct dbr__config **out, struct dbr_error *err)
+{
+	static const struct dbr__ini_events events = { on_section, on_key };
+	struct parse p;
+	struct dbr__config *cfg;
+	FILE *f = NULL;
+	int rc, nlines;
+	size_t i;
+
+	*out = NULL;
+	rc = open_file(path, &f, err);
+	if (rc)
+		return rc;
+	memset(&p, 0, sizeof(p));
+	cfg = p.cfg = dbr__calloc(1, sizeof(*cfg));
+	if (!cfg || !(cfg->path = dbr__strdup(path)) ||
+	    !(cfg->dir = dir_of(path))) {
+		fclose(f);
+		dbr__config_free(cfg);
+		return dbr__error_set(err, DBR_E_NOMEM, NULL,
+				      "%s: out of memory", path);
+	}
+	nlines = dbr__ini_read(f, &events, &p, &p.diags);
+	fclose(f);
+	check_all(&p, nlines);
+	for (i = 0; i < cfg->nsources; i++)
+		cfg->sources[i].log = log;
+	rc = dbr__diag_report(&p.diags, path, err);
+	parse_release(&p);
+	if (rc) {
+		dbr__config_free(cfg);
+		return rc;
+	}
+	*out = cfg;
+	return DBR_OK;
+}
+
+static void source_release(struct dbr_source_config *s)
+{
+	size_t i;
+
+	for (i = 0; i < DBR__KEY_COUNT; i++)
+		dbr__optval_release(&s->core[i]);
+	for (i = 0; i < s->nopts; i++)
+		dbr__optval_release(&s->opts[i]);
+	dbr__free(s->opts);
+	dbr__driver_put(s->drv);
+	dbr__free(s->name);
+}
+
+void dbr__config_free(struct dbr__config *cfg)
+{
+	size_t i;
+
+	if (!cfg)
+		return;
+	for (i = 0; i < cfg->nsources; i++)
+		source_release(&cfg->sources[i]);
+	dbr__free(cfg->sources);
+	for (i = 0; i < cfg->nscopes; i++)
+		dbr__free(cfg->scopes[i].name);
+	dbr__free(cfg->scopes);
+	dbr__router_release(&cfg->router);
+	dbr__free(cfg->plugin_dir);
+	dbr__free(cfg->path);
+	dbr__free(cfg->dir);
+	dbr__free(cfg);
+}
+
+struct dbr_source_config *dbr__config_source(const struct dbr__config *cfg,
+					     const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nsources; i++)
+		if (!strcmp(cfg->sources[i].name, name))
+			return &cfg->sources[i];
+	return NULL;
+}
+
+const struct dbr__optval *dbr__source_opt(const struct dbr_source_config *s,
+					  const char *name)
+{
+	const struct dbr_option_decl *d = dbr__opt_find(source_keys, name);
+
+	if (d)
+		return &s->core[d - source_keys];
+	if (s->drv && (d = dbr__opt_find(s->drv->vt.options, name)))
+		return &s->opts[d - s->drv->vt.options];
+	return NULL;
+}

@@ -1,0 +1,80 @@
+/*
+ * config.h - the validated, immutable configuration snapshot read from
+ * one INI file.
+ */
+#ifndef DBR_CONFIG_H
+#define DBR_CONFIG_H
+
+#include "driver.h"
+#include "log.h"
+#include "option.h"
+#include "router.h"
+
+enum dbr__fallback { DBR__FALLBACK_DEFAULT = 0, DBR__FALLBACK_NONE = 1 };
+
+/* The core's keys of every source, in this order in src->core. */
+enum dbr__core_key {
+	DBR__KEY_TYPE,
+	DBR__KEY_MAX_CONNECTIONS,
+	DBR__KEY_TIMEOUT,
+	DBR__KEY_READONLY,
+	DBR__KEY_FALLBACK,
+	DBR__KEY_COUNT
+};
+
+/* One [source.NAME] section; drivers see it as an opaque pointer. */
+struct dbr_source_config {
+	char *name;
+	uint32_t index;                  /* order of definition */
+	struct dbr__driver *drv;
+	const struct dbr__logger *log;   /* the handle's logger */
+	int line;                        /* the section header's line */
+	int type_line;
+	struct dbr__optval core[DBR__KEY_COUNT];
+	struct dbr__optval *opts;        /* one per driver declaration */
+	size_t nopts;
+	/* The core keys, resolved. */
+	int max_connections;
+	double timeout;
+	bool readonly;
+	int fallback;                    /* enum dbr__fallback */
+};
+
+struct dbr__scope {
+	char *name;
+	uint32_t source;
+};
+
+struct dbr__config {
+	char *path;                  /* as given */
+	char *dir;                   /* its folder: base of relative paths */
+	struct dbr_source_config *sources;
+	size_t nsources;
+	uint32_t default_source;
+	char *plugin_dir;            /* NULL: the compiled-in default */
+	int fallback;                /* enum dbr__fallback */
+	double retry_interval;
+	int log_level;               /* enum dbr_log_level */
+	struct dbr__scope *scopes;
+	size_t nscopes;
+	struct dbr__router router;
+};
+
+/*
+ * Read and validate path. Every problem is reported in err as
+ * "FILE:LINE: message" lines. Warnings go to log.
+ */
+int dbr__config_load(const char *path, const struct dbr__logger *log,
+		     struct dbr__config **out, struct dbr_error *err);
+
+void dbr__config_free(struct dbr__config *cfg);
+
+/* A source by name, or NULL. */
+struct dbr_source_config *dbr__config_source(const struct dbr__config *cfg,
+					     const char *name);
+
+/* The value of a declared option of a source (core or driver), or NULL. */
+const struct dbr__optval *dbr__source_opt(const struct dbr_source_config *s,
+					  const char *name);
+
+#endif /* DBR_CONFIG_H */

@@ -1,0 +1,162 @@
+/*
+ * driver.c - the registry of drivers. Each type is loaded once per process
+ * and shared, reference-counted, by every source naming it.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "driver.h"
+
+struct builtin {
+	const char *type;
+	dbr_driver_entry_fn entry;
+};
+
+static const struct builtin builtins[] = {
+	{ "sqlite", dbr__sqlite_entry },
+};
+
+/* Loaded drivers; the list and every refs field are under lock. */
+struct node {
+	struct dbr__driver drv;
+	struct node *next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct node *loaded;
+
+/* The offset just past the last required call. */
+#define REQUIRED_SIZE                                                       \
+	(offsetof(struct dbr_driver, finish) + sizeof(void (*)(void)))
+
+int dbr__driver_check(const struct dbr_driver *vt, const char *type,
+		      struct dbr_driver *out, char *msg, size_t msgsize)
+{
+	size_t n;
+
+	if (!vt) {
+		snprintf(msg, msgsize, "the entry call returned no driver");
+		return DBR_E_ABI;
+	}
+	if (vt->abi_version >> 16 != DBR_ABI_MAJOR) {
+		snprintf(msg, msgsize,
+			 "driver ABI %u.%u, but this dbroute needs ABI %d.x",
+			 vt->abi_version >> 16, vt->abi_version & 0xffff,
+			 DBR_ABI_MAJOR);
+		return DBR_E_ABI;
+	}
+	if (vt->struct_size < REQUIRED_SIZE) {
+		snprintf(msg, msgsize,
+			 "driver table of %u bytes is too short for ABI %d "
+			 "(at least %zu)", vt->struct_size, DBR_ABI_MAJOR,
+			 (size_t)REQUIRED_SIZE);
+		return DBR_E_ABI;
+	}
+	if (!vt->name || strcmp(vt->name, type)) {
+		snprintf(msg, msgsize, "driver names itself '%s', not '%s'",
+			 vt->name ? vt->name : "(null)", type);
+		return DBR_E_ABI;
+	}
+	memset(out, 0, sizeof(*out));
+	n = vt->struct_size < sizeof(*out) ? vt->struct_size : sizeof(*out);
+	memcpy(out, vt, n);
+	if (!out->open || !out->close || !out->query || !out->next ||
+	    !out->column_count || !out->column_name || !out->column ||
+	    !out->finish) {
+		snprintf(msg, msgsize,
+			 "driver lacks a required call (open, close, query, "
+			 "next, column_count, column_name, column, finish)");
+		return DBR_E_ABI;
+	}
+	if (!out->version)
+		out->version = "?";
+	return DBR_OK;
+}
+
+static const struct builtin *find_builtin(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+		if (!strcmp(builtins[i].type, type))
+			return &builtins[i];
+	return NULL;
+}
+
+static int load(const char *type, struct node **out, char *msg,
+		size_t msgsize)
+{
+	const struct builtin *b = find_builtin(type);
+	struct node *n;
+	int rc;
+
+	if (!b) {
+		snprintf(msg, msgsize, "unknown source type '%s' (built-in "
+			 "types: sqlite)", type);
+		return DBR_E_CONFIG;
+	}
+	n = dbr__calloc(1, sizeof(*n));
+	if (!n || !(n->drv.origin = dbr__strdup("built-in"))) {
+		dbr__free(n);
+		return DBR_E_NOMEM;
+	}
+	rc = dbr__driver_check(b->entry(&dbr__host), type, &n->drv.vt, msg,
+			       msgsize);
+	if (rc) {
+		dbr__free(n->drv.origin);
+		dbr__free(n);
+		return rc;
+	}
+	snprintf(n->drv.type, sizeof(n->drv.type), "%s", type);
+	*out = n;
+	return DBR_OK;
+}
+
+int dbr__driver_get(const char *type, const char *plugin_dir,
+		    struct dbr__driver **out, char *msg, size_t msgsize)
+{
+	struct node *n;
+	int rc = DBR_OK;
+
+	(void)plugin_dir;
+	*out = NULL;
+	pthread_mutex_lock(&lock);
+	for (n = loaded; n; n = n->next)
+		if (!strcmp(n->drv.type, type))
+			break;
+	if (!n) {
+		rc = load(type, &n, msg, msgsize);
+		if (!rc) {
+			n->next = loaded;
+			loaded = n;
+		}
+	}
+	if (!rc) {
+		n->drv.refs++;
+		*out = &n->drv;
+	}
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+void dbr__driver_put(struct dbr__driver *d)
+{
+	struct node **pp, *n;
+
+	if (!d)
+		return;
+	pthread_mutex_lock(&lock);
+	if (--d->refs == 0) {
+		for (pp = &loaded; *pp; pp = &(*pp)->next) {
+			if (&(*pp)->drv == d) {
+				n = *pp;
+				*pp = n->next;
+				dbr__free(n->drv.origin);
+				dbr__free(n);
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}

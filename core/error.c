@@ -1,0 +1,96 @@
+/*
+ * error.c - status texts and the filling of caller-owned error structs.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+const char *dbr_strerror(int code)
+{
+	switch (code) {
+	case DBR_OK: return "ok";
+	case DBR_E_CONN: return "connection failed or lost";
+	case DBR_E_STMT: return "statement failed";
+	case DBR_E_CONSTRAINT: return "constraint violated";
+	case DBR_E_TIMEOUT: return "timed out";
+	case DBR_E_CONFIG: return "invalid configuration";
+	case DBR_E_NOMEM: return "out of memory";
+	case DBR_E_MISUSE: return "library misused";
+	case DBR_E_UNSUPPORTED: return "not supported by the driver";
+	case DBR_E_ABI: return "driver built for another ABI";
+	case DBR_E_READONLY: return "source is read-only";
+	case DBR_E_NOTFOUND: return "no such source";
+	case DBR_ROW: return "row ready";
+	case DBR_DONE: return "no more rows";
+	default: return "unknown status";
+	}
+}
+
+bool dbr__copy_text(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n < size) {
+		memcpy(dst, src, n + 1);
+		return false;
+	}
+	memcpy(dst, src, size - 4);
+	memcpy(dst + size - 4, "...", 4);
+	return true;
+}
+
+int dbr__error_setv(struct dbr_error *err, int code, const char *source,
+		    const char *fmt, va_list ap)
+{
+	int n;
+
+	if (!err)
+		return code;
+	err->code = code;
+	err->native_code = 0;
+	err->sqlstate[0] = '\0';
+	dbr__copy_text(err->source, sizeof(err->source), source ? source : "");
+	n = vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	err->truncated = n >= (int)sizeof(err->message);
+	if (err->truncated)
+		memcpy(err->message + sizeof(err->message) - 4, "...", 4);
+	return code;
+}
+
+int dbr__error_set(struct dbr_error *err, int code, const char *source,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dbr__error_setv(err, code, source, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void dbr__error_source(struct dbr_error *err, const char *source)
+{
+	char msg[sizeof(err->message)];
+	int n;
+
+	if (!err)
+		return;
+	dbr__copy_text(err->source, sizeof(err->source), source);
+	n = snprintf(msg, sizeof(msg), "source '%s': %s", source,
+		     err->message);
+	if (n >= (int)sizeof(msg)) {
+		err->truncated = true;
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
+	}
+	memcpy(err->message, msg, sizeof(msg));
+}
+
+double dbr__now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,243 @@
+/*
+ * handle.c - opening and closing a handle, routing, and the per-source
+ * information calls.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "handle.h"
+
+int dbr_version_number(void)
+{
+	return DBR_VERSION_NUMBER;
+}
+
+const char *dbr_version(void)
+{
+	return DBR_VERSION_STRING;
+}
+
+static void handle_free(struct dbr *db)
+{
+	size_t i;
+
+	if (db->pools)
+		for (i = 0; i < db->cfg->nsources; i++)
+			dbr__pool_release(&db->pools[i]);
+	dbr__free(db->pools);
+	dbr__config_free(db->cfg);
+	dbr__free(db);
+}
+
+int dbr_open(struct dbr **out, const char *config_path,
+	     const struct dbr_open_options *opts, struct dbr_error *err)
+{
+	struct dbr_open_options o = { sizeof(o), NULL, NULL, 0 };
+	struct dbr *db;
+	size_t i;
+	int rc;
+
+	if (!out || !config_path)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_open: out and config_path are "
+				      "required");
+	*out = NULL;
+	if (opts) {
+		if (opts->size < offsetof(struct dbr_open_options, log_level) +
+					 sizeof(int))
+			return dbr__error_set(err, DBR_E_MISUSE, NULL,
+					      "dbr_open: options of %zu bytes "
+					      "are too short", opts->size);
+		memcpy(&o, opts, opts->size < sizeof(o) ? opts->size :
+							  sizeof(o));
+	}
+	db = dbr__calloc(1, sizeof(*db));
+	if (!db)
+		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	db->log.fn = o.log_fn;
+	db->log.ud = o.log_ud;
+	db->log.level = o.log_level ? o.log_level : DBR_LOG_WARN;
+	atomic_init(&db->misses, 0);
+	rc = dbr__config_load(config_path, &db->log, &db->cfg, err);
+	if (rc)
+		goto fail;
+	if (!o.log_level)
+		db->log.level = db->cfg->log_level;
+	db->pools = dbr__calloc(db->cfg->nsources, sizeof(*db->pools));
+	if (!db->pools) {
+		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < db->cfg->nsources; i++) {
+		rc = dbr__pool_init(&db->pools[i], &db->cfg->sources[i]);
+		if (rc) {
+			dbr__error_set(err, rc, NULL, "cannot create pools");
+			goto fail;
+		}
+	}
+	dbr__log(&db->log, DBR_LOG_INFO, NULL,
+		 "%s: %zu sources, %zu chat mappings, default source '%s'",
+		 config_path, db->cfg->nsources, db->cfg->router.count,
+		 db->cfg->sources[db->cfg->default_source].name);
+	*out = db;
+	return DBR_OK;
+fail:
+	handle_free(db);
+	return rc;
+}
+
+void dbr_close(struct dbr *db)
+{
+	if (db)
+		handle_free(db);
+}
+
+int dbr__route(struct dbr *db, const char *source, const char *scope,
+	       int64_t chat, bool by_chat, struct dbr_source_config **out,
+	       int *reason, struct dbr_error *err)
+{
+	const struct dbr__config *cfg = db->cfg;
+	uint32_t idx = cfg->default_source;
+	size_t i;
+
+	*reason = DBR_ROUTE_DEFAULT;
+	if (source) {
+		*out = dbr__config_source(cfg, source);
+		*reason = DBR_ROUTE_EXPLICIT;
+		if (!*out)
+			return dbr__error_set(err, DBR_E_NOTFOUND, source,
+					      "no source named '%s'", source);
+		return DBR_OK;
+	}
+	if (scope) {
+		for (i = 0; i < cfg->nscopes; i++) {
+			if (!strcmp(cfg->scopes[i].name, scope)) {
+				idx = cfg->scopes[i].source;
+				*reason = DBR_ROUTE_SCOPE;
+				break;
+			}
+		}
+	} else if (by_chat) {
+		uint32_t hit = dbr__router_lookup(&cfg->router, chat);
+
+		if (hit != DBR__ROUTE_MISS) {
+			idx = hit;
+			*reason = DBR_ROUTE_MAPPED;
+		} else {
+			atomic_fetch_add_explicit(&db->misses, 1,
+						  memory_order_relaxed);
+			if (dbr__log_enabled(&db->log, DBR_LOG_DEBUG))
+				dbr__log(&db->log, DBR_LOG_DEBUG, NULL,
+					 "chat %lld is not mapped: default "
+					 "source", (long long)chat);
+		}
+	}
+	*out = &cfg->sources[idx];
+	return DBR_OK;
+}
+
+int dbr_route_chat(struct dbr *db, int64_t chat, const char **source,
+		   int *reason)
+{
+	struct dbr_source_config *s;
+	int r;
+
+	if (!db)
+		return DBR_E_MISUSE;
+	dbr__route(db, NULL, NULL, chat, true, &s, &r, NULL);
+	if (source)
+		*source = s->name;
+	if (reason)
+		*reason = r;
+	return DBR_OK;
+}
+
+int dbr_route_scope(struct dbr *db, const char *scope, const char **source,
+		    int *reason)
+{
+	struct dbr_source_config *s;
+	int r;
+
+	if (!db || !scope)
+		return DBR_E_MISUSE;
+	dbr__route(db, NULL, scope, 0, false, &s, &r, NULL);
+	if (source)
+		*source = s->name;
+	if (reason)
+		*reason = r;
+	return DBR_OK;
+}
+
+const char *dbr_route_reason_name(int reason)
+{
+	switch (reason) {
+	case DBR_ROUTE_EXPLICIT: return "explicit";
+	case DBR_ROUTE_SCOPE: return "scope";
+	case DBR_ROUTE_MAPPED: return "mapped";
+	case DBR_ROUTE_DEFAULT: return "default";
+	default: return "?";
+	}
+}
+
+size_t dbr_source_count(const struct dbr *db)
+{
+	return db ? db->cfg->nsources : 0;
+}
+
+const char *dbr_source_name(const struct dbr *db, size_t i)
+{
+	return db && i < db->cfg->nsources ? db->cfg->sources[i].name : NULL;
+}
+
+const char *dbr_source_type(const struct dbr *db, size_t i)
+{
+	return db && i < db->cfg->nsources ?
+		       db->cfg->sources[i].drv->vt.name :
+		       NULL;
+}
+
+int dbr_source_driver(const struct dbr *db, size_t i, const char **origin,
+		      const char **version)
+{
+	const struct dbr__driver *d;
+
+	if (!db || i >= db->cfg->nsources)
+		return DBR_E_MISUSE;
+	d = db->cfg->sources[i].drv;
+	if (origin)
+		*origin = d->origin;
+	if (version)
+		*version = d->vt.version;
+	return DBR_OK;
+}
+
+const char *dbr_default_source(const struct dbr *db)
+{
+	return db ? db->cfg->sources[db->cfg->default_source].name : NULL;
+}
+
+int dbr_source_ping(struct dbr *db, const char *source, struct dbr_error *err)
+{
+	struct dbr_source_config *s;
+	struct dbr__pconn *c;
+	int reason, rc;
+
+	if (!db)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_source_ping: db is NULL");
+	rc = dbr__route(db, source, NULL, 0, false, &s, &reason, err);
+	if (rc)
+		return rc;
+	rc = dbr__pool_acquire(&db->pools[s->index], &c, err);
+	if (rc)
+		return rc;
+	if (s->drv->vt.ping) {
+		rc = s->drv->vt.ping(c->dc, err);
+		if (rc) {
+			c->lost = rc == DBR_E_CONN;
+			dbr__error_source(err, s->name);
+		}
+	}
+	dbr__pool_put(c);
+	return rc;
+}

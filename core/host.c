@@ -1,0 +1,78 @@
+/*
+ * host.c - the services drivers reach through struct dbr_host: logging,
+ * errors and their source's options.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+
+static void host_log(const struct dbr_source_config *src, int level,
+		     const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!src || !dbr__log_enabled(src->log, level))
+		return;
+	va_start(ap, fmt);
+	dbr__logv(src->log, level, src->name, fmt, ap);
+	va_end(ap);
+}
+
+static void host_set_error(struct dbr_error *err, int code, int native_code,
+			   const char *sqlstate, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	dbr__error_setv(err, code, NULL, fmt, ap);
+	va_end(ap);
+	err->native_code = native_code;
+	if (sqlstate)
+		dbr__copy_text(err->sqlstate, sizeof(err->sqlstate), sqlstate);
+}
+
+static const char *host_source_name(const struct dbr_source_config *src)
+{
+	return src ? src->name : "";
+}
+
+static const char *host_opt_text(const struct dbr_source_config *src,
+				 const char *name)
+{
+	const struct dbr__optval *v = dbr__source_opt(src, name);
+
+	return v && v->isset ? v->text : NULL;
+}
+
+static int64_t host_opt_int(const struct dbr_source_config *src,
+			    const char *name)
+{
+	const struct dbr__optval *v = dbr__source_opt(src, name);
+
+	return v && v->isset && v->decl->kind == DBR_OPT_INT ? v->v.i : 0;
+}
+
+static double host_opt_seconds(const struct dbr_source_config *src,
+			       const char *name)
+{
+	const struct dbr__optval *v = dbr__source_opt(src, name);
+
+	return v && v->isset && v->decl->kind == DBR_OPT_SECONDS ? v->v.d : 0;
+}
+
+static bool host_opt_bool(const struct dbr_source_config *src,
+			  const char *name)
+{
+	const struct dbr__optval *v = dbr__source_opt(src, name);
+
+	return v && v->isset && v->decl->kind == DBR_OPT_BOOL && v->v.b;
+}
+
+const struct dbr_host dbr__host = {
+	sizeof(struct dbr_host), DBR_ABI_VERSION,   host_log,
+	host_set_error,          host_source_name,  host_opt_text,
+	host_opt_int,            host_opt_seconds,  host_opt_bool,
+};

@@ -1,0 +1,52 @@
+/*
+ * internal.h - what every core module shares: allocation, errors, time.
+ * Private to the core; never installed.
+ */
+#ifndef DBR_INTERNAL_H
+#define DBR_INTERNAL_H
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "dbroute.h"
+#include "dbroute_driver.h"
+
+#ifdef NDEBUG
+#define DBR_BUG(msg) ((void)0)
+#else
+#define DBR_BUG(msg) assert(!(msg))
+#endif
+
+#if defined(__GNUC__)
+#define DBR_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define DBR_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define DBR_PRINTF(f, a)
+#define DBR_UNLIKELY(x) (x)
+#endif
+
+/* alloc.c: the core's allocator, replaceable by dbr_set_allocator(). */
+void *dbr__malloc(size_t n);
+void *dbr__calloc(size_t count, size_t size);
+void *dbr__realloc(void *p, size_t n);
+void dbr__free(void *p);
+char *dbr__strdup(const char *s);
+char *dbr__strndup(const char *s, size_t n);
+/* Grow *arr (of *cap elements of size elem) to hold at least need. */
+int dbr__grow(void *arr, size_t *cap, size_t need, size_t elem);
+
+/* error.c: fill a caller's error (err may be NULL); returns code. */
+int dbr__error_set(struct dbr_error *err, int code, const char *source,
+		   const char *fmt, ...) DBR_PRINTF(4, 5);
+int dbr__error_setv(struct dbr_error *err, int code, const char *source,
+		    const char *fmt, va_list ap) DBR_PRINTF(4, 0);
+/* Prefix err's message with "source 'NAME': " and set err->source. */
+void dbr__error_source(struct dbr_error *err, const char *source);
+/* Copy text into a fixed buffer, marking truncation with "..." */
+bool dbr__copy_text(char *dst, size_t size, const char *src);
+
+/* A monotonic clock in seconds. */
+double dbr__now(void);
+
+#endif /* DBR_INTERNAL_H */

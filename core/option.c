@@ -1,0 +1,288 @@
+/*
+ * option.c - parsing option values by their declared kind, and the
+ * "did you mean" suggestion for unknown names.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "option.h"
+
+int dbr__parse_int64(const char *s, int64_t *out)
+{
+	const char *p = s;
+	char *end;
+	long long v;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	if (*p < '0' || *p > '9')
+		return DBR_E_CONFIG;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return DBR_E_CONFIG;
+	*out = v;
+	return DBR_OK;
+}
+
+int dbr__parse_seconds(const char *s, double *out)
+{
+	const char *p = s;
+	char *end;
+	double v;
+
+	/* Digits, optionally one '.' and more digits: no signs, exponents,
+	 * hex, "inf" or "nan" that strtod would take. */
+	if (*p < '0' || *p > '9')
+		return DBR_E_CONFIG;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return DBR_E_CONFIG;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p)
+		return DBR_E_CONFIG;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v))
+		return DBR_E_CONFIG;
+	*out = v;
+	return DBR_OK;
+}
+
+int dbr__parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*out = true;
+			return DBR_OK;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*out = false;
+			return DBR_OK;
+		}
+	}
+	return DBR_E_CONFIG;
+}
+
+char *dbr__path_join(const char *dir, const char *rel)
+{
+	size_t a, b;
+	char *p;
+
+	if (rel[0] == '/' || !dir || !dir[0])
+		return dbr__strdup(rel);
+	a = strlen(dir);
+	b = strlen(rel);
+	p = dbr__malloc(a + b + 2);
+	if (!p)
+		return NULL;
+	memcpy(p, dir, a);
+	p[a] = '/';
+	memcpy(p + a + 1, rel, b + 1);
+	return p;
+}
+
+static bool enum_has(const char *choices, const char *s)
+{
+	size_t n = strlen(s);
+	const char *p = choices;
+
+	while (p && *p) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (len == n && !strncmp(p, s, n))
+			return true;
+		p = bar ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+static bool has_range(const struct dbr_option_decl *d)
+{
+	return d->min != 0 || d->max != 0;
+}
+
+static int bad_number(const struct dbr_option_decl *d, char *msg,
+		      size_t size)
+{
+	const char *what = d->kind == DBR_OPT_INT ? "an integer" :
+						    "a number of seconds";
+
+	if (has_range(d))
+		snprintf(msg, size, "expected %s from %g to %g", what, d->min,
+			 d->max);
+	else
+		snprintf(msg, size, "expected %s", what);
+	return DBR_E_CONFIG;
+}
+
+static int parse_kind(const struct dbr_option_decl *d, const char *text,
+		      const char *base_dir, struct dbr__optval *val,
+		      char *msg, size_t size)
+{
+	switch (d->kind) {
+	case DBR_OPT_INT:
+		if (dbr__parse_int64(text, &val->v.i) ||
+		    (has_range(d) && ((double)val->v.i < d->min ||
+				      (double)val->v.i > d->max)))
+			return bad_number(d, msg, size);
+		return DBR_OK;
+	case DBR_OPT_SECONDS:
+		if (dbr__parse_seconds(text, &val->v.d) ||
+		    (has_range(d) && (val->v.d < d->min || val->v.d > d->max)))
+			return bad_number(d, msg, size);
+		return DBR_OK;
+	case DBR_OPT_BOOL:
+		if (dbr__parse_bool(text, &val->v.b)) {
+			snprintf(msg, size,
+				 "expected true/false, yes/no, on/off or 1/0");
+			return DBR_E_CONFIG;
+		}
+		return DBR_OK;
+	case DBR_OPT_ENUM:
+		if (!enum_has(d->choices, text)) {
+			snprintf(msg, size, "expected one of %s", d->choices);
+			return DBR_E_CONFIG;
+		}
+		break;
+	case DBR_OPT_PATH:
+		if (!*text) {
+			snprintf(msg, size, "expected a path");
+			return DBR_E_CONFIG;
+		}
+		val->text = dbr__path_join(base_dir, text);
+		return val->text ? DBR_OK : DBR_E_NOMEM;
+	case DBR_OPT_TEXT:
+		break;
+	default:
+		snprintf(msg, size, "option of unknown kind %d", d->kind);
+		return DBR_E_CONFIG;
+	}
+	val->text = dbr__strdup(text);
+	return val->text ? DBR_OK : DBR_E_NOMEM;
+}
+
+int dbr__opt_parse(const struct dbr_option_decl *decl, const char *text,
+		   const char *base_dir, struct dbr__optval *val, char *msg,
+		   size_t msgsize)
+{
+	int rc;
+
+	dbr__optval_release(val);
+	val->decl = decl;
+	if (!*text && decl->kind != DBR_OPT_TEXT) {
+		snprintf(msg, msgsize, "empty value");
+		return DBR_E_CONFIG;
+	}
+	rc = parse_kind(decl, text, base_dir, val, msg, msgsize);
+	if (rc == DBR_E_NOMEM)
+		snprintf(msg, msgsize, "out of memory");
+	val->isset = rc == DBR_OK;
+	return rc;
+}
+
+int dbr__opt_default(const struct dbr_option_decl *decl,
+		     const char *base_dir, struct dbr__optval *val)
+{
+	char msg[128];
+	int rc;
+
+	dbr__optval_release(val);
+	val->decl = decl;
+	if (!decl->default_value)
+		return DBR_OK;
+	rc = dbr__opt_parse(decl, decl->default_value, base_dir, val, msg,
+			    sizeof(msg));
+	val->line = 0;
+	return rc;
+}
+
+void dbr__optval_release(struct dbr__optval *val)
+{
+	dbr__free(val->text);
+	val->text = NULL;
+	val->isset = false;
+	val->line = 0;
+	val->v.i = 0;
+}
+
+const struct dbr_option_decl *
+dbr__opt_find(const struct dbr_option_decl *decls, const char *name)
+{
+	for (; decls && decls->name; decls++)
+		if (!strcmp(decls->name, name))
+			return decls;
+	return NULL;
+}
+
+size_t dbr__opt_count(const struct dbr_option_decl *decls)
+{
+	size_t n = 0;
+
+	while (decls && decls[n].name)
+		n++;
+	return n;
+}
+
+/* Edit distance with transpositions, on names no longer than 64 bytes. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	unsigned char d[65][65];
+
+	if (la > 64 || lb > 64)
+		return (size_t)-1;
+	for (i = 0; i <= la; i++)
+		d[i][0] = (unsigned char)i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = (unsigned char)j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			unsigned cost = a[i - 1] != b[j - 1] ? 1u : 0u;
+			unsigned best = d[i - 1][j - 1] + cost;
+
+			if (d[i - 1][j] + 1u < best)
+				best = d[i - 1][j] + 1u;
+			if (d[i][j - 1] + 1u < best)
+				best = d[i][j - 1] + 1u;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1u < best)
+				best = d[i - 2][j - 2] + 1u;
+			d[i][j] = (unsigned char)best;
+		}
+	}
+	return d[la][lb];
+}
+
+const char *dbr__suggest(const char *word, const char *const *cands,
+			 size_t n)
+{
+	size_t i, best = (size_t)-1, limit = strlen(word) / 3;
+	const char *pick = NULL;
+
+	if (limit < 2)
+		limit = 2;
+	for (i = 0; i < n; i++) {
+		size_t d = distance(word, cands[i]);
+
+		if (d < best) {
+			best = d;
+			pick = cands[i];
+		}
+	}
+	return best <= limit ? pick : NULL;
+}

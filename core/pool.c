@@ -1,0 +1,189 @@
+/*
+ * pool.c - per-source connection pools.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "pool.h"
+
+static double coarse_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src)
+{
+	pthread_condattr_t attr;
+
+	memset(p, 0, sizeof(*p));
+	p->src = src;
+	p->max = (size_t)src->max_connections;
+	if (pthread_condattr_init(&attr))
+		return DBR_E_NOMEM;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&p->cv, &attr)) {
+		pthread_condattr_destroy(&attr);
+		return DBR_E_NOMEM;
+	}
+	pthread_condattr_destroy(&attr);
+	if (pthread_mutex_init(&p->mu, NULL)) {
+		pthread_cond_destroy(&p->cv);
+		return DBR_E_NOMEM;
+	}
+	return DBR_OK;
+}
+
+static void conn_close(struct dbr__pconn *c)
+{
+	c->pool->src->drv->vt.close(c->dc);
+	dbr__free(c);
+}
+
+void dbr__pool_release(struct dbr__pool *p)
+{
+	size_t i;
+
+	if (!p->src)
+		return;
+	for (i = 0; i < p->nidle; i++)
+		conn_close(p->idle[i]);
+	dbr__free(p->idle);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Forget a connection slot (one that failed to open or was closed). */
+static void slot_free(struct dbr__pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->nopen--;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int conn_open(struct dbr__pool *p, struct dbr__pconn **out,
+		     struct dbr_error *err)
+{
+	const struct dbr_driver *vt = &p->src->drv->vt;
+	struct dbr__pconn *c = dbr__calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c) {
+		slot_free(p);
+		return dbr__error_set(err, DBR_E_NOMEM, p->src->name,
+				      "source '%s': out of memory",
+				      p->src->name);
+	}
+	rc = vt->open(p->src, &c->dc, err);
+	if (rc) {
+		dbr__error_source(err, p->src->name);
+		dbr__free(c);
+		slot_free(p);
+		return rc;
+	}
+	c->pool = p;
+	*out = c;
+	return DBR_OK;
+}
+
+static int wait_timeout(struct dbr__pool *p, struct dbr_error *err)
+{
+	return dbr__error_set(err, DBR_E_TIMEOUT, p->src->name,
+			      "source '%s': no connection free after %g s "
+			      "(max_connections = %zu)", p->src->name,
+			      p->src->timeout, p->max);
+}
+
+/* Ping a connection that idled long; close it if it does not answer. */
+static bool still_alive(struct dbr__pconn *c)
+{
+	const struct dbr_driver *vt = &c->pool->src->drv->vt;
+	struct dbr__pool *p = c->pool;
+
+	if (!vt->ping || coarse_now() - c->idle_since < DBR__IDLE_PING_SECONDS)
+		return true;
+	if (vt->ping(c->dc, NULL) == DBR_OK)
+		return true;
+	dbr__log(p->src->log, DBR_LOG_INFO, p->src->name,
+		 "idle connection did not answer a ping; reconnecting");
+	conn_close(c);
+	slot_free(p);
+	return false;
+}
+
+int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
+		      struct dbr_error *err)
+{
+	struct timespec deadline = { 0, 0 };
+	bool timed = false;
+	int rc = 0;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		if (p->nidle) {
+			struct dbr__pconn *c = p->idle[--p->nidle];
+
+			pthread_mutex_unlock(&p->mu);
+			if (still_alive(c)) {
+				*out = c;
+				return DBR_OK;
+			}
+			pthread_mutex_lock(&p->mu);
+			continue;
+		}
+		if (p->nopen < p->max) {
+			p->nopen++;
+			pthread_mutex_unlock(&p->mu);
+			return conn_open(p, out, err);
+		}
+		if (rc == ETIMEDOUT)
+			break;
+		if (!timed) {
+			double t = p->src->timeout;
+
+			timed = true;
+			clock_gettime(CLOCK_MONOTONIC, &deadline);
+			deadline.tv_sec += (time_t)t;
+			deadline.tv_nsec += (long)((t - (double)(time_t)t) * 1e9);
+			if (deadline.tv_nsec >= 1000000000L) {
+				deadline.tv_sec++;
+				deadline.tv_nsec -= 1000000000L;
+			}
+		}
+		rc = pthread_cond_timedwait(&p->cv, &p->mu, &deadline);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return wait_timeout(p, err);
+}
+
+void dbr__pool_put(struct dbr__pconn *c)
+{
+	struct dbr__pool *p = c->pool;
+
+	if (c->lost) {
+		conn_close(c);
+		slot_free(p);
+		return;
+	}
+	c->idle_since = coarse_now();
+	pthread_mutex_lock(&p->mu);
+	if (!p->idle) {
+		p->idle = dbr__calloc(p->max, sizeof(*p->idle));
+		if (!p->idle) {
+			/* Cannot pool it: close it rather than leak it. */
+			p->nopen--;
+			pthread_cond_signal(&p->cv);
+			pthread_mutex_unlock(&p->mu);
+			conn_close(c);
+			return;
+		}
+	}
+	p->idle[p->nidle++] = c;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}

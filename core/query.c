@@ -1,0 +1,369 @@
+/*
+ * query.c - running statements on routed sources, the result cursor, and
+ * transactions.
+ *
+ * A result lives inside its pooled connection (struct dbr__pconn), so a
+ * statement runs without allocating: route, take a connection, let the
+ * driver run the statement, hand back the connection's result.
+ */
+#include <string.h>
+
+#include "handle.h"
+
+static const char *source_of(const struct dbr__pconn *pc)
+{
+	return pc->pool->src->name;
+}
+
+/* Drain a cursor to its end (for callers that want no rows). */
+static int drain(struct dbr_result *res, struct dbr_error *err)
+{
+	int rc;
+
+	while ((rc = dbr_result_next(res)) == DBR_ROW)
+		;
+	if (rc == DBR_DONE)
+		return DBR_OK;
+	if (err)
+		*err = res->err;
+	return rc;
+}
+
+/* Run sql on pc; on success the result is open (or drained when !out). */
+static int run(struct dbr__pconn *pc, struct dbr_tx *tx, const char *sql,
+	       const struct dbr_value *params, size_t nparams,
+	       struct dbr_result **out, struct dbr_error *err)
+{
+	const struct dbr_driver *vt = &pc->pool->src->drv->vt;
+	struct dbr_result *res = &pc->res;
+	int rc;
+
+	rc = vt->query(pc->dc, sql, params, nparams, err);
+	if (rc) {
+		pc->lost = rc == DBR_E_CONN;
+		dbr__error_source(err, source_of(pc));
+		return rc;
+	}
+	res->pc = pc;
+	res->vt = vt;
+	res->dc = pc->dc;
+	res->tx = tx;
+	res->row = false;
+	res->done = false;
+	res->open = true;
+	res->ncols = vt->column_count(pc->dc);
+	if (out) {
+		*out = res;
+		return DBR_OK;
+	}
+	rc = drain(res, err);
+	vt->finish(pc->dc);
+	res->open = false;
+	return rc;
+}
+
+static int check_args(const void *db, const char *sql,
+		      const struct dbr_value *params, size_t nparams,
+		      struct dbr_result **out, struct dbr_error *err)
+{
+	if (out)
+		*out = NULL;
+	if (!db || !sql || (nparams && !params))
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "query: handle and statement are "
+				      "required, and params when nparams > 0");
+	return DBR_OK;
+}
+
+static int query_at(struct dbr *db, const char *source, const char *scope,
+		    int64_t chat, bool by_chat, const char *sql,
+		    const struct dbr_value *params, size_t nparams,
+		    struct dbr_result **out, struct dbr_error *err)
+{
+	struct dbr_source_config *s;
+	struct dbr__pconn *pc;
+	int reason, rc;
+
+	rc = check_args(db, sql, params, nparams, out, err);
+	if (rc)
+		return rc;
+	rc = dbr__route(db, source, scope, chat, by_chat, &s, &reason, err);
+	if (rc)
+		return rc;
+	rc = dbr__pool_acquire(&db->pools[s->index], &pc, err);
+	if (rc)
+		return rc;
+	rc = run(pc, NULL, sql, params, nparams, out, err);
+	if (rc || !out)
+		dbr__pool_put(pc);
+	return rc;
+}
+
+int dbr_query(struct dbr *db, int64_t chat, const char *sql,
+	      const struct dbr_value *params, size_t nparams,
+	      struct dbr_result **out, struct dbr_error *err)
+{
+	return query_at(db, NULL, NULL, chat, true, sql, params, nparams, out,
+			err);
+}
+
+int dbr_query_scope(struct dbr *db, const char *scope, const char *sql,
+		    const struct dbr_value *params, size_t nparams,
+		    struct dbr_result **out, struct dbr_error *err)
+{
+	if (!scope)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_query_scope: scope is NULL");
+	return query_at(db, NULL, scope, 0, false, sql, params, nparams, out,
+			err);
+}
+
+int dbr_query_source(struct dbr *db, const char *source, const char *sql,
+		     const struct dbr_value *params, size_t nparams,
+		     struct dbr_result **out, struct dbr_error *err)
+{
+	return query_at(db, source, NULL, 0, false, sql, params, nparams, out,
+			err);
+}
+
+int dbr_result_next(struct dbr_result *res)
+{
+	int rc;
+
+	if (!res || !res->open)
+		return DBR_E_MISUSE;
+	res->row = false;
+	if (res->done)
+		return DBR_DONE;
+	rc = res->vt->next(res->dc, &res->err);
+	if (rc == DBR_ROW) {
+		res->row = true;
+		return rc;
+	}
+	res->done = true;
+	if (rc == DBR_DONE)
+		return rc;
+	res->pc->lost = rc == DBR_E_CONN;
+	dbr__error_source(&res->err, source_of(res->pc));
+	return rc;
+}
+
+size_t dbr_result_column_count(const struct dbr_result *res)
+{
+	return res && res->open ? res->ncols : 0;
+}
+
+const char *dbr_result_column_name(const struct dbr_result *res, size_t col)
+{
+	if (!res || !res->open || col >= res->ncols)
+		return NULL;
+	return res->vt->column_name(res->dc, col);
+}
+
+int dbr_result_value(struct dbr_result *res, size_t col,
+		     struct dbr_value *out)
+{
+	if (!res || !res->row || col >= res->ncols) {
+		*out = dbr_null();
+		return DBR_E_MISUSE;
+	}
+	res->vt->column(res->dc, col, out);
+	return DBR_OK;
+}
+
+int dbr_result_type(struct dbr_result *res, size_t col)
+{
+	struct dbr_value v;
+
+	dbr_result_value(res, col, &v);
+	return v.type;
+}
+
+int64_t dbr_result_int64(struct dbr_result *res, size_t col)
+{
+	struct dbr_value v;
+
+	dbr_result_value(res, col, &v);
+	if (v.type == DBR_TYPE_INT64)
+		return v.u.i;
+	if (v.type == DBR_TYPE_DOUBLE && v.u.d >= -9.2233720368547758e18 &&
+	    v.u.d < 9.2233720368547758e18)
+		return (int64_t)v.u.d;
+	return 0;
+}
+
+double dbr_result_double(struct dbr_result *res, size_t col)
+{
+	struct dbr_value v;
+
+	dbr_result_value(res, col, &v);
+	if (v.type == DBR_TYPE_DOUBLE)
+		return v.u.d;
+	if (v.type == DBR_TYPE_INT64)
+		return (double)v.u.i;
+	return 0.0;
+}
+
+const char *dbr_result_text(struct dbr_result *res, size_t col, size_t *len)
+{
+	struct dbr_value v;
+
+	dbr_result_value(res, col, &v);
+	if (len)
+		*len = v.len;
+	if (v.type == DBR_TYPE_TEXT)
+		return v.u.s;
+	if (v.type == DBR_TYPE_BLOB)
+		return v.u.b;
+	return NULL;
+}
+
+int64_t dbr_result_changes(const struct dbr_result *res)
+{
+	if (!res || !res->open || !res->vt->changes)
+		return 0;
+	return res->vt->changes(res->dc);
+}
+
+bool dbr_result_last_insert_id(const struct dbr_result *res, int64_t *id)
+{
+	int64_t dummy;
+
+	if (!id)
+		id = &dummy;
+	*id = 0;
+	if (!res || !res->open || !res->vt->last_insert_id)
+		return false;
+	return res->vt->last_insert_id(res->dc, id);
+}
+
+const char *dbr_result_source(const struct dbr_result *res)
+{
+	return res && res->pc ? source_of(res->pc) : NULL;
+}
+
+const struct dbr_error *dbr_result_error(const struct dbr_result *res)
+{
+	return res ? &res->err : NULL;
+}
+
+void dbr_result_free(struct dbr_result *res)
+{
+	if (!res || !res->open)
+		return;
+	res->vt->finish(res->dc);
+	res->open = false;
+	res->row = false;
+	if (!res->tx)
+		dbr__pool_put(res->pc);
+}
+
+static int tx_begin(struct dbr *db, const char *source, int64_t chat,
+		    bool by_chat, struct dbr_tx **out, struct dbr_error *err)
+{
+	struct dbr_source_config *s;
+	struct dbr__pconn *pc;
+	int reason, rc;
+
+	if (!db || !out)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_tx_begin: db and out are required");
+	*out = NULL;
+	rc = dbr__route(db, source, NULL, chat, by_chat, &s, &reason, err);
+	if (rc)
+		return rc;
+	if (!s->drv->vt.begin || !s->drv->vt.commit || !s->drv->vt.rollback)
+		return dbr__error_set(err, DBR_E_UNSUPPORTED, s->name,
+				      "source '%s': driver '%s' has no "
+				      "transactions", s->name, s->drv->type);
+	rc = dbr__pool_acquire(&db->pools[s->index], &pc, err);
+	if (rc)
+		return rc;
+	rc = s->drv->vt.begin(pc->dc, err);
+	if (rc) {
+		pc->lost = rc == DBR_E_CONN;
+		dbr__error_source(err, s->name);
+		dbr__pool_put(pc);
+		return rc;
+	}
+	pc->tx.pc = pc;
+	pc->tx.open = true;
+	*out = &pc->tx;
+	return DBR_OK;
+}
+
+int dbr_tx_begin(struct dbr *db, int64_t chat, struct dbr_tx **out,
+		 struct dbr_error *err)
+{
+	return tx_begin(db, NULL, chat, true, out, err);
+}
+
+int dbr_tx_begin_source(struct dbr *db, const char *source,
+			struct dbr_tx **out, struct dbr_error *err)
+{
+	return tx_begin(db, source, 0, false, out, err);
+}
+
+static int tx_usable(struct dbr_tx *tx, struct dbr_error *err)
+{
+	if (!tx || !tx->open)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "transaction is NULL or already ended");
+	if (tx->pc->res.open)
+		return dbr__error_set(err, DBR_E_MISUSE, source_of(tx->pc),
+				      "source '%s': the transaction's "
+				      "previous result is still open; free "
+				      "it first", source_of(tx->pc));
+	return DBR_OK;
+}
+
+int dbr_tx_query(struct dbr_tx *tx, const char *sql,
+		 const struct dbr_value *params, size_t nparams,
+		 struct dbr_result **out, struct dbr_error *err)
+{
+	int rc = check_args(tx, sql, params, nparams, out, err);
+
+	if (!rc)
+		rc = tx_usable(tx, err);
+	if (!rc)
+		rc = run(tx->pc, tx, sql, params, nparams, out, err);
+	return rc;
+}
+
+/* End a transaction with commit or rollback and give back its connection. */
+static int tx_end(struct dbr_tx *tx, bool commit, struct dbr_error *err)
+{
+	struct dbr__pconn *pc;
+	const struct dbr_driver *vt;
+	int rc;
+
+	rc = tx_usable(tx, err);
+	if (rc)
+		return rc;
+	pc = tx->pc;
+	vt = &pc->pool->src->drv->vt;
+	rc = commit ? vt->commit(pc->dc, err) : vt->rollback(pc->dc, err);
+	if (rc) {
+		pc->lost = rc == DBR_E_CONN;
+		dbr__error_source(err, source_of(pc));
+		/* A failed commit may leave the transaction open: end it so
+		 * the pooled connection starts clean. */
+		if (!pc->lost && commit && vt->rollback(pc->dc, NULL))
+			pc->lost = true;
+	}
+	tx->open = false;
+	dbr__pool_put(pc);
+	return rc;
+}
+
+int dbr_tx_commit(struct dbr_tx *tx, struct dbr_error *err)
+{
+	return tx_end(tx, true, err);
+}
+
+int dbr_tx_rollback(struct dbr_tx *tx, struct dbr_error *err)
+{
+	if (!tx)
+		return DBR_OK;
+	return tx_end(tx, false, err);
+}

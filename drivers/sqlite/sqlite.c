@@ -1,0 +1,508 @@
+/*
+ * sqlite.c - the built-in SQLite driver.
+ *
+ * Compiled into the core library, but reached only through the driver
+ * table like any plugin. Each connection keeps a bounded LRU cache of
+ * prepared statements keyed by their text, so a repeated statement is
+ * bound and stepped without being prepared again.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "dbroute_driver.h"
+
+#define SQLT_CACHE_SIZE 64
+
+struct sqlt_stmt {
+	char *sql;       /* the key; NULL when the slot is free */
+	size_t len;
+	uint64_t hash;
+	uint64_t used;   /* LRU tick */
+	sqlite3_stmt *stmt;
+};
+
+struct sqlt_conn {
+	struct dbr_driver_conn base;
+	sqlite3 *db;
+	struct sqlt_stmt cache[SQLT_CACHE_SIZE];
+	struct sqlt_stmt *mru;
+	uint64_t tick;
+	sqlite3_stmt *cur;  /* the cursor's statement, or NULL */
+	int cur_rc;         /* SQLITE_ROW or SQLITE_DONE: the last step */
+	bool first;         /* next() returns the row query() stepped to */
+	int64_t changes;
+	int64_t rowid;      /* the last insert row id after the statement */
+	int64_t rowid_before;
+};
+
+static const struct dbr_host *sqlt_host;
+static const struct dbr_driver sqlt_driver;
+
+static const struct dbr_option_decl sqlt_options[] = {
+	{ "path", DBR_OPT_PATH, DBR_OPT_REQUIRED, 0, 0, NULL, NULL,
+	  "the database file; relative to the INI file's folder" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
+static struct sqlt_conn *sqlt_conn(struct dbr_driver_conn *c)
+{
+	/* Checked downcast. The core hands a driver only the connections
+	 * it opened, so a mismatch is a broken invariant, not bad input. */
+	if (!c || c->driver != &sqlt_driver)
+		abort();
+	return (struct sqlt_conn *)c;
+}
+
+/* The dbroute category of an SQLite result code. */
+static int sqlt_category(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+		return DBR_E_CONSTRAINT;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return DBR_E_TIMEOUT;
+	case SQLITE_READONLY:
+		return DBR_E_READONLY;
+	case SQLITE_NOMEM:
+		return DBR_E_NOMEM;
+	case SQLITE_CANTOPEN:
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+		return DBR_E_CONN;
+	case SQLITE_MISUSE:
+		return DBR_E_MISUSE;
+	default:
+		return DBR_E_STMT;
+	}
+}
+
+static int sqlt_fail(struct sqlt_conn *c, int rc, struct dbr_error *err,
+		     const char *what)
+{
+	int code = sqlt_category(rc);
+
+	sqlt_host->set_error(err, code, rc, NULL, "%s: %s", what,
+			     c->db ? sqlite3_errmsg(c->db) :
+				     sqlite3_errstr(rc));
+	return code;
+}
+
+static int sqlt_exec(struct sqlt_conn *c, const char *sql,
+		     struct dbr_error *err)
+{
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? DBR_OK : sqlt_fail(c, rc, err, sql);
+}
+
+static void sqlt_close(struct dbr_driver_conn *conn)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+	size_t i;
+
+	for (i = 0; i < SQLT_CACHE_SIZE; i++) {
+		sqlite3_finalize(c->cache[i].stmt);
+		free(c->cache[i].sql);
+	}
+	sqlite3_close_v2(c->db);
+	free(c);
+}
+
+static int sqlt_open(const struct dbr_source_config *src,
+		     struct dbr_driver_conn **out, struct dbr_error *err)
+{
+	const char *path = sqlt_host->opt_text(src, "path");
+	bool ro = sqlt_host->opt_bool(src, "readonly");
+	double timeout = sqlt_host->opt_seconds(src, "timeout");
+	int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	struct sqlt_conn *c;
+	int rc;
+
+	flags |= ro ? SQLITE_OPEN_READONLY :
+		      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		sqlt_host->set_error(err, DBR_E_NOMEM, 0, NULL,
+				     "out of memory");
+		return DBR_E_NOMEM;
+	}
+	c->base.driver = &sqlt_driver;
+	c->base.src = src;
+	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		sqlt_host->set_error(err, DBR_E_CONN, rc, NULL,
+				     "cannot open '%s': %s", path,
+				     c->db ? sqlite3_errmsg(c->db) :
+					     sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(c->db, (int)(timeout * 1000));
+	/* Reading the schema version proves the file is a database. */
+	rc = sqlt_exec(c, ro ? "PRAGMA schema_version" :
+			       "PRAGMA journal_mode=WAL", err);
+	if (rc) {
+		sqlt_host->set_error(err, DBR_E_CONN, 0, NULL,
+				     "cannot use '%s': %s", path,
+				     sqlite3_errmsg(c->db));
+		goto fail;
+	}
+	*out = &c->base;
+	return DBR_OK;
+fail:
+	sqlite3_close_v2(c->db);
+	free(c);
+	return DBR_E_CONN;
+}
+
+static uint64_t sqlt_hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+/* The slot to fill: a free one, else the least recently used. */
+static struct sqlt_stmt *sqlt_victim(struct sqlt_conn *c)
+{
+	struct sqlt_stmt *v = &c->cache[0];
+	size_t i;
+
+	for (i = 0; i < SQLT_CACHE_SIZE; i++) {
+		if (!c->cache[i].sql)
+			return &c->cache[i];
+		if (c->cache[i].used < v->used)
+			v = &c->cache[i];
+	}
+	sqlite3_finalize(v->stmt);
+	free(v->sql);
+	memset(v, 0, sizeof(*v));
+	return v;
+}
+
+static int sqlt_prepare(struct sqlt_conn *c, const char *sql, size_t len,
+			uint64_t hash, struct sqlt_stmt **out,
+			struct dbr_error *err)
+{
+	sqlite3_stmt *stmt = NULL, *extra = NULL;
+	const char *tail = NULL;
+	struct sqlt_stmt *e;
+	int rc;
+
+	sqlt_host->log(c->base.src, DBR_LOG_DEBUG,
+		       "statement cache miss: preparing '%.200s'", sql);
+	rc = sqlite3_prepare_v3(c->db, sql, (int)len, SQLITE_PREPARE_PERSISTENT,
+				&stmt, &tail);
+	if (rc != SQLITE_OK)
+		return sqlt_fail(c, rc, err, "cannot prepare statement");
+	if (!stmt) {
+		sqlt_host->set_error(err, DBR_E_STMT, 0, NULL,
+				     "empty statement");
+		return DBR_E_STMT;
+	}
+	/* Only blanks and comments may follow: preparing them yields no
+	 * statement. */
+	if (tail && *tail) {
+		rc = sqlite3_prepare_v2(c->db, tail, -1, &extra, NULL);
+		sqlite3_finalize(extra);
+		if (rc != SQLITE_OK || extra) {
+			sqlite3_finalize(stmt);
+			sqlt_host->set_error(err, DBR_E_STMT, 0, NULL,
+					     "text after the first statement: "
+					     "'%.60s' (one call runs one "
+					     "statement)", tail);
+			return DBR_E_STMT;
+		}
+	}
+	e = sqlt_victim(c);
+	e->sql = malloc(len + 1);
+	if (!e->sql) {
+		sqlite3_finalize(stmt);
+		sqlt_host->set_error(err, DBR_E_NOMEM, 0, NULL,
+				     "out of memory");
+		return DBR_E_NOMEM;
+	}
+	memcpy(e->sql, sql, len + 1);
+	e->len = len;
+	e->hash = hash;
+	e->stmt = stmt;
+	*out = e;
+	return DBR_OK;
+}
+
+static int sqlt_lookup(struct sqlt_conn *c, const char *sql,
+		       struct sqlt_stmt **out, struct dbr_error *err)
+{
+	size_t len = strlen(sql), i;
+	uint64_t hash;
+	struct sqlt_stmt *e = c->mru;
+	int rc;
+
+	/* The statement just used again is the common case: no hashing. */
+	if (e && e->len == len && !memcmp(e->sql, sql, len))
+		goto hit;
+	hash = sqlt_hash(sql, len);
+	for (i = 0; i < SQLT_CACHE_SIZE; i++) {
+		e = &c->cache[i];
+		if (e->sql && e->hash == hash && e->len == len &&
+		    !memcmp(e->sql, sql, len))
+			goto hit;
+	}
+	rc = sqlt_prepare(c, sql, len, hash, &e, err);
+	if (rc)
+		return rc;
+hit:
+	e->used = ++c->tick;
+	c->mru = e;
+	*out = e;
+	return DBR_OK;
+}
+
+static int sqlt_bind(struct sqlt_conn *c, sqlite3_stmt *st,
+		     const struct dbr_value *p, size_t n,
+		     struct dbr_error *err)
+{
+	int want = sqlite3_bind_parameter_count(st), rc = SQLITE_OK, i;
+
+	if ((size_t)want != n) {
+		sqlt_host->set_error(err, DBR_E_MISUSE, 0, NULL,
+				     "statement has %d placeholders but %zu "
+				     "parameters were given", want, n);
+		return DBR_E_MISUSE;
+	}
+	for (i = 0; i < want && rc == SQLITE_OK; i++, p++) {
+		switch (p->type) {
+		case DBR_TYPE_NULL:
+			rc = sqlite3_bind_null(st, i + 1);
+			break;
+		case DBR_TYPE_INT64:
+			rc = sqlite3_bind_int64(st, i + 1, p->u.i);
+			break;
+		case DBR_TYPE_DOUBLE:
+			rc = sqlite3_bind_double(st, i + 1, p->u.d);
+			break;
+		case DBR_TYPE_TEXT:
+			rc = sqlite3_bind_text64(st, i + 1,
+						 p->len ? p->u.s : "", p->len,
+						 SQLITE_TRANSIENT, SQLITE_UTF8);
+			break;
+		case DBR_TYPE_BLOB:
+			rc = p->len ? sqlite3_bind_blob64(st, i + 1, p->u.b,
+							  p->len,
+							  SQLITE_TRANSIENT) :
+				      sqlite3_bind_zeroblob(st, i + 1, 0);
+			break;
+		default:
+			sqlt_host->set_error(err, DBR_E_MISUSE, 0, NULL,
+					     "parameter %d has unknown type "
+					     "%d", i + 1, p->type);
+			return DBR_E_MISUSE;
+		}
+	}
+	return rc == SQLITE_OK ? DBR_OK :
+				 sqlt_fail(c, rc, err, "cannot bind parameter");
+}
+
+/* Step the cursor once; at its end, note what the statement changed. */
+static int sqlt_step(struct sqlt_conn *c, struct dbr_error *err)
+{
+	int rc = sqlite3_step(c->cur);
+
+	if (rc == SQLITE_ROW) {
+		c->cur_rc = rc;
+		return DBR_ROW;
+	}
+	if (rc == SQLITE_DONE) {
+		c->cur_rc = rc;
+		c->changes = sqlite3_stmt_readonly(c->cur) ?
+				     0 : sqlite3_changes64(c->db);
+		c->rowid = sqlite3_last_insert_rowid(c->db);
+		return DBR_DONE;
+	}
+	rc = sqlt_fail(c, rc, err, "statement failed");
+	sqlite3_reset(c->cur);
+	c->cur = NULL;
+	return rc;
+}
+
+static void sqlt_finish(struct dbr_driver_conn *conn)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+
+	if (c->cur) {
+		sqlite3_reset(c->cur);
+		c->cur = NULL;
+	}
+}
+
+static int sqlt_query(struct dbr_driver_conn *conn, const char *sql,
+		      const struct dbr_value *params, size_t nparams,
+		      struct dbr_error *err)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+	struct sqlt_stmt *e;
+	int rc;
+
+	sqlt_finish(conn);
+	c->changes = 0;
+	c->rowid = c->rowid_before = sqlite3_last_insert_rowid(c->db);
+	rc = sqlt_lookup(c, sql, &e, err);
+	if (rc)
+		return rc;
+	rc = sqlt_bind(c, e->stmt, params, nparams, err);
+	if (rc)
+		return rc;
+	c->cur = e->stmt;
+	rc = sqlt_step(c, err);
+	if (rc != DBR_ROW && rc != DBR_DONE)
+		return rc;
+	c->first = true;
+	return DBR_OK;
+}
+
+static int sqlt_next(struct dbr_driver_conn *conn, struct dbr_error *err)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+
+	if (!c->cur)
+		return DBR_DONE;
+	if (c->first) {
+		c->first = false;
+		return c->cur_rc == SQLITE_ROW ? DBR_ROW : DBR_DONE;
+	}
+	if (c->cur_rc == SQLITE_DONE)
+		return DBR_DONE;
+	return sqlt_step(c, err);
+}
+
+static size_t sqlt_column_count(struct dbr_driver_conn *conn)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+
+	return c->cur ? (size_t)sqlite3_column_count(c->cur) : 0;
+}
+
+static const char *sqlt_column_name(struct dbr_driver_conn *conn, size_t col)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+
+	return c->cur ? sqlite3_column_name(c->cur, (int)col) : NULL;
+}
+
+static void sqlt_column(struct dbr_driver_conn *conn, size_t col,
+			struct dbr_value *out)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+	int i = (int)col;
+
+	out->len = 0;
+	switch (sqlite3_column_type(c->cur, i)) {
+	case SQLITE_INTEGER:
+		out->type = DBR_TYPE_INT64;
+		out->u.i = sqlite3_column_int64(c->cur, i);
+		break;
+	case SQLITE_FLOAT:
+		out->type = DBR_TYPE_DOUBLE;
+		out->u.d = sqlite3_column_double(c->cur, i);
+		break;
+	case SQLITE_TEXT:
+		out->type = DBR_TYPE_TEXT;
+		out->u.s = (const char *)sqlite3_column_text(c->cur, i);
+		out->len = (size_t)sqlite3_column_bytes(c->cur, i);
+		if (!out->u.s)
+			out->u.s = "";
+		break;
+	case SQLITE_BLOB:
+		out->type = DBR_TYPE_BLOB;
+		out->u.b = sqlite3_column_blob(c->cur, i);
+		out->len = (size_t)sqlite3_column_bytes(c->cur, i);
+		if (!out->u.b)
+			out->u.b = "";
+		break;
+	default:
+		out->type = DBR_TYPE_NULL;
+		out->u.i = 0;
+		break;
+	}
+}
+
+static int64_t sqlt_changes(struct dbr_driver_conn *conn)
+{
+	return sqlt_conn(conn)->changes;
+}
+
+static bool sqlt_last_insert_id(struct dbr_driver_conn *conn, int64_t *id)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+
+	/* SQLite keeps the connection's last id: report it only when this
+	 * statement changed it. */
+	*id = c->rowid;
+	return c->rowid != c->rowid_before;
+}
+
+static int sqlt_ping(struct dbr_driver_conn *conn, struct dbr_error *err)
+{
+	return sqlt_exec(sqlt_conn(conn), "PRAGMA schema_version", err);
+}
+
+static int sqlt_begin(struct dbr_driver_conn *conn, struct dbr_error *err)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+
+	/* IMMEDIATE takes the write lock now (waiting up to the busy
+	 * timeout) instead of failing on a later lock upgrade. */
+	return sqlt_exec(c, sqlite3_db_readonly(c->db, "main") == 1 ?
+				    "BEGIN" : "BEGIN IMMEDIATE", err);
+}
+
+static int sqlt_commit(struct dbr_driver_conn *conn, struct dbr_error *err)
+{
+	return sqlt_exec(sqlt_conn(conn), "COMMIT", err);
+}
+
+static int sqlt_rollback(struct dbr_driver_conn *conn, struct dbr_error *err)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+
+	if (sqlite3_get_autocommit(c->db))
+		return DBR_OK; /* SQLite already rolled back (e.g. on FULL) */
+	return sqlt_exec(c, "ROLLBACK", err);
+}
+
+static const struct dbr_driver sqlt_driver = {
+	.abi_version = DBR_ABI_VERSION,
+	.struct_size = sizeof(struct dbr_driver),
+	.name = "sqlite",
+	.version = "0.1.0 (SQLite " SQLITE_VERSION ")",
+	.caps = DBR_CAP_SQL | DBR_CAP_TRANSACTIONS | DBR_CAP_READONLY,
+	.options = sqlt_options,
+	.open = sqlt_open,
+	.close = sqlt_close,
+	.query = sqlt_query,
+	.next = sqlt_next,
+	.column_count = sqlt_column_count,
+	.column_name = sqlt_column_name,
+	.column = sqlt_column,
+	.finish = sqlt_finish,
+	.changes = sqlt_changes,
+	.last_insert_id = sqlt_last_insert_id,
+	.ping = sqlt_ping,
+	.begin = sqlt_begin,
+	.commit = sqlt_commit,
+	.rollback = sqlt_rollback,
+};
+
+const struct dbr_driver *dbr__sqlite_entry(const struct dbr_host *host);
+
+const struct dbr_driver *dbr__sqlite_entry(const struct dbr_host *host)
+{
+	sqlt_host = host;
+	return &sqlt_driver;
+}

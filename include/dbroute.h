@@ -1,0 +1,562 @@
+/*
+ * dbroute.h - the application API of dbroute.
+ *
+ * dbroute sends each database operation of an application to the data
+ * source its chat is mapped to. An application opens one handle from an INI
+ * file, shares it between its threads, and runs statements by chat id, by
+ * scope name or by source name.
+ *
+ * This is the only header an application includes.
+ */
+#ifndef DBROUTE_H
+#define DBROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(DBR_BUILDING) && defined(__GNUC__)
+#define DBR_API __attribute__((visibility("default")))
+#else
+#define DBR_API
+#endif
+
+#define DBR_VERSION_MAJOR 0
+#define DBR_VERSION_MINOR 1
+#define DBR_VERSION_PATCH 0
+#define DBR_VERSION_STRING "0.1.0"
+/** MAJOR * 1000000 + MINOR * 1000 + PATCH, as dbr_version_number(). */
+#define DBR_VERSION_NUMBER                                                    \
+	(DBR_VERSION_MAJOR * 1000000 + DBR_VERSION_MINOR * 1000 +             \
+	 DBR_VERSION_PATCH)
+
+/**
+ * Status codes. DBR_OK is 0; every other code is positive. Codes are never
+ * renumbered.
+ */
+enum dbr_status {
+	DBR_OK = 0,
+	DBR_E_CONN = 1,        /**< connection could not be opened, or lost */
+	DBR_E_STMT = 2,        /**< the statement failed (syntax, type, ...) */
+	DBR_E_CONSTRAINT = 3,  /**< a constraint (unique, foreign key) failed */
+	DBR_E_TIMEOUT = 4,     /**< a wait ended: pool, lock or connect */
+	DBR_E_CONFIG = 5,      /**< the configuration is invalid */
+	DBR_E_NOMEM = 6,       /**< out of memory */
+	DBR_E_MISUSE = 7,      /**< the caller broke an API rule */
+	DBR_E_UNSUPPORTED = 8, /**< the driver cannot do this */
+	DBR_E_ABI = 9,         /**< a driver was built for another ABI */
+	DBR_E_READONLY = 10,   /**< a write on a read-only source */
+	DBR_E_NOTFOUND = 11,   /**< no source or scope by that name */
+	DBR_ROW = 100,         /**< dbr_result_next(): a row is ready */
+	DBR_DONE = 101         /**< dbr_result_next(): no more rows */
+};
+
+/** Size of struct dbr_error's message buffer, NUL included. */
+#define DBR_ERROR_MESSAGE_SIZE 1024
+
+/**
+ * Details of a failed call, filled by calls that take a
+ * `struct dbr_error *` (which may be NULL when the caller does not want
+ * them). The caller owns the struct; its layout is frozen.
+ *
+ * On success the struct is left as it was. On failure every field is set.
+ */
+struct dbr_error {
+	int code;          /**< enum dbr_status of the failure */
+	int native_code;   /**< the driver's own code (e.g. SQLite's), or 0 */
+	char sqlstate[6];  /**< SQLSTATE when the backend has one, else "" */
+	bool truncated;    /**< message was cut to fit (it ends in "...") */
+	char source[64];   /**< the source involved, or "" */
+	char message[DBR_ERROR_MESSAGE_SIZE]; /**< what failed, then why */
+};
+
+/** Value types. */
+enum dbr_type {
+	DBR_TYPE_NULL = 0,
+	DBR_TYPE_INT64 = 1,
+	DBR_TYPE_DOUBLE = 2,
+	DBR_TYPE_TEXT = 3,
+	DBR_TYPE_BLOB = 4
+};
+
+/**
+ * A typed value: a statement parameter, or a column of a result row. Text
+ * and blob values point to memory owned elsewhere and carry their length in
+ * bytes; text need not be NUL-terminated as a parameter. Layout frozen.
+ */
+struct dbr_value {
+	int type; /**< enum dbr_type */
+	size_t len; /**< bytes of text or blob, else 0 */
+	union {
+		int64_t i;
+		double d;
+		const char *s;
+		const void *b;
+	} u;
+};
+
+/** A NULL value. */
+static inline struct dbr_value dbr_null(void)
+{
+	struct dbr_value v = { DBR_TYPE_NULL, 0, { 0 } };
+	return v;
+}
+
+/** An int64 value. */
+static inline struct dbr_value dbr_int64(int64_t i)
+{
+	struct dbr_value v = { DBR_TYPE_INT64, 0, { 0 } };
+	v.u.i = i;
+	return v;
+}
+
+/** A double value. */
+static inline struct dbr_value dbr_double(double d)
+{
+	struct dbr_value v = { DBR_TYPE_DOUBLE, 0, { 0 } };
+	v.u.d = d;
+	return v;
+}
+
+/** A text value of `len` bytes; the bytes are borrowed, not copied. */
+static inline struct dbr_value dbr_text(const char *s, size_t len)
+{
+	struct dbr_value v = { DBR_TYPE_TEXT, len, { 0 } };
+	v.u.s = s;
+	return v;
+}
+
+/** A blob value of `len` bytes; the bytes are borrowed, not copied. */
+static inline struct dbr_value dbr_blob(const void *b, size_t len)
+{
+	struct dbr_value v = { DBR_TYPE_BLOB, len, { 0 } };
+	v.u.b = b;
+	return v;
+}
+
+/** Log levels, most severe first. */
+enum dbr_log_level {
+	DBR_LOG_ERROR = 1,
+	DBR_LOG_WARN = 2,
+	DBR_LOG_INFO = 3,
+	DBR_LOG_DEBUG = 4
+};
+
+/**
+ * A log hook. Receives the hook's user data, the level, the source the
+ * message is about (or NULL) and the formatted message. It must be
+ * thread-safe and must not call back into dbroute.
+ */
+typedef void (*dbr_log_fn)(void *ud, int level, const char *source,
+			   const char *message);
+
+/**
+ * Options for dbr_open(). Set `size` to sizeof(struct dbr_open_options);
+ * later versions only append fields, so an old caller stays valid.
+ */
+struct dbr_open_options {
+	size_t size;       /**< sizeof(struct dbr_open_options) */
+	dbr_log_fn log_fn; /**< NULL: warnings and errors go to stderr */
+	void *log_ud;      /**< passed to log_fn */
+	int log_level;     /**< 0: the configuration's log_level */
+};
+
+/** Why a source was chosen for an operation. */
+enum dbr_route_reason {
+	DBR_ROUTE_EXPLICIT = 1, /**< the caller named the source */
+	DBR_ROUTE_SCOPE = 2,    /**< the scope is mapped in [scopes] */
+	DBR_ROUTE_MAPPED = 3,   /**< the chat is mapped in [chat_mapping] */
+	DBR_ROUTE_DEFAULT = 4   /**< nothing matched: the default source */
+};
+
+struct dbr;
+struct dbr_result;
+struct dbr_tx;
+
+/**
+ * The library's version as MAJOR * 1000000 + MINOR * 1000 + PATCH.
+ * Compare with DBR_VERSION_NUMBER to check header and library match.
+ *
+ * @return the version number
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_version_number(void);
+
+/**
+ * The library's version as "MAJOR.MINOR.PATCH".
+ *
+ * @return static text
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API const char *dbr_version(void);
+
+/**
+ * A short English description of a status code.
+ *
+ * @param code an enum dbr_status
+ * @return static text; "unknown status" for a code not in the enum
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API const char *dbr_strerror(int code);
+
+/**
+ * The name of a log level ("error", "warn", "info", "debug").
+ *
+ * @return static text, or "?" for an unknown level
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API const char *dbr_log_level_name(int level);
+
+/**
+ * Open a handle from an INI configuration file: parse and validate it,
+ * load the drivers its sources name. No connection is made yet; pools
+ * open connections when operations need them.
+ *
+ * Every problem of the file is reported, in file order, one per line of
+ * err->message as "FILE:LINE: message", and nothing is opened.
+ *
+ * @param out receives the handle on success, NULL on failure
+ * @param config_path the INI file
+ * @param opts options, or NULL for the defaults
+ * @param err error details, or NULL
+ * @return DBR_OK, DBR_E_CONFIG, DBR_E_ABI, DBR_E_NOMEM or DBR_E_MISUSE
+ * Ownership: *out is owned; close it with dbr_close().
+ * Thread-safety: any thread; the handle may then be shared by all threads.
+ * Since: 0.1.
+ */
+DBR_API int dbr_open(struct dbr **out, const char *config_path,
+		     const struct dbr_open_options *opts, struct dbr_error *err);
+
+/**
+ * Close a handle: close every pooled connection and unload drivers. Every
+ * result and transaction of the handle must have been freed first.
+ *
+ * @param db the handle, or NULL (then nothing happens)
+ * Thread-safety: one thread, after every other thread stopped using db.
+ * Since: 0.1.
+ */
+DBR_API void dbr_close(struct dbr *db);
+
+/**
+ * Which source an operation for `chat` goes to, and why.
+ *
+ * @param db the handle
+ * @param chat the chat id
+ * @param source receives the source name (borrowed, valid until
+ *        dbr_close()); may be NULL
+ * @param reason receives an enum dbr_route_reason; may be NULL
+ * @return DBR_OK, or DBR_E_MISUSE when db is NULL
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_route_chat(struct dbr *db, int64_t chat, const char **source,
+			   int *reason);
+
+/**
+ * Which source an operation in scope `scope` goes to, and why. A scope with
+ * no entry in [scopes] goes to the default source.
+ *
+ * @return DBR_OK, or DBR_E_MISUSE when db or scope is NULL
+ * Ownership: *source is borrowed, valid until dbr_close().
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_route_scope(struct dbr *db, const char *scope,
+			    const char **source, int *reason);
+
+/**
+ * The name of a route reason ("explicit", "scope", "mapped", "default").
+ *
+ * @return static text, or "?" for an unknown reason
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API const char *dbr_route_reason_name(int reason);
+
+/**
+ * Run one statement for a chat, on the source the chat is routed to.
+ *
+ * Placeholders are `?`, bound in order to `params`; `??` is a literal `?`.
+ * One call runs one statement: text after it is an error.
+ *
+ * @param db the handle
+ * @param chat the chat id the operation belongs to
+ * @param sql the statement (NUL-terminated)
+ * @param params the parameters, or NULL when nparams is 0
+ * @param nparams the number of parameters
+ * @param out receives the result cursor; NULL runs the statement to its end
+ *        and discards any rows
+ * @param err error details, or NULL
+ * @return DBR_OK or an error status
+ * Ownership: *out is owned; free it with dbr_result_free(). It holds one
+ *   pooled connection until freed. Parameters are read during the call
+ *   only.
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_query(struct dbr *db, int64_t chat, const char *sql,
+		      const struct dbr_value *params, size_t nparams,
+		      struct dbr_result **out, struct dbr_error *err);
+
+/**
+ * Run one statement in a named scope (see dbr_route_scope()). Otherwise as
+ * dbr_query().
+ *
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_query_scope(struct dbr *db, const char *scope,
+			    const char *sql, const struct dbr_value *params,
+			    size_t nparams, struct dbr_result **out,
+			    struct dbr_error *err);
+
+/**
+ * Run one statement on a source named by the caller, or on the default
+ * source when `source` is NULL. Otherwise as dbr_query().
+ *
+ * @return as dbr_query(), or DBR_E_NOTFOUND for an unknown source name
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_query_source(struct dbr *db, const char *source,
+			     const char *sql, const struct dbr_value *params,
+			     size_t nparams, struct dbr_result **out,
+			     struct dbr_error *err);
+
+/**
+ * Step a result to its next row.
+ *
+ * @return DBR_ROW when a row is ready, DBR_DONE at the end, or an error
+ *   status (details in dbr_result_error())
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API int dbr_result_next(struct dbr_result *res);
+
+/**
+ * The number of columns of a result (0 for a statement without rows).
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API size_t dbr_result_column_count(const struct dbr_result *res);
+
+/**
+ * A column's name.
+ *
+ * @return the name (borrowed, valid until dbr_result_free()), or NULL when
+ *   col is out of range
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API const char *dbr_result_column_name(const struct dbr_result *res,
+					   size_t col);
+
+/**
+ * A column of the current row as a typed value.
+ *
+ * @param res the result, positioned on a row by dbr_result_next()
+ * @param col the column, from 0
+ * @param out receives the value; its text or blob bytes are borrowed and
+ *        valid until the next dbr_result_next() or dbr_result_free()
+ * @return DBR_OK, or DBR_E_MISUSE when there is no row or col is out of
+ *   range
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API int dbr_result_value(struct dbr_result *res, size_t col,
+			     struct dbr_value *out);
+
+/**
+ * The type of a column of the current row (DBR_TYPE_NULL when there is
+ * no row or col is out of range).
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API int dbr_result_type(struct dbr_result *res, size_t col);
+
+/**
+ * A column of the current row as int64: integers as they are, doubles
+ * truncated, anything else 0.
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API int64_t dbr_result_int64(struct dbr_result *res, size_t col);
+
+/**
+ * A column of the current row as double: numbers converted, anything
+ * else 0.0.
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API double dbr_result_double(struct dbr_result *res, size_t col);
+
+/**
+ * A text or blob column of the current row.
+ *
+ * @param len receives the length in bytes; may be NULL
+ * @return the bytes (borrowed, valid until the next dbr_result_next() or
+ *   dbr_result_free()), or NULL for NULL, a number, or a bad column. Text
+ *   is followed by a NUL byte not counted in len.
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API const char *dbr_result_text(struct dbr_result *res, size_t col,
+				    size_t *len);
+
+/**
+ * Rows the statement inserted, updated or deleted (valid at DBR_DONE).
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API int64_t dbr_result_changes(const struct dbr_result *res);
+
+/**
+ * The row id of the last row the statement inserted, where the backend has
+ * one (valid at DBR_DONE).
+ *
+ * @param id receives the id
+ * @return true when the backend reported an id
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API bool dbr_result_last_insert_id(const struct dbr_result *res,
+				       int64_t *id);
+
+/**
+ * The name of the source that served this result.
+ *
+ * @return the name, borrowed, valid until dbr_close()
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API const char *dbr_result_source(const struct dbr_result *res);
+
+/**
+ * The details of the last failed call on this result.
+ *
+ * @return borrowed, valid until the next call on res
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API const struct dbr_error *dbr_result_error(const struct dbr_result *res);
+
+/**
+ * Free a result and give its connection back to the pool (or keep it for
+ * the transaction it belongs to).
+ *
+ * @param res the result, or NULL
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API void dbr_result_free(struct dbr_result *res);
+
+/**
+ * Begin a transaction on the source a chat is routed to. The transaction
+ * pins one connection until dbr_tx_commit() or dbr_tx_rollback().
+ *
+ * @param out receives the transaction
+ * @return DBR_OK or an error status (DBR_E_UNSUPPORTED for a driver
+ *   without transactions)
+ * Ownership: *out is owned; dbr_tx_commit() or dbr_tx_rollback() ends
+ *   and frees it.
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_tx_begin(struct dbr *db, int64_t chat, struct dbr_tx **out,
+			 struct dbr_error *err);
+
+/**
+ * Begin a transaction on a named source (NULL: the default source).
+ * Otherwise as dbr_tx_begin().
+ *
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_tx_begin_source(struct dbr *db, const char *source,
+				struct dbr_tx **out, struct dbr_error *err);
+
+/**
+ * Run one statement inside a transaction. Free the previous result of the
+ * transaction before the next call. Otherwise as dbr_query().
+ *
+ * Thread-safety: one thread at a time per transaction. Since: 0.1.
+ */
+DBR_API int dbr_tx_query(struct dbr_tx *tx, const char *sql,
+			 const struct dbr_value *params, size_t nparams,
+			 struct dbr_result **out, struct dbr_error *err);
+
+/**
+ * Commit a transaction and free it, whatever the outcome.
+ *
+ * @param tx the transaction; its result must have been freed
+ * @return DBR_OK, or an error status (then the transaction was rolled
+ *   back or its connection lost)
+ * Thread-safety: one thread at a time per transaction. Since: 0.1.
+ */
+DBR_API int dbr_tx_commit(struct dbr_tx *tx, struct dbr_error *err);
+
+/**
+ * Roll a transaction back and free it.
+ *
+ * @param tx the transaction, or NULL (then DBR_OK)
+ * @return DBR_OK or an error status
+ * Thread-safety: one thread at a time per transaction. Since: 0.1.
+ */
+DBR_API int dbr_tx_rollback(struct dbr_tx *tx, struct dbr_error *err);
+
+/**
+ * The number of configured sources.
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API size_t dbr_source_count(const struct dbr *db);
+
+/**
+ * A source's name, in the order the configuration defines them.
+ *
+ * @return borrowed until dbr_close(), or NULL when i is out of range
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API const char *dbr_source_name(const struct dbr *db, size_t i);
+
+/**
+ * A source's type (its driver's name), e.g. "sqlite".
+ *
+ * @return borrowed until dbr_close(), or NULL when i is out of range
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API const char *dbr_source_type(const struct dbr *db, size_t i);
+
+/**
+ * Where a source's driver came from ("built-in" or the plugin's file) and
+ * the driver's own version string.
+ *
+ * @param origin receives the origin (borrowed until dbr_close()); may be NULL
+ * @param version receives the version (borrowed until dbr_close()); may be
+ *        NULL
+ * @return DBR_OK, or DBR_E_MISUSE when i is out of range
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_source_driver(const struct dbr *db, size_t i,
+			      const char **origin, const char **version);
+
+/**
+ * Check that a source answers: take a connection from its pool (opening
+ * one if needed) and ping it when its driver can.
+ *
+ * @param source the source name, or NULL for the default source
+ * @return DBR_OK, DBR_E_NOTFOUND, or the connection's error status
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_source_ping(struct dbr *db, const char *source,
+			    struct dbr_error *err);
+
+/**
+ * The name of the default source.
+ *
+ * @return borrowed until dbr_close()
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API const char *dbr_default_source(const struct dbr *db);
+
+/**
+ * Replace the allocator the core uses (for tests that inject allocation
+ * failures, or an application's own allocator). Drivers keep their own.
+ *
+ * @param malloc_fn, realloc_fn, free_fn all three, or all NULL for the C
+ *        library's
+ * @return DBR_OK, or DBR_E_MISUSE when only some are given
+ * Thread-safety: before other threads start, and with no handle open.
+ * Since: 0.1.
+ */
+DBR_API int dbr_set_allocator(void *(*malloc_fn)(size_t),
+			      void *(*realloc_fn)(void *, size_t),
+			      void (*free_fn)(void *));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DBROUTE_H */

@@ -1,0 +1,212 @@
+/*
+ * dbroute_driver.h - the driver ABI of dbroute.
+ *
+ * A driver is a table of calls (struct dbr_driver) returned by one entry
+ * function. Plugins export it as `dbr_driver_entry`; the built-in SQLite
+ * driver goes through the same entry type under an internal name. The core
+ * reaches the driver only through the table; the driver reaches the core
+ * only through struct dbr_host. This is the only header a driver includes.
+ *
+ * Versioning: DBR_ABI_VERSION is MAJOR << 16 | MINOR. The core refuses a
+ * driver of another major and accepts one of another minor: calls appended
+ * after the driver's struct_size read as NULL. Calls are only ever appended,
+ * each group marked with the minor that added it. See docs/abi.md.
+ *
+ * Threads: calls on one connection never overlap; calls on different
+ * connections may run in parallel. The entry function runs once per
+ * process, under the core's lock.
+ */
+#ifndef DBROUTE_DRIVER_H
+#define DBROUTE_DRIVER_H
+
+#include "dbroute.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DBR_ABI_MAJOR 1
+#define DBR_ABI_MINOR 0
+#define DBR_ABI_VERSION ((uint32_t)(DBR_ABI_MAJOR << 16 | DBR_ABI_MINOR))
+
+/** The symbol a plugin exports. */
+#define DBR_DRIVER_ENTRY_SYMBOL "dbr_driver_entry"
+
+/** What a driver can do (struct dbr_driver.caps). */
+enum dbr_driver_caps {
+	DBR_CAP_SQL = 1u << 0,          /**< statements are SQL */
+	DBR_CAP_KV = 1u << 1,           /**< statements are key-value commands */
+	DBR_CAP_TRANSACTIONS = 1u << 2, /**< begin / commit / rollback work */
+	DBR_CAP_READONLY = 1u << 3      /**< `readonly = true` is enforced */
+};
+
+/** The kind of a declared option's value. */
+enum dbr_option_kind {
+	DBR_OPT_TEXT = 1,    /**< any text */
+	DBR_OPT_INT = 2,     /**< a signed 64-bit integer within min..max */
+	DBR_OPT_SECONDS = 3, /**< seconds, decimals allowed, within min..max */
+	DBR_OPT_BOOL = 4,    /**< true/false, yes/no, on/off, 1/0 */
+	DBR_OPT_PATH = 5,    /**< a file path; relative to the INI's folder */
+	DBR_OPT_ENUM = 6     /**< one of `choices` ("a|b|c") */
+};
+
+/** Flags of a declared option. */
+enum dbr_option_flags {
+	DBR_OPT_REQUIRED = 1u << 0 /**< the source must set it */
+};
+
+/**
+ * One option a driver accepts in its sources' sections. The core validates
+ * every key of a `[source.NAME]` against the driver's array of these (and
+ * its own keys) when the configuration is loaded.
+ */
+struct dbr_option_decl {
+	const char *name;          /**< the INI key; NULL ends the array */
+	int kind;                  /**< enum dbr_option_kind */
+	unsigned flags;            /**< enum dbr_option_flags */
+	double min, max;           /**< INT, SECONDS: range (both 0: none) */
+	const char *default_value; /**< as INI text, or NULL for none */
+	const char *choices;       /**< ENUM: "a|b|c" */
+	const char *help;          /**< one line for docs and errors */
+};
+
+/**
+ * A source's validated configuration, opaque to drivers; read it through
+ * the host's opt_* calls. Borrowed: valid while any connection of the
+ * source is open.
+ */
+struct dbr_source_config;
+
+/**
+ * Core services for drivers, size-prefixed and append-only. Handed to the
+ * entry function; valid until the driver is unloaded.
+ */
+struct dbr_host {
+	uint32_t struct_size; /**< sizeof(struct dbr_host) of the core */
+	uint32_t abi_version; /**< the core's DBR_ABI_VERSION */
+
+	/* ABI 1.0 */
+
+	/** Log a message about a source (formatted with printf rules). */
+	void (*log)(const struct dbr_source_config *src, int level,
+		    const char *fmt, ...)
+#ifdef __GNUC__
+		__attribute__((format(printf, 3, 4)))
+#endif
+		;
+
+	/**
+	 * Fill an error: its category (enum dbr_status), the backend's own
+	 * code, SQLSTATE (or NULL) and message. The text is copied into the
+	 * caller's buffer, truncation marked. err may be NULL.
+	 */
+	void (*set_error)(struct dbr_error *err, int code, int native_code,
+			  const char *sqlstate, const char *fmt, ...)
+#ifdef __GNUC__
+		__attribute__((format(printf, 5, 6)))
+#endif
+		;
+
+	/** The source's name. */
+	const char *(*source_name)(const struct dbr_source_config *src);
+
+	/**
+	 * An option's value as text (PATH already resolved): the configured
+	 * value, else the declared default, else NULL. Borrowed like src.
+	 */
+	const char *(*opt_text)(const struct dbr_source_config *src,
+				const char *name);
+
+	/** An INT option (0 when unset without default). */
+	int64_t (*opt_int)(const struct dbr_source_config *src,
+			   const char *name);
+
+	/** A SECONDS option (0 when unset without default). */
+	double (*opt_seconds)(const struct dbr_source_config *src,
+			      const char *name);
+
+	/** A BOOL option (false when unset without default). */
+	bool (*opt_bool)(const struct dbr_source_config *src,
+			 const char *name);
+};
+
+/**
+ * The head every driver connection embeds as its first member. The driver
+ * sets both fields in open(); the core only reads them.
+ */
+struct dbr_driver_conn {
+	const struct dbr_driver *driver;     /**< the driver that opened it */
+	const struct dbr_source_config *src; /**< its source's options */
+};
+
+/**
+ * A driver's table of calls. Plugins return a pointer to a static const
+ * instance from their entry function.
+ *
+ * A connection has at most one cursor at a time: query() starts it (and
+ * runs the statement up to its first row, so that execution errors are
+ * reported by query()), next() steps it, finish() ends it. Values written
+ * by column() stay valid until the next next() or finish(); text is
+ * followed by a NUL byte not counted in len.
+ *
+ * Errors: every call that fails fills err through host->set_error() and
+ * returns its category. DBR_E_CONN means the connection is lost: the core
+ * closes it instead of pooling it.
+ */
+struct dbr_driver {
+	uint32_t abi_version; /**< DBR_ABI_VERSION the driver was built for */
+	uint32_t struct_size; /**< sizeof(struct dbr_driver) it was built with */
+	const char *name;     /**< the source `type` it serves */
+	const char *version;  /**< the driver's own version string */
+	uint32_t caps;        /**< enum dbr_driver_caps */
+	const struct dbr_option_decl *options; /**< ended by a NULL name */
+
+	/* ABI 1.0: required */
+
+	/** Open one connection for a source. */
+	int (*open)(const struct dbr_source_config *src,
+		    struct dbr_driver_conn **out, struct dbr_error *err);
+	/** Close a connection (never NULL) and free everything it owns. */
+	void (*close)(struct dbr_driver_conn *conn);
+	/**
+	 * Run one statement with `?` placeholders bound to params, up to its
+	 * first row. Text after the first statement is DBR_E_STMT.
+	 */
+	int (*query)(struct dbr_driver_conn *conn, const char *sql,
+		     const struct dbr_value *params, size_t nparams,
+		     struct dbr_error *err);
+	/** Step the cursor: DBR_ROW, DBR_DONE or an error. */
+	int (*next)(struct dbr_driver_conn *conn, struct dbr_error *err);
+	/** The cursor's number of columns. */
+	size_t (*column_count)(struct dbr_driver_conn *conn);
+	/** A column's name; valid until finish(). */
+	const char *(*column_name)(struct dbr_driver_conn *conn, size_t col);
+	/** A column of the current row. */
+	void (*column)(struct dbr_driver_conn *conn, size_t col,
+		       struct dbr_value *out);
+	/** End the cursor (no-op when none). */
+	void (*finish)(struct dbr_driver_conn *conn);
+
+	/* ABI 1.0: optional (NULL when unsupported) */
+
+	/** Rows changed by the finished statement. */
+	int64_t (*changes)(struct dbr_driver_conn *conn);
+	/** The last inserted row id, when the backend has one. */
+	bool (*last_insert_id)(struct dbr_driver_conn *conn, int64_t *id);
+	/** Check that the connection is alive (DBR_E_CONN when not). */
+	int (*ping)(struct dbr_driver_conn *conn, struct dbr_error *err);
+	/** Transactions; all three or none, with DBR_CAP_TRANSACTIONS. */
+	int (*begin)(struct dbr_driver_conn *conn, struct dbr_error *err);
+	int (*commit)(struct dbr_driver_conn *conn, struct dbr_error *err);
+	int (*rollback)(struct dbr_driver_conn *conn, struct dbr_error *err);
+};
+
+/** The type of a driver's entry function. */
+typedef const struct dbr_driver *(*dbr_driver_entry_fn)(
+	const struct dbr_host *host);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DBROUTE_DRIVER_H */
