@@ -75,6 +75,7 @@ struct parse {
 	struct dbr__diags diags;
 	enum section sec;
 	size_t cur;                /* current source */
+	bool any_source_header;    /* even a refused one */
 	int seen[SEC_UNKNOWN];     /* header line of each single section */
 	struct rawsec database;
 	struct rawsec scopes;
@@ -120,9 +121,9 @@ static int raw_add(struct parse *p, struct rawsec *sec, const char *key,
 		return DBR_E_NOMEM;
 	kv = &sec->kv[sec->n];
 	kv->key = dbr__strdup(key);
-	kv->value = dbr__strdup(value);
+	kv->value = value ? dbr__strdup(value) : NULL;
 	kv->line = line;
-	if (!kv->key || !kv->value) {
+	if (!kv->key || (value && !kv->value)) {
 		dbr__free(kv->key);
 		dbr__free(kv->value);
 		p->diags.nomem = true;
@@ -210,6 +211,7 @@ static void on_section(void *ud, const char *name, int line)
 	const char *hint;
 
 	if (!strncmp(name, "source.", 7)) {
+		p->any_source_header = true;
 		source_section(p, name + 7, line);
 		return;
 	}
@@ -266,6 +268,8 @@ static void mapping_key(struct parse *p, const char *key, const char *value,
 	int64_t chat;
 	uint32_t name;
 
+	if (!value)
+		return; /* the line was refused and reported */
 	if (dbr__parse_int64(key, &chat)) {
 		dbr__diag_add(&p->diags, line,
 			      "bad chat id '%s': expected a signed 64-bit "
@@ -374,12 +378,12 @@ static void parse_keys(struct parse *p, const struct rawsec *sec,
 				unknown_key(p, kv, where, a, b);
 			continue;
 		}
-		if (dbr__opt_parse(d, kv->value, dir, v, msg, sizeof(msg))) {
+		/* A key whose line was refused is present, not missing. */
+		if (kv->value &&
+		    dbr__opt_parse(d, kv->value, dir, v, msg, sizeof(msg)))
 			dbr__diag_add(&p->diags, kv->line,
 				      "bad value '%s' for '%s' in %s: %s",
 				      kv->value, kv->key, where, msg);
-			continue;
-		}
 		v->line = kv->line;
 	}
 }
@@ -389,7 +393,7 @@ static void finish_keys(struct parse *p, const struct dbr_option_decl *d,
 			struct dbr__optval *v, const char *where, int line)
 {
 	for (; d->name; d++, v++) {
-		if (v->isset)
+		if (v->isset || v->line)
 			continue;
 		v->decl = d;
 		if (d->flags & DBR_OPT_REQUIRED)
@@ -409,8 +413,8 @@ static void source_driver(struct parse *p, struct dbr_source_config *s,
 	char msg[768];
 	int rc;
 
-	if (!type)
-		return; /* reported by finish_keys() */
+	if (!type || !type->value)
+		return; /* reported by finish_keys() or the reader */
 	s->type_line = type->line;
 	if (!type_ok(type->value)) {
 		dbr__diag_add(&p->diags, type->line,
@@ -437,14 +441,15 @@ static void check_source(struct parse *p, struct dbr_source_config *s,
 	snprintf(where, sizeof(where), "[source.%s]", s->name);
 	source_driver(p, s, raw);
 	if (s->drv) {
-		decls = s->drv->vt.options;
-		s->nopts = dbr__opt_count(decls);
-		s->opts = dbr__calloc(s->nopts ? s->nopts : 1,
-				      sizeof(*s->opts));
+		size_t n = dbr__opt_count(s->drv->vt.options);
+
+		s->opts = dbr__calloc(n ? n : 1, sizeof(*s->opts));
 		if (!s->opts) {
 			p->diags.nomem = true;
 			return;
 		}
+		s->nopts = n;
+		decls = s->drv->vt.options;
 	}
 	parse_keys(p, raw, where, source_keys, s->core, decls, s->opts,
 		   !s->drv);
@@ -556,9 +561,12 @@ static void check_scopes(struct parse *p)
 		} else if (!(s = dbr__config_source(cfg, kv->value))) {
 			undefined_source(p, kv->line, what, kv->value);
 		} else {
-			cfg->scopes[cfg->nscopes].name = kv->key;
+			cfg->scopes[cfg->nscopes].name = dbr__strdup(kv->key);
+			if (!cfg->scopes[cfg->nscopes].name) {
+				p->diags.nomem = true;
+				return;
+			}
 			cfg->scopes[cfg->nscopes++].source = s->index;
-			kv->key = NULL;
 		}
 	}
 }
@@ -661,7 +669,7 @@ static void check_all(struct parse *p, int nlines)
 	size_t i;
 
 	memset(dbv, 0, sizeof(dbv));
-	if (!p->cfg->nsources)
+	if (!p->any_source_header)
 		dbr__diag_add(&p->diags, nlines ? nlines : 1,
 			      "no [source.NAME] section: at least one source "
 			      "is needed");

@@ -67,6 +67,20 @@ static void header(struct reader *r, char *s)
 	r->ev->section(r->ud, name, r->line);
 }
 
+/* Report the key of a refused "key = value" line, without its value. */
+static void refused_key(struct reader *r, char *s)
+{
+	size_t n = strcspn(s, "=:");
+
+	if (!s[n] || n > 64)
+		return;
+	while (n && is_blank(s[n - 1]))
+		n--;
+	s[n] = '\0';
+	if (n)
+		r->ev->key(r->ud, s, NULL, r->line);
+}
+
 /* Decide what inih gets for the raw line in r->buf (len bytes). */
 static const char *classify(struct reader *r, size_t len, int num)
 {
@@ -103,6 +117,7 @@ static const char *classify(struct reader *r, size_t len, int num)
 		dbr__diag_add(r->diags, r->line,
 			      "line is too long (%zu bytes; the limit is %d)",
 			      len, num - 1);
+		refused_key(r, s);
 		return "";
 	}
 	r->pending_key_line = r->line;

@@ -14,7 +14,9 @@
 struct dbr__ini_events {
 	/* A "[name]" header; name is trimmed. */
 	void (*section)(void *ud, const char *name, int line);
-	/* A "key = value" line, both trimmed, inline comment removed. */
+	/* A "key = value" line, both trimmed, inline comment removed. The
+	 * value is NULL when the line was refused (and reported) but its
+	 * key could be read: the key is present, its value unusable. */
 	void (*key)(void *ud, const char *key, const char *value, int line);
 };
 

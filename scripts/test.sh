@@ -1,0 +1,24 @@
+#!/bin/sh
+# test.sh - install what is missing, build, and run the whole test suite:
+# once in a debug build, once under AddressSanitizer and UBSan.
+set -eu
+DBR_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$DBR_ROOT/scripts/lib.sh"
+
+dbr_ensure_packages $DBR_PACKAGES
+
+run_suite() {
+	dir=$1
+	shift
+	echo "== build $dir $*"
+	dbr_build "$dir" "$@"
+	echo "== ctest $dir"
+	ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300
+}
+
+run_suite "$DBR_ROOT/build-test" -DCMAKE_BUILD_TYPE=Debug
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_suite "$DBR_ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug \
+	-DDBR_SANITIZE=ON
+echo "== all tests passed"

@@ -1,0 +1,119 @@
+/*
+ * helpers.c - shared test helpers.
+ */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "helpers.h"
+
+char *t_tmpdir(void)
+{
+	char tmpl[] = "/tmp/dbroute-test-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+
+	assert_non_null(dir);
+	return strdup(dir);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void t_rmtree(const char *dir)
+{
+	if (dir)
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *t_path(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+
+	assert_non_null(p);
+	snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+char *t_write(const char *dir, const char *name, const char *content)
+{
+	char *path = t_path(dir, name);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(content, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+char *t_read(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+int64_t t_sqlite_int(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else
+		fprintf(stderr, "t_sqlite_int(%s): %s\n", db,
+			sqlite3_errmsg(h));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+struct dbr *t_open(const char *config)
+{
+	struct dbr_error err;
+	struct dbr *db = NULL;
+
+	if (dbr_open(&db, config, NULL, &err)) {
+		fprintf(stderr, "dbr_open(%s): %s\n", config, err.message);
+		fail();
+	}
+	return db;
+}
+
+void t_exec(struct dbr *db, int64_t chat, const char *sql,
+	    const struct dbr_value *params, size_t n)
+{
+	struct dbr_error err;
+
+	if (dbr_query(db, chat, sql, params, n, NULL, &err)) {
+		fprintf(stderr, "%s: %s\n", sql, err.message);
+		fail();
+	}
+}

@@ -1,0 +1,43 @@
+/*
+ * helpers.h - what the test programs share: temporary folders, files,
+ * direct SQLite access for checking where rows landed.
+ */
+#ifndef DBR_TEST_HELPERS_H
+#define DBR_TEST_HELPERS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "dbroute.h"
+
+/* A new empty folder under /tmp; free() it after t_rmtree(). */
+char *t_tmpdir(void);
+
+/* Remove a folder and everything under it. */
+void t_rmtree(const char *dir);
+
+/* dir/name, allocated. */
+char *t_path(const char *dir, const char *name);
+
+/* Write content to dir/name; returns the path (free() it). */
+char *t_write(const char *dir, const char *name, const char *content);
+
+/* A file's whole content, NUL-terminated (free() it), or NULL. */
+char *t_read(const char *path);
+
+/* Run one statement with the sqlite3 library directly on a file, and
+ * return the first column of its first row as an integer (-1 on error). */
+int64_t t_sqlite_int(const char *db, const char *sql);
+
+/* Open a handle or fail the test, printing the error. */
+struct dbr *t_open(const char *config);
+
+/* Run sql with no rows wanted on the chat's source, or fail the test. */
+void t_exec(struct dbr *db, int64_t chat, const char *sql,
+	    const struct dbr_value *params, size_t n);
+
+#endif /* DBR_TEST_HELPERS_H */

@@ -1,0 +1,328 @@
+/*
+ * test_config.c - the INI configuration: every valid form loads with the
+ * values it says, every malformed file in tests/config/bad_*.ini yields
+ * exactly the problems in its .expected file.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "helpers.h"
+
+#define CONFIG_DIR DBR_TEST_DIR "/config"
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in CONFIG_DIR starting with prefix and ending in .ini. */
+static size_t list_files(const char *prefix, char ***out)
+{
+	DIR *d = opendir(CONFIG_DIR);
+	struct dirent *e;
+	char **v = NULL;
+	size_t n = 0, len;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		len = strlen(e->d_name);
+		if (strncmp(e->d_name, prefix, strlen(prefix)) || len < 5 ||
+		    strcmp(e->d_name + len - 4, ".ini"))
+			continue;
+		v = realloc(v, (n + 1) * sizeof(*v));
+		assert_non_null(v);
+		v[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), cmp_str);
+	*out = v;
+	return n;
+}
+
+static void free_list(char **v, size_t n)
+{
+	while (n--)
+		free(v[n]);
+	free(v);
+}
+
+/* Every bad_*.ini fails with exactly its .expected text. */
+static void test_config__bad_files_report_file_line(void **state)
+{
+	char **files, expected_path[512], *expected;
+	struct dbr_error err;
+	struct dbr *db;
+	size_t n, i, len, failures = 0;
+
+	(void)state;
+	assert_int_equal(chdir(CONFIG_DIR), 0);
+	n = list_files("bad_", &files);
+	assert_true(n >= 25);
+	for (i = 0; i < n; i++) {
+		snprintf(expected_path, sizeof(expected_path), "%.*s.expected",
+			 (int)(strlen(files[i]) - 4), files[i]);
+		expected = t_read(expected_path);
+		assert_non_null(expected);
+		len = strlen(expected);
+		while (len && expected[len - 1] == '\n')
+			expected[--len] = '\0';
+		db = NULL;
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(dbr_open(&db, files[i], NULL, &err),
+				 DBR_E_CONFIG);
+		assert_null(db);
+		assert_int_equal(err.code, DBR_E_CONFIG);
+		if (strcmp(err.message, expected)) {
+			fprintf(stderr, "%s:\n  expected: %s\n  got:      %s\n",
+				files[i], expected, err.message);
+			failures++;
+		}
+		free(expected);
+	}
+	free_list(files, n);
+	assert_int_equal(failures, 0);
+}
+
+static void test_config__good_files_load(void **state)
+{
+	char **files;
+	size_t n, i;
+
+	(void)state;
+	assert_int_equal(chdir(CONFIG_DIR), 0);
+	n = list_files("good_", &files);
+	assert_true(n >= 3);
+	for (i = 0; i < n; i++)
+		dbr_close(t_open(files[i]));
+	free_list(files, n);
+}
+
+/* The full example's values, read back through the internal snapshot. */
+static void test_config__full_values(void **state)
+{
+	struct dbr__logger log = { NULL, NULL, DBR_LOG_WARN };
+	struct dbr__config *cfg;
+	struct dbr_error err;
+	const struct dbr_source_config *s;
+
+	(void)state;
+	assert_int_equal(dbr__config_load(CONFIG_DIR "/good_full.ini", &log,
+					  &cfg, &err),
+			 DBR_OK);
+	assert_int_equal(cfg->nsources, 3);
+	assert_string_equal(cfg->sources[cfg->default_source].name, "primary");
+	assert_string_equal(cfg->plugin_dir, CONFIG_DIR "/plugins.d");
+	assert_int_equal(cfg->fallback, DBR__FALLBACK_NONE);
+	assert_true(cfg->retry_interval == 2.5);
+	assert_int_equal(cfg->log_level, DBR_LOG_ERROR);
+	s = dbr__config_source(cfg, "primary");
+	assert_non_null(s);
+	assert_true(s->timeout == 0.5);
+	assert_int_equal(s->max_connections, 3);
+	assert_false(s->readonly);
+	assert_int_equal(s->fallback, DBR__FALLBACK_DEFAULT);
+	assert_string_equal(dbr__source_opt(s, "path")->text,
+			    CONFIG_DIR "/bot.db");
+	s = dbr__config_source(cfg, "archive");
+	assert_true(s->readonly);
+	assert_int_equal(s->fallback, DBR__FALLBACK_NONE); /* inherited */
+	assert_int_equal(s->max_connections, 5);           /* default */
+	assert_true(s->timeout == 30);                     /* default */
+	assert_string_equal(dbr__source_opt(s, "path")->text,
+			    "/tmp/dbroute-archive-never-opened.db");
+	assert_int_equal(cfg->nscopes, 2);
+	assert_int_equal(cfg->router.count, 4);
+	assert_int_equal(dbr__router_lookup(&cfg->router, 42),
+			 dbr__config_source(cfg, "archive")->index);
+	assert_int_equal(dbr__router_lookup(&cfg->router, INT64_MIN),
+			 dbr__config_source(cfg, "groups")->index);
+	assert_int_equal(dbr__router_lookup(&cfg->router, INT64_MAX),
+			 dbr__config_source(cfg, "groups")->index);
+	dbr__config_free(cfg);
+}
+
+/* CRLF line ends and a UTF-8 byte order mark are read as plain lines. */
+static void test_config__crlf_and_bom(void **state)
+{
+	char *dir = t_tmpdir(), *path;
+	const char *src;
+	struct dbr *db;
+	int reason;
+
+	(void)state;
+	path = t_write(dir, "crlf.ini",
+		       "\xEF\xBB\xBF[database]\r\ndefault_source = a\r\n\r\n"
+		       "[source.a]\r\ntype = sqlite\r\npath = a.db\r\n"
+		       "[source.b]\r\ntype = sqlite ; comment\r\n"
+		       "path = b.db\r\n[chat_mapping]\r\n-5 = b\r\n");
+	db = t_open(path);
+	dbr_route_chat(db, -5, &src, &reason);
+	assert_string_equal(src, "b");
+	assert_int_equal(reason, DBR_ROUTE_MAPPED);
+	dbr_route_chat(db, 5, &src, &reason);
+	assert_string_equal(src, "a");
+	assert_int_equal(reason, DBR_ROUTE_DEFAULT);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
+/* A comment after a value needs a blank before ';'; otherwise it is data. */
+static void test_config__inline_comments(void **state)
+{
+	struct dbr__logger log = { NULL, NULL, DBR_LOG_WARN };
+	struct dbr__config *cfg;
+	struct dbr_error err;
+
+	(void)state;
+	assert_int_equal(dbr__config_load(CONFIG_DIR "/good_comments.ini",
+					  &log, &cfg, &err),
+			 DBR_OK);
+	assert_string_equal(cfg->sources[0].drv->type, "sqlite");
+	assert_string_equal(dbr__source_opt(&cfg->sources[0], "path")->text,
+			    CONFIG_DIR "/a;b.db");
+	assert_true(cfg->sources[0].readonly);
+	dbr__config_free(cfg);
+}
+
+static void test_config__nul_byte(void **state)
+{
+	char *dir = t_tmpdir(), *path = t_path(dir, "nul.ini");
+	static const char text[] = "[source.a]\ntype = sqlite\npath = a\0b\n";
+	struct dbr_error err;
+	struct dbr *db;
+	FILE *f = fopen(path, "w");
+
+	(void)state;
+	fwrite(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	assert_int_equal(dbr_open(&db, path, NULL, &err), DBR_E_CONFIG);
+	assert_non_null(strstr(err.message, ":3: line contains a NUL byte"));
+	t_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
+static void test_config__file_errors(void **state)
+{
+	char *dir = t_tmpdir();
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	assert_int_equal(dbr_open(&db, "/nonexistent/x.ini", NULL, &err),
+			 DBR_E_CONFIG);
+	assert_string_equal(err.message, "/nonexistent/x.ini: cannot open: "
+					 "No such file or directory");
+	assert_int_equal(dbr_open(&db, dir, NULL, &err), DBR_E_CONFIG);
+	assert_non_null(strstr(err.message, "is a directory"));
+	assert_int_equal(dbr_open(NULL, dir, NULL, &err), DBR_E_MISUSE);
+	t_rmtree(dir);
+	free(dir);
+}
+
+/* Relative paths are resolved against the INI's folder, not the cwd. */
+static void test_config__relative_to_file(void **state)
+{
+	char *dir = t_tmpdir(), *path, *db_path;
+	struct dbr *db;
+
+	(void)state;
+	path = t_write(dir, "r.ini", "[source.a]\ntype = sqlite\n"
+				     "path = here.db\n");
+	assert_int_equal(chdir("/"), 0);
+	db = t_open(path);
+	t_exec(db, 1, "CREATE TABLE t (x)", NULL, 0);
+	dbr_close(db);
+	db_path = t_path(dir, "here.db");
+	assert_int_equal(access(db_path, F_OK), 0);
+	assert_int_not_equal(access("/here.db", F_OK), 0);
+	t_rmtree(dir);
+	free(db_path);
+	free(path);
+	free(dir);
+}
+
+/* Many problems past the message buffer: truncation is marked. */
+static void test_config__truncation_marked(void **state)
+{
+	char *dir = t_tmpdir(), *path, text[8192];
+	struct dbr_error err;
+	struct dbr *db;
+	size_t used = 0;
+	int i;
+
+	(void)state;
+	used += (size_t)snprintf(text, sizeof(text),
+				 "[source.a]\ntype = sqlite\npath = a\n"
+				 "[chat_mapping]\n");
+	for (i = 0; i < 100; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+					 "%d = nowhere\n", i);
+	path = t_write(dir, "t.ini", text);
+	assert_int_equal(dbr_open(&db, path, NULL, &err), DBR_E_CONFIG);
+	assert_true(err.truncated);
+	assert_string_equal(err.message + strlen(err.message) - 3, "...");
+	t_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
+/* Allocation failures at every step of loading: an error, never a crash
+ * or a leak (the sanitizer build checks leaks). */
+static long alloc_budget;
+
+static void *failing_malloc(size_t n)
+{
+	return alloc_budget-- > 0 ? malloc(n) : NULL;
+}
+
+static void *failing_realloc(void *p, size_t n)
+{
+	return alloc_budget-- > 0 ? realloc(p, n) : NULL;
+}
+
+static void test_config__oom_injection(void **state)
+{
+	struct dbr_error err;
+	struct dbr *db;
+	long budget;
+	int rc = -1;
+
+	(void)state;
+	for (budget = 0; budget < 10000 && rc != DBR_OK; budget++) {
+		alloc_budget = budget;
+		dbr_set_allocator(failing_malloc, failing_realloc, free);
+		rc = dbr_open(&db, CONFIG_DIR "/good_full.ini", NULL, &err);
+		dbr_set_allocator(NULL, NULL, NULL);
+		if (rc == DBR_OK)
+			dbr_close(db);
+		else
+			assert_int_equal(rc, DBR_E_NOMEM);
+	}
+	assert_int_equal(rc, DBR_OK);
+	assert_true(budget > 10);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config__bad_files_report_file_line),
+		cmocka_unit_test(test_config__good_files_load),
+		cmocka_unit_test(test_config__full_values),
+		cmocka_unit_test(test_config__crlf_and_bom),
+		cmocka_unit_test(test_config__inline_comments),
+		cmocka_unit_test(test_config__nul_byte),
+		cmocka_unit_test(test_config__file_errors),
+		cmocka_unit_test(test_config__relative_to_file),
+		cmocka_unit_test(test_config__truncation_marked),
+		cmocka_unit_test(test_config__oom_injection),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
