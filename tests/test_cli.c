@@ -1,2 +1,184 @@
+/*
+ * test_cli.c - the dbroute command: exit codes, negative chat ids without
+ * '--', COPY text output, and clear errors on bad input.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
 #include "helpers.h"
-int main(void){return 0;}
+
+static char *dir, *config;
+static char *out, *err;
+
+/* Run `dbroute ARGS` (ARGS as shell words); capture stdout and stderr. */
+static int run(const char *args)
+{
+	char cmd[4096], *o = t_path(dir, "out"), *e = t_path(dir, "err");
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' %s >'%s' 2>'%s'", dir,
+		 DBR_CLI, args, o, e);
+	status = system(cmd);
+	free(out);
+	free(err);
+	out = t_read(o);
+	err = t_read(e);
+	free(o);
+	free(e);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = t_tmpdir();
+	config = t_write(dir, "c.ini",
+			 "[database]\ndefault_source = main\n"
+			 "[source.main]\ntype = sqlite\npath = main.db\n"
+			 "[source.groups]\ntype = sqlite\npath = groups.db\n"
+			 "[scopes]\nsettings = groups\n"
+			 "[chat_mapping]\n-1001234567890 = groups\n");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	t_rmtree(dir);
+	free(dir);
+	free(config);
+	free(out);
+	free(err);
+	return 0;
+}
+
+static void test_cli__help_and_version(void **state)
+{
+	(void)state;
+	assert_int_equal(run("--help"), 0);
+	assert_non_null(strstr(out, "usage: dbroute"));
+	assert_int_equal(run("--version"), 0);
+	assert_string_equal(out, "dbroute " DBR_VERSION_STRING "\n");
+	assert_int_equal(run(""), 2);
+	assert_int_equal(run("frobnicate -c c.ini"), 2);
+	assert_non_null(strstr(err, "unknown command 'frobnicate'"));
+}
+
+static void test_cli__route_negative_ids(void **state)
+{
+	(void)state;
+	assert_int_equal(run("route -c c.ini -1001234567890 5"), 0);
+	assert_string_equal(out, "-1001234567890\tgroups\tmapped\n"
+				 "5\tmain\tdefault\n");
+	assert_int_equal(run("route -1001234567890 -c c.ini --chat -100"), 0);
+	assert_string_equal(out, "-1001234567890\tgroups\tmapped\n"
+				 "-100\tmain\tdefault\n");
+	assert_int_equal(run("route -c c.ini 12x"), 2);
+	assert_non_null(strstr(err, "bad chat id '12x'"));
+	assert_int_equal(run("route -c c.ini 9223372036854775808"), 2);
+	assert_int_equal(run("route -c c.ini"), 2);
+	assert_int_equal(run("route 5"), 2);
+	assert_non_null(strstr(err, "-c FILE is required"));
+}
+
+static void test_cli__check(void **state)
+{
+	char *bad;
+
+	(void)state;
+	assert_int_equal(run("check -c c.ini"), 0);
+	assert_non_null(strstr(out, "main\tsqlite\tok\tbuilt-in "));
+	assert_non_null(strstr(out, "groups\tsqlite\tok\tbuilt-in "));
+	bad = t_write(dir, "bad.ini", "[source.a]\ntype = sqlite\n");
+	assert_int_equal(run("check -c bad.ini"), 2);
+	assert_string_equal(err, "bad.ini:1: missing required key 'path' in "
+				 "[source.a]\n");
+	free(bad);
+	bad = t_write(dir, "junk.db", "not a database, not a database at all");
+	free(bad);
+	bad = t_write(dir, "junk.ini", "[source.j]\ntype = sqlite\n"
+				       "path = junk.db\n");
+	assert_int_equal(run("check -c junk.ini"), 1);
+	assert_non_null(strstr(out, "j\tsqlite\terror"));
+	assert_non_null(strstr(err, "source 'j': cannot use"));
+	free(bad);
+	assert_int_equal(run("check -c missing.ini"), 2);
+	assert_non_null(strstr(err, "missing.ini: cannot open"));
+}
+
+static void test_cli__query_copy_text(void **state)
+{
+	(void)state;
+	assert_int_equal(run("query -c c.ini --chat -1001234567890 "
+			     "'CREATE TABLE t (a, b)'"), 0);
+	assert_string_equal(out, "");
+	assert_string_equal(err, "0 rows affected\n");
+	assert_int_equal(run("query -c c.ini --chat -1001234567890 --param "
+			     "\"$(printf 'tab\\there\\nline\\\\')\" "
+			     "--param-int -7 'INSERT INTO t VALUES (?, ?)'"),
+			 0);
+	assert_string_equal(err, "1 rows affected\n");
+	assert_int_equal(run("query -c c.ini --source groups \"SELECT a, b, "
+			     "NULL AS n, x'00ff' AS bl, 0.1 AS d, 1e300 AS "
+			     "e FROM t\""), 0);
+	assert_string_equal(out, "a\tb\tn\tbl\td\te\n"
+				 "tab\\there\\nline\\\\\t-7\t\\N\t\\x00ff\t"
+				 "0.1\t1e+300\n");
+	/* The scope routes to groups too; the default does not. */
+	assert_int_equal(run("query -c c.ini --scope settings "
+			     "'SELECT count(*) FROM t'"), 0);
+	assert_string_equal(out, "count(*)\n1\n");
+	assert_int_equal(run("query -c c.ini --chat 5 'SELECT count(*) FROM "
+			     "t'"), 1);
+	assert_non_null(strstr(err, "source 'main': "));
+	assert_non_null(strstr(err, "no such table: t"));
+	assert_int_equal(run("query -c c.ini --source groups --format csv "
+			     "\"SELECT 'a,b' AS x, NULL AS y\""), 0);
+	assert_string_equal(out, "x,y\n\"a,b\",\n");
+	assert_int_equal(run("query -c c.ini --source groups --format json "
+			     "\"SELECT 1 AS x, 'q\\\"' AS y\""), 0);
+	assert_string_equal(out, "[{\"x\":1,\"y\":\"q\\\"\"}]\n");
+}
+
+static void test_cli__query_usage_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(run("query -c c.ini 'SELECT 1'"), 2);
+	assert_non_null(strstr(err, "exactly one of"));
+	assert_int_equal(run("query -c c.ini --chat 1 --scope x 'SELECT 1'"),
+			 2);
+	assert_int_equal(run("query -c c.ini --chat abc 'SELECT 1'"), 2);
+	assert_int_equal(run("query -c c.ini --chat 1"), 2);
+	assert_int_equal(run("query -c c.ini --chat 1 --param"), 2);
+	assert_non_null(strstr(err, "--param needs a value"));
+	assert_int_equal(run("query -c c.ini --chat 1 --bogus 'SELECT 1'"), 2);
+	assert_non_null(strstr(err, "unknown option '--bogus'"));
+	assert_int_equal(run("query -c c.ini --source nope 'SELECT 1'"), 2);
+	assert_non_null(strstr(err, "no source named 'nope'"));
+	assert_int_equal(run("query -c c.ini --chat 1 --format xml 'SELECT "
+			     "1'"), 2);
+	assert_int_equal(run("query -c c.ini --chat 1 --param-int 1.5 "
+			     "'SELECT ?'"), 2);
+	assert_int_equal(run("query -c c.ini --chat=1 --param-double=2.5 "
+			     "'SELECT ?'"), 0);
+	assert_string_equal(out, "?\n2.5\n");
+	assert_int_equal(run("query -c c.ini --chat 1 --param-null "
+			     "'SELECT ? IS NULL'"), 0);
+	assert_string_equal(out, "? IS NULL\n1\n");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cli__help_and_version),
+		cmocka_unit_test(test_cli__route_negative_ids),
+		cmocka_unit_test(test_cli__check),
+		cmocka_unit_test(test_cli__query_copy_text),
+		cmocka_unit_test(test_cli__query_usage_errors),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,2 +1,190 @@
+/*
+ * test_integration.c - two SQLite sources behind one handle: every row is
+ * written to the file its chat is mapped to and to no other (checked by
+ * opening the files with sqlite3 directly), from several threads at once,
+ * and a hostile parameter is stored verbatim.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "helpers.h"
-int main(void){return 0;}
+
+#define CHATS 40
+#define MESSAGES 25
+#define THREADS 4
+
+struct fixture {
+	char *dir;
+	char *path;
+	char *main_db;
+	char *groups_db;
+	struct dbr *db;
+};
+
+/* Negative chats are mapped to 'groups'; the rest fall to 'main'. */
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char text[4096];
+	size_t used;
+	int c;
+
+	f->dir = t_tmpdir();
+	used = (size_t)snprintf(text, sizeof(text),
+				"[database]\ndefault_source = main\n"
+				"[source.main]\ntype = sqlite\npath = main.db\n"
+				"[source.groups]\ntype = sqlite\n"
+				"path = groups.db\nmax_connections = 2\n"
+				"[chat_mapping]\n");
+	for (c = 1; c <= CHATS; c++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+					 "%d = groups\n", -c);
+	f->path = t_write(f->dir, "i.ini", text);
+	f->main_db = t_path(f->dir, "main.db");
+	f->groups_db = t_path(f->dir, "groups.db");
+	f->db = t_open(f->path);
+	assert_int_equal(dbr_query_source(f->db, "main", "CREATE TABLE m "
+					  "(chat INTEGER, n INTEGER, text)",
+					  NULL, 0, NULL, NULL), DBR_OK);
+	assert_int_equal(dbr_query_source(f->db, "groups", "CREATE TABLE m "
+					  "(chat INTEGER, n INTEGER, text)",
+					  NULL, 0, NULL, NULL), DBR_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	dbr_close(f->db);
+	t_rmtree(f->dir);
+	free(f->main_db);
+	free(f->groups_db);
+	free(f->path);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+struct job {
+	struct dbr *db;
+	int first; /* this thread writes chats first, first + THREADS, ... */
+	int errors;
+};
+
+static void *writer(void *arg)
+{
+	struct job *j = arg;
+	struct dbr_value p[3];
+	struct dbr_error err;
+	int c, n;
+
+	for (c = j->first; c <= CHATS; c += THREADS) {
+		for (n = 0; n < MESSAGES; n++) {
+			int64_t chat = n % 2 ? -c : c; /* one mapped, one not */
+
+			p[0] = dbr_int64(chat);
+			p[1] = dbr_int64(n);
+			p[2] = dbr_text("hi", 2);
+			if (dbr_query(j->db, chat, "INSERT INTO m VALUES "
+				      "(?, ?, ?)", p, 3, NULL, &err)) {
+				fprintf(stderr, "%s\n", err.message);
+				j->errors++;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void test_integration__rows_land_where_mapped(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t th[THREADS];
+	struct job jobs[THREADS];
+	int i;
+
+	for (i = 0; i < THREADS; i++) {
+		jobs[i] = (struct job){ f->db, i + 1, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, writer, &jobs[i]),
+				 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(jobs[i].errors, 0);
+	}
+	/* Mapped (negative) chats only in groups.db, the rest only in
+	 * main.db, each row exactly once. */
+	assert_int_equal(t_sqlite_int(f->groups_db, "SELECT count(*) FROM m"),
+			 CHATS * (MESSAGES / 2));
+	assert_int_equal(t_sqlite_int(f->groups_db, "SELECT count(*) FROM m "
+				      "WHERE chat >= 0"), 0);
+	assert_int_equal(t_sqlite_int(f->main_db, "SELECT count(*) FROM m"),
+			 CHATS * (MESSAGES - MESSAGES / 2));
+	assert_int_equal(t_sqlite_int(f->main_db, "SELECT count(*) FROM m "
+				      "WHERE chat < 0"), 0);
+	assert_int_equal(t_sqlite_int(f->main_db, "SELECT count(*) FROM (SELECT "
+				      "chat, n FROM m GROUP BY chat, n "
+				      "HAVING count(*) > 1)"), 0);
+}
+
+static void test_integration__hostile_parameter_verbatim(void **state)
+{
+	struct fixture *f = *state;
+	static const char hostile[] = "x'); DROP TABLE m; --";
+	struct dbr_value p[3] = { dbr_int64(-1), dbr_int64(1),
+				  dbr_text(hostile, strlen(hostile)) };
+	struct dbr_result *res;
+	struct dbr_error err;
+
+	t_exec(f->db, -1, "INSERT INTO m VALUES (?, ?, ?)", p, 3);
+	assert_int_equal(dbr_query(f->db, -1, "SELECT text FROM m WHERE "
+				   "text = ?", &p[2], 1, &res, &err), DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), hostile);
+	assert_string_equal(dbr_result_source(res), "groups");
+	dbr_result_free(res);
+	assert_int_equal(t_sqlite_int(f->groups_db, "SELECT count(*) FROM m "
+				      "WHERE text = 'x''); DROP TABLE m; --'"),
+			 1);
+	assert_int_equal(t_sqlite_int(f->main_db, "SELECT count(*) FROM m"),
+			 0);
+}
+
+/* A transaction pins one connection of the chat's source. */
+static void test_integration__transaction_on_chat(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_value p = dbr_int64(-3);
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	int i;
+
+	assert_int_equal(dbr_tx_begin(f->db, -3, &tx, &err), DBR_OK);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(dbr_tx_query(tx, "INSERT INTO m (chat) "
+					      "VALUES (?)", &p, 1, NULL, &err),
+				 DBR_OK);
+	assert_int_equal(t_sqlite_int(f->groups_db, "SELECT count(*) FROM m"),
+			 0); /* not committed yet */
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	assert_int_equal(t_sqlite_int(f->groups_db, "SELECT count(*) FROM m"),
+			 10);
+	assert_int_equal(t_sqlite_int(f->main_db, "SELECT count(*) FROM m"),
+			 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_integration__rows_land_where_mapped),
+		T(test_integration__hostile_parameter_verbatim),
+		T(test_integration__transaction_on_chat),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,2 +1,206 @@
+/*
+ * test_router.c - routing: explicit source > scope > chat mapping >
+ * default, the explain calls, and a table of 100,000 mappings.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "helpers.h"
-int main(void){return 0;}
+#include "router.h"
+
+static const char config[] =
+	"[database]\ndefault_source = main\n"
+	"[source.main]\ntype = sqlite\npath = main.db\n"
+	"[source.pg_like]\ntype = sqlite\npath = other.db\n"
+	"[source.cache]\ntype = sqlite\npath = cache.db\n"
+	"[scopes]\ncache = cache\nsettings = main\n"
+	"[chat_mapping]\n-1001234567890 = pg_like\n5 = cache\n";
+
+struct fixture {
+	char *dir;
+	char *path;
+	struct dbr *db;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->dir = t_tmpdir();
+	f->path = t_write(f->dir, "r.ini", config);
+	f->db = t_open(f->path);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	dbr_close(f->db);
+	t_rmtree(f->dir);
+	free(f->path);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static void expect_chat(struct dbr *db, int64_t chat, const char *source,
+			int reason)
+{
+	const char *s = NULL;
+	int r = 0;
+
+	assert_int_equal(dbr_route_chat(db, chat, &s, &r), DBR_OK);
+	assert_string_equal(s, source);
+	assert_int_equal(r, reason);
+}
+
+static void test_router__mapped_and_unmapped(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_chat(f->db, -1001234567890, "pg_like", DBR_ROUTE_MAPPED);
+	expect_chat(f->db, 5, "cache", DBR_ROUTE_MAPPED);
+	expect_chat(f->db, 6, "main", DBR_ROUTE_DEFAULT);
+	expect_chat(f->db, -1001234567891, "main", DBR_ROUTE_DEFAULT);
+	expect_chat(f->db, 0, "main", DBR_ROUTE_DEFAULT);
+	expect_chat(f->db, INT64_MIN, "main", DBR_ROUTE_DEFAULT);
+}
+
+static void test_router__scopes(void **state)
+{
+	struct fixture *f = *state;
+	const char *s;
+	int r;
+
+	dbr_route_scope(f->db, "cache", &s, &r);
+	assert_string_equal(s, "cache");
+	assert_int_equal(r, DBR_ROUTE_SCOPE);
+	dbr_route_scope(f->db, "media", &s, &r); /* no entry: default */
+	assert_string_equal(s, "main");
+	assert_int_equal(r, DBR_ROUTE_DEFAULT);
+	assert_int_equal(dbr_route_scope(f->db, NULL, &s, &r), DBR_E_MISUSE);
+	assert_string_equal(dbr_route_reason_name(DBR_ROUTE_SCOPE), "scope");
+}
+
+/* Operations land where the route says: each source's file holds its
+ * own marker row only. */
+static void test_router__explicit_source_and_order(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_result *res;
+	struct dbr_error err;
+	size_t i;
+
+	for (i = 0; i < dbr_source_count(f->db); i++) {
+		const char *name = dbr_source_name(f->db, i);
+		struct dbr_value v = dbr_text(name, strlen(name));
+
+		assert_int_equal(dbr_query_source(f->db, name,
+						  "CREATE TABLE who (name)",
+						  NULL, 0, NULL, &err),
+				 DBR_OK);
+		assert_int_equal(dbr_query_source(f->db, name,
+						  "INSERT INTO who VALUES (?)",
+						  &v, 1, NULL, &err),
+				 DBR_OK);
+	}
+	/* Explicit beats everything; scope beats default. */
+	assert_int_equal(dbr_query_source(f->db, "cache", "SELECT name FROM "
+					  "who", NULL, 0, &res, &err), DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), "cache");
+	assert_string_equal(dbr_result_source(res), "cache");
+	dbr_result_free(res);
+	assert_int_equal(dbr_query_scope(f->db, "cache", "SELECT name FROM "
+					 "who", NULL, 0, &res, &err), DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), "cache");
+	dbr_result_free(res);
+	assert_int_equal(dbr_query(f->db, -1001234567890, "SELECT name FROM "
+				   "who", NULL, 0, &res, &err), DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), "pg_like");
+	dbr_result_free(res);
+	/* NULL source: the default. */
+	assert_int_equal(dbr_query_source(f->db, NULL, "SELECT name FROM who",
+					  NULL, 0, &res, &err), DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), "main");
+	dbr_result_free(res);
+	assert_int_equal(dbr_query_source(f->db, "nope", "SELECT 1", NULL, 0,
+					  &res, &err), DBR_E_NOTFOUND);
+	assert_null(res);
+	assert_string_equal(err.message, "no source named 'nope'");
+}
+
+/* 100,000 mappings from a file: each maps where the file says. */
+static void test_router__hundred_thousand(void **state)
+{
+	char *dir = t_tmpdir(), *path = t_path(dir, "big.ini");
+	FILE *fp = fopen(path, "w");
+	struct dbr *db;
+	const char *s;
+	int64_t chat;
+	int i, r;
+
+	(void)state;
+	fprintf(fp, "[database]\ndefault_source = a\n"
+		    "[source.a]\ntype = sqlite\npath = a.db\n"
+		    "[source.b]\ntype = sqlite\npath = b.db\n"
+		    "[chat_mapping]\n");
+	for (i = 0; i < 100000; i++) {
+		chat = -1000000000000 - (int64_t)i * 7919;
+		fprintf(fp, "%lld = %s\n", (long long)chat, i % 2 ? "a" : "b");
+	}
+	fclose(fp);
+	db = t_open(path);
+	for (i = 0; i < 100000; i++) {
+		chat = -1000000000000 - (int64_t)i * 7919;
+		dbr_route_chat(db, chat, &s, &r);
+		assert_int_equal(r, DBR_ROUTE_MAPPED);
+		assert_string_equal(s, i % 2 ? "a" : "b");
+		dbr_route_chat(db, chat - 1, &s, &r);
+		assert_int_equal(r, DBR_ROUTE_DEFAULT);
+	}
+	dbr_close(db);
+	t_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
+/* The table itself: a duplicate is refused and names the first. */
+static void test_router__table_duplicates(void **state)
+{
+	struct dbr__router r;
+	uint32_t existing = 0;
+
+	(void)state;
+	assert_int_equal(dbr__router_init(&r, 3), DBR_OK);
+	assert_int_equal(dbr__router_lookup(&r, 1), DBR__ROUTE_MISS);
+	assert_int_equal(dbr__router_insert(&r, 1, 7, &existing), DBR_OK);
+	assert_int_equal(dbr__router_insert(&r, 1, 8, &existing),
+			 DBR_E_MISUSE);
+	assert_int_equal(existing, 7);
+	assert_int_equal(dbr__router_lookup(&r, 1), 7);
+	dbr__router_release(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_router__mapped_and_unmapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_router__scopes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_router__explicit_source_and_order, setup,
+			teardown),
+		cmocka_unit_test(test_router__hundred_thousand),
+		cmocka_unit_test(test_router__table_duplicates),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,2 +1,367 @@
+/*
+ * test_sqlite.c - the built-in SQLite driver through the library: value
+ * round trips, the statement cache, read-only sources, one statement per
+ * call, error categories, transactions, WAL and the busy timeout.
+ */
+#include <float.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
 #include "helpers.h"
-int main(void){return 0;}
+#include "internal.h"
+
+struct fixture {
+	char *dir;
+	char *path;
+	char *db_path;
+	struct dbr *db;
+};
+
+static atomic_int cache_misses;
+
+static void count_misses(void *ud, int level, const char *source,
+			 const char *msg)
+{
+	(void)ud;
+	(void)level;
+	(void)source;
+	if (strstr(msg, "statement cache miss"))
+		atomic_fetch_add(&cache_misses, 1);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct dbr_open_options o = { sizeof(o), count_misses, NULL,
+				      DBR_LOG_DEBUG };
+	struct dbr_error err;
+
+	f->dir = t_tmpdir();
+	f->path = t_write(f->dir, "s.ini",
+			  "[database]\ndefault_source = s\n"
+			  "[source.s]\ntype = sqlite\npath = s.db\n"
+			  "timeout = 0.3\n"
+			  "[source.ro]\ntype = sqlite\npath = s.db\n"
+			  "readonly = true\n");
+	f->db_path = t_path(f->dir, "s.db");
+	assert_int_equal(dbr_open(&f->db, f->path, &o, &err), DBR_OK);
+	t_exec(f->db, 1, "CREATE TABLE t (id INTEGER PRIMARY KEY, v)", NULL,
+	       0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	dbr_close(f->db);
+	t_rmtree(f->dir);
+	free(f->db_path);
+	free(f->path);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Insert v, read it back, and compare type and bytes. */
+static void round_trip(struct dbr *db, struct dbr_value v)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr_value got;
+
+	t_exec(db, 1, "DELETE FROM t", NULL, 0);
+	t_exec(db, 1, "INSERT INTO t (v) VALUES (?)", &v, 1);
+	assert_int_equal(dbr_query(db, 1, "SELECT v FROM t", NULL, 0, &res,
+				   &err), DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_value(res, 0, &got), DBR_OK);
+	assert_int_equal(got.type, v.type);
+	switch (v.type) {
+	case DBR_TYPE_INT64:
+		assert_true(got.u.i == v.u.i);
+		break;
+	case DBR_TYPE_DOUBLE:
+		assert_memory_equal(&got.u.d, &v.u.d, sizeof(double));
+		break;
+	case DBR_TYPE_TEXT:
+	case DBR_TYPE_BLOB:
+		assert_int_equal(got.len, v.len);
+		if (v.len)
+			assert_memory_equal(got.u.b, v.u.b, v.len);
+		break;
+	default:
+		break;
+	}
+	assert_int_equal(dbr_result_next(res), DBR_DONE);
+	dbr_result_free(res);
+}
+
+static void test_sqlite__values_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	static const char blob[] = { 0, 1, 2, 0, (char)0xff, 0 };
+	static const char utf8[] = "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5"
+				   "\xd1\x82 \xf0\x9f\x91\x8b";
+
+	round_trip(f->db, dbr_null());
+	round_trip(f->db, dbr_int64(0));
+	round_trip(f->db, dbr_int64(INT64_MIN));
+	round_trip(f->db, dbr_int64(INT64_MAX));
+	round_trip(f->db, dbr_int64(-1));
+	round_trip(f->db, dbr_double(1.5));
+	round_trip(f->db, dbr_double(-0.1));
+	round_trip(f->db, dbr_double(DBL_MAX));
+	round_trip(f->db, dbr_double(DBL_MIN));
+	round_trip(f->db, dbr_double(DBL_TRUE_MIN));
+	round_trip(f->db, dbr_text("", 0));
+	round_trip(f->db, dbr_text(NULL, 0)); /* empty, not NULL */
+	round_trip(f->db, dbr_text("hello", 5));
+	round_trip(f->db, dbr_text(utf8, strlen(utf8)));
+	round_trip(f->db, dbr_text("a\0b", 3));
+	round_trip(f->db, dbr_blob(blob, sizeof(blob)));
+	round_trip(f->db, dbr_blob(NULL, 0));
+}
+
+/* Empty text and NULL stay apart, as the backend sees them. */
+static void test_sqlite__empty_is_not_null(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_value v[2] = { dbr_text("", 0), dbr_null() };
+
+	t_exec(f->db, 1, "INSERT INTO t (v) VALUES (?), (?)", v, 2);
+	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t "
+				      "WHERE v = ''"), 1);
+	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t "
+				      "WHERE v IS NULL"), 1);
+}
+
+static void test_sqlite__statement_cache_hit(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_value v = dbr_int64(7);
+	int i;
+
+	atomic_store(&cache_misses, 0);
+	for (i = 0; i < 5; i++)
+		t_exec(f->db, 1, "SELECT v FROM t WHERE id = ?", &v, 1);
+	assert_int_equal(atomic_load(&cache_misses), 1);
+	t_exec(f->db, 1, "SELECT id FROM t WHERE id = ?", &v, 1);
+	t_exec(f->db, 1, "SELECT v FROM t WHERE id = ?", &v, 1);
+	assert_int_equal(atomic_load(&cache_misses), 2);
+}
+
+static void test_sqlite__readonly_refuses_writes(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_value v = dbr_int64(1);
+	struct dbr_error err;
+	struct dbr_result *res;
+
+	assert_int_equal(dbr_query_source(f->db, "ro", "INSERT INTO t (v) "
+					  "VALUES (?)", &v, 1, NULL, &err),
+			 DBR_E_READONLY);
+	assert_string_equal(err.source, "ro");
+	assert_non_null(strstr(err.message, "source 'ro': "));
+	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t"),
+			 0);
+	/* Reading still works. */
+	assert_int_equal(dbr_query_source(f->db, "ro", "SELECT count(*) FROM t",
+					  NULL, 0, &res, &err), DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	dbr_result_free(res);
+}
+
+static void test_sqlite__one_statement_per_call(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_error err;
+
+	assert_int_equal(dbr_query(f->db, 1, "INSERT INTO t (v) VALUES (1); "
+				   "DELETE FROM t", NULL, 0, NULL, &err),
+			 DBR_E_STMT);
+	assert_non_null(strstr(err.message, "text after the first statement"));
+	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t"),
+			 0);
+	/* A final semicolon, blanks and comments are not a statement. */
+	t_exec(f->db, 1, "SELECT 1; ", NULL, 0);
+	t_exec(f->db, 1, "SELECT 1; -- done\n/* really */", NULL, 0);
+	assert_int_equal(dbr_query(f->db, 1, "  -- nothing", NULL, 0, NULL,
+				   &err), DBR_E_STMT);
+	assert_non_null(strstr(err.message, "empty statement"));
+}
+
+static void test_sqlite__errors_categorised(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_value v[2] = { dbr_int64(1), dbr_text("x", 1) };
+	struct dbr_error err;
+
+	t_exec(f->db, 1, "INSERT INTO t (id, v) VALUES (?, ?)", v, 2);
+	assert_int_equal(dbr_query(f->db, 1, "INSERT INTO t (id, v) VALUES "
+				   "(?, ?)", v, 2, NULL, &err),
+			 DBR_E_CONSTRAINT);
+	assert_int_equal(err.code, DBR_E_CONSTRAINT);
+	assert_int_equal(err.native_code, SQLITE_CONSTRAINT_PRIMARYKEY);
+	assert_string_equal(err.source, "s");
+	assert_non_null(strstr(err.message, "UNIQUE constraint failed"));
+	assert_int_equal(dbr_query(f->db, 1, "SELEC 1", NULL, 0, NULL, &err),
+			 DBR_E_STMT);
+	assert_non_null(strstr(err.message, "syntax error"));
+	assert_int_equal(dbr_query(f->db, 1, "SELECT ?", v, 2, NULL, &err),
+			 DBR_E_MISUSE);
+	assert_non_null(strstr(err.message, "1 placeholders but 2 parameters"));
+	assert_int_equal(dbr_query(f->db, 1, NULL, NULL, 0, NULL, &err),
+			 DBR_E_MISUSE);
+}
+
+static void test_sqlite__changes_and_insert_id(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_value v = dbr_int64(5);
+	struct dbr_result *res;
+	struct dbr_error err;
+	int64_t id;
+
+	assert_int_equal(dbr_query(f->db, 1, "INSERT INTO t (id, v) VALUES "
+				   "(41, 0), (42, ?)", &v, 1, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_column_count(res), 0);
+	assert_int_equal(dbr_result_next(res), DBR_DONE);
+	assert_int_equal(dbr_result_changes(res), 2);
+	assert_true(dbr_result_last_insert_id(res, &id));
+	assert_int_equal(id, 42);
+	dbr_result_free(res);
+	assert_int_equal(dbr_query(f->db, 1, "UPDATE t SET v = v + 1", NULL,
+				   0, &res, &err), DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_DONE);
+	assert_int_equal(dbr_result_changes(res), 2);
+	assert_false(dbr_result_last_insert_id(res, &id));
+	dbr_result_free(res);
+	assert_int_equal(dbr_query(f->db, 1, "SELECT id AS ident, v FROM t "
+				   "ORDER BY id", NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_column_count(res), 2);
+	assert_string_equal(dbr_result_column_name(res, 0), "ident");
+	assert_null(dbr_result_column_name(res, 2));
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_int64(res, 0), 41);
+	assert_true(dbr_result_double(res, 1) == 1.0);
+	assert_null(dbr_result_text(res, 1, NULL));
+	assert_int_equal(dbr_result_type(res, 5), DBR_TYPE_NULL);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_int64(res, 1), 6);
+	assert_int_equal(dbr_result_next(res), DBR_DONE);
+	assert_int_equal(dbr_result_next(res), DBR_DONE);
+	dbr_result_free(res);
+}
+
+static void test_sqlite__transactions(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr_tx *tx;
+
+	assert_int_equal(dbr_tx_begin(f->db, 1, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO t (v) VALUES (1)", NULL,
+				      0, NULL, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "SELECT count(*) FROM t", NULL, 0,
+				      &res, &err), DBR_OK);
+	/* One result at a time per transaction. */
+	assert_int_equal(dbr_tx_query(tx, "SELECT 1", NULL, 0, NULL, &err),
+			 DBR_E_MISUSE);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_E_MISUSE);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_int64(res, 0), 1);
+	dbr_result_free(res);
+	assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
+	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t"),
+			 0);
+	assert_int_equal(dbr_tx_begin_source(f->db, "s", &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO t (v) VALUES (2)", NULL,
+				      0, NULL, &err), DBR_OK);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t"),
+			 1);
+	assert_int_equal(dbr_tx_rollback(NULL, &err), DBR_OK);
+}
+
+/* Writable files run in WAL mode; a held write lock ends in a timeout
+ * after the source's timeout, not a hang. */
+static void test_sqlite__wal_and_busy_timeout(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_error err;
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	double t0;
+
+	assert_int_equal(sqlite3_open(f->db_path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &st,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+			 SQLITE_OK);
+	t0 = dbr__now();
+	assert_int_equal(dbr_query(f->db, 1, "INSERT INTO t (v) VALUES (1)",
+				   NULL, 0, NULL, &err), DBR_E_TIMEOUT);
+	assert_true(dbr__now() - t0 >= 0.25);
+	assert_non_null(strstr(err.message, "database is locked"));
+	sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(h);
+	t_exec(f->db, 1, "INSERT INTO t (v) VALUES (1)", NULL, 0);
+}
+
+/* A file that is not a database fails to open with the connection
+ * category and a clear message. */
+static void test_sqlite__not_a_database(void **state)
+{
+	char *dir = t_tmpdir(), *path, *junk;
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	junk = t_write(dir, "junk.db", "this is not an SQLite database file, "
+				       "just some text that is long enough");
+	path = t_write(dir, "j.ini", "[source.j]\ntype = sqlite\n"
+				     "path = junk.db\n");
+	db = t_open(path);
+	assert_int_equal(dbr_query(db, 1, "SELECT 1", NULL, 0, NULL, &err),
+			 DBR_E_CONN);
+	assert_non_null(strstr(err.message, "source 'j': cannot use"));
+	assert_non_null(strstr(err.message, "not a database"));
+	assert_int_equal(dbr_source_ping(db, "j", &err), DBR_E_CONN);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(junk);
+	free(path);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_sqlite__values_round_trip),
+		T(test_sqlite__empty_is_not_null),
+		T(test_sqlite__statement_cache_hit),
+		T(test_sqlite__readonly_refuses_writes),
+		T(test_sqlite__one_statement_per_call),
+		T(test_sqlite__errors_categorised),
+		T(test_sqlite__changes_and_insert_id),
+		T(test_sqlite__transactions),
+		T(test_sqlite__wal_and_busy_timeout),
+		cmocka_unit_test(test_sqlite__not_a_database),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
