@@ -18,8 +18,14 @@
 #include "ini_reader.h"
 
 /* The keys of [database]. */
-enum { DB_DEFAULT_SOURCE, DB_PLUGIN_DIR, DB_FALLBACK, DB_RETRY, DB_LOG_LEVEL,
-       DB_COUNT };
+enum {
+	DB_DEFAULT_SOURCE,
+	DB_PLUGIN_DIR,
+	DB_FALLBACK,
+	DB_RETRY,
+	DB_LOG_LEVEL,
+	DB_COUNT
+};
 
 static const struct dbr_option_decl database_keys[] = {
 	{ "default_source", DBR_OPT_TEXT, 0, 0, 0, NULL, NULL,
@@ -42,8 +48,7 @@ static const struct dbr_option_decl source_keys[] = {
 	  "the pool's size" },
 	{ "timeout", DBR_OPT_SECONDS, 0, 0.001, 86400, "30", NULL,
 	  "the longest any one wait may take" },
-	{ "readonly", DBR_OPT_BOOL, 0, 0, 0, "false", NULL,
-	  "refuse writes" },
+	{ "readonly", DBR_OPT_BOOL, 0, 0, 0, "false", NULL, "refuse writes" },
 	{ "fallback", DBR_OPT_ENUM, 0, 0, 0, NULL, "default|none",
 	  "overrides [database] fallback" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
@@ -67,23 +72,29 @@ struct mapping {
 	uint32_t name; /* index into parse.names */
 };
 
-enum section { SEC_NONE, SEC_DATABASE, SEC_SOURCE, SEC_SCOPES, SEC_MAPPING,
-	       SEC_UNKNOWN };
+enum section {
+	SEC_NONE,
+	SEC_DATABASE,
+	SEC_SOURCE,
+	SEC_SCOPES,
+	SEC_MAPPING,
+	SEC_UNKNOWN
+};
 
 struct parse {
 	struct dbr__config *cfg;
 	struct dbr__diags diags;
 	enum section sec;
-	size_t cur;                /* current source */
-	bool any_source_header;    /* even a refused one */
-	int seen[SEC_UNKNOWN];     /* header line of each single section */
+	size_t cur;		/* current source */
+	bool any_source_header; /* even a refused one */
+	int seen[SEC_UNKNOWN];	/* header line of each single section */
 	struct rawsec database;
 	struct rawsec scopes;
-	struct rawsec *srcraw;     /* one per source */
+	struct rawsec *srcraw; /* one per source */
 	size_t srccap, rawcap;
 	struct mapping *maps;
 	size_t nmaps, mapcap;
-	char **names;              /* distinct source names in mappings */
+	char **names; /* distinct source names in mappings */
 	size_t nnames, namecap;
 };
 
@@ -169,7 +180,8 @@ static void source_section(struct parse *p, const char *name, int line)
 	if (!name_ok(name, 63)) {
 		dbr__diag_add(&p->diags, line,
 			      "bad source name '%s': expected 1 to 63 letters, "
-			      "digits, '_' or '-'", name);
+			      "digits, '_' or '-'",
+			      name);
 		p->sec = SEC_UNKNOWN;
 		return;
 	}
@@ -177,7 +189,8 @@ static void source_section(struct parse *p, const char *name, int line)
 		if (!strcmp(cfg->sources[i].name, name)) {
 			dbr__diag_add(&p->diags, line,
 				      "duplicate section [source.%s] (first "
-				      "on line %d)", name, cfg->sources[i].line);
+				      "on line %d)",
+				      name, cfg->sources[i].line);
 			p->sec = SEC_UNKNOWN;
 			return;
 		}
@@ -225,14 +238,16 @@ static void on_section(void *ud, const char *name, int line)
 	if (sec == SEC_UNKNOWN) {
 		hint = dbr__suggest(name, section_names, 4);
 		if (hint)
-			dbr__diag_add(&p->diags, line,
-				      "unknown section [%s]; did you mean [%s]?",
-				      name, hint);
+			dbr__diag_add(
+				&p->diags, line,
+				"unknown section [%s]; did you mean [%s]?",
+				name, hint);
 		else
 			dbr__diag_add(&p->diags, line,
 				      "unknown section [%s]; expected "
 				      "[database], [source.NAME], [scopes] or "
-				      "[chat_mapping]", name);
+				      "[chat_mapping]",
+				      name);
 		return;
 	}
 	if (p->seen[sec]) {
@@ -273,7 +288,8 @@ static void mapping_key(struct parse *p, const char *key, const char *value,
 	if (dbr__parse_int64(key, &chat)) {
 		dbr__diag_add(&p->diags, line,
 			      "bad chat id '%s': expected a signed 64-bit "
-			      "integer", key);
+			      "integer",
+			      key);
 		return;
 	}
 	if (!*value) {
@@ -299,23 +315,16 @@ static void on_key(void *ud, const char *key, const char *value, int line)
 
 	switch (p->sec) {
 	case SEC_NONE:
-		dbr__diag_add(&p->diags, line,
-			      "key '%s' outside any section", key);
+		dbr__diag_add(&p->diags, line, "key '%s' outside any section",
+			      key);
 		break;
-	case SEC_DATABASE:
-		raw_add(p, &p->database, key, value, line);
-		break;
+	case SEC_DATABASE: raw_add(p, &p->database, key, value, line); break;
 	case SEC_SOURCE:
 		raw_add(p, &p->srcraw[p->cur], key, value, line);
 		break;
-	case SEC_SCOPES:
-		raw_add(p, &p->scopes, key, value, line);
-		break;
-	case SEC_MAPPING:
-		mapping_key(p, key, value, line);
-		break;
-	case SEC_UNKNOWN:
-		break; /* the section itself was reported */
+	case SEC_SCOPES: raw_add(p, &p->scopes, key, value, line); break;
+	case SEC_MAPPING: mapping_key(p, key, value, line); break;
+	case SEC_UNKNOWN: break; /* the section itself was reported */
 	}
 }
 
@@ -366,7 +375,8 @@ static void parse_keys(struct parse *p, const struct rawsec *sec,
 		if (dup) {
 			dbr__diag_add(&p->diags, kv->line,
 				      "duplicate key '%s' in %s (first on "
-				      "line %d)", kv->key, where, dup->line);
+				      "line %d)",
+				      kv->key, where, dup->line);
 			continue;
 		}
 		if (d) {
@@ -428,8 +438,8 @@ static void source_driver(struct parse *p, struct dbr_source_config *s,
 	if (rc == DBR_E_NOMEM)
 		p->diags.nomem = true;
 	else if (rc)
-		dbr__diag_add(&p->diags, type->line, "source '%s': %s",
-			      s->name, msg);
+		dbr__diag_add(&p->diags, type->line, "source '%s': %s", s->name,
+			      msg);
 }
 
 static void check_source(struct parse *p, struct dbr_source_config *s,
@@ -462,9 +472,9 @@ static void check_source(struct parse *p, struct dbr_source_config *s,
 	s->readonly = s->core[DBR__KEY_READONLY].v.b;
 	s->fallback = p->cfg->fallback;
 	if (s->core[DBR__KEY_FALLBACK].text)
-		s->fallback = strcmp(s->core[DBR__KEY_FALLBACK].text,
-				     "none") ? DBR__FALLBACK_DEFAULT :
-					       DBR__FALLBACK_NONE;
+		s->fallback = strcmp(s->core[DBR__KEY_FALLBACK].text, "none")
+				      ? DBR__FALLBACK_DEFAULT
+				      : DBR__FALLBACK_NONE;
 }
 
 static int level_of(const char *name)
@@ -503,16 +513,16 @@ static void check_database(struct parse *p, struct dbr__optval *v)
 	struct dbr__config *cfg = p->cfg;
 	const struct dbr_source_config *def;
 
-	parse_keys(p, &p->database, "[database]", database_keys, v, NULL,
-		   NULL, false);
+	parse_keys(p, &p->database, "[database]", database_keys, v, NULL, NULL,
+		   false);
 	finish_keys(p, database_keys, v, "[database]", p->seen[SEC_DATABASE]);
-	cfg->fallback = v[DB_FALLBACK].text &&
-				!strcmp(v[DB_FALLBACK].text, "none") ?
-			DBR__FALLBACK_NONE :
-			DBR__FALLBACK_DEFAULT;
+	cfg->fallback =
+		v[DB_FALLBACK].text && !strcmp(v[DB_FALLBACK].text, "none")
+			? DBR__FALLBACK_NONE
+			: DBR__FALLBACK_DEFAULT;
 	cfg->retry_interval = v[DB_RETRY].v.d;
-	cfg->log_level = level_of(v[DB_LOG_LEVEL].text ? v[DB_LOG_LEVEL].text :
-							 "warn");
+	cfg->log_level =
+		level_of(v[DB_LOG_LEVEL].text ? v[DB_LOG_LEVEL].text : "warn");
 	cfg->plugin_dir = v[DB_PLUGIN_DIR].text;
 	v[DB_PLUGIN_DIR].text = NULL;
 	if (v[DB_DEFAULT_SOURCE].isset) {
@@ -525,10 +535,11 @@ static void check_database(struct parse *p, struct dbr__optval *v)
 					 v[DB_DEFAULT_SOURCE].text);
 	} else if (cfg->nsources > 1) {
 		dbr__diag_add(&p->diags,
-			      p->seen[SEC_DATABASE] ? p->seen[SEC_DATABASE] :
-						      cfg->sources[1].line,
+			      p->seen[SEC_DATABASE] ? p->seen[SEC_DATABASE]
+						    : cfg->sources[1].line,
 			      "%zu sources are defined but [database] names "
-			      "no default_source", cfg->nsources);
+			      "no default_source",
+			      cfg->nsources);
 	}
 }
 
@@ -553,7 +564,8 @@ static void check_scopes(struct parse *p)
 		if (!name_ok(kv->key, 63)) {
 			dbr__diag_add(&p->diags, kv->line,
 				      "bad scope name '%s': expected 1 to 63 "
-				      "letters, digits, '_' or '-'", kv->key);
+				      "letters, digits, '_' or '-'",
+				      kv->key);
 		} else if (dup) {
 			dbr__diag_add(&p->diags, kv->line,
 				      "duplicate scope '%s' (first on line %d)",
@@ -610,8 +622,8 @@ static void check_mappings(struct parse *p)
 					      idx[m->name], &existing)) {
 			dbr__diag_add(&p->diags, m->line,
 				      "duplicate chat id %lld (first on line "
-				      "%d)", (long long)m->chat,
-				      first_line_of(p, i));
+				      "%d)",
+				      (long long)m->chat, first_line_of(p, i));
 		}
 	}
 	dbr__free(idx);

@@ -25,19 +25,19 @@ enum dbr__core_key {
 /* One [source.NAME] section; drivers see it as an opaque pointer. */
 struct dbr_source_config {
 	char *name;
-	uint32_t index;                  /* order of definition */
+	uint32_t index; /* order of definition */
 	struct dbr__driver *drv;
-	const struct dbr__logger *log;   /* the handle's logger */
-	int line;                        /* the section header's line */
+	const struct dbr__logger *log; /* the handle's logger */
+	int line;		       /* the section header's line */
 	int type_line;
 	struct dbr__optval core[DBR__KEY_COUNT];
-	struct dbr__optval *opts;        /* one per driver declaration */
+	struct dbr__optval *opts; /* one per driver declaration */
 	size_t nopts;
 	/* The core keys, resolved. */
 	int max_connections;
 	double timeout;
 	bool readonly;
-	int fallback;                    /* enum dbr__fallback */
+	int fallback; /* enum dbr__fallback */
 };
 
 struct dbr__scope {
@@ -46,15 +46,15 @@ struct dbr__scope {
 };
 
 struct dbr__config {
-	char *path;                  /* as given */
-	char *dir;                   /* its folder: base of relative paths */
+	char *path; /* as given */
+	char *dir;  /* its folder: base of relative paths */
 	struct dbr_source_config *sources;
 	size_t nsources;
 	uint32_t default_source;
-	char *plugin_dir;            /* NULL: the compiled-in default */
-	int fallback;                /* enum dbr__fallback */
+	char *plugin_dir; /* NULL: the compiled-in default */
+	int fallback;	  /* enum dbr__fallback */
 	double retry_interval;
-	int log_level;               /* enum dbr_log_level */
+	int log_level; /* enum dbr_log_level */
 	struct dbr__scope *scopes;
 	size_t nscopes;
 	struct dbr__router router;

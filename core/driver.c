@@ -27,7 +27,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct node *loaded;
 
 /* The offset just past the last required call. */
-#define REQUIRED_SIZE                                                       \
+#define REQUIRED_SIZE                                                          \
 	(offsetof(struct dbr_driver, finish) + sizeof(void (*)(void)))
 
 int dbr__driver_check(const struct dbr_driver *vt, const char *type,
@@ -49,8 +49,8 @@ int dbr__driver_check(const struct dbr_driver *vt, const char *type,
 	if (vt->struct_size < REQUIRED_SIZE) {
 		snprintf(msg, msgsize,
 			 "driver table of %u bytes is too short for ABI %d "
-			 "(at least %zu)", vt->struct_size, DBR_ABI_MAJOR,
-			 (size_t)REQUIRED_SIZE);
+			 "(at least %zu)",
+			 vt->struct_size, DBR_ABI_MAJOR, (size_t)REQUIRED_SIZE);
 		return DBR_E_ABI;
 	}
 	if (!vt->name || strcmp(vt->name, type)) {
@@ -84,16 +84,17 @@ static const struct builtin *find_builtin(const char *type)
 	return NULL;
 }
 
-static int load(const char *type, struct node **out, char *msg,
-		size_t msgsize)
+static int load(const char *type, struct node **out, char *msg, size_t msgsize)
 {
 	const struct builtin *b = find_builtin(type);
 	struct node *n;
 	int rc;
 
 	if (!b) {
-		snprintf(msg, msgsize, "unknown source type '%s' (built-in "
-			 "types: sqlite)", type);
+		snprintf(msg, msgsize,
+			 "unknown source type '%s' (built-in "
+			 "types: sqlite)",
+			 type);
 		return DBR_E_CONFIG;
 	}
 	n = dbr__calloc(1, sizeof(*n));

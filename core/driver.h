@@ -11,8 +11,8 @@
 struct dbr__driver {
 	struct dbr_driver vt; /* the driver's table, zero-extended */
 	char type[33];
-	char *origin;         /* "built-in" or the plugin's path */
-	void *dl;             /* dlopen() handle, NULL when built in */
+	char *origin; /* "built-in" or the plugin's path */
+	void *dl;     /* dlopen() handle, NULL when built in */
 	unsigned refs;
 };
 

@@ -78,8 +78,7 @@ void dbr__error_source(struct dbr_error *err, const char *source)
 	if (!err)
 		return;
 	dbr__copy_text(err->source, sizeof(err->source), source);
-	n = snprintf(msg, sizeof(msg), "source '%s': %s", source,
-		     err->message);
+	n = snprintf(msg, sizeof(msg), "source '%s': %s", source, err->message);
 	if (n >= (int)sizeof(msg)) {
 		err->truncated = true;
 		memcpy(msg + sizeof(msg) - 4, "...", 4);

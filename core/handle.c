@@ -43,13 +43,14 @@ int dbr_open(struct dbr **out, const char *config_path,
 				      "required");
 	*out = NULL;
 	if (opts) {
-		if (opts->size < offsetof(struct dbr_open_options, log_level) +
-					 sizeof(int))
+		if (opts->size <
+		    offsetof(struct dbr_open_options, log_level) + sizeof(int))
 			return dbr__error_set(err, DBR_E_MISUSE, NULL,
 					      "dbr_open: options of %zu bytes "
-					      "are too short", opts->size);
-		memcpy(&o, opts, opts->size < sizeof(o) ? opts->size :
-							  sizeof(o));
+					      "are too short",
+					      opts->size);
+		memcpy(&o, opts,
+		       opts->size < sizeof(o) ? opts->size : sizeof(o));
 	}
 	db = dbr__calloc(1, sizeof(*db));
 	if (!db)
@@ -129,7 +130,8 @@ int dbr__route(struct dbr *db, const char *source, const char *scope,
 			if (dbr__log_enabled(&db->log, DBR_LOG_DEBUG))
 				dbr__log(&db->log, DBR_LOG_DEBUG, NULL,
 					 "chat %lld is not mapped: default "
-					 "source", (long long)chat);
+					 "source",
+					 (long long)chat);
 		}
 	}
 	*out = &cfg->sources[idx];
@@ -191,9 +193,8 @@ const char *dbr_source_name(const struct dbr *db, size_t i)
 
 const char *dbr_source_type(const struct dbr *db, size_t i)
 {
-	return db && i < db->cfg->nsources ?
-		       db->cfg->sources[i].drv->vt.name :
-		       NULL;
+	return db && i < db->cfg->nsources ? db->cfg->sources[i].drv->vt.name
+					   : NULL;
 }
 
 int dbr_source_driver(const struct dbr *db, size_t i, const char **origin,

@@ -63,8 +63,7 @@ static double host_opt_seconds(const struct dbr_source_config *src,
 	return v && v->isset && v->decl->kind == DBR_OPT_SECONDS ? v->v.d : 0;
 }
 
-static bool host_opt_bool(const struct dbr_source_config *src,
-			  const char *name)
+static bool host_opt_bool(const struct dbr_source_config *src, const char *name)
 {
 	const struct dbr__optval *v = dbr__source_opt(src, name);
 
@@ -72,7 +71,13 @@ static bool host_opt_bool(const struct dbr_source_config *src,
 }
 
 const struct dbr_host dbr__host = {
-	sizeof(struct dbr_host), DBR_ABI_VERSION,   host_log,
-	host_set_error,          host_source_name,  host_opt_text,
-	host_opt_int,            host_opt_seconds,  host_opt_bool,
+	sizeof(struct dbr_host),
+	DBR_ABI_VERSION,
+	host_log,
+	host_set_error,
+	host_source_name,
+	host_opt_text,
+	host_opt_int,
+	host_opt_seconds,
+	host_opt_bool,
 };

@@ -20,7 +20,7 @@
 
 #if defined(__GNUC__)
 #define DBR_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define DBR_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define DBR_UNLIKELY(x)	 __builtin_expect(!!(x), 0)
 #else
 #define DBR_PRINTF(f, a)
 #define DBR_UNLIKELY(x) (x)

@@ -9,7 +9,7 @@
 struct dbr__logger {
 	dbr_log_fn fn; /* NULL: stderr */
 	void *ud;
-	int level;     /* messages at or above this severity pass */
+	int level; /* messages at or above this severity pass */
 };
 
 static inline bool dbr__log_enabled(const struct dbr__logger *lg, int level)

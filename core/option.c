@@ -116,11 +116,10 @@ static bool has_range(const struct dbr_option_decl *d)
 	return d->min != 0 || d->max != 0;
 }
 
-static int bad_number(const struct dbr_option_decl *d, char *msg,
-		      size_t size)
+static int bad_number(const struct dbr_option_decl *d, char *msg, size_t size)
 {
-	const char *what = d->kind == DBR_OPT_INT ? "an integer" :
-						    "a number of seconds";
+	const char *what =
+		d->kind == DBR_OPT_INT ? "an integer" : "a number of seconds";
 
 	if (has_range(d))
 		snprintf(msg, size, "expected %s from %g to %g", what, d->min,
@@ -131,14 +130,14 @@ static int bad_number(const struct dbr_option_decl *d, char *msg,
 }
 
 static int parse_kind(const struct dbr_option_decl *d, const char *text,
-		      const char *base_dir, struct dbr__optval *val,
-		      char *msg, size_t size)
+		      const char *base_dir, struct dbr__optval *val, char *msg,
+		      size_t size)
 {
 	switch (d->kind) {
 	case DBR_OPT_INT:
 		if (dbr__parse_int64(text, &val->v.i) ||
-		    (has_range(d) && ((double)val->v.i < d->min ||
-				      (double)val->v.i > d->max)))
+		    (has_range(d) &&
+		     ((double)val->v.i < d->min || (double)val->v.i > d->max)))
 			return bad_number(d, msg, size);
 		return DBR_OK;
 	case DBR_OPT_SECONDS:
@@ -166,8 +165,7 @@ static int parse_kind(const struct dbr_option_decl *d, const char *text,
 		}
 		val->text = dbr__path_join(base_dir, text);
 		return val->text ? DBR_OK : DBR_E_NOMEM;
-	case DBR_OPT_TEXT:
-		break;
+	case DBR_OPT_TEXT: break;
 	default:
 		snprintf(msg, size, "option of unknown kind %d", d->kind);
 		return DBR_E_CONFIG;
@@ -195,8 +193,8 @@ int dbr__opt_parse(const struct dbr_option_decl *decl, const char *text,
 	return rc;
 }
 
-int dbr__opt_default(const struct dbr_option_decl *decl,
-		     const char *base_dir, struct dbr__optval *val)
+int dbr__opt_default(const struct dbr_option_decl *decl, const char *base_dir,
+		     struct dbr__optval *val)
 {
 	char msg[128];
 	int rc;
@@ -220,8 +218,8 @@ void dbr__optval_release(struct dbr__optval *val)
 	val->v.i = 0;
 }
 
-const struct dbr_option_decl *
-dbr__opt_find(const struct dbr_option_decl *decls, const char *name)
+const struct dbr_option_decl *dbr__opt_find(const struct dbr_option_decl *decls,
+					    const char *name)
 {
 	for (; decls && decls->name; decls++)
 		if (!strcmp(decls->name, name))
@@ -268,8 +266,7 @@ static size_t distance(const char *a, const char *b)
 	return d[la][lb];
 }
 
-const char *dbr__suggest(const char *word, const char *const *cands,
-			 size_t n)
+const char *dbr__suggest(const char *word, const char *const *cands, size_t n)
 {
 	size_t i, best = (size_t)-1, limit = strlen(word) / 3;
 	const char *pick = NULL;

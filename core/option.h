@@ -38,14 +38,14 @@ int dbr__opt_parse(const struct dbr_option_decl *decl, const char *text,
 		   size_t msgsize);
 
 /* Fill val from decl's default (or leave it unset). */
-int dbr__opt_default(const struct dbr_option_decl *decl,
-		     const char *base_dir, struct dbr__optval *val);
+int dbr__opt_default(const struct dbr_option_decl *decl, const char *base_dir,
+		     struct dbr__optval *val);
 
 void dbr__optval_release(struct dbr__optval *val);
 
 /* The declaration named `name` in a NULL-name-terminated array, or NULL. */
-const struct dbr_option_decl *
-dbr__opt_find(const struct dbr_option_decl *decls, const char *name);
+const struct dbr_option_decl *dbr__opt_find(const struct dbr_option_decl *decls,
+					    const char *name);
 
 /* Number of declarations in a NULL-name-terminated array. */
 size_t dbr__opt_count(const struct dbr_option_decl *decls);
@@ -54,8 +54,7 @@ size_t dbr__opt_count(const struct dbr_option_decl *decls);
  * The candidate nearest to `word` by edit distance, when near enough to be
  * a likely typo; NULL otherwise. `cands` is an array of n names.
  */
-const char *dbr__suggest(const char *word, const char *const *cands,
-			 size_t n);
+const char *dbr__suggest(const char *word, const char *const *cands, size_t n);
 
 /* A new path: `rel` if absolute, else `dir`/`rel`. Owned. */
 char *dbr__path_join(const char *dir, const char *rel);

@@ -95,8 +95,8 @@ static int wait_timeout(struct dbr__pool *p, struct dbr_error *err)
 {
 	return dbr__error_set(err, DBR_E_TIMEOUT, p->src->name,
 			      "source '%s': no connection free after %g s "
-			      "(max_connections = %zu)", p->src->name,
-			      p->src->timeout, p->max);
+			      "(max_connections = %zu)",
+			      p->src->name, p->src->timeout, p->max);
 }
 
 /* Ping a connection that idled long; close it if it does not answer. */
@@ -149,7 +149,8 @@ int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 			timed = true;
 			clock_gettime(CLOCK_MONOTONIC, &deadline);
 			deadline.tv_sec += (time_t)t;
-			deadline.tv_nsec += (long)((t - (double)(time_t)t) * 1e9);
+			deadline.tv_nsec +=
+				(long)((t - (double)(time_t)t) * 1e9);
 			if (deadline.tv_nsec >= 1000000000L) {
 				deadline.tv_sec++;
 				deadline.tv_nsec -= 1000000000L;

@@ -22,12 +22,12 @@ struct dbr_result {
 	struct dbr__pconn *pc;
 	const struct dbr_driver *vt;
 	struct dbr_driver_conn *dc;
-	struct dbr_tx *tx;      /* non-NULL: the transaction keeps pc */
+	struct dbr_tx *tx; /* non-NULL: the transaction keeps pc */
 	size_t ncols;
-	bool open;              /* handed to the caller, not yet freed */
-	bool row;               /* positioned on a row */
-	bool done;              /* the cursor reached its end */
-	struct dbr_error err;   /* the last failure of a call on it */
+	bool open;	      /* handed to the caller, not yet freed */
+	bool row;	      /* positioned on a row */
+	bool done;	      /* the cursor reached its end */
+	struct dbr_error err; /* the last failure of a call on it */
 };
 
 struct dbr_tx {
@@ -39,19 +39,19 @@ struct dbr_tx {
 struct dbr__pconn {
 	struct dbr_driver_conn *dc;
 	struct dbr__pool *pool;
-	double idle_since;      /* coarse monotonic seconds */
-	bool lost;              /* the driver reported it lost: close it */
+	double idle_since; /* coarse monotonic seconds */
+	bool lost;	   /* the driver reported it lost: close it */
 	struct dbr_result res;
 	struct dbr_tx tx;
 };
 
 struct dbr__pool {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;              /* on CLOCK_MONOTONIC */
+	pthread_cond_t cv; /* on CLOCK_MONOTONIC */
 	struct dbr_source_config *src;
-	struct dbr__pconn **idle;       /* LIFO stack of max_connections */
+	struct dbr__pconn **idle; /* LIFO stack of max_connections */
 	size_t nidle;
-	size_t nopen;                   /* open, or being opened */
+	size_t nopen; /* open, or being opened */
 	size_t max;
 };
 

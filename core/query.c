@@ -160,8 +160,7 @@ const char *dbr_result_column_name(const struct dbr_result *res, size_t col)
 	return res->vt->column_name(res->dc, col);
 }
 
-int dbr_result_value(struct dbr_result *res, size_t col,
-		     struct dbr_value *out)
+int dbr_result_value(struct dbr_result *res, size_t col, struct dbr_value *out)
 {
 	if (!res || !res->row || col >= res->ncols) {
 		*out = dbr_null();
@@ -275,7 +274,8 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 	if (!s->drv->vt.begin || !s->drv->vt.commit || !s->drv->vt.rollback)
 		return dbr__error_set(err, DBR_E_UNSUPPORTED, s->name,
 				      "source '%s': driver '%s' has no "
-				      "transactions", s->name, s->drv->type);
+				      "transactions",
+				      s->name, s->drv->type);
 	rc = dbr__pool_acquire(&db->pools[s->index], &pc, err);
 	if (rc)
 		return rc;
@@ -298,8 +298,8 @@ int dbr_tx_begin(struct dbr *db, int64_t chat, struct dbr_tx **out,
 	return tx_begin(db, NULL, chat, true, out, err);
 }
 
-int dbr_tx_begin_source(struct dbr *db, const char *source,
-			struct dbr_tx **out, struct dbr_error *err)
+int dbr_tx_begin_source(struct dbr *db, const char *source, struct dbr_tx **out,
+			struct dbr_error *err)
 {
 	return tx_begin(db, source, 0, false, out, err);
 }
@@ -313,7 +313,8 @@ static int tx_usable(struct dbr_tx *tx, struct dbr_error *err)
 		return dbr__error_set(err, DBR_E_MISUSE, source_of(tx->pc),
 				      "source '%s': the transaction's "
 				      "previous result is still open; free "
-				      "it first", source_of(tx->pc));
+				      "it first",
+				      source_of(tx->pc));
 	return DBR_OK;
 }
 

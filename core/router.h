@@ -10,9 +10,9 @@
 #define DBR__ROUTE_MISS UINT32_MAX
 
 struct dbr__router {
-	int64_t *keys;   /* chat ids */
-	uint32_t *vals;  /* source index + 1; 0 marks an empty slot */
-	size_t mask;     /* capacity - 1 (a power of two) */
+	int64_t *keys;	/* chat ids */
+	uint32_t *vals; /* source index + 1; 0 marks an empty slot */
+	size_t mask;	/* capacity - 1 (a power of two) */
 	size_t count;
 };
 
@@ -28,8 +28,7 @@ int dbr__router_insert(struct dbr__router *r, int64_t chat, uint32_t source,
 
 void dbr__router_release(struct dbr__router *r);
 
-static inline size_t dbr__router_slot(const struct dbr__router *r,
-				      int64_t chat)
+static inline size_t dbr__router_slot(const struct dbr__router *r, int64_t chat)
 {
 	/* Fibonacci hashing: the high bits of a multiply spread sequential
 	 * and sparse ids alike. */

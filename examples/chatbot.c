@@ -57,14 +57,16 @@ static int store_chat(struct dbr *db, int64_t chat)
 			 NULL, &err))
 		goto fail;
 	for (m = 1; m <= 3; m++) {
-		snprintf(text, sizeof(text), "message %" PRId64 " in chat %"
-			 PRId64, m, chat);
+		snprintf(text, sizeof(text),
+			 "message %" PRId64 " in chat %" PRId64, m, chat);
 		p[1] = dbr_int64(m);
 		p[2] = dbr_int64(1000 + m);
 		p[3] = dbr_text(text, strlen(text));
-		if (dbr_tx_query(tx, "INSERT INTO messages (chat_id, "
-				 "message_id, user_id, text) VALUES (?, ?, ?, ?)",
-				 p, 4, NULL, &err))
+		if (dbr_tx_query(
+			    tx,
+			    "INSERT INTO messages (chat_id, "
+			    "message_id, user_id, text) VALUES (?, ?, ?, ?)",
+			    p, 4, NULL, &err))
 			goto fail;
 	}
 	return dbr_tx_commit(tx, &err) ? fail("commit", &err) : 0;
@@ -82,9 +84,10 @@ static int read_chat(struct dbr *db, int64_t chat)
 	int reason, rc, n = 0;
 
 	dbr_route_chat(db, chat, &source, &reason);
-	if (dbr_query(db, chat, "SELECT message_id, text FROM messages "
-		      "WHERE chat_id = ? ORDER BY message_id", &p, 1, &res,
-		      &err))
+	if (dbr_query(db, chat,
+		      "SELECT message_id, text FROM messages "
+		      "WHERE chat_id = ? ORDER BY message_id",
+		      &p, 1, &res, &err))
 		return fail("select", &err);
 	printf("chat %" PRId64 ": source '%s' (%s)\n", chat,
 	       dbr_result_source(res), dbr_route_reason_name(reason));

@@ -25,13 +25,13 @@ extern "C" {
 #define DBR_API
 #endif
 
-#define DBR_VERSION_MAJOR 0
-#define DBR_VERSION_MINOR 1
-#define DBR_VERSION_PATCH 0
+#define DBR_VERSION_MAJOR  0
+#define DBR_VERSION_MINOR  1
+#define DBR_VERSION_PATCH  0
 #define DBR_VERSION_STRING "0.1.0"
 /** MAJOR * 1000000 + MINOR * 1000 + PATCH, as dbr_version_number(). */
-#define DBR_VERSION_NUMBER                                                    \
-	(DBR_VERSION_MAJOR * 1000000 + DBR_VERSION_MINOR * 1000 +             \
+#define DBR_VERSION_NUMBER                                                     \
+	(DBR_VERSION_MAJOR * 1000000 + DBR_VERSION_MINOR * 1000 +              \
 	 DBR_VERSION_PATCH)
 
 /**
@@ -40,19 +40,19 @@ extern "C" {
  */
 enum dbr_status {
 	DBR_OK = 0,
-	DBR_E_CONN = 1,        /**< connection could not be opened, or lost */
-	DBR_E_STMT = 2,        /**< the statement failed (syntax, type, ...) */
+	DBR_E_CONN = 1,	       /**< connection could not be opened, or lost */
+	DBR_E_STMT = 2,	       /**< the statement failed (syntax, type, ...) */
 	DBR_E_CONSTRAINT = 3,  /**< a constraint (unique, foreign key) failed */
 	DBR_E_TIMEOUT = 4,     /**< a wait ended: pool, lock or connect */
 	DBR_E_CONFIG = 5,      /**< the configuration is invalid */
 	DBR_E_NOMEM = 6,       /**< out of memory */
 	DBR_E_MISUSE = 7,      /**< the caller broke an API rule */
 	DBR_E_UNSUPPORTED = 8, /**< the driver cannot do this */
-	DBR_E_ABI = 9,         /**< a driver was built for another ABI */
+	DBR_E_ABI = 9,	       /**< a driver was built for another ABI */
 	DBR_E_READONLY = 10,   /**< a write on a read-only source */
 	DBR_E_NOTFOUND = 11,   /**< no source or scope by that name */
-	DBR_ROW = 100,         /**< dbr_result_next(): a row is ready */
-	DBR_DONE = 101         /**< dbr_result_next(): no more rows */
+	DBR_ROW = 100,	       /**< dbr_result_next(): a row is ready */
+	DBR_DONE = 101	       /**< dbr_result_next(): no more rows */
 };
 
 /** Size of struct dbr_error's message buffer, NUL included. */
@@ -66,11 +66,11 @@ enum dbr_status {
  * On success the struct is left as it was. On failure every field is set.
  */
 struct dbr_error {
-	int code;          /**< enum dbr_status of the failure */
-	int native_code;   /**< the driver's own code (e.g. SQLite's), or 0 */
-	char sqlstate[6];  /**< SQLSTATE when the backend has one, else "" */
-	bool truncated;    /**< message was cut to fit (it ends in "...") */
-	char source[64];   /**< the source involved, or "" */
+	int code;	  /**< enum dbr_status of the failure */
+	int native_code;  /**< the driver's own code (e.g. SQLite's), or 0 */
+	char sqlstate[6]; /**< SQLSTATE when the backend has one, else "" */
+	bool truncated;	  /**< message was cut to fit (it ends in "...") */
+	char source[64];  /**< the source involved, or "" */
 	char message[DBR_ERROR_MESSAGE_SIZE]; /**< what failed, then why */
 };
 
@@ -89,7 +89,7 @@ enum dbr_type {
  * bytes; text need not be NUL-terminated as a parameter. Layout frozen.
  */
 struct dbr_value {
-	int type; /**< enum dbr_type */
+	int type;   /**< enum dbr_type */
 	size_t len; /**< bytes of text or blob, else 0 */
 	union {
 		int64_t i;
@@ -159,18 +159,18 @@ typedef void (*dbr_log_fn)(void *ud, int level, const char *source,
  * later versions only append fields, so an old caller stays valid.
  */
 struct dbr_open_options {
-	size_t size;       /**< sizeof(struct dbr_open_options) */
+	size_t size;	   /**< sizeof(struct dbr_open_options) */
 	dbr_log_fn log_fn; /**< NULL: warnings and errors go to stderr */
-	void *log_ud;      /**< passed to log_fn */
-	int log_level;     /**< 0: the configuration's log_level */
+	void *log_ud;	   /**< passed to log_fn */
+	int log_level;	   /**< 0: the configuration's log_level */
 };
 
 /** Why a source was chosen for an operation. */
 enum dbr_route_reason {
 	DBR_ROUTE_EXPLICIT = 1, /**< the caller named the source */
-	DBR_ROUTE_SCOPE = 2,    /**< the scope is mapped in [scopes] */
-	DBR_ROUTE_MAPPED = 3,   /**< the chat is mapped in [chat_mapping] */
-	DBR_ROUTE_DEFAULT = 4   /**< nothing matched: the default source */
+	DBR_ROUTE_SCOPE = 2,	/**< the scope is mapped in [scopes] */
+	DBR_ROUTE_MAPPED = 3,	/**< the chat is mapped in [chat_mapping] */
+	DBR_ROUTE_DEFAULT = 4	/**< nothing matched: the default source */
 };
 
 struct dbr;
@@ -229,7 +229,8 @@ DBR_API const char *dbr_log_level_name(int level);
  * Since: 0.1.
  */
 DBR_API int dbr_open(struct dbr **out, const char *config_path,
-		     const struct dbr_open_options *opts, struct dbr_error *err);
+		     const struct dbr_open_options *opts,
+		     struct dbr_error *err);
 
 /**
  * Close a handle: close every pooled connection and unload drivers. Every
@@ -304,10 +305,9 @@ DBR_API int dbr_query(struct dbr *db, int64_t chat, const char *sql,
  *
  * Thread-safety: any thread. Since: 0.1.
  */
-DBR_API int dbr_query_scope(struct dbr *db, const char *scope,
-			    const char *sql, const struct dbr_value *params,
-			    size_t nparams, struct dbr_result **out,
-			    struct dbr_error *err);
+DBR_API int dbr_query_scope(struct dbr *db, const char *scope, const char *sql,
+			    const struct dbr_value *params, size_t nparams,
+			    struct dbr_result **out, struct dbr_error *err);
 
 /**
  * Run one statement on a source named by the caller, or on the default

@@ -25,8 +25,8 @@
 extern "C" {
 #endif
 
-#define DBR_ABI_MAJOR 1
-#define DBR_ABI_MINOR 0
+#define DBR_ABI_MAJOR	1
+#define DBR_ABI_MINOR	0
 #define DBR_ABI_VERSION ((uint32_t)(DBR_ABI_MAJOR << 16 | DBR_ABI_MINOR))
 
 /** The symbol a plugin exports. */
@@ -34,10 +34,10 @@ extern "C" {
 
 /** What a driver can do (struct dbr_driver.caps). */
 enum dbr_driver_caps {
-	DBR_CAP_SQL = 1u << 0,          /**< statements are SQL */
-	DBR_CAP_KV = 1u << 1,           /**< statements are key-value commands */
+	DBR_CAP_SQL = 1u << 0, /**< statements are SQL */
+	DBR_CAP_KV = 1u << 1,  /**< statements are key-value commands */
 	DBR_CAP_TRANSACTIONS = 1u << 2, /**< begin / commit / rollback work */
-	DBR_CAP_READONLY = 1u << 3      /**< `readonly = true` is enforced */
+	DBR_CAP_READONLY = 1u << 3	/**< `readonly = true` is enforced */
 };
 
 /** The kind of a declared option's value. */
@@ -61,13 +61,13 @@ enum dbr_option_flags {
  * its own keys) when the configuration is loaded.
  */
 struct dbr_option_decl {
-	const char *name;          /**< the INI key; NULL ends the array */
-	int kind;                  /**< enum dbr_option_kind */
-	unsigned flags;            /**< enum dbr_option_flags */
-	double min, max;           /**< INT, SECONDS: range (both 0: none) */
+	const char *name;	   /**< the INI key; NULL ends the array */
+	int kind;		   /**< enum dbr_option_kind */
+	unsigned flags;		   /**< enum dbr_option_flags */
+	double min, max;	   /**< INT, SECONDS: range (both 0: none) */
 	const char *default_value; /**< as INI text, or NULL for none */
-	const char *choices;       /**< ENUM: "a|b|c" */
-	const char *help;          /**< one line for docs and errors */
+	const char *choices;	   /**< ENUM: "a|b|c" */
+	const char *help;	   /**< one line for docs and errors */
 };
 
 /**
@@ -126,8 +126,7 @@ struct dbr_host {
 			      const char *name);
 
 	/** A BOOL option (false when unset without default). */
-	bool (*opt_bool)(const struct dbr_source_config *src,
-			 const char *name);
+	bool (*opt_bool)(const struct dbr_source_config *src, const char *name);
 };
 
 /**
@@ -155,10 +154,11 @@ struct dbr_driver_conn {
  */
 struct dbr_driver {
 	uint32_t abi_version; /**< DBR_ABI_VERSION the driver was built for */
-	uint32_t struct_size; /**< sizeof(struct dbr_driver) it was built with */
-	const char *name;     /**< the source `type` it serves */
-	const char *version;  /**< the driver's own version string */
-	uint32_t caps;        /**< enum dbr_driver_caps */
+	uint32_t
+		struct_size; /**< sizeof(struct dbr_driver) it was built with */
+	const char *name;    /**< the source `type` it serves */
+	const char *version; /**< the driver's own version string */
+	uint32_t caps;	     /**< enum dbr_driver_caps */
 	const struct dbr_option_decl *options; /**< ended by a NULL name */
 
 	/* ABI 1.0: required */

@@ -2,8 +2,9 @@
 # Sourced, not run.
 
 # Debian packages the build and the tests need.
-DBR_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libinih-dev \
-libcmocka-dev sqlite3"
+DBR_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libinih-dev"
+# And what only the tests need.
+DBR_TEST_PACKAGES="libcmocka-dev clang-format"
 
 # Install the named Debian packages that are missing. As root this runs
 # apt-get; otherwise it names what is missing and how to install it.
@@ -31,4 +32,12 @@ dbr_build() {
 	shift
 	cmake -S "$DBR_ROOT" -B "$dir" -DDBR_WERROR=ON "$@" >/dev/null &&
 		cmake --build "$dir" -j "$(nproc)"
+}
+
+# Check that every C file keeps the checked-in .clang-format layout.
+dbr_check_format() {
+	find "$DBR_ROOT/core" "$DBR_ROOT/drivers" "$DBR_ROOT/include" \
+		"$DBR_ROOT/tools" "$DBR_ROOT/examples" "$DBR_ROOT/tests" \
+		"$DBR_ROOT/bench" -name '*.[ch]' -print0 |
+		xargs -0 clang-format --dry-run --Werror
 }

@@ -5,7 +5,9 @@ set -eu
 DBR_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$DBR_ROOT/scripts/lib.sh"
 
-dbr_ensure_packages $DBR_PACKAGES
+dbr_ensure_packages $DBR_PACKAGES $DBR_TEST_PACKAGES
+echo "== format"
+dbr_check_format
 
 run_suite() {
 	dir=$1

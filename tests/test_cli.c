@@ -99,8 +99,9 @@ static void test_cli__check(void **state)
 	free(bad);
 	bad = t_write(dir, "junk.db", "not a database, not a database at all");
 	free(bad);
-	bad = t_write(dir, "junk.ini", "[source.j]\ntype = sqlite\n"
-				       "path = junk.db\n");
+	bad = t_write(dir, "junk.ini",
+		      "[source.j]\ntype = sqlite\n"
+		      "path = junk.db\n");
 	assert_int_equal(run("check -c junk.ini"), 1);
 	assert_non_null(strstr(out, "j\tsqlite\terror"));
 	assert_non_null(strstr(err, "source 'j': cannot use"));
@@ -113,7 +114,8 @@ static void test_cli__query_copy_text(void **state)
 {
 	(void)state;
 	assert_int_equal(run("query -c c.ini --chat -1001234567890 "
-			     "'CREATE TABLE t (a, b)'"), 0);
+			     "'CREATE TABLE t (a, b)'"),
+			 0);
 	assert_string_equal(out, "");
 	assert_string_equal(err, "0 rows affected\n");
 	assert_int_equal(run("query -c c.ini --chat -1001234567890 --param "
@@ -123,23 +125,28 @@ static void test_cli__query_copy_text(void **state)
 	assert_string_equal(err, "1 rows affected\n");
 	assert_int_equal(run("query -c c.ini --source groups \"SELECT a, b, "
 			     "NULL AS n, x'00ff' AS bl, 0.1 AS d, 1e300 AS "
-			     "e FROM t\""), 0);
+			     "e FROM t\""),
+			 0);
 	assert_string_equal(out, "a\tb\tn\tbl\td\te\n"
 				 "tab\\there\\nline\\\\\t-7\t\\N\t\\x00ff\t"
 				 "0.1\t1e+300\n");
 	/* The scope routes to groups too; the default does not. */
 	assert_int_equal(run("query -c c.ini --scope settings "
-			     "'SELECT count(*) FROM t'"), 0);
+			     "'SELECT count(*) FROM t'"),
+			 0);
 	assert_string_equal(out, "count(*)\n1\n");
 	assert_int_equal(run("query -c c.ini --chat 5 'SELECT count(*) FROM "
-			     "t'"), 1);
+			     "t'"),
+			 1);
 	assert_non_null(strstr(err, "source 'main': "));
 	assert_non_null(strstr(err, "no such table: t"));
 	assert_int_equal(run("query -c c.ini --source groups --format csv "
-			     "\"SELECT 'a,b' AS x, NULL AS y\""), 0);
+			     "\"SELECT 'a,b' AS x, NULL AS y\""),
+			 0);
 	assert_string_equal(out, "x,y\n\"a,b\",\n");
 	assert_int_equal(run("query -c c.ini --source groups --format json "
-			     "\"SELECT 1 AS x, 'q\\\"' AS y\""), 0);
+			     "\"SELECT 1 AS x, 'q\\\"' AS y\""),
+			 0);
 	assert_string_equal(out, "[{\"x\":1,\"y\":\"q\\\"\"}]\n");
 }
 
@@ -159,14 +166,18 @@ static void test_cli__query_usage_errors(void **state)
 	assert_int_equal(run("query -c c.ini --source nope 'SELECT 1'"), 2);
 	assert_non_null(strstr(err, "no source named 'nope'"));
 	assert_int_equal(run("query -c c.ini --chat 1 --format xml 'SELECT "
-			     "1'"), 2);
+			     "1'"),
+			 2);
 	assert_int_equal(run("query -c c.ini --chat 1 --param-int 1.5 "
-			     "'SELECT ?'"), 2);
+			     "'SELECT ?'"),
+			 2);
 	assert_int_equal(run("query -c c.ini --chat=1 --param-double=2.5 "
-			     "'SELECT ?'"), 0);
+			     "'SELECT ?'"),
+			 0);
 	assert_string_equal(out, "?\n2.5\n");
 	assert_int_equal(run("query -c c.ini --chat 1 --param-null "
-			     "'SELECT ? IS NULL'"), 0);
+			     "'SELECT ? IS NULL'"),
+			 0);
 	assert_string_equal(out, "? IS NULL\n1\n");
 }
 

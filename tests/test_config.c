@@ -110,9 +110,9 @@ static void test_config__full_values(void **state)
 	const struct dbr_source_config *s;
 
 	(void)state;
-	assert_int_equal(dbr__config_load(CONFIG_DIR "/good_full.ini", &log,
-					  &cfg, &err),
-			 DBR_OK);
+	assert_int_equal(
+		dbr__config_load(CONFIG_DIR "/good_full.ini", &log, &cfg, &err),
+		DBR_OK);
 	assert_int_equal(cfg->nsources, 3);
 	assert_string_equal(cfg->sources[cfg->default_source].name, "primary");
 	assert_string_equal(cfg->plugin_dir, CONFIG_DIR "/plugins.d");
@@ -130,8 +130,8 @@ static void test_config__full_values(void **state)
 	s = dbr__config_source(cfg, "archive");
 	assert_true(s->readonly);
 	assert_int_equal(s->fallback, DBR__FALLBACK_NONE); /* inherited */
-	assert_int_equal(s->max_connections, 5);           /* default */
-	assert_true(s->timeout == 30);                     /* default */
+	assert_int_equal(s->max_connections, 5);	   /* default */
+	assert_true(s->timeout == 30);			   /* default */
 	assert_string_equal(dbr__source_opt(s, "path")->text,
 			    "/tmp/dbroute-archive-never-opened.db");
 	assert_int_equal(cfg->nscopes, 2);
@@ -180,8 +180,8 @@ static void test_config__inline_comments(void **state)
 	struct dbr_error err;
 
 	(void)state;
-	assert_int_equal(dbr__config_load(CONFIG_DIR "/good_comments.ini",
-					  &log, &cfg, &err),
+	assert_int_equal(dbr__config_load(CONFIG_DIR "/good_comments.ini", &log,
+					  &cfg, &err),
 			 DBR_OK);
 	assert_string_equal(cfg->sources[0].drv->type, "sqlite");
 	assert_string_equal(dbr__source_opt(&cfg->sources[0], "path")->text,
@@ -233,8 +233,9 @@ static void test_config__relative_to_file(void **state)
 	struct dbr *db;
 
 	(void)state;
-	path = t_write(dir, "r.ini", "[source.a]\ntype = sqlite\n"
-				     "path = here.db\n");
+	path = t_write(dir, "r.ini",
+		       "[source.a]\ntype = sqlite\n"
+		       "path = here.db\n");
 	assert_int_equal(chdir("/"), 0);
 	db = t_open(path);
 	t_exec(db, 1, "CREATE TABLE t (x)", NULL, 0);

@@ -11,9 +11,9 @@
 
 #include "helpers.h"
 
-#define CHATS 40
+#define CHATS	 40
 #define MESSAGES 25
-#define THREADS 4
+#define THREADS	 4
 
 struct fixture {
 	char *dir;
@@ -45,12 +45,16 @@ static int setup(void **state)
 	f->main_db = t_path(f->dir, "main.db");
 	f->groups_db = t_path(f->dir, "groups.db");
 	f->db = t_open(f->path);
-	assert_int_equal(dbr_query_source(f->db, "main", "CREATE TABLE m "
+	assert_int_equal(dbr_query_source(f->db, "main",
+					  "CREATE TABLE m "
 					  "(chat INTEGER, n INTEGER, text)",
-					  NULL, 0, NULL, NULL), DBR_OK);
-	assert_int_equal(dbr_query_source(f->db, "groups", "CREATE TABLE m "
+					  NULL, 0, NULL, NULL),
+			 DBR_OK);
+	assert_int_equal(dbr_query_source(f->db, "groups",
+					  "CREATE TABLE m "
 					  "(chat INTEGER, n INTEGER, text)",
-					  NULL, 0, NULL, NULL), DBR_OK);
+					  NULL, 0, NULL, NULL),
+			 DBR_OK);
 	*state = f;
 	return 0;
 }
@@ -89,8 +93,10 @@ static void *writer(void *arg)
 			p[0] = dbr_int64(chat);
 			p[1] = dbr_int64(n);
 			p[2] = dbr_text("hi", 2);
-			if (dbr_query(j->db, chat, "INSERT INTO m VALUES "
-				      "(?, ?, ?)", p, 3, NULL, &err)) {
+			if (dbr_query(j->db, chat,
+				      "INSERT INTO m VALUES "
+				      "(?, ?, ?)",
+				      p, 3, NULL, &err)) {
 				fprintf(stderr, "%s\n", err.message);
 				j->errors++;
 			}
@@ -120,14 +126,18 @@ static void test_integration__rows_land_where_mapped(void **state)
 	assert_int_equal(t_sqlite_int(f->groups_db, "SELECT count(*) FROM m"),
 			 CHATS * (MESSAGES / 2));
 	assert_int_equal(t_sqlite_int(f->groups_db, "SELECT count(*) FROM m "
-				      "WHERE chat >= 0"), 0);
+						    "WHERE chat >= 0"),
+			 0);
 	assert_int_equal(t_sqlite_int(f->main_db, "SELECT count(*) FROM m"),
 			 CHATS * (MESSAGES - MESSAGES / 2));
 	assert_int_equal(t_sqlite_int(f->main_db, "SELECT count(*) FROM m "
-				      "WHERE chat < 0"), 0);
-	assert_int_equal(t_sqlite_int(f->main_db, "SELECT count(*) FROM (SELECT "
+						  "WHERE chat < 0"),
+			 0);
+	assert_int_equal(t_sqlite_int(f->main_db,
+				      "SELECT count(*) FROM (SELECT "
 				      "chat, n FROM m GROUP BY chat, n "
-				      "HAVING count(*) > 1)"), 0);
+				      "HAVING count(*) > 1)"),
+			 0);
 }
 
 static void test_integration__hostile_parameter_verbatim(void **state)
@@ -140,17 +150,20 @@ static void test_integration__hostile_parameter_verbatim(void **state)
 	struct dbr_error err;
 
 	t_exec(f->db, -1, "INSERT INTO m VALUES (?, ?, ?)", p, 3);
-	assert_int_equal(dbr_query(f->db, -1, "SELECT text FROM m WHERE "
-				   "text = ?", &p[2], 1, &res, &err), DBR_OK);
+	assert_int_equal(dbr_query(f->db, -1,
+				   "SELECT text FROM m WHERE "
+				   "text = ?",
+				   &p[2], 1, &res, &err),
+			 DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
 	assert_string_equal(dbr_result_text(res, 0, NULL), hostile);
 	assert_string_equal(dbr_result_source(res), "groups");
 	dbr_result_free(res);
-	assert_int_equal(t_sqlite_int(f->groups_db, "SELECT count(*) FROM m "
+	assert_int_equal(t_sqlite_int(f->groups_db,
+				      "SELECT count(*) FROM m "
 				      "WHERE text = 'x''); DROP TABLE m; --'"),
 			 1);
-	assert_int_equal(t_sqlite_int(f->main_db, "SELECT count(*) FROM m"),
-			 0);
+	assert_int_equal(t_sqlite_int(f->main_db, "SELECT count(*) FROM m"), 0);
 }
 
 /* A transaction pins one connection of the chat's source. */
@@ -164,16 +177,17 @@ static void test_integration__transaction_on_chat(void **state)
 
 	assert_int_equal(dbr_tx_begin(f->db, -3, &tx, &err), DBR_OK);
 	for (i = 0; i < 10; i++)
-		assert_int_equal(dbr_tx_query(tx, "INSERT INTO m (chat) "
-					      "VALUES (?)", &p, 1, NULL, &err),
+		assert_int_equal(dbr_tx_query(tx,
+					      "INSERT INTO m (chat) "
+					      "VALUES (?)",
+					      &p, 1, NULL, &err),
 				 DBR_OK);
 	assert_int_equal(t_sqlite_int(f->groups_db, "SELECT count(*) FROM m"),
 			 0); /* not committed yet */
 	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
 	assert_int_equal(t_sqlite_int(f->groups_db, "SELECT count(*) FROM m"),
 			 10);
-	assert_int_equal(t_sqlite_int(f->main_db, "SELECT count(*) FROM m"),
-			 0);
+	assert_int_equal(t_sqlite_int(f->main_db, "SELECT count(*) FROM m"), 0);
 }
 
 int main(void)

@@ -15,8 +15,8 @@
 #include "helpers.h"
 
 #define THREADS 8
-#define ROUNDS 200
-#define POOL 3
+#define ROUNDS	200
+#define POOL	3
 
 struct slot {
 	const void *conn;
@@ -78,7 +78,8 @@ static char *make_config(char *dir, int max, const char *timeout)
 
 	snprintf(text, sizeof(text),
 		 "[source.p]\ntype = sqlite\npath = p.db\n"
-		 "max_connections = %d\ntimeout = %s\n", max, timeout);
+		 "max_connections = %d\ntimeout = %s\n",
+		 max, timeout);
 	return t_write(dir, "p.ini", text);
 }
 

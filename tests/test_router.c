@@ -108,30 +108,41 @@ static void test_router__explicit_source_and_order(void **state)
 				 DBR_OK);
 	}
 	/* Explicit beats everything; scope beats default. */
-	assert_int_equal(dbr_query_source(f->db, "cache", "SELECT name FROM "
-					  "who", NULL, 0, &res, &err), DBR_OK);
+	assert_int_equal(dbr_query_source(f->db, "cache",
+					  "SELECT name FROM "
+					  "who",
+					  NULL, 0, &res, &err),
+			 DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
 	assert_string_equal(dbr_result_text(res, 0, NULL), "cache");
 	assert_string_equal(dbr_result_source(res), "cache");
 	dbr_result_free(res);
-	assert_int_equal(dbr_query_scope(f->db, "cache", "SELECT name FROM "
-					 "who", NULL, 0, &res, &err), DBR_OK);
+	assert_int_equal(dbr_query_scope(f->db, "cache",
+					 "SELECT name FROM "
+					 "who",
+					 NULL, 0, &res, &err),
+			 DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
 	assert_string_equal(dbr_result_text(res, 0, NULL), "cache");
 	dbr_result_free(res);
-	assert_int_equal(dbr_query(f->db, -1001234567890, "SELECT name FROM "
-				   "who", NULL, 0, &res, &err), DBR_OK);
+	assert_int_equal(dbr_query(f->db, -1001234567890,
+				   "SELECT name FROM "
+				   "who",
+				   NULL, 0, &res, &err),
+			 DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
 	assert_string_equal(dbr_result_text(res, 0, NULL), "pg_like");
 	dbr_result_free(res);
 	/* NULL source: the default. */
 	assert_int_equal(dbr_query_source(f->db, NULL, "SELECT name FROM who",
-					  NULL, 0, &res, &err), DBR_OK);
+					  NULL, 0, &res, &err),
+			 DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
 	assert_string_equal(dbr_result_text(res, 0, NULL), "main");
 	dbr_result_free(res);
 	assert_int_equal(dbr_query_source(f->db, "nope", "SELECT 1", NULL, 0,
-					  &res, &err), DBR_E_NOTFOUND);
+					  &res, &err),
+			 DBR_E_NOTFOUND);
 	assert_null(res);
 	assert_string_equal(err.message, "no source named 'nope'");
 }
@@ -181,8 +192,7 @@ static void test_router__table_duplicates(void **state)
 	assert_int_equal(dbr__router_init(&r, 3), DBR_OK);
 	assert_int_equal(dbr__router_lookup(&r, 1), DBR__ROUTE_MISS);
 	assert_int_equal(dbr__router_insert(&r, 1, 7, &existing), DBR_OK);
-	assert_int_equal(dbr__router_insert(&r, 1, 8, &existing),
-			 DBR_E_MISUSE);
+	assert_int_equal(dbr__router_insert(&r, 1, 8, &existing), DBR_E_MISUSE);
 	assert_int_equal(existing, 7);
 	assert_int_equal(dbr__router_lookup(&r, 1), 7);
 	dbr__router_release(&r);

@@ -49,8 +49,7 @@ static int setup(void **state)
 			  "readonly = true\n");
 	f->db_path = t_path(f->dir, "s.db");
 	assert_int_equal(dbr_open(&f->db, f->path, &o, &err), DBR_OK);
-	t_exec(f->db, 1, "CREATE TABLE t (id INTEGER PRIMARY KEY, v)", NULL,
-	       0);
+	t_exec(f->db, 1, "CREATE TABLE t (id INTEGER PRIMARY KEY, v)", NULL, 0);
 	*state = f;
 	return 0;
 }
@@ -77,15 +76,14 @@ static void round_trip(struct dbr *db, struct dbr_value v)
 
 	t_exec(db, 1, "DELETE FROM t", NULL, 0);
 	t_exec(db, 1, "INSERT INTO t (v) VALUES (?)", &v, 1);
-	assert_int_equal(dbr_query(db, 1, "SELECT v FROM t", NULL, 0, &res,
-				   &err), DBR_OK);
+	assert_int_equal(
+		dbr_query(db, 1, "SELECT v FROM t", NULL, 0, &res, &err),
+		DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
 	assert_int_equal(dbr_result_value(res, 0, &got), DBR_OK);
 	assert_int_equal(got.type, v.type);
 	switch (v.type) {
-	case DBR_TYPE_INT64:
-		assert_true(got.u.i == v.u.i);
-		break;
+	case DBR_TYPE_INT64: assert_true(got.u.i == v.u.i); break;
 	case DBR_TYPE_DOUBLE:
 		assert_memory_equal(&got.u.d, &v.u.d, sizeof(double));
 		break;
@@ -95,8 +93,7 @@ static void round_trip(struct dbr *db, struct dbr_value v)
 		if (v.len)
 			assert_memory_equal(got.u.b, v.u.b, v.len);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	assert_int_equal(dbr_result_next(res), DBR_DONE);
 	dbr_result_free(res);
@@ -136,9 +133,11 @@ static void test_sqlite__empty_is_not_null(void **state)
 
 	t_exec(f->db, 1, "INSERT INTO t (v) VALUES (?), (?)", v, 2);
 	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t "
-				      "WHERE v = ''"), 1);
+						  "WHERE v = ''"),
+			 1);
 	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t "
-				      "WHERE v IS NULL"), 1);
+						  "WHERE v IS NULL"),
+			 1);
 }
 
 static void test_sqlite__statement_cache_hit(void **state)
@@ -163,16 +162,18 @@ static void test_sqlite__readonly_refuses_writes(void **state)
 	struct dbr_error err;
 	struct dbr_result *res;
 
-	assert_int_equal(dbr_query_source(f->db, "ro", "INSERT INTO t (v) "
-					  "VALUES (?)", &v, 1, NULL, &err),
+	assert_int_equal(dbr_query_source(f->db, "ro",
+					  "INSERT INTO t (v) "
+					  "VALUES (?)",
+					  &v, 1, NULL, &err),
 			 DBR_E_READONLY);
 	assert_string_equal(err.source, "ro");
 	assert_non_null(strstr(err.message, "source 'ro': "));
-	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t"),
-			 0);
+	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t"), 0);
 	/* Reading still works. */
 	assert_int_equal(dbr_query_source(f->db, "ro", "SELECT count(*) FROM t",
-					  NULL, 0, &res, &err), DBR_OK);
+					  NULL, 0, &res, &err),
+			 DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
 	dbr_result_free(res);
 }
@@ -182,17 +183,19 @@ static void test_sqlite__one_statement_per_call(void **state)
 	struct fixture *f = *state;
 	struct dbr_error err;
 
-	assert_int_equal(dbr_query(f->db, 1, "INSERT INTO t (v) VALUES (1); "
-				   "DELETE FROM t", NULL, 0, NULL, &err),
+	assert_int_equal(dbr_query(f->db, 1,
+				   "INSERT INTO t (v) VALUES (1); "
+				   "DELETE FROM t",
+				   NULL, 0, NULL, &err),
 			 DBR_E_STMT);
 	assert_non_null(strstr(err.message, "text after the first statement"));
-	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t"),
-			 0);
+	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t"), 0);
 	/* A final semicolon, blanks and comments are not a statement. */
 	t_exec(f->db, 1, "SELECT 1; ", NULL, 0);
 	t_exec(f->db, 1, "SELECT 1; -- done\n/* really */", NULL, 0);
-	assert_int_equal(dbr_query(f->db, 1, "  -- nothing", NULL, 0, NULL,
-				   &err), DBR_E_STMT);
+	assert_int_equal(
+		dbr_query(f->db, 1, "  -- nothing", NULL, 0, NULL, &err),
+		DBR_E_STMT);
 	assert_non_null(strstr(err.message, "empty statement"));
 }
 
@@ -203,8 +206,10 @@ static void test_sqlite__errors_categorised(void **state)
 	struct dbr_error err;
 
 	t_exec(f->db, 1, "INSERT INTO t (id, v) VALUES (?, ?)", v, 2);
-	assert_int_equal(dbr_query(f->db, 1, "INSERT INTO t (id, v) VALUES "
-				   "(?, ?)", v, 2, NULL, &err),
+	assert_int_equal(dbr_query(f->db, 1,
+				   "INSERT INTO t (id, v) VALUES "
+				   "(?, ?)",
+				   v, 2, NULL, &err),
 			 DBR_E_CONSTRAINT);
 	assert_int_equal(err.code, DBR_E_CONSTRAINT);
 	assert_int_equal(err.native_code, SQLITE_CONSTRAINT_PRIMARYKEY);
@@ -228,8 +233,10 @@ static void test_sqlite__changes_and_insert_id(void **state)
 	struct dbr_error err;
 	int64_t id;
 
-	assert_int_equal(dbr_query(f->db, 1, "INSERT INTO t (id, v) VALUES "
-				   "(41, 0), (42, ?)", &v, 1, &res, &err),
+	assert_int_equal(dbr_query(f->db, 1,
+				   "INSERT INTO t (id, v) VALUES "
+				   "(41, 0), (42, ?)",
+				   &v, 1, &res, &err),
 			 DBR_OK);
 	assert_int_equal(dbr_result_column_count(res), 0);
 	assert_int_equal(dbr_result_next(res), DBR_DONE);
@@ -237,14 +244,17 @@ static void test_sqlite__changes_and_insert_id(void **state)
 	assert_true(dbr_result_last_insert_id(res, &id));
 	assert_int_equal(id, 42);
 	dbr_result_free(res);
-	assert_int_equal(dbr_query(f->db, 1, "UPDATE t SET v = v + 1", NULL,
-				   0, &res, &err), DBR_OK);
+	assert_int_equal(dbr_query(f->db, 1, "UPDATE t SET v = v + 1", NULL, 0,
+				   &res, &err),
+			 DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_DONE);
 	assert_int_equal(dbr_result_changes(res), 2);
 	assert_false(dbr_result_last_insert_id(res, &id));
 	dbr_result_free(res);
-	assert_int_equal(dbr_query(f->db, 1, "SELECT id AS ident, v FROM t "
-				   "ORDER BY id", NULL, 0, &res, &err),
+	assert_int_equal(dbr_query(f->db, 1,
+				   "SELECT id AS ident, v FROM t "
+				   "ORDER BY id",
+				   NULL, 0, &res, &err),
 			 DBR_OK);
 	assert_int_equal(dbr_result_column_count(res), 2);
 	assert_string_equal(dbr_result_column_name(res, 0), "ident");
@@ -270,9 +280,11 @@ static void test_sqlite__transactions(void **state)
 
 	assert_int_equal(dbr_tx_begin(f->db, 1, &tx, &err), DBR_OK);
 	assert_int_equal(dbr_tx_query(tx, "INSERT INTO t (v) VALUES (1)", NULL,
-				      0, NULL, &err), DBR_OK);
-	assert_int_equal(dbr_tx_query(tx, "SELECT count(*) FROM t", NULL, 0,
-				      &res, &err), DBR_OK);
+				      0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(
+		dbr_tx_query(tx, "SELECT count(*) FROM t", NULL, 0, &res, &err),
+		DBR_OK);
 	/* One result at a time per transaction. */
 	assert_int_equal(dbr_tx_query(tx, "SELECT 1", NULL, 0, NULL, &err),
 			 DBR_E_MISUSE);
@@ -281,14 +293,13 @@ static void test_sqlite__transactions(void **state)
 	assert_int_equal(dbr_result_int64(res, 0), 1);
 	dbr_result_free(res);
 	assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
-	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t"),
-			 0);
+	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t"), 0);
 	assert_int_equal(dbr_tx_begin_source(f->db, "s", &tx, &err), DBR_OK);
 	assert_int_equal(dbr_tx_query(tx, "INSERT INTO t (v) VALUES (2)", NULL,
-				      0, NULL, &err), DBR_OK);
+				      0, NULL, &err),
+			 DBR_OK);
 	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
-	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t"),
-			 1);
+	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t"), 1);
 	assert_int_equal(dbr_tx_rollback(NULL, &err), DBR_OK);
 }
 
@@ -303,8 +314,9 @@ static void test_sqlite__wal_and_busy_timeout(void **state)
 	double t0;
 
 	assert_int_equal(sqlite3_open(f->db_path, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &st,
-					    NULL), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &st, NULL),
+		SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
@@ -312,7 +324,8 @@ static void test_sqlite__wal_and_busy_timeout(void **state)
 			 SQLITE_OK);
 	t0 = dbr__now();
 	assert_int_equal(dbr_query(f->db, 1, "INSERT INTO t (v) VALUES (1)",
-				   NULL, 0, NULL, &err), DBR_E_TIMEOUT);
+				   NULL, 0, NULL, &err),
+			 DBR_E_TIMEOUT);
 	assert_true(dbr__now() - t0 >= 0.25);
 	assert_non_null(strstr(err.message, "database is locked"));
 	sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
@@ -329,10 +342,12 @@ static void test_sqlite__not_a_database(void **state)
 	struct dbr *db;
 
 	(void)state;
-	junk = t_write(dir, "junk.db", "this is not an SQLite database file, "
-				       "just some text that is long enough");
-	path = t_write(dir, "j.ini", "[source.j]\ntype = sqlite\n"
-				     "path = junk.db\n");
+	junk = t_write(dir, "junk.db",
+		       "this is not an SQLite database file, "
+		       "just some text that is long enough");
+	path = t_write(dir, "j.ini",
+		       "[source.j]\ntype = sqlite\n"
+		       "path = junk.db\n");
 	db = t_open(path);
 	assert_int_equal(dbr_query(db, 1, "SELECT 1", NULL, 0, NULL, &err),
 			 DBR_E_CONN);

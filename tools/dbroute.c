@@ -15,8 +15,8 @@
 #include "output.h"
 
 #define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
-#define MAX_PARAMS 1000
+#define EXIT_USAGE   2
+#define MAX_PARAMS   1000
 
 static const char usage[] =
 	"usage: dbroute COMMAND -c FILE [options] [args]\n"
@@ -51,7 +51,7 @@ struct args {
 	const char *scope;
 	const char *source;
 	int format;
-	const char **pos;  /* positional arguments */
+	const char **pos; /* positional arguments */
 	size_t npos;
 	struct dbr_value *params;
 	size_t nparams;
@@ -111,7 +111,8 @@ static int typed_param(struct args *a, const char *opt, const char *val)
 	if (!strcmp(opt, "--param-int")) {
 		if (!parse_chat(val, &i))
 			return fail_usage("bad --param-int '%s': expected a "
-					  "64-bit integer", val);
+					  "64-bit integer",
+					  val);
 		return add_param(a, dbr_int64(i));
 	}
 	errno = 0;
@@ -143,13 +144,12 @@ static int parse_option(struct args *a, int argc, char **argv, int *i)
 	const char **slot;
 
 	snprintf(opt, sizeof(opt), "%.*s",
-		 eq && arg[1] == '-' ? (int)(eq - arg) : (int)strlen(arg),
-		 arg);
+		 eq && arg[1] == '-' ? (int)(eq - arg) : (int)strlen(arg), arg);
 	if (eq && arg[1] == '-')
 		val = eq + 1;
 	if (!strcmp(opt, "--param-null"))
-		return val ? fail_usage("%s takes no value", opt) :
-			     add_param(a, dbr_null());
+		return val ? fail_usage("%s takes no value", opt)
+			   : add_param(a, dbr_null());
 	if (!strcmp(opt, "-h") || !strcmp(opt, "--help") ||
 	    !strcmp(opt, "--version"))
 		return fail_usage("%s must come alone", opt);
@@ -174,8 +174,9 @@ static int parse_option(struct args *a, int argc, char **argv, int *i)
 	if (!strcmp(opt, "--format")) {
 		a->format = out_format_parse(val);
 		return a->format < 0 ? fail_usage("bad --format '%s': expected "
-						  "text, csv or json", val) :
-				       0;
+						  "text, csv or json",
+						  val)
+				     : 0;
 	}
 	if (strcmp(opt, "--param") && strcmp(opt, "--param-int") &&
 	    strcmp(opt, "--param-double"))
@@ -211,8 +212,8 @@ static int open_db(const struct args *a, struct dbr **db)
 
 	if (rc) {
 		fprintf(stderr, "%s\n", err.message);
-		return rc == DBR_E_CONFIG || rc == DBR_E_ABI ? EXIT_USAGE :
-							       EXIT_RUNTIME;
+		return rc == DBR_E_CONFIG || rc == DBR_E_ABI ? EXIT_USAGE
+							     : EXIT_RUNTIME;
 	}
 	return 0;
 }
@@ -261,7 +262,8 @@ static int cmd_route(const struct args *a)
 	for (i = 0; i < a->npos; i++)
 		if (!parse_chat(a->pos[i], &chat))
 			return fail_usage("bad chat id '%s': expected a signed "
-					  "64-bit integer", a->pos[i]);
+					  "64-bit integer",
+					  a->pos[i]);
 	rc = open_db(a, &db);
 	if (rc)
 		return rc;
@@ -284,8 +286,8 @@ static int run_query(const struct args *a, struct dbr *db, int64_t chat)
 	int rc;
 
 	if (a->source)
-		rc = dbr_query_source(db, a->source, sql, a->params,
-				      a->nparams, &res, &err);
+		rc = dbr_query_source(db, a->source, sql, a->params, a->nparams,
+				      &res, &err);
 	else if (a->scope)
 		rc = dbr_query_scope(db, a->scope, sql, a->params, a->nparams,
 				     &res, &err);
@@ -319,13 +321,14 @@ static int cmd_query(const struct args *a)
 	int64_t chat = 0;
 	int rc;
 
-	if ((a->chat_text != NULL) + (a->scope != NULL) +
-		    (a->source != NULL) != 1)
+	if ((a->chat_text != NULL) + (a->scope != NULL) + (a->source != NULL) !=
+	    1)
 		return fail_usage("query needs exactly one of %s",
 				  "--chat ID, --scope NAME, --source NAME");
 	if (a->chat_text && !parse_chat(a->chat_text, &chat))
 		return fail_usage("bad chat id '%s': expected a signed 64-bit "
-				  "integer", a->chat_text);
+				  "integer",
+				  a->chat_text);
 	if (a->npos != 1)
 		return fail_usage("query needs exactly one %s",
 				  "'STATEMENT' argument");
@@ -370,9 +373,9 @@ int main(int argc, char **argv)
 		   strcmp(a.cmd, "query")) {
 		rc = fail_usage("unknown command '%s'", a.cmd);
 	} else if (!(rc = parse_args(&a, argc, argv))) {
-		rc = !strcmp(a.cmd, "check") ? cmd_check(&a) :
-		     !strcmp(a.cmd, "route") ? cmd_route(&a) :
-					       cmd_query(&a);
+		rc = !strcmp(a.cmd, "check")   ? cmd_check(&a)
+		     : !strcmp(a.cmd, "route") ? cmd_route(&a)
+					       : cmd_query(&a);
 	}
 	free(a.pos);
 	free(a.params);

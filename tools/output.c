@@ -122,9 +122,7 @@ static void put_value(FILE *f, enum out_format fmt, const struct dbr_value *v)
 	char buf[64];
 
 	switch (v->type) {
-	case DBR_TYPE_INT64:
-		fprintf(f, "%" PRId64, v->u.i);
-		break;
+	case DBR_TYPE_INT64: fprintf(f, "%" PRId64, v->u.i); break;
 	case DBR_TYPE_DOUBLE:
 		out_double(buf, sizeof(buf), v->u.d);
 		if (fmt == OUT_JSON && !isfinite(v->u.d))
@@ -132,9 +130,7 @@ static void put_value(FILE *f, enum out_format fmt, const struct dbr_value *v)
 		else
 			fputs(buf, f);
 		break;
-	case DBR_TYPE_TEXT:
-		put_text(f, fmt, v->u.s, v->len);
-		break;
+	case DBR_TYPE_TEXT: put_text(f, fmt, v->u.s, v->len); break;
 	case DBR_TYPE_BLOB:
 		if (fmt == OUT_JSON)
 			putc('"', f);

@@ -16,10 +16,10 @@
 #define SQLT_CACHE_SIZE 64
 
 struct sqlt_stmt {
-	char *sql;       /* the key; NULL when the slot is free */
+	char *sql; /* the key; NULL when the slot is free */
 	size_t len;
 	uint64_t hash;
-	uint64_t used;   /* LRU tick */
+	uint64_t used; /* LRU tick */
 	sqlite3_stmt *stmt;
 };
 
@@ -29,11 +29,11 @@ struct sqlt_conn {
 	struct sqlt_stmt cache[SQLT_CACHE_SIZE];
 	struct sqlt_stmt *mru;
 	uint64_t tick;
-	sqlite3_stmt *cur;  /* the cursor's statement, or NULL */
-	int cur_rc;         /* SQLITE_ROW or SQLITE_DONE: the last step */
-	bool first;         /* next() returns the row query() stepped to */
+	sqlite3_stmt *cur; /* the cursor's statement, or NULL */
+	int cur_rc;	   /* SQLITE_ROW or SQLITE_DONE: the last step */
+	bool first;	   /* next() returns the row query() stepped to */
 	int64_t changes;
-	int64_t rowid;      /* the last insert row id after the statement */
+	int64_t rowid; /* the last insert row id after the statement */
 	int64_t rowid_before;
 };
 
@@ -59,25 +59,18 @@ static struct sqlt_conn *sqlt_conn(struct dbr_driver_conn *c)
 static int sqlt_category(int rc)
 {
 	switch (rc & 0xff) {
-	case SQLITE_CONSTRAINT:
-		return DBR_E_CONSTRAINT;
+	case SQLITE_CONSTRAINT: return DBR_E_CONSTRAINT;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return DBR_E_TIMEOUT;
-	case SQLITE_READONLY:
-		return DBR_E_READONLY;
-	case SQLITE_NOMEM:
-		return DBR_E_NOMEM;
+	case SQLITE_LOCKED: return DBR_E_TIMEOUT;
+	case SQLITE_READONLY: return DBR_E_READONLY;
+	case SQLITE_NOMEM: return DBR_E_NOMEM;
 	case SQLITE_CANTOPEN:
 	case SQLITE_NOTADB:
 	case SQLITE_CORRUPT:
 	case SQLITE_IOERR:
-	case SQLITE_FULL:
-		return DBR_E_CONN;
-	case SQLITE_MISUSE:
-		return DBR_E_MISUSE;
-	default:
-		return DBR_E_STMT;
+	case SQLITE_FULL: return DBR_E_CONN;
+	case SQLITE_MISUSE: return DBR_E_MISUSE;
+	default: return DBR_E_STMT;
 	}
 }
 
@@ -87,8 +80,8 @@ static int sqlt_fail(struct sqlt_conn *c, int rc, struct dbr_error *err,
 	int code = sqlt_category(rc);
 
 	sqlt_host->set_error(err, code, rc, NULL, "%s: %s", what,
-			     c->db ? sqlite3_errmsg(c->db) :
-				     sqlite3_errstr(rc));
+			     c->db ? sqlite3_errmsg(c->db)
+				   : sqlite3_errstr(rc));
 	return code;
 }
 
@@ -123,8 +116,8 @@ static int sqlt_open(const struct dbr_source_config *src,
 	struct sqlt_conn *c;
 	int rc;
 
-	flags |= ro ? SQLITE_OPEN_READONLY :
-		      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	flags |= ro ? SQLITE_OPEN_READONLY
+		    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		sqlt_host->set_error(err, DBR_E_NOMEM, 0, NULL,
@@ -135,16 +128,16 @@ static int sqlt_open(const struct dbr_source_config *src,
 	c->base.src = src;
 	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
 	if (rc != SQLITE_OK) {
-		sqlt_host->set_error(err, DBR_E_CONN, rc, NULL,
-				     "cannot open '%s': %s", path,
-				     c->db ? sqlite3_errmsg(c->db) :
-					     sqlite3_errstr(rc));
+		sqlt_host->set_error(
+			err, DBR_E_CONN, rc, NULL, "cannot open '%s': %s", path,
+			c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->db, (int)(timeout * 1000));
 	/* Reading the schema version proves the file is a database. */
-	rc = sqlt_exec(c, ro ? "PRAGMA schema_version" :
-			       "PRAGMA journal_mode=WAL", err);
+	rc = sqlt_exec(c,
+		       ro ? "PRAGMA schema_version" : "PRAGMA journal_mode=WAL",
+		       err);
 	if (rc) {
 		sqlt_host->set_error(err, DBR_E_CONN, 0, NULL,
 				     "cannot use '%s': %s", path,
@@ -216,7 +209,8 @@ static int sqlt_prepare(struct sqlt_conn *c, const char *sql, size_t len,
 			sqlt_host->set_error(err, DBR_E_STMT, 0, NULL,
 					     "text after the first statement: "
 					     "'%.60s' (one call runs one "
-					     "statement)", tail);
+					     "statement)",
+					     tail);
 			return DBR_E_STMT;
 		}
 	}
@@ -265,22 +259,20 @@ hit:
 }
 
 static int sqlt_bind(struct sqlt_conn *c, sqlite3_stmt *st,
-		     const struct dbr_value *p, size_t n,
-		     struct dbr_error *err)
+		     const struct dbr_value *p, size_t n, struct dbr_error *err)
 {
 	int want = sqlite3_bind_parameter_count(st), rc = SQLITE_OK, i;
 
 	if ((size_t)want != n) {
 		sqlt_host->set_error(err, DBR_E_MISUSE, 0, NULL,
 				     "statement has %d placeholders but %zu "
-				     "parameters were given", want, n);
+				     "parameters were given",
+				     want, n);
 		return DBR_E_MISUSE;
 	}
 	for (i = 0; i < want && rc == SQLITE_OK; i++, p++) {
 		switch (p->type) {
-		case DBR_TYPE_NULL:
-			rc = sqlite3_bind_null(st, i + 1);
-			break;
+		case DBR_TYPE_NULL: rc = sqlite3_bind_null(st, i + 1); break;
 		case DBR_TYPE_INT64:
 			rc = sqlite3_bind_int64(st, i + 1, p->u.i);
 			break;
@@ -295,18 +287,19 @@ static int sqlt_bind(struct sqlt_conn *c, sqlite3_stmt *st,
 		case DBR_TYPE_BLOB:
 			rc = p->len ? sqlite3_bind_blob64(st, i + 1, p->u.b,
 							  p->len,
-							  SQLITE_TRANSIENT) :
-				      sqlite3_bind_zeroblob(st, i + 1, 0);
+							  SQLITE_TRANSIENT)
+				    : sqlite3_bind_zeroblob(st, i + 1, 0);
 			break;
 		default:
 			sqlt_host->set_error(err, DBR_E_MISUSE, 0, NULL,
 					     "parameter %d has unknown type "
-					     "%d", i + 1, p->type);
+					     "%d",
+					     i + 1, p->type);
 			return DBR_E_MISUSE;
 		}
 	}
-	return rc == SQLITE_OK ? DBR_OK :
-				 sqlt_fail(c, rc, err, "cannot bind parameter");
+	return rc == SQLITE_OK ? DBR_OK
+			       : sqlt_fail(c, rc, err, "cannot bind parameter");
 }
 
 /* Step the cursor once; at its end, note what the statement changed. */
@@ -320,8 +313,9 @@ static int sqlt_step(struct sqlt_conn *c, struct dbr_error *err)
 	}
 	if (rc == SQLITE_DONE) {
 		c->cur_rc = rc;
-		c->changes = sqlite3_stmt_readonly(c->cur) ?
-				     0 : sqlite3_changes64(c->db);
+		c->changes = sqlite3_stmt_readonly(c->cur)
+				     ? 0
+				     : sqlite3_changes64(c->db);
 		c->rowid = sqlite3_last_insert_rowid(c->db);
 		return DBR_DONE;
 	}
@@ -458,8 +452,11 @@ static int sqlt_begin(struct dbr_driver_conn *conn, struct dbr_error *err)
 
 	/* IMMEDIATE takes the write lock now (waiting up to the busy
 	 * timeout) instead of failing on a later lock upgrade. */
-	return sqlt_exec(c, sqlite3_db_readonly(c->db, "main") == 1 ?
-				    "BEGIN" : "BEGIN IMMEDIATE", err);
+	return sqlt_exec(c,
+			 sqlite3_db_readonly(c->db, "main") == 1
+				 ? "BEGIN"
+				 : "BEGIN IMMEDIATE",
+			 err);
 }
 
 static int sqlt_commit(struct dbr_driver_conn *conn, struct dbr_error *err)
