@@ -23,4 +23,18 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_suite "$DBR_ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug \
 	-DDBR_SANITIZE=ON
+# Install, then build an application against the installed copy both ways.
+echo "== install and consume"
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install "$DBR_ROOT/build-test" --prefix "$prefix" >/dev/null
+cmake -S "$DBR_ROOT/tests/install" -B "$prefix/consumer" \
+	-DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$prefix/consumer" >/dev/null
+LD_LIBRARY_PATH="$prefix/lib" "$prefix/consumer/consumer"
+"$prefix/consumer/consumer_static"
+pc=$(find "$prefix" -name dbroute.pc)
+cc -o "$prefix/pc_consumer" "$DBR_ROOT/tests/install/consumer.c" \
+	$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs dbroute)
+LD_LIBRARY_PATH=$(dirname "$(dirname "$pc")") "$prefix/pc_consumer"
 echo "== all tests passed"
