@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "plugin.h"
 
 struct builtin {
 	const char *type;
@@ -84,29 +85,56 @@ static const struct builtin *find_builtin(const char *type)
 	return NULL;
 }
 
-static int load(const char *type, struct node **out, char *msg, size_t msgsize)
+static void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	dbr__plugin_close(n->drv.dl);
+	dbr__free(n->drv.origin);
+	dbr__free(n);
+}
+
+/* Open the plugin serving type, or say why not. */
+static int load_plugin(struct node *n, const char *type, const char *plugin_dir,
+		       dbr_driver_entry_fn *entry, char *msg, size_t msgsize)
+{
+	const char *why, *dir = dbr__plugin_dir(plugin_dir, &why);
+
+	return dbr__plugin_open(dir, why, type, &n->drv.dl, entry,
+				&n->drv.origin, msg, msgsize);
+}
+
+static int load(const char *type, const char *plugin_dir, struct node **out,
+		char *msg, size_t msgsize)
 {
 	const struct builtin *b = find_builtin(type);
+	dbr_driver_entry_fn entry;
 	struct node *n;
 	int rc;
 
-	if (!b) {
-		snprintf(msg, msgsize,
-			 "unknown source type '%s' (built-in "
-			 "types: sqlite)",
-			 type);
-		return DBR_E_CONFIG;
-	}
 	n = dbr__calloc(1, sizeof(*n));
-	if (!n || !(n->drv.origin = dbr__strdup("built-in"))) {
-		dbr__free(n);
+	if (!n)
 		return DBR_E_NOMEM;
+	if (b) {
+		entry = b->entry;
+		n->drv.origin = dbr__strdup("built-in");
+		rc = n->drv.origin ? DBR_OK : DBR_E_NOMEM;
+	} else {
+		rc = load_plugin(n, type, plugin_dir, &entry, msg, msgsize);
 	}
-	rc = dbr__driver_check(b->entry(&dbr__host), type, &n->drv.vt, msg,
-			       msgsize);
+	if (!rc)
+		rc = dbr__driver_check(entry(&dbr__host), type, &n->drv.vt, msg,
+				       msgsize);
+	if (rc == DBR_E_ABI && n->drv.origin && n->drv.dl) {
+		/* Name the file the refused table came from. */
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", msg);
+		snprintf(msg, msgsize, "plugin '%s' refused: %s", n->drv.origin,
+			 why);
+	}
 	if (rc) {
-		dbr__free(n->drv.origin);
-		dbr__free(n);
+		node_free(n);
 		return rc;
 	}
 	snprintf(n->drv.type, sizeof(n->drv.type), "%s", type);
@@ -120,14 +148,13 @@ int dbr__driver_get(const char *type, const char *plugin_dir,
 	struct node *n;
 	int rc = DBR_OK;
 
-	(void)plugin_dir;
 	*out = NULL;
 	pthread_mutex_lock(&lock);
 	for (n = loaded; n; n = n->next)
 		if (!strcmp(n->drv.type, type))
 			break;
 	if (!n) {
-		rc = load(type, &n, msg, msgsize);
+		rc = load(type, plugin_dir, &n, msg, msgsize);
 		if (!rc) {
 			n->next = loaded;
 			loaded = n;
@@ -153,8 +180,7 @@ void dbr__driver_put(struct dbr__driver *d)
 			if (&(*pp)->drv == d) {
 				n = *pp;
 				*pp = n->next;
-				dbr__free(n->drv.origin);
-				dbr__free(n);
+				node_free(n);
 				break;
 			}
 		}

@@ -99,18 +99,27 @@ static int wait_timeout(struct dbr__pool *p, struct dbr_error *err)
 			      p->src->name, p->src->timeout, p->max);
 }
 
-/* Ping a connection that idled long; close it if it does not answer. */
+/*
+ * Check a connection before handing it out: the driver's local check, and
+ * a ping when it idled long. Close it if either fails.
+ */
 static bool still_alive(struct dbr__pconn *c)
 {
 	const struct dbr_driver *vt = &c->pool->src->drv->vt;
 	struct dbr__pool *p = c->pool;
+	const char *why;
 
-	if (!vt->ping || coarse_now() - c->idle_since < DBR__IDLE_PING_SECONDS)
+	if (vt->is_alive && !vt->is_alive(c->dc))
+		why = "was closed by the server";
+	else if (!vt->ping ||
+		 coarse_now() - c->idle_since < DBR__IDLE_PING_SECONDS)
 		return true;
-	if (vt->ping(c->dc, NULL) == DBR_OK)
+	else if (vt->ping(c->dc, NULL) == DBR_OK)
 		return true;
+	else
+		why = "did not answer a ping";
 	dbr__log(p->src->log, DBR_LOG_INFO, p->src->name,
-		 "idle connection did not answer a ping; reconnecting");
+		 "idle connection %s; reconnecting", why);
 	conn_close(c);
 	slot_free(p);
 	return false;

@@ -32,6 +32,13 @@ extern "C" {
 /** The symbol a plugin exports. */
 #define DBR_DRIVER_ENTRY_SYMBOL "dbr_driver_entry"
 
+/** Marks a plugin's entry function as its one exported symbol. */
+#if defined(__GNUC__)
+#define DBR_DRIVER_EXPORT __attribute__((visibility("default")))
+#else
+#define DBR_DRIVER_EXPORT
+#endif
+
 /** What a driver can do (struct dbr_driver.caps). */
 enum dbr_driver_caps {
 	DBR_CAP_SQL = 1u << 0, /**< statements are SQL */
@@ -199,6 +206,13 @@ struct dbr_driver {
 	int (*begin)(struct dbr_driver_conn *conn, struct dbr_error *err);
 	int (*commit)(struct dbr_driver_conn *conn, struct dbr_error *err);
 	int (*rollback)(struct dbr_driver_conn *conn, struct dbr_error *err);
+	/**
+	 * A cheap local check, without a round trip, that the connection
+	 * is still usable (e.g. the server has not closed it). The pool calls
+	 * it before handing out a connection; false makes it open a new one
+	 * instead, before any statement is sent.
+	 */
+	bool (*is_alive)(struct dbr_driver_conn *conn);
 };
 
 /** The type of a driver's entry function. */

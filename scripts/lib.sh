@@ -41,3 +41,49 @@ dbr_check_format() {
 		"$DBR_ROOT/bench" -name '*.[ch]' -print0 |
 		xargs -0 clang-format --dry-run --Werror
 }
+
+# Packages of the PostgreSQL tests.
+DBR_PG_PACKAGES="postgresql libpq-dev"
+
+# Start a throw-away PostgreSQL cluster in a new temp folder, listening on
+# a Unix socket there only. Sets DBR_PG_DIR and exports DBR_TEST_PG (a
+# conninfo for database dbroute_test) and DBR_TEST_PG_CTL (a pg_ctl command
+# for the cluster, for fault tests). Call dbr_pg_stop to remove it.
+dbr_pg_start() {
+	bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+	DBR_PG_DIR=$(mktemp -d /tmp/dbroute-pg-XXXXXX)
+	chmod 755 "$DBR_PG_DIR"
+	as_pg=""
+	if [ "$(id -u)" -eq 0 ]; then
+		chown postgres "$DBR_PG_DIR"
+		as_pg="runuser -u postgres --"
+	fi
+	$as_pg "$bin/initdb" -D "$DBR_PG_DIR/data" -U postgres -A trust \
+		-E UTF8 --no-sync >"$DBR_PG_DIR/initdb.log" 2>&1 || {
+		cat "$DBR_PG_DIR/initdb.log" >&2
+		return 1
+	}
+	# A password-only role for the password_env test, trust for the rest.
+	printf '%s\n' "local all dbr_pw scram-sha-256" "local all all trust" \
+		>"$DBR_PG_DIR/data/pg_hba.conf"
+	DBR_TEST_PG_CTL="$as_pg $bin/pg_ctl -D $DBR_PG_DIR/data -w -t 30"
+	$DBR_TEST_PG_CTL -l "$DBR_PG_DIR/server.log" \
+		-o "-k $DBR_PG_DIR -c listen_addresses= -c fsync=off" \
+		start >/dev/null || {
+		cat "$DBR_PG_DIR/server.log" >&2
+		return 1
+	}
+	psql="$bin/psql -X -q -h $DBR_PG_DIR -U postgres -v ON_ERROR_STOP=1"
+	$psql -d postgres -c "CREATE DATABASE dbroute_test" &&
+		$psql -d postgres -c "CREATE ROLE dbr_pw LOGIN PASSWORD 's3cret'" ||
+		return 1
+	DBR_TEST_PG="host=$DBR_PG_DIR dbname=dbroute_test user=postgres"
+	export DBR_TEST_PG DBR_TEST_PG_CTL
+}
+
+dbr_pg_stop() {
+	[ -n "${DBR_PG_DIR:-}" ] || return 0
+	$DBR_TEST_PG_CTL -m immediate stop >/dev/null 2>&1 || true
+	rm -rf "$DBR_PG_DIR"
+	DBR_PG_DIR=""
+}

@@ -60,19 +60,29 @@ char *t_write(const char *dir, const char *name, const char *content)
 char *t_read(const char *path)
 {
 	FILE *f = fopen(path, "rb");
+	size_t len = 0, cap = 4096, n;
 	char *buf;
-	long n;
 
 	if (!f)
 		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
+	/* Read in chunks: files of /proc report no size. */
+	buf = malloc(cap + 1);
+	while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += n;
+		if (len == cap) {
+			char *p = realloc(buf, cap * 2 + 1);
+
+			if (!p) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = p;
+			cap *= 2;
+		}
 	}
+	if (buf)
+		buf[len] = '\0';
 	fclose(f);
 	return buf;
 }

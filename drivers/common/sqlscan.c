@@ -1,0 +1,174 @@
+/*
+ * sqlscan.c - translating `?` placeholders outside quotes and comments.
+ *
+ * The lexical rules are PostgreSQL's: '...' strings with '' inside (and
+ * backslash escapes after an E prefix), "..." identifiers with "", $tag$
+ * dollar quotes, -- line comments and nested block comments.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlscan.h"
+
+struct out {
+	struct dbr_sqlbuf *b;
+	size_t len;
+	bool nomem;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (o->nomem)
+		return;
+	if (o->len + n + 1 > o->b->cap) {
+		size_t cap = o->b->cap ? o->b->cap : 256;
+		char *p;
+
+		while (cap < o->len + n + 1)
+			cap *= 2;
+		p = realloc(o->b->buf, cap);
+		if (!p) {
+			o->nomem = true;
+			return;
+		}
+		o->b->buf = p;
+		o->b->cap = cap;
+	}
+	memcpy(o->b->buf + o->len, s, n);
+	o->len += n;
+	o->b->buf[o->len] = '\0';
+}
+
+static bool ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '$' ||
+	       (unsigned char)c >= 0x80;
+}
+
+/* The end of a quoted run starting at s (on the quote q). */
+static const char *skip_quoted(const char *s, char q, bool backslash)
+{
+	for (s++; *s; s++) {
+		if (backslash && *s == '\\' && s[1]) {
+			s++;
+		} else if (*s == q) {
+			if (s[1] != q)
+				return s + 1;
+			s++;
+		}
+	}
+	return s;
+}
+
+static const char *skip_block_comment(const char *s)
+{
+	int depth = 0;
+
+	while (*s) {
+		if (s[0] == '/' && s[1] == '*') {
+			depth++;
+			s += 2;
+		} else if (s[0] == '*' && s[1] == '/') {
+			s += 2;
+			if (--depth == 0)
+				return s;
+		} else {
+			s++;
+		}
+	}
+	return s;
+}
+
+/* If s starts a dollar quote ($$ or $tag$), its end; else NULL. */
+static const char *skip_dollar(const char *s)
+{
+	const char *t = s + 1, *end;
+	size_t taglen;
+
+	if (*t >= '0' && *t <= '9')
+		return NULL; /* $1: a numbered parameter */
+	while (*t && *t != '$' && ident_char(*t))
+		t++;
+	if (*t != '$')
+		return NULL;
+	taglen = (size_t)(t - s) + 1;
+	for (end = t + 1; (end = strchr(end, '$')); end++)
+		if (!strncmp(end, s, taglen))
+			return end + taglen;
+	return s + strlen(s);
+}
+
+/* The length of a blank-or-comment run at s. */
+static const char *skip_blanks(const char *s)
+{
+	for (;;) {
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' ||
+		    *s == '\f' || *s == '\v')
+			s++;
+		else if (s[0] == '-' && s[1] == '-')
+			s += strcspn(s, "\n");
+		else if (s[0] == '/' && s[1] == '*')
+			s = skip_block_comment(s);
+		else
+			return s;
+	}
+}
+
+int dbr_sqlscan(const char *sql, struct dbr_sqlbuf *b, struct dbr_sqlscan *info)
+{
+	struct out o = { b, 0, false };
+	const char *s = sql, *run = sql, *end;
+	char num[24];
+
+	info->nparams = 0;
+	info->trailing = NULL;
+	put(&o, "", 0);
+	while (*s) {
+		bool after_ident = s > sql && ident_char(s[-1]);
+
+		if (*s == '\'') {
+			bool e = s > sql && (s[-1] == 'E' || s[-1] == 'e') &&
+				 !(s - 1 > sql && ident_char(s[-2]));
+			s = skip_quoted(s, '\'', e);
+		} else if (*s == '"') {
+			s = skip_quoted(s, '"', false);
+		} else if (*s == '$' && !after_ident &&
+			   (end = skip_dollar(s))) {
+			s = end;
+		} else if (s[0] == '-' && s[1] == '-') {
+			s += strcspn(s, "\n");
+		} else if (s[0] == '/' && s[1] == '*') {
+			s = skip_block_comment(s);
+		} else if (*s == '?') {
+			put(&o, run, (size_t)(s - run));
+			if (s[1] == '?') {
+				put(&o, "?", 1);
+				s += 2;
+			} else {
+				snprintf(num, sizeof(num), "$%zu",
+					 ++info->nparams);
+				put(&o, num, strlen(num));
+				s++;
+			}
+			run = s;
+		} else if (*s == ';') {
+			end = skip_blanks(s + 1);
+			if (*end)
+				info->trailing = end;
+			break;
+		} else {
+			s++;
+		}
+	}
+	put(&o, run, (size_t)(s - run));
+	return o.nomem ? -1 : 0;
+}
+
+void dbr_sqlbuf_free(struct dbr_sqlbuf *b)
+{
+	free(b->buf);
+	b->buf = NULL;
+	b->cap = 0;
+}

@@ -1,0 +1,36 @@
+/*
+ * sqlscan.h - dbroute's `?` placeholders in a backend's numbered form.
+ *
+ * Shared by SQL drivers whose backend numbers its parameters ($1, $2, ...).
+ * Compiled into each plugin; it uses only the C library.
+ */
+#ifndef DBR_SQLSCAN_H
+#define DBR_SQLSCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct dbr_sqlscan {
+	size_t nparams;	      /* placeholders found */
+	const char *trailing; /* text after the first statement, or NULL */
+};
+
+/* A growable output buffer: `buf` has room for `cap` bytes. */
+struct dbr_sqlbuf {
+	char *buf;
+	size_t cap;
+};
+
+/*
+ * Translate `sql` into out->buf: each `?` outside string literals, quoted
+ * identifiers, dollar-quoted strings and comments becomes `$n` (numbered
+ * from 1), `??` becomes a literal `?`. The statement ends at its first
+ * `;` outside those; info->trailing points at any text after it other than
+ * blanks and comments. Returns 0, or -1 when out of memory.
+ */
+int dbr_sqlscan(const char *sql, struct dbr_sqlbuf *out,
+		struct dbr_sqlscan *info);
+
+void dbr_sqlbuf_free(struct dbr_sqlbuf *out);
+
+#endif /* DBR_SQLSCAN_H */

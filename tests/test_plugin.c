@@ -1,0 +1,240 @@
+/*
+ * test_plugin.c - loading driver plugins from plugins.d: the folder's
+ * precedence, every reason a plugin is refused (each a FILE:LINE error on
+ * the source's type line), load once, unload on the last close.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static char *dir;
+
+static int setup(void **state)
+{
+	(void)state;
+	unsetenv("DBROUTE_PLUGIN_DIR");
+	dir = t_tmpdir();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	t_rmtree(dir);
+	free(dir);
+	return 0;
+}
+
+/* A config with one source of `type` and the given plugin_dir (or none). */
+static char *config(const char *type, const char *plugin_dir)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "[database]\n%s%s\n\n[source.x]\ntype = %s\nlabel = hi\n",
+		 plugin_dir ? "plugin_dir = " : "",
+		 plugin_dir ? plugin_dir : "", type);
+	return t_write(dir, "p.ini", text);
+}
+
+/* Opening fails with a message on line 5 (the type line) containing
+ * each of the given fragments. */
+static void expect_refused(const char *type, const char *plugin_dir,
+			   const char *frag1, const char *frag2)
+{
+	char *path = config(type, plugin_dir), want[600];
+	struct dbr_error err;
+	struct dbr *db;
+
+	assert_int_equal(dbr_open(&db, path, NULL, &err), DBR_E_CONFIG);
+	snprintf(want, sizeof(want), "%s:5: source 'x': ", path);
+	if (strncmp(err.message, want, strlen(want)) ||
+	    !strstr(err.message, frag1) ||
+	    (frag2 && !strstr(err.message, frag2))) {
+		fprintf(stderr, "unexpected: %s\n", err.message);
+		fail();
+	}
+	free(path);
+}
+
+static void test_plugin__loads_from_plugin_dir(void **state)
+{
+	char *path = config("broken", DBR_FIXTURE_DIR "/good");
+	struct dbr_result *res;
+	struct dbr_error err;
+	const char *origin, *version;
+	struct dbr *db;
+
+	(void)state;
+	db = t_open(path);
+	assert_int_equal(dbr_source_driver(db, 0, &origin, &version), DBR_OK);
+	assert_string_equal(origin, DBR_FIXTURE_DIR "/good/broken.so");
+	assert_string_equal(version, "0.1.0");
+	assert_int_equal(
+		dbr_query_source(db, "x", "anything", NULL, 0, &res, &err),
+		DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), "hi");
+	dbr_result_free(res);
+	dbr_close(db);
+	free(path);
+}
+
+/* With no plugin_dir, binaries of the build tree use <build>/plugins.d;
+ * DBROUTE_PLUGIN_DIR beats plugin_dir. */
+static void test_plugin__folder_precedence(void **state)
+{
+	char *path = config("template", NULL);
+	const char *origin;
+	struct dbr *db = t_open(path);
+
+	(void)state;
+	dbr_source_driver(db, 0, &origin, NULL);
+	assert_string_equal(origin, DBR_BUILD_PLUGIN_DIR "/template.so");
+	dbr_close(db);
+	free(path);
+	setenv("DBROUTE_PLUGIN_DIR", DBR_FIXTURE_DIR "/good", 1);
+	path = config("broken", "/nonexistent");
+	db = t_open(path);
+	dbr_source_driver(db, 0, &origin, NULL);
+	assert_string_equal(origin, DBR_FIXTURE_DIR "/good/broken.so");
+	dbr_close(db);
+	unsetenv("DBROUTE_PLUGIN_DIR");
+	free(path);
+	expect_refused("broken", "/nonexistent",
+		       "tried '/nonexistent/broken.so'",
+		       "plugin folder from plugin_dir");
+}
+
+static void test_plugin__refusals(void **state)
+{
+	(void)state;
+	expect_refused("nosuchtype", DBR_FIXTURE_DIR "/good",
+		       "no built-in driver and no plugin for this type",
+		       "/good/nosuchtype.so");
+	expect_refused("broken", DBR_FIXTURE_DIR "/name",
+		       "/name/broken.so' refused",
+		       "driver names itself 'other', not 'broken'");
+	expect_refused("broken", DBR_FIXTURE_DIR "/major",
+		       "/major/broken.so' refused",
+		       "driver ABI 2.0, but this dbroute needs ABI 1.x");
+	expect_refused("broken", DBR_FIXTURE_DIR "/short",
+		       "/short/broken.so' refused", "too short for ABI 1");
+	expect_refused("broken", DBR_FIXTURE_DIR "/noquery",
+		       "/noquery/broken.so' refused", "lacks a required call");
+	expect_refused("broken", DBR_FIXTURE_DIR "/noentry",
+		       "/noentry/broken.so' has no entry symbol "
+		       "'dbr_driver_entry'",
+		       NULL);
+	/* dlopen's own reason names the missing library. */
+	expect_refused("broken", DBR_FIXTURE_DIR "/needsdep",
+		       "/needsdep/broken.so' cannot be loaded",
+		       "libfixture_dep.so");
+}
+
+/* Another minor of the same major is accepted. */
+static void test_plugin__other_minor_accepted(void **state)
+{
+	char *path = config("broken", DBR_FIXTURE_DIR "/minor");
+
+	(void)state;
+	dbr_close(t_open(path));
+	free(path);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	char buf[8192];
+	size_t n;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)))
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* What another user could have replaced is refused. */
+static void test_plugin__unsafe_files_refused(void **state)
+{
+	char *pdir = t_path(dir, "plugins.d");
+	char *so = t_path(pdir, "broken.so");
+	char *junk;
+
+	(void)state;
+	assert_int_equal(mkdir(pdir, 0755), 0);
+	copy_file(DBR_FIXTURE_DIR "/good/broken.so", so);
+	assert_int_equal(chmod(so, 0755), 0);
+	dbr_close(t_open(config("broken", pdir))); /* safe: loads */
+	assert_int_equal(chmod(so, 0775), 0);
+	expect_refused("broken", pdir, "writable by group or others",
+		       "mode 0775");
+	assert_int_equal(chmod(so, 0757), 0);
+	expect_refused("broken", pdir, "writable by group or others", NULL);
+	assert_int_equal(chmod(so, 0755), 0);
+	assert_int_equal(chmod(pdir, 0777), 0);
+	expect_refused("broken", pdir, "plugin folder", "writable by group");
+	assert_int_equal(chmod(pdir, 0755), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(so, 65534, 65534), 0);
+		expect_refused("broken", pdir, "owned by uid 65534", NULL);
+		assert_int_equal(chown(so, 0, 0), 0);
+	}
+	/* Not a shared object at all: dlopen's reason is passed on. */
+	junk = t_write(pdir, "junk.so", "this is not ELF\n");
+	chmod(junk, 0644);
+	expect_refused("junk", pdir, "/junk.so' cannot be loaded", NULL);
+	free(junk);
+	free(so);
+	free(pdir);
+}
+
+static bool mapped(const char *path)
+{
+	char *maps = t_read("/proc/self/maps");
+	bool found = maps && strstr(maps, path);
+
+	free(maps);
+	return found;
+}
+
+/* Loaded once for every source and handle naming it; unloaded on the
+ * last close. */
+static void test_plugin__load_once_unload_last(void **state)
+{
+	char *path = config("broken", DBR_FIXTURE_DIR "/good");
+	struct dbr *a, *b;
+
+	(void)state;
+	assert_false(mapped(DBR_FIXTURE_DIR "/good/broken.so"));
+	a = t_open(path);
+	b = t_open(path);
+	assert_true(mapped(DBR_FIXTURE_DIR "/good/broken.so"));
+	dbr_close(a);
+	assert_true(mapped(DBR_FIXTURE_DIR "/good/broken.so"));
+	dbr_close(b);
+	assert_false(mapped(DBR_FIXTURE_DIR "/good/broken.so"));
+	free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_plugin__loads_from_plugin_dir),
+		T(test_plugin__folder_precedence),
+		T(test_plugin__refusals),
+		T(test_plugin__other_minor_accepted),
+		T(test_plugin__unsafe_files_refused),
+		T(test_plugin__load_once_unload_last),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

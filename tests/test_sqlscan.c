@@ -1,0 +1,72 @@
+/*
+ * test_sqlscan.c - `?` placeholders to $n outside quotes and comments.
+ */
+#include <string.h>
+
+#include "helpers.h"
+#include "sqlscan.h"
+
+static void expect(const char *sql, const char *want, size_t nparams,
+		   const char *trailing)
+{
+	struct dbr_sqlbuf b = { NULL, 0 };
+	struct dbr_sqlscan info;
+
+	assert_int_equal(dbr_sqlscan(sql, &b, &info), 0);
+	assert_string_equal(b.buf, want);
+	assert_int_equal(info.nparams, nparams);
+	if (trailing)
+		assert_string_equal(info.trailing, trailing);
+	else
+		assert_null(info.trailing);
+	dbr_sqlbuf_free(&b);
+}
+
+static void test_sqlscan__placeholders(void **state)
+{
+	(void)state;
+	expect("SELECT ?, ?", "SELECT $1, $2", 2, NULL);
+	expect("", "", 0, NULL);
+	expect("?", "$1", 1, NULL);
+	expect("x = ?::int", "x = $1::int", 1, NULL);
+	/* ?? is a literal ?, e.g. jsonb's operators. */
+	expect("j ?? 'k' AND j ??| ?", "j ? 'k' AND j ?| $1", 1, NULL);
+}
+
+static void test_sqlscan__quotes_and_comments(void **state)
+{
+	(void)state;
+	expect("SELECT '?', ?", "SELECT '?', $1", 1, NULL);
+	expect("SELECT 'it''s ?', ?", "SELECT 'it''s ?', $1", 1, NULL);
+	expect("SELECT E'\\' ?', ?", "SELECT E'\\' ?', $1", 1, NULL);
+	expect("SELECT '\\', ?", "SELECT '\\', $1", 1, NULL);
+	expect("SELECT \"a?\"\"b\", ?", "SELECT \"a?\"\"b\", $1", 1, NULL);
+	expect("SELECT $$?$$, $t$ ? $$ ? $t$, ?",
+	       "SELECT $$?$$, $t$ ? $$ ? $t$, $1", 1, NULL);
+	expect("SELECT a$b, ?", "SELECT a$b, $1", 1, NULL);
+	expect("SELECT $1, ?", "SELECT $1, $1", 1, NULL);
+	expect("SELECT ? -- what ?\n, ?", "SELECT $1 -- what ?\n, $2", 2, NULL);
+	expect("SELECT /* ? /* ? */ ? */ ?", "SELECT /* ? /* ? */ ? */ $1", 1,
+	       NULL);
+	expect("SELECT 'unterminated ?", "SELECT 'unterminated ?", 0, NULL);
+}
+
+static void test_sqlscan__one_statement(void **state)
+{
+	(void)state;
+	expect("SELECT 1;", "SELECT 1", 0, NULL);
+	expect("SELECT 1 ; -- end\n /* c */ ", "SELECT 1 ", 0, NULL);
+	expect("SELECT ?; DELETE FROM t", "SELECT $1", 1, "DELETE FROM t");
+	expect("SELECT ';'; x", "SELECT ';'", 0, "x");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sqlscan__placeholders),
+		cmocka_unit_test(test_sqlscan__quotes_and_comments),
+		cmocka_unit_test(test_sqlscan__one_statement),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
