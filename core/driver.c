@@ -100,7 +100,7 @@ static int load_plugin(struct node *n, const char *type, const char *plugin_dir,
 {
 	const char *why, *dir = dbr__plugin_dir(plugin_dir, &why);
 
-	return dbr__plugin_open(dir, why, type, &n->drv.dl, entry,
+	return dbr__plugin_open(dir, why, type, "sqlite", &n->drv.dl, entry,
 				&n->drv.origin, msg, msgsize);
 }
 

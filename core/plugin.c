@@ -92,16 +92,16 @@ static int check_owner_mode(const char *what, const char *path,
 }
 
 static int check_file(const char *dir, const char *why, const char *path,
-		      char *msg, size_t size)
+		      const char *builtins, char *msg, size_t size)
 {
 	struct stat st;
 	int rc;
 
 	if (stat(path, &st)) {
 		snprintf(msg, size,
-			 "no built-in driver and no plugin for this type: "
-			 "tried '%s' (plugin folder %s): %s",
-			 path, why, strerror(errno));
+			 "no built-in driver (built in: %s) and no plugin for "
+			 "this type: tried '%s' (plugin folder %s): %s",
+			 builtins, path, why, strerror(errno));
 		return DBR_E_CONFIG;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -120,8 +120,9 @@ static int check_file(const char *dir, const char *why, const char *path,
 }
 
 int dbr__plugin_open(const char *dir, const char *why, const char *type,
-		     void **dl, dbr_driver_entry_fn *entry, char **path,
-		     char *msg, size_t msgsize)
+		     const char *builtins, void **dl,
+		     dbr_driver_entry_fn *entry, char **path, char *msg,
+		     size_t msgsize)
 {
 	char name[40];
 	void *h, *sym;
@@ -132,7 +133,7 @@ int dbr__plugin_open(const char *dir, const char *why, const char *type,
 	*path = dbr__path_join(dir, name);
 	if (!*path)
 		return DBR_E_NOMEM;
-	rc = check_file(dir, why, *path, msg, msgsize);
+	rc = check_file(dir, why, *path, builtins, msg, msgsize);
 	if (rc)
 		return rc;
 	dlerror();

@@ -20,12 +20,14 @@ const char *dbr__plugin_dir(const char *configured, const char **why);
  * Open `<dir>/<type>.so` once it passes the safety checks (a regular file,
  * neither it nor its folder writable by group or others, owned by root or
  * the current user), with RTLD_NOW | RTLD_LOCAL, and find its entry
- * symbol. On failure writes the reason into msg and returns DBR_E_CONFIG.
+ * symbol. `builtins` lists the built-in types for the message of a
+ * missing file. On failure writes the reason into msg and returns DBR_E_CONFIG.
  * *path receives the file's path (owned), also on failure when known.
  */
 int dbr__plugin_open(const char *dir, const char *why, const char *type,
-		     void **dl, dbr_driver_entry_fn *entry, char **path,
-		     char *msg, size_t msgsize);
+		     const char *builtins, void **dl,
+		     dbr_driver_entry_fn *entry, char **path, char *msg,
+		     size_t msgsize);
 
 void dbr__plugin_close(void *dl);
 

@@ -59,6 +59,7 @@ static void test_config__bad_files_report_file_line(void **state)
 	size_t n, i, len, failures = 0;
 
 	(void)state;
+	unsetenv("DBROUTE_PLUGIN_DIR");
 	assert_int_equal(chdir(CONFIG_DIR), 0);
 	n = list_files("bad_", &files);
 	assert_true(n >= 25);

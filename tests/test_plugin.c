@@ -114,7 +114,7 @@ static void test_plugin__refusals(void **state)
 {
 	(void)state;
 	expect_refused("nosuchtype", DBR_FIXTURE_DIR "/good",
-		       "no built-in driver and no plugin for this type",
+		       "no built-in driver (built in: sqlite) and no plugin",
 		       "/good/nosuchtype.so");
 	expect_refused("broken", DBR_FIXTURE_DIR "/name",
 		       "/name/broken.so' refused",
