@@ -2,7 +2,7 @@
 # Sourced, not run.
 
 # Debian packages the build and the tests need.
-DBR_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libinih-dev"
+DBR_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libinih-dev libpq-dev"
 # And what only the tests need.
 DBR_TEST_PACKAGES="libcmocka-dev clang-format"
 
@@ -43,7 +43,7 @@ dbr_check_format() {
 }
 
 # Packages of the PostgreSQL tests.
-DBR_PG_PACKAGES="postgresql libpq-dev"
+DBR_PG_PACKAGES="postgresql"
 
 # Start a throw-away PostgreSQL cluster in a new temp folder, listening on
 # a Unix socket there only. Sets DBR_PG_DIR and exports DBR_TEST_PG (a

@@ -5,7 +5,7 @@ set -eu
 DBR_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$DBR_ROOT/scripts/lib.sh"
 
-dbr_ensure_packages $DBR_PACKAGES $DBR_TEST_PACKAGES
+dbr_ensure_packages $DBR_PACKAGES $DBR_TEST_PACKAGES $DBR_PG_PACKAGES
 echo "== format"
 dbr_check_format
 
@@ -18,6 +18,19 @@ run_suite() {
 	ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300
 }
 
+# Throw-away servers for the tests, stopped on any exit.
+prefix=""
+cleanup() {
+	dbr_pg_stop
+	[ -z "$prefix" ] || rm -rf "$prefix"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+echo "== start PostgreSQL"
+dbr_pg_start
+# Suites that need a server fail, rather than skip, without one.
+export DBR_TEST_STRICT=1
+
 run_suite "$DBR_ROOT/build-test" -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -26,7 +39,6 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 # Install, then build an application against the installed copy both ways.
 echo "== install and consume"
 prefix=$(mktemp -d)
-trap 'rm -rf "$prefix"' EXIT
 cmake --install "$DBR_ROOT/build-test" --prefix "$prefix" >/dev/null
 cmake -S "$DBR_ROOT/tests/install" -B "$prefix/consumer" \
 	-DCMAKE_PREFIX_PATH="$prefix" >/dev/null

@@ -165,13 +165,15 @@ static void test_plugin__unsafe_files_refused(void **state)
 {
 	char *pdir = t_path(dir, "plugins.d");
 	char *so = t_path(pdir, "broken.so");
-	char *junk;
+	char *junk, *path;
 
 	(void)state;
 	assert_int_equal(mkdir(pdir, 0755), 0);
 	copy_file(DBR_FIXTURE_DIR "/good/broken.so", so);
 	assert_int_equal(chmod(so, 0755), 0);
-	dbr_close(t_open(config("broken", pdir))); /* safe: loads */
+	path = config("broken", pdir);
+	dbr_close(t_open(path)); /* safe: loads */
+	free(path);
 	assert_int_equal(chmod(so, 0775), 0);
 	expect_refused("broken", pdir, "writable by group or others",
 		       "mode 0775");

@@ -7,7 +7,6 @@
  * dbroute values by column type.
  */
 #include <errno.h>
-#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,19 +206,32 @@ static void pg_close(struct dbr_driver_conn *conn)
 	free(c);
 }
 
+/* Server notices (e.g. "table does not exist, skipping") go to the log,
+ * never to stderr. */
+static void pg_notice(void *arg, const char *message)
+{
+	const struct pg_conn *c = arg;
+	size_t n = strlen(message);
+
+	while (n && message[n - 1] == '\n')
+		n--;
+	pg_host->log(c->base.src, DBR_LOG_INFO, "%.*s", (int)n, message);
+}
+
 static int pg_connect(struct pg_conn *c, const struct dbr_source_config *src,
 		      struct dbr_error *err)
 {
 	const char *keys[5], *vals[5];
 	const char *pwenv = pg_host->opt_text(src, "password_env");
 	double timeout = pg_host->opt_seconds(src, "timeout");
+	int secs = (int)timeout + (timeout > (int)timeout); /* rounded up */
 	char tmo[24];
 	int n = 0;
 
 	keys[n] = "dbname";
 	vals[n++] = pg_host->opt_text(src, "conninfo");
 	/* libpq takes whole seconds, and treats 1 as 2. */
-	snprintf(tmo, sizeof(tmo), "%d", timeout < 2 ? 2 : (int)ceil(timeout));
+	snprintf(tmo, sizeof(tmo), "%d", secs < 2 ? 2 : secs);
 	keys[n] = "connect_timeout";
 	vals[n++] = tmo;
 	keys[n] = "fallback_application_name";
@@ -244,6 +256,7 @@ static int pg_connect(struct pg_conn *c, const struct dbr_source_config *src,
 		return pg_nomem(err);
 	if (PQstatus(c->pg) != CONNECTION_OK)
 		return pg_fail(c, NULL, err);
+	PQsetNoticeProcessor(c->pg, pg_notice, c);
 	return DBR_OK;
 }
 
@@ -331,7 +344,7 @@ static bool pg_same(const struct pg_stmt *e, const char *sql, size_t len,
 		    const char *types, size_t n)
 {
 	return e->sql && e->len == len && e->nparams == n &&
-	       !memcmp(e->sql, sql, len) && !memcmp(e->types, types, n);
+	       !memcmp(e->sql, sql, len) && (!n || !memcmp(e->types, types, n));
 }
 
 /* The slot to fill: a free one, else the least recently used. */
@@ -401,7 +414,8 @@ static int pg_prepare(struct pg_conn *c, const char *sql, size_t len, size_t n,
 		return pg_nomem(err);
 	}
 	memcpy(e->sql, sql, len + 1);
-	memcpy(e->types, c->types, n);
+	if (n)
+		memcpy(e->types, c->types, n);
 	e->len = len;
 	e->nparams = n;
 	e->hash = hash;
@@ -778,8 +792,10 @@ static int pg_ping(struct dbr_driver_conn *conn, struct dbr_error *err)
 
 /*
  * An idle connection has nothing to read unless the server wrote first,
- * as it does when it ends the session (pg_terminate_backend, shutdown):
- * then read it and let libpq judge the link.
+ * as it does when it ends the session (pg_terminate_backend, shutdown:
+ * a FATAL message, then the close). dbroute never LISTENs, so anything
+ * readable means the session is ending, or at worst is an unsolicited
+ * notice: either way a fresh connection is the safe answer.
  */
 static bool pg_is_alive(struct dbr_driver_conn *conn)
 {
@@ -788,9 +804,7 @@ static bool pg_is_alive(struct dbr_driver_conn *conn)
 
 	if (PQstatus(c->pg) != CONNECTION_OK || pfd.fd < 0)
 		return false;
-	if (poll(&pfd, 1, 0) <= 0)
-		return true;
-	return PQconsumeInput(c->pg) && PQstatus(c->pg) == CONNECTION_OK;
+	return poll(&pfd, 1, 0) == 0;
 }
 
 static int pg_begin(struct dbr_driver_conn *conn, struct dbr_error *err)

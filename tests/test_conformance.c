@@ -1,0 +1,400 @@
+/*
+ * test_conformance.c - the suite every SQL driver passes, run once per
+ * driver: test_conformance sqlite | postgres.
+ *
+ * The PostgreSQL run needs DBR_TEST_PG (a conninfo; scripts/test.sh starts
+ * a server and sets it). Without it the run is skipped (exit 77), unless
+ * DBR_TEST_STRICT is set, as scripts/test.sh does, when it fails.
+ */
+#include <float.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+struct dialect {
+	const char *driver;
+	const char *int_type, *real_type, *text_type, *blob_type;
+};
+
+static const struct dialect dialects[] = {
+	{ "sqlite", "INTEGER", "REAL", "TEXT", "BLOB" },
+	{ "postgres", "BIGINT", "DOUBLE PRECISION", "TEXT", "BYTEA" },
+};
+
+static const struct dialect *d;
+static char *dir;
+static struct dbr *db;
+static atomic_int misses;
+
+static void count_misses(void *ud, int level, const char *source,
+			 const char *msg)
+{
+	(void)ud;
+	(void)level;
+	(void)source;
+	if (strstr(msg, "statement cache miss"))
+		atomic_fetch_add(&misses, 1);
+}
+
+/* Two sources on one database: "db" and its read-only twin "ro". */
+static char *write_config(void)
+{
+	const char *pg = getenv("DBR_TEST_PG");
+	char where[1024], text[4096];
+
+	if (!strcmp(d->driver, "sqlite"))
+		snprintf(where, sizeof(where), "path = conformance.db");
+	else
+		snprintf(where, sizeof(where), "conninfo = %s", pg);
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = db\n"
+		 "[source.db]\ntype = %s\n%s\ntimeout = 5\n"
+		 "[source.ro]\ntype = %s\n%s\nreadonly = true\n",
+		 d->driver, where, d->driver, where);
+	return t_write(dir, "conformance.ini", text);
+}
+
+static void exec(const char *sql, const struct dbr_value *p, size_t n)
+{
+	struct dbr_error err;
+
+	if (dbr_query_source(db, "db", sql, p, n, NULL, &err)) {
+		fprintf(stderr, "%s: %s\n", sql, err.message);
+		fail();
+	}
+}
+
+static int setup(void **state)
+{
+	struct dbr_open_options o = { sizeof(o), count_misses, NULL,
+				      DBR_LOG_DEBUG };
+	struct dbr_error err;
+	char sql[512], *path;
+
+	(void)state;
+	dir = t_tmpdir();
+	path = write_config();
+	if (dbr_open(&db, path, &o, &err)) {
+		fprintf(stderr, "%s\n", err.message);
+		free(path);
+		return -1;
+	}
+	free(path);
+	exec("DROP TABLE IF EXISTS conf_v", NULL, 0);
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE conf_v (id %s PRIMARY KEY, i %s, r %s, s %s, "
+		 "b %s)",
+		 d->int_type, d->int_type, d->real_type, d->text_type,
+		 d->blob_type);
+	exec(sql, NULL, 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	dbr_query_source(db, "db", "DROP TABLE IF EXISTS conf_v", NULL, 0, NULL,
+			 NULL);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(dir);
+	return 0;
+}
+
+static int each_setup(void **state)
+{
+	(void)state;
+	exec("DELETE FROM conf_v", NULL, 0);
+	return 0;
+}
+
+/* Store v in column col of a new row and compare what comes back. */
+static void round_trip(const char *col, struct dbr_value v)
+{
+	static int64_t id;
+	struct dbr_value p[2] = { dbr_int64(++id), v }, got;
+	struct dbr_result *res;
+	struct dbr_error err;
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "INSERT INTO conf_v (id, %s) VALUES (?, ?)",
+		 col);
+	exec(sql, p, 2);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM conf_v WHERE id = ?", col);
+	assert_int_equal(dbr_query(db, 1, sql, p, 1, &res, &err), DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	dbr_result_value(res, 0, &got);
+	assert_int_equal(got.type, v.type);
+	if (v.type == DBR_TYPE_INT64)
+		assert_true(got.u.i == v.u.i);
+	else if (v.type == DBR_TYPE_DOUBLE)
+		assert_memory_equal(&got.u.d, &v.u.d, sizeof(double));
+	else if (v.type == DBR_TYPE_TEXT || v.type == DBR_TYPE_BLOB) {
+		assert_int_equal(got.len, v.len);
+		if (v.len)
+			assert_memory_equal(got.u.b, v.u.b, v.len);
+	}
+	assert_int_equal(dbr_result_next(res), DBR_DONE);
+	dbr_result_free(res);
+}
+
+static void test_conformance__values(void **state)
+{
+	static const char blob[] = { 0, 'a', 0, (char)0xff, 0 };
+	static const char utf8[] = "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5"
+				   "\xd1\x82, \xe4\xb8\x96\xe7\x95\x8c "
+				   "\xf0\x9f\x91\x8b";
+
+	(void)state;
+	round_trip("i", dbr_null());
+	round_trip("s", dbr_null());
+	round_trip("b", dbr_null());
+	round_trip("i", dbr_int64(0));
+	round_trip("i", dbr_int64(INT64_MIN));
+	round_trip("i", dbr_int64(INT64_MAX));
+	round_trip("r", dbr_double(1.5));
+	round_trip("r", dbr_double(-0.1));
+	round_trip("r", dbr_double(DBL_MAX));
+	round_trip("r", dbr_double(DBL_MIN));
+	round_trip("s", dbr_text("", 0));
+	round_trip("s", dbr_text("plain", 5));
+	round_trip("s", dbr_text(utf8, strlen(utf8)));
+	round_trip("s", dbr_text("what? ?? $1 :x", 14));
+	round_trip("b", dbr_blob(blob, sizeof(blob)));
+	round_trip("b", dbr_blob("", 0));
+}
+
+/* NULL and the empty string are different values. */
+static void test_conformance__null_is_not_empty(void **state)
+{
+	struct dbr_value p[4] = { dbr_int64(1), dbr_text("", 0), dbr_int64(2),
+				  dbr_null() };
+	struct dbr_result *res;
+	struct dbr_error err;
+
+	(void)state;
+	exec("INSERT INTO conf_v (id, s) VALUES (?, ?), (?, ?)", p, 4);
+	assert_int_equal(dbr_query(db, 1,
+				   "SELECT id FROM conf_v WHERE s = '' "
+				   "ORDER BY id",
+				   NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_int64(res, 0), 1);
+	assert_int_equal(dbr_result_next(res), DBR_DONE);
+	dbr_result_free(res);
+}
+
+static void test_conformance__placeholders_in_literals(void **state)
+{
+	struct dbr_value p = dbr_text("x", 1);
+	struct dbr_result *res;
+	struct dbr_error err;
+
+	(void)state;
+	assert_int_equal(dbr_query(db, 1,
+				   "SELECT '?' AS q, ? AS p, 'a''?' AS "
+				   "r /* ? */ -- ?\n",
+				   &p, 1, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_column_count(res), 3);
+	assert_string_equal(dbr_result_column_name(res, 1), "p");
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), "?");
+	assert_string_equal(dbr_result_text(res, 1, NULL), "x");
+	assert_string_equal(dbr_result_text(res, 2, NULL), "a'?");
+	dbr_result_free(res);
+}
+
+static void test_conformance__hostile_text_verbatim(void **state)
+{
+	static const char hostile[] = "x'); DROP TABLE conf_v; --";
+	struct dbr_value p[2] = { dbr_int64(9),
+				  dbr_text(hostile, strlen(hostile)) };
+	struct dbr_result *res;
+	struct dbr_error err;
+
+	(void)state;
+	exec("INSERT INTO conf_v (id, s) VALUES (?, ?)", p, 2);
+	assert_int_equal(dbr_query(db, 1, "SELECT s FROM conf_v WHERE s = ?",
+				   &p[1], 1, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), hostile);
+	dbr_result_free(res);
+}
+
+static void test_conformance__constraint_category(void **state)
+{
+	struct dbr_value p = dbr_int64(5);
+	struct dbr_error err;
+
+	(void)state;
+	exec("INSERT INTO conf_v (id) VALUES (?)", &p, 1);
+	assert_int_equal(dbr_query(db, 1, "INSERT INTO conf_v (id) VALUES (?)",
+				   &p, 1, NULL, &err),
+			 DBR_E_CONSTRAINT);
+	assert_string_equal(err.source, "db");
+	if (!strcmp(d->driver, "postgres"))
+		assert_string_equal(err.sqlstate, "23505");
+}
+
+static int64_t count_rows(void)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	int64_t n;
+
+	assert_int_equal(dbr_query(db, 1, "SELECT count(*) FROM conf_v", NULL,
+				   0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	n = dbr_result_int64(res, 0);
+	dbr_result_free(res);
+	return n;
+}
+
+static void test_conformance__transactions(void **state)
+{
+	struct dbr_value p = dbr_int64(1);
+	struct dbr_error err;
+	struct dbr_tx *tx;
+
+	(void)state;
+	assert_int_equal(dbr_tx_begin(db, 1, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO conf_v (id) VALUES (?)",
+				      &p, 1, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(count_rows(), 0); /* another connection: unseen */
+	assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
+	assert_int_equal(count_rows(), 0);
+	assert_int_equal(dbr_tx_begin(db, 1, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO conf_v (id) VALUES (?)",
+				      &p, 1, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	assert_int_equal(count_rows(), 1);
+}
+
+static void test_conformance__statement_cache_hit(void **state)
+{
+	struct dbr_value p = dbr_int64(3);
+	int i;
+
+	(void)state;
+	atomic_store(&misses, 0);
+	for (i = 0; i < 5; i++)
+		exec("SELECT i FROM conf_v WHERE id = ? AND 1 = 1", &p, 1);
+	assert_int_equal(atomic_load(&misses), 1);
+}
+
+static void test_conformance__readonly_refuses_writes(void **state)
+{
+	struct dbr_value p = dbr_int64(77);
+	struct dbr_error err;
+
+	(void)state;
+	assert_int_equal(dbr_query_source(db, "ro",
+					  "INSERT INTO conf_v (id) "
+					  "VALUES (?)",
+					  &p, 1, NULL, &err),
+			 DBR_E_READONLY);
+	assert_string_equal(err.source, "ro");
+	assert_int_equal(count_rows(), 0);
+}
+
+static void test_conformance__one_statement_per_call(void **state)
+{
+	struct dbr_error err;
+
+	(void)state;
+	assert_int_equal(dbr_query(db, 1,
+				   "INSERT INTO conf_v (id) VALUES (1); "
+				   "INSERT INTO conf_v (id) VALUES (2)",
+				   NULL, 0, NULL, &err),
+			 DBR_E_STMT);
+	assert_non_null(strstr(err.message, "text after the first statement"));
+	assert_int_equal(count_rows(), 0);
+}
+
+static void test_conformance__changes_and_streaming(void **state)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr_value p;
+	int64_t i, n = 0;
+
+	(void)state;
+	for (i = 1; i <= 500; i++) {
+		p = dbr_int64(i);
+		exec("INSERT INTO conf_v (id, i) VALUES (?, 1)", &p, 1);
+	}
+	assert_int_equal(dbr_query(db, 1,
+				   "UPDATE conf_v SET i = 2 WHERE id "
+				   "<= 300",
+				   NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_DONE);
+	assert_int_equal(dbr_result_changes(res), 300);
+	dbr_result_free(res);
+	assert_int_equal(dbr_query(db, 1, "SELECT id FROM conf_v ORDER BY id",
+				   NULL, 0, &res, &err),
+			 DBR_OK);
+	while (dbr_result_next(res) == DBR_ROW)
+		assert_int_equal(dbr_result_int64(res, 0), ++n);
+	assert_int_equal(n, 500);
+	dbr_result_free(res);
+	/* A result freed half-read leaves the connection usable. */
+	assert_int_equal(dbr_query(db, 1, "SELECT id FROM conf_v ORDER BY id",
+				   NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	dbr_result_free(res);
+	assert_int_equal(count_rows(), 500);
+	/* No rows: the columns are still known. */
+	assert_int_equal(dbr_query(db, 1,
+				   "SELECT id, s FROM conf_v WHERE id "
+				   "< 0",
+				   NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_column_count(res), 2);
+	assert_string_equal(dbr_result_column_name(res, 1), "s");
+	assert_int_equal(dbr_result_next(res), DBR_DONE);
+	dbr_result_free(res);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup(name, each_setup)
+		T(test_conformance__values),
+		T(test_conformance__null_is_not_empty),
+		T(test_conformance__placeholders_in_literals),
+		T(test_conformance__hostile_text_verbatim),
+		T(test_conformance__constraint_category),
+		T(test_conformance__transactions),
+		T(test_conformance__statement_cache_hit),
+		T(test_conformance__readonly_refuses_writes),
+		T(test_conformance__one_statement_per_call),
+		T(test_conformance__changes_and_streaming),
+#undef T
+	};
+	size_t i;
+
+	for (i = 0; argc == 2 && i < sizeof(dialects) / sizeof(*dialects); i++)
+		if (!strcmp(argv[1], dialects[i].driver))
+			d = &dialects[i];
+	if (!d) {
+		fprintf(stderr, "usage: test_conformance sqlite|postgres\n");
+		return 2;
+	}
+	if (!strcmp(d->driver, "postgres") && !getenv("DBR_TEST_PG")) {
+		fprintf(stderr, "DBR_TEST_PG is not set: no PostgreSQL server "
+				"(scripts/test.sh starts one)\n");
+		return getenv("DBR_TEST_STRICT") ? 1 : 77;
+	}
+	return cmocka_run_group_tests_name(d->driver, tests, setup, teardown);
+}
