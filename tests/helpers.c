@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -126,4 +127,23 @@ void t_exec(struct dbr *db, int64_t chat, const char *sql,
 		fprintf(stderr, "%s: %s\n", sql, err.message);
 		fail();
 	}
+}
+
+int t_run_cli(const char *dir, const char *args, char **out, char **err)
+{
+	char cmd[8192], *o = t_path(dir, "cli.out"),
+			*e = t_path(dir, "cli.err");
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' %s >'%s' 2>'%s'", dir,
+		 DBR_CLI, args, o, e);
+	status = system(cmd);
+	free(*out);
+	free(*err);
+	*out = t_read(o);
+	*err = t_read(e);
+	free(o);
+	free(e);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
 }

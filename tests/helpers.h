@@ -33,6 +33,13 @@ char *t_read(const char *path);
  * return the first column of its first row as an integer (-1 on error). */
 int64_t t_sqlite_int(const char *db, const char *sql);
 
+/*
+ * Run `dbroute ARGS` (ARGS as shell words) in dir; *out and *err receive
+ * its stdout and stderr (free() them; previous values are freed). Returns
+ * the exit status.
+ */
+int t_run_cli(const char *dir, const char *args, char **out, char **err);
+
 /* Open a handle or fail the test, printing the error. */
 struct dbr *t_open(const char *config);
 

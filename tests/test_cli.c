@@ -5,30 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "helpers.h"
 
 static char *dir, *config;
 static char *out, *err;
 
-/* Run `dbroute ARGS` (ARGS as shell words); capture stdout and stderr. */
+/* Run `dbroute ARGS` in dir; capture stdout and stderr. */
 static int run(const char *args)
 {
-	char cmd[4096], *o = t_path(dir, "out"), *e = t_path(dir, "err");
-	int status;
-
-	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' %s >'%s' 2>'%s'", dir,
-		 DBR_CLI, args, o, e);
-	status = system(cmd);
-	free(out);
-	free(err);
-	out = t_read(o);
-	err = t_read(e);
-	free(o);
-	free(e);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	return t_run_cli(dir, args, &out, &err);
 }
 
 static int setup(void **state)

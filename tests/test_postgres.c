@@ -169,6 +169,35 @@ static void test_postgres__text_param_inferred(void **state)
 	assert_non_null(strstr(err.message, "source 'pg': "));
 }
 
+/* The CLI reaches PostgreSQL for a mapped chat from the build tree, and a
+ * text --param works against an integer column. */
+static void test_postgres__cli_query(void **state)
+{
+	char *out = NULL, *err = NULL;
+
+	(void)state;
+	assert_int_equal(t_run_cli(dir,
+				   "query -c pg.ini --chat -1002 --param "
+				   "42 --param -1002 'INSERT INTO pg_m (n, "
+				   "chat) VALUES (?, ?)'",
+				   &out, &err),
+			 0);
+	assert_string_equal(err, "1 rows affected\n");
+	assert_int_equal(
+		t_run_cli(
+			dir,
+			"query -c pg.ini --chat -1002 --param "
+			"42 'SELECT chat, n FROM pg_m WHERE n = ? AND chat = -1002'",
+			&out, &err),
+		0);
+	assert_string_equal(out, "chat\tn\n-1002\t42\n");
+	assert_int_equal(t_run_cli(dir, "check -c pg.ini", &out, &err), 0);
+	assert_non_null(strstr(out, "pg\tpostgres\tok\t"));
+	assert_non_null(strstr(out, "/plugins.d/postgres.so 0.1.0"));
+	free(out);
+	free(err);
+}
+
 /* A failed statement aborts the transaction: COMMIT says so. */
 static void test_postgres__failed_transaction_commit(void **state)
 {
@@ -247,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_postgres__rows_land_where_mapped),
 		cmocka_unit_test(test_postgres__types_map_to_values),
 		cmocka_unit_test(test_postgres__text_param_inferred),
+		cmocka_unit_test(test_postgres__cli_query),
 		cmocka_unit_test(test_postgres__failed_transaction_commit),
 		cmocka_unit_test(test_postgres__terminated_backend_replaced),
 		cmocka_unit_test(test_postgres__password_from_environment),
