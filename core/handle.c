@@ -212,6 +212,27 @@ int dbr_source_driver(const struct dbr *db, size_t i, const char **origin,
 	return DBR_OK;
 }
 
+unsigned dbr_source_flags(const struct dbr *db, size_t i)
+{
+	const struct dbr_source_config *s;
+	uint32_t caps;
+	unsigned f = 0;
+
+	if (!db || i >= db->cfg->nsources)
+		return 0;
+	s = &db->cfg->sources[i];
+	caps = s->drv->vt.caps;
+	if (caps & DBR_CAP_SQL)
+		f |= DBR_SOURCE_SQL;
+	if (caps & DBR_CAP_KV)
+		f |= DBR_SOURCE_KV;
+	if (s->drv->vt.begin && s->drv->vt.commit && s->drv->vt.rollback)
+		f |= DBR_SOURCE_TRANSACTIONS;
+	if (s->readonly)
+		f |= DBR_SOURCE_READONLY;
+	return f;
+}
+
 const char *dbr_default_source(const struct dbr *db)
 {
 	return db ? db->cfg->sources[db->cfg->default_source].name : NULL;

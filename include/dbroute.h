@@ -165,6 +165,14 @@ struct dbr_open_options {
 	int log_level;	   /**< 0: the configuration's log_level */
 };
 
+/** What a source is and can do (dbr_source_flags()). */
+enum dbr_source_flags {
+	DBR_SOURCE_SQL = 1u << 0, /**< statements are SQL */
+	DBR_SOURCE_KV = 1u << 1,  /**< statements are key-value commands */
+	DBR_SOURCE_TRANSACTIONS = 1u << 2, /**< dbr_tx_begin() works */
+	DBR_SOURCE_READONLY = 1u << 3	   /**< configured `readonly = true` */
+};
+
 /** Why a source was chosen for an operation. */
 enum dbr_route_reason {
 	DBR_ROUTE_EXPLICIT = 1, /**< the caller named the source */
@@ -223,7 +231,8 @@ DBR_API const char *dbr_log_level_name(int level);
  * @param config_path the INI file
  * @param opts options, or NULL for the defaults
  * @param err error details, or NULL
- * @return DBR_OK, DBR_E_CONFIG, DBR_E_ABI, DBR_E_NOMEM or DBR_E_MISUSE
+ * @return DBR_OK, DBR_E_CONFIG (also for a driver that is missing or
+ *   refused), DBR_E_NOMEM or DBR_E_MISUSE
  * Ownership: *out is owned; close it with dbr_close().
  * Thread-safety: any thread; the handle may then be shared by all threads.
  * Since: 0.1.
@@ -521,6 +530,16 @@ DBR_API const char *dbr_source_type(const struct dbr *db, size_t i);
  */
 DBR_API int dbr_source_driver(const struct dbr *db, size_t i,
 			      const char **origin, const char **version);
+
+/**
+ * What a source is and can do: enum dbr_source_flags, from its driver's
+ * capabilities and its configuration. SQL and key-value sources take
+ * different statements; tell them apart before sending one.
+ *
+ * @return the flags, or 0 when i is out of range
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API unsigned dbr_source_flags(const struct dbr *db, size_t i);
 
 /**
  * Check that a source answers: take a connection from its pool (opening

@@ -2,7 +2,8 @@
 # Sourced, not run.
 
 # Debian packages the build and the tests need.
-DBR_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libinih-dev libpq-dev"
+DBR_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libinih-dev libpq-dev \
+libhiredis-dev"
 # And what only the tests need.
 DBR_TEST_PACKAGES="libcmocka-dev clang-format"
 
@@ -86,4 +87,73 @@ dbr_pg_stop() {
 	$DBR_TEST_PG_CTL -m immediate stop >/dev/null 2>&1 || true
 	rm -rf "$DBR_PG_DIR"
 	DBR_PG_DIR=""
+}
+
+# Packages of the Redis tests.
+DBR_REDIS_PACKAGES="redis-server redis-tools"
+
+# Start a throw-away redis-server on a loopback port and a Unix socket in a
+# new temp folder, persistence off, a password required. Exports
+# DBR_TEST_REDIS_PORT, DBR_TEST_REDIS_SOCKET, DBR_TEST_REDIS_PASSWORD and
+# DBR_TEST_REDIS_START (the command that starts it again, for restart
+# tests). Call dbr_redis_stop to remove it.
+dbr_redis_start() {
+	DBR_REDIS_DIR=$(mktemp -d /tmp/dbroute-redis-XXXXXX)
+	DBR_TEST_REDIS_PASSWORD="dbr-test-$$"
+	DBR_TEST_REDIS_SOCKET="$DBR_REDIS_DIR/redis.sock"
+	DBR_TEST_REDIS_START="redis-server $DBR_REDIS_DIR/redis.conf"
+	port=$((20000 + $$ % 10000))
+	tries=0
+	while [ $tries -lt 20 ]; do
+		cat >"$DBR_REDIS_DIR/redis.conf" <<CONF
+bind 127.0.0.1
+port $port
+unixsocket $DBR_TEST_REDIS_SOCKET
+unixsocketperm 700
+daemonize yes
+pidfile $DBR_REDIS_DIR/redis.pid
+logfile $DBR_REDIS_DIR/redis.log
+dir $DBR_REDIS_DIR
+save ""
+appendonly no
+requirepass $DBR_TEST_REDIS_PASSWORD
+CONF
+		$DBR_TEST_REDIS_START
+		# Bounded wait: 50 x 0.1 s for the server to answer.
+		n=0
+		while [ $n -lt 50 ]; do
+			if REDISCLI_AUTH=$DBR_TEST_REDIS_PASSWORD redis-cli \
+				-p $port ping 2>/dev/null | grep -q PONG; then
+				DBR_TEST_REDIS_PORT=$port
+				export DBR_TEST_REDIS_PORT DBR_TEST_REDIS_SOCKET \
+					DBR_TEST_REDIS_PASSWORD DBR_TEST_REDIS_START
+				return 0
+			fi
+			[ -f "$DBR_REDIS_DIR/redis.pid" ] ||
+				grep -q "Address already in use" \
+					"$DBR_REDIS_DIR/redis.log" 2>/dev/null &&
+				break
+			sleep 0.1
+			n=$((n + 1))
+		done
+		dbr_redis_kill
+		port=$((port + 1))
+		tries=$((tries + 1))
+	done
+	cat "$DBR_REDIS_DIR/redis.log" >&2
+	return 1
+}
+
+dbr_redis_kill() {
+	[ -f "$DBR_REDIS_DIR/redis.pid" ] &&
+		kill "$(cat "$DBR_REDIS_DIR/redis.pid")" 2>/dev/null
+	rm -f "$DBR_REDIS_DIR/redis.pid"
+	return 0
+}
+
+dbr_redis_stop() {
+	[ -n "${DBR_REDIS_DIR:-}" ] || return 0
+	dbr_redis_kill
+	rm -rf "$DBR_REDIS_DIR"
+	DBR_REDIS_DIR=""
 }

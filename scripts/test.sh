@@ -5,7 +5,8 @@ set -eu
 DBR_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$DBR_ROOT/scripts/lib.sh"
 
-dbr_ensure_packages $DBR_PACKAGES $DBR_TEST_PACKAGES $DBR_PG_PACKAGES
+dbr_ensure_packages $DBR_PACKAGES $DBR_TEST_PACKAGES $DBR_PG_PACKAGES \
+	$DBR_REDIS_PACKAGES
 echo "== format"
 dbr_check_format
 
@@ -22,12 +23,14 @@ run_suite() {
 prefix=""
 cleanup() {
 	dbr_pg_stop
+	dbr_redis_stop
 	[ -z "$prefix" ] || rm -rf "$prefix"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-echo "== start PostgreSQL"
+echo "== start PostgreSQL and Redis"
 dbr_pg_start
+dbr_redis_start
 # Suites that need a server fail, rather than skip, without one.
 export DBR_TEST_STRICT=1
 

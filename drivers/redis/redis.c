@@ -1,0 +1,570 @@
+/*
+ * redis.c - the Redis driver plugin (hiredis), plugins.d/redis.so.
+ *
+ * A statement is a command: words split on blanks, every word `?` replaced
+ * by the next parameter as one binary-safe argument (`??` is a literal
+ * `?`). The reply becomes rows of one column, "value": nil is one NULL row,
+ * an integer an int64, a status or string text (a blob when it is not
+ * valid UTF-8), an array one row per element, nested arrays flattened
+ * depth-first, an error reply a statement error.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "dbroute_driver.h"
+
+#define RDS_WRITE_CACHE 64
+
+/* A command's write flag, as COMMAND INFO reported it. */
+struct rds_cmdflag {
+	char name[32];
+	bool write;
+};
+
+struct rds_conn {
+	struct dbr_driver_conn base;
+	redisContext *ctx;
+	bool readonly;
+	redisReply *reply; /* the current reply, or NULL */
+	redisReply **rows; /* its leaves, depth-first */
+	size_t nrows, rowcap, at;
+	const char **argv; /* the command's arguments */
+	size_t *argvlen;
+	size_t argcap;
+	char *scratch; /* numbers as text, and the word copies */
+	size_t scratchcap;
+	struct rds_cmdflag flags[RDS_WRITE_CACHE];
+	size_t nflags;
+};
+
+static const struct dbr_host *rds_host;
+static const struct dbr_driver rds_driver;
+
+static const struct dbr_option_decl rds_options[] = {
+	{ "host", DBR_OPT_TEXT, 0, 0, 0, "127.0.0.1", NULL,
+	  "the server's address" },
+	{ "port", DBR_OPT_INT, 0, 1, 65535, "6379", NULL,
+	  "the server's TCP port" },
+	{ "unix_socket", DBR_OPT_PATH, 0, 0, 0, NULL, NULL,
+	  "a Unix socket to connect to instead of host and port" },
+	{ "db", DBR_OPT_INT, 0, 0, 1000000, "0", NULL,
+	  "the database number SELECTed on connect" },
+	{ "password_env", DBR_OPT_TEXT, 0, 0, 0, NULL, NULL,
+	  "the environment variable holding the AUTH password" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
+static struct rds_conn *rds_conn(struct dbr_driver_conn *c)
+{
+	/* Checked downcast: the core hands a driver only its own
+	 * connections, so a mismatch is a broken invariant. */
+	if (!c || c->driver != &rds_driver)
+		abort();
+	return (struct rds_conn *)c;
+}
+
+static int rds_nomem(struct dbr_error *err)
+{
+	rds_host->set_error(err, DBR_E_NOMEM, 0, NULL, "out of memory");
+	return DBR_E_NOMEM;
+}
+
+/* A failure of the link itself: lost, or a timeout (both leave the
+ * context unusable; is_alive() then retires it). */
+static int rds_link_error(struct rds_conn *c, struct dbr_error *err)
+{
+	bool timeout = c->ctx->err == REDIS_ERR_IO &&
+		       (errno == EAGAIN || errno == EWOULDBLOCK);
+	int code = timeout ? DBR_E_TIMEOUT : DBR_E_CONN;
+
+	rds_host->set_error(err, code, c->ctx->err, NULL, "%s",
+			    timeout		? "command timed out"
+			    : c->ctx->errstr[0] ? c->ctx->errstr
+						: "connection lost");
+	return code;
+}
+
+static void rds_finish(struct dbr_driver_conn *conn)
+{
+	struct rds_conn *c = rds_conn(conn);
+
+	if (c->reply)
+		freeReplyObject(c->reply);
+	c->reply = NULL;
+	c->nrows = 0;
+	c->at = 0;
+}
+
+static void rds_close(struct dbr_driver_conn *conn)
+{
+	struct rds_conn *c = rds_conn(conn);
+
+	rds_finish(conn);
+	if (c->ctx)
+		redisFree(c->ctx);
+	free(c->rows);
+	free(c->argv);
+	free(c->argvlen);
+	free(c->scratch);
+	free(c);
+}
+
+/* Run a setup command (AUTH, SELECT) whose reply must not be an error. */
+static int rds_setup(struct rds_conn *c, int argc, const char **argv,
+		     struct dbr_error *err)
+{
+	redisReply *r = redisCommandArgv(c->ctx, argc, argv, NULL);
+	int rc = DBR_OK;
+
+	if (!r)
+		return rds_link_error(c, err);
+	if (r->type == REDIS_REPLY_ERROR) {
+		rds_host->set_error(err, DBR_E_CONN, 0, NULL, "%s: %s", argv[0],
+				    r->str);
+		rc = DBR_E_CONN;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+static int rds_connect(struct rds_conn *c, const struct dbr_source_config *src,
+		       struct dbr_error *err)
+{
+	double t = rds_host->opt_seconds(src, "timeout");
+	const char *sock = rds_host->opt_text(src, "unix_socket");
+	const char *host = rds_host->opt_text(src, "host");
+	int port = (int)rds_host->opt_int(src, "port");
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)t;
+	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	c->ctx = sock ? redisConnectUnixWithTimeout(sock, tv)
+		      : redisConnectWithTimeout(host, port, tv);
+	if (!c->ctx)
+		return rds_nomem(err);
+	if (c->ctx->err) {
+		rds_host->set_error(err, DBR_E_CONN, c->ctx->err, NULL,
+				    "cannot connect to %s%s%.0d: %s",
+				    sock ? sock : host, sock ? "" : ":",
+				    sock ? 0 : port, c->ctx->errstr);
+		return DBR_E_CONN;
+	}
+	if (redisSetTimeout(c->ctx, tv) != REDIS_OK)
+		return rds_link_error(c, err);
+	return DBR_OK;
+}
+
+static int rds_open(const struct dbr_source_config *src,
+		    struct dbr_driver_conn **out, struct dbr_error *err)
+{
+	struct rds_conn *c = calloc(1, sizeof(*c));
+	const char *pwenv = rds_host->opt_text(src, "password_env");
+	long long dbn = rds_host->opt_int(src, "db");
+	char dbtext[24];
+	int rc;
+
+	if (!c)
+		return rds_nomem(err);
+	c->base.driver = &rds_driver;
+	c->base.src = src;
+	c->readonly = rds_host->opt_bool(src, "readonly");
+	rc = rds_connect(c, src, err);
+	if (!rc && pwenv) {
+		const char *argv[2] = { "AUTH", getenv(pwenv) };
+
+		if (!argv[1]) {
+			rds_host->set_error(err, DBR_E_CONN, 0, NULL,
+					    "password_env: environment "
+					    "variable '%s' is not set",
+					    pwenv);
+			rc = DBR_E_CONN;
+		} else {
+			rc = rds_setup(c, 2, argv, err);
+		}
+	}
+	if (!rc && dbn) {
+		const char *argv[2] = { "SELECT", dbtext };
+
+		snprintf(dbtext, sizeof(dbtext), "%lld", dbn);
+		rc = rds_setup(c, 2, argv, err);
+	}
+	if (rc) {
+		rds_close(&c->base);
+		return rc;
+	}
+	*out = &c->base;
+	return DBR_OK;
+}
+
+static bool rds_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+static int rds_reserve(struct rds_conn *c, size_t argc, size_t scratch)
+{
+	if (argc > c->argcap) {
+		size_t cap = argc < 16 ? 16 : argc * 2;
+		const char **v = realloc(c->argv, cap * sizeof(*v));
+		size_t *l = v ? realloc(c->argvlen, cap * sizeof(*l)) : NULL;
+
+		if (v)
+			c->argv = v;
+		if (!l)
+			return -1;
+		c->argvlen = l;
+		c->argcap = cap;
+	}
+	if (scratch > c->scratchcap) {
+		size_t cap = scratch < 256 ? 256 : scratch * 2;
+		char *s = realloc(c->scratch, cap);
+
+		if (!s)
+			return -1;
+		c->scratch = s;
+		c->scratchcap = cap;
+	}
+	return 0;
+}
+
+/* One parameter as a command argument; numbers are written at *at. */
+static int rds_arg(struct rds_conn *c, size_t i, const struct dbr_value *p,
+		   size_t k, char **at, struct dbr_error *err)
+{
+	int n;
+
+	switch (p->type) {
+	case DBR_TYPE_TEXT:
+	case DBR_TYPE_BLOB:
+		c->argv[i] = p->len ? p->u.s : "";
+		c->argvlen[i] = p->len;
+		return DBR_OK;
+	case DBR_TYPE_INT64: n = sprintf(*at, "%lld", (long long)p->u.i); break;
+	case DBR_TYPE_DOUBLE: n = sprintf(*at, "%.17g", p->u.d); break;
+	default:
+		rds_host->set_error(err, DBR_E_MISUSE, 0, NULL,
+				    "parameter %zu: a Redis command argument "
+				    "cannot be NULL",
+				    k + 1);
+		return DBR_E_MISUSE;
+	}
+	c->argv[i] = *at;
+	c->argvlen[i] = (size_t)n;
+	*at += n + 1;
+	return DBR_OK;
+}
+
+/* Count the words of a command, and those that are `?`. */
+static size_t rds_count(const char *s, size_t *marks)
+{
+	size_t words = 0, len;
+
+	*marks = 0;
+	for (;;) {
+		while (rds_blank(*s))
+			s++;
+		if (!*s)
+			return words;
+		len = strcspn(s, " \t\r\n");
+		words++;
+		*marks += len == 1 && *s == '?';
+		s += len;
+	}
+}
+
+/* Split the command into words, binding every `?` word to a parameter. */
+static int rds_words(struct rds_conn *c, const char *cmd,
+		     const struct dbr_value *p, size_t np, size_t *argc,
+		     struct dbr_error *err)
+{
+	size_t marks, words = rds_count(cmd, &marks), k = 0, i, len;
+	const char *s = cmd;
+	char *at;
+	int rc;
+
+	if (!words) {
+		rds_host->set_error(err, DBR_E_STMT, 0, NULL, "empty command");
+		return DBR_E_STMT;
+	}
+	if (marks != np) {
+		rds_host->set_error(err, DBR_E_MISUSE, 0, NULL,
+				    "command has %zu '?' words but %zu "
+				    "parameters were given",
+				    marks, np);
+		return DBR_E_MISUSE;
+	}
+	if (rds_reserve(c, words, np * 32 + 1))
+		return rds_nomem(err);
+	at = c->scratch;
+	for (i = 0; i < words; i++, s += len) {
+		while (rds_blank(*s))
+			s++;
+		len = strcspn(s, " \t\r\n");
+		if (len == 1 && *s == '?') {
+			rc = rds_arg(c, i, &p[k], k, &at, err);
+			if (rc)
+				return rc;
+			k++;
+		} else if (len == 2 && s[0] == '?' && s[1] == '?') {
+			c->argv[i] = "?";
+			c->argvlen[i] = 1;
+		} else {
+			c->argv[i] = s;
+			c->argvlen[i] = len;
+		}
+	}
+	*argc = words;
+	return DBR_OK;
+}
+
+/* Whether the command writes, from the server's COMMAND INFO (cached). */
+static int rds_is_write(struct rds_conn *c, const char *name, size_t len,
+			bool *write, struct dbr_error *err)
+{
+	const char *argv[3] = { "COMMAND", "INFO", name };
+	size_t argvlen[3] = { 7, 4, len };
+	redisReply *r, *flags;
+	size_t i;
+
+	for (i = 0; i < c->nflags; i++) {
+		if (strlen(c->flags[i].name) == len &&
+		    !strncasecmp(c->flags[i].name, name, len)) {
+			*write = c->flags[i].write;
+			return DBR_OK;
+		}
+	}
+	r = redisCommandArgv(c->ctx, 3, argv, argvlen);
+	if (!r)
+		return rds_link_error(c, err);
+	*write = false;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+	    r->element[0]->type == REDIS_REPLY_ARRAY &&
+	    r->element[0]->elements >= 3) {
+		flags = r->element[0]->element[2];
+		for (i = 0;
+		     flags->type == REDIS_REPLY_ARRAY && i < flags->elements;
+		     i++)
+			if (flags->element[i]->str &&
+			    !strcmp(flags->element[i]->str, "write"))
+				*write = true;
+	}
+	freeReplyObject(r);
+	if (len < sizeof(c->flags[0].name)) {
+		struct rds_cmdflag *f =
+			&c->flags[c->nflags < RDS_WRITE_CACHE ? c->nflags++
+							      : 0];
+
+		memcpy(f->name, name, len);
+		f->name[len] = '\0';
+		f->write = *write;
+	}
+	return DBR_OK;
+}
+
+/* Collect the reply's leaves, depth-first. */
+static int rds_flatten(struct rds_conn *c, redisReply *r)
+{
+	size_t i;
+
+	if (r->type != REDIS_REPLY_ARRAY) {
+		if (c->nrows == c->rowcap) {
+			size_t cap = c->rowcap ? c->rowcap * 2 : 16;
+			redisReply **v = realloc(c->rows, cap * sizeof(*v));
+
+			if (!v)
+				return -1;
+			c->rows = v;
+			c->rowcap = cap;
+		}
+		c->rows[c->nrows++] = r;
+		return 0;
+	}
+	for (i = 0; i < r->elements; i++)
+		if (rds_flatten(c, r->element[i]))
+			return -1;
+	return 0;
+}
+
+static int rds_query(struct dbr_driver_conn *conn, const char *sql,
+		     const struct dbr_value *params, size_t nparams,
+		     struct dbr_error *err)
+{
+	struct rds_conn *c = rds_conn(conn);
+	bool write = false;
+	size_t argc;
+	int rc;
+
+	rds_finish(conn);
+	rc = rds_words(c, sql, params, nparams, &argc, err);
+	if (rc)
+		return rc;
+	if (c->readonly) {
+		rc = rds_is_write(c, c->argv[0], c->argvlen[0], &write, err);
+		if (rc)
+			return rc;
+		if (write) {
+			rds_host->set_error(err, DBR_E_READONLY, 0, NULL,
+					    "'%.*s' writes, and the source is "
+					    "read-only",
+					    (int)c->argvlen[0], c->argv[0]);
+			return DBR_E_READONLY;
+		}
+	}
+	c->reply = redisCommandArgv(c->ctx, (int)argc, c->argv, c->argvlen);
+	if (!c->reply)
+		return rds_link_error(c, err);
+	if (c->reply->type == REDIS_REPLY_ERROR) {
+		rds_host->set_error(err, DBR_E_STMT, 0, NULL, "%s",
+				    c->reply->str);
+		rds_finish(conn);
+		return DBR_E_STMT;
+	}
+	if (rds_flatten(c, c->reply)) {
+		rds_finish(conn);
+		return rds_nomem(err);
+	}
+	return DBR_OK;
+}
+
+static int rds_next(struct dbr_driver_conn *conn, struct dbr_error *err)
+{
+	struct rds_conn *c = rds_conn(conn);
+
+	(void)err;
+	if (c->at >= c->nrows) {
+		c->at = c->nrows + 1;
+		return DBR_DONE;
+	}
+	c->at++;
+	return DBR_ROW;
+}
+
+static size_t rds_column_count(struct dbr_driver_conn *conn)
+{
+	return rds_conn(conn)->reply ? 1 : 0;
+}
+
+static const char *rds_column_name(struct dbr_driver_conn *conn, size_t col)
+{
+	return rds_conn(conn)->reply && col == 0 ? "value" : NULL;
+}
+
+/* Whether s holds well-formed UTF-8 (no overlongs, no surrogates). */
+static bool rds_utf8(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k, len;
+	unsigned cp;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf)
+			len = 2, cp = s[i] & 0x1f;
+		else if (s[i] >= 0xe0 && s[i] <= 0xef)
+			len = 3, cp = s[i] & 0x0f;
+		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
+			len = 4, cp = s[i] & 0x07;
+		else
+			return false;
+		if (i + len > n)
+			return false;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((len == 3 &&
+		     (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+static void rds_column(struct dbr_driver_conn *conn, size_t col,
+		       struct dbr_value *out)
+{
+	struct rds_conn *c = rds_conn(conn);
+	const redisReply *r;
+
+	*out = dbr_null();
+	if (col || !c->at || c->at > c->nrows)
+		return;
+	r = c->rows[c->at - 1];
+	if (r->type == REDIS_REPLY_INTEGER) {
+		*out = dbr_int64(r->integer);
+	} else if (r->type == REDIS_REPLY_STRING ||
+		   r->type == REDIS_REPLY_STATUS) {
+		out->type = rds_utf8((const unsigned char *)r->str, r->len)
+				    ? DBR_TYPE_TEXT
+				    : DBR_TYPE_BLOB;
+		out->u.s = r->str;
+		out->len = r->len;
+	}
+}
+
+static int rds_ping(struct dbr_driver_conn *conn, struct dbr_error *err)
+{
+	struct rds_conn *c = rds_conn(conn);
+	const char *argv[1] = { "PING" };
+	redisReply *r;
+
+	rds_finish(conn);
+	r = redisCommandArgv(c->ctx, 1, argv, NULL);
+	if (!r)
+		return rds_link_error(c, err);
+	freeReplyObject(r);
+	return DBR_OK;
+}
+
+/*
+ * Usable when hiredis saw no error (a timeout or a lost link leaves the
+ * context unusable) and the idle socket has nothing to read: a server
+ * that closed the connection makes it readable.
+ */
+static bool rds_is_alive(struct dbr_driver_conn *conn)
+{
+	struct rds_conn *c = rds_conn(conn);
+	struct pollfd pfd = { c->ctx->fd, POLLIN, 0 };
+
+	return !c->ctx->err && poll(&pfd, 1, 0) == 0;
+}
+
+static const struct dbr_driver rds_driver = {
+	.abi_version = DBR_ABI_VERSION,
+	.struct_size = sizeof(struct dbr_driver),
+	.name = "redis",
+	.version = "0.1.0 (hiredis)",
+	.caps = DBR_CAP_KV | DBR_CAP_READONLY,
+	.options = rds_options,
+	.open = rds_open,
+	.close = rds_close,
+	.query = rds_query,
+	.next = rds_next,
+	.column_count = rds_column_count,
+	.column_name = rds_column_name,
+	.column = rds_column,
+	.finish = rds_finish,
+	.ping = rds_ping,
+	.is_alive = rds_is_alive,
+};
+
+DBR_DRIVER_EXPORT const struct dbr_driver *
+dbr_driver_entry(const struct dbr_host *host);
+
+DBR_DRIVER_EXPORT const struct dbr_driver *
+dbr_driver_entry(const struct dbr_host *host)
+{
+	rds_host = host;
+	return &rds_driver;
+}
