@@ -22,6 +22,7 @@ const char *dbr_strerror(int code)
 	case DBR_E_ABI: return "driver built for another ABI";
 	case DBR_E_READONLY: return "source is read-only";
 	case DBR_E_NOTFOUND: return "no such source";
+	case DBR_E_UNAVAILABLE: return "source unavailable";
 	case DBR_ROW: return "row ready";
 	case DBR_DONE: return "no more rows";
 	default: return "unknown status";
@@ -84,6 +85,17 @@ void dbr__error_source(struct dbr_error *err, const char *source)
 		memcpy(msg + sizeof(msg) - 4, "...", 4);
 	}
 	memcpy(err->message, msg, sizeof(msg));
+}
+
+const char *dbr__error_bare(const struct dbr_error *e, const char *source)
+{
+	size_t n = strlen(source);
+
+	if (!strncmp(e->message, "source '", 8) &&
+	    !strncmp(e->message + 8, source, n) &&
+	    !strncmp(e->message + 8 + n, "': ", 3))
+		return e->message + 8 + n + 3;
+	return e->message;
 }
 
 double dbr__now(void)

@@ -24,7 +24,11 @@ static void handle_free(struct dbr *db)
 	if (db->pools)
 		for (i = 0; i < db->cfg->nsources; i++)
 			dbr__pool_release(&db->pools[i]);
+	if (db->health)
+		for (i = 0; i < db->cfg->nsources; i++)
+			dbr__health_release(&db->health[i]);
 	dbr__free(db->pools);
+	dbr__free(db->health);
 	dbr__config_free(db->cfg);
 	dbr__free(db);
 }
@@ -64,13 +68,17 @@ int dbr_open(struct dbr **out, const char *config_path,
 		goto fail;
 	if (!o.log_level)
 		db->log.level = db->cfg->log_level;
+	/* Zeroed pools and health need no release until initialised. */
 	db->pools = dbr__calloc(db->cfg->nsources, sizeof(*db->pools));
-	if (!db->pools) {
+	db->health = dbr__calloc(db->cfg->nsources, sizeof(*db->health));
+	if (!db->pools || !db->health) {
 		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
 		goto fail;
 	}
 	for (i = 0; i < db->cfg->nsources; i++) {
 		rc = dbr__pool_init(&db->pools[i], &db->cfg->sources[i]);
+		if (!rc)
+			rc = dbr__health_init(&db->health[i]);
 		if (rc) {
 			dbr__error_set(err, rc, NULL, "cannot create pools");
 			goto fail;
@@ -238,28 +246,114 @@ const char *dbr_default_source(const struct dbr *db)
 	return db ? db->cfg->sources[db->cfg->default_source].name : NULL;
 }
 
+/*
+ * A ping is an explicit probe: it tries the source even while it is marked
+ * unavailable, and its outcome marks the source up or down.
+ */
 int dbr_source_ping(struct dbr *db, const char *source, struct dbr_error *err)
 {
 	struct dbr_source_config *s;
+	struct dbr__health *h;
 	struct dbr__pconn *c;
+	struct dbr_error local;
 	int reason, rc;
 
+	if (!err)
+		err = &local;
 	if (!db)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_source_ping: db is NULL");
 	rc = dbr__route(db, source, NULL, 0, false, &s, &reason, err);
 	if (rc)
 		return rc;
+	h = &db->health[s->index];
 	rc = dbr__pool_acquire(&db->pools[s->index], &c, err);
-	if (rc)
-		return rc;
-	if (s->drv->vt.ping) {
-		rc = s->drv->vt.ping(c->dc, err);
-		if (rc) {
+	if (!rc) {
+		if (s->drv->vt.ping) {
+			rc = s->drv->vt.ping(c->dc, err);
 			c->lost = rc == DBR_E_CONN;
-			dbr__error_source(err, s->name);
+			if (rc)
+				dbr__error_source(err, s->name);
 		}
+		dbr__pool_put(c);
 	}
-	dbr__pool_put(c);
+	if (rc == DBR_E_CONN) {
+		dbr__health_error(h, false, err);
+		dbr__health_down(h, &db->log, s->name, db->cfg->retry_interval,
+				 err);
+	} else if (!rc) {
+		dbr__health_up(h, &db->log, s->name);
+	}
 	return rc;
+}
+
+int dbr_source_status(struct dbr *db, size_t i, int *state, int64_t *since,
+		      struct dbr_error *last)
+{
+	struct dbr__health *h;
+	bool down;
+
+	if (!db || i >= db->cfg->nsources)
+		return DBR_E_MISUSE;
+	h = &db->health[i];
+	pthread_mutex_lock(&h->mu);
+	down = dbr__health_is_down(h);
+	if (state)
+		*state = down ? DBR_SOURCE_UNAVAILABLE : DBR_SOURCE_AVAILABLE;
+	if (since)
+		*since = down ? h->down_since : 0;
+	if (last && h->has_last)
+		*last = h->last;
+	pthread_mutex_unlock(&h->mu);
+	return DBR_OK;
+}
+
+int dbr_source_counters(struct dbr *db, size_t i, uint64_t *ops,
+			uint64_t *errors, uint64_t *diverted)
+{
+	struct dbr__pool *p;
+	struct dbr__health *h;
+	uint64_t o, e;
+
+	if (!db || i >= db->cfg->nsources)
+		return DBR_E_MISUSE;
+	p = &db->pools[i];
+	h = &db->health[i];
+	pthread_mutex_lock(&p->mu);
+	o = p->ops;
+	e = p->errors;
+	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_lock(&h->mu);
+	/* Operations that found no connection never reached the pool's
+	 * counts: add them to both. */
+	o += h->failed_ops;
+	e += h->failed_ops;
+	if (diverted)
+		*diverted = h->diverted;
+	pthread_mutex_unlock(&h->mu);
+	if (ops)
+		*ops = o;
+	if (errors)
+		*errors = e;
+	return DBR_OK;
+}
+
+int dbr_source_diverted_chats(struct dbr *db, size_t i, int64_t *chats,
+			      size_t cap, size_t *n, uint64_t *beyond)
+{
+	struct dbr__health *h;
+	size_t k;
+
+	if (!db || i >= db->cfg->nsources || (cap && !chats))
+		return DBR_E_MISUSE;
+	h = &db->health[i];
+	pthread_mutex_lock(&h->mu);
+	for (k = 0; k < h->nchats && k < cap; k++)
+		chats[k] = h->chats[k];
+	if (n)
+		*n = k;
+	if (beyond)
+		*beyond = h->chats_beyond + (h->nchats - k);
+	pthread_mutex_unlock(&h->mu);
+	return DBR_OK;
 }

@@ -8,12 +8,14 @@
 #include <stdatomic.h>
 
 #include "config.h"
+#include "health.h"
 #include "pool.h"
 
 struct dbr {
 	struct dbr__logger log;
 	struct dbr__config *cfg;     /* immutable once open */
 	struct dbr__pool *pools;     /* one per source, same order */
+	struct dbr__health *health;  /* one per source, same order */
 	atomic_uint_fast64_t misses; /* chats that fell to the default */
 };
 

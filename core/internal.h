@@ -43,6 +43,8 @@ int dbr__error_setv(struct dbr_error *err, int code, const char *source,
 		    const char *fmt, va_list ap) DBR_PRINTF(4, 0);
 /* Prefix err's message with "source 'NAME': " and set err->source. */
 void dbr__error_source(struct dbr_error *err, const char *source);
+/* err's message without its "source 'NAME': " prefix. */
+const char *dbr__error_bare(const struct dbr_error *e, const char *source);
 /* Copy text into a fixed buffer, marking truncation with "..." */
 bool dbr__copy_text(char *dst, size_t size, const char *src);
 

@@ -175,13 +175,18 @@ void dbr__pool_put(struct dbr__pconn *c)
 {
 	struct dbr__pool *p = c->pool;
 
-	if (c->lost) {
-		conn_close(c);
-		slot_free(p);
-		return;
-	}
 	c->idle_since = coarse_now();
 	pthread_mutex_lock(&p->mu);
+	p->ops += c->ops;
+	p->errors += c->errors;
+	c->ops = c->errors = 0;
+	if (c->lost) {
+		p->nopen--;
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		conn_close(c);
+		return;
+	}
 	if (!p->idle) {
 		p->idle = dbr__calloc(p->max, sizeof(*p->idle));
 		if (!p->idle) {

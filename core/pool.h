@@ -19,10 +19,14 @@ struct dbr__pool;
  * connection, so that running a statement allocates nothing.
  */
 struct dbr_result {
+	struct dbr *db;
 	struct dbr__pconn *pc;
 	const struct dbr_driver *vt;
 	struct dbr_driver_conn *dc;
-	struct dbr_tx *tx; /* non-NULL: the transaction keeps pc */
+	struct dbr_tx *tx;		/* non-NULL: the transaction keeps pc */
+	struct dbr_source_config *from; /* diverted from this source */
+	int64_t chat;
+	bool has_chat;
 	size_t ncols;
 	bool open;	      /* handed to the caller, not yet freed */
 	bool row;	      /* positioned on a row */
@@ -31,6 +35,7 @@ struct dbr_result {
 };
 
 struct dbr_tx {
+	struct dbr *db;
 	struct dbr__pconn *pc;
 	bool open;
 };
@@ -39,8 +44,9 @@ struct dbr_tx {
 struct dbr__pconn {
 	struct dbr_driver_conn *dc;
 	struct dbr__pool *pool;
-	double idle_since; /* coarse monotonic seconds */
-	bool lost;	   /* the driver reported it lost: close it */
+	double idle_since;    /* coarse monotonic seconds */
+	bool lost;	      /* the driver reported it lost: close it */
+	unsigned ops, errors; /* since taken; added to the pool's at put */
 	struct dbr_result res;
 	struct dbr_tx tx;
 };
@@ -53,6 +59,7 @@ struct dbr__pool {
 	size_t nidle;
 	size_t nopen; /* open, or being opened */
 	size_t max;
+	uint64_t ops, errors; /* operations run on its connections */
 };
 
 int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src);

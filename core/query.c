@@ -3,16 +3,45 @@
  * transactions.
  *
  * A result lives inside its pooled connection (struct dbr__pconn), so a
- * statement runs without allocating: route, take a connection, let the
- * driver run the statement, hand back the connection's result.
+ * statement runs without allocating: route, take a connection (failover.c
+ * decides which), let the driver run the statement, hand back the
+ * connection's result.
  */
 #include <string.h>
 
-#include "handle.h"
+#include "failover.h"
 
-static const char *source_of(const struct dbr__pconn *pc)
+static struct dbr_source_config *source_of(const struct dbr__pconn *pc)
 {
-	return pc->pool->src->name;
+	return pc->pool->src;
+}
+
+/* Account for a failed call on pc; a lost connection is checked at once
+ * (one reconnect), never used again, and its statement never re-sent. */
+static void failed(struct dbr *db, struct dbr__pconn *pc, int rc,
+		   struct dbr_error *err)
+{
+	struct dbr_source_config *s = source_of(pc);
+
+	pc->errors++;
+	dbr__error_source(err, s->name);
+	dbr__health_error(&db->health[s->index], false, err);
+	if (rc == DBR_E_CONN) {
+		pc->lost = true;
+		dbr__failover_lost(db, s);
+	}
+}
+
+/* A diverted write is remembered by its chat, to be moved back later. */
+static void note_diverted_write(struct dbr_result *res)
+{
+	const struct dbr_driver *vt = res->vt;
+
+	if (!res->from || !res->has_chat)
+		return;
+	if (!vt->changes || vt->changes(res->dc) > 0)
+		dbr__health_remember(&res->db->health[res->from->index],
+				     res->chat);
 }
 
 /* Drain a cursor to its end (for callers that want no rows). */
@@ -29,36 +58,48 @@ static int drain(struct dbr_result *res, struct dbr_error *err)
 	return rc;
 }
 
-/* Run sql on pc; on success the result is open (or drained when !out). */
-static int run(struct dbr__pconn *pc, struct dbr_tx *tx, const char *sql,
-	       const struct dbr_value *params, size_t nparams,
+/* Run sql on pc; on success *out is its open result. */
+static int run(struct dbr *db, struct dbr__pconn *pc, struct dbr_tx *tx,
+	       const char *sql, const struct dbr_value *params, size_t nparams,
 	       struct dbr_result **out, struct dbr_error *err)
 {
-	const struct dbr_driver *vt = &pc->pool->src->drv->vt;
+	const struct dbr_driver *vt = &source_of(pc)->drv->vt;
 	struct dbr_result *res = &pc->res;
 	int rc;
 
+	pc->ops++;
 	rc = vt->query(pc->dc, sql, params, nparams, err);
 	if (rc) {
-		pc->lost = rc == DBR_E_CONN;
-		dbr__error_source(err, source_of(pc));
+		failed(db, pc, rc, err);
 		return rc;
 	}
+	res->db = db;
 	res->pc = pc;
 	res->vt = vt;
 	res->dc = pc->dc;
 	res->tx = tx;
+	res->from = NULL;
+	res->has_chat = false;
 	res->row = false;
 	res->done = false;
 	res->open = true;
 	res->ncols = vt->column_count(pc->dc);
+	*out = res;
+	return DBR_OK;
+}
+
+/* Hand the result to a caller who wants it, or run it to its end. */
+static int deliver(struct dbr_result *res, struct dbr_result **out,
+		   struct dbr_error *err)
+{
+	int rc;
+
 	if (out) {
 		*out = res;
 		return DBR_OK;
 	}
 	rc = drain(res, err);
-	vt->finish(pc->dc);
-	res->open = false;
+	dbr_result_free(res);
 	return rc;
 }
 
@@ -80,23 +121,33 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 		    const struct dbr_value *params, size_t nparams,
 		    struct dbr_result **out, struct dbr_error *err)
 {
-	struct dbr_source_config *s;
+	struct dbr_source_config *s, *from;
+	struct dbr_result *res;
+	struct dbr_error local;
 	struct dbr__pconn *pc;
 	int reason, rc;
 
+	if (!err)
+		err = &local; /* the source's last error is kept */
 	rc = check_args(db, sql, params, nparams, out, err);
 	if (rc)
 		return rc;
 	rc = dbr__route(db, source, scope, chat, by_chat, &s, &reason, err);
 	if (rc)
 		return rc;
-	rc = dbr__pool_acquire(&db->pools[s->index], &pc, err);
+	rc = dbr__failover_take(db, s, reason != DBR_ROUTE_EXPLICIT, &pc, &from,
+				err);
 	if (rc)
 		return rc;
-	rc = run(pc, NULL, sql, params, nparams, out, err);
-	if (rc || !out)
+	rc = run(db, pc, NULL, sql, params, nparams, &res, err);
+	if (rc) {
 		dbr__pool_put(pc);
-	return rc;
+		return rc;
+	}
+	res->from = from;
+	res->chat = chat;
+	res->has_chat = by_chat;
+	return deliver(res, out, err);
 }
 
 int dbr_query(struct dbr *db, int64_t chat, const char *sql,
@@ -141,10 +192,8 @@ int dbr_result_next(struct dbr_result *res)
 		return rc;
 	}
 	res->done = true;
-	if (rc == DBR_DONE)
-		return rc;
-	res->pc->lost = rc == DBR_E_CONN;
-	dbr__error_source(&res->err, source_of(res->pc));
+	if (rc != DBR_DONE)
+		failed(res->db, res->pc, rc, &res->err);
 	return rc;
 }
 
@@ -238,7 +287,12 @@ bool dbr_result_last_insert_id(const struct dbr_result *res, int64_t *id)
 
 const char *dbr_result_source(const struct dbr_result *res)
 {
-	return res && res->pc ? source_of(res->pc) : NULL;
+	return res && res->pc ? source_of(res->pc)->name : NULL;
+}
+
+const char *dbr_result_diverted_from(const struct dbr_result *res)
+{
+	return res && res->open && res->from ? res->from->name : NULL;
 }
 
 const struct dbr_error *dbr_result_error(const struct dbr_result *res)
@@ -250,6 +304,7 @@ void dbr_result_free(struct dbr_result *res)
 {
 	if (!res || !res->open)
 		return;
+	note_diverted_write(res);
 	res->vt->finish(res->dc);
 	res->open = false;
 	res->row = false;
@@ -260,10 +315,13 @@ void dbr_result_free(struct dbr_result *res)
 static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 		    bool by_chat, struct dbr_tx **out, struct dbr_error *err)
 {
-	struct dbr_source_config *s;
+	struct dbr_source_config *s, *from;
+	struct dbr_error local;
 	struct dbr__pconn *pc;
 	int reason, rc;
 
+	if (!err)
+		err = &local;
 	if (!db || !out)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_tx_begin: db and out are required");
@@ -276,16 +334,18 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 				      "source '%s': driver '%s' has no "
 				      "transactions",
 				      s->name, s->drv->type);
-	rc = dbr__pool_acquire(&db->pools[s->index], &pc, err);
+	/* A transaction never falls back. */
+	rc = dbr__failover_take(db, s, false, &pc, &from, err);
 	if (rc)
 		return rc;
+	pc->ops++;
 	rc = s->drv->vt.begin(pc->dc, err);
 	if (rc) {
-		pc->lost = rc == DBR_E_CONN;
-		dbr__error_source(err, s->name);
+		failed(db, pc, rc, err);
 		dbr__pool_put(pc);
 		return rc;
 	}
+	pc->tx.db = db;
 	pc->tx.pc = pc;
 	pc->tx.open = true;
 	*out = &pc->tx;
@@ -306,15 +366,19 @@ int dbr_tx_begin_source(struct dbr *db, const char *source, struct dbr_tx **out,
 
 static int tx_usable(struct dbr_tx *tx, struct dbr_error *err)
 {
+	const char *name;
+
 	if (!tx || !tx->open)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "transaction is NULL or already ended");
-	if (tx->pc->res.open)
-		return dbr__error_set(err, DBR_E_MISUSE, source_of(tx->pc),
+	if (tx->pc->res.open) {
+		name = source_of(tx->pc)->name;
+		return dbr__error_set(err, DBR_E_MISUSE, name,
 				      "source '%s': the transaction's "
 				      "previous result is still open; free "
 				      "it first",
-				      source_of(tx->pc));
+				      name);
+	}
 	return DBR_OK;
 }
 
@@ -322,31 +386,38 @@ int dbr_tx_query(struct dbr_tx *tx, const char *sql,
 		 const struct dbr_value *params, size_t nparams,
 		 struct dbr_result **out, struct dbr_error *err)
 {
-	int rc = check_args(tx, sql, params, nparams, out, err);
+	struct dbr_result *res;
+	struct dbr_error local;
+	int rc;
 
+	if (!err)
+		err = &local;
+	rc = check_args(tx, sql, params, nparams, out, err);
 	if (!rc)
 		rc = tx_usable(tx, err);
 	if (!rc)
-		rc = run(tx->pc, tx, sql, params, nparams, out, err);
-	return rc;
+		rc = run(tx->db, tx->pc, tx, sql, params, nparams, &res, err);
+	return rc ? rc : deliver(res, out, err);
 }
 
 /* End a transaction with commit or rollback and give back its connection. */
 static int tx_end(struct dbr_tx *tx, bool commit, struct dbr_error *err)
 {
-	struct dbr__pconn *pc;
 	const struct dbr_driver *vt;
+	struct dbr__pconn *pc;
+	struct dbr_error local;
 	int rc;
 
+	if (!err)
+		err = &local;
 	rc = tx_usable(tx, err);
 	if (rc)
 		return rc;
 	pc = tx->pc;
-	vt = &pc->pool->src->drv->vt;
+	vt = &source_of(pc)->drv->vt;
 	rc = commit ? vt->commit(pc->dc, err) : vt->rollback(pc->dc, err);
 	if (rc) {
-		pc->lost = rc == DBR_E_CONN;
-		dbr__error_source(err, source_of(pc));
+		failed(tx->db, pc, rc, err);
 		/* A failed commit may leave the transaction open: end it so
 		 * the pooled connection starts clean. */
 		if (!pc->lost && commit && vt->rollback(pc->dc, NULL))

@@ -51,8 +51,9 @@ enum dbr_status {
 	DBR_E_ABI = 9,	       /**< a driver was built for another ABI */
 	DBR_E_READONLY = 10,   /**< a write on a read-only source */
 	DBR_E_NOTFOUND = 11,   /**< no source or scope by that name */
-	DBR_ROW = 100,	       /**< dbr_result_next(): a row is ready */
-	DBR_DONE = 101	       /**< dbr_result_next(): no more rows */
+	DBR_E_UNAVAILABLE = 12, /**< the source is unavailable: not tried */
+	DBR_ROW = 100,		/**< dbr_result_next(): a row is ready */
+	DBR_DONE = 101		/**< dbr_result_next(): no more rows */
 };
 
 /** Size of struct dbr_error's message buffer, NUL included. */
@@ -171,6 +172,12 @@ enum dbr_source_flags {
 	DBR_SOURCE_KV = 1u << 1,  /**< statements are key-value commands */
 	DBR_SOURCE_TRANSACTIONS = 1u << 2, /**< dbr_tx_begin() works */
 	DBR_SOURCE_READONLY = 1u << 3	   /**< configured `readonly = true` */
+};
+
+/** A source's availability (dbr_source_status()). */
+enum dbr_source_state {
+	DBR_SOURCE_AVAILABLE = 1,  /**< operations run on it */
+	DBR_SOURCE_UNAVAILABLE = 2 /**< operations follow its fallback policy */
 };
 
 /** Why a source was chosen for an operation. */
@@ -428,6 +435,16 @@ DBR_API bool dbr_result_last_insert_id(const struct dbr_result *res,
 DBR_API const char *dbr_result_source(const struct dbr_result *res);
 
 /**
+ * The source this result's operation was routed to, when it ran on the
+ * default source instead because that source was unavailable
+ * (`fallback = default`); NULL when it was not diverted.
+ *
+ * @return the name, borrowed, valid until dbr_close(), or NULL
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API const char *dbr_result_diverted_from(const struct dbr_result *res);
+
+/**
  * The details of the last failed call on this result.
  *
  * @return borrowed, valid until the next call on res
@@ -551,6 +568,52 @@ DBR_API unsigned dbr_source_flags(const struct dbr *db, size_t i);
  */
 DBR_API int dbr_source_ping(struct dbr *db, const char *source,
 			    struct dbr_error *err);
+
+/**
+ * A source's availability. A source becomes unavailable when a connection
+ * cannot be opened, or when an operation loses its connection and one
+ * immediate reconnect fails too; while unavailable, operations do not wait
+ * on it but follow its fallback policy, and one operation per
+ * retry_interval probes it.
+ *
+ * @param state receives an enum dbr_source_state; may be NULL
+ * @param since receives when it became unavailable (Unix seconds), 0 when
+ *        available; may be NULL
+ * @param last receives the last error of an operation on the source; left
+ *        as it was when there was none; may be NULL
+ * @return DBR_OK, or DBR_E_MISUSE when i is out of range
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_source_status(struct dbr *db, size_t i, int *state,
+			      int64_t *since, struct dbr_error *last);
+
+/**
+ * A source's counters since the handle was opened.
+ *
+ * @param ops receives the operations routed to it that ran on it or
+ *        failed for want of a connection; may be NULL
+ * @param errors receives how many of those failed; may be NULL
+ * @param diverted receives the operations routed to it that ran on the
+ *        default source instead; may be NULL
+ * @return DBR_OK, or DBR_E_MISUSE when i is out of range
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_source_counters(struct dbr *db, size_t i, uint64_t *ops,
+				uint64_t *errors, uint64_t *diverted);
+
+/**
+ * The chats whose writes were diverted from a source to the default source
+ * (their rows must be moved back), in the order first seen. The source
+ * remembers at most 256; the rest are counted.
+ *
+ * @param chats receives up to cap chat ids
+ * @param n receives how many were written; may be NULL
+ * @param beyond receives how many more there are; may be NULL
+ * @return DBR_OK, or DBR_E_MISUSE when i is out of range
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_source_diverted_chats(struct dbr *db, size_t i, int64_t *chats,
+				      size_t cap, size_t *n, uint64_t *beyond);
 
 /**
  * The name of the default source.

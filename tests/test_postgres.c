@@ -249,6 +249,7 @@ static void test_postgres__password_from_environment(void **state)
 
 	(void)state;
 	snprintf(text, sizeof(text),
+		 "[database]\nretry_interval = 0\n"
 		 "[source.pw]\ntype = postgres\nconninfo = %s user=dbr_pw\n"
 		 "password_env = DBR_TEST_PASSWORD\ntimeout = 5\n",
 		 conninfo);
@@ -256,11 +257,11 @@ static void test_postgres__password_from_environment(void **state)
 	pw = t_open(path);
 	unsetenv("DBR_TEST_PASSWORD");
 	assert_int_equal(dbr_query(pw, 1, "SELECT 1", NULL, 0, NULL, &err),
-			 DBR_E_CONN);
+			 DBR_E_UNAVAILABLE);
 	assert_non_null(strstr(err.message, "'DBR_TEST_PASSWORD' is not set"));
 	setenv("DBR_TEST_PASSWORD", "wrong", 1);
 	assert_int_equal(dbr_query(pw, 1, "SELECT 1", NULL, 0, NULL, &err),
-			 DBR_E_CONN);
+			 DBR_E_UNAVAILABLE);
 	assert_non_null(strstr(err.message, "password authentication failed"));
 	setenv("DBR_TEST_PASSWORD", "s3cret", 1);
 	assert_int_equal(dbr_query(pw, 1, "SELECT 1", NULL, 0, NULL, &err),

@@ -285,6 +285,7 @@ static void test_redis__auth_from_environment(void **state)
 
 	(void)state;
 	snprintf(text, sizeof(text),
+		 "[database]\nretry_interval = 0\n"
 		 "[source.c]\ntype = redis\nport = %d\n"
 		 "password_env = DBR_TEST_WRONG_PW\n",
 		 port);
@@ -292,11 +293,11 @@ static void test_redis__auth_from_environment(void **state)
 	other = t_open(path);
 	unsetenv("DBR_TEST_WRONG_PW");
 	assert_int_equal(dbr_query(other, 1, "PING", NULL, 0, NULL, &err),
-			 DBR_E_CONN);
+			 DBR_E_UNAVAILABLE);
 	assert_non_null(strstr(err.message, "'DBR_TEST_WRONG_PW' is not set"));
 	setenv("DBR_TEST_WRONG_PW", "nope", 1);
 	assert_int_equal(dbr_query(other, 1, "PING", NULL, 0, NULL, &err),
-			 DBR_E_CONN);
+			 DBR_E_UNAVAILABLE);
 	assert_non_null(strstr(err.message, "AUTH: "));
 	unsetenv("DBR_TEST_WRONG_PW");
 	dbr_close(other);

@@ -350,10 +350,12 @@ static void test_sqlite__not_a_database(void **state)
 		       "path = junk.db\n");
 	db = t_open(path);
 	assert_int_equal(dbr_query(db, 1, "SELECT 1", NULL, 0, NULL, &err),
-			 DBR_E_CONN);
-	assert_non_null(strstr(err.message, "source 'j': cannot use"));
+			 DBR_E_UNAVAILABLE);
+	assert_non_null(strstr(err.message, "source 'j' is unavailable (cannot "
+					    "use"));
 	assert_non_null(strstr(err.message, "not a database"));
 	assert_int_equal(dbr_source_ping(db, "j", &err), DBR_E_CONN);
+	assert_non_null(strstr(err.message, "source 'j': cannot use"));
 	dbr_close(db);
 	t_rmtree(dir);
 	free(junk);

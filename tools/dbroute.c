@@ -218,6 +218,14 @@ static int open_db(const struct args *a, struct dbr **db)
 	return 0;
 }
 
+/* Text as one field of a tab-separated line: blanks for tabs and ends of
+ * line. */
+static void put_line_field(const char *s)
+{
+	for (; *s; s++)
+		putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+}
+
 static int cmd_check(const struct args *a)
 {
 	struct dbr_error err;
@@ -232,15 +240,19 @@ static int cmd_check(const struct args *a)
 	if (rc)
 		return rc;
 	for (i = 0; i < dbr_source_count(db); i++) {
+		const char *name = dbr_source_name(db, i);
+
 		dbr_source_driver(db, i, &origin, &version);
-		rc = dbr_source_ping(db, dbr_source_name(db, i), &err);
-		printf("%s\t%s\t%s\t%s %s\n", dbr_source_name(db, i),
-		       dbr_source_type(db, i), rc ? "error" : "ok", origin,
-		       version);
+		rc = dbr_source_ping(db, name, &err);
+		printf("%s\t%s\t", name, dbr_source_type(db, i));
 		if (rc) {
-			fprintf(stderr, "dbroute: %s\n", err.message);
 			status = EXIT_RUNTIME;
+			fputs("unavailable: ", stdout);
+			put_line_field(err.message);
+		} else {
+			fputs("ok", stdout);
 		}
+		printf("\t%s %s\n", origin, version);
 	}
 	dbr_close(db);
 	return status;

@@ -1,0 +1,77 @@
+/*
+ * health.h - whether a source is available, since when, why not, and what
+ * was diverted away from it while it was not.
+ */
+#ifndef DBR_HEALTH_H
+#define DBR_HEALTH_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "log.h"
+
+/* How many chat ids of diverted writes a source remembers. */
+#define DBR__DIVERTED_MAX 256
+
+/* At most one "diverted" log line per source in this many seconds. */
+#define DBR__DIVERT_LOG_SECONDS 10.0
+
+struct dbr__health {
+	atomic_bool down;    /* read on every operation, without the lock */
+	atomic_bool probing; /* one operation is probing the source */
+	pthread_mutex_t mu;  /* guards everything below */
+	double retry_at;     /* monotonic seconds: the next probe */
+	int64_t down_since;  /* Unix seconds */
+	struct dbr_error last;
+	bool has_last;
+	uint64_t failed_ops; /* operations that found no connection */
+	uint64_t diverted;
+	int64_t *chats; /* chats whose writes were diverted */
+	size_t nchats;
+	uint64_t chats_beyond;
+	double divert_logged; /* monotonic seconds of the last log line */
+	uint64_t divert_unlogged;
+};
+
+int dbr__health_init(struct dbr__health *h);
+void dbr__health_release(struct dbr__health *h);
+
+static inline bool dbr__health_is_down(struct dbr__health *h)
+{
+	return atomic_load_explicit(&h->down, memory_order_acquire);
+}
+
+/*
+ * For an operation on a source that is down: true when it is time to
+ * probe it again and this caller won the probe (it must then call
+ * dbr__health_up() or dbr__health_down(), which end the probe).
+ */
+bool dbr__health_try_probe(struct dbr__health *h);
+
+/* End a probe that proved nothing (the source was busy, not down). */
+void dbr__health_end_probe(struct dbr__health *h);
+
+/* Mark the source unavailable (again) with the error that showed it. */
+void dbr__health_down(struct dbr__health *h, const struct dbr__logger *log,
+		      const char *source, double retry_interval,
+		      const struct dbr_error *why);
+
+/* Mark the source available; logs the recovery when it was down. */
+void dbr__health_up(struct dbr__health *h, const struct dbr__logger *log,
+		    const char *source);
+
+/* Count an operation that failed; keep its error as the last one. */
+void dbr__health_error(struct dbr__health *h, bool no_connection,
+		       const struct dbr_error *err);
+
+/*
+ * Count an operation diverted from this source to `to`. Logs at most one
+ * line per DBR__DIVERT_LOG_SECONDS.
+ */
+void dbr__health_diverted(struct dbr__health *h, const struct dbr__logger *log,
+			  const char *source, const char *to);
+
+/* Remember a chat whose write was diverted (a bounded list). */
+void dbr__health_remember(struct dbr__health *h, int64_t chat);
+
+#endif /* DBR_HEALTH_H */
