@@ -102,8 +102,6 @@ void dbr__health_remember(struct dbr__health *h, int64_t chat)
 		pthread_mutex_unlock(&h->mu);
 		return;
 	}
-	if (h->chats[i] == chat)
-		return;
 	if (!h->chats)
 		h->chats = dbr__malloc(DBR__DIVERTED_MAX * sizeof(*h->chats));
 	if (h->chats && h->nchats < DBR__DIVERTED_MAX)

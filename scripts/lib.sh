@@ -67,10 +67,13 @@ dbr_pg_start() {
 	# A password-only role for the password_env test, trust for the rest.
 	printf '%s\n' "local all dbr_pw scram-sha-256" "local all all trust" \
 		>"$DBR_PG_DIR/data/pg_hba.conf"
+	# In the configuration, so that a plain `pg_ctl start` (the fault
+	# tests restart the server) brings the same server back.
+	printf '%s\n' "unix_socket_directories = '$DBR_PG_DIR'" \
+		"listen_addresses = ''" "fsync = off" \
+		>>"$DBR_PG_DIR/data/postgresql.conf"
 	DBR_TEST_PG_CTL="$as_pg $bin/pg_ctl -D $DBR_PG_DIR/data -w -t 30"
-	$DBR_TEST_PG_CTL -l "$DBR_PG_DIR/server.log" \
-		-o "-k $DBR_PG_DIR -c listen_addresses= -c fsync=off" \
-		start >/dev/null || {
+	$DBR_TEST_PG_CTL -l "$DBR_PG_DIR/server.log" start >/dev/null || {
 		cat "$DBR_PG_DIR/server.log" >&2
 		return 1
 	}

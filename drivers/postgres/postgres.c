@@ -80,6 +80,8 @@ static const struct dbr_option_decl pg_options[] = {
 	  "a libpq connection string" },
 	{ "password_env", DBR_OPT_TEXT, 0, 0, 0, NULL, NULL,
 	  "the environment variable holding the password" },
+	{ "statement_timeout", DBR_OPT_SECONDS, 0, 0, 86400, "0", NULL,
+	  "the longest a statement may run (0: no limit)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -263,7 +265,9 @@ static int pg_connect(struct pg_conn *c, const struct dbr_source_config *src,
 static int pg_open(const struct dbr_source_config *src,
 		   struct dbr_driver_conn **out, struct dbr_error *err)
 {
+	double stmt_timeout = pg_host->opt_seconds(src, "statement_timeout");
 	struct pg_conn *c = calloc(1, sizeof(*c));
+	char set[64];
 	int rc;
 
 	if (!c)
@@ -274,6 +278,11 @@ static int pg_open(const struct dbr_source_config *src,
 	if (!rc && pg_host->opt_bool(src, "readonly"))
 		rc = pg_command(c, "SET default_transaction_read_only = on",
 				NULL, err);
+	if (!rc && stmt_timeout > 0) {
+		snprintf(set, sizeof(set), "SET statement_timeout = %.0f",
+			 stmt_timeout * 1000 < 1 ? 1 : stmt_timeout * 1000);
+		rc = pg_command(c, set, NULL, err);
+	}
 	if (rc) {
 		pg_close(&c->base);
 		return rc;
