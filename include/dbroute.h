@@ -604,11 +604,13 @@ DBR_API int dbr_source_counters(struct dbr *db, size_t i, uint64_t *ops,
 /**
  * The chats whose writes were diverted from a source to the default source
  * (their rows must be moved back), in the order first seen. The source
- * remembers at most 256; the rest are counted.
+ * remembers at most 256 chats; diverted writes of further chats are
+ * counted in *beyond (a chat there may be counted more than once).
  *
  * @param chats receives up to cap chat ids
  * @param n receives how many were written; may be NULL
- * @param beyond receives how many more there are; may be NULL
+ * @param beyond receives the count of diverted writes of chats not listed;
+ *        may be NULL
  * @return DBR_OK, or DBR_E_MISUSE when i is out of range
  * Thread-safety: any thread. Since: 0.1.
  */

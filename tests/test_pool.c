@@ -169,12 +169,64 @@ static void test_pool__lifo_and_lost(void **state)
 	free(dir);
 }
 
+/* One connection, several threads: each gets it in turn or, after the
+ * timeout, the timeout error; never a shared connection. */
+static atomic_int in_use, shared, timeouts, served;
+
+static void *single(void *arg)
+{
+	struct dbr *db = arg;
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+	int i, rc;
+
+	for (i = 0; i < 50; i++) {
+		rc = dbr_query(db, i, "SELECT 1", NULL, 0, &res, &err);
+		if (rc == DBR_E_TIMEOUT) {
+			atomic_fetch_add(&timeouts, 1);
+			continue;
+		}
+		assert_int_equal(rc, DBR_OK);
+		if (atomic_fetch_add(&in_use, 1) != 0)
+			atomic_fetch_add(&shared, 1);
+		nanosleep(&ts, NULL);
+		atomic_fetch_sub(&in_use, 1);
+		atomic_fetch_add(&served, 1);
+		dbr_result_free(res);
+	}
+	return NULL;
+}
+
+static void test_pool__single_connection_in_turn(void **state)
+{
+	char *dir = t_tmpdir(), *path = make_config(dir, 1, "0.005");
+	struct dbr *db = t_open(path);
+	pthread_t th[4];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, single, db);
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(atomic_load(&shared), 0);
+	assert_int_equal(atomic_load(&served) + atomic_load(&timeouts), 200);
+	assert_true(atomic_load(&served) > 0);
+	assert_true(atomic_load(&timeouts) > 0); /* 2 ms holds, 5 ms waits */
+	dbr_close(db);
+	t_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pool__threads_never_share),
 		cmocka_unit_test(test_pool__acquire_timeout),
 		cmocka_unit_test(test_pool__lifo_and_lost),
+		cmocka_unit_test(test_pool__single_connection_in_turn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
