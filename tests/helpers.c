@@ -131,12 +131,18 @@ void t_exec(struct dbr *db, int64_t chat, const char *sql,
 
 int t_run_cli(const char *dir, const char *args, char **out, char **err)
 {
-	char cmd[8192], *o = t_path(dir, "cli.out"),
-			*e = t_path(dir, "cli.err");
+	return t_run_cli_as(dir, "", args, out, err);
+}
+
+int t_run_cli_as(const char *dir, const char *wrapper, const char *args,
+		 char **out, char **err)
+{
+	char cmd[8192], *o = t_path(dir, "cli.out");
+	char *e = t_path(dir, "cli.err");
 	int status;
 
-	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' %s >'%s' 2>'%s'", dir,
-		 DBR_CLI, args, o, e);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && %s '%s' %s >'%s' 2>'%s'", dir,
+		 wrapper, DBR_CLI, args, o, e);
 	status = system(cmd);
 	free(*out);
 	free(*err);

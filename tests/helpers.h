@@ -40,6 +40,10 @@ int64_t t_sqlite_int(const char *db, const char *sql);
  */
 int t_run_cli(const char *dir, const char *args, char **out, char **err);
 
+/* t_run_cli() with the command run through `wrapper` (e.g. setpriv). */
+int t_run_cli_as(const char *dir, const char *wrapper, const char *args,
+		 char **out, char **err);
+
 /* Open a handle or fail the test, printing the error. */
 struct dbr *t_open(const char *config);
 

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
@@ -167,6 +169,52 @@ static void test_cli__query_usage_errors(void **state)
 	assert_string_equal(out, "? IS NULL\n1\n");
 }
 
+/* A SQLite source whose folder the user cannot write: unavailable with a
+ * clear error, the other source keeps working. Root ignores permission
+ * bits, so as root the CLI runs as nobody. */
+static void test_cli__unwritable_folder(void **state)
+{
+	const char *as = geteuid() == 0 ? "setpriv --reuid=65534 "
+					  "--regid=65534 --clear-groups"
+					: "";
+	char *locked = t_path(dir, "locked"), *good = t_path(dir, "good");
+	char *cfg;
+
+	(void)state;
+	assert_int_equal(mkdir(locked, 0555), 0);
+	assert_int_equal(mkdir(good, 0777), 0);
+	assert_int_equal(chmod(good, 0777), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	cfg = t_write(dir, "perm.ini",
+		      "[database]\ndefault_source = good\nfallback = none\n"
+		      "[source.good]\ntype = sqlite\npath = good/g.db\n"
+		      "[source.locked]\ntype = sqlite\npath = locked/l.db\n"
+		      "[chat_mapping]\n-5 = locked\n");
+	assert_int_equal(chmod(cfg, 0644), 0);
+	assert_int_equal(t_run_cli_as(dir, as, "check -c perm.ini", &out, &err),
+			 1);
+	assert_non_null(strstr(out, "good\tsqlite\tok\t"));
+	assert_non_null(strstr(out, "locked\tsqlite\tunavailable: source "
+				    "'locked': cannot open '"));
+	assert_non_null(strstr(out, "unable to open database file"));
+	assert_int_equal(t_run_cli_as(dir, as,
+				      "query -c perm.ini --chat -5 "
+				      "'SELECT 1'",
+				      &out, &err),
+			 1);
+	assert_non_null(strstr(err, "source 'locked' is unavailable (cannot "
+				    "open"));
+	assert_int_equal(t_run_cli_as(dir, as,
+				      "query -c perm.ini --chat 5 "
+				      "'SELECT 1 AS one'",
+				      &out, &err),
+			 0);
+	assert_string_equal(out, "one\n1\n");
+	free(cfg);
+	free(locked);
+	free(good);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_cli__check),
 		cmocka_unit_test(test_cli__query_copy_text),
 		cmocka_unit_test(test_cli__query_usage_errors),
+		cmocka_unit_test(test_cli__unwritable_folder),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
