@@ -81,13 +81,6 @@ static int conn_open(struct dbr__pool *p, struct dbr__pconn **out,
 	}
 	rc = vt->open(p->src, &c->dc, err);
 	if (rc) {
-		/* Whatever the driver's reason (refused, timed out, denied),
-		 * no connection could be opened: the connection category. */
-		if (rc != DBR_E_NOMEM && rc != DBR_E_MISUSE) {
-			rc = DBR_E_CONN;
-			if (err)
-				err->code = rc;
-		}
 		dbr__error_source(err, p->src->name);
 		dbr__free(c);
 		slot_free(p);

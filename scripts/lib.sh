@@ -5,7 +5,7 @@
 DBR_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libinih-dev libpq-dev \
 libhiredis-dev"
 # And what only the tests need.
-DBR_TEST_PACKAGES="libcmocka-dev clang-format"
+DBR_TEST_PACKAGES="libcmocka-dev clang-format valgrind"
 
 # Install the named Debian packages that are missing. As root this runs
 # apt-get; otherwise it names what is missing and how to install it.

@@ -10,13 +10,57 @@ dbr_ensure_packages $DBR_PACKAGES $DBR_TEST_PACKAGES $DBR_PG_PACKAGES \
 echo "== format"
 dbr_check_format
 
+# run_suite DIR [CTEST-REGEX] -- CMAKE-ARGS...
 run_suite() {
 	dir=$1
-	shift
+	only=$2
+	shift 3
 	echo "== build $dir $*"
 	dbr_build "$dir" "$@"
-	echo "== ctest $dir"
-	ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300
+	echo "== ctest $dir ${only:+(only $only)}"
+	ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300 \
+		${only:+-R "$only"}
+}
+
+# The CLI's check, route and query paths under valgrind's memcheck.
+valgrind_cli() {
+	vdir=$(mktemp -d)
+	cat >"$vdir/v.ini" <<INI
+[database]
+default_source = lite
+[source.lite]
+type = sqlite
+path = lite.db
+[source.pg]
+type = postgres
+conninfo = $DBR_TEST_PG
+[source.cache]
+type = redis
+port = $DBR_TEST_REDIS_PORT
+password_env = DBR_TEST_REDIS_PASSWORD
+[scopes]
+cache = cache
+[chat_mapping]
+-1 = pg
+INI
+	vg="valgrind -q --error-exitcode=9 --leak-check=full
+		--errors-for-leak-kinds=definite,indirect
+		$DBR_ROOT/build-test/dbroute"
+	$vg check -c "$vdir/v.ini" >/dev/null
+	$vg route -c "$vdir/v.ini" -1 5 >/dev/null
+	$vg query -c "$vdir/v.ini" --chat 5 'SELECT ? AS x' --param 1 >/dev/null
+	$vg query -c "$vdir/v.ini" --chat -1 'SELECT ?::int + 1 AS y' \
+		--param 41 >/dev/null
+	$vg query -c "$vdir/v.ini" --scope cache 'SET ? ?' --param k \
+		--param v >/dev/null
+	# Error paths: exit 1 (runtime) and 2 (configuration), no leaks.
+	st=0
+	$vg query -c "$vdir/v.ini" --chat 5 'SELECT nope' 2>/dev/null || st=$?
+	[ $st -eq 1 ] || { echo "valgrind: query error exit $st" >&2; return 1; }
+	st=0
+	$vg check -c /nonexistent.ini 2>/dev/null || st=$?
+	[ $st -eq 2 ] || { echo "valgrind: config error exit $st" >&2; return 1; }
+	rm -rf "$vdir"
 }
 
 # Throw-away servers for the tests, stopped on any exit.
@@ -34,11 +78,18 @@ dbr_redis_start
 # Suites that need a server fail, rather than skip, without one.
 export DBR_TEST_STRICT=1
 
-run_suite "$DBR_ROOT/build-test" -DCMAKE_BUILD_TYPE=Debug
+run_suite "$DBR_ROOT/build-test" "" -- -DCMAKE_BUILD_TYPE=Debug
+echo "== valgrind on the CLI"
+valgrind_cli
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	run_suite "$DBR_ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug \
+	run_suite "$DBR_ROOT/build-asan" "" -- -DCMAKE_BUILD_TYPE=Debug \
 	-DDBR_SANITIZE=ON
+# The suites that run threads, under ThreadSanitizer.
+TSAN_OPTIONS=halt_on_error=1 \
+	run_suite "$DBR_ROOT/build-tsan" \
+	"pool|integration|health|conformance|postgres|redis|faults" -- \
+	-DCMAKE_BUILD_TYPE=Debug -DDBR_TSAN=ON
 # Install, then build an application against the installed copy both ways.
 echo "== install and consume"
 prefix=$(mktemp -d)

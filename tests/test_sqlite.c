@@ -4,6 +4,7 @@
  * call, error categories, transactions, WAL and the busy timeout.
  */
 #include <float.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,6 +364,56 @@ static void test_sqlite__not_a_database(void **state)
 	free(dir);
 }
 
+/* Connections opened at the same moment on a new file all switch it to
+ * WAL without a "database is locked" (SQLite answers that at once, without
+ * its busy handler, to a journal mode change racing another). */
+static pthread_barrier_t gate;
+static atomic_int open_failures;
+
+static void *first_query(void *arg)
+{
+	struct dbr_error err;
+
+	pthread_barrier_wait(&gate);
+	if (dbr_query(arg, 1, "SELECT 1", NULL, 0, NULL, &err)) {
+		fprintf(stderr, "%s\n", err.message);
+		atomic_fetch_add(&open_failures, 1);
+	}
+	return NULL;
+}
+
+static void test_sqlite__concurrent_first_opens(void **state)
+{
+	char *dir = t_tmpdir(), *path;
+	pthread_t th[8];
+	struct dbr *db;
+	int round, i;
+
+	(void)state;
+	for (round = 0; round < 10; round++) {
+		char name[32], text[160];
+
+		snprintf(name, sizeof(name), "c%d.ini", round);
+		snprintf(text, sizeof(text),
+			 "[source.c]\ntype = sqlite\n"
+			 "path = fresh%d.db\nmax_connections = 8\n",
+			 round);
+		path = t_write(dir, name, text);
+		db = t_open(path);
+		pthread_barrier_init(&gate, NULL, 8);
+		for (i = 0; i < 8; i++)
+			pthread_create(&th[i], NULL, first_query, db);
+		for (i = 0; i < 8; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&gate);
+		dbr_close(db);
+		free(path);
+	}
+	assert_int_equal(atomic_load(&open_failures), 0);
+	t_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +428,7 @@ int main(void)
 		T(test_sqlite__transactions),
 		T(test_sqlite__wal_and_busy_timeout),
 		cmocka_unit_test(test_sqlite__not_a_database),
+		cmocka_unit_test(test_sqlite__concurrent_first_opens),
 #undef T
 	};
 

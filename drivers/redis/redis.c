@@ -196,8 +196,12 @@ static int rds_open(const struct dbr_source_config *src,
 		rc = rds_setup(c, 2, argv, err);
 	}
 	if (rc) {
+		/* A server that does not answer while connecting is as
+		 * unreachable as one that refuses. */
+		if (rc == DBR_E_TIMEOUT && err)
+			err->code = DBR_E_CONN;
 		rds_close(&c->base);
-		return rc;
+		return rc == DBR_E_TIMEOUT ? DBR_E_CONN : rc;
 	}
 	*out = &c->base;
 	return DBR_OK;

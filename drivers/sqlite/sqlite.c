@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -106,6 +107,29 @@ static void sqlt_close(struct dbr_driver_conn *conn)
 	free(c);
 }
 
+/*
+ * Switch a writable file to WAL. Another connection switching it at the
+ * same moment makes SQLite answer "locked" at once, without its busy
+ * handler: retry until the source's timeout.
+ */
+static int sqlt_wal(struct sqlt_conn *c, double timeout, struct dbr_error *err)
+{
+	struct timespec pause = { 0, 2 * 1000 * 1000 };
+	double waited = 0;
+	int rc;
+
+	for (;;) {
+		rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL,
+				  NULL);
+		if (rc == SQLITE_OK)
+			return DBR_OK;
+		if (sqlt_category(rc) != DBR_E_TIMEOUT || waited >= timeout)
+			return sqlt_fail(c, rc, err, "cannot switch to WAL");
+		nanosleep(&pause, NULL);
+		waited += 0.002;
+	}
+}
+
 static int sqlt_open(const struct dbr_source_config *src,
 		     struct dbr_driver_conn **out, struct dbr_error *err)
 {
@@ -135,14 +159,18 @@ static int sqlt_open(const struct dbr_source_config *src,
 	}
 	sqlite3_busy_timeout(c->db, (int)(timeout * 1000));
 	/* Reading the schema version proves the file is a database. */
-	rc = sqlt_exec(c,
-		       ro ? "PRAGMA schema_version" : "PRAGMA journal_mode=WAL",
-		       err);
+	rc = ro ? sqlt_exec(c, "PRAGMA schema_version", err)
+		: sqlt_wal(c, timeout, err);
 	if (rc) {
-		sqlt_host->set_error(err, DBR_E_CONN, 0, NULL,
-				     "cannot use '%s': %s", path,
-				     sqlite3_errmsg(c->db));
-		goto fail;
+		/* Busy past the timeout is a wait that ended; anything else
+		 * leaves the file unusable. */
+		if (rc != DBR_E_TIMEOUT)
+			rc = DBR_E_CONN;
+		sqlt_host->set_error(err, rc, 0, NULL, "cannot use '%s': %s",
+				     path, sqlite3_errmsg(c->db));
+		sqlite3_close_v2(c->db);
+		free(c);
+		return rc;
 	}
 	*out = &c->base;
 	return DBR_OK;
