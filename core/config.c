@@ -561,7 +561,9 @@ static void check_scopes(struct parse *p)
 		const struct rawkv *dup = raw_find(&p->scopes, kv->key, i);
 
 		snprintf(what, sizeof(what), "scope '%s'", kv->key);
-		if (!name_ok(kv->key, 63)) {
+		if (!kv->value) {
+			continue; /* its line was refused and reported */
+		} else if (!name_ok(kv->key, 63)) {
 			dbr__diag_add(&p->diags, kv->line,
 				      "bad scope name '%s': expected 1 to 63 "
 				      "letters, digits, '_' or '-'",
@@ -695,31 +697,26 @@ static void check_all(struct parse *p, int nlines)
 		dbr__optval_release(&dbv[i]);
 }
 
-int dbr__config_load(const char *path, const struct dbr__logger *log,
-		     struct dbr__config **out, struct dbr_error *err)
+int dbr__config_read(FILE *f, const char *path,
+		     const struct dbr__logger *log, struct dbr__config **out,
+		     struct dbr_error *err)
 {
 	static const struct dbr__ini_events events = { on_section, on_key };
 	struct parse p;
 	struct dbr__config *cfg;
-	FILE *f = NULL;
 	int rc, nlines;
 	size_t i;
 
 	*out = NULL;
-	rc = open_file(path, &f, err);
-	if (rc)
-		return rc;
 	memset(&p, 0, sizeof(p));
 	cfg = p.cfg = dbr__calloc(1, sizeof(*cfg));
 	if (!cfg || !(cfg->path = dbr__strdup(path)) ||
 	    !(cfg->dir = dir_of(path))) {
-		fclose(f);
 		dbr__config_free(cfg);
 		return dbr__error_set(err, DBR_E_NOMEM, NULL,
 				      "%s: out of memory", path);
 	}
 	nlines = dbr__ini_read(f, &events, &p, &p.diags);
-	fclose(f);
 	check_all(&p, nlines);
 	for (i = 0; i < cfg->nsources; i++)
 		cfg->sources[i].log = log;
@@ -731,6 +728,21 @@ int dbr__config_load(const char *path, const struct dbr__logger *log,
 	}
 	*out = cfg;
 	return DBR_OK;
+}
+
+int dbr__config_load(const char *path, const struct dbr__logger *log,
+		     struct dbr__config **out, struct dbr_error *err)
+{
+	FILE *f = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = open_file(path, &f, err);
+	if (rc)
+		return rc;
+	rc = dbr__config_read(f, path, log, out, err);
+	fclose(f);
+	return rc;
 }
 
 static void source_release(struct dbr_source_config *s)

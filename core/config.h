@@ -5,6 +5,8 @@
 #ifndef DBR_CONFIG_H
 #define DBR_CONFIG_H
 
+#include <stdio.h>
+
 #include "driver.h"
 #include "log.h"
 #include "option.h"
@@ -66,6 +68,12 @@ struct dbr__config {
  */
 int dbr__config_load(const char *path, const struct dbr__logger *log,
 		     struct dbr__config **out, struct dbr_error *err);
+
+/* The same from an open stream; `path` names it in messages and gives
+ * the folder relative paths are resolved against. */
+int dbr__config_read(FILE *f, const char *path,
+		     const struct dbr__logger *log, struct dbr__config **out,
+		     struct dbr_error *err);
 
 void dbr__config_free(struct dbr__config *cfg);
 

@@ -1,6 +1,9 @@
 #!/bin/sh
-# test.sh - install what is missing, build, and run the whole test suite:
-# once in a debug build, once under AddressSanitizer and UBSan.
+# test.sh - install what is missing, start throw-away PostgreSQL and Redis
+# servers, build, and run the whole test suite: in a debug build (and the
+# CLI under valgrind), under AddressSanitizer + UBSan, the threaded suites
+# under ThreadSanitizer; then install and build against the installed copy,
+# and run the fuzzers for a bounded time.
 set -eu
 DBR_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$DBR_ROOT/scripts/lib.sh"
@@ -103,4 +106,6 @@ pc=$(find "$prefix" -name dbroute.pc)
 cc -o "$prefix/pc_consumer" "$DBR_ROOT/tests/install/consumer.c" \
 	$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs dbroute)
 LD_LIBRARY_PATH=$(dirname "$(dirname "$pc")") "$prefix/pc_consumer"
+# The fuzzers, for a bounded time each (DBR_FUZZ_SECONDS, default 60).
+"$DBR_ROOT/scripts/fuzz.sh" "${DBR_FUZZ_SECONDS:-60}"
 echo "== all tests passed"

@@ -1,0 +1,1 @@
+SELECT $tag$ ? $$ $tag$, a$b, $1, ?;  -- end
