@@ -137,13 +137,17 @@ int t_run_cli(const char *dir, const char *args, char **out, char **err)
 int t_run_cli_as(const char *dir, const char *wrapper, const char *args,
 		 char **out, char **err)
 {
-	char cmd[8192], *o = t_path(dir, "cli.out");
-	char *e = t_path(dir, "cli.err");
+	char *o = t_path(dir, "cli.out"), *e = t_path(dir, "cli.err");
+	size_t n = strlen(dir) + strlen(wrapper) + strlen(DBR_CLI) +
+		   strlen(args) + strlen(o) + strlen(e) + 64;
+	char *cmd = malloc(n);
 	int status;
 
-	snprintf(cmd, sizeof(cmd), "cd '%s' && %s '%s' %s >'%s' 2>'%s'", dir,
-		 wrapper, DBR_CLI, args, o, e);
+	assert_non_null(cmd);
+	snprintf(cmd, n, "cd '%s' && %s '%s' %s >'%s' 2>'%s'", dir, wrapper,
+		 DBR_CLI, args, o, e);
 	status = system(cmd);
+	free(cmd);
 	free(*out);
 	free(*err);
 	*out = t_read(o);

@@ -215,6 +215,118 @@ static void test_cli__unwritable_folder(void **state)
 	free(good);
 }
 
+/* Bad input of every kind: exit 2 and a message, never a crash. */
+static void test_cli__malformed_input_catalogue(void **state)
+{
+	static const struct {
+		const char *args, *says;
+	} bad[] = {
+		{ "check", "-c FILE is required" },
+		{ "check -c", "-c needs a value" },
+		{ "check -c c.ini -c c.ini", "given twice" },
+		{ "check -c c.ini extra", "check takes only" },
+		{ "check -c c.ini --chat 1", "check takes only" },
+		{ "check --help", "must come alone" },
+		{ "route -c c.ini --scope x 1", "route takes only" },
+		{ "route -c c.ini --param 1 1", "route takes only" },
+		{ "route -c c.ini ''", "bad chat id ''" },
+		{ "route -c c.ini -- -x", "bad chat id '-x'" },
+		{ "query -c c.ini --chat 1 --source main 'SELECT 1'",
+		  "exactly one of" },
+		{ "query -c c.ini --chat 1 'SELECT 1' 'SELECT 2'",
+		  "exactly one 'STATEMENT'" },
+		{ "query -c c.ini --chat 1 --format",
+		  "--format needs a value" },
+		{ "query -c c.ini --chat 1 --param-double abc 'SELECT ?'",
+		  "bad --param-double 'abc'" },
+		{ "query -c c.ini --chat 1 --param-int '' 'SELECT ?'",
+		  "bad --param-int ''" },
+		{ "query -c c.ini --chat 1 --param-null=1 'SELECT ?'",
+		  "takes no value" },
+		{ "query -c c.ini --chat 99999999999999999999 'SELECT 1'",
+		  "bad chat id" },
+		{ "query -c c.ini --chat 1 --=x 'SELECT 1'", "unknown option" },
+		{ "query -c c.ini --chat 1 -x 'SELECT 1'", "unknown option" },
+		{ "-x", "unknown command '-x'" },
+		{ "check -c .", "is a directory" },
+		{ "check -c garbage.ini", "garbage.ini:" },
+		{ "check -c huge.ini", "huge.ini:1: line is too long" },
+	};
+	char *path, garbage[4096], args[40000];
+	size_t i, n;
+	FILE *f;
+
+	(void)state;
+	for (i = 0; i < sizeof(garbage); i++)
+		garbage[i] = (char)((i * 7919 + 13) % 256);
+	path = t_path(dir, "garbage.ini");
+	f = fopen(path, "wb");
+	fwrite(garbage, 1, sizeof(garbage), f);
+	fclose(f);
+	free(path);
+	path = t_path(dir, "huge.ini");
+	f = fopen(path, "wb");
+	for (i = 0; i < 1000000; i++)
+		putc('k', f);
+	fputs(" = v\n", f);
+	fclose(f);
+	free(path);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = run(bad[i].args);
+
+		if (rc != 2 || !strstr(err, bad[i].says))
+			fail_msg("dbroute %s: exit %d, stderr: %s", bad[i].args,
+				 rc, err);
+	}
+	/* A chat id of 10,000 digits; 1,001 parameters. */
+	n = (size_t)snprintf(args, sizeof(args), "route -c c.ini ");
+	memset(args + n, '9', 10000);
+	args[n + 10000] = '\0';
+	assert_int_equal(run(args), 2);
+	assert_non_null(strstr(err, "bad chat id"));
+	n = (size_t)snprintf(args, sizeof(args), "query -c c.ini --chat 1");
+	for (i = 0; i < 1001; i++)
+		n += (size_t)snprintf(args + n, sizeof(args) - n, " --param x");
+	snprintf(args + n, sizeof(args) - n, " 'SELECT 1'");
+	assert_int_equal(run(args), 2);
+	assert_non_null(strstr(err, "more than 1000 parameters"));
+}
+
+/* An enormous parameter goes through whole. */
+static void test_cli__enormous_parameter(void **state)
+{
+	static char args[300000];
+	size_t n;
+
+	(void)state;
+	n = (size_t)snprintf(args, sizeof(args),
+			     "query -c c.ini --chat 1 --param ");
+	memset(args + n, 'z', 100000); /* one argv string: < 128 KiB */
+	snprintf(args + n + 100000, sizeof(args) - n - 100000,
+		 " 'SELECT length(?) AS n'");
+	assert_int_equal(run(args), 0);
+	assert_string_equal(out, "n\n100000\n");
+}
+
+/* A configuration the user may not read (root reads anything: as root
+ * the CLI runs as nobody). */
+static void test_cli__unreadable_config(void **state)
+{
+	const char *as = geteuid() == 0 ? "setpriv --reuid=65534 "
+					  "--regid=65534 --clear-groups"
+					: "";
+	char *secret = t_write(dir, "secret.ini", "[source.a]\n");
+
+	(void)state;
+	assert_int_equal(chmod(secret, 0600), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(
+		t_run_cli_as(dir, as, "check -c secret.ini", &out, &err), 2);
+	assert_string_equal(err, "secret.ini: cannot open: Permission "
+				 "denied\n");
+	free(secret);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +336,9 @@ int main(void)
 		cmocka_unit_test(test_cli__query_copy_text),
 		cmocka_unit_test(test_cli__query_usage_errors),
 		cmocka_unit_test(test_cli__unwritable_folder),
+		cmocka_unit_test(test_cli__malformed_input_catalogue),
+		cmocka_unit_test(test_cli__enormous_parameter),
+		cmocka_unit_test(test_cli__unreadable_config),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
