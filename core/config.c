@@ -697,9 +697,8 @@ static void check_all(struct parse *p, int nlines)
 		dbr__optval_release(&dbv[i]);
 }
 
-int dbr__config_read(FILE *f, const char *path,
-		     const struct dbr__logger *log, struct dbr__config **out,
-		     struct dbr_error *err)
+int dbr__config_read(FILE *f, const char *path, const struct dbr__logger *log,
+		     struct dbr__config **out, struct dbr_error *err)
 {
 	static const struct dbr__ini_events events = { on_section, on_key };
 	struct parse p;

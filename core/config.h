@@ -71,9 +71,8 @@ int dbr__config_load(const char *path, const struct dbr__logger *log,
 
 /* The same from an open stream; `path` names it in messages and gives
  * the folder relative paths are resolved against. */
-int dbr__config_read(FILE *f, const char *path,
-		     const struct dbr__logger *log, struct dbr__config **out,
-		     struct dbr_error *err);
+int dbr__config_read(FILE *f, const char *path, const struct dbr__logger *log,
+		     struct dbr__config **out, struct dbr_error *err);
 
 void dbr__config_free(struct dbr__config *cfg);
 

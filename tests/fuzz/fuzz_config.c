@@ -31,8 +31,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	f = fmemopen((void *)data, size, "r");
 	if (!f)
 		return 0;
-	if (dbr__config_read(f, "/fuzz/fuzz.ini", &log, &cfg, &err) ==
-	    DBR_OK)
+	if (dbr__config_read(f, "/fuzz/fuzz.ini", &log, &cfg, &err) == DBR_OK)
 		dbr__config_free(cfg);
 	fclose(f);
 	return 0;
