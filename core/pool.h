@@ -19,6 +19,7 @@ struct dbr__pool;
  * connection, so that running a statement allocates nothing.
  */
 struct dbr_result {
+	struct dbr__merge *merge; /* a fan-out's merged cursor, else NULL */
 	struct dbr *db;
 	struct dbr__pconn *pc;
 	const struct dbr_driver *vt;

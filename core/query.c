@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "failover.h"
+#include "fanout.h"
 
 static struct dbr_source_config *source_of(const struct dbr__pconn *pc)
 {
@@ -183,6 +184,8 @@ int dbr_result_next(struct dbr_result *res)
 
 	if (!res || !res->open)
 		return DBR_E_MISUSE;
+	if (res->merge)
+		return dbr__merge_next(res);
 	res->row = false;
 	if (res->done)
 		return DBR_DONE;
@@ -268,7 +271,7 @@ const char *dbr_result_text(struct dbr_result *res, size_t col, size_t *len)
 
 int64_t dbr_result_changes(const struct dbr_result *res)
 {
-	if (!res || !res->open || !res->vt->changes)
+	if (!res || !res->open || res->merge || !res->vt->changes)
 		return 0;
 	return res->vt->changes(res->dc);
 }
@@ -280,13 +283,15 @@ bool dbr_result_last_insert_id(const struct dbr_result *res, int64_t *id)
 	if (!id)
 		id = &dummy;
 	*id = 0;
-	if (!res || !res->open || !res->vt->last_insert_id)
+	if (!res || !res->open || res->merge || !res->vt->last_insert_id)
 		return false;
 	return res->vt->last_insert_id(res->dc, id);
 }
 
 const char *dbr_result_source(const struct dbr_result *res)
 {
+	if (res && res->merge)
+		return dbr__merge_source(res);
 	return res && res->pc ? source_of(res->pc)->name : NULL;
 }
 
@@ -304,6 +309,10 @@ void dbr_result_free(struct dbr_result *res)
 {
 	if (!res || !res->open)
 		return;
+	if (res->merge) {
+		dbr__merge_free(res);
+		return;
+	}
 	note_diverted_write(res);
 	res->vt->finish(res->dc);
 	res->open = false;

@@ -188,9 +188,17 @@ enum dbr_route_reason {
 	DBR_ROUTE_DEFAULT = 4	/**< nothing matched: the default source */
 };
 
+/** Options of a fan-out (dbr_fanout_set_flags()). */
+enum dbr_fanout_flags {
+	DBR_FANOUT_SEQUENTIAL = 1u << 0,    /**< one source after another */
+	DBR_FANOUT_ALLOW_PARTIAL = 1u << 1, /**< skip failing sources */
+	DBR_FANOUT_DISTINCT = 1u << 2	    /**< drop duplicate rows */
+};
+
 struct dbr;
 struct dbr_result;
 struct dbr_tx;
+struct dbr_fanout;
 
 /**
  * The library's version as MAJOR * 1000000 + MINOR * 1000 + PATCH.
@@ -427,7 +435,8 @@ DBR_API bool dbr_result_last_insert_id(const struct dbr_result *res,
 				       int64_t *id);
 
 /**
- * The name of the source that served this result.
+ * The name of the source that served this result (for a fan-out: that
+ * served the current row).
  *
  * @return the name, borrowed, valid until dbr_close()
  * Thread-safety: one thread at a time per result. Since: 0.1.
@@ -460,6 +469,102 @@ DBR_API const struct dbr_error *dbr_result_error(const struct dbr_result *res);
  * Thread-safety: one thread at a time per result. Since: 0.1.
  */
 DBR_API void dbr_result_free(struct dbr_result *res);
+
+/**
+ * New fan-out options: every SQL source, rows concatenated in source
+ * order, all sources queried at once, no limit, a failing source fails the
+ * call.
+ *
+ * @param out receives the options
+ * @return DBR_OK or DBR_E_NOMEM
+ * Ownership: *out is owned; free it with dbr_fanout_free().
+ * Thread-safety: any thread; the options are then used by one thread at a
+ * time. Since: 0.1.
+ */
+DBR_API int dbr_fanout_new(struct dbr_fanout **out);
+
+/**
+ * Free fan-out options.
+ *
+ * @param f the options, or NULL
+ * Thread-safety: one thread at a time per object. Since: 0.1.
+ */
+DBR_API void dbr_fanout_free(struct dbr_fanout *f);
+
+/**
+ * Query this source (call again for more) instead of every SQL source.
+ * Sources are queried, and ties are broken, in the order the configuration
+ * defines them.
+ *
+ * @return DBR_OK, DBR_E_NOMEM, or DBR_E_MISUSE for a NULL argument
+ * Thread-safety: one thread at a time per object. Since: 0.1.
+ */
+DBR_API int dbr_fanout_add_source(struct dbr_fanout *f, const char *source);
+
+/**
+ * Merge the sources' rows in order of this column (call again for more
+ * columns, most significant first), instead of concatenating them. The
+ * statement must order each source's rows the same way, by dbroute's rule:
+ * numbers numerically (integers and doubles together), text and blobs by
+ * bytes, NULL first ascending and last descending; a source whose rows
+ * arrive out of that order fails the result. See docs/fanout.md.
+ *
+ * @param column a column name of the result
+ * @param descending true for descending order
+ * @return DBR_OK, DBR_E_NOMEM, or DBR_E_MISUSE for a NULL argument
+ * Thread-safety: one thread at a time per object. Since: 0.1.
+ */
+DBR_API int dbr_fanout_order_by(struct dbr_fanout *f, const char *column,
+				bool descending);
+
+/**
+ * Return at most `limit` rows in all (0: no limit). No source is read past
+ * `limit` rows; give the statement its own LIMIT too so sources stop early.
+ *
+ * Thread-safety: one thread at a time per object. Since: 0.1.
+ */
+DBR_API void dbr_fanout_set_limit(struct dbr_fanout *f, uint64_t limit);
+
+/**
+ * Set enum dbr_fanout_flags (replacing earlier ones).
+ *
+ * Thread-safety: one thread at a time per object. Since: 0.1.
+ */
+DBR_API void dbr_fanout_set_flags(struct dbr_fanout *f, unsigned flags);
+
+/**
+ * Run one statement on several sources explicitly (a fan-out) and return
+ * one cursor over the merged rows. Each source runs the statement with the
+ * same parameters, on one of its pooled connections, without fallback. All
+ * sources must return the same number of columns. dbr_result_source()
+ * names each row's source.
+ *
+ * With DBR_FANOUT_ALLOW_PARTIAL, a source that is unavailable or fails is
+ * skipped (dbr_result_missing() says which and why) and the call fails
+ * only when no source answered; otherwise any failing source fails the
+ * call (or, after rows were returned, dbr_result_next()).
+ *
+ * @param f the options, or NULL for the defaults of dbr_fanout_new()
+ * @param out receives the merged result; free it with dbr_result_free()
+ * @return DBR_OK or an error status naming the source
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_query_all(struct dbr *db, const struct dbr_fanout *f,
+			  const char *sql, const struct dbr_value *params,
+			  size_t nparams, struct dbr_result **out,
+			  struct dbr_error *err);
+
+/**
+ * A source a fan-out skipped (DBR_FANOUT_ALLOW_PARTIAL), and why.
+ *
+ * @param i from 0
+ * @param err receives the source's error; may be NULL
+ * @return the source's name (borrowed until dbr_close()), or NULL when i
+ *   is past the last skipped source or res is not a fan-out
+ * Thread-safety: one thread at a time per result. Since: 0.1.
+ */
+DBR_API const char *dbr_result_missing(const struct dbr_result *res, size_t i,
+				       struct dbr_error *err);
 
 /**
  * Begin a transaction on the source a chat is routed to. The transaction

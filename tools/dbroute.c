@@ -5,18 +5,13 @@
  * Exit codes: 0 success; 1 a runtime error (a source unreachable, a
  * statement failed); 2 a usage or configuration error.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dbroute.h"
+#include "cli.h"
 #include "output.h"
-
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE   2
-#define MAX_PARAMS   1000
 
 static const char usage[] =
 	"usage: dbroute COMMAND -c FILE [options] [args]\n"
@@ -29,6 +24,10 @@ static const char usage[] =
 	"  query -c FILE (--chat ID | --scope NAME | --source NAME)\n"
 	"        [--param VALUE]... 'STATEMENT'\n"
 	"                          run one statement on the routed source\n"
+	"  query -c FILE (--all | --source NAME --source NAME...)\n"
+	"        [--order COL[:desc]]... [--limit N] [--distinct]\n"
+	"        [--allow-partial] [--sequential] 'STATEMENT'\n"
+	"                          run it on several sources, rows merged\n"
 	"\n"
 	"query options:\n"
 	"  --param VALUE           bind VALUE as text to the next '?'\n"
@@ -36,6 +35,7 @@ static const char usage[] =
 	"  --param-double X        bind a double\n"
 	"  --param-null            bind NULL\n"
 	"  --format text|csv|json  output format (default text: COPY text)\n"
+	"  --with-source           a first column naming each row's source\n"
 	"\n"
 	"  -c, --config FILE       the INI configuration\n"
 	"  -h, --help              show this help\n"
@@ -43,167 +43,6 @@ static const char usage[] =
 	"\n"
 	"Negative chat ids need no '--': dbroute route -c f.ini -100123\n"
 	"Exit: 0 ok, 1 runtime error, 2 usage or configuration error.\n";
-
-struct args {
-	const char *cmd;
-	const char *config;
-	const char *chat_text;
-	const char *scope;
-	const char *source;
-	int format;
-	const char **pos; /* positional arguments */
-	size_t npos;
-	struct dbr_value *params;
-	size_t nparams;
-};
-
-static int fail_usage(const char *fmt, const char *arg)
-{
-	fputs("dbroute: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("\nTry 'dbroute --help'.\n", stderr);
-	return EXIT_USAGE;
-}
-
-static bool parse_chat(const char *s, int64_t *out)
-{
-	const char *p = s;
-	char *end;
-	long long v;
-
-	if (*p == '-' || *p == '+')
-		p++;
-	if (*p < '0' || *p > '9')
-		return false;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* A negative number is an argument, not an option. */
-static bool is_option(const char *s)
-{
-	int64_t v;
-
-	return s[0] == '-' && s[1] && !parse_chat(s, &v);
-}
-
-static int add_param(struct args *a, struct dbr_value v)
-{
-	if (a->nparams >= MAX_PARAMS)
-		return fail_usage("more than %s parameters", "1000");
-	a->params[a->nparams++] = v;
-	return 0;
-}
-
-/* Parse a typed --param-* option; returns 0, or an exit code. */
-static int typed_param(struct args *a, const char *opt, const char *val)
-{
-	int64_t i;
-	char *end;
-	double d;
-
-	if (!strcmp(opt, "--param"))
-		return add_param(a, dbr_text(val, strlen(val)));
-	if (!strcmp(opt, "--param-int")) {
-		if (!parse_chat(val, &i))
-			return fail_usage("bad --param-int '%s': expected a "
-					  "64-bit integer",
-					  val);
-		return add_param(a, dbr_int64(i));
-	}
-	errno = 0;
-	d = strtod(val, &end);
-	if (errno || *end || !*val || end == val)
-		return fail_usage("bad --param-double '%s': expected a number",
-				  val);
-	return add_param(a, dbr_double(d));
-}
-
-/* Options that take a value: returns where to store it. */
-static const char **value_slot(struct args *a, const char *opt)
-{
-	if (!strcmp(opt, "-c") || !strcmp(opt, "--config"))
-		return &a->config;
-	if (!strcmp(opt, "--chat"))
-		return &a->chat_text;
-	if (!strcmp(opt, "--scope"))
-		return &a->scope;
-	if (!strcmp(opt, "--source"))
-		return &a->source;
-	return NULL;
-}
-
-static int parse_option(struct args *a, int argc, char **argv, int *i)
-{
-	char opt[64];
-	const char *arg = argv[*i], *val = NULL, *eq = strchr(arg, '=');
-	const char **slot;
-
-	snprintf(opt, sizeof(opt), "%.*s",
-		 eq && arg[1] == '-' ? (int)(eq - arg) : (int)strlen(arg), arg);
-	if (eq && arg[1] == '-')
-		val = eq + 1;
-	if (!strcmp(opt, "--param-null"))
-		return val ? fail_usage("%s takes no value", opt)
-			   : add_param(a, dbr_null());
-	if (!strcmp(opt, "-h") || !strcmp(opt, "--help") ||
-	    !strcmp(opt, "--version"))
-		return fail_usage("%s must come alone", opt);
-	slot = value_slot(a, opt);
-	if (!slot && strcmp(opt, "--format") && strncmp(opt, "--param", 7))
-		return fail_usage("unknown option '%s'", arg);
-	if (!val) {
-		if (*i + 1 >= argc)
-			return fail_usage("%s needs a value", opt);
-		val = argv[++*i];
-	}
-	if (slot == &a->chat_text && !strcmp(a->cmd, "route")) {
-		a->pos[a->npos++] = val; /* route takes many chats */
-		return 0;
-	}
-	if (slot) {
-		if (*slot)
-			return fail_usage("%s given twice", opt);
-		*slot = val;
-		return 0;
-	}
-	if (!strcmp(opt, "--format")) {
-		a->format = out_format_parse(val);
-		return a->format < 0 ? fail_usage("bad --format '%s': expected "
-						  "text, csv or json",
-						  val)
-				     : 0;
-	}
-	if (strcmp(opt, "--param") && strcmp(opt, "--param-int") &&
-	    strcmp(opt, "--param-double"))
-		return fail_usage("unknown option '%s'", arg);
-	return typed_param(a, opt, val);
-}
-
-static int parse_args(struct args *a, int argc, char **argv)
-{
-	bool rest = false;
-	int i, rc;
-
-	for (i = 2; i < argc; i++) {
-		if (!rest && !strcmp(argv[i], "--")) {
-			rest = true;
-		} else if (!rest && is_option(argv[i])) {
-			rc = parse_option(a, argc, argv, &i);
-			if (rc)
-				return rc;
-		} else {
-			a->pos[a->npos++] = argv[i];
-		}
-	}
-	if (!a->config)
-		return fail_usage("%s: -c FILE is required", a->cmd);
-	return 0;
-}
 
 static int open_db(const struct args *a, struct dbr **db)
 {
@@ -234,7 +73,7 @@ static int cmd_check(const struct args *a)
 	int rc, status = 0;
 	size_t i;
 
-	if (a->npos || a->nparams || a->chat_text || a->scope || a->source)
+	if (a->npos || a->nparams || a->chat_text || a->scope || a->nsources)
 		return fail_usage("check takes only %s", "-c FILE");
 	rc = open_db(a, &db);
 	if (rc)
@@ -266,13 +105,13 @@ static int cmd_route(const struct args *a)
 	size_t i;
 	int reason, rc;
 
-	if (a->nparams || a->scope || a->source)
+	if (a->nparams || a->scope || a->nsources)
 		return fail_usage("route takes only %s",
 				  "-c FILE [--chat] CHAT_ID...");
 	if (!a->npos)
 		return fail_usage("route needs at least one %s", "CHAT_ID");
 	for (i = 0; i < a->npos; i++)
-		if (!parse_chat(a->pos[i], &chat))
+		if (!parse_int64(a->pos[i], &chat))
 			return fail_usage("bad chat id '%s': expected a signed "
 					  "64-bit integer",
 					  a->pos[i]);
@@ -280,7 +119,7 @@ static int cmd_route(const struct args *a)
 	if (rc)
 		return rc;
 	for (i = 0; i < a->npos; i++) {
-		parse_chat(a->pos[i], &chat);
+		parse_int64(a->pos[i], &chat);
 		dbr_route_chat(db, chat, &source, &reason);
 		printf("%" PRId64 "\t%s\t%s\n", chat, source,
 		       dbr_route_reason_name(reason));
@@ -293,13 +132,12 @@ static int run_query(const struct args *a, struct dbr *db, int64_t chat)
 {
 	struct dbr_result *res = NULL;
 	struct dbr_error err;
-	unsigned long long rows;
 	const char *sql = a->pos[0];
 	int rc;
 
-	if (a->source)
-		rc = dbr_query_source(db, a->source, sql, a->params, a->nparams,
-				      &res, &err);
+	if (a->nsources)
+		rc = dbr_query_source(db, a->sources[0], sql, a->params,
+				      a->nparams, &res, &err);
 	else if (a->scope)
 		rc = dbr_query_scope(db, a->scope, sql, a->params, a->nparams,
 				     &res, &err);
@@ -310,21 +148,34 @@ static int run_query(const struct args *a, struct dbr *db, int64_t chat)
 		fprintf(stderr, "dbroute: %s\n", err.message);
 		return rc == DBR_E_NOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
 	}
-	if (dbr_result_column_count(res)) {
-		rc = out_result(stdout, a->format, res, &rows);
-	} else {
-		while ((rc = dbr_result_next(res)) == DBR_ROW)
-			;
-		rc = rc == DBR_DONE ? DBR_OK : rc;
-		if (!rc)
-			fprintf(stderr, "%" PRId64 " rows affected\n",
-				dbr_result_changes(res));
-	}
-	if (rc)
-		fprintf(stderr, "dbroute: %s\n",
-			dbr_result_error(res)->message);
+	rc = out_print(stdout, a->format, a->with_source, res);
 	dbr_result_free(res);
-	return rc ? EXIT_RUNTIME : 0;
+	return rc;
+}
+
+/* Which options go with which kind of query. */
+static int check_query_args(const struct args *a, int64_t *chat)
+{
+	int targets = (a->chat_text != NULL) + (a->scope != NULL) +
+		      (a->nsources > 0 || a->all);
+
+	if (targets != 1 || (a->all && a->nsources))
+		return fail_usage("query needs exactly one of %s",
+				  "--chat ID, --scope NAME, --source NAME "
+				  "(repeatable), --all");
+	if (!is_fanout(a) && (a->norder || a->limit_text || a->distinct ||
+			      a->partial || a->sequential))
+		return fail_usage("%s", "--order, --limit, --distinct, "
+					"--allow-partial and --sequential need "
+					"--all or several --source");
+	if (a->chat_text && !parse_int64(a->chat_text, chat))
+		return fail_usage("bad chat id '%s': expected a signed 64-bit "
+				  "integer",
+				  a->chat_text);
+	if (a->npos != 1)
+		return fail_usage("query needs exactly one %s",
+				  "'STATEMENT' argument");
+	return 0;
 }
 
 static int cmd_query(const struct args *a)
@@ -333,21 +184,12 @@ static int cmd_query(const struct args *a)
 	int64_t chat = 0;
 	int rc;
 
-	if ((a->chat_text != NULL) + (a->scope != NULL) + (a->source != NULL) !=
-	    1)
-		return fail_usage("query needs exactly one of %s",
-				  "--chat ID, --scope NAME, --source NAME");
-	if (a->chat_text && !parse_chat(a->chat_text, &chat))
-		return fail_usage("bad chat id '%s': expected a signed 64-bit "
-				  "integer",
-				  a->chat_text);
-	if (a->npos != 1)
-		return fail_usage("query needs exactly one %s",
-				  "'STATEMENT' argument");
-	rc = open_db(a, &db);
+	rc = check_query_args(a, &chat);
+	if (!rc)
+		rc = open_db(a, &db);
 	if (rc)
 		return rc;
-	rc = run_query(a, db, chat);
+	rc = is_fanout(a) ? run_fanout(a, db) : run_query(a, db, chat);
 	if (fflush(stdout)) {
 		perror("dbroute: stdout");
 		rc = EXIT_RUNTIME;
@@ -377,8 +219,10 @@ int main(int argc, char **argv)
 	a.cmd = argv[1];
 	a.format = OUT_TEXT;
 	a.pos = calloc((size_t)argc, sizeof(*a.pos));
+	a.sources = calloc((size_t)argc, sizeof(*a.sources));
+	a.order = calloc((size_t)argc, sizeof(*a.order));
 	a.params = calloc(MAX_PARAMS, sizeof(*a.params));
-	if (!a.pos || !a.params) {
+	if (!a.pos || !a.sources || !a.order || !a.params) {
 		fputs("dbroute: out of memory\n", stderr);
 		rc = EXIT_RUNTIME;
 	} else if (strcmp(a.cmd, "check") && strcmp(a.cmd, "route") &&
@@ -390,6 +234,8 @@ int main(int argc, char **argv)
 					       : cmd_query(&a);
 	}
 	free(a.pos);
+	free(a.sources);
+	free(a.order);
 	free(a.params);
 	return rc;
 }

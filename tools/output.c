@@ -3,10 +3,12 @@
  * JSON.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "output.h"
 
 int out_format_parse(const char *s)
@@ -147,59 +149,86 @@ static void put_value(FILE *f, enum out_format fmt, const struct dbr_value *v)
 	}
 }
 
-static void put_header(FILE *f, enum out_format fmt, struct dbr_result *res)
+static void put_name(FILE *f, enum out_format fmt, const char *name, bool first)
+{
+	if (fmt == OUT_JSON) {
+		if (!first)
+			putc(',', f);
+		put_json_text(f, name, strlen(name));
+		putc(':', f);
+		return;
+	}
+	if (!first)
+		putc(fmt == OUT_CSV ? ',' : '\t', f);
+	put_text(f, fmt, name, strlen(name));
+}
+
+static void put_header(FILE *f, enum out_format fmt, bool with_source,
+		       struct dbr_result *res)
 {
 	size_t i, n = dbr_result_column_count(res);
 
 	if (fmt == OUT_JSON)
 		return;
-	for (i = 0; i < n; i++) {
-		const char *name = dbr_result_column_name(res, i);
-
-		if (i)
-			putc(fmt == OUT_CSV ? ',' : '\t', f);
-		put_text(f, fmt, name, strlen(name));
-	}
+	if (with_source)
+		put_name(f, fmt, "source", true);
+	for (i = 0; i < n; i++)
+		put_name(f, fmt, dbr_result_column_name(res, i),
+			 i == 0 && !with_source);
 	putc('\n', f);
 }
 
-static void put_row(FILE *f, enum out_format fmt, struct dbr_result *res,
-		    unsigned long long row)
+static void put_row(FILE *f, enum out_format fmt, bool with_source,
+		    struct dbr_result *res, unsigned long long row)
 {
 	size_t i, n = dbr_result_column_count(res);
+	const char *src = dbr_result_source(res);
 	struct dbr_value v;
 
 	if (fmt == OUT_JSON)
 		fputs(row ? ",\n{" : "{", f);
+	if (with_source) {
+		if (fmt == OUT_JSON)
+			put_name(f, fmt, "source", true);
+		put_text(f, fmt, src, strlen(src));
+	}
 	for (i = 0; i < n; i++) {
-		if (fmt == OUT_JSON) {
-			const char *name = dbr_result_column_name(res, i);
+		bool first = i == 0 && !with_source;
 
-			if (i)
-				putc(',', f);
-			put_json_text(f, name, strlen(name));
-			putc(':', f);
-		} else if (i) {
+		if (fmt == OUT_JSON)
+			put_name(f, fmt, dbr_result_column_name(res, i), first);
+		else if (!first)
 			putc(fmt == OUT_CSV ? ',' : '\t', f);
-		}
 		dbr_result_value(res, i, &v);
 		put_value(f, fmt, &v);
 	}
 	fputs(fmt == OUT_JSON ? "}" : "\n", f);
 }
 
-int out_result(FILE *f, enum out_format fmt, struct dbr_result *res,
-	       unsigned long long *rows)
+int out_print(FILE *f, enum out_format fmt, bool with_source,
+	      struct dbr_result *res)
 {
+	unsigned long long rows = 0;
+	bool has_columns = dbr_result_column_count(res) > 0;
 	int rc;
 
-	*rows = 0;
-	put_header(f, fmt, res);
-	if (fmt == OUT_JSON)
-		fputs("[", f);
+	if (has_columns) {
+		put_header(f, fmt, with_source, res);
+		if (fmt == OUT_JSON)
+			fputs("[", f);
+	}
 	while ((rc = dbr_result_next(res)) == DBR_ROW)
-		put_row(f, fmt, res, (*rows)++);
-	if (fmt == OUT_JSON)
+		if (has_columns)
+			put_row(f, fmt, with_source, res, rows++);
+	if (has_columns && fmt == OUT_JSON)
 		fputs("]\n", f);
-	return rc == DBR_DONE ? DBR_OK : rc;
+	if (rc != DBR_DONE) {
+		fprintf(stderr, "dbroute: %s\n",
+			dbr_result_error(res)->message);
+		return EXIT_RUNTIME;
+	}
+	if (!has_columns)
+		fprintf(stderr, "%lld rows affected\n",
+			(long long)dbr_result_changes(res));
+	return 0;
 }

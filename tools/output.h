@@ -4,6 +4,7 @@
 #ifndef DBR_CLI_OUTPUT_H
 #define DBR_CLI_OUTPUT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "dbroute.h"
@@ -14,11 +15,13 @@ enum out_format { OUT_TEXT, OUT_CSV, OUT_JSON };
 int out_format_parse(const char *s);
 
 /*
- * Write a whole result to f: a header of column names, then every row.
- * Returns DBR_OK, or the failing dbr_result_next() status.
+ * Print a whole result: a header of column names and every row on f, or,
+ * for a statement without columns, the rows affected on stderr. With
+ * with_source, a first column "source" names each row's source. Errors go
+ * to stderr. Returns the exit code (0, or 1 for a failed row).
  */
-int out_result(FILE *f, enum out_format fmt, struct dbr_result *res,
-	       unsigned long long *rows);
+int out_print(FILE *f, enum out_format fmt, bool with_source,
+	      struct dbr_result *res);
 
 /* The shortest text that reads back as the same double. */
 void out_double(char *buf, size_t size, double d);

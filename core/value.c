@@ -1,0 +1,125 @@
+/*
+ * value.c - comparing, copying and encoding values.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "value.h"
+
+static int rank(int type)
+{
+	switch (type) {
+	case DBR_TYPE_INT64:
+	case DBR_TYPE_DOUBLE: return 1;
+	case DBR_TYPE_TEXT: return 2;
+	case DBR_TYPE_BLOB: return 3;
+	default: return 0;
+	}
+}
+
+static int cmp_numbers(const struct dbr_value *a, const struct dbr_value *b)
+{
+	long double x, y;
+
+	if (a->type == DBR_TYPE_INT64 && b->type == DBR_TYPE_INT64)
+		return a->u.i < b->u.i ? -1 : a->u.i > b->u.i;
+	/* long double holds every int64 exactly; NaN sorts first. */
+	x = a->type == DBR_TYPE_INT64 ? (long double)a->u.i : a->u.d;
+	y = b->type == DBR_TYPE_INT64 ? (long double)b->u.i : b->u.d;
+	if (isnan(x) || isnan(y))
+		return isnan(y) - isnan(x);
+	return x < y ? -1 : x > y;
+}
+
+int dbr__value_cmp(const struct dbr_value *a, const struct dbr_value *b)
+{
+	int ra = rank(a->type), rb = rank(b->type), c;
+	size_t n;
+
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	if (ra == 0)
+		return 0;
+	if (ra == 1)
+		return cmp_numbers(a, b);
+	n = a->len < b->len ? a->len : b->len;
+	c = n ? memcmp(a->u.b, b->u.b, n) : 0;
+	if (c)
+		return c < 0 ? -1 : 1;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+static int put(char **buf, size_t *len, size_t *cap, const void *p, size_t n)
+{
+	if (dbr__grow(buf, cap, *len + n + 1, 1))
+		return DBR_E_NOMEM;
+	if (n)
+		memcpy(*buf + *len, p, n);
+	*len += n;
+	return DBR_OK;
+}
+
+int dbr__value_encode(const struct dbr_value *v, char **buf, size_t *len,
+		      size_t *cap)
+{
+	char tag = (char)('0' + v->type);
+	int64_t i;
+	size_t n = v->len;
+
+	if (v->type == DBR_TYPE_DOUBLE && v->u.d >= -9.2233720368547758e18 &&
+	    v->u.d < 9.2233720368547758e18 && v->u.d == floor(v->u.d)) {
+		i = (int64_t)v->u.d;
+		tag = (char)('0' + DBR_TYPE_INT64);
+		if (put(buf, len, cap, &tag, 1))
+			return DBR_E_NOMEM;
+		return put(buf, len, cap, &i, sizeof(i));
+	}
+	if (put(buf, len, cap, &tag, 1))
+		return DBR_E_NOMEM;
+	switch (v->type) {
+	case DBR_TYPE_INT64: return put(buf, len, cap, &v->u.i, sizeof(v->u.i));
+	case DBR_TYPE_DOUBLE:
+		return put(buf, len, cap, &v->u.d, sizeof(v->u.d));
+	case DBR_TYPE_TEXT:
+	case DBR_TYPE_BLOB:
+		if (put(buf, len, cap, &n, sizeof(n)))
+			return DBR_E_NOMEM;
+		return put(buf, len, cap, v->u.b, n);
+	default: return DBR_OK;
+	}
+}
+
+int dbr__values_set(struct dbr__values *dst, const struct dbr_value *src,
+		    size_t n)
+{
+	size_t i, need = 0;
+
+	for (i = 0; i < n; i++)
+		if (src[i].type == DBR_TYPE_TEXT ||
+		    src[i].type == DBR_TYPE_BLOB)
+			need += src[i].len + 1;
+	if (dbr__grow(&dst->v, &dst->vcap, n ? n : 1, sizeof(*dst->v)) ||
+	    dbr__grow(&dst->bytes, &dst->cap, need + 1, 1))
+		return DBR_E_NOMEM;
+	dst->len = 0;
+	for (i = 0; i < n; i++) {
+		dst->v[i] = src[i];
+		if (src[i].type != DBR_TYPE_TEXT &&
+		    src[i].type != DBR_TYPE_BLOB)
+			continue;
+		if (src[i].len)
+			memcpy(dst->bytes + dst->len, src[i].u.b, src[i].len);
+		dst->bytes[dst->len + src[i].len] = '\0';
+		dst->v[i].u.b = dst->bytes + dst->len;
+		dst->len += src[i].len + 1;
+	}
+	dst->n = n;
+	return DBR_OK;
+}
+
+void dbr__values_release(struct dbr__values *dst)
+{
+	dbr__free(dst->v);
+	dbr__free(dst->bytes);
+	memset(dst, 0, sizeof(*dst));
+}

@@ -1,0 +1,214 @@
+/*
+ * args.c - the dbroute command's arguments. Options may stand before or
+ * after positional arguments; a negative number is an argument, not an
+ * option, so group chat ids need no "--".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "output.h"
+
+int fail_usage(const char *fmt, const char *arg)
+{
+	fputs("dbroute: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'dbroute --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+bool parse_int64(const char *s, int64_t *out)
+{
+	const char *p = s;
+	char *end;
+	long long v;
+
+	if (*p == '-' || *p == '+')
+		p++;
+	if (*p < '0' || *p > '9')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool is_option(const char *s)
+{
+	int64_t v;
+
+	return s[0] == '-' && s[1] && !parse_int64(s, &v);
+}
+
+static int add_param(struct args *a, struct dbr_value v)
+{
+	if (a->nparams >= MAX_PARAMS)
+		return fail_usage("more than %s parameters", "1000");
+	a->params[a->nparams++] = v;
+	return 0;
+}
+
+/* A typed --param option; returns 0 or an exit code. */
+static int typed_param(struct args *a, const char *opt, const char *val)
+{
+	int64_t i;
+	char *end;
+	double d;
+
+	if (!strcmp(opt, "--param"))
+		return add_param(a, dbr_text(val, strlen(val)));
+	if (!strcmp(opt, "--param-int")) {
+		if (!parse_int64(val, &i))
+			return fail_usage("bad --param-int '%s': expected a "
+					  "64-bit integer",
+					  val);
+		return add_param(a, dbr_int64(i));
+	}
+	errno = 0;
+	d = strtod(val, &end);
+	if (errno || *end || end == val)
+		return fail_usage("bad --param-double '%s': expected a number",
+				  val);
+	return add_param(a, dbr_double(d));
+}
+
+/* Options without a value: the flag they set, or NULL. */
+static bool *flag_of(struct args *a, const char *opt)
+{
+	if (!strcmp(opt, "--all"))
+		return &a->all;
+	if (!strcmp(opt, "--distinct"))
+		return &a->distinct;
+	if (!strcmp(opt, "--allow-partial"))
+		return &a->partial;
+	if (!strcmp(opt, "--sequential"))
+		return &a->sequential;
+	if (!strcmp(opt, "--with-source"))
+		return &a->with_source;
+	return NULL;
+}
+
+/* Options with one value that may be given once: where it goes. */
+static const char **value_slot(struct args *a, const char *opt)
+{
+	if (!strcmp(opt, "-c") || !strcmp(opt, "--config"))
+		return &a->config;
+	if (!strcmp(opt, "--chat"))
+		return &a->chat_text;
+	if (!strcmp(opt, "--scope"))
+		return &a->scope;
+	if (!strcmp(opt, "--limit"))
+		return &a->limit_text;
+	return NULL;
+}
+
+static bool takes_value(const char *opt)
+{
+	static const char *const names[] = {
+		"-c",	   "--config",	  "--chat",	    "--scope",
+		"--limit", "--source",	  "--order",	    "--format",
+		"--param", "--param-int", "--param-double",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(opt, names[i]))
+			return true;
+	return false;
+}
+
+/* An option that takes its value from val. */
+static int with_value(struct args *a, const char *opt, const char *val)
+{
+	const char **slot = value_slot(a, opt);
+
+	if (slot == &a->chat_text && !strcmp(a->cmd, "route")) {
+		a->pos[a->npos++] = val; /* route takes many chats */
+		return 0;
+	}
+	if (slot) {
+		if (*slot)
+			return fail_usage("%s given twice", opt);
+		*slot = val;
+		return 0;
+	}
+	if (!strcmp(opt, "--source")) {
+		a->sources[a->nsources++] = val;
+		return 0;
+	}
+	if (!strcmp(opt, "--order")) {
+		a->order[a->norder++] = val;
+		return 0;
+	}
+	if (!strcmp(opt, "--format")) {
+		a->format = out_format_parse(val);
+		return a->format < 0 ? fail_usage("bad --format '%s': expected "
+						  "text, csv or json",
+						  val)
+				     : 0;
+	}
+	return typed_param(a, opt, val);
+}
+
+static int parse_option(struct args *a, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i], *val = NULL, *eq = strchr(arg, '=');
+	char opt[64];
+	bool *flag;
+
+	snprintf(opt, sizeof(opt), "%.*s",
+		 eq && arg[1] == '-' ? (int)(eq - arg) : (int)strlen(arg), arg);
+	if (eq && arg[1] == '-')
+		val = eq + 1;
+	if (!strcmp(opt, "-h") || !strcmp(opt, "--help") ||
+	    !strcmp(opt, "--version"))
+		return fail_usage("%s must come alone", opt);
+	if (!strcmp(opt, "--param-null"))
+		return val ? fail_usage("%s takes no value", opt)
+			   : add_param(a, dbr_null());
+	flag = flag_of(a, opt);
+	if (flag) {
+		if (val)
+			return fail_usage("%s takes no value", opt);
+		*flag = true;
+		return 0;
+	}
+	if (!takes_value(opt))
+		return fail_usage("unknown option '%s'", arg);
+	if (!val) {
+		if (*i + 1 >= argc)
+			return fail_usage("%s needs a value", opt);
+		val = argv[++*i];
+	}
+	return with_value(a, opt, val);
+}
+
+int parse_args(struct args *a, int argc, char **argv)
+{
+	bool rest = false;
+	int i, rc;
+
+	for (i = 2; i < argc; i++) {
+		if (!rest && !strcmp(argv[i], "--")) {
+			rest = true;
+		} else if (!rest && is_option(argv[i])) {
+			rc = parse_option(a, argc, argv, &i);
+			if (rc)
+				return rc;
+		} else {
+			a->pos[a->npos++] = argv[i];
+		}
+	}
+	if (!a->config)
+		return fail_usage("%s: -c FILE is required", a->cmd);
+	return 0;
+}
+
+bool is_fanout(const struct args *a)
+{
+	return a->all || a->nsources > 1;
+}

@@ -1,0 +1,50 @@
+/*
+ * cli.h - what the parts of the dbroute command share: its arguments and
+ * exit codes.
+ */
+#ifndef DBR_CLI_H
+#define DBR_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dbroute.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE   2
+#define MAX_PARAMS   1000
+
+struct args {
+	const char *cmd;
+	const char *config;
+	const char *chat_text;
+	const char *scope;
+	const char **sources; /* --source, repeatable */
+	size_t nsources;
+	const char **order; /* --order COL[:desc], repeatable */
+	size_t norder;
+	const char *limit_text;
+	bool all, distinct, partial, sequential, with_source;
+	int format;
+	const char **pos; /* positional arguments */
+	size_t npos;
+	struct dbr_value *params;
+	size_t nparams;
+};
+
+/* Print "dbroute: " fmt (with arg) and a hint; returns EXIT_USAGE. */
+int fail_usage(const char *fmt, const char *arg);
+
+/* A signed 64-bit decimal integer, strictly. */
+bool parse_int64(const char *s, int64_t *out);
+
+/* Parse argv[2..] into a (allocated by the caller for argc entries). */
+int parse_args(struct args *a, int argc, char **argv);
+
+/* Whether the query is a fan-out: --all or more than one --source. */
+bool is_fanout(const struct args *a);
+
+/* Run a fan-out query and print its rows; returns the exit code. */
+int run_fanout(const struct args *a, struct dbr *db);
+
+#endif /* DBR_CLI_H */
