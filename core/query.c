@@ -202,11 +202,15 @@ int dbr_result_next(struct dbr_result *res)
 
 size_t dbr_result_column_count(const struct dbr_result *res)
 {
+	if (res && res->merge)
+		return dbr__merge_column_count(res);
 	return res && res->open ? res->ncols : 0;
 }
 
 const char *dbr_result_column_name(const struct dbr_result *res, size_t col)
 {
+	if (res && res->merge)
+		return dbr__merge_column_name(res, col);
 	if (!res || !res->open || col >= res->ncols)
 		return NULL;
 	return res->vt->column_name(res->dc, col);
@@ -214,7 +218,9 @@ const char *dbr_result_column_name(const struct dbr_result *res, size_t col)
 
 int dbr_result_value(struct dbr_result *res, size_t col, struct dbr_value *out)
 {
-	if (!res || !res->row || col >= res->ncols) {
+	if (res && res->merge && res->row)
+		return dbr__merge_value(res, col, out);
+	if (!res || !res->row || res->merge || col >= res->ncols) {
 		*out = dbr_null();
 		return DBR_E_MISUSE;
 	}
