@@ -132,14 +132,16 @@ int dbr__route(struct dbr *db, const char *source, const char *scope,
 		if (hit != DBR__ROUTE_MISS) {
 			idx = hit;
 			*reason = DBR_ROUTE_MAPPED;
-		} else {
-			atomic_fetch_add_explicit(&db->misses, 1,
-						  memory_order_relaxed);
-			if (dbr__log_enabled(&db->log, DBR_LOG_DEBUG))
-				dbr__log(&db->log, DBR_LOG_DEBUG, NULL,
-					 "chat %lld is not mapped: default "
-					 "source",
-					 (long long)chat);
+		} else if (dbr__log_enabled(&db->log, DBR_LOG_DEBUG)) {
+			/* Counted only when debugging: a shared counter on
+			 * every unmapped chat would make threads contend. */
+			dbr__log(&db->log, DBR_LOG_DEBUG, NULL,
+				 "chat %lld is not mapped (miss %llu): default "
+				 "source",
+				 (long long)chat,
+				 (unsigned long long)atomic_fetch_add_explicit(
+					 &db->misses, 1, memory_order_relaxed) +
+					 1);
 		}
 	}
 	*out = &cfg->sources[idx];

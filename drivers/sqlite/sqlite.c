@@ -6,6 +6,7 @@
  * prepared statements keyed by their text, so a repeated statement is
  * bound and stepped without being prepared again.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -44,6 +45,11 @@ static const struct dbr_driver sqlt_driver;
 static const struct dbr_option_decl sqlt_options[] = {
 	{ "path", DBR_OPT_PATH, DBR_OPT_REQUIRED, 0, 0, NULL, NULL,
 	  "the database file; relative to the INI file's folder" },
+	{ "locking_mode", DBR_OPT_ENUM, 0, 0, 0, "normal", "normal|exclusive",
+	  "exclusive: each connection keeps the file locked (one writer "
+	  "process, no lock calls per statement)" },
+	{ "cache_size", DBR_OPT_INT, 0, 0, 1048576, "0", NULL,
+	  "each connection's page cache in KiB (0: SQLite's default)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -130,6 +136,26 @@ static int sqlt_wal(struct sqlt_conn *c, double timeout, struct dbr_error *err)
 	}
 }
 
+/* The pragmas of the source's options, before the first read. */
+static int sqlt_settings(struct sqlt_conn *c,
+			 const struct dbr_source_config *src,
+			 struct dbr_error *err)
+{
+	const char *mode = sqlt_host->opt_text(src, "locking_mode");
+	int64_t kib = sqlt_host->opt_int(src, "cache_size");
+	char sql[64];
+	int rc = DBR_OK;
+
+	if (mode && !strcmp(mode, "exclusive"))
+		rc = sqlt_exec(c, "PRAGMA locking_mode=EXCLUSIVE", err);
+	if (!rc && kib > 0) {
+		snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%lld",
+			 (long long)kib);
+		rc = sqlt_exec(c, sql, err);
+	}
+	return rc;
+}
+
 static int sqlt_open(const struct dbr_source_config *src,
 		     struct dbr_driver_conn **out, struct dbr_error *err)
 {
@@ -158,9 +184,11 @@ static int sqlt_open(const struct dbr_source_config *src,
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->db, (int)(timeout * 1000));
+	rc = sqlt_settings(c, src, err);
 	/* Reading the schema version proves the file is a database. */
-	rc = ro ? sqlt_exec(c, "PRAGMA schema_version", err)
-		: sqlt_wal(c, timeout, err);
+	if (!rc)
+		rc = ro ? sqlt_exec(c, "PRAGMA schema_version", err)
+			: sqlt_wal(c, timeout, err);
 	if (rc) {
 		/* Busy past the timeout is a wait that ended; anything else
 		 * leaves the file unusable. */
