@@ -1,0 +1,212 @@
+/*
+ * bench.c - dbroute-bench's driver: arguments, interleaved timing with
+ * medians, the table and the JSON output.
+ *
+ * usage: dbroute-bench [--json FILE] [--only NAME] [--iterations N]
+ *                      [--rounds R]
+ */
+#define _GNU_SOURCE /* mkdtemp, nftw */
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+double bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void bench_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("dbroute-bench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+void bench_ok(int rc, const struct dbr_error *err, const char *what)
+{
+	if (rc)
+		bench_die("%s: %s", what,
+			  err ? err->message : dbr_strerror(rc));
+}
+
+/* Whether `a` is `b` or a group above it ("x" above "x.y"). */
+static bool above(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	return !strncmp(a, b, n) && (b[n] == '\0' || b[n] == '.');
+}
+
+bool bench_wanted(const struct bench *b, const char *name)
+{
+	/* A workload by its whole name, or a top-level group ("sqlite"). */
+	return !b->only || !strcmp(b->only, name) ||
+	       (!strchr(b->only, '.') && above(b->only, name));
+}
+
+bool bench_group(const struct bench *b, const char *group)
+{
+	return !b->only || above(group, b->only);
+}
+
+long bench_ops(const struct bench *b, long dflt)
+{
+	return b->iterations > 0 ? b->iterations : dflt;
+}
+
+void bench_path(const struct bench *b, char *out, size_t size, const char *name)
+{
+	snprintf(out, size, "%s/%s", b->dir, name);
+}
+
+void bench_write(const struct bench *b, char *out, size_t size,
+		 const char *name, const char *text)
+{
+	FILE *f;
+
+	bench_path(b, out, size, name);
+	f = fopen(out, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f))
+		bench_die("cannot write %s", out);
+}
+
+uint64_t bench_rand(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1Dull;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void bench_compare(struct bench *b, const char *name, bench_fn raw,
+		   void *raw_state, bench_fn dbr, void *dbr_state, long n)
+{
+	double r[64], d[64], t;
+	struct bench_row *row;
+	int i;
+
+	/* One warm-up of each side, then A B A B. */
+	raw(raw_state, n / 10 + 1);
+	dbr(dbr_state, n / 10 + 1);
+	for (i = 0; i < b->rounds; i++) {
+		t = bench_now();
+		raw(raw_state, n);
+		r[i] = (bench_now() - t) * 1e9 / (double)n;
+		t = bench_now();
+		dbr(dbr_state, n);
+		d[i] = (bench_now() - t) * 1e9 / (double)n;
+	}
+	if (b->nrows == 32)
+		bench_die("too many workloads");
+	row = &b->rows[b->nrows++];
+	snprintf(row->name, sizeof(row->name), "%s", name);
+	row->raw_ns = median(r, b->rounds);
+	row->dbr_ns = median(d, b->rounds);
+	printf("%-28s %12.0f %12.0f %8.3f\n", name, row->raw_ns, row->dbr_ns,
+	       row->dbr_ns / row->raw_ns);
+	fflush(stdout);
+}
+
+static void write_json(const struct bench *b, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	int i;
+
+	if (!f)
+		bench_die("cannot write %s", path);
+	fputs("{\n  \"results\": [\n", f);
+	for (i = 0; i < b->nrows; i++)
+		fprintf(f,
+			"    {\"name\": \"%s\", \"raw_ns_per_op\": %.1f, "
+			"\"dbroute_ns_per_op\": %.1f, \"ratio\": %.4f}%s\n",
+			b->rows[i].name, b->rows[i].raw_ns, b->rows[i].dbr_ns,
+			b->rows[i].dbr_ns / b->rows[i].raw_ns,
+			i + 1 < b->nrows ? "," : "");
+	fprintf(f,
+		"  ],\n  \"routing_ns_per_lookup\": %.2f,\n"
+		"  \"bytes_per_source\": %.1f,\n"
+		"  \"bytes_per_mapping\": %.2f,\n"
+		"  \"two_thread_speedup\": %.3f,\n"
+		"  \"raw_two_thread_speedup\": %.3f\n}\n",
+		b->routing_ns, b->bytes_per_source, b->bytes_per_mapping,
+		b->speedup, b->raw_speedup);
+	if (fclose(f))
+		bench_die("cannot write %s", path);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+int main(int argc, char **argv)
+{
+	static struct bench b;
+	char tmpl[] = "/tmp/dbroute-bench-XXXXXX";
+	const char *json = NULL;
+	int i;
+
+	b.rounds = 5;
+	for (i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(argv[i], "--json") && v)
+			json = argv[++i];
+		else if (!strcmp(argv[i], "--only") && v)
+			b.only = argv[++i];
+		else if (!strcmp(argv[i], "--iterations") && v)
+			b.iterations = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--rounds") && v)
+			b.rounds = atoi(argv[++i]);
+		else
+			bench_die("usage: dbroute-bench [--json FILE] [--only "
+				  "NAME] [--iterations N] [--rounds R]");
+	}
+	if (b.rounds < 1 || b.rounds > 64 || b.iterations < 0)
+		bench_die("--rounds is 1 to 64, --iterations positive");
+	b.dir = mkdtemp(tmpl);
+	if (!b.dir)
+		bench_die("cannot create a scratch folder");
+	bench_init_keys();
+	printf("%-28s %12s %12s %8s\n", "workload", "raw ns/op",
+	       "dbroute ns/op", "ratio");
+	bench_sqlite(&b);
+	bench_postgres(&b);
+	bench_redis(&b);
+	bench_routing(&b);
+	bench_memory(&b);
+	if (json)
+		write_json(&b, json);
+	nftw(b.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
