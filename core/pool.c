@@ -1,6 +1,7 @@
 /*
  * pool.c - per-source connection pools.
  */
+#define _GNU_SOURCE /* PTHREAD_MUTEX_ADAPTIVE_NP */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,27 @@ static double coarse_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The lock is held for a few instructions at a time: spinning briefly
+ * beats sleeping in the kernel when two threads meet on it.
+ */
+static int init_mutex(pthread_mutex_t *mu)
+{
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+	pthread_mutexattr_t attr;
+	int rc;
+
+	if (pthread_mutexattr_init(&attr))
+		return -1;
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	rc = pthread_mutex_init(mu, &attr);
+	pthread_mutexattr_destroy(&attr);
+	return rc;
+#else
+	return pthread_mutex_init(mu, NULL);
+#endif
 }
 
 int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src)
@@ -30,7 +52,7 @@ int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src)
 		return DBR_E_NOMEM;
 	}
 	pthread_condattr_destroy(&attr);
-	if (pthread_mutex_init(&p->mu, NULL)) {
+	if (init_mutex(&p->mu)) {
 		pthread_cond_destroy(&p->cv);
 		return DBR_E_NOMEM;
 	}
@@ -125,6 +147,26 @@ static bool still_alive(struct dbr__pconn *c)
 	return false;
 }
 
+/* An address that is this thread's own. */
+static _Thread_local char thread_token;
+
+/* The idle connection this thread used last, else the top of the stack. */
+static struct dbr__pconn *take_idle(struct dbr__pool *p)
+{
+	size_t i = p->nidle;
+	struct dbr__pconn *c;
+
+	while (i-- > 0)
+		if (p->idle[i]->user == &thread_token)
+			break;
+	if (i == (size_t)-1)
+		i = p->nidle - 1;
+	c = p->idle[i];
+	p->idle[i] = p->idle[--p->nidle];
+	c->user = &thread_token;
+	return c;
+}
+
 int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 		      struct dbr_error *err)
 {
@@ -135,7 +177,7 @@ int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		if (p->nidle) {
-			struct dbr__pconn *c = p->idle[--p->nidle];
+			struct dbr__pconn *c = take_idle(p);
 
 			pthread_mutex_unlock(&p->mu);
 			if (still_alive(c)) {
@@ -148,7 +190,10 @@ int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 		if (p->nopen < p->max) {
 			p->nopen++;
 			pthread_mutex_unlock(&p->mu);
-			return conn_open(p, out, err);
+			rc = conn_open(p, out, err);
+			if (!rc)
+				(*out)->user = &thread_token;
+			return rc;
 		}
 		if (rc == ETIMEDOUT)
 			break;

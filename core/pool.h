@@ -46,6 +46,7 @@ struct dbr__pconn {
 	struct dbr_driver_conn *dc;
 	struct dbr__pool *pool;
 	double idle_since;    /* coarse monotonic seconds */
+	const void *user;     /* the thread that used it last */
 	bool lost;	      /* the driver reported it lost: close it */
 	unsigned ops, errors; /* since taken; added to the pool's at put */
 	struct dbr_result res;
@@ -72,6 +73,8 @@ void dbr__pool_release(struct dbr__pool *p);
  * Take a connection: an idle one (pinged first when it idled long), a new
  * one while fewer than max are open, or the first one put back within the
  * source's timeout. No lock is held while the driver connects or pings.
+ * Among idle connections, the one this thread used last is preferred (its
+ * caches are warm on this thread's data), then the last one put back.
  */
 int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 		      struct dbr_error *err);
