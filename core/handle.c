@@ -321,10 +321,7 @@ int dbr_source_counters(struct dbr *db, size_t i, uint64_t *ops,
 		return DBR_E_MISUSE;
 	p = &db->pools[i];
 	h = &db->health[i];
-	pthread_mutex_lock(&p->mu);
-	o = p->ops;
-	e = p->errors;
-	pthread_mutex_unlock(&p->mu);
+	dbr__pool_totals(p, &o, &e);
 	pthread_mutex_lock(&h->mu);
 	/* Operations that found no connection never reached the pool's
 	 * counts: add them to both. */

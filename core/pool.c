@@ -1,5 +1,12 @@
 /*
  * pool.c - per-source connection pools.
+ *
+ * A pool is an array of max_connections slots, allocated at first use.
+ * Taking and giving back a connection changes its slot's state with one
+ * compare-and-swap on the slot's own cache line: threads that keep to their
+ * own connections never touch a shared line. The mutex and the condition
+ * variable are only for allocating the slots and for waiting when every
+ * slot is taken.
  */
 #define _GNU_SOURCE /* PTHREAD_MUTEX_ADAPTIVE_NP */
 #include <errno.h>
@@ -8,24 +15,31 @@
 
 #include "pool.h"
 
-static double coarse_now(void)
+/* The slot this thread took last: a hint, compared by pool address and
+ * bounds-checked, never dereferenced as a stale pointer. */
+#if defined(__GNUC__)
+#define TLS_FAST __attribute__((tls_model("initial-exec")))
+#else
+#define TLS_FAST
+#endif
+static _Thread_local const struct dbr__pool *hint_pool TLS_FAST;
+static _Thread_local size_t hint_slot TLS_FAST;
+
+static uint64_t now_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/*
- * The lock is held for a few instructions at a time: spinning briefly
- * beats sleeping in the kernel when two threads meet on it.
- */
 static int init_mutex(pthread_mutex_t *mu)
 {
 #ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
 	pthread_mutexattr_t attr;
 	int rc;
 
+	/* Held for a few instructions: spin briefly before sleeping. */
 	if (pthread_mutexattr_init(&attr))
 		return -1;
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
@@ -44,6 +58,8 @@ int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src)
 	memset(p, 0, sizeof(*p));
 	p->src = src;
 	p->max = (size_t)src->max_connections;
+	atomic_init(&p->slots, NULL);
+	atomic_init(&p->waiters, 0);
 	if (pthread_condattr_init(&attr))
 		return DBR_E_NOMEM;
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -59,191 +75,274 @@ int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src)
 	return DBR_OK;
 }
 
-static void conn_close(struct dbr__pconn *c)
-{
-	c->pool->src->drv->vt.close(c->dc);
-	dbr__free(c);
-}
-
 void dbr__pool_release(struct dbr__pool *p)
 {
+	struct dbr__pconn *slots;
 	size_t i;
 
 	if (!p->src)
 		return;
-	for (i = 0; i < p->nidle; i++)
-		conn_close(p->idle[i]);
-	dbr__free(p->idle);
+	slots = atomic_load(&p->slots);
+	for (i = 0; slots && i < p->max; i++)
+		if (slots[i].dc)
+			p->src->drv->vt.close(slots[i].dc);
+	dbr__free(slots);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	memset(p, 0, sizeof(*p));
 }
 
-/* Forget a connection slot (one that failed to open or was closed). */
-static void slot_free(struct dbr__pool *p)
+static struct dbr__pconn *get_slots(struct dbr__pool *p)
 {
+	struct dbr__pconn *slots =
+		atomic_load_explicit(&p->slots, memory_order_acquire);
+	size_t i;
+
+	if (slots)
+		return slots;
 	pthread_mutex_lock(&p->mu);
-	p->nopen--;
-	pthread_cond_signal(&p->cv);
+	slots = atomic_load(&p->slots);
+	if (!slots && (slots = dbr__calloc(p->max, sizeof(*slots)))) {
+		for (i = 0; i < p->max; i++) {
+			atomic_init(&slots[i].state, DBR__SLOT_EMPTY);
+			atomic_init(&slots[i].total_ops, 0);
+			atomic_init(&slots[i].total_errors, 0);
+			slots[i].pool = p;
+		}
+		atomic_store_explicit(&p->slots, slots, memory_order_release);
+	}
 	pthread_mutex_unlock(&p->mu);
+	return slots;
 }
 
-static int conn_open(struct dbr__pool *p, struct dbr__pconn **out,
-		     struct dbr_error *err)
+static bool claim(struct dbr__pconn *c, int from, int to)
 {
-	const struct dbr_driver *vt = &p->src->drv->vt;
-	struct dbr__pconn *c = dbr__calloc(1, sizeof(*c));
-	int rc;
+	int expected = from;
 
-	if (!c) {
-		slot_free(p);
-		return dbr__error_set(err, DBR_E_NOMEM, p->src->name,
-				      "source '%s': out of memory",
-				      p->src->name);
+	return atomic_compare_exchange_strong(&c->state, &expected, to);
+}
+
+/* Wake threads waiting for a slot, if any. */
+static void wake(struct dbr__pool *p)
+{
+	if (atomic_load(&p->waiters) > 0) {
+		pthread_mutex_lock(&p->mu);
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
 	}
-	rc = vt->open(p->src, &c->dc, err);
+}
+
+/* Close a taken slot's connection and free the slot. */
+static void retire(struct dbr__pconn *c)
+{
+	c->pool->src->drv->vt.close(c->dc);
+	c->dc = NULL;
+	c->lost = false;
+	atomic_store(&c->state, DBR__SLOT_EMPTY);
+	wake(c->pool);
+}
+
+/* This thread's last slot, else the idle slot put back last. */
+static struct dbr__pconn *take_idle(struct dbr__pool *p,
+				    struct dbr__pconn *slots)
+{
+	struct dbr__pconn *best;
+	size_t i;
+
+	if (hint_pool == p && hint_slot < p->max &&
+	    claim(&slots[hint_slot], DBR__SLOT_IDLE, DBR__SLOT_TAKEN))
+		return &slots[hint_slot];
+	for (;;) {
+		best = NULL;
+		for (i = 0; i < p->max; i++)
+			if (atomic_load_explicit(&slots[i].state,
+						 memory_order_relaxed) ==
+				    DBR__SLOT_IDLE &&
+			    (!best || slots[i].put_ns > best->put_ns))
+				best = &slots[i];
+		if (!best)
+			return NULL;
+		if (claim(best, DBR__SLOT_IDLE, DBR__SLOT_TAKEN))
+			return best;
+	}
+}
+
+static struct dbr__pconn *take_empty(struct dbr__pool *p,
+				     struct dbr__pconn *slots)
+{
+	size_t i;
+
+	for (i = 0; i < p->max; i++)
+		if (claim(&slots[i], DBR__SLOT_EMPTY, DBR__SLOT_OPENING))
+			return &slots[i];
+	return NULL;
+}
+
+static int conn_open(struct dbr__pconn *c, struct dbr_error *err)
+{
+	struct dbr_source_config *src = c->pool->src;
+	int rc = src->drv->vt.open(src, &c->dc, err);
+
 	if (rc) {
-		dbr__error_source(err, p->src->name);
-		dbr__free(c);
-		slot_free(p);
+		c->dc = NULL;
+		dbr__error_source(err, src->name);
+		atomic_store(&c->state, DBR__SLOT_EMPTY);
+		wake(c->pool);
 		return rc;
 	}
-	c->pool = p;
-	*out = c;
+	atomic_store(&c->state, DBR__SLOT_TAKEN);
 	return DBR_OK;
 }
 
-static int wait_timeout(struct dbr__pool *p, struct dbr_error *err)
-{
-	return dbr__error_set(err, DBR_E_TIMEOUT, p->src->name,
-			      "source '%s': no connection free after %g s "
-			      "(max_connections = %zu)",
-			      p->src->name, p->src->timeout, p->max);
-}
-
 /*
- * Check a connection before handing it out: the driver's local check, and
- * a ping when it idled long. Close it if either fails.
+ * Check an idle connection before handing it out: the driver's local
+ * check, and a ping when it idled long. Retire it if either fails.
  */
 static bool still_alive(struct dbr__pconn *c)
 {
 	const struct dbr_driver *vt = &c->pool->src->drv->vt;
-	struct dbr__pool *p = c->pool;
 	const char *why;
+
+	int64_t idle = (int64_t)(now_ns(CLOCK_MONOTONIC_COARSE) - c->put_ns);
 
 	if (vt->is_alive && !vt->is_alive(c->dc))
 		why = "was closed by the server";
-	else if (!vt->ping ||
-		 coarse_now() - c->idle_since < DBR__IDLE_PING_SECONDS)
+	else if (!vt->ping || idle < (int64_t)(DBR__IDLE_PING_SECONDS * 1e9))
 		return true;
 	else if (vt->ping(c->dc, NULL) == DBR_OK)
 		return true;
 	else
 		why = "did not answer a ping";
-	dbr__log(p->src->log, DBR_LOG_INFO, p->src->name,
+	dbr__log(c->pool->src->log, DBR_LOG_INFO, c->pool->src->name,
 		 "idle connection %s; reconnecting", why);
-	conn_close(c);
-	slot_free(p);
+	retire(c);
 	return false;
 }
 
-/* An address that is this thread's own. */
-static _Thread_local char thread_token;
-
-/* The idle connection this thread used last, else the top of the stack. */
-static struct dbr__pconn *take_idle(struct dbr__pool *p)
+static void deadline_in(struct timespec *ts, double seconds)
 {
-	size_t i = p->nidle;
-	struct dbr__pconn *c;
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)seconds;
+	ts->tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
 
-	while (i-- > 0)
-		if (p->idle[i]->user == &thread_token)
-			break;
-	if (i == (size_t)-1)
-		i = p->nidle - 1;
-	c = p->idle[i];
-	p->idle[i] = p->idle[--p->nidle];
-	c->user = &thread_token;
-	return c;
+/* Whether a slot could be taken now (idle, or empty to connect). */
+static bool any_free(struct dbr__pool *p, struct dbr__pconn *slots)
+{
+	size_t i;
+
+	for (i = 0; i < p->max; i++) {
+		int st = atomic_load(&slots[i].state);
+
+		if (st == DBR__SLOT_IDLE || st == DBR__SLOT_EMPTY)
+			return true;
+	}
+	return false;
+}
+
+/* Wait until a slot may be free; false when the timeout passed. */
+static bool wait_for_slot(struct dbr__pool *p, struct dbr__pconn *slots,
+			  struct timespec *deadline, bool *timed)
+{
+	int rc = 0;
+
+	if (!*timed) {
+		deadline_in(deadline, p->src->timeout);
+		*timed = true;
+	}
+	pthread_mutex_lock(&p->mu);
+	atomic_fetch_add(&p->waiters, 1);
+	/* After announcing ourselves: a slot put back from now on wakes us;
+	 * one put back before is seen here. */
+	while (!any_free(p, slots) && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&p->cv, &p->mu, deadline);
+	atomic_fetch_sub(&p->waiters, 1);
+	pthread_mutex_unlock(&p->mu);
+	return rc != ETIMEDOUT;
 }
 
 int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 		      struct dbr_error *err)
 {
-	struct timespec deadline = { 0, 0 };
+	struct dbr__pconn *slots = get_slots(p), *c;
+	struct timespec deadline;
 	bool timed = false;
-	int rc = 0;
+	int rc;
 
-	pthread_mutex_lock(&p->mu);
+	if (!slots)
+		return dbr__error_set(err, DBR_E_NOMEM, p->src->name,
+				      "source '%s': out of memory",
+				      p->src->name);
 	for (;;) {
-		if (p->nidle) {
-			struct dbr__pconn *c = take_idle(p);
-
-			pthread_mutex_unlock(&p->mu);
-			if (still_alive(c)) {
-				*out = c;
-				return DBR_OK;
-			}
-			pthread_mutex_lock(&p->mu);
+		c = take_idle(p, slots);
+		if (c && !still_alive(c))
 			continue;
-		}
-		if (p->nopen < p->max) {
-			p->nopen++;
-			pthread_mutex_unlock(&p->mu);
-			rc = conn_open(p, out, err);
-			if (!rc)
-				(*out)->user = &thread_token;
+		if (!c && (c = take_empty(p, slots)) &&
+		    (rc = conn_open(c, err)))
 			return rc;
+		if (c) {
+			hint_pool = p;
+			hint_slot = (size_t)(c - slots);
+			*out = c;
+			return DBR_OK;
 		}
-		if (rc == ETIMEDOUT)
-			break;
-		if (!timed) {
-			double t = p->src->timeout;
-
-			timed = true;
-			clock_gettime(CLOCK_MONOTONIC, &deadline);
-			deadline.tv_sec += (time_t)t;
-			deadline.tv_nsec +=
-				(long)((t - (double)(time_t)t) * 1e9);
-			if (deadline.tv_nsec >= 1000000000L) {
-				deadline.tv_sec++;
-				deadline.tv_nsec -= 1000000000L;
-			}
-		}
-		rc = pthread_cond_timedwait(&p->cv, &p->mu, &deadline);
+		if (!wait_for_slot(p, slots, &deadline, &timed) &&
+		    !any_free(p, slots))
+			return dbr__error_set(
+				err, DBR_E_TIMEOUT, p->src->name,
+				"source '%s': no connection free after %g s "
+				"(max_connections = %zu)",
+				p->src->name, p->src->timeout, p->max);
 	}
-	pthread_mutex_unlock(&p->mu);
-	return wait_timeout(p, err);
 }
 
 void dbr__pool_put(struct dbr__pconn *c)
 {
-	struct dbr__pool *p = c->pool;
-
-	c->idle_since = coarse_now();
-	pthread_mutex_lock(&p->mu);
-	p->ops += c->ops;
-	p->errors += c->errors;
+	atomic_store_explicit(
+		&c->total_ops,
+		atomic_load_explicit(&c->total_ops, memory_order_relaxed) +
+			c->ops,
+		memory_order_relaxed);
+	atomic_store_explicit(
+		&c->total_errors,
+		atomic_load_explicit(&c->total_errors, memory_order_relaxed) +
+			c->errors,
+		memory_order_relaxed);
 	c->ops = c->errors = 0;
 	if (c->lost) {
-		p->nopen--;
-		pthread_cond_signal(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-		conn_close(c);
+		retire(c);
 		return;
 	}
-	if (!p->idle) {
-		p->idle = dbr__calloc(p->max, sizeof(*p->idle));
-		if (!p->idle) {
-			/* Cannot pool it: close it rather than leak it. */
-			p->nopen--;
-			pthread_cond_signal(&p->cv);
-			pthread_mutex_unlock(&p->mu);
-			conn_close(c);
-			return;
-		}
+	/* The coarse clock (no hardware read): LIFO to within a tick. */
+	c->put_ns = now_ns(CLOCK_MONOTONIC_COARSE);
+	atomic_store(&c->state, DBR__SLOT_IDLE);
+	wake(c->pool);
+}
+
+size_t dbr__pool_count(struct dbr__pool *p, int state)
+{
+	struct dbr__pconn *slots = atomic_load(&p->slots);
+	size_t i, n = 0;
+
+	for (i = 0; slots && i < p->max; i++)
+		n += atomic_load(&slots[i].state) == state;
+	return n;
+}
+
+void dbr__pool_totals(struct dbr__pool *p, uint64_t *ops, uint64_t *errors)
+{
+	struct dbr__pconn *slots = atomic_load(&p->slots);
+	size_t i;
+
+	*ops = *errors = 0;
+	for (i = 0; slots && i < p->max; i++) {
+		*ops += atomic_load_explicit(&slots[i].total_ops,
+					     memory_order_relaxed);
+		*errors += atomic_load_explicit(&slots[i].total_errors,
+						memory_order_relaxed);
 	}
-	p->idle[p->nidle++] = c;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
 }

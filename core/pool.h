@@ -6,6 +6,7 @@
 #define DBR_POOL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "config.h"
 
@@ -41,27 +42,38 @@ struct dbr_tx {
 	bool open;
 };
 
-/* One pooled connection. */
+/* A slot's state; changed by compare-and-swap, never under a lock. */
+enum dbr__slot_state {
+	DBR__SLOT_EMPTY,   /* no connection */
+	DBR__SLOT_OPENING, /* a thread is connecting it */
+	DBR__SLOT_IDLE,	   /* open and free */
+	DBR__SLOT_TAKEN	   /* in use by one thread */
+};
+
+/*
+ * One slot of a pool, and its connection when it has one. Slots live as
+ * long as the pool. The thread that took a slot owns every field but
+ * `state` and the totals until it puts the slot back.
+ */
 struct dbr__pconn {
+	atomic_int state; /* enum dbr__slot_state */
 	struct dbr_driver_conn *dc;
 	struct dbr__pool *pool;
-	double idle_since;    /* coarse monotonic seconds */
-	const void *user;     /* the thread that used it last */
+	uint64_t put_ns;      /* coarse monotonic: when put back (LIFO) */
 	bool lost;	      /* the driver reported it lost: close it */
-	unsigned ops, errors; /* since taken; added to the pool's at put */
+	unsigned ops, errors; /* since taken */
+	atomic_uint_fast64_t total_ops, total_errors;
 	struct dbr_result res;
 	struct dbr_tx tx;
 };
 
 struct dbr__pool {
-	pthread_mutex_t mu;
-	pthread_cond_t cv; /* on CLOCK_MONOTONIC */
 	struct dbr_source_config *src;
-	struct dbr__pconn **idle; /* LIFO stack of max_connections */
-	size_t nidle;
-	size_t nopen; /* open, or being opened */
+	struct dbr__pconn *_Atomic slots; /* max_connections, on first use */
 	size_t max;
-	uint64_t ops, errors; /* operations run on its connections */
+	pthread_mutex_t mu; /* allocating slots; waiting for one */
+	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
+	atomic_int waiters;
 };
 
 int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src);
@@ -70,16 +82,23 @@ int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src);
 void dbr__pool_release(struct dbr__pool *p);
 
 /*
- * Take a connection: an idle one (pinged first when it idled long), a new
- * one while fewer than max are open, or the first one put back within the
- * source's timeout. No lock is held while the driver connects or pings.
- * Among idle connections, the one this thread used last is preferred (its
- * caches are warm on this thread's data), then the last one put back.
+ * Take a connection: an idle one (checked, and pinged when it idled long),
+ * a new one while fewer than max are open, or the first one put back within
+ * the source's timeout. The fast path takes no lock; no lock is held while
+ * a driver connects or pings. Among idle connections, the one this thread
+ * took last is preferred (its caches are warm on this thread's data), then
+ * the last one put back (LIFO).
  */
 int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 		      struct dbr_error *err);
 
 /* Give a connection back; a lost one is closed instead. */
 void dbr__pool_put(struct dbr__pconn *c);
+
+/* How many slots are in a state (for status and tests). */
+size_t dbr__pool_count(struct dbr__pool *p, int state);
+
+/* The operations and errors of the pool's connections so far. */
+void dbr__pool_totals(struct dbr__pool *p, uint64_t *ops, uint64_t *errors);
 
 #endif /* DBR_POOL_H */

@@ -99,7 +99,8 @@ static int deliver(struct dbr_result *res, struct dbr_result **out,
 		*out = res;
 		return DBR_OK;
 	}
-	rc = drain(res, err);
+	/* Without result columns, query() already ran it to its end. */
+	rc = res->ncols ? drain(res, err) : DBR_OK;
 	dbr_result_free(res);
 	return rc;
 }

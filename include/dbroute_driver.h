@@ -151,7 +151,8 @@ struct dbr_driver_conn {
  *
  * A connection has at most one cursor at a time: query() starts it (and
  * runs the statement up to its first row, so that execution errors are
- * reported by query()), next() steps it, finish() ends it. Values written
+ * reported by query(); a statement without result columns has then run to
+ * its end), next() steps it, finish() ends it. Values written
  * by column() stay valid until the next next() or finish(); text is
  * followed by a NUL byte not counted in len.
  *

@@ -98,7 +98,8 @@ static void test_pool__threads_never_share(void **state)
 	assert_int_equal(atomic_load(&overlaps), 0);
 	assert_int_equal(atomic_load(&failures), 0);
 	assert_true(nslots >= 1 && nslots <= POOL);
-	assert_true(db->pools[0].nopen <= POOL);
+	assert_true(dbr__pool_count(&db->pools[0], DBR__SLOT_EMPTY) ==
+		    POOL - nslots);
 	dbr_close(db);
 	t_rmtree(dir);
 	free(path);
@@ -148,7 +149,7 @@ static void test_pool__lifo_and_lost(void **state)
 	assert_int_equal(dbr__pool_acquire(p, &a, &err), DBR_OK);
 	assert_int_equal(dbr__pool_acquire(p, &b, &err), DBR_OK);
 	assert_ptr_not_equal(a, b);
-	assert_int_equal(p->nopen, 2);
+	assert_int_equal(dbr__pool_count(p, DBR__SLOT_TAKEN), 2);
 	dbr__pool_put(a);
 	dbr__pool_put(b);
 	assert_int_equal(dbr__pool_acquire(p, &c, &err), DBR_OK);
@@ -156,10 +157,10 @@ static void test_pool__lifo_and_lost(void **state)
 	/* A connection the driver reported lost is closed, not pooled. */
 	c->lost = true;
 	dbr__pool_put(c);
-	assert_int_equal(p->nopen, 1);
-	assert_int_equal(p->nidle, 1);
+	assert_int_equal(dbr__pool_count(p, DBR__SLOT_EMPTY), 1);
+	assert_int_equal(dbr__pool_count(p, DBR__SLOT_IDLE), 1);
 	/* An idle connection past the ping age is pinged and reused. */
-	p->idle[0]->idle_since -= DBR__IDLE_PING_SECONDS + 1;
+	a->put_ns -= (uint64_t)((DBR__IDLE_PING_SECONDS + 1) * 1e9);
 	assert_int_equal(dbr__pool_acquire(p, &c, &err), DBR_OK);
 	assert_ptr_equal(c, a);
 	dbr__pool_put(c);

@@ -23,6 +23,8 @@ struct sqlt_stmt {
 	uint64_t hash;
 	uint64_t used; /* LRU tick */
 	sqlite3_stmt *stmt;
+	int nparams; /* known at prepare time, not asked per call */
+	bool readonly;
 };
 
 struct sqlt_conn {
@@ -32,11 +34,16 @@ struct sqlt_conn {
 	struct sqlt_stmt *mru;
 	uint64_t tick;
 	sqlite3_stmt *cur; /* the cursor's statement, or NULL */
-	int cur_rc;	   /* SQLITE_ROW or SQLITE_DONE: the last step */
-	bool first;	   /* next() returns the row query() stepped to */
+	bool cur_readonly;
+	int cur_rc; /* SQLITE_ROW or SQLITE_DONE: the last step */
+	bool first; /* next() returns the row query() stepped to */
 	int64_t changes;
 	int64_t rowid; /* the last insert row id after the statement */
 	int64_t rowid_before;
+	/* Copies of text and blob parameters, bound without SQLite's own
+	 * copy: valid until the next query rebinds. len <= cap. */
+	char *scratch;
+	size_t scratch_len, scratch_cap;
 };
 
 static const struct dbr_host *sqlt_host;
@@ -110,6 +117,7 @@ static void sqlt_close(struct dbr_driver_conn *conn)
 		free(c->cache[i].sql);
 	}
 	sqlite3_close_v2(c->db);
+	free(c->scratch);
 	free(c);
 }
 
@@ -282,6 +290,8 @@ static int sqlt_prepare(struct sqlt_conn *c, const char *sql, size_t len,
 	e->len = len;
 	e->hash = hash;
 	e->stmt = stmt;
+	e->nparams = sqlite3_bind_parameter_count(stmt);
+	e->readonly = sqlite3_stmt_readonly(stmt) != 0;
 	*out = e;
 	return DBR_OK;
 }
@@ -289,14 +299,16 @@ static int sqlt_prepare(struct sqlt_conn *c, const char *sql, size_t len,
 static int sqlt_lookup(struct sqlt_conn *c, const char *sql,
 		       struct sqlt_stmt **out, struct dbr_error *err)
 {
-	size_t len = strlen(sql), i;
-	uint64_t hash;
 	struct sqlt_stmt *e = c->mru;
+	uint64_t hash;
+	size_t len, i;
 	int rc;
 
-	/* The statement just used again is the common case: no hashing. */
-	if (e && e->len == len && !memcmp(e->sql, sql, len))
+	/* The statement just used again is the common case: one pass over
+	 * the text, stopping at its end, no hashing. */
+	if (e && !strncmp(e->sql, sql, e->len + 1))
 		goto hit;
+	len = strlen(sql);
 	hash = sqlt_hash(sql, len);
 	for (i = 0; i < SQLT_CACHE_SIZE; i++) {
 		e = &c->cache[i];
@@ -314,19 +326,59 @@ hit:
 	return DBR_OK;
 }
 
-static int sqlt_bind(struct sqlt_conn *c, sqlite3_stmt *st,
+/* Room for the copies of this call's text and blob parameters. */
+static int sqlt_reserve(struct sqlt_conn *c, const struct dbr_value *p,
+			size_t n)
+{
+	size_t need = 0, cap;
+	char *buf;
+
+	c->scratch_len = 0;
+	while (n--)
+		if (p[n].type == DBR_TYPE_TEXT || p[n].type == DBR_TYPE_BLOB)
+			need += p[n].len + 1;
+	if (need <= c->scratch_cap)
+		return 0;
+	cap = need < 256 ? 256 : need * 2;
+	buf = realloc(c->scratch, cap);
+	if (!buf)
+		return -1;
+	c->scratch = buf;
+	c->scratch_cap = cap;
+	return 0;
+}
+
+/* A copy of a parameter's bytes that lives until the next query. */
+static const char *sqlt_copy(struct sqlt_conn *c, const struct dbr_value *p)
+{
+	char *at = c->scratch + c->scratch_len;
+
+	if (p->len)
+		memcpy(at, p->u.b, p->len);
+	at[p->len] = '\0';
+	c->scratch_len += p->len + 1;
+	return at;
+}
+
+static int sqlt_bind(struct sqlt_conn *c, const struct sqlt_stmt *e,
 		     const struct dbr_value *p, size_t n, struct dbr_error *err)
 {
-	int want = sqlite3_bind_parameter_count(st), rc = SQLITE_OK, i;
+	sqlite3_stmt *st = e->stmt;
+	int rc = SQLITE_OK, i;
 
-	if ((size_t)want != n) {
+	if ((size_t)e->nparams != n) {
 		sqlt_host->set_error(err, DBR_E_MISUSE, 0, NULL,
 				     "statement has %d placeholders but %zu "
 				     "parameters were given",
-				     want, n);
+				     e->nparams, n);
 		return DBR_E_MISUSE;
 	}
-	for (i = 0; i < want && rc == SQLITE_OK; i++, p++) {
+	if (sqlt_reserve(c, p, n)) {
+		sqlt_host->set_error(err, DBR_E_NOMEM, 0, NULL,
+				     "out of memory");
+		return DBR_E_NOMEM;
+	}
+	for (i = 0; i < e->nparams && rc == SQLITE_OK; i++, p++) {
 		switch (p->type) {
 		case DBR_TYPE_NULL: rc = sqlite3_bind_null(st, i + 1); break;
 		case DBR_TYPE_INT64:
@@ -336,14 +388,14 @@ static int sqlt_bind(struct sqlt_conn *c, sqlite3_stmt *st,
 			rc = sqlite3_bind_double(st, i + 1, p->u.d);
 			break;
 		case DBR_TYPE_TEXT:
-			rc = sqlite3_bind_text64(st, i + 1,
-						 p->len ? p->u.s : "", p->len,
-						 SQLITE_TRANSIENT, SQLITE_UTF8);
+			rc = sqlite3_bind_text64(st, i + 1, sqlt_copy(c, p),
+						 p->len, SQLITE_STATIC,
+						 SQLITE_UTF8);
 			break;
 		case DBR_TYPE_BLOB:
-			rc = p->len ? sqlite3_bind_blob64(st, i + 1, p->u.b,
-							  p->len,
-							  SQLITE_TRANSIENT)
+			rc = p->len ? sqlite3_bind_blob64(st, i + 1,
+							  sqlt_copy(c, p),
+							  p->len, SQLITE_STATIC)
 				    : sqlite3_bind_zeroblob(st, i + 1, 0);
 			break;
 		default:
@@ -369,10 +421,10 @@ static int sqlt_step(struct sqlt_conn *c, struct dbr_error *err)
 	}
 	if (rc == SQLITE_DONE) {
 		c->cur_rc = rc;
-		c->changes = sqlite3_stmt_readonly(c->cur)
-				     ? 0
-				     : sqlite3_changes64(c->db);
-		c->rowid = sqlite3_last_insert_rowid(c->db);
+		if (!c->cur_readonly) {
+			c->changes = sqlite3_changes64(c->db);
+			c->rowid = sqlite3_last_insert_rowid(c->db);
+		}
 		return DBR_DONE;
 	}
 	rc = sqlt_fail(c, rc, err, "statement failed");
@@ -401,11 +453,14 @@ static int sqlt_query(struct dbr_driver_conn *conn, const char *sql,
 
 	sqlt_finish(conn);
 	c->changes = 0;
-	c->rowid = c->rowid_before = sqlite3_last_insert_rowid(c->db);
 	rc = sqlt_lookup(c, sql, &e, err);
 	if (rc)
 		return rc;
-	rc = sqlt_bind(c, e->stmt, params, nparams, err);
+	/* Only a write can change the last insert row id. */
+	c->cur_readonly = e->readonly;
+	c->rowid = c->rowid_before =
+		e->readonly ? 0 : sqlite3_last_insert_rowid(c->db);
+	rc = sqlt_bind(c, e, params, nparams, err);
 	if (rc)
 		return rc;
 	c->cur = e->stmt;
@@ -448,30 +503,31 @@ static const char *sqlt_column_name(struct dbr_driver_conn *conn, size_t col)
 static void sqlt_column(struct dbr_driver_conn *conn, size_t col,
 			struct dbr_value *out)
 {
-	struct sqlt_conn *c = sqlt_conn(conn);
-	int i = (int)col;
+	/* One call for the column's value, then the value's own calls,
+	 * which take no lock. */
+	sqlite3_value *v = sqlite3_column_value(sqlt_conn(conn)->cur, (int)col);
 
 	out->len = 0;
-	switch (sqlite3_column_type(c->cur, i)) {
+	switch (sqlite3_value_type(v)) {
 	case SQLITE_INTEGER:
 		out->type = DBR_TYPE_INT64;
-		out->u.i = sqlite3_column_int64(c->cur, i);
+		out->u.i = sqlite3_value_int64(v);
 		break;
 	case SQLITE_FLOAT:
 		out->type = DBR_TYPE_DOUBLE;
-		out->u.d = sqlite3_column_double(c->cur, i);
+		out->u.d = sqlite3_value_double(v);
 		break;
 	case SQLITE_TEXT:
 		out->type = DBR_TYPE_TEXT;
-		out->u.s = (const char *)sqlite3_column_text(c->cur, i);
-		out->len = (size_t)sqlite3_column_bytes(c->cur, i);
+		out->u.s = (const char *)sqlite3_value_text(v);
+		out->len = (size_t)sqlite3_value_bytes(v);
 		if (!out->u.s)
 			out->u.s = "";
 		break;
 	case SQLITE_BLOB:
 		out->type = DBR_TYPE_BLOB;
-		out->u.b = sqlite3_column_blob(c->cur, i);
-		out->len = (size_t)sqlite3_column_bytes(c->cur, i);
+		out->u.b = sqlite3_value_blob(v);
+		out->len = (size_t)sqlite3_value_bytes(v);
 		if (!out->u.b)
 			out->u.b = "";
 		break;
