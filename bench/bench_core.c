@@ -65,7 +65,7 @@ void bench_routing(struct bench *b)
 	const char *src;
 	char path[512];
 	struct dbr *h;
-	long i, n = bench_ops(b, 10000000), hits = 0;
+	long i, j = 0, n = bench_ops(b, 10000000), hits = 0;
 	double t;
 	int reason;
 
@@ -84,8 +84,10 @@ void bench_routing(struct bench *b)
 				   : (int64_t)bench_rand(&seed);
 	t = bench_now();
 	for (i = 0; i < n; i++) {
-		dbr_route_chat(h, probe[i % MAPPINGS], &src, &reason);
+		dbr_route_chat(h, probe[j], &src, &reason);
 		hits += reason == DBR_ROUTE_MAPPED;
+		if (++j == MAPPINGS) /* no division in the timed loop */
+			j = 0;
 	}
 	b->routing_ns = (bench_now() - t) * 1e9 / (double)n;
 	printf("%-28s %12s %12.1f ns per lookup (%ld%% mapped)\n",

@@ -9,10 +9,17 @@
 
 #define DBR__ROUTE_MISS UINT32_MAX
 
+/* A chat id and its source side by side: one cache line per probe. */
+struct dbr__route_slot {
+	int64_t chat;
+	uint32_t source; /* source index + 1; 0 marks an empty slot */
+	uint32_t unused;
+};
+
 struct dbr__router {
-	int64_t *keys;	/* chat ids */
-	uint32_t *vals; /* source index + 1; 0 marks an empty slot */
-	size_t mask;	/* capacity - 1 (a power of two) */
+	struct dbr__route_slot *slots; /* aligned within `block` */
+	void *block;                   /* what was allocated */
+	size_t mask;                   /* capacity - 1 (a power of two) */
 	size_t count;
 };
 
@@ -28,7 +35,8 @@ int dbr__router_insert(struct dbr__router *r, int64_t chat, uint32_t source,
 
 void dbr__router_release(struct dbr__router *r);
 
-static inline size_t dbr__router_slot(const struct dbr__router *r, int64_t chat)
+static inline size_t dbr__router_slot(const struct dbr__router *r,
+				      int64_t chat)
 {
 	/* Fibonacci hashing: the high bits of a multiply spread sequential
 	 * and sparse ids alike. */
@@ -41,15 +49,17 @@ static inline size_t dbr__router_slot(const struct dbr__router *r, int64_t chat)
 static inline uint32_t dbr__router_lookup(const struct dbr__router *r,
 					  int64_t chat)
 {
+	const struct dbr__route_slot *s;
 	size_t i;
 
 	if (!r->count)
 		return DBR__ROUTE_MISS;
 	for (i = dbr__router_slot(r, chat);; i = (i + 1) & r->mask) {
-		if (!r->vals[i])
+		s = &r->slots[i];
+		if (!s->source)
 			return DBR__ROUTE_MISS;
-		if (r->keys[i] == chat)
-			return r->vals[i] - 1;
+		if (s->chat == chat)
+			return s->source - 1;
 	}
 }
 
