@@ -111,16 +111,27 @@ void bench_compare(struct bench *b, const char *name, bench_fn raw,
 	struct bench_row *row;
 	int i;
 
-	/* One warm-up of each side, then A B A B. */
+	/* One warm-up of each side, then A B, B A, A B ...: neither side
+	 * always runs first (after the other's caches, or its server's). */
 	raw(raw_state, n / 10 + 1);
 	dbr(dbr_state, n / 10 + 1);
 	for (i = 0; i < b->rounds; i++) {
-		t = bench_now();
-		raw(raw_state, n);
-		r[i] = (bench_now() - t) * 1e9 / (double)n;
-		t = bench_now();
-		dbr(dbr_state, n);
-		d[i] = (bench_now() - t) * 1e9 / (double)n;
+		int k;
+
+		for (k = 0; k < 2; k++) {
+			bool raw_now = (k == 0) == (i % 2 == 0);
+
+			t = bench_now();
+			if (raw_now)
+				raw(raw_state, n);
+			else
+				dbr(dbr_state, n);
+			t = (bench_now() - t) * 1e9 / (double)n;
+			if (raw_now)
+				r[i] = t;
+			else
+				d[i] = t;
+		}
 	}
 	if (b->nrows == 32)
 		bench_die("too many workloads");

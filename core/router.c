@@ -33,7 +33,8 @@ int dbr__router_init(struct dbr__router *r, size_t n)
 	r->block = dbr__malloc(bytes + HUGE_PAGE);
 	if (!r->block)
 		return DBR_E_NOMEM;
-	at = ((uintptr_t)r->block + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+	at = ((uintptr_t)r->block + HUGE_PAGE - 1) &
+	     ~(uintptr_t)(HUGE_PAGE - 1);
 	r->slots = (struct dbr__route_slot *)at;
 #ifdef MADV_HUGEPAGE
 	madvise(r->slots, bytes, MADV_HUGEPAGE); /* a hint; may be refused */

@@ -18,8 +18,8 @@ struct dbr__route_slot {
 
 struct dbr__router {
 	struct dbr__route_slot *slots; /* aligned within `block` */
-	void *block;                   /* what was allocated */
-	size_t mask;                   /* capacity - 1 (a power of two) */
+	void *block;		       /* what was allocated */
+	size_t mask;		       /* capacity - 1 (a power of two) */
 	size_t count;
 };
 
@@ -35,8 +35,7 @@ int dbr__router_insert(struct dbr__router *r, int64_t chat, uint32_t source,
 
 void dbr__router_release(struct dbr__router *r);
 
-static inline size_t dbr__router_slot(const struct dbr__router *r,
-				      int64_t chat)
+static inline size_t dbr__router_slot(const struct dbr__router *r, int64_t chat)
 {
 	/* Fibonacci hashing: the high bits of a multiply spread sequential
 	 * and sparse ids alike. */
