@@ -107,6 +107,7 @@ static struct dbr__pconn *get_slots(struct dbr__pool *p)
 			atomic_init(&slots[i].state, DBR__SLOT_EMPTY);
 			atomic_init(&slots[i].total_ops, 0);
 			atomic_init(&slots[i].total_errors, 0);
+			atomic_init(&slots[i].put_ns, 0);
 			slots[i].pool = p;
 		}
 		atomic_store_explicit(&p->slots, slots, memory_order_release);
@@ -147,6 +148,7 @@ static struct dbr__pconn *take_idle(struct dbr__pool *p,
 				    struct dbr__pconn *slots)
 {
 	struct dbr__pconn *best;
+	uint64_t newest;
 	size_t i;
 
 	if (hint_pool == p && hint_slot < p->max &&
@@ -154,12 +156,20 @@ static struct dbr__pconn *take_idle(struct dbr__pool *p,
 		return &slots[hint_slot];
 	for (;;) {
 		best = NULL;
-		for (i = 0; i < p->max; i++)
+		newest = 0;
+		for (i = 0; i < p->max; i++) {
+			/* Other threads' slots: read, never written here. */
+			uint64_t at = atomic_load_explicit(
+				&slots[i].put_ns, memory_order_relaxed);
+
 			if (atomic_load_explicit(&slots[i].state,
 						 memory_order_relaxed) ==
 				    DBR__SLOT_IDLE &&
-			    (!best || slots[i].put_ns > best->put_ns))
+			    (!best || at > newest)) {
 				best = &slots[i];
+				newest = at;
+			}
+		}
 		if (!best)
 			return NULL;
 		if (claim(best, DBR__SLOT_IDLE, DBR__SLOT_TAKEN))
@@ -203,7 +213,9 @@ static bool still_alive(struct dbr__pconn *c)
 	const struct dbr_driver *vt = &c->pool->src->drv->vt;
 	const char *why;
 
-	int64_t idle = (int64_t)(now_ns(CLOCK_MONOTONIC_COARSE) - c->put_ns);
+	int64_t idle = (int64_t)(now_ns(CLOCK_MONOTONIC_COARSE) -
+				 atomic_load_explicit(&c->put_ns,
+						      memory_order_relaxed));
 
 	if (vt->is_alive && !vt->is_alive(c->dc))
 		why = "was closed by the server";
@@ -318,7 +330,8 @@ void dbr__pool_put(struct dbr__pconn *c)
 		return;
 	}
 	/* The coarse clock (no hardware read): LIFO to within a tick. */
-	c->put_ns = now_ns(CLOCK_MONOTONIC_COARSE);
+	atomic_store_explicit(&c->put_ns, now_ns(CLOCK_MONOTONIC_COARSE),
+			      memory_order_relaxed);
 	atomic_store(&c->state, DBR__SLOT_IDLE);
 	wake(c->pool);
 }

@@ -59,9 +59,9 @@ struct dbr__pconn {
 	atomic_int state; /* enum dbr__slot_state */
 	struct dbr_driver_conn *dc;
 	struct dbr__pool *pool;
-	uint64_t put_ns;      /* coarse monotonic: when put back (LIFO) */
-	bool lost;	      /* the driver reported it lost: close it */
-	unsigned ops, errors; /* since taken */
+	atomic_uint_fast64_t put_ns; /* coarse monotonic: put back (LIFO) */
+	bool lost;		     /* the driver reported it lost: close it */
+	unsigned ops, errors;	     /* since taken */
 	atomic_uint_fast64_t total_ops, total_errors;
 	struct dbr_result res;
 	struct dbr_tx tx;

@@ -160,7 +160,8 @@ static void test_pool__lifo_and_lost(void **state)
 	assert_int_equal(dbr__pool_count(p, DBR__SLOT_EMPTY), 1);
 	assert_int_equal(dbr__pool_count(p, DBR__SLOT_IDLE), 1);
 	/* An idle connection past the ping age is pinged and reused. */
-	a->put_ns -= (uint64_t)((DBR__IDLE_PING_SECONDS + 1) * 1e9);
+	atomic_fetch_sub(&a->put_ns,
+			 (uint64_t)((DBR__IDLE_PING_SECONDS + 1) * 1e9));
 	assert_int_equal(dbr__pool_acquire(p, &c, &err), DBR_OK);
 	assert_ptr_equal(c, a);
 	dbr__pool_put(c);
