@@ -101,6 +101,18 @@ void dbr_close(struct dbr *db)
 		handle_free(db);
 }
 
+void dbr__route_miss(struct dbr *db, int64_t chat)
+{
+	/* Counted only when debugging: a shared counter on every unmapped
+	 * chat would make threads contend. */
+	dbr__log(&db->log, DBR_LOG_DEBUG, NULL,
+		 "chat %lld is not mapped (miss %llu): default source",
+		 (long long)chat,
+		 (unsigned long long)atomic_fetch_add_explicit(
+			 &db->misses, 1, memory_order_relaxed) +
+			 1);
+}
+
 int dbr__route(struct dbr *db, const char *source, const char *scope,
 	       int64_t chat, bool by_chat, struct dbr_source_config **out,
 	       int *reason, struct dbr_error *err)
@@ -127,22 +139,8 @@ int dbr__route(struct dbr *db, const char *source, const char *scope,
 			}
 		}
 	} else if (by_chat) {
-		uint32_t hit = dbr__router_lookup(&cfg->router, chat);
-
-		if (hit != DBR__ROUTE_MISS) {
-			idx = hit;
-			*reason = DBR_ROUTE_MAPPED;
-		} else if (dbr__log_enabled(&db->log, DBR_LOG_DEBUG)) {
-			/* Counted only when debugging: a shared counter on
-			 * every unmapped chat would make threads contend. */
-			dbr__log(&db->log, DBR_LOG_DEBUG, NULL,
-				 "chat %lld is not mapped (miss %llu): default "
-				 "source",
-				 (long long)chat,
-				 (unsigned long long)atomic_fetch_add_explicit(
-					 &db->misses, 1, memory_order_relaxed) +
-					 1);
-		}
+		*out = dbr__route_chat(db, chat, reason);
+		return DBR_OK;
 	}
 	*out = &cfg->sources[idx];
 	return DBR_OK;
@@ -156,7 +154,7 @@ int dbr_route_chat(struct dbr *db, int64_t chat, const char **source,
 
 	if (!db)
 		return DBR_E_MISUSE;
-	dbr__route(db, NULL, NULL, chat, true, &s, &r, NULL);
+	s = dbr__route_chat(db, chat, &r);
 	if (source)
 		*source = s->name;
 	if (reason)

@@ -19,6 +19,27 @@ struct dbr {
 	atomic_uint_fast64_t misses; /* chats that fell to the default */
 };
 
+/* Log an unmapped chat (at debug level only). */
+void dbr__route_miss(struct dbr *db, int64_t chat);
+
+/*
+ * The source a chat's operation goes to: its mapping, else the default.
+ * Inline: it is on every operation's path.
+ */
+static inline struct dbr_source_config *
+dbr__route_chat(struct dbr *db, int64_t chat, int *reason)
+{
+	const struct dbr__config *cfg = db->cfg;
+	uint32_t hit = dbr__router_lookup(&cfg->router, chat);
+	bool mapped = hit != DBR__ROUTE_MISS;
+
+	/* Selects, not branches: mapped or not is unpredictable. */
+	*reason = mapped ? DBR_ROUTE_MAPPED : DBR_ROUTE_DEFAULT;
+	if (DBR_UNLIKELY(db->log.level >= DBR_LOG_DEBUG) && !mapped)
+		dbr__route_miss(db, chat);
+	return &cfg->sources[mapped ? hit : cfg->default_source];
+}
+
 /*
  * Resolve where an operation runs. `source` and `scope` are tried first
  * when given; DBR_E_NOTFOUND for an unknown source name.
