@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fanout.h"
+#include "hash.h"
 #include "value.h"
 
 /* At most this many threads run a fan-out's statements. */
@@ -471,15 +472,6 @@ static int pick(struct dbr__merge *m, struct part **out, struct dbr_error *err)
 	return DBR_OK;
 }
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
-	return h;
-}
-
 static int rowset_grow(struct rowset *rs)
 {
 	size_t cap = rs->mask ? (rs->mask + 1) * 2 : 64, i, j;
@@ -517,7 +509,7 @@ static int rowset_grow(struct rowset *rs)
 /* Whether the row is new; remembers it. */
 static int rowset_add(struct rowset *rs, const char *enc, size_t n, bool *added)
 {
-	uint64_t h = hash_bytes(enc, n);
+	uint64_t h = dbr_hash_bytes(enc, n);
 	size_t i;
 
 	*added = false;

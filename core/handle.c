@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "handle.h"
+#include "option.h"
 
 int dbr_version_number(void)
 {
@@ -143,6 +144,13 @@ int dbr__route(struct dbr *db, const char *source, const char *scope,
 		return DBR_OK;
 	}
 	*out = &cfg->sources[idx];
+	return DBR_OK;
+}
+
+int dbr_chat_parse(const char *text, int64_t *chat)
+{
+	if (!text || !chat || dbr__parse_int64(text, chat))
+		return DBR_E_MISUSE;
 	return DBR_OK;
 }
 

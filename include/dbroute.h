@@ -267,6 +267,17 @@ DBR_API int dbr_open(struct dbr **out, const char *config_path,
 DBR_API void dbr_close(struct dbr *db);
 
 /**
+ * Parse a chat id as the configuration does: a signed 64-bit decimal
+ * integer, optionally signed, nothing else.
+ *
+ * @param text the text
+ * @param chat receives the id
+ * @return DBR_OK, or DBR_E_MISUSE for anything else (out of range too)
+ * Thread-safety: any thread. Since: 0.1.
+ */
+DBR_API int dbr_chat_parse(const char *text, int64_t *chat);
+
+/**
  * Which source an operation for `chat` goes to, and why.
  *
  * @param db the handle

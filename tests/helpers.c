@@ -106,6 +106,18 @@ int64_t t_sqlite_int(const char *db, const char *sql)
 	return v;
 }
 
+_Atomic int t_cache_misses;
+
+void t_count_cache_misses(void *ud, int level, const char *source,
+			  const char *msg)
+{
+	(void)ud;
+	(void)level;
+	(void)source;
+	if (strstr(msg, "statement cache miss"))
+		t_cache_misses++;
+}
+
 struct dbr *t_open(const char *config)
 {
 	struct dbr_error err;

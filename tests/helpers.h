@@ -44,6 +44,12 @@ int t_run_cli(const char *dir, const char *args, char **out, char **err);
 int t_run_cli_as(const char *dir, const char *wrapper, const char *args,
 		 char **out, char **err);
 
+/* A log hook that counts the drivers' "statement cache miss" lines into
+ * t_cache_misses (open the handle at DBR_LOG_DEBUG). */
+extern _Atomic int t_cache_misses;
+void t_count_cache_misses(void *ud, int level, const char *source,
+			  const char *msg);
+
 /* Open a handle or fail the test, printing the error. */
 struct dbr *t_open(const char *config);
 

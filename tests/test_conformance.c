@@ -27,17 +27,6 @@ static const struct dialect dialects[] = {
 static const struct dialect *d;
 static char *dir;
 static struct dbr *db;
-static atomic_int misses;
-
-static void count_misses(void *ud, int level, const char *source,
-			 const char *msg)
-{
-	(void)ud;
-	(void)level;
-	(void)source;
-	if (strstr(msg, "statement cache miss"))
-		atomic_fetch_add(&misses, 1);
-}
 
 /* Two sources on one database: "db" and its read-only twin "ro". */
 static char *write_config(void)
@@ -69,7 +58,7 @@ static void exec(const char *sql, const struct dbr_value *p, size_t n)
 
 static int setup(void **state)
 {
-	struct dbr_open_options o = { sizeof(o), count_misses, NULL,
+	struct dbr_open_options o = { sizeof(o), t_count_cache_misses, NULL,
 				      DBR_LOG_DEBUG };
 	struct dbr_error err;
 	char sql[512], *path;
@@ -285,10 +274,29 @@ static void test_conformance__statement_cache_hit(void **state)
 	int i;
 
 	(void)state;
-	atomic_store(&misses, 0);
+	atomic_store(&t_cache_misses, 0);
 	for (i = 0; i < 5; i++)
 		exec("SELECT i FROM conf_v WHERE id = ? AND 1 = 1", &p, 1);
-	assert_int_equal(atomic_load(&misses), 1);
+	assert_int_equal(atomic_load(&t_cache_misses), 1);
+}
+
+/* The cache holds 64 statements: the least recently used one goes. */
+static void test_conformance__statement_cache_evicts_lru(void **state)
+{
+	char sql[64];
+	int i;
+
+	(void)state;
+	atomic_store(&t_cache_misses, 0);
+	for (i = 0; i < 70; i++) {
+		snprintf(sql, sizeof(sql), "SELECT %d + 1 AS n", i);
+		exec(sql, NULL, 0);
+	}
+	assert_int_equal(atomic_load(&t_cache_misses), 70);
+	exec("SELECT 69 + 1 AS n", NULL, 0); /* still cached */
+	assert_int_equal(atomic_load(&t_cache_misses), 70);
+	exec("SELECT 0 + 1 AS n", NULL, 0); /* evicted: prepared again */
+	assert_int_equal(atomic_load(&t_cache_misses), 71);
 }
 
 static void test_conformance__readonly_refuses_writes(void **state)
@@ -377,6 +385,7 @@ int main(int argc, char **argv)
 		T(test_conformance__constraint_category),
 		T(test_conformance__transactions),
 		T(test_conformance__statement_cache_hit),
+		T(test_conformance__statement_cache_evicts_lru),
 		T(test_conformance__readonly_refuses_writes),
 		T(test_conformance__one_statement_per_call),
 		T(test_conformance__changes_and_streaming),

@@ -22,22 +22,10 @@ struct fixture {
 	struct dbr *db;
 };
 
-static atomic_int cache_misses;
-
-static void count_misses(void *ud, int level, const char *source,
-			 const char *msg)
-{
-	(void)ud;
-	(void)level;
-	(void)source;
-	if (strstr(msg, "statement cache miss"))
-		atomic_fetch_add(&cache_misses, 1);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct dbr_open_options o = { sizeof(o), count_misses, NULL,
+	struct dbr_open_options o = { sizeof(o), t_count_cache_misses, NULL,
 				      DBR_LOG_DEBUG };
 	struct dbr_error err;
 
@@ -147,13 +135,13 @@ static void test_sqlite__statement_cache_hit(void **state)
 	struct dbr_value v = dbr_int64(7);
 	int i;
 
-	atomic_store(&cache_misses, 0);
+	atomic_store(&t_cache_misses, 0);
 	for (i = 0; i < 5; i++)
 		t_exec(f->db, 1, "SELECT v FROM t WHERE id = ?", &v, 1);
-	assert_int_equal(atomic_load(&cache_misses), 1);
+	assert_int_equal(atomic_load(&t_cache_misses), 1);
 	t_exec(f->db, 1, "SELECT id FROM t WHERE id = ?", &v, 1);
 	t_exec(f->db, 1, "SELECT v FROM t WHERE id = ?", &v, 1);
-	assert_int_equal(atomic_load(&cache_misses), 2);
+	assert_int_equal(atomic_load(&t_cache_misses), 2);
 }
 
 static void test_sqlite__readonly_refuses_writes(void **state)

@@ -21,20 +21,7 @@ int fail_usage(const char *fmt, const char *arg)
 
 bool parse_int64(const char *s, int64_t *out)
 {
-	const char *p = s;
-	char *end;
-	long long v;
-
-	if (*p == '-' || *p == '+')
-		p++;
-	if (*p < '0' || *p > '9')
-		return false;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
+	return dbr_chat_parse(s, out) == DBR_OK;
 }
 
 static bool is_option(const char *s)

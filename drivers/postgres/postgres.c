@@ -16,8 +16,7 @@
 
 #include "dbroute_driver.h"
 #include "sqlscan.h"
-
-#define PG_CACHE_SIZE 64
+#include "stmtcache.h"
 
 /* Type OIDs of pg_type.h, stable across PostgreSQL versions. */
 #define PG_BOOLOID   16
@@ -35,22 +34,19 @@ struct pg_buf {
 	size_t len, cap;
 };
 
+/* A statement prepared on the server, cached under its text and its
+ * parameters' types (a prepared statement's types are fixed). */
 struct pg_stmt {
-	char *sql; /* the key, with types; NULL when the slot is free */
-	size_t len;
-	char *types; /* one dbroute type tag per parameter */
-	size_t nparams;
-	uint64_t hash;
-	uint64_t used;
 	char name[24];
 };
 
 struct pg_conn {
 	struct dbr_driver_conn base;
 	PGconn *pg;
-	struct pg_stmt cache[PG_CACHE_SIZE];
-	struct pg_stmt *mru;
-	uint64_t tick, serial;
+	struct dbr_stmtcache cache; /* of struct pg_stmt */
+	struct pg_buf key;	    /* text, NUL, type tags: the cache key */
+	bool closing;		    /* no DEALLOCATE while closing */
+	uint64_t serial;
 	struct dbr_sqlbuf sqlbuf; /* translated statement text */
 	struct pg_buf scratch;	  /* parameter bytes */
 	struct pg_buf blob;	  /* the decoded bytea of column() */
@@ -177,23 +173,30 @@ static int pg_command(struct pg_conn *c, const char *sql, const char *expect,
 	return rc;
 }
 
-static void pg_stmt_clear(struct pg_stmt *e)
+/* An evicted statement is deallocated on the server too. */
+static void pg_drop(void *ctx, void *data)
 {
-	free(e->sql);
-	free(e->types);
-	memset(e, 0, sizeof(*e));
+	struct pg_conn *c = ctx;
+	struct pg_stmt *st = data;
+	char sql[48];
+
+	if (!c->closing) {
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
+		pg_command(c, sql, NULL, NULL);
+	}
+	free(st);
 }
 
 static void pg_close(struct dbr_driver_conn *conn)
 {
 	struct pg_conn *c = pg_conn(conn);
-	size_t i;
 
 	PQclear(c->cur);
+	c->closing = true;
+	dbr_stmtcache_clear(&c->cache);
 	PQfinish(c->pg);
-	for (i = 0; i < PG_CACHE_SIZE; i++)
-		pg_stmt_clear(&c->cache[i]);
 	dbr_sqlbuf_free(&c->sqlbuf);
+	free(c->key.buf);
 	free(c->scratch.buf);
 	free(c->blob.buf);
 	free(c->names.buf);
@@ -274,6 +277,8 @@ static int pg_open(const struct dbr_source_config *src,
 		return pg_nomem(err);
 	c->base.driver = &pg_driver;
 	c->base.src = src;
+	c->cache.drop = pg_drop;
+	c->cache.ctx = c;
 	rc = pg_connect(c, src, err);
 	if (!rc && pg_host->opt_bool(src, "readonly"))
 		rc = pg_command(c, "SET default_transaction_read_only = on",
@@ -338,51 +343,16 @@ static int pg_params_reserve(struct pg_conn *c, size_t n)
 	return 0;
 }
 
-static uint64_t pg_hash(const char *s, size_t n, const char *t, size_t nt)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
-	while (nt--)
-		h = (h ^ (unsigned char)*t++) * 0x100000001b3ull;
-	return h;
-}
-
-static bool pg_same(const struct pg_stmt *e, const char *sql, size_t len,
-		    const char *types, size_t n)
-{
-	return e->sql && e->len == len && e->nparams == n &&
-	       !memcmp(e->sql, sql, len) && (!n || !memcmp(e->types, types, n));
-}
-
-/* The slot to fill: a free one, else the least recently used. */
-static struct pg_stmt *pg_victim(struct pg_conn *c)
-{
-	struct pg_stmt *v = &c->cache[0];
-	char sql[48];
-	size_t i;
-
-	for (i = 0; i < PG_CACHE_SIZE; i++) {
-		if (!c->cache[i].sql)
-			return &c->cache[i];
-		if (c->cache[i].used < v->used)
-			v = &c->cache[i];
-	}
-	snprintf(sql, sizeof(sql), "DEALLOCATE %s", v->name);
-	pg_command(c, sql, NULL, NULL);
-	pg_stmt_clear(v);
-	return v;
-}
-
-static int pg_prepare(struct pg_conn *c, const char *sql, size_t len, size_t n,
-		      uint64_t hash, struct pg_stmt **out,
+/* Prepare on the server and cache it under c->key (keylen bytes). */
+static int pg_prepare(struct pg_conn *c, const char *sql, size_t n,
+		      size_t keylen, struct pg_stmt **out,
 		      struct dbr_error *err)
 {
 	struct dbr_sqlscan scan;
-	struct pg_stmt *e;
+	struct pg_stmt *st;
 	PGresult *res;
 	size_t i;
+	int rc;
 
 	pg_host->log(c->base.src, DBR_LOG_DEBUG,
 		     "statement cache miss: preparing '%.200s'", sql);
@@ -402,60 +372,46 @@ static int pg_prepare(struct pg_conn *c, const char *sql, size_t len, size_t n,
 				   scan.nparams, n);
 		return DBR_E_MISUSE;
 	}
+	st = malloc(sizeof(*st));
+	if (!st)
+		return pg_nomem(err);
 	for (i = 0; i < n; i++)
 		c->oids[i] = pg_oid(c->types[i]);
-	e = pg_victim(c);
-	snprintf(e->name, sizeof(e->name), "dbr_%llu",
+	snprintf(st->name, sizeof(st->name), "dbr_%llu",
 		 (unsigned long long)++c->serial);
-	res = PQprepare(c->pg, e->name, c->sqlbuf.buf, (int)n, c->oids);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		int rc = pg_fail(c, res, err);
-
-		PQclear(res);
-		e->name[0] = '\0';
-		return rc;
-	}
+	res = PQprepare(c->pg, st->name, c->sqlbuf.buf, (int)n, c->oids);
+	rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DBR_OK
+						     : pg_fail(c, res, err);
 	PQclear(res);
-	e->sql = malloc(len + 1);
-	e->types = malloc(n ? n : 1);
-	if (!e->sql || !e->types) {
-		pg_stmt_clear(e);
+	if (!rc && !dbr_stmtcache_add(&c->cache, c->key.buf, keylen, st)) {
+		pg_drop(c, st); /* deallocates it on the server */
 		return pg_nomem(err);
 	}
-	memcpy(e->sql, sql, len + 1);
-	if (n)
-		memcpy(e->types, c->types, n);
-	e->len = len;
-	e->nparams = n;
-	e->hash = hash;
-	*out = e;
+	if (rc) {
+		free(st);
+		return rc;
+	}
+	*out = st;
 	return DBR_OK;
 }
 
 static int pg_lookup(struct pg_conn *c, const char *sql, size_t n,
 		     struct pg_stmt **out, struct dbr_error *err)
 {
-	size_t len = strlen(sql), i;
-	struct pg_stmt *e = c->mru;
-	uint64_t hash;
-	int rc;
+	size_t len = strlen(sql), keylen = len + 1 + n;
+	struct dbr_stmtcache_entry *e;
 
-	if (e && pg_same(e, sql, len, c->types, n))
-		goto hit;
-	hash = pg_hash(sql, len, c->types, n);
-	for (i = 0; i < PG_CACHE_SIZE; i++) {
-		e = &c->cache[i];
-		if (e->hash == hash && pg_same(e, sql, len, c->types, n))
-			goto hit;
+	if (pg_grow(&c->key, keylen + 1))
+		return pg_nomem(err);
+	memcpy(c->key.buf, sql, len + 1);
+	if (n)
+		memcpy(c->key.buf + len + 1, c->types, n);
+	e = dbr_stmtcache_find(&c->cache, c->key.buf, keylen);
+	if (e) {
+		*out = e->data;
+		return DBR_OK;
 	}
-	rc = pg_prepare(c, sql, len, n, hash, &e, err);
-	if (rc)
-		return rc;
-hit:
-	e->used = ++c->tick;
-	c->mru = e;
-	*out = e;
-	return DBR_OK;
+	return pg_prepare(c, sql, n, keylen, out, err);
 }
 
 static void pg_put_be64(char *p, uint64_t v)
@@ -658,7 +614,7 @@ static int pg_query(struct dbr_driver_conn *conn, const char *sql,
 		    struct dbr_error *err)
 {
 	struct pg_conn *c = pg_conn(conn);
-	struct pg_stmt *e;
+	struct pg_stmt *e = NULL;
 	int rc;
 
 	pg_drain(c);

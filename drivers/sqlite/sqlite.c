@@ -14,26 +14,20 @@
 #include <sqlite3.h>
 
 #include "dbroute_driver.h"
+#include "stmtcache.h"
 
-#define SQLT_CACHE_SIZE 64
-
+/* A cached prepared statement, and what is known of it once prepared. */
 struct sqlt_stmt {
-	char *sql; /* the key; NULL when the slot is free */
-	size_t len;
-	uint64_t hash;
-	uint64_t used; /* LRU tick */
 	sqlite3_stmt *stmt;
-	int nparams; /* known at prepare time, not asked per call */
+	int nparams;
 	bool readonly;
 };
 
 struct sqlt_conn {
 	struct dbr_driver_conn base;
 	sqlite3 *db;
-	struct sqlt_stmt cache[SQLT_CACHE_SIZE];
-	struct sqlt_stmt *mru;
-	uint64_t tick;
-	sqlite3_stmt *cur; /* the cursor's statement, or NULL */
+	struct dbr_stmtcache cache; /* of struct sqlt_stmt, by text */
+	sqlite3_stmt *cur;	    /* the cursor's statement, or NULL */
 	bool cur_readonly;
 	int cur_rc; /* SQLITE_ROW or SQLITE_DONE: the last step */
 	bool first; /* next() returns the row query() stepped to */
@@ -99,6 +93,15 @@ static int sqlt_fail(struct sqlt_conn *c, int rc, struct dbr_error *err,
 	return code;
 }
 
+static void sqlt_drop(void *ctx, void *data)
+{
+	struct sqlt_stmt *st = data;
+
+	(void)ctx;
+	sqlite3_finalize(st->stmt);
+	free(st);
+}
+
 static int sqlt_exec(struct sqlt_conn *c, const char *sql,
 		     struct dbr_error *err)
 {
@@ -110,12 +113,8 @@ static int sqlt_exec(struct sqlt_conn *c, const char *sql,
 static void sqlt_close(struct dbr_driver_conn *conn)
 {
 	struct sqlt_conn *c = sqlt_conn(conn);
-	size_t i;
 
-	for (i = 0; i < SQLT_CACHE_SIZE; i++) {
-		sqlite3_finalize(c->cache[i].stmt);
-		free(c->cache[i].sql);
-	}
+	dbr_stmtcache_clear(&c->cache);
 	sqlite3_close_v2(c->db);
 	free(c->scratch);
 	free(c);
@@ -184,6 +183,7 @@ static int sqlt_open(const struct dbr_source_config *src,
 	}
 	c->base.driver = &sqlt_driver;
 	c->base.src = src;
+	c->cache.drop = sqlt_drop;
 	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		sqlt_host->set_error(
@@ -216,40 +216,13 @@ fail:
 	return DBR_E_CONN;
 }
 
-static uint64_t sqlt_hash(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
-	return h;
-}
-
-/* The slot to fill: a free one, else the least recently used. */
-static struct sqlt_stmt *sqlt_victim(struct sqlt_conn *c)
-{
-	struct sqlt_stmt *v = &c->cache[0];
-	size_t i;
-
-	for (i = 0; i < SQLT_CACHE_SIZE; i++) {
-		if (!c->cache[i].sql)
-			return &c->cache[i];
-		if (c->cache[i].used < v->used)
-			v = &c->cache[i];
-	}
-	sqlite3_finalize(v->stmt);
-	free(v->sql);
-	memset(v, 0, sizeof(*v));
-	return v;
-}
-
-static int sqlt_prepare(struct sqlt_conn *c, const char *sql, size_t len,
-			uint64_t hash, struct sqlt_stmt **out,
-			struct dbr_error *err)
+static int sqlt_prepare(struct sqlt_conn *c, const char *sql,
+			struct sqlt_stmt **out, struct dbr_error *err)
 {
 	sqlite3_stmt *stmt = NULL, *extra = NULL;
+	size_t len = strlen(sql);
 	const char *tail = NULL;
-	struct sqlt_stmt *e;
+	struct sqlt_stmt *st;
 	int rc;
 
 	sqlt_host->log(c->base.src, DBR_LOG_DEBUG,
@@ -278,52 +251,32 @@ static int sqlt_prepare(struct sqlt_conn *c, const char *sql, size_t len,
 			return DBR_E_STMT;
 		}
 	}
-	e = sqlt_victim(c);
-	e->sql = malloc(len + 1);
-	if (!e->sql) {
+	st = malloc(sizeof(*st));
+	if (!st || !dbr_stmtcache_add(&c->cache, sql, len, st)) {
+		free(st);
 		sqlite3_finalize(stmt);
 		sqlt_host->set_error(err, DBR_E_NOMEM, 0, NULL,
 				     "out of memory");
 		return DBR_E_NOMEM;
 	}
-	memcpy(e->sql, sql, len + 1);
-	e->len = len;
-	e->hash = hash;
-	e->stmt = stmt;
-	e->nparams = sqlite3_bind_parameter_count(stmt);
-	e->readonly = sqlite3_stmt_readonly(stmt) != 0;
-	*out = e;
+	/* Known once, not asked again per call. */
+	st->stmt = stmt;
+	st->nparams = sqlite3_bind_parameter_count(stmt);
+	st->readonly = sqlite3_stmt_readonly(stmt) != 0;
+	*out = st;
 	return DBR_OK;
 }
 
 static int sqlt_lookup(struct sqlt_conn *c, const char *sql,
 		       struct sqlt_stmt **out, struct dbr_error *err)
 {
-	struct sqlt_stmt *e = c->mru;
-	uint64_t hash;
-	size_t len, i;
-	int rc;
+	struct dbr_stmtcache_entry *e = dbr_stmtcache_find_str(&c->cache, sql);
 
-	/* The statement just used again is the common case: one pass over
-	 * the text, stopping at its end, no hashing. */
-	if (e && !strncmp(e->sql, sql, e->len + 1))
-		goto hit;
-	len = strlen(sql);
-	hash = sqlt_hash(sql, len);
-	for (i = 0; i < SQLT_CACHE_SIZE; i++) {
-		e = &c->cache[i];
-		if (e->sql && e->hash == hash && e->len == len &&
-		    !memcmp(e->sql, sql, len))
-			goto hit;
+	if (e) {
+		*out = e->data;
+		return DBR_OK;
 	}
-	rc = sqlt_prepare(c, sql, len, hash, &e, err);
-	if (rc)
-		return rc;
-hit:
-	e->used = ++c->tick;
-	c->mru = e;
-	*out = e;
-	return DBR_OK;
+	return sqlt_prepare(c, sql, out, err);
 }
 
 /* Room for the copies of this call's text and blob parameters. */
@@ -448,7 +401,7 @@ static int sqlt_query(struct dbr_driver_conn *conn, const char *sql,
 		      struct dbr_error *err)
 {
 	struct sqlt_conn *c = sqlt_conn(conn);
-	struct sqlt_stmt *e;
+	struct sqlt_stmt *e = NULL;
 	int rc;
 
 	sqlt_finish(conn);
