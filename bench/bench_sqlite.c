@@ -195,7 +195,7 @@ static void two_threads(struct bench *b, const char *path, struct dbr *h,
 {
 	struct side raw[2];
 	struct dbr_side dbr[2];
-	double rs[64], ds[64];
+	double rs[64] = { 0 }, ds[64] = { 0 };
 	int i;
 
 	memset(raw, 0, sizeof(raw));

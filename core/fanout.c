@@ -237,6 +237,9 @@ static int check_parts(struct dbr__merge *m, const struct dbr_fanout *f,
 				dbr_result_column_count(pt->res));
 		}
 	}
+	if (!first) /* the caller only checks parts when one answered */
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "fan-out: no source answered");
 	m->nkeys = f ? f->norder : 0;
 	m->keys = dbr__calloc(m->nkeys + 1, sizeof(*m->keys));
 	m->desc = dbr__calloc(m->nkeys + 1, sizeof(*m->desc));

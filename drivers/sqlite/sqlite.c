@@ -127,7 +127,7 @@ static void sqlt_close(struct dbr_driver_conn *conn)
  */
 static int sqlt_wal(struct sqlt_conn *c, double timeout, struct dbr_error *err)
 {
-	struct timespec pause = { 0, 2 * 1000 * 1000 };
+	struct timespec pause = { 0, 2000000L }; /* 2 ms */
 	double waited = 0;
 	int rc;
 
