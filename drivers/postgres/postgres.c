@@ -422,16 +422,14 @@ static void pg_put_be64(char *p, uint64_t v)
 		p[i] = (char)(v & 0xff);
 }
 
-/*
- * Lay the parameters out for libpq: text as NUL-terminated text of unknown
- * type (the server infers it), numbers and blobs binary with their types.
- */
-static int pg_bind(struct pg_conn *c, const struct dbr_value *p, size_t n,
-		   struct dbr_error *err)
+/* The bytes the parameters need once laid out; refuses what libpq and
+ * PostgreSQL cannot take. */
+static int pg_measure(struct pg_conn *c, const struct dbr_value *p, size_t n,
+		      size_t *need, struct dbr_error *err)
 {
-	size_t i, need = 0;
-	char *at;
+	size_t i;
 
+	*need = 1;
 	for (i = 0; i < n; i++) {
 		c->types[i] = pg_tag(&p[i]);
 		if (p[i].type == DBR_TYPE_TEXT) {
@@ -443,12 +441,12 @@ static int pg_bind(struct pg_conn *c, const struct dbr_value *p, size_t n,
 						   i + 1);
 				return DBR_E_MISUSE;
 			}
-			need += p[i].len + 1;
+			*need += p[i].len + 1;
 		} else if (p[i].type == DBR_TYPE_BLOB) {
-			need += p[i].len;
+			*need += p[i].len;
 		} else if (p[i].type == DBR_TYPE_INT64 ||
 			   p[i].type == DBR_TYPE_DOUBLE) {
-			need += 8;
+			*need += 8;
 		} else if (p[i].type != DBR_TYPE_NULL) {
 			pg_host->set_error(err, DBR_E_MISUSE, 0, NULL,
 					   "parameter %zu has unknown type %d",
@@ -456,43 +454,52 @@ static int pg_bind(struct pg_conn *c, const struct dbr_value *p, size_t n,
 			return DBR_E_MISUSE;
 		}
 	}
-	if (pg_grow(&c->scratch, need + 1))
+	return DBR_OK;
+}
+
+/*
+ * Lay the parameters out for libpq: text as NUL-terminated text of unknown
+ * type (the server infers it), numbers and blobs binary with their types.
+ */
+static int pg_bind(struct pg_conn *c, const struct dbr_value *p, size_t n,
+		   struct dbr_error *err)
+{
+	size_t i, need;
+	uint64_t bits;
+	char *at;
+	int rc = pg_measure(c, p, n, &need, err);
+
+	if (rc)
+		return rc;
+	if (pg_grow(&c->scratch, need))
 		return pg_nomem(err);
 	at = c->scratch.buf;
 	for (i = 0; i < n; i++) {
-		uint64_t bits;
-
 		c->values[i] = at;
-		c->formats[i] = 1;
-		c->lengths[i] = (int)p[i].len;
-		switch (p[i].type) {
-		case DBR_TYPE_NULL:
+		c->formats[i] = 1; /* binary */
+		c->lengths[i] = p[i].type == DBR_TYPE_INT64 ||
+						p[i].type == DBR_TYPE_DOUBLE
+					? 8
+					: (int)p[i].len;
+		if (p[i].type == DBR_TYPE_NULL) {
 			c->values[i] = NULL;
 			c->formats[i] = 0;
-			break;
-		case DBR_TYPE_INT64:
+		} else if (p[i].type == DBR_TYPE_INT64) {
 			pg_put_be64(at, (uint64_t)p[i].u.i);
-			c->lengths[i] = 8;
 			at += 8;
-			break;
-		case DBR_TYPE_DOUBLE:
+		} else if (p[i].type == DBR_TYPE_DOUBLE) {
 			memcpy(&bits, &p[i].u.d, 8);
 			pg_put_be64(at, bits);
-			c->lengths[i] = 8;
 			at += 8;
-			break;
-		case DBR_TYPE_TEXT:
-			if (p[i].len)
-				memcpy(at, p[i].u.s, p[i].len);
-			at[p[i].len] = '\0';
-			c->formats[i] = 0;
-			at += p[i].len + 1;
-			break;
-		default: /* blob */
+		} else {
 			if (p[i].len)
 				memcpy(at, p[i].u.b, p[i].len);
+			if (p[i].type == DBR_TYPE_TEXT) {
+				at[p[i].len] = '\0';
+				c->formats[i] = 0; /* text, type inferred */
+				at++;
+			}
 			at += p[i].len;
-			break;
 		}
 	}
 	return DBR_OK;
