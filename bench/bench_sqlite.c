@@ -147,40 +147,62 @@ static void raw_insert(void *arg, long n)
 	}
 }
 
-struct thread_job {
+/*
+ * Two long-lived worker threads, as an application's are: each keeps its
+ * connection (raw) or its pool affinity (dbroute) from round to round.
+ * The main thread starts a run and waits for its end on two barriers.
+ */
+struct crew {
+	pthread_barrier_t go, done;
+	pthread_t th[2];
 	bench_fn fn;
-	void *state;
+	void *side[2];
 	long n;
+	bool both, quit;
 };
 
-static void *thread_main(void *arg)
-{
-	struct thread_job *j = arg;
+struct crew_seat {
+	struct crew *crew;
+	int i;
+};
 
-	j->fn(j->state, j->n);
-	return NULL;
+static void *crew_main(void *arg)
+{
+	struct crew_seat *seat = arg;
+	struct crew *c = seat->crew;
+
+	for (;;) {
+		pthread_barrier_wait(&c->go);
+		if (c->quit)
+			return NULL;
+		if (seat->i == 0 || c->both)
+			c->fn(c->side[seat->i], c->n);
+		pthread_barrier_wait(&c->done);
+	}
 }
 
-/* Wall time of one side on one thread, then of two sides on two. */
-static double speedup(bench_fn fn, void *two, size_t size, long n)
+/* Wall time of one run: worker 0 alone, or both workers at once. */
+static double crew_run(struct crew *c, bench_fn fn, void *a, void *b, long n,
+		       bool both)
 {
-	struct thread_job jobs[2] = { { fn, two, n },
-				      { fn, (char *)two + size, n } };
-	pthread_t th[2];
-	double t1, t2;
-	int i;
+	double t = bench_now();
 
-	t1 = bench_now();
-	fn(two, n);
-	t1 = bench_now() - t1;
-	t2 = bench_now();
-	for (i = 0; i < 2; i++)
-		if (pthread_create(&th[i], NULL, thread_main, &jobs[i]))
-			bench_die("pthread_create");
-	for (i = 0; i < 2; i++)
-		pthread_join(th[i], NULL);
-	t2 = bench_now() - t2;
-	return 2 * t1 / t2;
+	c->fn = fn;
+	c->side[0] = a;
+	c->side[1] = b;
+	c->n = n;
+	c->both = both;
+	pthread_barrier_wait(&c->go);
+	pthread_barrier_wait(&c->done);
+	return bench_now() - t;
+}
+
+/* Throughput of two threads over one: 2 t1 / t2. */
+static double speedup(struct crew *c, bench_fn fn, void *a, void *b, long n)
+{
+	double t1 = crew_run(c, fn, a, b, n, false);
+
+	return 2 * t1 / crew_run(c, fn, a, b, n, true);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -196,22 +218,44 @@ static void two_threads(struct bench *b, const char *path, struct dbr *h,
 	struct side raw[2];
 	struct dbr_side dbr[2];
 	double rs[64] = { 0 }, ds[64] = { 0 };
+	struct crew crew;
+	struct crew_seat seats[2] = { { &crew, 0 }, { &crew, 1 } };
 	int i;
 
 	memset(raw, 0, sizeof(raw));
 	memset(dbr, 0, sizeof(dbr));
+	memset(&crew, 0, sizeof(crew));
 	for (i = 0; i < 2; i++) {
 		raw[i].db = raw_open(path, false, 0);
 		prepare(&raw[i], bench_lookup_sql);
 		raw[i].fixed_chat = dbr[i].fixed_chat = i + 1;
 		dbr[i].h = h;
 	}
-	raw_lookup(&raw[0], n / 10 + 1);
-	bench_dbr_lookup(&dbr[0], n / 10 + 1);
+	pthread_barrier_init(&crew.go, NULL, 3);
+	pthread_barrier_init(&crew.done, NULL, 3);
+	for (i = 0; i < 2; i++)
+		if (pthread_create(&crew.th[i], NULL, crew_main, &seats[i]))
+			bench_die("pthread_create");
+	/* Warm both sides on both threads, then A B, B A ... */
+	crew_run(&crew, raw_lookup, &raw[0], &raw[1], n / 10 + 1, true);
+	crew_run(&crew, bench_dbr_lookup, &dbr[0], &dbr[1], n / 10 + 1, true);
 	for (i = 0; i < b->rounds; i++) {
-		rs[i] = speedup(raw_lookup, raw, sizeof(*raw), n);
-		ds[i] = speedup(bench_dbr_lookup, dbr, sizeof(*dbr), n);
+		if (i % 2 == 0) {
+			rs[i] = speedup(&crew, raw_lookup, &raw[0], &raw[1], n);
+			ds[i] = speedup(&crew, bench_dbr_lookup, &dbr[0],
+					&dbr[1], n);
+		} else {
+			ds[i] = speedup(&crew, bench_dbr_lookup, &dbr[0],
+					&dbr[1], n);
+			rs[i] = speedup(&crew, raw_lookup, &raw[0], &raw[1], n);
+		}
 	}
+	crew.quit = true;
+	pthread_barrier_wait(&crew.go);
+	for (i = 0; i < 2; i++)
+		pthread_join(crew.th[i], NULL);
+	pthread_barrier_destroy(&crew.go);
+	pthread_barrier_destroy(&crew.done);
 	qsort(rs, (size_t)b->rounds, sizeof(double), cmp_double);
 	qsort(ds, (size_t)b->rounds, sizeof(double), cmp_double);
 	b->raw_speedup = rs[b->rounds / 2];
