@@ -52,7 +52,6 @@ static int take_from(struct dbr *db, struct dbr_source_config *s,
 		return DBR_OK;
 	}
 	if (rc == DBR_E_CONN) {
-		dbr__health_error(h, false, err);
 		dbr__health_down(h, &db->log, s->name, db->cfg->retry_interval,
 				 err);
 		return unavailable(db, s, err);
@@ -110,7 +109,6 @@ void dbr__failover_lost(struct dbr *db, struct dbr_source_config *s)
 		return;
 	}
 	dbr__error_source(&err, s->name);
-	dbr__health_error(health_of(db, s), false, &err);
 	dbr__health_down(health_of(db, s), &db->log, s->name,
 			 db->cfg->retry_interval, &err);
 }

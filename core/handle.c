@@ -286,7 +286,6 @@ int dbr_source_ping(struct dbr *db, const char *source, struct dbr_error *err)
 		dbr__pool_put(c);
 	}
 	if (rc == DBR_E_CONN) {
-		dbr__health_error(h, false, err);
 		dbr__health_down(h, &db->log, s->name, db->cfg->retry_interval,
 				 err);
 	} else if (!rc) {

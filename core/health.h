@@ -51,7 +51,8 @@ bool dbr__health_try_probe(struct dbr__health *h);
 /* End a probe that proved nothing (the source was busy, not down). */
 void dbr__health_end_probe(struct dbr__health *h);
 
-/* Mark the source unavailable (again) with the error that showed it. */
+/* Mark the source unavailable (again); the error that showed it becomes
+ * its last error. */
 void dbr__health_down(struct dbr__health *h, const struct dbr__logger *log,
 		      const char *source, double retry_interval,
 		      const struct dbr_error *why);

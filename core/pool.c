@@ -208,18 +208,25 @@ static int conn_open(struct dbr__pconn *c, struct dbr_error *err)
  * Check an idle connection before handing it out: the driver's local
  * check, and a ping when it idled long. Retire it if either fails.
  */
+/* Whether a connection sat idle long enough to be pinged. */
+static bool idled_long(struct dbr__pconn *c)
+{
+	/* Signed: the coarse clock may read a tick behind the stamp. */
+	int64_t idle = (int64_t)(now_ns(CLOCK_MONOTONIC_COARSE) -
+				 atomic_load_explicit(&c->put_ns,
+						      memory_order_relaxed));
+
+	return idle >= (int64_t)(DBR__IDLE_PING_SECONDS * 1e9);
+}
+
 static bool still_alive(struct dbr__pconn *c)
 {
 	const struct dbr_driver *vt = &c->pool->src->drv->vt;
 	const char *why;
 
-	int64_t idle = (int64_t)(now_ns(CLOCK_MONOTONIC_COARSE) -
-				 atomic_load_explicit(&c->put_ns,
-						      memory_order_relaxed));
-
 	if (vt->is_alive && !vt->is_alive(c->dc))
 		why = "was closed by the server";
-	else if (!vt->ping || idle < (int64_t)(DBR__IDLE_PING_SECONDS * 1e9))
+	else if (!vt->ping || !idled_long(c))
 		return true;
 	else if (vt->ping(c->dc, NULL) == DBR_OK)
 		return true;

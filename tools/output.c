@@ -182,12 +182,13 @@ static void put_row(FILE *f, enum out_format fmt, bool with_source,
 		    struct dbr_result *res, unsigned long long row)
 {
 	size_t i, n = dbr_result_column_count(res);
-	const char *src = dbr_result_source(res);
 	struct dbr_value v;
 
 	if (fmt == OUT_JSON)
 		fputs(row ? ",\n{" : "{", f);
 	if (with_source) {
+		const char *src = dbr_result_source(res);
+
 		if (fmt == OUT_JSON)
 			put_name(f, fmt, "source", true);
 		put_text(f, fmt, src, strlen(src));
