@@ -118,6 +118,15 @@ void t_count_cache_misses(void *ud, int level, const char *source,
 		t_cache_misses++;
 }
 
+int t_need_server(const char *var, const char *what)
+{
+	if (getenv(var))
+		return 0;
+	fprintf(stderr, "%s is not set: no %s (scripts/test.sh starts it)\n",
+		var, what);
+	return getenv("DBR_TEST_STRICT") ? 1 : 77;
+}
+
 struct dbr *t_open(const char *config)
 {
 	struct dbr_error err;

@@ -50,6 +50,13 @@ extern _Atomic int t_cache_misses;
 void t_count_cache_misses(void *ud, int level, const char *source,
 			  const char *msg);
 
+/*
+ * A suite that needs a server started by scripts/test.sh: 0 when the
+ * environment variable naming it is set, else (after saying so) the exit
+ * code: 77, skipped, or 1 under DBR_TEST_STRICT (as test.sh sets).
+ */
+int t_need_server(const char *var, const char *what);
+
 /* Open a handle or fail the test, printing the error. */
 struct dbr *t_open(const char *config);
 

@@ -392,6 +392,7 @@ int main(int argc, char **argv)
 #undef T
 	};
 	size_t i;
+	int rc;
 
 	for (i = 0; argc == 2 && i < sizeof(dialects) / sizeof(*dialects); i++)
 		if (!strcmp(argv[1], dialects[i].driver))
@@ -400,10 +401,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: test_conformance sqlite|postgres\n");
 		return 2;
 	}
-	if (!strcmp(d->driver, "postgres") && !getenv("DBR_TEST_PG")) {
-		fprintf(stderr, "DBR_TEST_PG is not set: no PostgreSQL server "
-				"(scripts/test.sh starts one)\n");
-		return getenv("DBR_TEST_STRICT") ? 1 : 77;
-	}
+	if (!strcmp(d->driver, "postgres") &&
+	    (rc = t_need_server("DBR_TEST_PG", "PostgreSQL server")))
+		return rc;
 	return cmocka_run_group_tests_name(d->driver, tests, setup, teardown);
 }

@@ -310,30 +310,25 @@ static void check_sql_writes(struct writer *w)
 
 static void make_tables(void)
 {
+	static const char *const ddl[2][2] = {
+		{ "pg", "CREATE TABLE faults_w (chat BIGINT, seq BIGINT)" },
+		{ "lite", "CREATE TABLE faults_w (chat INTEGER, seq INTEGER)" },
+	};
 	char *path = write_config("none");
 	struct dbr *db = t_open(path);
+	int i;
 
 	free(path);
-	assert_int_equal(dbr_query_source(db, "pg",
-					  "DROP TABLE IF EXISTS "
-					  "faults_w",
-					  NULL, 0, NULL, NULL),
-			 DBR_OK);
-	assert_int_equal(dbr_query_source(db, "pg",
-					  "CREATE TABLE faults_w "
-					  "(chat BIGINT, seq BIGINT)",
-					  NULL, 0, NULL, NULL),
-			 DBR_OK);
-	assert_int_equal(dbr_query_source(db, "lite",
-					  "DROP TABLE IF EXISTS "
-					  "faults_w",
-					  NULL, 0, NULL, NULL),
-			 DBR_OK);
-	assert_int_equal(dbr_query_source(db, "lite",
-					  "CREATE TABLE faults_w "
-					  "(chat INTEGER, seq INTEGER)",
-					  NULL, 0, NULL, NULL),
-			 DBR_OK);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(dbr_query_source(db, ddl[i][0],
+						  "DROP TABLE IF EXISTS "
+						  "faults_w",
+						  NULL, 0, NULL, NULL),
+				 DBR_OK);
+		assert_int_equal(dbr_query_source(db, ddl[i][0], ddl[i][1],
+						  NULL, 0, NULL, NULL),
+				 DBR_OK);
+	}
 	dbr_close(db);
 }
 
@@ -614,10 +609,12 @@ int main(void)
 		cmocka_unit_test(test_faults__distinct_timeouts),
 	};
 
-	if (!getenv("DBR_TEST_PG_CTL") || !getenv("DBR_TEST_REDIS_START")) {
-		fprintf(stderr, "no servers to stop: scripts/test.sh starts "
-				"them\n");
-		return getenv("DBR_TEST_STRICT") ? 1 : 77;
-	}
+	int rc = t_need_server("DBR_TEST_PG_CTL", "PostgreSQL to stop");
+
+	if (!rc)
+		rc = t_need_server("DBR_TEST_REDIS_START",
+				   "redis-server to stop");
+	if (rc)
+		return rc;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

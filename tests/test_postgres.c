@@ -283,10 +283,9 @@ int main(void)
 		cmocka_unit_test(test_postgres__password_from_environment),
 	};
 
-	if (!getenv("DBR_TEST_PG")) {
-		fprintf(stderr, "DBR_TEST_PG is not set: no PostgreSQL server "
-				"(scripts/test.sh starts one)\n");
-		return getenv("DBR_TEST_STRICT") ? 1 : 77;
-	}
+	int rc = t_need_server("DBR_TEST_PG", "PostgreSQL server");
+
+	if (rc)
+		return rc;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -410,11 +410,9 @@ int main(void)
 		cmocka_unit_test(test_redis__cli_set),
 	};
 
-	if (!getenv("DBR_TEST_REDIS_PORT")) {
-		fprintf(stderr,
-			"DBR_TEST_REDIS_PORT is not set: no redis-server "
-			"(scripts/test.sh starts one)\n");
-		return getenv("DBR_TEST_STRICT") ? 1 : 77;
-	}
+	int rc = t_need_server("DBR_TEST_REDIS_PORT", "redis-server");
+
+	if (rc)
+		return rc;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
