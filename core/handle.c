@@ -141,6 +141,7 @@ int dbr__route(struct dbr *db, const char *source, const char *scope,
 		}
 	} else if (by_chat) {
 		*out = dbr__route_chat(db, chat, reason);
+		dbr__route_note(db, chat, *reason);
 		return DBR_OK;
 	}
 	*out = &cfg->sources[idx];
@@ -167,6 +168,7 @@ int dbr_route_chat(struct dbr *db, int64_t chat, const char **source,
 		*source = s->name;
 	if (reason)
 		*reason = r;
+	dbr__route_note(db, chat, r);
 	return DBR_OK;
 }
 

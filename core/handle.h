@@ -24,10 +24,12 @@ void dbr__route_miss(struct dbr *db, int64_t chat);
 
 /*
  * The source a chat's operation goes to: its mapping, else the default.
- * Inline: it is on every operation's path.
+ * Inline: it is on every operation's path. The caller passes the answer to
+ * dbr__route_note() once it has stored it, so that the rare debug log is
+ * the last call and the lookup itself keeps its values in registers.
  */
 static inline struct dbr_source_config *
-dbr__route_chat(struct dbr *db, int64_t chat, int *reason)
+dbr__route_chat(const struct dbr *db, int64_t chat, int *reason)
 {
 	const struct dbr__config *cfg = db->cfg;
 	uint32_t hit = dbr__router_lookup(&cfg->router, chat);
@@ -35,9 +37,15 @@ dbr__route_chat(struct dbr *db, int64_t chat, int *reason)
 
 	/* Selects, not branches: mapped or not is unpredictable. */
 	*reason = mapped ? DBR_ROUTE_MAPPED : DBR_ROUTE_DEFAULT;
-	if (DBR_UNLIKELY(db->log.level >= DBR_LOG_DEBUG) && !mapped)
-		dbr__route_miss(db, chat);
 	return &cfg->sources[mapped ? hit : cfg->default_source];
+}
+
+/* Log an unmapped chat when debugging. */
+static inline void dbr__route_note(struct dbr *db, int64_t chat, int reason)
+{
+	if (DBR_UNLIKELY(db->log.level >= DBR_LOG_DEBUG) &&
+	    reason == DBR_ROUTE_DEFAULT)
+		dbr__route_miss(db, chat);
 }
 
 /*

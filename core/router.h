@@ -9,17 +9,26 @@
 
 #define DBR__ROUTE_MISS UINT32_MAX
 
-/* A chat id and its source side by side: one cache line per probe. */
+/* A chat id and its source side by side: one cache line per read. */
 struct dbr__route_slot {
 	int64_t chat;
-	uint32_t source; /* source index + 1; 0 marks an empty slot */
+	uint32_t source;
 	uint32_t unused;
 };
 
+/*
+ * Linear probing over two arrays. tags[] holds one byte a slot: 0 when
+ * free, else 7 bits of the chat's hash plus one. It is a sixteenth of the
+ * size of slots[], small enough to stay in cache when slots[] cannot: a
+ * chat that is not mapped is mostly answered from tags[] alone, and a
+ * mapped one reads a slot only where its tag matches (a wrong match is one
+ * in 128).
+ */
 struct dbr__router {
-	struct dbr__route_slot *slots; /* aligned within `block` */
-	void *block;		       /* what was allocated */
-	size_t mask;		       /* capacity - 1 (a power of two) */
+	const uint8_t *tags;		     /* capacity bytes */
+	const struct dbr__route_slot *slots; /* capacity slots */
+	void *block;			     /* what was allocated for both */
+	size_t mask;			     /* capacity - 1 (a power of two) */
 	size_t count;
 };
 
@@ -35,30 +44,39 @@ int dbr__router_insert(struct dbr__router *r, int64_t chat, uint32_t source,
 
 void dbr__router_release(struct dbr__router *r);
 
-static inline size_t dbr__router_slot(const struct dbr__router *r, int64_t chat)
+static inline uint64_t dbr__router_hash(int64_t chat)
 {
 	/* Fibonacci hashing: the high bits of a multiply spread sequential
 	 * and sparse ids alike. */
-	uint64_t h = (uint64_t)chat * 0x9E3779B97F4A7C15ull;
+	return (uint64_t)chat * 0x9E3779B97F4A7C15ull;
+}
 
+/* The home slot: the high half folded onto the low. */
+static inline size_t dbr__router_slot(const struct dbr__router *r, uint64_t h)
+{
 	return (size_t)(h >> 32 ^ h) & r->mask;
+}
+
+/* The tag: the top 7 bits, which the slot does not use, plus one. */
+static inline uint8_t dbr__router_tag(uint64_t h)
+{
+	return (uint8_t)((h >> 57) + 1);
 }
 
 /* The source index chat is mapped to, or DBR__ROUTE_MISS. */
 static inline uint32_t dbr__router_lookup(const struct dbr__router *r,
 					  int64_t chat)
 {
-	const struct dbr__route_slot *s;
+	uint64_t h = dbr__router_hash(chat);
+	uint8_t tag = dbr__router_tag(h), t;
 	size_t i;
 
-	if (!r->count)
-		return DBR__ROUTE_MISS;
-	for (i = dbr__router_slot(r, chat);; i = (i + 1) & r->mask) {
-		s = &r->slots[i];
-		if (!s->source)
+	for (i = dbr__router_slot(r, h);; i = (i + 1) & r->mask) {
+		t = r->tags[i];
+		if (t == tag && r->slots[i].chat == chat)
+			return r->slots[i].source;
+		if (!t)
 			return DBR__ROUTE_MISS;
-		if (s->chat == chat)
-			return s->source - 1;
 	}
 }
 

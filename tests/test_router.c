@@ -198,6 +198,45 @@ static void test_router__table_duplicates(void **state)
 	dbr__router_release(&r);
 }
 
+/* The extreme ids, zero, an empty table, and a table that is full. */
+static void test_router__table_edge_ids(void **state)
+{
+	struct dbr__router r;
+	uint32_t existing = 0;
+	int64_t i;
+
+	(void)state;
+	assert_int_equal(dbr__router_init(&r, 0), DBR_OK);
+	assert_int_equal(dbr__router_lookup(&r, INT64_MIN), DBR__ROUTE_MISS);
+	assert_int_equal(dbr__router_lookup(&r, 0), DBR__ROUTE_MISS);
+	assert_int_equal(dbr__router_insert(&r, 5, 1, &existing), DBR_E_NOMEM);
+	dbr__router_release(&r);
+
+	assert_int_equal(dbr__router_init(&r, 3), DBR_OK);
+	assert_int_equal(dbr__router_lookup(&r, INT64_MIN), DBR__ROUTE_MISS);
+	assert_int_equal(dbr__router_insert(&r, INT64_MIN, 4, &existing),
+			 DBR_OK);
+	assert_int_equal(dbr__router_insert(&r, INT64_MIN, 5, &existing),
+			 DBR_E_MISUSE);
+	assert_int_equal(existing, 4);
+	assert_int_equal(dbr__router_insert(&r, INT64_MAX, 6, &existing),
+			 DBR_OK);
+	assert_int_equal(dbr__router_insert(&r, 0, 0, &existing), DBR_OK);
+	assert_int_equal(dbr__router_lookup(&r, INT64_MIN), 4);
+	assert_int_equal(dbr__router_lookup(&r, INT64_MAX), 6);
+	assert_int_equal(dbr__router_lookup(&r, 0), 0);
+	assert_int_equal(dbr__router_lookup(&r, INT64_MIN + 1),
+			 DBR__ROUTE_MISS);
+	/* Sized for 3: room for 8 (load 1/2), then refused, not overfilled. */
+	for (i = 1; i <= 5; i++)
+		assert_int_equal(dbr__router_insert(&r, i * 1000, 1, &existing),
+				 DBR_OK);
+	assert_int_equal(dbr__router_insert(&r, 77, 1, &existing), DBR_E_NOMEM);
+	for (i = 1; i <= 5; i++)
+		assert_int_equal(dbr__router_lookup(&r, i * 1000), 1);
+	dbr__router_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +249,7 @@ int main(void)
 			teardown),
 		cmocka_unit_test(test_router__hundred_thousand),
 		cmocka_unit_test(test_router__table_duplicates),
+		cmocka_unit_test(test_router__table_edge_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
