@@ -3,7 +3,7 @@
  * medians, the table and the JSON output.
  *
  * usage: dbroute-bench [--json FILE] [--only NAME] [--iterations N]
- *                      [--rounds R]
+ *                      [--rounds R] [--raw-gap N] [--raw-hold N]
  */
 #define _GNU_SOURCE /* mkdtemp, nftw */
 #include <ftw.h>
@@ -199,12 +199,19 @@ int main(int argc, char **argv)
 			b.iterations = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--rounds") && v)
 			b.rounds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--raw-gap") && v)
+			b.raw_gap = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--raw-hold") && v)
+			b.raw_hold = atol(argv[++i]);
 		else
 			bench_die("usage: dbroute-bench [--json FILE] [--only "
-				  "NAME] [--iterations N] [--rounds R]");
+				  "NAME] [--iterations N] [--rounds R] "
+				  "[--raw-gap N] [--raw-hold N]");
 	}
-	if (b.rounds < 1 || b.rounds > 64 || b.iterations < 0)
-		bench_die("--rounds is 1 to 64, --iterations positive");
+	if (b.rounds < 1 || b.rounds > 64 || b.iterations < 0 ||
+	    b.raw_gap < 0 || b.raw_hold < 0)
+		bench_die("--rounds is 1 to 64; --iterations, --raw-gap and "
+			  "--raw-hold are not negative");
 	b.dir = mkdtemp(tmpl);
 	if (!b.dir)
 		bench_die("cannot create a scratch folder");

@@ -19,6 +19,10 @@ struct bench {
 	int rounds;
 	const char *only;
 	const char *dir; /* a scratch folder */
+	/* Control runs of the two-thread workload (docs/performance.md):
+	 * busy work the raw side does between its statements (gap), or
+	 * while its statement is still open (hold). */
+	long raw_gap, raw_hold;
 	/* Results for the JSON output. */
 	struct bench_row {
 		char name[48];
@@ -82,9 +86,13 @@ void bench_init_keys(void);
 /* Open a configuration written into the scratch folder. */
 struct dbr *bench_open(struct bench *b, const char *name, const char *text);
 
+/* Each side on its own cache lines: two threads' sides side by side in
+ * an array must not share one (every lookup writes `at` and `sink`). */
+#define BENCH_LINE 64
+
 /* The dbroute side of the SQL workloads, the same for every driver. */
 struct dbr_side {
-	struct dbr *h;
+	_Alignas(BENCH_LINE) struct dbr *h;
 	struct dbr_tx *tx;
 	long at, count;
 	int64_t fixed_chat; /* two-thread runs: one chat per thread */

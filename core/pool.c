@@ -339,6 +339,10 @@ void dbr__pool_put(struct dbr__pconn *c)
 	/* The coarse clock (no hardware read): LIFO to within a tick. */
 	atomic_store_explicit(&c->put_ns, now_ns(CLOCK_MONOTONIC_COARSE),
 			      memory_order_relaxed);
+	/* The statement ends after the bookkeeping, not before: the time
+	 * between one statement's end and the next one's start is what
+	 * threads reading one SQLite file contend over (performance.md). */
+	c->pool->src->drv->vt.finish(c->dc);
 	atomic_store(&c->state, DBR__SLOT_IDLE);
 	wake(c->pool);
 }

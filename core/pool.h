@@ -92,7 +92,8 @@ void dbr__pool_release(struct dbr__pool *p);
 int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 		      struct dbr_error *err);
 
-/* Give a connection back; a lost one is closed instead. */
+/* Give a connection back, ending its statement (the driver's finish);
+ * a lost one is closed instead. */
 void dbr__pool_put(struct dbr__pconn *c);
 
 /* How many slots are in a state (for status and tests). */

@@ -321,11 +321,12 @@ void dbr_result_free(struct dbr_result *res)
 		return;
 	}
 	note_diverted_write(res);
-	res->vt->finish(res->dc);
 	res->open = false;
 	res->row = false;
 	if (!res->tx)
 		dbr__pool_put(res->pc);
+	else
+		res->vt->finish(res->dc);
 }
 
 static int tx_begin(struct dbr *db, const char *source, int64_t chat,
