@@ -114,6 +114,36 @@ static void test_sqlite__values_round_trip(void **state)
 	round_trip(f->db, dbr_blob(NULL, 0));
 }
 
+/*
+ * A statement that returns rows reads its parameters again at each step:
+ * the caller may change its buffer once dbr_query() returns. One without
+ * rows has finished by then.
+ */
+static void test_sqlite__params_outlive_the_call(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr_value v;
+	char buf[2] = "a";
+	int rows = 0;
+
+	v = dbr_text(buf, 1);
+	t_exec(f->db, 1, "INSERT INTO t (v) VALUES (?), (?), (?)",
+	       (struct dbr_value[]){ v, v, v }, 3);
+	assert_int_equal(dbr_query(f->db, 1, "SELECT v FROM t WHERE v = ?", &v,
+				   1, &res, &err),
+			 DBR_OK);
+	buf[0] = 'b';
+	while (dbr_result_next(res) == DBR_ROW)
+		rows++;
+	dbr_result_free(res);
+	assert_int_equal(rows, 3);
+	assert_int_equal(t_sqlite_int(f->db_path, "SELECT count(*) FROM t "
+						  "WHERE v = 'a'"),
+			 3);
+}
+
 /* Empty text and NULL stay apart, as the backend sees them. */
 static void test_sqlite__empty_is_not_null(void **state)
 {
@@ -407,6 +437,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 		T(test_sqlite__values_round_trip),
+		T(test_sqlite__params_outlive_the_call),
 		T(test_sqlite__empty_is_not_null),
 		T(test_sqlite__statement_cache_hit),
 		T(test_sqlite__readonly_refuses_writes),

@@ -21,6 +21,7 @@ struct sqlt_stmt {
 	sqlite3_stmt *stmt;
 	int nparams;
 	bool readonly;
+	bool rowless; /* no result columns: done in its first step */
 };
 
 struct sqlt_conn {
@@ -263,6 +264,7 @@ static int sqlt_prepare(struct sqlt_conn *c, const char *sql,
 	st->stmt = stmt;
 	st->nparams = sqlite3_bind_parameter_count(stmt);
 	st->readonly = sqlite3_stmt_readonly(stmt) != 0;
+	st->rowless = sqlite3_column_count(stmt) == 0;
 	*out = st;
 	return DBR_OK;
 }
@@ -301,11 +303,19 @@ static int sqlt_reserve(struct sqlt_conn *c, const struct dbr_value *p,
 	return 0;
 }
 
-/* A copy of a parameter's bytes that lives until the next query. */
-static const char *sqlt_copy(struct sqlt_conn *c, const struct dbr_value *p)
+/*
+ * A parameter's bytes for SQLite to read without copying them itself: the
+ * caller's own when the statement ends within this call (its first step),
+ * else a copy that lives until the next query, as rows are read later.
+ */
+static const char *sqlt_bytes(struct sqlt_conn *c, const struct sqlt_stmt *e,
+			      const struct dbr_value *p)
 {
-	char *at = c->scratch + c->scratch_len;
+	char *at;
 
+	if (e->rowless)
+		return p->len ? p->u.s : "";
+	at = c->scratch + c->scratch_len;
 	if (p->len)
 		memcpy(at, p->u.b, p->len);
 	at[p->len] = '\0';
@@ -326,7 +336,7 @@ static int sqlt_bind(struct sqlt_conn *c, const struct sqlt_stmt *e,
 				     e->nparams, n);
 		return DBR_E_MISUSE;
 	}
-	if (sqlt_reserve(c, p, n)) {
+	if (!e->rowless && sqlt_reserve(c, p, n)) {
 		sqlt_host->set_error(err, DBR_E_NOMEM, 0, NULL,
 				     "out of memory");
 		return DBR_E_NOMEM;
@@ -341,13 +351,13 @@ static int sqlt_bind(struct sqlt_conn *c, const struct sqlt_stmt *e,
 			rc = sqlite3_bind_double(st, i + 1, p->u.d);
 			break;
 		case DBR_TYPE_TEXT:
-			rc = sqlite3_bind_text64(st, i + 1, sqlt_copy(c, p),
+			rc = sqlite3_bind_text64(st, i + 1, sqlt_bytes(c, e, p),
 						 p->len, SQLITE_STATIC,
 						 SQLITE_UTF8);
 			break;
 		case DBR_TYPE_BLOB:
 			rc = p->len ? sqlite3_bind_blob64(st, i + 1,
-							  sqlt_copy(c, p),
+							  sqlt_bytes(c, e, p),
 							  p->len, SQLITE_STATIC)
 				    : sqlite3_bind_zeroblob(st, i + 1, 0);
 			break;
