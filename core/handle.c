@@ -114,9 +114,9 @@ void dbr__route_miss(struct dbr *db, int64_t chat)
 			 1);
 }
 
-int dbr__route(struct dbr *db, const char *source, const char *scope,
-	       int64_t chat, bool by_chat, struct dbr_source_config **out,
-	       int *reason, struct dbr_error *err)
+int dbr__route_named(struct dbr *db, const char *source, const char *scope,
+		     struct dbr_source_config **out, int *reason,
+		     struct dbr_error *err)
 {
 	const struct dbr__config *cfg = db->cfg;
 	uint32_t idx = cfg->default_source;
@@ -131,18 +131,12 @@ int dbr__route(struct dbr *db, const char *source, const char *scope,
 					      "no source named '%s'", source);
 		return DBR_OK;
 	}
-	if (scope) {
-		for (i = 0; i < cfg->nscopes; i++) {
-			if (!strcmp(cfg->scopes[i].name, scope)) {
-				idx = cfg->scopes[i].source;
-				*reason = DBR_ROUTE_SCOPE;
-				break;
-			}
+	for (i = 0; scope && i < cfg->nscopes; i++) {
+		if (!strcmp(cfg->scopes[i].name, scope)) {
+			idx = cfg->scopes[i].source;
+			*reason = DBR_ROUTE_SCOPE;
+			break;
 		}
-	} else if (by_chat) {
-		*out = dbr__route_chat(db, chat, reason);
-		dbr__route_note(db, chat, *reason);
-		return DBR_OK;
 	}
 	*out = &cfg->sources[idx];
 	return DBR_OK;
@@ -180,7 +174,7 @@ int dbr_route_scope(struct dbr *db, const char *scope, const char **source,
 
 	if (!db || !scope)
 		return DBR_E_MISUSE;
-	dbr__route(db, NULL, scope, 0, false, &s, &r, NULL);
+	dbr__route_named(db, NULL, scope, &s, &r, NULL);
 	if (source)
 		*source = s->name;
 	if (reason)
@@ -273,7 +267,7 @@ int dbr_source_ping(struct dbr *db, const char *source, struct dbr_error *err)
 	if (!db)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_source_ping: db is NULL");
-	rc = dbr__route(db, source, NULL, 0, false, &s, &reason, err);
+	rc = dbr__route_named(db, source, NULL, &s, &reason, err);
 	if (rc)
 		return rc;
 	h = &db->health[s->index];

@@ -48,12 +48,27 @@ static inline void dbr__route_note(struct dbr *db, int64_t chat, int reason)
 		dbr__route_miss(db, chat);
 }
 
+/* Where an operation without a chat runs: an explicit source (DBR_E_NOTFOUND
+ * for an unknown name), else a scope, else the default source. */
+int dbr__route_named(struct dbr *db, const char *source, const char *scope,
+		     struct dbr_source_config **out, int *reason,
+		     struct dbr_error *err);
+
 /*
  * Resolve where an operation runs. `source` and `scope` are tried first
- * when given; DBR_E_NOTFOUND for an unknown source name.
+ * when given; a chat's operation, the most frequent, is resolved inline.
  */
-int dbr__route(struct dbr *db, const char *source, const char *scope,
-	       int64_t chat, bool by_chat, struct dbr_source_config **out,
-	       int *reason, struct dbr_error *err);
+static inline int dbr__route(struct dbr *db, const char *source,
+			     const char *scope, int64_t chat, bool by_chat,
+			     struct dbr_source_config **out, int *reason,
+			     struct dbr_error *err)
+{
+	if (by_chat && !source && !scope) {
+		*out = dbr__route_chat(db, chat, reason);
+		dbr__route_note(db, chat, *reason);
+		return DBR_OK;
+	}
+	return dbr__route_named(db, source, scope, out, reason, err);
+}
 
 #endif /* DBR_HANDLE_H */

@@ -13,16 +13,12 @@
 /* Bytes a slot takes in the two arrays. */
 #define SLOT_BYTES (sizeof(uint8_t) + sizeof(struct dbr__route_slot))
 
-/* The table of no mappings: one free slot, so lookups need no test. */
-static const uint8_t no_tags[1];
-
 int dbr__router_init(struct dbr__router *r, size_t n)
 {
 	size_t cap = 16, bytes, pad;
 	uintptr_t at;
 
 	memset(r, 0, sizeof(*r));
-	r->tags = no_tags;
 	if (!n)
 		return DBR_OK;
 	/* Load factor at most 1/2 keeps probe sequences short. */

@@ -71,6 +71,8 @@ static inline uint32_t dbr__router_lookup(const struct dbr__router *r,
 	uint8_t tag = dbr__router_tag(h), t;
 	size_t i;
 
+	if (!r->count) /* a configuration without mappings: no hashing */
+		return DBR__ROUTE_MISS;
 	for (i = dbr__router_slot(r, h);; i = (i + 1) & r->mask) {
 		t = r->tags[i];
 		if (t == tag && r->slots[i].chat == chat)
