@@ -98,10 +98,23 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n)
+double bench_median(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double bench_ratio(const double *num, const double *den, int n)
+{
+	double q[32];
+	int k;
+
+	if (n < 2)
+		return num[0] / den[0];
+	for (k = 0; k < n / 2; k++)
+		q[k] = (num[2 * k] + num[2 * k + 1]) /
+		       (den[2 * k] + den[2 * k + 1]);
+	return bench_median(q, n / 2);
 }
 
 void bench_compare(struct bench *b, const char *name, bench_fn raw,
@@ -137,10 +150,11 @@ void bench_compare(struct bench *b, const char *name, bench_fn raw,
 		bench_die("too many workloads");
 	row = &b->rows[b->nrows++];
 	snprintf(row->name, sizeof(row->name), "%s", name);
-	row->raw_ns = median(r, b->rounds);
-	row->dbr_ns = median(d, b->rounds);
+	row->ratio = bench_ratio(d, r, b->rounds);
+	row->raw_ns = bench_median(r, b->rounds);
+	row->dbr_ns = bench_median(d, b->rounds);
 	printf("%-28s %12.0f %12.0f %8.3f\n", name, row->raw_ns, row->dbr_ns,
-	       row->dbr_ns / row->raw_ns);
+	       row->ratio);
 	fflush(stdout);
 }
 
@@ -157,16 +171,16 @@ static void write_json(const struct bench *b, const char *path)
 			"    {\"name\": \"%s\", \"raw_ns_per_op\": %.1f, "
 			"\"dbroute_ns_per_op\": %.1f, \"ratio\": %.4f}%s\n",
 			b->rows[i].name, b->rows[i].raw_ns, b->rows[i].dbr_ns,
-			b->rows[i].dbr_ns / b->rows[i].raw_ns,
-			i + 1 < b->nrows ? "," : "");
+			b->rows[i].ratio, i + 1 < b->nrows ? "," : "");
 	fprintf(f,
 		"  ],\n  \"routing_ns_per_lookup\": %.2f,\n"
 		"  \"bytes_per_source\": %.1f,\n"
 		"  \"bytes_per_mapping\": %.2f,\n"
 		"  \"two_thread_speedup\": %.3f,\n"
-		"  \"raw_two_thread_speedup\": %.3f\n}\n",
+		"  \"raw_two_thread_speedup\": %.3f,\n"
+		"  \"two_thread_ratio\": %.3f\n}\n",
 		b->routing_ns, b->bytes_per_source, b->bytes_per_mapping,
-		b->speedup, b->raw_speedup);
+		b->speedup, b->raw_speedup, b->speedup_ratio);
 	if (fclose(f))
 		bench_die("cannot write %s", path);
 }
@@ -187,7 +201,7 @@ int main(int argc, char **argv)
 	const char *json = NULL;
 	int i;
 
-	b.rounds = 5;
+	b.rounds = 10;
 	for (i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 

@@ -27,13 +27,27 @@ struct bench {
 	struct bench_row {
 		char name[48];
 		double raw_ns, dbr_ns;
+		double ratio; /* bench_ratio() of the rounds */
 	} rows[32];
 	int nrows;
 	double routing_ns, bytes_per_source, bytes_per_mapping;
-	double speedup, raw_speedup;
+	double speedup, raw_speedup, speedup_ratio;
 };
 
 double bench_now(void);
+
+/* The median of n values (sorts them). */
+double bench_median(double *v, int n);
+
+/*
+ * num / den over n rounds run A B, B A, A B, ...: the median, over each
+ * pair of rounds, of the pair's sums. In a pair each side ran once first
+ * and once second, so an effect of the order cancels (on PostgreSQL here
+ * the first run of a round is the slower one), and the two rounds are
+ * next to each other in time, so a change in the machine's load between
+ * pairs cancels too. One round: its own ratio.
+ */
+double bench_ratio(const double *num, const double *den, int n);
 
 /* Whether the workload `name` is wanted: --only names it, or names its
  * top-level group ("sqlite" takes "sqlite.insert"). */
@@ -46,8 +60,9 @@ bool bench_group(const struct bench *b, const char *group);
 long bench_ops(const struct bench *b, long dflt);
 
 /*
- * Time raw and dbroute interleaved (A B A B ...) for b->rounds rounds of n
- * operations each; record and print the medians.
+ * Time raw and dbroute interleaved (A B, B A, ...) for b->rounds rounds of
+ * n operations each; record and print each side's median and their
+ * bench_ratio().
  */
 void bench_compare(struct bench *b, const char *name, bench_fn raw,
 		   void *raw_state, bench_fn dbr, void *dbr_state, long n);

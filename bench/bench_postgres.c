@@ -144,11 +144,11 @@ void bench_postgres(struct bench *b)
 	dbr.h = bench_open(b, "postgres.ini", text);
 	if (bench_wanted(b, "postgres.point_lookup"))
 		bench_compare(b, "postgres.point_lookup", raw_lookup, &raw,
-			      bench_dbr_lookup, &dbr, bench_ops(b, 20000));
+			      bench_dbr_lookup, &dbr, bench_ops(b, 5000));
 	if (bench_wanted(b, "postgres.insert"))
 		bench_compare(b, "postgres.insert", raw_insert, &raw,
 			      bench_dbr_insert, &dbr,
-			      (bench_ops(b, 20000) + 999) / 1000 * 1000);
+			      (bench_ops(b, 5000) + 999) / 1000 * 1000);
 	dbr_close(dbr.h);
 	PQfinish(raw.c);
 }

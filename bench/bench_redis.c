@@ -127,10 +127,10 @@ void bench_redis(struct bench *b)
 	dbr.h = bench_open(b, "redis.ini", text);
 	if (bench_wanted(b, "redis.get"))
 		bench_compare(b, "redis.get", raw_get, &raw, dbr_get, &dbr,
-			      bench_ops(b, 20000));
+			      bench_ops(b, 5000));
 	if (bench_wanted(b, "redis.set"))
 		bench_compare(b, "redis.set", raw_set, &raw, dbr_set, &dbr,
-			      bench_ops(b, 20000));
+			      bench_ops(b, 5000));
 	dbr_close(dbr.h);
 	redisFree(raw.c);
 }

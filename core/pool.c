@@ -204,29 +204,33 @@ static int conn_open(struct dbr__pconn *c, struct dbr_error *err)
 	return DBR_OK;
 }
 
-/*
- * Check an idle connection before handing it out: the driver's local
- * check, and a ping when it idled long. Retire it if either fails.
- */
-/* Whether a connection sat idle long enough to be pinged. */
-static bool idled_long(struct dbr__pconn *c)
+/* How long a connection sat idle, from the coarse clock. Signed: the
+ * clock may read a tick behind the stamp. */
+static int64_t idle_ns(struct dbr__pconn *c)
 {
-	/* Signed: the coarse clock may read a tick behind the stamp. */
-	int64_t idle = (int64_t)(now_ns(CLOCK_MONOTONIC_COARSE) -
-				 atomic_load_explicit(&c->put_ns,
-						      memory_order_relaxed));
-
-	return idle >= (int64_t)(DBR__IDLE_PING_SECONDS * 1e9);
+	return (int64_t)(now_ns(CLOCK_MONOTONIC_COARSE) -
+			 atomic_load_explicit(&c->put_ns,
+					      memory_order_relaxed));
 }
 
+/*
+ * Check an idle connection before handing it out: the driver's local
+ * check when it idled a little, a ping when it idled long. Retire it if
+ * either fails.
+ */
 static bool still_alive(struct dbr__pconn *c)
 {
 	const struct dbr_driver *vt = &c->pool->src->drv->vt;
 	const char *why;
+	int64_t idle;
 
-	if (vt->is_alive && !vt->is_alive(c->dc))
+	if (!vt->is_alive && !vt->ping)
+		return true;
+	idle = idle_ns(c);
+	if (vt->is_alive && idle >= (int64_t)(DBR__IDLE_CHECK_SECONDS * 1e9) &&
+	    !vt->is_alive(c->dc))
 		why = "was closed by the server";
-	else if (!vt->ping || !idled_long(c))
+	else if (!vt->ping || idle < (int64_t)(DBR__IDLE_PING_SECONDS * 1e9))
 		return true;
 	else if (vt->ping(c->dc, NULL) == DBR_OK)
 		return true;

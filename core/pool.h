@@ -13,6 +13,15 @@
 /* A connection idle longer than this is pinged before it is handed out. */
 #define DBR__IDLE_PING_SECONDS 5.0
 
+/*
+ * A connection idle at least this long gets the driver's local check
+ * (is_alive, a system call) before it is handed out. One used more recently
+ * is not checked: a server that dropped it within these milliseconds is as
+ * likely to drop it during the next statement, which then fails and
+ * retires it as any dropped connection is.
+ */
+#define DBR__IDLE_CHECK_SECONDS 0.01
+
 struct dbr__pool;
 
 /*

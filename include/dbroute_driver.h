@@ -210,8 +210,9 @@ struct dbr_driver {
 	/**
 	 * A cheap local check, without a round trip, that the connection
 	 * is still usable (e.g. the server has not closed it). The pool calls
-	 * it before handing out a connection; false makes it open a new one
-	 * instead, before any statement is sent.
+	 * it before handing out a connection that sat idle for 10 ms or
+	 * more; false makes it open a new one instead, before any statement
+	 * is sent.
 	 */
 	bool (*is_alive)(struct dbr_driver_conn *conn);
 };

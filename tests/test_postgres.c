@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -233,10 +234,12 @@ static void test_postgres__terminated_backend_replaced(void **state)
 		assert_true(pg_int("SELECT count(pg_terminate_backend(pid)) "
 				   "FROM pg_stat_activity WHERE "
 				   "application_name = 'dbr_test_pg'") >= 1);
-		/* Let the backends exit and their goodbyes arrive. */
+		/* Let the backends exit and their goodbyes arrive, and the
+		 * connection idle long enough to be checked (10 ms). */
 		while (pg_int("SELECT count(*) FROM pg_stat_activity WHERE "
 			      "application_name = 'dbr_test_pg'") > 0)
 			;
+		nanosleep(&(struct timespec){ 0, 30000000L }, NULL);
 		t_exec(db, -1001, "SELECT 1", NULL, 0);
 	}
 }
