@@ -4,6 +4,7 @@
  *
  * usage: dbroute-bench [--json FILE] [--only NAME] [--iterations N]
  *                      [--rounds R] [--raw-gap N] [--raw-hold N]
+ *                      [--verbose]
  */
 #define _GNU_SOURCE /* mkdtemp, nftw */
 #include <ftw.h>
@@ -150,6 +151,9 @@ void bench_compare(struct bench *b, const char *name, bench_fn raw,
 		bench_die("too many workloads");
 	row = &b->rows[b->nrows++];
 	snprintf(row->name, sizeof(row->name), "%s", name);
+	for (i = 0; b->verbose && i < b->rounds; i++)
+		fprintf(stderr, "%s round %d: raw %.0f, dbroute %.0f ns/op\n",
+			name, i + 1, r[i], d[i]);
 	row->ratio = bench_ratio(d, r, b->rounds);
 	row->raw_ns = bench_median(r, b->rounds);
 	row->dbr_ns = bench_median(d, b->rounds);
@@ -217,10 +221,12 @@ int main(int argc, char **argv)
 			b.raw_gap = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--raw-hold") && v)
 			b.raw_hold = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--verbose"))
+			b.verbose = true;
 		else
 			bench_die("usage: dbroute-bench [--json FILE] [--only "
 				  "NAME] [--iterations N] [--rounds R] "
-				  "[--raw-gap N] [--raw-hold N]");
+				  "[--raw-gap N] [--raw-hold N] [--verbose]");
 	}
 	if (b.rounds < 1 || b.rounds > 64 || b.iterations < 0 ||
 	    b.raw_gap < 0 || b.raw_hold < 0)

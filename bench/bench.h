@@ -23,6 +23,7 @@ struct bench {
 	 * busy work the raw side does between its statements (gap), or
 	 * while its statement is still open (hold). */
 	long raw_gap, raw_hold;
+	bool verbose; /* each round's times on stderr */
 	/* Results for the JSON output. */
 	struct bench_row {
 		char name[48];
