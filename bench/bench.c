@@ -108,14 +108,14 @@ double bench_median(double *v, int n)
 double bench_ratio(const double *num, const double *den, int n)
 {
 	double q[32];
-	int k;
+	size_t k, pairs = (size_t)n / 2;
 
 	if (n < 2)
 		return num[0] / den[0];
-	for (k = 0; k < n / 2; k++)
+	for (k = 0; k < pairs && k < 32; k++)
 		q[k] = (num[2 * k] + num[2 * k + 1]) /
 		       (den[2 * k] + den[2 * k + 1]);
-	return bench_median(q, n / 2);
+	return bench_median(q, (int)k);
 }
 
 void bench_compare(struct bench *b, const char *name, bench_fn raw,

@@ -57,7 +57,9 @@ static inline size_t dbr__router_slot(const struct dbr__router *r, uint64_t h)
 	return (size_t)(h >> 32 ^ h) & r->mask;
 }
 
-/* The tag: the top 7 bits, which the slot does not use, plus one. */
+/* The tag: the top 7 bits plus one. The home slot does not use those bits
+ * in tables of up to 2^25 slots; in larger ones a wrong match is likelier,
+ * never a wrong answer (the chat itself is compared). */
 static inline uint8_t dbr__router_tag(uint64_t h)
 {
 	return (uint8_t)((h >> 57) + 1);
