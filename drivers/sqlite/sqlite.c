@@ -314,7 +314,7 @@ static const char *sqlt_bytes(struct sqlt_conn *c, const struct sqlt_stmt *e,
 	char *at;
 
 	if (e->rowless)
-		return p->len ? p->u.s : "";
+		return p->len ? (const char *)p->u.b : "";
 	at = c->scratch + c->scratch_len;
 	if (p->len)
 		memcpy(at, p->u.b, p->len);
