@@ -23,8 +23,8 @@ struct side {
 	long at, count;
 	int64_t fixed_chat; /* two-thread runs: one chat per thread */
 	int64_t sink;
-	long gap,
-		hold; /* control runs: busy work between, and in, statements */
+	/* Control runs: busy work between statements, and within each. */
+	long gap, hold;
 };
 
 static void exec(sqlite3 *db, const char *sql)
