@@ -45,8 +45,9 @@ struct dbr_stmtcache_entry *dbr_stmtcache_find_str(struct dbr_stmtcache *c,
 {
 	struct dbr_stmtcache_entry *e = c->mru;
 
-	/* Equal up to and including the cached key's NUL: the same text. */
-	if (e && !strncmp(e->key, key, e->len + 1))
+	/* strcmp stops at the first difference or the shorter text's end:
+	 * it never reads past the caller's NUL. */
+	if (e && !strcmp(e->key, key))
 		return hit(c, e);
 	return scan(c, key, strlen(key));
 }
