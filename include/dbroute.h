@@ -52,6 +52,7 @@ enum dbr_status {
 	DBR_E_READONLY = 10,   /**< a write on a read-only source */
 	DBR_E_NOTFOUND = 11,   /**< no source or scope by that name */
 	DBR_E_UNAVAILABLE = 12, /**< the source is unavailable: not tried */
+	DBR_E_RESOURCE = 13, /**< a local resource ran out (file descriptors) */
 	DBR_ROW = 100,		/**< dbr_result_next(): a row is ready */
 	DBR_DONE = 101		/**< dbr_result_next(): no more rows */
 };

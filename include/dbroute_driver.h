@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define DBR_ABI_MAJOR	1
-#define DBR_ABI_MINOR	0
+#define DBR_ABI_MINOR	1
 #define DBR_ABI_VERSION ((uint32_t)(DBR_ABI_MAJOR << 16 | DBR_ABI_MINOR))
 
 /** The symbol a plugin exports. */
@@ -215,6 +215,37 @@ struct dbr_driver {
 	 * is sent.
 	 */
 	bool (*is_alive)(struct dbr_driver_conn *conn);
+
+	/* ABI 1.1: optional (NULL when unsupported) */
+
+	/**
+	 * Whether the connection is clean and usable now that its statement
+	 * has ended (finish() was called): still connected, no broken
+	 * socket, outside any transaction, no MULTI or subscription, and
+	 * every session setting the driver can see as it was when open()
+	 * returned. Answered from the client library's own state (libpq
+	 * PQstatus, PQtransactionStatus, PQparameterStatus; SQLite
+	 * sqlite3_get_autocommit; hiredis c->err), never from the last
+	 * error's category. The core asks after every operation outside a
+	 * transaction and after every commit or rollback, and pools the
+	 * connection only when this says true; otherwise it closes it.
+	 * Without this call the core closes every connection that saw an
+	 * error.
+	 */
+	bool (*is_clean)(struct dbr_driver_conn *conn);
+	/**
+	 * The next statement on this connection is a diverted operation:
+	 * learn exactly whether it writes, even where that costs the driver
+	 * a round trip. Applies to the next query() only.
+	 */
+	void (*track_writes)(struct dbr_driver_conn *conn);
+	/**
+	 * After finish(): whether the statement that ended may have written.
+	 * A false "true" is harmless, a false "false" loses a write: answer
+	 * true whenever unsure. Without this call every diverted statement
+	 * is taken for a write.
+	 */
+	bool (*wrote)(struct dbr_driver_conn *conn);
 };
 
 /** The type of a driver's entry function. */

@@ -1,0 +1,32 @@
+/*
+ * sqlguard.h - statements that would change a pooled connection's state,
+ * recognised by their leading keywords.
+ *
+ * Plain dbr_query() refuses them with a message that says what to use
+ * instead; the connection's state check after every statement (the
+ * driver's is_clean call) is the real guard, this is the friendly one.
+ * Shared by the SQL drivers; compiled into each; C library only.
+ */
+#ifndef DBR_SQLGUARD_H
+#define DBR_SQLGUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum dbr_sqlguard_dialect {
+	DBR_SQLGUARD_SQLITE = 1,
+	DBR_SQLGUARD_POSTGRES = 2
+};
+
+/*
+ * Why `sql` must not run on a pooled connection, or NULL when it may.
+ * `in_tx`: the statement runs inside a transaction the core began
+ * (dbr_tx_query), where savepoints and transaction-local settings are
+ * allowed. The reason is static text, e.g. "transaction control: use
+ * dbr_tx_begin / dbr_tx_commit / dbr_tx_rollback". Leading blanks and
+ * comments are skipped; keywords match case-insensitively.
+ */
+const char *dbr_sqlguard_refuse(const char *sql,
+				enum dbr_sqlguard_dialect dialect, bool in_tx);
+
+#endif /* DBR_SQLGUARD_H */
