@@ -51,6 +51,8 @@ static const struct dbr_option_decl source_keys[] = {
 	{ "readonly", DBR_OPT_BOOL, 0, 0, 0, "false", NULL, "refuse writes" },
 	{ "fallback", DBR_OPT_ENUM, 0, 0, 0, NULL, "default|none",
 	  "overrides [database] fallback" },
+	{ "idle_timeout", DBR_OPT_SECONDS, 0, 0, 86400, "300", NULL,
+	  "close connections idle this long (0: never)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -470,6 +472,12 @@ static void check_source(struct parse *p, struct dbr_source_config *s,
 	s->max_connections = (int)s->core[DBR__KEY_MAX_CONNECTIONS].v.i;
 	s->timeout = s->core[DBR__KEY_TIMEOUT].v.d;
 	s->readonly = s->core[DBR__KEY_READONLY].v.b;
+	s->idle_timeout = s->core[DBR__KEY_IDLE_TIMEOUT].v.d;
+	if (s->readonly && s->drv && !(s->drv->vt.caps & DBR_CAP_READONLY))
+		dbr__diag_add(&p->diags, s->core[DBR__KEY_READONLY].line,
+			      "source '%s': readonly = true, but driver '%s' "
+			      "does not enforce read-only",
+			      s->name, s->drv->vt.name);
 	s->fallback = p->cfg->fallback;
 	if (s->core[DBR__KEY_FALLBACK].text)
 		s->fallback = strcmp(s->core[DBR__KEY_FALLBACK].text, "none")

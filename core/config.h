@@ -21,6 +21,7 @@ enum dbr__core_key {
 	DBR__KEY_TIMEOUT,
 	DBR__KEY_READONLY,
 	DBR__KEY_FALLBACK,
+	DBR__KEY_IDLE_TIMEOUT,
 	DBR__KEY_COUNT
 };
 
@@ -38,6 +39,7 @@ struct dbr_source_config {
 	/* The core keys, resolved. */
 	int max_connections;
 	double timeout;
+	double idle_timeout; /* 0: never */
 	bool readonly;
 	int fallback; /* enum dbr__fallback */
 };

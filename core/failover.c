@@ -34,18 +34,21 @@ static int unavailable(struct dbr *db, struct dbr_source_config *s,
 
 /* Take from s's pool, keeping s's health up to date. */
 static int take_from(struct dbr *db, struct dbr_source_config *s,
-		     struct dbr__pconn **pc, struct dbr_error *err)
+		     const struct timespec *by, struct dbr__pconn **pc,
+		     struct dbr_error *err)
 {
 	struct dbr__health *h = health_of(db, s);
 	bool probe = false;
 	int rc;
 
 	if (dbr__health_is_down(h)) {
-		probe = dbr__health_try_probe(h);
-		if (!probe)
+		int claim = dbr__health_try_probe(h);
+
+		if (claim == DBR__PROBE_NOT_DUE)
 			return unavailable(db, s, err);
+		probe = claim == DBR__PROBE_CLAIMED;
 	}
-	rc = dbr__pool_acquire(&db->pools[s->index], pc, err);
+	rc = dbr__pool_acquire_by(&db->pools[s->index], by, pc, err);
 	if (rc == DBR_OK) {
 		if (probe)
 			dbr__health_up(h, &db->log, s->name);
@@ -72,19 +75,20 @@ static bool same_kind(const struct dbr_source_config *a,
 }
 
 int dbr__failover_take(struct dbr *db, struct dbr_source_config *s,
-		       bool may_divert, struct dbr__pconn **pc,
-		       struct dbr_source_config **from, struct dbr_error *err)
+		       bool may_divert, const struct timespec *by,
+		       struct dbr__pconn **pc, struct dbr_source_config **from,
+		       struct dbr_error *err)
 {
 	struct dbr_source_config *def =
 		&db->cfg->sources[db->cfg->default_source];
 	int rc;
 
 	*from = NULL;
-	rc = take_from(db, s, pc, err);
+	rc = take_from(db, s, by, pc, err);
 	if (rc == DBR_E_UNAVAILABLE && may_divert && s != def &&
 	    s->fallback == DBR__FALLBACK_DEFAULT && same_kind(s, def)) {
 		/* Nothing was sent: run it on the default source instead. */
-		rc = take_from(db, def, pc, err);
+		rc = take_from(db, def, by, pc, err);
 		if (!rc) {
 			*from = s;
 			dbr__health_diverted(health_of(db, s), &db->log,
@@ -104,10 +108,16 @@ void dbr__failover_lost(struct dbr *db, struct dbr_source_config *s)
 	struct dbr_driver_conn *dc;
 	struct dbr_error err;
 
-	if (vt->open(s, &dc, &err) == DBR_OK) {
+	int rc = vt->open(s, &dc, &err);
+
+	if (rc == DBR_OK) {
 		vt->close(dc);
 		return;
 	}
+	/* Only a server that cannot be reached is down; a local shortage
+	 * (file descriptors) or a busy file is not. */
+	if (rc != DBR_E_CONN)
+		return;
 	dbr__error_source(&err, s->name);
 	dbr__health_down(health_of(db, s), &db->log, s->name,
 			 db->cfg->retry_interval, &err);

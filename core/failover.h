@@ -15,11 +15,13 @@
  * source, not a transaction) and `fallback = default`, an operation that
  * cannot run on s runs on the default source, when that is of the same
  * kind; *from then names s. Otherwise the call fails with
- * DBR_E_UNAVAILABLE (or the error that showed s down).
+ * DBR_E_UNAVAILABLE (or the error that showed s down). A pool's wait
+ * ends at `by` (CLOCK_MONOTONIC), or, when NULL, after its timeout.
  */
 int dbr__failover_take(struct dbr *db, struct dbr_source_config *s,
-		       bool may_divert, struct dbr__pconn **pc,
-		       struct dbr_source_config **from, struct dbr_error *err);
+		       bool may_divert, const struct timespec *by,
+		       struct dbr__pconn **pc, struct dbr_source_config **from,
+		       struct dbr_error *err);
 
 /*
  * An operation on s failed with DBR_E_CONN: try one immediate reconnect,

@@ -275,9 +275,10 @@ int dbr_source_ping(struct dbr *db, const char *source, struct dbr_error *err)
 	if (!rc) {
 		if (s->drv->vt.ping) {
 			rc = s->drv->vt.ping(c->dc, err);
-			c->lost = rc == DBR_E_CONN;
-			if (rc)
+			if (rc) {
+				c->errors++;
 				dbr__error_source(err, s->name);
+			}
 		}
 		dbr__pool_put(c);
 	}
@@ -356,4 +357,25 @@ int dbr_source_diverted_chats(struct dbr *db, size_t i, int64_t *chats,
 		*beyond = h->chats_beyond + (h->nchats - k);
 	pthread_mutex_unlock(&h->mu);
 	return DBR_OK;
+}
+
+int dbr_source_close_idle(struct dbr *db, const char *source,
+			  struct dbr_error *err)
+{
+	struct dbr_source_config *s;
+	int reason, rc;
+	size_t i;
+
+	if (!db)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_source_close_idle: db is NULL");
+	if (!source) {
+		for (i = 0; i < db->cfg->nsources; i++)
+			dbr__pool_close_idle(&db->pools[i]);
+		return DBR_OK;
+	}
+	rc = dbr__route_named(db, source, NULL, &s, &reason, err);
+	if (!rc)
+		dbr__pool_close_idle(&db->pools[s->index]);
+	return rc;
 }

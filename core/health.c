@@ -22,15 +22,21 @@ void dbr__health_release(struct dbr__health *h)
 	h->chats = NULL;
 }
 
-bool dbr__health_try_probe(struct dbr__health *h)
+int dbr__health_try_probe(struct dbr__health *h)
 {
-	bool expected = false, due;
+	int rc = DBR__PROBE_NOT_DUE;
 
+	/* Due, not probing, still down: decided and claimed in one step,
+	 * so that one probe runs per retry interval whatever the threads. */
 	pthread_mutex_lock(&h->mu);
-	due = dbr__now() >= h->retry_at;
+	if (!atomic_load(&h->down))
+		rc = DBR__PROBE_UP;
+	else if (!atomic_load(&h->probing) && dbr__now() >= h->retry_at) {
+		atomic_store(&h->probing, true);
+		rc = DBR__PROBE_CLAIMED;
+	}
 	pthread_mutex_unlock(&h->mu);
-	return due &&
-	       atomic_compare_exchange_strong(&h->probing, &expected, true);
+	return rc;
 }
 
 void dbr__health_down(struct dbr__health *h, const struct dbr__logger *log,
@@ -75,7 +81,9 @@ void dbr__health_up(struct dbr__health *h, const struct dbr__logger *log,
 
 void dbr__health_end_probe(struct dbr__health *h)
 {
+	pthread_mutex_lock(&h->mu);
 	atomic_store(&h->probing, false);
+	pthread_mutex_unlock(&h->mu);
 }
 
 void dbr__health_error(struct dbr__health *h, bool no_connection,

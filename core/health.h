@@ -41,12 +41,20 @@ static inline bool dbr__health_is_down(struct dbr__health *h)
 	return atomic_load_explicit(&h->down, memory_order_acquire);
 }
 
+/* What dbr__health_try_probe() decided. */
+enum dbr__probe {
+	DBR__PROBE_NOT_DUE, /* down, and another probe runs or is not due */
+	DBR__PROBE_CLAIMED, /* this caller probes; it must end the probe */
+	DBR__PROBE_UP	    /* the source came back meanwhile */
+};
+
 /*
- * For an operation on a source that is down: true when it is time to
- * probe it again and this caller won the probe (it must then call
- * dbr__health_up() or dbr__health_down(), which end the probe).
+ * For an operation on a source that is down: whether this caller probes
+ * it now (one probe per retry interval, whatever the threads). A claimed
+ * probe ends with dbr__health_up(), dbr__health_down() or
+ * dbr__health_end_probe().
  */
-bool dbr__health_try_probe(struct dbr__health *h);
+int dbr__health_try_probe(struct dbr__health *h);
 
 /* End a probe that proved nothing (the source was busy, not down). */
 void dbr__health_end_probe(struct dbr__health *h);

@@ -33,6 +33,16 @@ static uint64_t now_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The next time idle connections are swept, from `now`. */
+static uint64_t next_sweep(const struct dbr__pool *p, uint64_t now)
+{
+	double t = p->src->idle_timeout;
+
+	if (t <= 0)
+		return UINT64_MAX;
+	return now + (uint64_t)((t >= 2 ? 1.0 : t / 2) * 1e9);
+}
+
 static int init_mutex(pthread_mutex_t *mu)
 {
 #ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
@@ -60,6 +70,8 @@ int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src)
 	p->max = (size_t)src->max_connections;
 	atomic_init(&p->slots, NULL);
 	atomic_init(&p->waiters, 0);
+	atomic_init(&p->sweep_ns,
+		    next_sweep(p, now_ns(CLOCK_MONOTONIC_COARSE)));
 	if (pthread_condattr_init(&attr))
 		return DBR_E_NOMEM;
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -141,6 +153,46 @@ static void retire(struct dbr__pconn *c)
 	c->lost = false;
 	atomic_store(&c->state, DBR__SLOT_EMPTY);
 	wake(c->pool);
+}
+
+/*
+ * Close the idle connections that sat unused at least `idle` ns (0: every
+ * idle one). Each is claimed first, so none is closed under another
+ * thread. Returns how many were closed.
+ */
+static size_t close_idle(struct dbr__pool *p, uint64_t now, uint64_t idle)
+{
+	struct dbr__pconn *slots = atomic_load(&p->slots);
+	size_t i, n = 0;
+
+	for (i = 0; slots && i < p->max; i++) {
+		uint64_t at = atomic_load_explicit(&slots[i].put_ns,
+						   memory_order_relaxed);
+
+		if (now - at < idle || at > now ||
+		    !claim(&slots[i], DBR__SLOT_IDLE, DBR__SLOT_TAKEN))
+			continue;
+		retire(&slots[i]);
+		n++;
+	}
+	return n;
+}
+
+/* Close connections idle longer than idle_timeout; at most one sweep per
+ * interval, by whichever thread claims it. */
+static void sweep(struct dbr__pool *p, uint64_t now)
+{
+	uint64_t due = atomic_load(&p->sweep_ns);
+
+	if (now < due || !atomic_compare_exchange_strong(&p->sweep_ns, &due,
+							 next_sweep(p, now)))
+		return;
+	close_idle(p, now, (uint64_t)(p->src->idle_timeout * 1e9));
+}
+
+size_t dbr__pool_close_idle(struct dbr__pool *p)
+{
+	return close_idle(p, now_ns(CLOCK_MONOTONIC_COARSE), 0);
 }
 
 /* This thread's last slot, else the idle slot put back last. */
@@ -291,10 +343,19 @@ static bool wait_for_slot(struct dbr__pool *p, struct dbr__pconn *slots,
 int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 		      struct dbr_error *err)
 {
+	return dbr__pool_acquire_by(p, NULL, out, err);
+}
+
+int dbr__pool_acquire_by(struct dbr__pool *p, const struct timespec *by,
+			 struct dbr__pconn **out, struct dbr_error *err)
+{
 	struct dbr__pconn *slots = get_slots(p), *c;
 	struct timespec deadline;
-	bool timed = false;
+	bool timed = by != NULL;
 	int rc;
+
+	if (by)
+		deadline = *by;
 
 	if (!slots)
 		return dbr__error_set(err, DBR_E_NOMEM, p->src->name,
@@ -315,16 +376,42 @@ int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 		}
 		if (!wait_for_slot(p, slots, &deadline, &timed) &&
 		    !any_free(p, slots))
-			return dbr__error_set(
-				err, DBR_E_TIMEOUT, p->src->name,
-				"source '%s': no connection free after %g s "
-				"(max_connections = %zu)",
-				p->src->name, p->src->timeout, p->max);
+			return by ? dbr__error_set(err, DBR_E_TIMEOUT,
+						   p->src->name,
+						   "source '%s': no connection "
+						   "free before the deadline "
+						   "(max_connections = %zu)",
+						   p->src->name, p->max)
+				  : dbr__error_set(
+					    err, DBR_E_TIMEOUT, p->src->name,
+					    "source '%s': no connection free "
+					    "after %g s (max_connections = "
+					    "%zu)",
+					    p->src->name, p->src->timeout,
+					    p->max);
 	}
+}
+
+/*
+ * Whether a connection whose statement has ended may go back to the pool:
+ * the driver's own answer (is_clean), or, from a driver that cannot tell,
+ * only when nothing failed on it.
+ */
+static bool reusable(struct dbr__pconn *c, bool had_errors)
+{
+	const struct dbr_driver *vt = &c->pool->src->drv->vt;
+
+	if (c->lost)
+		return false;
+	return vt->is_clean ? vt->is_clean(c->dc) : !had_errors;
 }
 
 void dbr__pool_put(struct dbr__pconn *c)
 {
+	struct dbr__pool *p = c->pool;
+	bool had_errors = c->errors > 0;
+	uint64_t now;
+
 	atomic_store_explicit(
 		&c->total_ops,
 		atomic_load_explicit(&c->total_ops, memory_order_relaxed) +
@@ -336,19 +423,23 @@ void dbr__pool_put(struct dbr__pconn *c)
 			c->errors,
 		memory_order_relaxed);
 	c->ops = c->errors = 0;
-	if (c->lost) {
-		retire(c);
-		return;
-	}
 	/* The coarse clock (no hardware read): LIFO to within a tick. */
-	atomic_store_explicit(&c->put_ns, now_ns(CLOCK_MONOTONIC_COARSE),
-			      memory_order_relaxed);
+	now = now_ns(CLOCK_MONOTONIC_COARSE);
+	atomic_store_explicit(&c->put_ns, now, memory_order_relaxed);
 	/* The statement ends after the bookkeeping, not before: the time
 	 * between one statement's end and the next one's start is what
 	 * threads reading one SQLite file contend over (performance.md). */
-	c->pool->src->drv->vt.finish(c->dc);
+	if (!c->lost)
+		p->src->drv->vt.finish(c->dc);
+	if (!reusable(c, had_errors)) {
+		retire(c);
+		return;
+	}
 	atomic_store(&c->state, DBR__SLOT_IDLE);
-	wake(c->pool);
+	wake(p);
+	if (DBR_UNLIKELY(now >= atomic_load_explicit(&p->sweep_ns,
+						     memory_order_relaxed)))
+		sweep(p, now);
 }
 
 size_t dbr__pool_count(struct dbr__pool *p, int state)

@@ -83,6 +83,7 @@ struct dbr__pool {
 	pthread_mutex_t mu; /* allocating slots; waiting for one */
 	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
 	atomic_int waiters;
+	atomic_uint_fast64_t sweep_ns; /* coarse clock: the next sweep */
 };
 
 int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src);
@@ -101,9 +102,21 @@ void dbr__pool_release(struct dbr__pool *p);
 int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 		      struct dbr_error *err);
 
-/* Give a connection back, ending its statement (the driver's finish);
- * a lost one is closed instead. */
+/* The same, waiting at most until `by` (CLOCK_MONOTONIC) for a free slot
+ * instead of the source's timeout; NULL: the timeout. */
+int dbr__pool_acquire_by(struct dbr__pool *p, const struct timespec *by,
+			 struct dbr__pconn **out, struct dbr_error *err);
+
+/*
+ * Give a connection back, ending its statement (the driver's finish). It
+ * goes back to the pool only when clean and usable: as the driver's
+ * is_clean answers, or, for a driver without it, when nothing failed on it
+ * since it was taken. Otherwise, or when marked lost, it is closed.
+ */
 void dbr__pool_put(struct dbr__pconn *c);
+
+/* Close every idle connection now; returns how many. */
+size_t dbr__pool_close_idle(struct dbr__pool *p);
 
 /* How many slots are in a state (for status and tests). */
 size_t dbr__pool_count(struct dbr__pool *p, int state);

@@ -17,8 +17,12 @@ static struct dbr_source_config *source_of(const struct dbr__pconn *pc)
 	return pc->pool->src;
 }
 
-/* Account for a failed call on pc; a lost connection is checked at once
- * (one reconnect), never used again, and its statement never re-sent. */
+/*
+ * Account for a failed call on pc. Whether pc is pooled again is not
+ * decided here: the pool asks the driver when pc is put back (pool.c). A
+ * lost link makes the core check its source at once (one reconnect); the
+ * statement is never re-sent.
+ */
 static void failed(struct dbr *db, struct dbr__pconn *pc, int rc,
 		   struct dbr_error *err)
 {
@@ -27,20 +31,23 @@ static void failed(struct dbr *db, struct dbr__pconn *pc, int rc,
 	pc->errors++;
 	dbr__error_source(err, s->name);
 	dbr__health_error(&db->health[s->index], false, err);
-	if (rc == DBR_E_CONN) {
-		pc->lost = true;
+	if (rc == DBR_E_CONN)
 		dbr__failover_lost(db, s);
-	}
 }
 
-/* A diverted write is remembered by its chat, to be moved back later. */
-static void note_diverted_write(struct dbr_result *res)
+/*
+ * A diverted operation that may have written is remembered by its chat,
+ * to be moved back later: the driver says, after its statement ended,
+ * unless it cannot tell (then every diverted statement counts).
+ */
+static void note_diverted(struct dbr_result *res)
 {
 	const struct dbr_driver *vt = res->vt;
 
 	if (!res->from || !res->has_chat)
 		return;
-	if (!vt->changes || vt->changes(res->dc) > 0)
+	vt->finish(res->dc);
+	if (!vt->wrote || vt->wrote(res->dc))
 		dbr__health_remember(&res->db->health[res->from->index],
 				     res->chat);
 }
@@ -137,12 +144,18 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 	rc = dbr__route(db, source, scope, chat, by_chat, &s, &reason, err);
 	if (rc)
 		return rc;
-	rc = dbr__failover_take(db, s, reason != DBR_ROUTE_EXPLICIT, &pc, &from,
-				err);
+	rc = dbr__failover_take(db, s, reason != DBR_ROUTE_EXPLICIT, NULL, &pc,
+				&from, err);
 	if (rc)
 		return rc;
+	if (from && source_of(pc)->drv->vt.track_writes)
+		source_of(pc)->drv->vt.track_writes(pc->dc);
 	rc = run(db, pc, NULL, sql, params, nparams, &res, err);
 	if (rc) {
+		/* A lost link or a timeout may hide a write that was made. */
+		if (from && by_chat &&
+		    (rc == DBR_E_CONN || rc == DBR_E_TIMEOUT))
+			dbr__health_remember(&db->health[from->index], chat);
 		dbr__pool_put(pc);
 		return rc;
 	}
@@ -320,7 +333,7 @@ void dbr_result_free(struct dbr_result *res)
 		dbr__merge_free(res);
 		return;
 	}
-	note_diverted_write(res);
+	note_diverted(res);
 	res->open = false;
 	res->row = false;
 	if (!res->tx)
@@ -352,7 +365,7 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 				      "transactions",
 				      s->name, s->drv->type);
 	/* A transaction never falls back. */
-	rc = dbr__failover_take(db, s, false, &pc, &from, err);
+	rc = dbr__failover_take(db, s, false, NULL, &pc, &from, err);
 	if (rc)
 		return rc;
 	pc->ops++;

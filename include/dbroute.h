@@ -53,8 +53,8 @@ enum dbr_status {
 	DBR_E_NOTFOUND = 11,   /**< no source or scope by that name */
 	DBR_E_UNAVAILABLE = 12, /**< the source is unavailable: not tried */
 	DBR_E_RESOURCE = 13, /**< a local resource ran out (file descriptors) */
-	DBR_ROW = 100,		/**< dbr_result_next(): a row is ready */
-	DBR_DONE = 101		/**< dbr_result_next(): no more rows */
+	DBR_ROW = 100,	     /**< dbr_result_next(): a row is ready */
+	DBR_DONE = 101	     /**< dbr_result_next(): no more rows */
 };
 
 /** Size of struct dbr_error's message buffer, NUL included. */
@@ -685,6 +685,23 @@ DBR_API unsigned dbr_source_flags(const struct dbr *db, size_t i);
  */
 DBR_API int dbr_source_ping(struct dbr *db, const char *source,
 			    struct dbr_error *err);
+
+/**
+ * Close every idle connection of a source now (connections in use are
+ * left alone and pooled as usual when given back). Pools also close
+ * connections idle longer than the source's `idle_timeout` on their own,
+ * when the pool is next used; this call is for tools that touch many
+ * sources once (e.g. `dbroute check`) or an application going quiet.
+ *
+ * @param db     the handle
+ * @param source a source's name, or NULL for every source
+ * @param err    optional: filled on failure
+ * @return DBR_OK, DBR_E_NOTFOUND for an unknown source, DBR_E_MISUSE
+ *
+ * Thread-safety: any thread. Since: 0.2.
+ */
+DBR_API int dbr_source_close_idle(struct dbr *db, const char *source,
+				  struct dbr_error *err);
 
 /**
  * A source's availability. A source becomes unavailable when a connection
