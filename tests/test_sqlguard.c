@@ -2,8 +2,43 @@
  * test_sqlguard.c - the statements plain dbr_query refuses because they
  * would change a pooled connection's state.
  */
+#include <string.h>
+
 #include "helpers.h"
 #include "sqlguard.h"
+
+#define LITE DBR_SQLGUARD_SQLITE
+#define PG   DBR_SQLGUARD_POSTGRES
+
+/* Refused outside a transaction and inside one, in both dialects. */
+static void refused_always(enum dbr_sqlguard_dialect d, const char *sql)
+{
+	const char *why_out = dbr_sqlguard_refuse(sql, d, false);
+	const char *why_in = dbr_sqlguard_refuse(sql, d, true);
+
+	if (!why_out || !why_in)
+		fail_msg("not refused (%s): '%s'", why_out ? "in tx" : "out",
+			 sql);
+}
+
+static void allowed_always(enum dbr_sqlguard_dialect d, const char *sql)
+{
+	const char *why = dbr_sqlguard_refuse(sql, d, false);
+
+	if (!why)
+		why = dbr_sqlguard_refuse(sql, d, true);
+	if (why)
+		fail_msg("refused: '%s': %s", sql, why);
+}
+
+/* Refused outside a transaction, allowed inside one. */
+static void allowed_in_tx(enum dbr_sqlguard_dialect d, const char *sql)
+{
+	if (!dbr_sqlguard_refuse(sql, d, false))
+		fail_msg("not refused outside a transaction: '%s'", sql);
+	if (dbr_sqlguard_refuse(sql, d, true))
+		fail_msg("refused inside a transaction: '%s'", sql);
+}
 
 static void test_sqlguard__plain_select_passes(void **state)
 {
@@ -12,12 +47,231 @@ static void test_sqlguard__plain_select_passes(void **state)
 		dbr_sqlguard_refuse("SELECT 1", DBR_SQLGUARD_SQLITE, false));
 	assert_null(
 		dbr_sqlguard_refuse("SELECT 1", DBR_SQLGUARD_POSTGRES, false));
+	assert_null(dbr_sqlguard_refuse("", LITE, false));
+	assert_null(dbr_sqlguard_refuse("   -- only a comment", PG, false));
+	assert_null(dbr_sqlguard_refuse("/* unterminated", PG, false));
+	assert_null(dbr_sqlguard_refuse(NULL, PG, false));
+}
+
+static void test_sqlguard__transaction_control_both(void **state)
+{
+	static const char *const both[] = {
+		"BEGIN",
+		"begin",
+		"Begin Transaction",
+		"BEGIN IMMEDIATE",
+		"BEGIN;",
+		"COMMIT",
+		"commit transaction",
+		"END",
+		"end;",
+		"ROLLBACK",
+		"rollback transaction",
+		"  \n\t\r BEGIN",
+		"-- a comment\nBEGIN",
+		"/* a comment */ BEGIN",
+		"/* one */ -- two\n /**/BEGIN",
+		"(BEGIN)",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(both) / sizeof(both[0]); i++) {
+		refused_always(LITE, both[i]);
+		refused_always(PG, both[i]);
+	}
+}
+
+static void test_sqlguard__message_names_tx_calls(void **state)
+{
+	const char *why = dbr_sqlguard_refuse("BEGIN", LITE, false);
+
+	(void)state;
+	assert_non_null(why);
+	assert_non_null(strstr(why, "transaction control"));
+	assert_non_null(strstr(why, "dbr_tx_begin"));
+	assert_string_equal(why, dbr_sqlguard_refuse("commit", PG, true));
+	why = dbr_sqlguard_refuse("COPY t FROM STDIN", PG, false);
+	assert_string_equal(why, "COPY is not supported through dbr_query");
+}
+
+static void test_sqlguard__savepoints_only_in_tx(void **state)
+{
+	static const char *const both[] = {
+		"SAVEPOINT a",
+		"savepoint a",
+		"RELEASE a",
+		"RELEASE SAVEPOINT a",
+		"ROLLBACK TO a",
+		"ROLLBACK TO SAVEPOINT a",
+		"ROLLBACK TRANSACTION TO SAVEPOINT a",
+		"rollback /* x */ to a",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(both) / sizeof(both[0]); i++) {
+		allowed_in_tx(LITE, both[i]);
+		allowed_in_tx(PG, both[i]);
+	}
+	allowed_in_tx(PG, "ROLLBACK WORK TO SAVEPOINT a");
+	assert_non_null(strstr(dbr_sqlguard_refuse("SAVEPOINT a", LITE, false),
+			       "dbr_tx_begin"));
+}
+
+static void test_sqlguard__sqlite_attach_and_pragma(void **state)
+{
+	static const char *const refused[] = {
+		"ATTACH 'x.db' AS x",
+		"attach database ':memory:' as m",
+		"DETACH x",
+		"PRAGMA foreign_keys = ON",
+		"pragma foreign_keys=off",
+		"PRAGMA main.synchronous = OFF",
+		"PRAGMA \"main\".synchronous = 0",
+		"PRAGMA [main].cache_size(10)",
+		"PRAGMA cache_size(-2000)",
+		"PRAGMA query_only = 1",
+		"PRAGMA journal_mode = DELETE",
+		"/* c */ PRAGMA /* d */ temp_store /* e */ = 2",
+	};
+	static const char *const allowed[] = {
+		"PRAGMA foreign_keys",
+		"PRAGMA main.page_count",
+		"PRAGMA table_info(t)",
+		"PRAGMA main.index_list('t')",
+		"PRAGMA integrity_check(10)",
+		"PRAGMA foreign_key_check",
+		"PRAGMA wal_checkpoint(PASSIVE)",
+		"VACUUM",
+		"VACUUM INTO '/tmp/x.db'",
+		"REINDEX",
+		"ANALYZE",
+		"EXPLAIN BEGIN",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		refused_always(LITE, refused[i]);
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		allowed_always(LITE, allowed[i]);
+	/* ATTACH is not PostgreSQL's; PRAGMA is not either. */
+	allowed_always(PG, "PRAGMA x = 1");
+}
+
+static void test_sqlguard__postgres_session_state(void **state)
+{
+	static const char *const refused[] = {
+		"START TRANSACTION",
+		"start transaction isolation level serializable",
+		"ABORT",
+		"COMMIT PREPARED 'x'",
+		"ROLLBACK PREPARED 'x'",
+		"PREPARE TRANSACTION 'x'",
+		"SET search_path = x",
+		"set statement_timeout to 0",
+		"SET SESSION default_transaction_read_only = off",
+		"SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+		"SET ROLE postgres",
+		"SET SESSION AUTHORIZATION postgres",
+		"RESET ALL",
+		"reset search_path",
+		"LISTEN chan",
+		"UNLISTEN *",
+		"PREPARE p AS SELECT 1",
+		"DEALLOCATE ALL",
+		"DISCARD ALL",
+		"DECLARE c CURSOR WITH HOLD FOR SELECT 1",
+		"declare c no scroll cursor with hold for select 1",
+		"DECLARE \"my cursor\" CURSOR WITH HOLD FOR SELECT 1",
+		"COPY t TO STDOUT",
+		"copy t from stdin",
+		"(COPY t TO STDOUT)",
+		"LOAD 'auto_explain'",
+		"/* a /* nested */ comment */ SET x = 1",
+	};
+	static const char *const allowed[] = {
+		"NOTIFY chan",
+		"SELECT pg_notify('c', 'x')",
+		"DECLARE c CURSOR FOR SELECT 1",
+		"DECLARE c CURSOR WITHOUT HOLD FOR SELECT 1",
+		"DECLARE c CURSOR FOR WITH hold AS (SELECT 1) SELECT * FROM hold",
+		"START",
+		"(SELECT 1) UNION (SELECT 2)",
+		"WITH x AS (SELECT 1) SELECT * FROM x",
+		"SELECT set_config('a.b', 'c', false)",
+	};
+	static const char *const in_tx[] = {
+		"SET LOCAL search_path = x",
+		"set local statement_timeout = 100",
+		"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+		"SET CONSTRAINTS ALL DEFERRED",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		refused_always(PG, refused[i]);
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		allowed_always(PG, allowed[i]);
+	for (i = 0; i < sizeof(in_tx) / sizeof(in_tx[0]); i++)
+		allowed_in_tx(PG, in_tx[i]);
+	/* SQLite has none of these; SET and COPY are not its keywords. */
+	allowed_always(LITE, "SET x = 1");
+	allowed_always(LITE, "COPY t");
+	/* The session form stays refused inside a transaction. */
+	refused_always(PG, "SET SESSION search_path = x");
+}
+
+static void test_sqlguard__keyword_prefixes_and_later_words(void **state)
+{
+	static const char *const allowed[] = {
+		"BEGINNING",
+		"SELECT 1 -- BEGIN",
+		"SELECT 'BEGIN'",
+		"SELECT * FROM settings",
+		"settings",
+		"ENDING",
+		"COMMITTED",
+		"ROLLBACKS",
+		"SAVEPOINTS",
+		"RELEASED",
+		"ATTACHMENT",
+		"PRAGMATIC x = 1",
+		"\"BEGIN\"",
+		"SETTING x = 1",
+		"RESETS",
+		"COPYRIGHT",
+		"LOADER",
+		"INSERT INTO begin (x) VALUES (1)",
+		"UPDATE t SET x = 1",
+		"DELETE FROM commit_log",
+		"SELECT 1; BEGIN",
+		"BEGINXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+		"-- BEGIN\nSELECT 1",
+		"/* BEGIN */ SELECT 1",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+		allowed_always(LITE, allowed[i]);
+		allowed_always(PG, allowed[i]);
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sqlguard__plain_select_passes),
+		cmocka_unit_test(test_sqlguard__transaction_control_both),
+		cmocka_unit_test(test_sqlguard__message_names_tx_calls),
+		cmocka_unit_test(test_sqlguard__savepoints_only_in_tx),
+		cmocka_unit_test(test_sqlguard__sqlite_attach_and_pragma),
+		cmocka_unit_test(test_sqlguard__postgres_session_state),
+		cmocka_unit_test(
+			test_sqlguard__keyword_prefixes_and_later_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

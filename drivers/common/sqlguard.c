@@ -1,14 +1,315 @@
 /*
- * sqlguard.c - statements that would change a pooled connection's state.
- * (Placeholder: refuses nothing yet; the implementation follows.)
+ * sqlguard.c - statements that would change a pooled connection's state,
+ * recognised by their leading keywords.
+ *
+ * The statement is read as a few words: blanks, comments and opening
+ * parentheses before a word are skipped, a word is a run of letters,
+ * digits, '_' and '$' (compared case-insensitively), and anything else
+ * ends the reading. Only the first words are read, so the cost is a few
+ * dozen instructions whatever the statement's length; the driver's state
+ * check after the statement is the real guard.
  */
 #include "sqlguard.h"
+
+#include <string.h>
+
+#define MAXWORD 24 /* longer words are no keyword of ours */
+
+static const char *const why_tx =
+	"transaction control is refused: use dbr_tx_begin, dbr_tx_commit "
+	"and dbr_tx_rollback";
+static const char *const why_savepoint =
+	"savepoints are refused outside a transaction: begin one with "
+	"dbr_tx_begin and use them through dbr_tx_query";
+static const char *const why_twophase =
+	"two-phase commit is refused: a prepared transaction would outlive "
+	"the call on a pooled connection";
+static const char *const why_attach =
+	"ATTACH and DETACH are refused: an attached database would outlive "
+	"the call on a pooled connection; configure another source instead";
+static const char *const why_pragma =
+	"a PRAGMA that sets a value is refused: the setting would outlive "
+	"the call on a pooled connection; a PRAGMA that only reads is allowed";
+static const char *const why_set =
+	"SET and RESET are refused: a session setting would outlive the call "
+	"on a pooled connection; use SET LOCAL inside dbr_tx_begin";
+static const char *const why_listen =
+	"LISTEN and UNLISTEN are refused: notifications are not delivered "
+	"through a pooled connection";
+static const char *const why_prepare =
+	"PREPARE, DEALLOCATE and DISCARD are refused: the driver prepares "
+	"and caches statements itself";
+static const char *const why_hold =
+	"DECLARE ... WITH HOLD is refused: a held cursor would outlive the "
+	"call on a pooled connection";
+static const char *const why_copy = "COPY is not supported through dbr_query";
+static const char *const why_load =
+	"LOAD is refused: a loaded library would outlive the call on a "
+	"pooled connection";
+
+/* A reader over the statement's text. */
+struct reader {
+	const char *p;
+	enum dbr_sqlguard_dialect dialect;
+};
+
+static bool is_word_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '_' || ch == '$' ||
+	       (unsigned char)ch >= 0x80;
+}
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
+	       ch == '\f' || ch == '\v';
+}
+
+/*
+ * A block comment after its opening "/" "*": PostgreSQL nests them,
+ * SQLite does not. An unterminated one runs to the end.
+ */
+static const char *skip_block_comment(const char *p,
+				      enum dbr_sqlguard_dialect dialect)
+{
+	unsigned depth = 1;
+
+	while (*p && depth) {
+		if (p[0] == '*' && p[1] == '/') {
+			depth--;
+			p += 2;
+		} else if (dialect == DBR_SQLGUARD_POSTGRES && p[0] == '/' &&
+			   p[1] == '*') {
+			depth++;
+			p += 2;
+		} else {
+			p++;
+		}
+	}
+	return p;
+}
+
+/* Skip blanks and comments; with `parens`, also opening parentheses. */
+static void skip_space(struct reader *r, bool parens)
+{
+	const char *p = r->p;
+
+	for (;;) {
+		if (is_blank(*p) || (parens && *p == '(')) {
+			p++;
+		} else if (p[0] == '-' && p[1] == '-') {
+			p += strcspn(p, "\n");
+		} else if (p[0] == '/' && p[1] == '*') {
+			p = skip_block_comment(p + 2, r->dialect);
+		} else {
+			break;
+		}
+	}
+	r->p = p;
+}
+
+/*
+ * Read the next word into w (upper case, NUL-terminated); an empty word
+ * when the next token is not one, or is too long to be a keyword.
+ */
+static void next_word(struct reader *r, char w[MAXWORD + 1])
+{
+	const char *p;
+	size_t n = 0;
+
+	skip_space(r, false);
+	for (p = r->p; is_word_char(*p); p++)
+		if (n < MAXWORD + 1)
+			w[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+	r->p = p;
+	if (n > MAXWORD)
+		n = 0;
+	w[n] = '\0';
+}
+
+/* The next non-blank character, after comments. */
+static char peek_char(struct reader *r)
+{
+	skip_space(r, false);
+	return *r->p;
+}
+
+/*
+ * Read a name: a word, or a quoted identifier ("x", and in SQLite also
+ * `x` and [x]), whose text is then not kept (w is empty).
+ */
+static void next_name(struct reader *r, char w[MAXWORD + 1])
+{
+	char open = peek_char(r), close = open == '[' ? ']' : open;
+	const char *p = r->p + 1;
+
+	if (open != '"' && (r->dialect != DBR_SQLGUARD_SQLITE ||
+			    (open != '`' && open != '['))) {
+		next_word(r, w);
+		return;
+	}
+	/* A doubled closing quote stands for itself. */
+	while (*p && (*p != close || (close != ']' && p[1] == close)))
+		p += *p == close ? 2 : 1;
+	r->p = *p ? p + 1 : p;
+	w[0] = '\0';
+}
+
+/* The next word is kw; it is consumed only then. */
+static bool accept(struct reader *r, const char *kw)
+{
+	struct reader save = *r;
+	char w[MAXWORD + 1];
+
+	next_word(r, w);
+	if (!strcmp(w, kw))
+		return true;
+	*r = save;
+	return false;
+}
+
+/*
+ * ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name, read after ROLLBACK:
+ * allowed inside a transaction only. ROLLBACK PREPARED is two-phase.
+ */
+static const char *rollback(struct reader *r, bool in_tx)
+{
+	if (r->dialect == DBR_SQLGUARD_POSTGRES && accept(r, "PREPARED"))
+		return why_twophase;
+	if (!accept(r, "TRANSACTION") && r->dialect == DBR_SQLGUARD_POSTGRES)
+		(void)accept(r, "WORK");
+	if (accept(r, "TO"))
+		return in_tx ? NULL : why_savepoint;
+	return why_tx;
+}
+
+/*
+ * PRAGMA [schema.]name [= value | (value)]: only the forms with a value
+ * set something, except for the pragmas whose argument names a table or
+ * an index, or bounds a check, which only read (or act without leaving
+ * state behind).
+ */
+static const char *pragma(struct reader *r)
+{
+	static const char *const reads[] = {
+		"TABLE_INFO",	      "TABLE_XINFO",
+		"INDEX_INFO",	      "INDEX_XINFO",
+		"INDEX_LIST",	      "FOREIGN_KEY_LIST",
+		"FOREIGN_KEY_CHECK",  "INTEGRITY_CHECK",
+		"QUICK_CHECK",	      "WAL_CHECKPOINT",
+		"INCREMENTAL_VACUUM", "OPTIMIZE",
+		"TABLE_LIST",	      NULL
+	};
+	char w[MAXWORD + 1];
+	char ch;
+	size_t i;
+
+	next_name(r, w);
+	if (peek_char(r) == '.') {
+		r->p++;
+		next_name(r, w);
+	}
+	ch = peek_char(r);
+	if (ch == '=')
+		return why_pragma;
+	if (ch != '(')
+		return NULL;
+	for (i = 0; reads[i]; i++)
+		if (!strcmp(w, reads[i]))
+			return NULL;
+	return why_pragma;
+}
+
+static const char *sqlite_refuse(struct reader *r, const char *w, bool in_tx)
+{
+	if (!strcmp(w, "BEGIN") || !strcmp(w, "COMMIT") || !strcmp(w, "END"))
+		return why_tx;
+	if (!strcmp(w, "ROLLBACK"))
+		return rollback(r, in_tx);
+	if (!strcmp(w, "SAVEPOINT") || !strcmp(w, "RELEASE"))
+		return in_tx ? NULL : why_savepoint;
+	if (!strcmp(w, "ATTACH") || !strcmp(w, "DETACH"))
+		return why_attach;
+	if (!strcmp(w, "PRAGMA"))
+		return pragma(r);
+	return NULL;
+}
+
+/*
+ * SET, read after SET: inside a transaction, what ends with it (SET
+ * LOCAL, SET TRANSACTION, SET CONSTRAINTS) is allowed.
+ */
+static const char *pg_set(struct reader *r, bool in_tx)
+{
+	if (in_tx && (accept(r, "LOCAL") || accept(r, "TRANSACTION") ||
+		      accept(r, "CONSTRAINTS")))
+		return NULL;
+	return why_set;
+}
+
+/* DECLARE name ... [WITH HOLD] FOR query: the words before FOR. */
+static const char *pg_declare(struct reader *r)
+{
+	char w[MAXWORD + 1];
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		next_name(r, w);
+		if (!strcmp(w, "FOR") || !*r->p)
+			return NULL;
+		if (!strcmp(w, "WITH") && accept(r, "HOLD"))
+			return why_hold;
+	}
+	return NULL;
+}
+
+static const char *pg_refuse(struct reader *r, const char *w, bool in_tx)
+{
+	if (!strcmp(w, "BEGIN") || !strcmp(w, "END") || !strcmp(w, "ABORT"))
+		return why_tx;
+	if (!strcmp(w, "START"))
+		return accept(r, "TRANSACTION") ? why_tx : NULL;
+	if (!strcmp(w, "COMMIT"))
+		return accept(r, "PREPARED") ? why_twophase : why_tx;
+	if (!strcmp(w, "ROLLBACK"))
+		return rollback(r, in_tx);
+	if (!strcmp(w, "SAVEPOINT") || !strcmp(w, "RELEASE"))
+		return in_tx ? NULL : why_savepoint;
+	if (!strcmp(w, "PREPARE"))
+		return accept(r, "TRANSACTION") ? why_twophase : why_prepare;
+	if (!strcmp(w, "DEALLOCATE") || !strcmp(w, "DISCARD"))
+		return why_prepare;
+	if (!strcmp(w, "SET"))
+		return pg_set(r, in_tx);
+	if (!strcmp(w, "RESET"))
+		return why_set;
+	if (!strcmp(w, "LISTEN") || !strcmp(w, "UNLISTEN"))
+		return why_listen;
+	if (!strcmp(w, "DECLARE"))
+		return pg_declare(r);
+	if (!strcmp(w, "COPY"))
+		return why_copy;
+	if (!strcmp(w, "LOAD"))
+		return why_load;
+	return NULL;
+}
 
 const char *dbr_sqlguard_refuse(const char *sql,
 				enum dbr_sqlguard_dialect dialect, bool in_tx)
 {
-	(void)sql;
-	(void)dialect;
-	(void)in_tx;
+	struct reader r = { sql, dialect };
+	char w[MAXWORD + 1];
+
+	if (!sql)
+		return NULL;
+	skip_space(&r, true);
+	next_word(&r, w);
+	if (!*w)
+		return NULL;
+	if (dialect == DBR_SQLGUARD_SQLITE)
+		return sqlite_refuse(&r, w, in_tx);
+	if (dialect == DBR_SQLGUARD_POSTGRES)
+		return pg_refuse(&r, w, in_tx);
 	return NULL;
 }

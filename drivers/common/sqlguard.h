@@ -22,9 +22,13 @@ enum dbr_sqlguard_dialect {
  * Why `sql` must not run on a pooled connection, or NULL when it may.
  * `in_tx`: the statement runs inside a transaction the core began
  * (dbr_tx_query), where savepoints and transaction-local settings are
- * allowed. The reason is static text, e.g. "transaction control: use
- * dbr_tx_begin / dbr_tx_commit / dbr_tx_rollback". Leading blanks and
- * comments are skipped; keywords match case-insensitively.
+ * allowed (plain BEGIN, COMMIT, ROLLBACK and END still are not). The
+ * reason is static text naming the kind of statement and what to use
+ * instead, e.g. "transaction control is refused: use dbr_tx_begin,
+ * dbr_tx_commit and dbr_tx_rollback". Leading blanks, comments and
+ * opening parentheses are skipped; keywords match case-insensitively;
+ * only the first few words are read. The drivers report a refusal as
+ * DBR_E_MISUSE.
  */
 const char *dbr_sqlguard_refuse(const char *sql,
 				enum dbr_sqlguard_dialect dialect, bool in_tx);
