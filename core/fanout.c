@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "failover.h"
 #include "fanout.h"
 #include "hash.h"
+#include "query.h"
 #include "value.h"
 
 /* At most this many threads run a fan-out's statements. */
@@ -33,6 +35,7 @@ enum part_state { PART_NEED, PART_HEAD, PART_DONE };
 
 struct part {
 	struct dbr_source_config *src;
+	struct dbr__pconn *pc;	/* taken, its statement not yet run */
 	struct dbr_result *res; /* NULL when the source is missing */
 	struct dbr_error err;	/* why it is missing */
 	enum part_state state;
@@ -66,6 +69,8 @@ struct dbr__merge {
 	char *enc; /* a row's encoding, reused */
 	size_t enclen, enccap;
 	struct dbr_value *row; /* a row's values, reused */
+	bool clash;	       /* order keys of different classes met */
+	struct dbr_error clash_err;
 };
 
 int dbr_fanout_new(struct dbr_fanout **out)
@@ -188,13 +193,57 @@ static void *worker(void *arg)
 	while ((i = atomic_fetch_add(&j->next, 1)) < j->m->nparts) {
 		struct part *pt = &j->m->parts[i];
 
-		if (dbr_query_source(j->db, pt->src->name, j->sql, j->params,
-				     j->nparams, &pt->res, &pt->err)) {
+		if (!pt->pc)
+			continue;
+		if (dbr__query_on(j->db, pt->pc, j->sql, j->params, j->nparams,
+				  &pt->res, &pt->err)) {
 			pt->res = NULL;
 			pt->state = PART_DONE;
 		}
+		pt->pc = NULL;
 	}
 	return NULL;
+}
+
+/*
+ * Take one connection per part, in source order, all under one deadline
+ * (the shortest timeout among them), before any statement runs. A fan-out
+ * never waits on a pool while it holds a connection out of that order, so
+ * fan-outs on small pools cannot deadlock one another. Without partial
+ * results, a part that gets no connection ends the fan-out and gives back
+ * what it took: all or none.
+ */
+static int take_parts(struct dbr *db, struct dbr__merge *m, bool partial,
+		      struct dbr_error *err)
+{
+	struct dbr_source_config *from;
+	double shortest = m->parts[0].src->timeout;
+	struct timespec by;
+	size_t i;
+
+	for (i = 1; i < m->nparts; i++)
+		if (m->parts[i].src->timeout < shortest)
+			shortest = m->parts[i].src->timeout;
+	dbr__deadline(&by, shortest);
+	for (i = 0; i < m->nparts; i++) {
+		struct part *pt = &m->parts[i];
+		int rc = dbr__failover_take(db, pt->src, false, &by, &pt->pc,
+					    &from, &pt->err);
+
+		if (!rc)
+			continue;
+		pt->pc = NULL;
+		pt->state = PART_DONE;
+		if (partial)
+			continue;
+		while (i--)
+			if (m->parts[i].pc)
+				dbr__pool_put(m->parts[i].pc);
+		if (err)
+			*err = pt->err;
+		return rc;
+	}
+	return DBR_OK;
 }
 
 /* Run the statement on every part, by up to FANOUT_THREADS threads. */
@@ -328,6 +377,8 @@ int dbr_query_all(struct dbr *db, const struct dbr_fanout *f, const char *sql,
 	m->flags = flags;
 	m->limit = f ? f->limit : 0;
 	rc = choose(db, f, m, err);
+	if (!rc)
+		rc = take_parts(db, m, flags & DBR_FANOUT_ALLOW_PARTIAL, err);
 	if (!rc) {
 		run_parts(&j, flags & DBR_FANOUT_SEQUENTIAL);
 		for (i = 0; i < m->nparts; i++)
@@ -348,16 +399,47 @@ int dbr_query_all(struct dbr *db, const struct dbr_fanout *f, const char *sql,
 	return DBR_OK;
 }
 
-static int key_cmp(const struct dbr__merge *m, const struct dbr_value *a,
-		   const struct dbr_value *b, size_t k)
+/* What a value is for ordering: NULL, a number, text or a blob. */
+static const char *key_class(const struct dbr_value *v)
 {
-	int c = dbr__value_cmp(a, b);
+	switch (v->type) {
+	case DBR_TYPE_INT64:
+	case DBR_TYPE_DOUBLE: return "a number";
+	case DBR_TYPE_TEXT: return "text";
+	case DBR_TYPE_BLOB: return "a blob";
+	default: return NULL;
+	}
+}
 
+/*
+ * Compare two order keys. Keys of different classes from two sources (a
+ * number and text, say: a value one engine returns as text and another as
+ * a number) have no order that means anything: the merge fails instead of
+ * guessing. Within one source its own ORDER BY decides (SQLite sorts
+ * numbers before text, as dbroute's rule does). NULL sorts first beside
+ * anything.
+ */
+static int key_cmp(struct dbr__merge *m, const struct dbr_value *a,
+		   const struct dbr_value *b, size_t k, const struct part *pa,
+		   const struct part *pb)
+{
+	const char *ca = key_class(a), *cb = key_class(b);
+	int c;
+
+	if (pa != pb && ca && cb && strcmp(ca, cb) && !m->clash) {
+		m->clash = true;
+		dbr__error_set(&m->clash_err, DBR_E_STMT, pb->src->name,
+			       "fan-out: cannot order by '%s': source '%s' "
+			       "gives %s and source '%s' gives %s",
+			       dbr_result_column_name(pa->res, m->keys[k]),
+			       pa->src->name, ca, pb->src->name, cb);
+	}
+	c = dbr__value_cmp(a, b);
 	return m->desc[k] ? -c : c;
 }
 
 /* Compare the current rows of two parts by the order columns. */
-static int rows_cmp(const struct dbr__merge *m, struct part *a, struct part *b)
+static int rows_cmp(struct dbr__merge *m, struct part *a, struct part *b)
 {
 	struct dbr_value va, vb;
 	size_t k;
@@ -366,7 +448,7 @@ static int rows_cmp(const struct dbr__merge *m, struct part *a, struct part *b)
 	for (k = 0; k < m->nkeys; k++) {
 		dbr_result_value(a->res, m->keys[k], &va);
 		dbr_result_value(b->res, m->keys[k], &vb);
-		c = key_cmp(m, &va, &vb, k);
+		c = key_cmp(m, &va, &vb, k, a, b);
 		if (c)
 			return c;
 	}
@@ -374,7 +456,7 @@ static int rows_cmp(const struct dbr__merge *m, struct part *a, struct part *b)
 }
 
 /* Whether a part's new row sorts before the row it gave last. */
-static bool out_of_order(const struct dbr__merge *m, struct part *pt)
+static bool out_of_order(struct dbr__merge *m, struct part *pt)
 {
 	struct dbr_value v;
 	size_t k;
@@ -384,7 +466,7 @@ static bool out_of_order(const struct dbr__merge *m, struct part *pt)
 		return false;
 	for (k = 0; k < m->nkeys; k++) {
 		dbr_result_value(pt->res, m->keys[k], &v);
-		c = key_cmp(m, &v, &pt->last.v[k], k);
+		c = key_cmp(m, &v, &pt->last.v[k], k, pt, pt);
 		if (c)
 			return c < 0;
 	}
@@ -470,6 +552,10 @@ static int pick(struct dbr__merge *m, struct part **out, struct dbr_error *err)
 		if (pt->res && pt->state == PART_HEAD &&
 		    (!best || rows_cmp(m, pt, best) < 0))
 			best = pt;
+	}
+	if (m->clash) {
+		*err = m->clash_err;
+		return m->clash_err.code;
 	}
 	*out = best;
 	return DBR_OK;

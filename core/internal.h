@@ -51,4 +51,8 @@ bool dbr__copy_text(char *dst, size_t size, const char *src);
 /* A monotonic clock in seconds. */
 double dbr__now(void);
 
+/* The CLOCK_MONOTONIC time `seconds` from now, for timed waits. */
+struct timespec;
+void dbr__deadline(struct timespec *ts, double seconds);
+
 #endif /* DBR_INTERNAL_H */

@@ -294,17 +294,6 @@ static bool still_alive(struct dbr__pconn *c)
 	return false;
 }
 
-static void deadline_in(struct timespec *ts, double seconds)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += (time_t)seconds;
-	ts->tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /* Whether a slot could be taken now (idle, or empty to connect). */
 static bool any_free(struct dbr__pool *p, struct dbr__pconn *slots)
 {
@@ -326,7 +315,7 @@ static bool wait_for_slot(struct dbr__pool *p, struct dbr__pconn *slots,
 	int rc = 0;
 
 	if (!*timed) {
-		deadline_in(deadline, p->src->timeout);
+		dbr__deadline(deadline, p->src->timeout);
 		*timed = true;
 	}
 	pthread_mutex_lock(&p->mu);

@@ -11,6 +11,7 @@
 
 #include "failover.h"
 #include "fanout.h"
+#include "query.h"
 
 static struct dbr_source_config *source_of(const struct dbr__pconn *pc)
 {
@@ -163,6 +164,21 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 	res->chat = chat;
 	res->has_chat = by_chat;
 	return deliver(res, out, err);
+}
+
+int dbr__query_on(struct dbr *db, struct dbr__pconn *pc, const char *sql,
+		  const struct dbr_value *params, size_t nparams,
+		  struct dbr_result **out, struct dbr_error *err)
+{
+	struct dbr_result *res;
+	int rc = run(db, pc, NULL, sql, params, nparams, &res, err);
+
+	if (rc) {
+		dbr__pool_put(pc);
+		return rc;
+	}
+	*out = res;
+	return DBR_OK;
 }
 
 int dbr_query(struct dbr *db, int64_t chat, const char *sql,
