@@ -1,11 +1,13 @@
 /*
  * test_cli.c - the dbroute command: exit codes, negative chat ids without
- * '--', COPY text output, and clear errors on bad input.
+ * '--', every value in every output format read back by a real parser,
+ * and clear errors on bad input.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -116,7 +118,7 @@ static void test_cli__query_copy_text(void **state)
 			     "e FROM t\""),
 			 0);
 	assert_string_equal(out, "a\tb\tn\tbl\td\te\n"
-				 "tab\\there\\nline\\\\\t-7\t\\N\t\\x00ff\t"
+				 "tab\\there\\nline\\\\\t-7\t\\N\t\\\\x00ff\t"
 				 "0.1\t1e+300\n");
 	/* The scope routes to groups too; the default does not. */
 	assert_int_equal(run("query -c c.ini --scope settings "
@@ -136,6 +138,143 @@ static void test_cli__query_copy_text(void **state)
 			     "\"SELECT 1 AS x, 'q\\\"' AS y\""),
 			 0);
 	assert_string_equal(out, "[{\"x\":1,\"y\":\"q\\\"\"}]\n");
+}
+
+/*
+ * One row per kind of value, run both by the CLI (through dbroute's
+ * SQLite driver) and by Python's own sqlite3 module for the expected
+ * values.
+ */
+static const char every_value_sql[] =
+	"SELECT column1 AS k, column2 AS x FROM (VALUES\n"
+	" (1, NULL), (2, 9223372036854775807), (3, -9223372036854775808),\n"
+	" (4, 0), (5, 0.1), (6, -0.0), (7, 5.0), (8, 1e300), (9, 9e999),\n"
+	" (10, -9e999), (11, 4.9e-324), (12, ''), (13, 'say \"hi\", ok'),\n"
+	" (14, 'a' || char(10) || 'b' || char(13) || char(9) || 'c' ||\n"
+	"      char(13, 10)),\n"
+	" (15, char(0, 1, 8, 11, 12, 27) || '[31m' || char(127) || '\\N\\'),\n"
+	" (16, CAST(x'66ff80e282c3a9f09f9880eda080f4908080c0afe0' AS TEXT)),\n"
+	" (17, 'caf' || char(233, 32, 128512, 32, 8232)),\n"
+	" (18, x''), (19, x'00ff'), (20, x'000102fffe'),\n"
+	" (21, x'0a0d09225c2c'), (22, '\\x00ff'), (23, '\\.')\n"
+	") ORDER BY k\n";
+
+/*
+ * Parse the CLI's output (argv[1]: json, csv or text; argv[2]: the file)
+ * with Python's own parsers and compare every value with what Python's
+ * sqlite3 module reads for the same statement (argv[3]).
+ */
+static const char every_value_py[] =
+	"import base64, csv, io, json, math, sqlite3, sys\n"
+	"fmt, data = sys.argv[1], open(sys.argv[2], 'rb').read()\n"
+	"con = sqlite3.connect(':memory:')\n"
+	"con.text_factory = bytes\n"
+	"sql = open(sys.argv[3]).read()\n"
+	"exp = [(k, x) for k, x in con.execute(sql)]\n"
+	"def same_float(v, x):\n"
+	"    return v == x and math.copysign(1, v) == math.copysign(1, x)\n"
+	"def no_constant(c):\n"
+	"    raise ValueError('not JSON: ' + c)\n"
+	"def unescape(f):\n"
+	"    if f == b'\\\\N':\n"
+	"        return None\n"
+	"    m = {98: 8, 102: 12, 110: 10, 114: 13, 116: 9, 118: 11, 92: 92}\n"
+	"    out, i = bytearray(), 0\n"
+	"    while i < len(f):\n"
+	"        if f[i] != 92:\n"
+	"            out.append(f[i]); i += 1\n"
+	"        elif f[i + 1] in m:\n"
+	"            out.append(m[f[i + 1]]); i += 2\n"
+	"        else:\n"
+	"            assert f[i + 1] == 120, f\n"
+	"            out.append(int(f[i + 2:i + 4], 16)); i += 4\n"
+	"    return bytes(out)\n"
+	"if fmt == 'json':\n"
+	"    rows = json.loads(data.decode('utf-8'), parse_constant=no_constant)\n"
+	"    got = [(r['k'], r['x']) for r in rows]\n"
+	"    assert all(list(r) == ['k', 'x'] for r in rows)\n"
+	"elif fmt == 'csv':\n"
+	"    text = data.decode('utf-8', 'surrogateescape')\n"
+	"    rows = list(csv.reader(io.StringIO(text, newline=''), strict=True))\n"
+	"    assert rows[0] == ['k', 'x'], rows[0]\n"
+	"    got = [(int(k), x) for k, x in rows[1:]]\n"
+	"    assert b'\\n1,\\n' in data and b'\\n12,\"\"\\n' in data\n"
+	"    assert b'\\n15,\"\\x00\\x01' in data, 'a control unquoted'\n"
+	"else:\n"
+	"    assert data.endswith(b'\\n'), 'no final newline'\n"
+	"    lines = data[:-1].split(b'\\n')\n"
+	"    assert not any(c < 32 and c != 9 or c == 127 for c in data[:-1]\n"
+	"                   if c != 10), 'a raw control character'\n"
+	"    fields = [l.split(b'\\t') for l in lines]\n"
+	"    assert all(len(f) == 2 for f in fields), 'a row broken in two'\n"
+	"    assert fields[0] == [b'k', b'x'], fields[0]\n"
+	"    got = [(int(k), unescape(x)) for k, x in fields[1:]]\n"
+	"assert len(got) == len(exp), (len(got), len(exp))\n"
+	"for (k, v), (ek, x) in zip(got, exp):\n"
+	"    assert k == ek, (k, ek)\n"
+	"    if fmt == 'csv' and isinstance(v, str):\n"
+	"        v = v.encode('utf-8', 'surrogateescape')\n"
+	"    if x is None:\n"
+	"        ok = v is None if fmt != 'csv' else v == b''\n"
+	"    elif isinstance(x, int):\n"
+	"        ok = type(v) is int and v == x if fmt == 'json' else \\\n"
+	"            int(v) == x\n"
+	"    elif isinstance(x, float):\n"
+	"        if fmt == 'json':\n"
+	"            ok = same_float(v, x) if type(v) is float else \\\n"
+	"                v in ('Infinity', '-Infinity') and float(v) == x\n"
+	"        else:\n"
+	"            ok = same_float(float(v), x)\n"
+	"    elif k >= 18 and k <= 21:\n"
+	"        if fmt == 'json':\n"
+	"            ok = list(v) == ['$base64'] and \\\n"
+	"                base64.b64decode(v['$base64'], validate=True) == x\n"
+	"        else:\n"
+	"            ok = v == b'\\\\x' + x.hex().encode()\n"
+	"    elif fmt == 'json':\n"
+	"        ok = v == x.decode('utf-8', 'replace')\n"
+	"    else:\n"
+	"        ok = v == x\n"
+	"    assert ok, 'row %d: got %r, expected %r' % (k, v, x)\n";
+
+/* Run the checker on the CLI's last output; returns its exit status. */
+static int check_output(const char *fmt)
+{
+	char cmd[512];
+	int status;
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && /usr/bin/python3 values.py %s cli.out values.sql",
+		 dir, fmt);
+	status = system(cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Every value in every format, read back by a real parser (item 17). */
+static void test_cli__every_value_every_format(void **state)
+{
+	static const char *const fmts[] = { "json", "csv", "text" };
+	char *sql = t_write(dir, "values.sql", every_value_sql);
+	char *py = t_write(dir, "values.py", every_value_py);
+	char args[256];
+	size_t i, failed = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		snprintf(args, sizeof(args),
+			 "query -c c.ini --source main --format %s "
+			 "\"$(cat values.sql)\"",
+			 fmts[i]);
+		assert_int_equal(run(args), 0);
+		if (check_output(fmts[i])) {
+			print_error("--format %s: not read back whole\n",
+				    fmts[i]);
+			failed++;
+		}
+	}
+	assert_int_equal(failed, 0);
+	free(sql);
+	free(py);
 }
 
 static void test_cli__query_usage_errors(void **state)
@@ -334,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_cli__route_negative_ids),
 		cmocka_unit_test(test_cli__check),
 		cmocka_unit_test(test_cli__query_copy_text),
+		cmocka_unit_test(test_cli__every_value_every_format),
 		cmocka_unit_test(test_cli__query_usage_errors),
 		cmocka_unit_test(test_cli__unwritable_folder),
 		cmocka_unit_test(test_cli__malformed_input_catalogue),

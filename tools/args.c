@@ -13,9 +13,17 @@
 
 int fail_usage(const char *fmt, const char *arg)
 {
-	fputs("dbroute: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("\nTry 'dbroute --help'.\n", stderr);
+	int n = snprintf(NULL, 0, fmt, arg);
+	char *msg = n < 0 ? NULL : malloc((size_t)n + 1);
+
+	if (msg) {
+		snprintf(msg, (size_t)n + 1, fmt, arg);
+		out_error("dbroute: ", msg);
+		free(msg);
+	} else {
+		out_error("dbroute: ", "out of memory");
+	}
+	fputs("Try 'dbroute --help'.\n", stderr);
 	return EXIT_USAGE;
 }
 

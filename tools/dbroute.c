@@ -34,7 +34,15 @@ static const char usage[] =
 	"  --param-int N           bind a 64-bit integer\n"
 	"  --param-double X        bind a double\n"
 	"  --param-null            bind NULL\n"
-	"  --format text|csv|json  output format (default text: COPY text)\n"
+	"  --format text|csv|json  output format (default text):\n"
+	"                          text: PostgreSQL COPY text, \\N for NULL,\n"
+	"                            control characters escaped (\\n, \\t,\n"
+	"                            \\xHH ...), a blob as \\\\x and hex;\n"
+	"                          csv: RFC 4180 quoting, NULL empty and\n"
+	"                            unquoted, a blob as \\x and hex;\n"
+	"                          json: an array of objects, a blob as\n"
+	"                            {\"$base64\": \"...\"}, NaN and infinities\n"
+	"                            as strings, bad UTF-8 as U+FFFD\n"
 	"  --with-source           a first column naming each row's source\n"
 	"\n"
 	"  -c, --config FILE       the INI configuration\n"
@@ -50,19 +58,11 @@ static int open_db(const struct args *a, struct dbr **db)
 	int rc = dbr_open(db, a->config, NULL, &err);
 
 	if (rc) {
-		fprintf(stderr, "%s\n", err.message);
+		out_error("", err.message);
 		return rc == DBR_E_CONFIG || rc == DBR_E_ABI ? EXIT_USAGE
 							     : EXIT_RUNTIME;
 	}
 	return 0;
-}
-
-/* Text as one field of a tab-separated line: blanks for tabs and ends of
- * line. */
-static void put_line_field(const char *s)
-{
-	for (; *s; s++)
-		putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
 }
 
 static int cmd_check(const struct args *a)
@@ -87,11 +87,15 @@ static int cmd_check(const struct args *a)
 		if (rc) {
 			status = EXIT_RUNTIME;
 			fputs("unavailable: ", stdout);
-			put_line_field(err.message);
+			out_field(stdout, err.message);
 		} else {
 			fputs("ok", stdout);
 		}
-		printf("\t%s %s\n", origin, version);
+		putchar('\t');
+		out_field(stdout, origin);
+		putchar(' ');
+		out_field(stdout, version);
+		putchar('\n');
 	}
 	dbr_close(db);
 	return status;
@@ -145,7 +149,7 @@ static int run_query(const struct args *a, struct dbr *db, int64_t chat)
 		rc = dbr_query(db, chat, sql, a->params, a->nparams, &res,
 			       &err);
 	if (rc) {
-		fprintf(stderr, "dbroute: %s\n", err.message);
+		out_error("dbroute: ", err.message);
 		return rc == DBR_E_NOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	rc = out_print(stdout, a->format, a->with_source, res);

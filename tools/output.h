@@ -1,5 +1,6 @@
 /*
- * output.h - writing result rows as PostgreSQL COPY text, CSV or JSON.
+ * output.h - writing result rows as PostgreSQL COPY text, CSV or JSON (the
+ * rules for each value: output.c), and messages on stderr.
  */
 #ifndef DBR_CLI_OUTPUT_H
 #define DBR_CLI_OUTPUT_H
@@ -22,6 +23,19 @@ int out_format_parse(const char *s);
  */
 int out_print(FILE *f, enum out_format fmt, bool with_source,
 	      struct dbr_result *res);
+
+/*
+ * One field of a tab-separated line in the text format's escaping (tab,
+ * newline, backslash and every control character escaped).
+ */
+void out_field(FILE *f, const char *s);
+
+/*
+ * prefix and msg and a newline on stderr, each control character of msg
+ * but newline and tab as \xHH: a message quoting a value cannot move the
+ * cursor, rewrite a line or hide text.
+ */
+void out_error(const char *prefix, const char *msg);
 
 /* The shortest text that reads back as the same double. */
 void out_double(char *buf, size_t size, double d);

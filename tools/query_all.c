@@ -64,9 +64,13 @@ static void report_missing(const struct dbr_result *res)
 	const char *name;
 	size_t i;
 
-	for (i = 0; (name = dbr_result_missing(res, i, &e)); i++)
-		fprintf(stderr, "dbroute: source '%s' skipped: %s\n", name,
-			e.message);
+	for (i = 0; (name = dbr_result_missing(res, i, &e)); i++) {
+		char prefix[128];
+
+		snprintf(prefix, sizeof(prefix),
+			 "dbroute: source '%s' skipped: ", name);
+		out_error(prefix, e.message);
+	}
 }
 
 int run_fanout(const struct args *a, struct dbr *db)
@@ -83,7 +87,7 @@ int run_fanout(const struct args *a, struct dbr *db)
 	rc = build(a, f);
 	if (!rc && dbr_query_all(db, f, a->pos[0], a->params, a->nparams, &res,
 				 &err)) {
-		fprintf(stderr, "dbroute: %s\n", err.message);
+		out_error("dbroute: ", err.message);
 		rc = err.code == DBR_E_NOTFOUND || err.code == DBR_E_MISUSE
 			     ? EXIT_USAGE
 			     : EXIT_RUNTIME;
