@@ -100,6 +100,47 @@ static void test_cli__check(void **state)
 	assert_non_null(strstr(err, "missing.ini: cannot open"));
 }
 
+/*
+ * check closes each source's connections after pinging it: 400 SQLite
+ * sources, each its own file, all report ok under `ulimit -n 1024`
+ * (item 15).
+ */
+static void test_cli__check_many_sources(void **state)
+{
+	const char *as = "sh -c 'ulimit -n 1024 && exec \"$0\" \"$@\"'";
+	size_t i, n = 0, size = 64 * 1024, ok = 0;
+	char *text = malloc(size), *cfg;
+	const char *line;
+
+	(void)state;
+	assert_non_null(text);
+	n += (size_t)snprintf(text + n, size - n,
+			      "[database]\ndefault_source = s0\n");
+	for (i = 0; i < 400; i++)
+		n += (size_t)snprintf(text + n, size - n,
+				      "[source.s%zu]\ntype = sqlite\n"
+				      "path = many/s%zu.db\n",
+				      i, i);
+	assert_true(n < size);
+	cfg = t_path(dir, "many");
+	assert_int_equal(mkdir(cfg, 0777), 0);
+	free(cfg);
+	cfg = t_write(dir, "many.ini", text);
+	assert_int_equal(t_run_cli_as(dir, as, "check -c many.ini", &out, &err),
+			 0);
+	for (line = out; line && *line && ok < 1000; ok++) {
+		if (!strstr(line, "\tsqlite\tok\t") ||
+		    strstr(line, "\tsqlite\tok\t") > strchr(line, '\n'))
+			fail_msg("not ok: %.*s", (int)strcspn(line, "\n"),
+				 line);
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	assert_int_equal(ok, 400);
+	free(cfg);
+	free(text);
+}
+
 static void test_cli__query_copy_text(void **state)
 {
 	(void)state;
@@ -472,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_cli__help_and_version),
 		cmocka_unit_test(test_cli__route_negative_ids),
 		cmocka_unit_test(test_cli__check),
+		cmocka_unit_test(test_cli__check_many_sources),
 		cmocka_unit_test(test_cli__query_copy_text),
 		cmocka_unit_test(test_cli__every_value_every_format),
 		cmocka_unit_test(test_cli__query_usage_errors),

@@ -83,6 +83,12 @@ static int cmd_check(const struct args *a)
 
 		dbr_source_driver(db, i, &origin, &version);
 		rc = dbr_source_ping(db, name, &err);
+		/*
+		 * The ping's connection stays idle in the pool: close it, so
+		 * that checking many sources holds one source's files and
+		 * sockets at a time.
+		 */
+		dbr_source_close_idle(db, name, NULL);
 		printf("%s\t%s\t", name, dbr_source_type(db, i));
 		if (rc) {
 			status = EXIT_RUNTIME;
