@@ -3,12 +3,15 @@
  * round trips, the statement cache, read-only sources, one statement per
  * call, error categories, transactions, WAL and the busy timeout.
  */
+#include <fcntl.h>
 #include <float.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -322,6 +325,222 @@ static void test_sqlite__transactions(void **state)
 	assert_int_equal(dbr_tx_rollback(NULL, &err), DBR_OK);
 }
 
+/* A handle on one source 'k' in a new folder, configured by extra keys. */
+static struct dbr *open_one(char **dir, const char *keys)
+{
+	char text[512], *path;
+	struct dbr *db;
+
+	*dir = t_tmpdir();
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = k\n"
+		 "[source.k]\ntype = sqlite\npath = k.db\n%s",
+		 keys);
+	path = t_write(*dir, "k.ini", text);
+	db = t_open(path);
+	free(path);
+	return db;
+}
+
+static void close_one(struct dbr *db, char *dir)
+{
+	dbr_close(db);
+	t_rmtree(dir);
+	free(dir);
+}
+
+/*
+ * Issue 11, item 7: BEGIN sent through dbr_query left the one pooled
+ * connection in a transaction, so three acknowledged INSERTs of other
+ * callers were lost at close. It is refused now, and what would change
+ * the connection's state (ATTACH, a PRAGMA that sets) is refused too.
+ */
+static void test_sqlite__begin_through_query_loses_nothing(void **state)
+{
+	static const char *const refused[] = {
+		"BEGIN",
+		"begin immediate",
+		"SAVEPOINT a",
+		"COMMIT",
+		"ATTACH ':memory:' AS m",
+		"PRAGMA foreign_keys = ON",
+		"PRAGMA main.query_only(1)",
+	};
+	struct dbr_error err;
+	struct dbr_result *res;
+	char *dir, *file;
+	struct dbr *db;
+	size_t i;
+	int64_t chat;
+
+	(void)state;
+	db = open_one(&dir, "max_connections = 1\n");
+	file = t_path(dir, "k.db");
+	t_exec(db, 1, "CREATE TABLE w (v)", NULL, 0);
+	assert_int_equal(dbr_query(db, 1, "BEGIN", NULL, 0, NULL, &err),
+			 DBR_E_MISUSE);
+	assert_non_null(strstr(err.message, "dbr_tx_begin"));
+	for (chat = 1; chat <= 3; chat++)
+		t_exec(db, chat, "INSERT INTO w VALUES (1)", NULL, 0);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (dbr_query(db, 1, refused[i], NULL, 0, NULL, &err) !=
+		    DBR_E_MISUSE)
+			fail_msg("not refused: '%s'", refused[i]);
+	/* A PRAGMA that reads is a query like any other. */
+	assert_int_equal(
+		dbr_query(db, 1, "PRAGMA foreign_keys", NULL, 0, &res, &err),
+		DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	dbr_result_free(res);
+	dbr_close(db);
+	assert_int_equal(t_sqlite_int(file, "SELECT count(*) FROM w"), 3);
+	t_rmtree(dir);
+	free(dir);
+	free(file);
+}
+
+/*
+ * Savepoints run inside dbr_tx_query; the same text through plain
+ * dbr_query is refused afterwards although it is then cached.
+ */
+static void test_sqlite__savepoints_in_transactions(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_error err;
+	struct dbr_tx *tx;
+
+	assert_int_equal(dbr_tx_begin(f->db, 1, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO t (v) VALUES (1)", NULL,
+				      0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "SAVEPOINT a", NULL, 0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO t (v) VALUES (2)", NULL,
+				      0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "ROLLBACK TO a", NULL, 0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "RELEASE a", NULL, 0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "COMMIT", NULL, 0, NULL, &err),
+			 DBR_E_MISUSE);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	assert_int_equal(t_sqlite_int(f->db_path, "SELECT sum(v) FROM t"), 1);
+	assert_int_equal(
+		dbr_query(f->db, 1, "SAVEPOINT a", NULL, 0, NULL, &err),
+		DBR_E_MISUSE);
+	assert_int_equal(dbr_query(f->db, 1, "RELEASE a", NULL, 0, NULL, &err),
+			 DBR_E_MISUSE);
+}
+
+/*
+ * A commit that fails on a deferred foreign key leaves SQLite inside the
+ * transaction: the pooled connection must be outside any transaction when
+ * the next caller gets it (max_connections = 1: the same connection).
+ */
+static void test_sqlite__failed_commit_leaves_no_transaction(void **state)
+{
+	struct dbr_value p = dbr_int64(99);
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	char *dir, *file;
+	struct dbr *db;
+
+	(void)state;
+	db = open_one(&dir, "max_connections = 1\nforeign_keys = true\n");
+	file = t_path(dir, "k.db");
+	t_exec(db, 1, "CREATE TABLE parent (id INTEGER PRIMARY KEY)", NULL, 0);
+	t_exec(db, 1,
+	       "CREATE TABLE child (pid INTEGER REFERENCES parent (id) "
+	       "DEFERRABLE INITIALLY DEFERRED)",
+	       NULL, 0);
+	assert_int_equal(dbr_tx_begin(db, 1, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO child VALUES (?)", &p, 1,
+				      NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_E_CONSTRAINT);
+	assert_non_null(strstr(err.message, "FOREIGN KEY"));
+	t_exec(db, 2, "INSERT INTO parent VALUES (1)", NULL, 0);
+	assert_int_equal(dbr_tx_begin(db, 3, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	dbr_close(db);
+	assert_int_equal(t_sqlite_int(file, "SELECT count(*) FROM parent"), 1);
+	assert_int_equal(t_sqlite_int(file, "SELECT count(*) FROM child"), 0);
+	t_rmtree(dir);
+	free(dir);
+	free(file);
+}
+
+/* Issue 11, item 13: an insert that reuses the previous rowid (insert,
+ * delete, insert) still reports its id. */
+static void test_sqlite__insert_id_of_reused_rowid(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_result *res;
+	struct dbr_error err;
+	int64_t id = 0;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(dbr_query(f->db, 1,
+					   "INSERT INTO t (v) VALUES (7)", NULL,
+					   0, &res, &err),
+				 DBR_OK);
+		assert_int_equal(dbr_result_next(res), DBR_DONE);
+		assert_true(dbr_result_last_insert_id(res, &id));
+		assert_int_equal(id, 1);
+		dbr_result_free(res);
+		t_exec(f->db, 1, "DELETE FROM t", NULL, 0);
+	}
+	/* An upsert that only updates inserts nothing. */
+	t_exec(f->db, 1, "INSERT INTO t (id, v) VALUES (5, 0)", NULL, 0);
+	assert_int_equal(dbr_query(f->db, 1,
+				   "INSERT INTO t (id, v) VALUES (5, 1) ON "
+				   "CONFLICT (id) DO UPDATE SET v = 2",
+				   NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_DONE);
+	assert_int_equal(dbr_result_changes(res), 1);
+	assert_false(dbr_result_last_insert_id(res, &id));
+	dbr_result_free(res);
+}
+
+/*
+ * Issue 11, item 15: a process out of file descriptors cannot open the
+ * file, which is a local shortage (DBR_E_RESOURCE, named as such), not a
+ * source that is down.
+ */
+static void test_sqlite__no_fd_left_is_resource(void **state)
+{
+	struct rlimit old, low;
+	struct dbr_error err;
+	int rc, after, st = 0, fd;
+	char *dir;
+	struct dbr *db;
+
+	(void)state;
+	db = open_one(&dir, "");
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	/* Every descriptor below the new limit is taken: fd is the lowest
+	 * free one. */
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	low = old;
+	low.rlim_cur = (rlim_t)fd + 1;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	rc = dbr_query(db, 1, "SELECT 1", NULL, 0, NULL, &err);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	close(fd);
+	assert_int_equal(rc, DBR_E_RESOURCE);
+	assert_non_null(strstr(err.message, "no file descriptor left"));
+	assert_non_null(strstr(err.message, "EMFILE"));
+	assert_int_equal(dbr_source_status(db, 0, &st, NULL, NULL), DBR_OK);
+	assert_int_equal(st, DBR_SOURCE_AVAILABLE);
+	after = dbr_query(db, 1, "SELECT 1", NULL, 0, NULL, &err);
+	assert_int_equal(after, DBR_OK);
+	close_one(db, dir);
+}
+
 /* Writable files run in WAL mode; a held write lock ends in a timeout
  * after the source's timeout, not a hang. */
 static void test_sqlite__wal_and_busy_timeout(void **state)
@@ -446,6 +665,13 @@ int main(void)
 		T(test_sqlite__changes_and_insert_id),
 		T(test_sqlite__transactions),
 		T(test_sqlite__wal_and_busy_timeout),
+		T(test_sqlite__savepoints_in_transactions),
+		T(test_sqlite__insert_id_of_reused_rowid),
+		cmocka_unit_test(
+			test_sqlite__begin_through_query_loses_nothing),
+		cmocka_unit_test(
+			test_sqlite__failed_commit_leaves_no_transaction),
+		cmocka_unit_test(test_sqlite__no_fd_left_is_resource),
 		cmocka_unit_test(test_sqlite__not_a_database),
 		cmocka_unit_test(test_sqlite__concurrent_first_opens),
 #undef T

@@ -6,6 +6,7 @@
  * prepared statements keyed by their text, so a repeated statement is
  * bound and stepped without being prepared again.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "dbroute_driver.h"
+#include "sqlguard.h"
 #include "stmtcache.h"
 
 /* A cached prepared statement, and what is known of it once prepared. */
@@ -22,6 +24,7 @@ struct sqlt_stmt {
 	int nparams;
 	bool readonly;
 	bool rowless; /* no result columns: done in its first step */
+	bool guarded; /* refused outside a transaction: ask on every use */
 };
 
 struct sqlt_conn {
@@ -29,9 +32,12 @@ struct sqlt_conn {
 	sqlite3 *db;
 	struct dbr_stmtcache cache; /* of struct sqlt_stmt, by text */
 	sqlite3_stmt *cur;	    /* the cursor's statement, or NULL */
-	bool cur_readonly;
-	int cur_rc; /* SQLITE_ROW or SQLITE_DONE: the last step */
-	bool first; /* next() returns the row query() stepped to */
+	bool cur_readonly;	/* the last statement's, once it has started */
+	bool inserted;		/* the update hook saw a row inserted ... */
+	int64_t inserted_rowid; /* ... with this rowid, the last one */
+	bool in_tx;		/* between a successful begin and its end */
+	int cur_rc;		/* SQLITE_ROW or SQLITE_DONE: the last step */
+	bool first;		/* next() returns the row query() stepped to */
 	int64_t changes;
 	int64_t rowid; /* the last insert row id after the statement */
 	int64_t rowid_before;
@@ -52,6 +58,9 @@ static const struct dbr_option_decl sqlt_options[] = {
 	  "process, no lock calls per statement)" },
 	{ "cache_size", DBR_OPT_INT, 0, 0, 1048576, "0", NULL,
 	  "each connection's page cache in KiB (0: SQLite's default)" },
+	{ "foreign_keys", DBR_OPT_BOOL, 0, 0, 0, "false", NULL,
+	  "enforce foreign keys on each connection (PRAGMA foreign_keys; "
+	  "SQLite's default is off)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -83,11 +92,33 @@ static int sqlt_category(int rc)
 	}
 }
 
+/*
+ * A file SQLite could not open for want of a descriptor: a local shortage
+ * (DBR_E_RESOURCE), never a sign that the database is unusable. NULL
+ * when the last failure was something else.
+ */
+static const char *sqlt_no_fd(sqlite3 *db)
+{
+	int e = db ? sqlite3_system_errno(db) : 0;
+
+	if (e == EMFILE)
+		return "no file descriptor left in this process (EMFILE)";
+	if (e == ENFILE)
+		return "no file descriptor left in the system (ENFILE)";
+	return NULL;
+}
+
 static int sqlt_fail(struct sqlt_conn *c, int rc, struct dbr_error *err,
 		     const char *what)
 {
 	int code = sqlt_category(rc);
+	const char *why = code == DBR_E_CONN ? sqlt_no_fd(c->db) : NULL;
 
+	if (why) {
+		sqlt_host->set_error(err, DBR_E_RESOURCE, rc, NULL, "%s: %s",
+				     what, why);
+		return DBR_E_RESOURCE;
+	}
 	sqlt_host->set_error(err, code, rc, NULL, "%s: %s", what,
 			     c->db ? sqlite3_errmsg(c->db)
 				   : sqlite3_errstr(rc));
@@ -109,6 +140,20 @@ static int sqlt_exec(struct sqlt_conn *c, const char *sql,
 	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 
 	return rc == SQLITE_OK ? DBR_OK : sqlt_fail(c, rc, err, sql);
+}
+
+/* SQLite's update hook: note the last row a statement inserted. */
+static void sqlt_row_changed(void *ctx, int op, const char *db,
+			     const char *table, sqlite3_int64 rowid)
+{
+	struct sqlt_conn *c = ctx;
+
+	(void)db;
+	(void)table;
+	if (op == SQLITE_INSERT) {
+		c->inserted = true;
+		c->inserted_rowid = rowid;
+	}
 }
 
 static void sqlt_close(struct dbr_driver_conn *conn)
@@ -161,6 +206,29 @@ static int sqlt_settings(struct sqlt_conn *c,
 			 (long long)kib);
 		rc = sqlt_exec(c, sql, err);
 	}
+	if (!rc && sqlt_host->opt_bool(src, "foreign_keys"))
+		rc = sqlt_exec(c, "PRAGMA foreign_keys=ON", err);
+	return rc;
+}
+
+/*
+ * The category of a failed open: a shortage of descriptors is local
+ * (DBR_E_RESOURCE), busy past the timeout is a wait that ended; anything
+ * else leaves the file unusable (DBR_E_CONN).
+ */
+static int sqlt_open_failed(struct sqlt_conn *c, int rc, const char *what,
+			    const char *path, struct dbr_error *err)
+{
+	const char *why = sqlt_no_fd(c->db);
+
+	if (why)
+		rc = DBR_E_RESOURCE;
+	else if (rc != DBR_E_TIMEOUT)
+		rc = DBR_E_CONN;
+	sqlt_host->set_error(err, rc, 0, NULL, "%s '%s': %s", what, path,
+			     why     ? why
+			     : c->db ? sqlite3_errmsg(c->db)
+				     : "out of memory");
 	return rc;
 }
 
@@ -187,34 +255,26 @@ static int sqlt_open(const struct dbr_source_config *src,
 	c->cache.drop = sqlt_drop;
 	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
 	if (rc != SQLITE_OK) {
-		sqlt_host->set_error(
-			err, DBR_E_CONN, rc, NULL, "cannot open '%s': %s", path,
-			c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		rc = sqlt_open_failed(c, DBR_E_CONN, "cannot open", path, err);
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->db, (int)(timeout * 1000));
+	sqlite3_update_hook(c->db, sqlt_row_changed, c);
 	rc = sqlt_settings(c, src, err);
 	/* Reading the schema version proves the file is a database. */
 	if (!rc)
 		rc = ro ? sqlt_exec(c, "PRAGMA schema_version", err)
 			: sqlt_wal(c, timeout, err);
 	if (rc) {
-		/* Busy past the timeout is a wait that ended; anything else
-		 * leaves the file unusable. */
-		if (rc != DBR_E_TIMEOUT)
-			rc = DBR_E_CONN;
-		sqlt_host->set_error(err, rc, 0, NULL, "cannot use '%s': %s",
-				     path, sqlite3_errmsg(c->db));
-		sqlite3_close_v2(c->db);
-		free(c);
-		return rc;
+		rc = sqlt_open_failed(c, rc, "cannot use", path, err);
+		goto fail;
 	}
 	*out = &c->base;
 	return DBR_OK;
 fail:
 	sqlite3_close_v2(c->db);
 	free(c);
-	return DBR_E_CONN;
+	return rc;
 }
 
 static int sqlt_prepare(struct sqlt_conn *c, const char *sql,
@@ -269,16 +329,37 @@ static int sqlt_prepare(struct sqlt_conn *c, const char *sql,
 	return DBR_OK;
 }
 
+/*
+ * A statement that would change the pooled connection's state (BEGIN,
+ * ATTACH, a PRAGMA that sets ...) is refused as the caller's misuse. The
+ * guard reads the text of a statement not yet cached; a cached one is
+ * asked again only when it is refused outside a transaction (a savepoint
+ * prepared inside one), so a cache hit costs nothing more.
+ */
 static int sqlt_lookup(struct sqlt_conn *c, const char *sql,
 		       struct sqlt_stmt **out, struct dbr_error *err)
 {
 	struct dbr_stmtcache_entry *e = dbr_stmtcache_find_str(&c->cache, sql);
+	struct sqlt_stmt *st = e ? e->data : NULL;
+	const char *why = NULL;
+	int rc;
 
-	if (e) {
-		*out = e->data;
+	if (!st || st->guarded)
+		why = dbr_sqlguard_refuse(sql, DBR_SQLGUARD_SQLITE, c->in_tx);
+	if (why) {
+		sqlt_host->set_error(err, DBR_E_MISUSE, 0, NULL, "%s", why);
+		return DBR_E_MISUSE;
+	}
+	if (st) {
+		*out = st;
 		return DBR_OK;
 	}
-	return sqlt_prepare(c, sql, out, err);
+	rc = sqlt_prepare(c, sql, out, err);
+	if (!rc)
+		(*out)->guarded =
+			c->in_tx &&
+			dbr_sqlguard_refuse(sql, DBR_SQLGUARD_SQLITE, false);
+	return rc;
 }
 
 /* Room for the copies of this call's text and blob parameters. */
@@ -416,6 +497,8 @@ static int sqlt_query(struct dbr_driver_conn *conn, const char *sql,
 
 	sqlt_finish(conn);
 	c->changes = 0;
+	c->cur_readonly = false; /* unknown until it is prepared: a write */
+	c->inserted = false;
 	rc = sqlt_lookup(c, sql, &e, err);
 	if (rc)
 		return rc;
@@ -510,10 +593,15 @@ static bool sqlt_last_insert_id(struct dbr_driver_conn *conn, int64_t *id)
 {
 	struct sqlt_conn *c = sqlt_conn(conn);
 
-	/* SQLite keeps the connection's last id: report it only when this
-	 * statement changed it. */
+	/*
+	 * SQLite keeps the connection's last id: report it when this
+	 * statement changed it, or when this statement inserted a row with
+	 * that very id (insert, delete, insert reuses it). An upsert that
+	 * only updated, or an insert into a WITHOUT ROWID table, has none.
+	 */
 	*id = c->rowid;
-	return c->rowid != c->rowid_before;
+	return c->rowid != c->rowid_before ||
+	       (c->inserted && c->inserted_rowid == c->rowid);
 }
 
 static int sqlt_ping(struct dbr_driver_conn *conn, struct dbr_error *err)
@@ -524,28 +612,58 @@ static int sqlt_ping(struct dbr_driver_conn *conn, struct dbr_error *err)
 static int sqlt_begin(struct dbr_driver_conn *conn, struct dbr_error *err)
 {
 	struct sqlt_conn *c = sqlt_conn(conn);
+	int rc;
 
 	/* IMMEDIATE takes the write lock now (waiting up to the busy
 	 * timeout) instead of failing on a later lock upgrade. */
-	return sqlt_exec(c,
-			 sqlite3_db_readonly(c->db, "main") == 1
-				 ? "BEGIN"
-				 : "BEGIN IMMEDIATE",
-			 err);
+	rc = sqlt_exec(c,
+		       sqlite3_db_readonly(c->db, "main") == 1
+			       ? "BEGIN"
+			       : "BEGIN IMMEDIATE",
+		       err);
+	c->in_tx = rc == DBR_OK;
+	return rc;
 }
 
+/* A failed COMMIT (a deferred foreign key) leaves the transaction open. */
 static int sqlt_commit(struct dbr_driver_conn *conn, struct dbr_error *err)
 {
-	return sqlt_exec(sqlt_conn(conn), "COMMIT", err);
+	struct sqlt_conn *c = sqlt_conn(conn);
+	int rc = sqlt_exec(c, "COMMIT", err);
+
+	c->in_tx = !sqlite3_get_autocommit(c->db);
+	return rc;
 }
 
 static int sqlt_rollback(struct dbr_driver_conn *conn, struct dbr_error *err)
 {
 	struct sqlt_conn *c = sqlt_conn(conn);
+	int rc = DBR_OK;
 
-	if (sqlite3_get_autocommit(c->db))
-		return DBR_OK; /* SQLite already rolled back (e.g. on FULL) */
-	return sqlt_exec(c, "ROLLBACK", err);
+	/* SQLite may have rolled back already (e.g. on FULL). */
+	if (!sqlite3_get_autocommit(c->db))
+		rc = sqlt_exec(c, "ROLLBACK", err);
+	c->in_tx = !sqlite3_get_autocommit(c->db);
+	return rc;
+}
+
+/*
+ * Clean: no cursor, outside any transaction (autocommit), no attached
+ * database (slot 2 is the first one ATTACH fills; 0 is main, 1 temp).
+ * From SQLite's own state, so it holds whatever text reached it.
+ */
+static bool sqlt_is_clean(struct dbr_driver_conn *conn)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+
+	return !c->cur && sqlite3_get_autocommit(c->db) &&
+	       !sqlite3_db_name(c->db, 2);
+}
+
+/* Whether the last statement may have written: SQLite knows exactly. */
+static bool sqlt_wrote(struct dbr_driver_conn *conn)
+{
+	return !sqlt_conn(conn)->cur_readonly;
 }
 
 static const struct dbr_driver sqlt_driver = {
@@ -569,6 +687,8 @@ static const struct dbr_driver sqlt_driver = {
 	.begin = sqlt_begin,
 	.commit = sqlt_commit,
 	.rollback = sqlt_rollback,
+	.is_clean = sqlt_is_clean,
+	.wrote = sqlt_wrote,
 };
 
 const struct dbr_driver *dbr__sqlite_entry(const struct dbr_host *host);
