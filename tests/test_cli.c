@@ -318,6 +318,36 @@ static void test_cli__every_value_every_format(void **state)
 	free(py);
 }
 
+/*
+ * Control characters a message quotes (a table name, a path, an argument)
+ * are shown as \xHH on stderr, and escaped in check's tab-separated
+ * fields: none can rewrite the terminal or split a line.
+ */
+static void test_cli__messages_escaped(void **state)
+{
+	char *cfg;
+
+	(void)state;
+	assert_int_equal(run("query -c c.ini --chat 5 \"SELECT * FROM "
+			     "\\\"$(printf 't\\033[2J\\r')\\\"\""),
+			 1);
+	assert_non_null(strstr(err, "no such table: t\\x1b[2J\\x0d\n"));
+	assert_null(strpbrk(err, "\033\r"));
+	assert_int_equal(run("route -c c.ini \"$(printf '\\033[31m')\""), 2);
+	assert_non_null(strstr(err, "bad chat id '\\x1b[31m'"));
+	assert_null(strchr(err, '\033'));
+	cfg = t_write(dir, "ctl.ini",
+		      "[source.z]\ntype = sqlite\npath = no\tsuch\033/z.db\n");
+	assert_int_equal(run("check -c ctl.ini"), 1);
+	assert_non_null(strstr(out, "z\tsqlite\tunavailable: "));
+	assert_non_null(strstr(out, "no\\tsuch\\x1b/z.db"));
+	assert_null(strchr(out, '\033'));
+	assert_non_null(strstr(err, "dbroute: warn: source 'z': "));
+	assert_null(strchr(err, '\033'));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	free(cfg);
+}
+
 static void test_cli__query_usage_errors(void **state)
 {
 	(void)state;
@@ -516,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_cli__check_many_sources),
 		cmocka_unit_test(test_cli__query_copy_text),
 		cmocka_unit_test(test_cli__every_value_every_format),
+		cmocka_unit_test(test_cli__messages_escaped),
 		cmocka_unit_test(test_cli__query_usage_errors),
 		cmocka_unit_test(test_cli__unwritable_folder),
 		cmocka_unit_test(test_cli__malformed_input_catalogue),

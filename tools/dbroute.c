@@ -54,8 +54,9 @@ static const char usage[] =
 
 static int open_db(const struct args *a, struct dbr **db)
 {
+	struct dbr_open_options opts = { sizeof(opts), out_log, NULL, 0 };
 	struct dbr_error err;
-	int rc = dbr_open(db, a->config, NULL, &err);
+	int rc = dbr_open(db, a->config, &opts, &err);
 
 	if (rc) {
 		out_error("", err.message);

@@ -229,6 +229,7 @@ void out_error(const char *prefix, const char *msg)
 {
 	const unsigned char *p = (const unsigned char *)msg;
 
+	flockfile(stderr);
 	fputs(prefix, stderr);
 	for (; *p; p++) {
 		if (is_control(*p) && *p != '\n' && *p != '\t') {
@@ -239,6 +240,21 @@ void out_error(const char *prefix, const char *msg)
 		}
 	}
 	putc('\n', stderr);
+	funlockfile(stderr);
+}
+
+void out_log(void *ud, int level, const char *source, const char *msg)
+{
+	char prefix[128];
+
+	(void)ud;
+	if (source)
+		snprintf(prefix, sizeof(prefix), "dbroute: %s: source '%s': ",
+			 dbr_log_level_name(level), source);
+	else
+		snprintf(prefix, sizeof(prefix),
+			 "dbroute: %s: ", dbr_log_level_name(level));
+	out_error(prefix, msg);
 }
 
 static void put_text(FILE *f, enum out_format fmt, const char *s, size_t n)

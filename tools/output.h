@@ -37,6 +37,13 @@ void out_field(FILE *f, const char *s);
  */
 void out_error(const char *prefix, const char *msg);
 
+/*
+ * The library's log hook: its messages as it prints them on stderr
+ * without one ("dbroute: LEVEL: [source 'NAME': ]MESSAGE"), escaped as
+ * out_error() does. Thread-safe: one message is one locked write.
+ */
+void out_log(void *ud, int level, const char *source, const char *msg);
+
 /* The shortest text that reads back as the same double. */
 void out_double(char *buf, size_t size, double d);
 
