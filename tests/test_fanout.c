@@ -5,10 +5,11 @@
  * results, column mismatches, sources out of order, a million rows in
  * bounded memory, and the CLI.
  */
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <malloc.h>
 
 #include <sqlite3.h>
 
@@ -317,6 +318,109 @@ static void test_fanout__mismatches_and_order_errors(void **state)
 	dbr_fanout_free(f);
 }
 
+/* Order keys of different classes from two sources (a number on one,
+ * text on the other) fail the merge: there is no order that means
+ * anything between them. */
+static void test_fanout__keys_of_different_classes(void **state)
+{
+	struct dbr_fanout *f;
+	struct dbr_result *res;
+	struct dbr_error err;
+	int rc;
+
+	(void)state;
+	dbr_fanout_new(&f);
+	dbr_fanout_add_source(f, "a");
+	dbr_fanout_add_source(f, "b");
+	dbr_fanout_order_by(f, "k", false);
+	/* In a, ids below 4 are numbers and the rest text; b has text only
+	 * (its ids are 4 and up). */
+	assert_int_equal(dbr_query_all(db, f,
+				       "SELECT CASE WHEN id < 4 THEN id ELSE "
+				       "CAST(id AS TEXT) END AS k FROM m "
+				       "ORDER BY k",
+				       NULL, 0, &res, &err),
+			 DBR_OK);
+	while ((rc = dbr_result_next(res)) == DBR_ROW)
+		;
+	assert_int_equal(rc, DBR_E_STMT);
+	assert_string_equal(dbr_result_error(res)->message,
+			    "fan-out: cannot order by 'k': source 'b' gives "
+			    "text and source 'a' gives a number");
+	dbr_result_free(res);
+	dbr_fanout_free(f);
+}
+
+/* Parallel fan-outs on pools of two connections, from many threads: each
+ * takes its connections in source order before it runs, so none holds
+ * one source's connection while waiting for another's. */
+struct fan_thread {
+	struct dbr *db;
+	int ok, failed;
+	char why[DBR_ERROR_MESSAGE_SIZE];
+};
+
+static void *fan_loop(void *arg)
+{
+	struct fan_thread *t = arg;
+	struct dbr_fanout *f;
+	struct dbr_result *res;
+	struct dbr_error err;
+	int i;
+
+	dbr_fanout_new(&f);
+	dbr_fanout_add_source(f, "p");
+	dbr_fanout_add_source(f, "q");
+	for (i = 0; i < 25; i++) {
+		if (dbr_query_all(t->db, f, "SELECT count(*) FROM m", NULL, 0,
+				  &res, &err)) {
+			snprintf(t->why, sizeof(t->why), "%s", err.message);
+			t->failed++;
+			continue;
+		}
+		while (dbr_result_next(res) == DBR_ROW)
+			;
+		dbr_result_free(res);
+		t->ok++;
+	}
+	dbr_fanout_free(f);
+	return NULL;
+}
+
+static void test_fanout__parallel_on_small_pools(void **state)
+{
+	struct fan_thread t[16];
+	pthread_t th[16];
+	struct dbr *small;
+	char *path;
+	int i;
+
+	(void)state;
+	path = t_write(dir, "small.ini",
+		       "[database]\ndefault_source = p\n"
+		       "[source.p]\ntype = sqlite\npath = a.db\n"
+		       "max_connections = 2\ntimeout = 3\n"
+		       "[source.q]\ntype = sqlite\npath = b.db\n"
+		       "max_connections = 2\ntimeout = 3\n");
+	small = t_open(path);
+	for (i = 0; i < 16; i++) {
+		memset(&t[i], 0, sizeof(t[i]));
+		t[i].db = small;
+		assert_int_equal(pthread_create(&th[i], NULL, fan_loop, &t[i]),
+				 0);
+	}
+	for (i = 0; i < 16; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 16; i++) {
+		if (t[i].failed)
+			fail_msg("thread %d: %d of 25 fan-outs failed: %s", i,
+				 t[i].failed, t[i].why);
+		assert_int_equal(t[i].ok, 25);
+	}
+	dbr_close(small);
+	free(path);
+}
+
 /* By default every SQL source: the key-value "cache" is left out. */
 static void test_fanout__default_sources_and_sequential(void **state)
 {
@@ -433,13 +537,18 @@ static void test_fanout__sqlite_and_postgres(void **state)
 		"INSERT INTO fo_m VALUES (5, -2), (6, 7), (7, NULL), (8, 100)",
 	};
 	static const int64_t want[] = { 2, 7, 5, 1, 3, 4, 6, 8 };
+	static const char *const sel[] = {
+		"SELECT id, v FROM fo_m ORDER BY v NULLS FIRST, id",
+		"SELECT id, CAST(v AS NUMERIC) AS v FROM fo_m "
+		"ORDER BY v NULLS FIRST, id",
+	};
 	const char *pg = getenv("DBR_TEST_PG");
 	char text[1024], *path;
 	struct dbr_fanout *f;
 	struct dbr_result *res;
 	struct dbr_error err;
 	struct dbr *both;
-	int i;
+	int i, k;
 
 	(void)state;
 	if (!pg) {
@@ -472,19 +581,21 @@ static void test_fanout__sqlite_and_postgres(void **state)
 	dbr_fanout_new(&f);
 	dbr_fanout_order_by(f, "v", false);
 	dbr_fanout_order_by(f, "id", false);
-	assert_int_equal(dbr_query_all(both, f,
-				       "SELECT id, v FROM fo_m ORDER "
-				       "BY v NULLS FIRST, id",
-				       NULL, 0, &res, &err),
-			 DBR_OK);
-	for (i = 0; i < 8; i++) {
-		assert_int_equal(dbr_result_next(res), DBR_ROW);
-		assert_int_equal(dbr_result_int64(res, 0), want[i]);
-		assert_string_equal(dbr_result_source(res),
-				    want[i] <= 4 ? "lite" : "pg");
+	/* A double, then a NUMERIC (PostgreSQL's AVG type; SQLite makes it
+	 * a number too): numbers merge as numbers, never as text. */
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(
+			dbr_query_all(both, f, sel[k], NULL, 0, &res, &err),
+			DBR_OK);
+		for (i = 0; i < 8; i++) {
+			assert_int_equal(dbr_result_next(res), DBR_ROW);
+			assert_int_equal(dbr_result_int64(res, 0), want[i]);
+			assert_string_equal(dbr_result_source(res),
+					    want[i] <= 4 ? "lite" : "pg");
+		}
+		assert_int_equal(dbr_result_next(res), DBR_DONE);
+		dbr_result_free(res);
 	}
-	assert_int_equal(dbr_result_next(res), DBR_DONE);
-	dbr_result_free(res);
 	dbr_fanout_free(f);
 	dbr_query_source(both, "pg", "DROP TABLE fo_m", NULL, 0, NULL, NULL);
 	dbr_close(both);
@@ -550,6 +661,8 @@ int main(void)
 		cmocka_unit_test(test_fanout__ties_and_distinct),
 		cmocka_unit_test(test_fanout__partial_results),
 		cmocka_unit_test(test_fanout__mismatches_and_order_errors),
+		cmocka_unit_test(test_fanout__keys_of_different_classes),
+		cmocka_unit_test(test_fanout__parallel_on_small_pools),
 		cmocka_unit_test(test_fanout__default_sources_and_sequential),
 		cmocka_unit_test(test_fanout__million_rows_bounded_memory),
 		cmocka_unit_test(test_fanout__sqlite_and_postgres),
