@@ -26,9 +26,9 @@ extern "C" {
 #endif
 
 #define DBR_VERSION_MAJOR  0
-#define DBR_VERSION_MINOR  1
+#define DBR_VERSION_MINOR  2
 #define DBR_VERSION_PATCH  0
-#define DBR_VERSION_STRING "0.1.0"
+#define DBR_VERSION_STRING "0.2.0"
 /** MAJOR * 1000000 + MINOR * 1000 + PATCH, as dbr_version_number(). */
 #define DBR_VERSION_NUMBER                                                     \
 	(DBR_VERSION_MAJOR * 1000000 + DBR_VERSION_MINOR * 1000 +              \
