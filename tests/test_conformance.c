@@ -28,7 +28,11 @@ static const struct dialect *d;
 static char *dir;
 static struct dbr *db;
 
-/* Two sources on one database: "db" and its read-only twin "ro". */
+/*
+ * Three sources on one database: "db", its read-only twin "ro" and "one",
+ * whose pool holds a single connection, so that every caller gets the
+ * connection the previous one used.
+ */
 static char *write_config(void)
 {
 	const char *pg = getenv("DBR_TEST_PG");
@@ -41,8 +45,9 @@ static char *write_config(void)
 	snprintf(text, sizeof(text),
 		 "[database]\ndefault_source = db\n"
 		 "[source.db]\ntype = %s\n%s\ntimeout = 5\n"
-		 "[source.ro]\ntype = %s\n%s\nreadonly = true\n",
-		 d->driver, where, d->driver, where);
+		 "[source.ro]\ntype = %s\n%s\nreadonly = true\n"
+		 "[source.one]\ntype = %s\n%s\nmax_connections = 1\n",
+		 d->driver, where, d->driver, where, d->driver, where);
 	return t_write(dir, "conformance.ini", text);
 }
 
@@ -374,6 +379,78 @@ static void test_conformance__changes_and_streaming(void **state)
 	dbr_result_free(res);
 }
 
+/*
+ * Transaction control through plain dbr_query would leave the pooled
+ * connection inside a transaction, and the next callers' acknowledged
+ * writes would be lost: it is refused as misuse (DBR_E_MISUSE), and the
+ * writes that follow on the same connection are visible to another one.
+ */
+static void test_conformance__tx_control_refused(void **state)
+{
+	static const char *const refused[] = {
+		"BEGIN",	 "begin",	"COMMIT",    "ROLLBACK",
+		"END",		 "SAVEPOINT a", "RELEASE a", "ROLLBACK TO a",
+		"/* c */ BEGIN", "-- c\nBEGIN",
+	};
+	struct dbr_value p;
+	struct dbr_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (dbr_query_source(db, "one", refused[i], NULL, 0, NULL,
+				     &err) != DBR_E_MISUSE)
+			fail_msg("not refused: '%s'", refused[i]);
+		assert_string_equal(err.source, "one");
+	}
+	assert_non_null(strstr(err.message, "dbr_tx_begin"));
+	for (i = 1; i <= 3; i++) {
+		p = dbr_int64((int64_t)i);
+		assert_int_equal(dbr_query_source(db, "one",
+						  "INSERT INTO conf_v (id) "
+						  "VALUES (?)",
+						  &p, 1, NULL, &err),
+				 DBR_OK);
+	}
+	assert_int_equal(count_rows(), 3);
+}
+
+/* Savepoints work inside a transaction; its end stays dbr_tx_*'s. */
+static void test_conformance__savepoint_in_transaction(void **state)
+{
+	struct dbr_value p[2] = { dbr_int64(1), dbr_int64(2) };
+	struct dbr_error err;
+	struct dbr_tx *tx;
+
+	(void)state;
+	assert_int_equal(dbr_tx_begin_source(db, "one", &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO conf_v (id) VALUES (?)",
+				      &p[0], 1, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "SAVEPOINT sp", NULL, 0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO conf_v (id) VALUES (?)",
+				      &p[1], 1, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "ROLLBACK TO SAVEPOINT sp", NULL, 0,
+				      NULL, &err),
+			 DBR_OK);
+	assert_int_equal(
+		dbr_tx_query(tx, "RELEASE SAVEPOINT sp", NULL, 0, NULL, &err),
+		DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "COMMIT", NULL, 0, NULL, &err),
+			 DBR_E_MISUSE);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	assert_int_equal(count_rows(), 1);
+	/* The connection is back in the pool outside any transaction. */
+	p[0] = dbr_int64(3);
+	assert_int_equal(dbr_query_source(db, "one",
+					  "INSERT INTO conf_v (id) VALUES (?)",
+					  &p[0], 1, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(count_rows(), 2);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +466,8 @@ int main(int argc, char **argv)
 		T(test_conformance__readonly_refuses_writes),
 		T(test_conformance__one_statement_per_call),
 		T(test_conformance__changes_and_streaming),
+		T(test_conformance__tx_control_refused),
+		T(test_conformance__savepoint_in_transaction),
 #undef T
 	};
 	size_t i;
