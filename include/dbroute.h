@@ -52,9 +52,9 @@ enum dbr_status {
 	DBR_E_READONLY = 10,   /**< a write on a read-only source */
 	DBR_E_NOTFOUND = 11,   /**< no source or scope by that name */
 	DBR_E_UNAVAILABLE = 12, /**< the source is unavailable: not tried */
-	DBR_E_RESOURCE = 13, /**< a local resource ran out (file descriptors) */
-	DBR_ROW = 100,	     /**< dbr_result_next(): a row is ready */
-	DBR_DONE = 101	     /**< dbr_result_next(): no more rows */
+	DBR_E_RESOURCE = 13,	/**< out of a local resource (fds) */
+	DBR_ROW = 100,		/**< dbr_result_next(): a row is ready */
+	DBR_DONE = 101		/**< dbr_result_next(): no more rows */
 };
 
 /** Size of struct dbr_error's message buffer, NUL included. */
@@ -316,6 +316,22 @@ DBR_API const char *dbr_route_reason_name(int reason);
  *
  * Placeholders are `?`, bound in order to `params`; `??` is a literal `?`.
  * One call runs one statement: text after it is an error.
+ *
+ * The connection is pooled, so a statement that would change its state
+ * for the next caller is refused with DBR_E_MISUSE before it is sent:
+ * transaction control (use dbr_tx_begin() and friends), session settings
+ * (PostgreSQL SET/RESET, SQLite PRAGMA that sets), ATTACH, LISTEN,
+ * PREPARE/DISCARD, COPY (not supported), and on Redis MULTI/EXEC (Redis
+ * transactions are not offered), SUBSCRIBE, SELECT, AUTH and the like.
+ * Whatever the text, a connection whose state changed anyway is closed,
+ * never pooled (docs/architecture.md, "Connections: one rule").
+ *
+ * Every wait on a server is bounded: a connect and a ping by the source's
+ * `timeout`, a PostgreSQL statement by `statement_timeout` + `timeout`
+ * (unbounded when `statement_timeout` is 0), a Redis command by `timeout`;
+ * then DBR_E_TIMEOUT and the connection is closed. A server that closes
+ * the connection while a statement is being written never raises SIGPIPE
+ * in the application (docs/operations.md).
  *
  * @param db the handle
  * @param chat the chat id the operation belongs to
@@ -603,7 +619,11 @@ DBR_API int dbr_tx_begin_source(struct dbr *db, const char *source,
 
 /**
  * Run one statement inside a transaction. Free the previous result of the
- * transaction before the next call. Otherwise as dbr_query().
+ * transaction before the next call. Otherwise as dbr_query(), except that
+ * savepoints are accepted here (SAVEPOINT, RELEASE, ROLLBACK TO; and on
+ * PostgreSQL SET LOCAL, SET TRANSACTION and SET CONSTRAINTS, which end with
+ * the transaction); BEGIN, COMMIT and ROLLBACK of the transaction itself
+ * are still refused (use dbr_tx_commit() and dbr_tx_rollback()).
  *
  * Thread-safety: one thread at a time per transaction. Since: 0.1.
  */
