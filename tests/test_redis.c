@@ -4,10 +4,18 @@
  * data to Redis while chats go to SQLite. A second hiredis connection
  * checks what dbroute stored.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -240,7 +248,7 @@ static void test_redis__readonly_refuses_writes(void **state)
 	assert_int_equal(
 		dbr_query_source(db, "ro", "SET ? ?", kv, 2, NULL, &err),
 		DBR_E_READONLY);
-	assert_non_null(strstr(err.message, "'SET' writes"));
+	assert_non_null(strstr(err.message, "'SET' is not flagged read-only"));
 	assert_int_equal(
 		dbr_query_source(db, "ro", "set ? ?", kv, 2, NULL, &err),
 		DBR_E_READONLY);
@@ -375,6 +383,394 @@ static void test_redis__server_restart(void **state)
 	dbr_result_free(res);
 }
 
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, ms % 1000 * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* A redis-server of one test's own, on a Unix socket in a temp folder,
+ * without a password: the shared one is used by other suites. */
+struct private_server {
+	char *dir, *sock, *conf;
+	pid_t pid;
+};
+
+extern char **environ;
+
+static void private_start(struct private_server *ps)
+{
+	char text[1024], *argv[3];
+	redisContext *c = NULL;
+	int i;
+
+	ps->dir = t_tmpdir();
+	ps->sock = t_path(ps->dir, "p.sock");
+	snprintf(text, sizeof(text),
+		 "port 0\nunixsocket %s\nunixsocketperm 700\n"
+		 "daemonize no\nlogfile %s/p.log\ndir %s\nsave \"\"\n"
+		 "appendonly no\n",
+		 ps->sock, ps->dir, ps->dir);
+	ps->conf = t_write(ps->dir, "p.conf", text);
+	argv[0] = "redis-server";
+	argv[1] = ps->conf;
+	argv[2] = NULL;
+	assert_int_equal(posix_spawnp(&ps->pid, "redis-server", NULL, NULL,
+				      argv, environ),
+			 0);
+	/* Bounded: at most 100 x 20 ms for the server to answer. */
+	for (i = 0; i < 100; i++) {
+		c = redisConnectUnix(ps->sock);
+		if (c && !c->err)
+			break;
+		redisFree(c);
+		c = NULL;
+		sleep_ms(20);
+	}
+	assert_non_null(c);
+	redisFree(c);
+}
+
+static void private_stop(struct private_server *ps)
+{
+	kill(ps->pid, SIGKILL);
+	waitpid(ps->pid, NULL, 0);
+	t_rmtree(ps->dir);
+	free(ps->dir);
+	free(ps->sock);
+	free(ps->conf);
+}
+
+/* A handle on one Redis source named `p` over the private server. */
+static struct dbr *private_open(const struct private_server *ps,
+				const char *options, char **path)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "[database]\nretry_interval = 0\n"
+		 "[source.p]\ntype = redis\nunix_socket = %s\n%s",
+		 ps->sock, options);
+	*path = t_write(ps->dir, "p.ini", text);
+	return t_open(*path);
+}
+
+/* Item 10: a command that timed out never leaves its broken connection in
+ * the pool; once the server answers again, every command gets its own
+ * reply. */
+static void test_redis__timeout_never_pools_broken_connection(void **state)
+{
+	struct private_server ps;
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr *other;
+	char *path;
+	int i;
+
+	(void)state;
+	private_start(&ps);
+	other = private_open(&ps, "timeout = 0.2\nmax_connections = 1\n",
+			     &path);
+	assert_int_equal(
+		dbr_query_source(other, "p", "SET k v", NULL, 0, NULL, &err),
+		DBR_OK);
+	kill(ps.pid, SIGSTOP);
+	assert_int_equal(
+		dbr_query_source(other, "p", "GET k", NULL, 0, NULL, &err),
+		DBR_E_TIMEOUT);
+	kill(ps.pid, SIGCONT);
+	/* Bounded: 50 commands, each answered by its own reply. */
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(dbr_query_source(other, "p", "INCR n", NULL, 0,
+						  &res, &err),
+				 DBR_OK);
+		assert_int_equal(dbr_result_next(res), DBR_ROW);
+		assert_int_equal(dbr_result_int64(res, 0), i + 1);
+		dbr_result_free(res);
+	}
+	assert_int_equal(
+		dbr_query_source(other, "p", "GET k", NULL, 0, &res, &err),
+		DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), "v");
+	dbr_result_free(res);
+	dbr_close(other);
+	free(path);
+	private_stop(&ps);
+}
+
+static void *kill_later(void *arg)
+{
+	const struct private_server *ps = arg;
+
+	sleep_ms(1000);
+	kill(ps->pid, SIGKILL);
+	return NULL;
+}
+
+/* Item 5: a server that dies while a large value is being written makes
+ * the command fail with a lost connection; SIGPIPE (at its default
+ * action, which ends a process) never reaches the host. */
+static void test_redis__sigpipe_never_kills_the_host(void **state)
+{
+	const size_t size = 64u << 20;
+	struct private_server ps;
+	struct dbr_value v;
+	struct dbr_error err;
+	struct dbr *other;
+	pthread_t killer;
+	char *path, *big = malloc(size);
+	int rc;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'x', size);
+	v = dbr_blob(big, size);
+	assert_true(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+	private_start(&ps);
+	other = private_open(&ps, "timeout = 30\n", &path);
+	assert_int_equal(
+		dbr_query_source(other, "p", "PING", NULL, 0, NULL, &err),
+		DBR_OK);
+	/* Stopped, the server reads nothing: the write blocks until the
+	 * server is killed under it. */
+	kill(ps.pid, SIGSTOP);
+	assert_int_equal(pthread_create(&killer, NULL, kill_later, &ps), 0);
+	rc = dbr_query_source(other, "p", "SET big ?", &v, 1, NULL, &err);
+	pthread_join(killer, NULL);
+	assert_int_equal(rc, DBR_E_CONN);
+	dbr_close(other);
+	free(path);
+	free(big);
+	private_stop(&ps);
+}
+
+/* The server closed a pooled connection just after its last command, far
+ * under the pool's 10 ms idle check: the next command still runs. */
+static void test_redis__closed_while_idle(void **state)
+{
+	struct dbr_value k = dbr_text("idle", 4);
+	struct dbr_result *res;
+	struct dbr_error err;
+	char id[32];
+	redisReply *r;
+
+	(void)state;
+	snprintf(id, sizeof(id), "%lld",
+		 (long long)run_int("CLIENT ID", NULL, 0));
+	r = cmd("CLIENT KILL ID %s", id);
+	assert_int_equal(r->integer, 1);
+	freeReplyObject(r);
+	assert_int_equal(
+		dbr_query_scope(db, "cache", "GET ?", &k, 1, &res, &err),
+		DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_type(res, 0), DBR_TYPE_NULL);
+	dbr_result_free(res);
+}
+
+/* Item 7: what would change a pooled connection is refused, whatever its
+ * case, also when the command's name is a parameter. */
+static void test_redis__state_changing_commands_refused(void **state)
+{
+	static const char *const refused[] = {
+		"MULTI",
+		"exec",
+		"Discard",
+		"WATCH k",
+		"unwatch",
+		"SUBSCRIBE ch",
+		"psubscribe ch*",
+		"SSUBSCRIBE ch",
+		"UNSUBSCRIBE",
+		"punsubscribe",
+		"SUNSUBSCRIBE",
+		"MONITOR",
+		"CLIENT REPLY OFF",
+		"client setname someone",
+		"CLIENT TRACKING on",
+		"CLIENT NO-EVICT on",
+		"CLIENT CACHING yes",
+		"SELECT 1",
+		"AUTH nobody",
+		"HELLO 3",
+		"RESET",
+		"QUIT",
+		"READONLY",
+		"READWRITE",
+		"ASKING",
+		"SYNC",
+		"PSYNC x -1",
+	};
+	struct dbr_value name = dbr_text("mUlTi", 5);
+	struct dbr_value kv[2] = { dbr_text("after", 5), dbr_text("set", 3) };
+	struct dbr_error err;
+	redisReply *r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (dbr_query_scope(db, "cache", refused[i], NULL, 0, NULL,
+				    &err) != DBR_E_MISUSE)
+			fail_msg("'%s' was not refused", refused[i]);
+		assert_non_null(strstr(err.message, "is refused"));
+	}
+	assert_int_equal(
+		dbr_query_scope(db, "cache", "MULTI", NULL, 0, NULL, &err),
+		DBR_E_MISUSE);
+	assert_non_null(strstr(err.message, "transactions"));
+	assert_non_null(strstr(err.message, "not offered"));
+	assert_int_equal(
+		dbr_query_scope(db, "cache", "? ", &name, 1, NULL, &err),
+		DBR_E_MISUSE);
+	/* After the refused MULTI, the next SET is applied, not queued. */
+	assert_int_equal(
+		dbr_query_scope(db, "cache", "SET ? ?", kv, 2, NULL, &err),
+		DBR_OK);
+	r = cmd("GET %s", "after");
+	assert_string_equal(r->str, "set");
+	freeReplyObject(r);
+	/* CLIENT subcommands that leave the connection as it was run. */
+	assert_true(run_int("CLIENT ID", NULL, 0) > 0);
+}
+
+static void expect_readonly(const char *command, const struct dbr_value *p,
+			    size_t n)
+{
+	struct dbr_error err;
+
+	if (dbr_query_source(db, "ro", command, p, n, NULL, &err) !=
+	    DBR_E_READONLY)
+		fail_msg("'%s' was not refused as a write", command);
+}
+
+/* Item 8: a read-only source runs only what the server flags read-only:
+ * scripts, containers' subcommands and names with odd bytes included. */
+static void test_redis__readonly_holds_against_any_command(void **state)
+{
+	static const char writer[] = "redis.call('set', KEYS[1], 'x')";
+	static const char reader[] = "return 7";
+	struct dbr_value script = dbr_text(writer, strlen(writer));
+	struct dbr_value ro_script = dbr_text(reader, strlen(reader));
+	struct dbr_value nul_name = dbr_blob("SET\0", 4);
+	struct dbr_result *res;
+	struct dbr_error err;
+	redisReply *r;
+
+	(void)state;
+	expect_readonly("EVAL ? 1 rokey2", &script, 1);
+	expect_readonly("evalsha 0123456789012345678901234567890123456789 0",
+			NULL, 0);
+	expect_readonly("FCALL f 0", NULL, 0);
+	expect_readonly("XGROUP CREATE rostream g $ MKSTREAM", NULL, 0);
+	expect_readonly("xgroup create rostream g $ MKSTREAM", NULL, 0);
+	expect_readonly("XGROUP", NULL, 0);
+	expect_readonly("SET rokey2 v", NULL, 0);
+	/* A name with a NUL byte is not cached as the name before it. */
+	expect_readonly("? rokey2 v", &nul_name, 1);
+	expect_readonly("SET rokey2 v", NULL, 0);
+	r = cmd("EXISTS %s", "rokey2");
+	assert_int_equal(r->integer, 0);
+	freeReplyObject(r);
+	r = cmd("EXISTS %s", "rostream");
+	assert_int_equal(r->integer, 0);
+	freeReplyObject(r);
+	assert_int_equal(
+		dbr_query_source(db, "ro", "GET rokey2", NULL, 0, NULL, &err),
+		DBR_OK);
+	assert_int_equal(dbr_query_source(db, "ro", "EVAL_RO ? 0", &ro_script,
+					  1, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_int64(res, 0), 7);
+	dbr_result_free(res);
+	/* A read-only subcommand of a container reaches the server. */
+	assert_int_equal(dbr_query_source(db, "ro", "XINFO STREAM rostream",
+					  NULL, 0, NULL, &err),
+			 DBR_E_STMT);
+}
+
+/* Item 11: a diverted read is not recorded as a diverted write. */
+static void test_redis__diverted_reads_are_not_writes(void **state)
+{
+	char text[1024], *path;
+	struct dbr_error err;
+	struct dbr *other;
+	int64_t chats[4];
+	size_t i, n = 0;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = main\nfallback = default\n"
+		 "retry_interval = 60\n"
+		 "[source.main]\ntype = redis\nport = %d\n"
+		 "password_env = DBR_TEST_REDIS_PASSWORD\n"
+		 "[source.gone]\ntype = redis\nport = 1\ntimeout = 1\n"
+		 "[chat_mapping]\n-300 = gone\n-301 = gone\n-302 = gone\n",
+		 port);
+	path = t_write(dir, "divert.ini", text);
+	other = t_open(path);
+	assert_int_equal(dbr_query(other, -300, "GET dk", NULL, 0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_query(other, -302, "XINFO STREAM nosuch", NULL, 0,
+				   NULL, &err),
+			 DBR_E_STMT);
+	assert_int_equal(
+		dbr_query(other, -301, "SET dk v", NULL, 0, NULL, &err),
+		DBR_OK);
+	assert_int_equal(dbr_query(other, -300, "GET dk", NULL, 0, NULL, &err),
+			 DBR_OK);
+	for (i = 0; i < dbr_source_count(other); i++)
+		if (!strcmp(dbr_source_name(other, i), "gone"))
+			break;
+	assert_int_equal(
+		dbr_source_diverted_chats(other, i, chats, 4, &n, NULL),
+		DBR_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(chats[0], -301);
+	dbr_close(other);
+	free(path);
+}
+
+/* Item 15: no file descriptor left to connect with is a local shortage,
+ * not a source that is down. */
+static void test_redis__no_descriptor_left(void **state)
+{
+	char text[512], *path;
+	struct rlimit old, low;
+	struct dbr_error err;
+	struct dbr *other;
+	int fds[256], rc;
+	size_t n = 0;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "[source.c]\ntype = redis\nport = %d\n"
+		 "password_env = DBR_TEST_REDIS_PASSWORD\n",
+		 port);
+	path = t_write(dir, "fd.ini", text);
+	other = t_open(path);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	if (low.rlim_cur > 256)
+		low.rlim_cur = 256;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	/* Bounded by the array: take every descriptor left. */
+	while (n < 256 && (fds[n] = open("/dev/null", O_RDONLY)) >= 0)
+		n++;
+	rc = dbr_query_source(other, "c", "PING", NULL, 0, NULL, &err);
+	while (n > 0)
+		close(fds[--n]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(rc, DBR_E_RESOURCE);
+	assert_int_equal(
+		dbr_query_source(other, "c", "PING", NULL, 0, NULL, &err),
+		DBR_OK);
+	dbr_close(other);
+	free(path);
+}
+
 /* The issue's own words: the CLI stores exactly the value in Redis. */
 static void test_redis__cli_set(void **state)
 {
@@ -408,6 +804,15 @@ int main(void)
 		cmocka_unit_test(test_redis__scope_beside_sql_chats),
 		cmocka_unit_test(test_redis__server_restart),
 		cmocka_unit_test(test_redis__cli_set),
+		cmocka_unit_test(
+			test_redis__timeout_never_pools_broken_connection),
+		cmocka_unit_test(test_redis__sigpipe_never_kills_the_host),
+		cmocka_unit_test(test_redis__closed_while_idle),
+		cmocka_unit_test(test_redis__state_changing_commands_refused),
+		cmocka_unit_test(
+			test_redis__readonly_holds_against_any_command),
+		cmocka_unit_test(test_redis__diverted_reads_are_not_writes),
+		cmocka_unit_test(test_redis__no_descriptor_left),
 	};
 
 	int rc = t_need_server("DBR_TEST_REDIS_PORT", "redis-server");

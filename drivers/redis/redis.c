@@ -7,25 +7,37 @@
  * an integer an int64, a status or string text (a blob when it is not
  * valid UTF-8), an array one row per element, nested arrays flattened
  * depth-first, an error reply a statement error.
+ *
+ * A connection is clean when hiredis saw no error on it (a timeout or a
+ * lost link leaves the context unusable) and it is a plain connected
+ * blocking context: commands that would change it (command.c) are
+ * refused, so the driver tracks no other state. A command is taken for a
+ * write unless the server flags it `readonly` in COMMAND INFO (cached per
+ * connection); read-only sources refuse every other command.
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
+#include "command.h"
 #include "dbroute_driver.h"
 
-#define RDS_WRITE_CACHE 64
+#define RDS_FLAG_CACHE 64
+#define RDS_NAME_MAX   32 /* longest name cached, NAME|SUB included */
 
-/* A command's write flag, as COMMAND INFO reported it. */
+/* A command's flags (enum rds_command_flags), as COMMAND INFO said. */
 struct rds_cmdflag {
-	char name[32];
-	bool write;
+	char name[RDS_NAME_MAX];
+	unsigned char len;
+	unsigned char flags;
 };
 
 struct rds_conn {
@@ -40,8 +52,11 @@ struct rds_conn {
 	size_t argcap;
 	char *scratch; /* numbers as text, and the word copies */
 	size_t scratchcap;
-	struct rds_cmdflag flags[RDS_WRITE_CACHE];
+	struct rds_cmdflag flags[RDS_FLAG_CACHE];
 	size_t nflags;
+	bool timed_out; /* the last failed call ended by the timeout */
+	bool track;	/* track_writes() was called for the next query */
+	bool wrote;	/* the last query's command may have written */
 };
 
 static const struct dbr_host *rds_host;
@@ -77,17 +92,18 @@ static int rds_nomem(struct dbr_error *err)
 }
 
 /* A failure of the link itself: lost, or a timeout (both leave the
- * context unusable; is_alive() then retires it). */
+ * context unusable; is_clean() then retires it). */
 static int rds_link_error(struct rds_conn *c, struct dbr_error *err)
 {
-	bool timeout = c->ctx->err == REDIS_ERR_IO &&
-		       (errno == EAGAIN || errno == EWOULDBLOCK);
-	int code = timeout ? DBR_E_TIMEOUT : DBR_E_CONN;
+	int code = c->timed_out ? DBR_E_TIMEOUT : DBR_E_CONN;
+	const char *why = "connection lost";
 
-	rds_host->set_error(err, code, c->ctx->err, NULL, "%s",
-			    timeout		? "command timed out"
-			    : c->ctx->errstr[0] ? c->ctx->errstr
-						: "connection lost");
+	if (c->timed_out)
+		why = "command timed out";
+	else if (c->ctx && c->ctx->errstr[0])
+		why = c->ctx->errstr;
+	rds_host->set_error(err, code, c->ctx ? c->ctx->err : 0, NULL, "%s",
+			    why);
 	return code;
 }
 
@@ -116,11 +132,59 @@ static void rds_close(struct dbr_driver_conn *conn)
 	free(c);
 }
 
+/*
+ * Send what hiredis has buffered. hiredis writes with plain write(), and
+ * a write to a peer that closed raises SIGPIPE, whose default action ends
+ * the process. So this thread blocks SIGPIPE around the writes; a SIGPIPE
+ * they raised is then pending on the thread and is consumed before the
+ * mask is restored, unless one was pending already (someone else's).
+ * Each write is bounded by the context's timeout.
+ */
+static int rds_send(redisContext *ctx)
+{
+	static const struct timespec now = { 0, 0 };
+	sigset_t pipe, old, pending;
+	bool was_pending = false;
+	int done = 0, rc = REDIS_OK, saved;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	if (sigismember(&old, SIGPIPE) && !sigpending(&pending))
+		was_pending = sigismember(&pending, SIGPIPE);
+	while (!done && rc == REDIS_OK)
+		rc = redisBufferWrite(ctx, &done);
+	saved = errno;
+	if (rc != REDIS_OK && !was_pending && !sigpending(&pending) &&
+	    sigismember(&pending, SIGPIPE))
+		sigtimedwait(&pipe, NULL, &now);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return rc;
+}
+
+/* One command and its reply, or NULL when the link failed (c->ctx->err
+ * says how; c->timed_out whether the timeout ended it). */
+static redisReply *rds_call(struct rds_conn *c, int argc, const char **argv,
+			    const size_t *argvlen)
+{
+	void *reply = NULL;
+
+	if (redisAppendCommandArgv(c->ctx, argc, argv, argvlen) != REDIS_OK ||
+	    rds_send(c->ctx) != REDIS_OK ||
+	    redisGetReply(c->ctx, &reply) != REDIS_OK) {
+		c->timed_out = c->ctx->err == REDIS_ERR_IO &&
+			       (errno == EAGAIN || errno == EWOULDBLOCK);
+		return NULL;
+	}
+	return reply;
+}
+
 /* Run a setup command (AUTH, SELECT) whose reply must not be an error. */
 static int rds_setup(struct rds_conn *c, int argc, const char **argv,
 		     struct dbr_error *err)
 {
-	redisReply *r = redisCommandArgv(c->ctx, argc, argv, NULL);
+	redisReply *r = rds_call(c, argc, argv, NULL);
 	int rc = DBR_OK;
 
 	if (!r)
@@ -140,41 +204,46 @@ static int rds_connect(struct rds_conn *c, const struct dbr_source_config *src,
 	double t = rds_host->opt_seconds(src, "timeout");
 	const char *sock = rds_host->opt_text(src, "unix_socket");
 	const char *host = rds_host->opt_text(src, "host");
-	int port = (int)rds_host->opt_int(src, "port");
+	int port = (int)rds_host->opt_int(src, "port"), code, saved;
 	struct timeval tv;
 
 	tv.tv_sec = (time_t)t;
 	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
 	c->ctx = sock ? redisConnectUnixWithTimeout(sock, tv)
 		      : redisConnectWithTimeout(host, port, tv);
+	saved = errno;
 	if (!c->ctx)
 		return rds_nomem(err);
 	if (c->ctx->err) {
-		rds_host->set_error(err, DBR_E_CONN, c->ctx->err, NULL,
+		/* No descriptor left is a local shortage, not a server
+		 * that is down. */
+		code = saved == EMFILE || saved == ENFILE ? DBR_E_RESOURCE
+							  : DBR_E_CONN;
+		rds_host->set_error(err, code, c->ctx->err, NULL,
 				    "cannot connect to %s%s%.0d: %s",
 				    sock ? sock : host, sock ? "" : ":",
 				    sock ? 0 : port, c->ctx->errstr);
-		return DBR_E_CONN;
+		return code;
 	}
 	if (redisSetTimeout(c->ctx, tv) != REDIS_OK)
 		return rds_link_error(c, err);
 	return DBR_OK;
 }
 
-static int rds_open(const struct dbr_source_config *src,
-		    struct dbr_driver_conn **out, struct dbr_error *err)
+/* (Re)connect, log in and select the database; any old context goes. */
+static int rds_start(struct rds_conn *c, struct dbr_error *err)
 {
-	struct rds_conn *c = calloc(1, sizeof(*c));
+	const struct dbr_source_config *src = c->base.src;
 	const char *pwenv = rds_host->opt_text(src, "password_env");
 	long long dbn = rds_host->opt_int(src, "db");
 	char dbtext[24];
 	int rc;
 
-	if (!c)
-		return rds_nomem(err);
-	c->base.driver = &rds_driver;
-	c->base.src = src;
-	c->readonly = rds_host->opt_bool(src, "readonly");
+	if (c->ctx)
+		redisFree(c->ctx);
+	c->ctx = NULL;
+	c->nflags = 0; /* another server may answer */
+	c->timed_out = false;
 	rc = rds_connect(c, src, err);
 	if (!rc && pwenv) {
 		const char *argv[2] = { "AUTH", getenv(pwenv) };
@@ -195,13 +264,31 @@ static int rds_open(const struct dbr_source_config *src,
 		snprintf(dbtext, sizeof(dbtext), "%lld", dbn);
 		rc = rds_setup(c, 2, argv, err);
 	}
-	if (rc) {
-		/* A server that does not answer while connecting is as
-		 * unreachable as one that refuses. */
-		if (rc == DBR_E_TIMEOUT && err)
+	/* A server that does not answer while connecting is as unreachable
+	 * as one that refuses. */
+	if (rc == DBR_E_TIMEOUT) {
+		if (err)
 			err->code = DBR_E_CONN;
+		rc = DBR_E_CONN;
+	}
+	return rc;
+}
+
+static int rds_open(const struct dbr_source_config *src,
+		    struct dbr_driver_conn **out, struct dbr_error *err)
+{
+	struct rds_conn *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c)
+		return rds_nomem(err);
+	c->base.driver = &rds_driver;
+	c->base.src = src;
+	c->readonly = rds_host->opt_bool(src, "readonly");
+	rc = rds_start(c, err);
+	if (rc) {
 		rds_close(&c->base);
-		return rc == DBR_E_TIMEOUT ? DBR_E_CONN : rc;
+		return rc;
 	}
 	*out = &c->base;
 	return DBR_OK;
@@ -328,46 +415,134 @@ static int rds_words(struct rds_conn *c, const char *cmd,
 	return DBR_OK;
 }
 
-/* Whether the command writes, from the server's COMMAND INFO (cached). */
-static int rds_is_write(struct rds_conn *c, const char *name, size_t len,
-			bool *write, struct dbr_error *err)
+/* A command's flags, from the server's COMMAND INFO (cached). */
+static int rds_flags(struct rds_conn *c, const char *name, size_t len,
+		     unsigned *flags, struct dbr_error *err)
 {
 	const char *argv[3] = { "COMMAND", "INFO", name };
-	size_t argvlen[3] = { 7, 4, len };
-	redisReply *r, *flags;
-	size_t i;
+	size_t argvlen[3] = { 7, 4, len }, i;
+	struct rds_cmdflag *f;
+	redisReply *r;
 
 	for (i = 0; i < c->nflags; i++) {
-		if (strlen(c->flags[i].name) == len &&
-		    !strncasecmp(c->flags[i].name, name, len)) {
-			*write = c->flags[i].write;
+		if (c->flags[i].len == len &&
+		    rds_command_is(name, len, c->flags[i].name)) {
+			*flags = c->flags[i].flags;
 			return DBR_OK;
 		}
 	}
-	r = redisCommandArgv(c->ctx, 3, argv, argvlen);
+	r = rds_call(c, 3, argv, argvlen);
 	if (!r)
 		return rds_link_error(c, err);
-	*write = false;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
-	    r->element[0]->type == REDIS_REPLY_ARRAY &&
-	    r->element[0]->elements >= 3) {
-		flags = r->element[0]->element[2];
-		for (i = 0;
-		     flags->type == REDIS_REPLY_ARRAY && i < flags->elements;
-		     i++)
-			if (flags->element[i]->str &&
-			    !strcmp(flags->element[i]->str, "write"))
-				*write = true;
-	}
+	*flags = rds_command_flags(r);
 	freeReplyObject(r);
-	if (len < sizeof(c->flags[0].name)) {
-		struct rds_cmdflag *f =
-			&c->flags[c->nflags < RDS_WRITE_CACHE ? c->nflags++
-							      : 0];
-
+	/* Only names the cache can hold whole and compare as text; when
+	 * full, the first slot is overwritten. */
+	if (len < RDS_NAME_MAX && !memchr(name, '\0', len)) {
+		f = &c->flags[c->nflags < RDS_FLAG_CACHE ? c->nflags++ : 0];
 		memcpy(f->name, name, len);
 		f->name[len] = '\0';
-		f->write = *write;
+		f->len = (unsigned char)len;
+		f->flags = (unsigned char)*flags;
+	}
+	return DBR_OK;
+}
+
+/*
+ * Whether the bound command (c->argv) is flagged read-only. A container
+ * (XGROUP, OBJECT, ...) is as its subcommand NAME|SUB is; when that cannot
+ * be asked, it is not.
+ */
+static int rds_readonly(struct rds_conn *c, size_t argc, bool *ro,
+			struct dbr_error *err)
+{
+	char key[2 * RDS_NAME_MAX];
+	size_t n0 = c->argvlen[0], n;
+	unsigned flags;
+	int rc = rds_flags(c, c->argv[0], n0, &flags, err);
+
+	*ro = false;
+	if (rc || !(flags & RDS_CMD_CONTAINER)) {
+		*ro = !rc && (flags & RDS_CMD_READONLY);
+		return rc;
+	}
+	if (argc < 2 || n0 + 1 + c->argvlen[1] > sizeof(key))
+		return DBR_OK;
+	n = n0 + 1 + c->argvlen[1];
+	memcpy(key, c->argv[0], n0);
+	key[n0] = '|';
+	memcpy(key + n0 + 1, c->argv[1], c->argvlen[1]);
+	rc = rds_flags(c, key, n, &flags, err);
+	*ro = !rc && flags == RDS_CMD_READONLY;
+	return rc;
+}
+
+/*
+ * Whether an idle connection is usable: hiredis saw no error, and the
+ * socket has nothing to read (a server that closed the connection makes
+ * it readable).
+ */
+static bool rds_idle_ok(struct rds_conn *c)
+{
+	struct pollfd pfd;
+
+	if (!c->ctx || c->ctx->err)
+		return false;
+	pfd.fd = c->ctx->fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 0;
+}
+
+/*
+ * Before a command is sent: a connection the server closed while it was
+ * idle (a restart, a client timeout, CLIENT KILL) is replaced. Nothing of
+ * the command has been sent, so the command runs on the new connection.
+ */
+static int rds_ready(struct rds_conn *c, struct dbr_error *err)
+{
+	if (rds_idle_ok(c))
+		return DBR_OK;
+	rds_host->log(c->base.src, DBR_LOG_INFO,
+		      "connection closed while idle; reconnecting");
+	return rds_start(c, err);
+}
+
+/*
+ * The checks before a command is sent: not one that changes the
+ * connection, a live connection, and on a read-only source a read-only
+ * command. *write: whether the command may write (true when unsure).
+ */
+static int rds_check(struct rds_conn *c, size_t argc, bool track, bool *write,
+		     struct dbr_error *err)
+{
+	size_t nw;
+	const char *why = rds_command_refused(c->argv, c->argvlen, argc, &nw);
+	bool ro = false;
+	int rc;
+
+	*write = true;
+	if (why) {
+		rds_host->set_error(err, DBR_E_MISUSE, 0, NULL,
+				    "'%.*s%s%.*s' is refused: %s",
+				    (int)c->argvlen[0], c->argv[0],
+				    nw > 1 ? " " : "",
+				    nw > 1 ? (int)c->argvlen[1] : 0,
+				    nw > 1 ? c->argv[1] : "", why);
+		return DBR_E_MISUSE;
+	}
+	rc = rds_ready(c, err);
+	if (!rc && (c->readonly || track))
+		rc = rds_readonly(c, argc, &ro, err);
+	if (rc)
+		return rc;
+	*write = !ro;
+	if (c->readonly && !ro) {
+		rds_host->set_error(err, DBR_E_READONLY, 0, NULL,
+				    "'%.*s' is not flagged read-only by the "
+				    "server, and the source is read-only",
+				    (int)c->argvlen[0], c->argv[0]);
+		return DBR_E_READONLY;
 	}
 	return DBR_OK;
 }
@@ -401,27 +576,20 @@ static int rds_query(struct dbr_driver_conn *conn, const char *sql,
 		     struct dbr_error *err)
 {
 	struct rds_conn *c = rds_conn(conn);
-	bool write = false;
+	bool track = c->track, write;
 	size_t argc;
 	int rc;
 
 	rds_finish(conn);
+	c->track = false;
+	c->wrote = false; /* until the command is sent */
 	rc = rds_words(c, sql, params, nparams, &argc, err);
+	if (!rc)
+		rc = rds_check(c, argc, track, &write, err);
 	if (rc)
 		return rc;
-	if (c->readonly) {
-		rc = rds_is_write(c, c->argv[0], c->argvlen[0], &write, err);
-		if (rc)
-			return rc;
-		if (write) {
-			rds_host->set_error(err, DBR_E_READONLY, 0, NULL,
-					    "'%.*s' writes, and the source is "
-					    "read-only",
-					    (int)c->argvlen[0], c->argv[0]);
-			return DBR_E_READONLY;
-		}
-	}
-	c->reply = redisCommandArgv(c->ctx, (int)argc, c->argv, c->argvlen);
+	c->wrote = write;
+	c->reply = rds_call(c, (int)argc, c->argv, c->argvlen);
 	if (!c->reply)
 		return rds_link_error(c, err);
 	if (c->reply->type == REDIS_REPLY_ERROR) {
@@ -524,24 +692,48 @@ static int rds_ping(struct dbr_driver_conn *conn, struct dbr_error *err)
 	redisReply *r;
 
 	rds_finish(conn);
-	r = redisCommandArgv(c->ctx, 1, argv, NULL);
+	if (!c->ctx || c->ctx->err)
+		return rds_link_error(c, err);
+	r = rds_call(c, 1, argv, NULL);
 	if (!r)
 		return rds_link_error(c, err);
 	freeReplyObject(r);
 	return DBR_OK;
 }
 
-/*
- * Usable when hiredis saw no error (a timeout or a lost link leaves the
- * context unusable) and the idle socket has nothing to read: a server
- * that closed the connection makes it readable.
- */
 static bool rds_is_alive(struct dbr_driver_conn *conn)
 {
-	struct rds_conn *c = rds_conn(conn);
-	struct pollfd pfd = { c->ctx->fd, POLLIN, 0 };
+	return rds_idle_ok(rds_conn(conn));
+}
 
-	return !c->ctx->err && poll(&pfd, 1, 0) == 0;
+/*
+ * Clean when hiredis saw no error (a timed-out command's reply may still
+ * come, so its context is never reused), the context is a plain connected
+ * blocking one, and nothing is left unsent or unread.
+ */
+static bool rds_is_clean(struct dbr_driver_conn *conn)
+{
+	const int mask = REDIS_BLOCK | REDIS_CONNECTED | REDIS_DISCONNECTING |
+			 REDIS_FREEING | REDIS_IN_CALLBACK | REDIS_SUBSCRIBED |
+			 REDIS_MONITORING;
+	struct rds_conn *c = rds_conn(conn);
+	const redisContext *ctx = c->ctx;
+
+	return ctx && !ctx->err &&
+	       (ctx->flags & mask) == (REDIS_BLOCK | REDIS_CONNECTED) &&
+	       !sdslen(ctx->obuf) && ctx->reader->pos == ctx->reader->len;
+}
+
+static void rds_track_writes(struct dbr_driver_conn *conn)
+{
+	rds_conn(conn)->track = true;
+}
+
+/* Whether the last command may have written: true unless it was tracked
+ * and the server flags it read-only, or it was never sent. */
+static bool rds_wrote(struct dbr_driver_conn *conn)
+{
+	return rds_conn(conn)->wrote;
 }
 
 static const struct dbr_driver rds_driver = {
@@ -561,6 +753,9 @@ static const struct dbr_driver rds_driver = {
 	.finish = rds_finish,
 	.ping = rds_ping,
 	.is_alive = rds_is_alive,
+	.is_clean = rds_is_clean,
+	.track_writes = rds_track_writes,
+	.wrote = rds_wrote,
 };
 
 DBR_DRIVER_EXPORT const struct dbr_driver *
