@@ -541,6 +541,35 @@ static void test_sqlite__no_fd_left_is_resource(void **state)
 	close_one(db, dir);
 }
 
+/*
+ * State no statement text names: a TEMP table would outlive the call on
+ * the pooled connection, so the connection that made it is not pooled
+ * and the next caller (max_connections = 1) does not see it.
+ */
+static void test_sqlite__temp_objects_not_pooled(void **state)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr *db;
+	char *dir;
+	int i;
+
+	(void)state;
+	db = open_one(&dir, "max_connections = 1\n");
+	for (i = 0; i < 2; i++) {
+		t_exec(db, 1, "CREATE TEMP TABLE scratch (x)", NULL, 0);
+		assert_int_equal(dbr_query(db, 1,
+					   "SELECT count(*) FROM "
+					   "sqlite_temp_master",
+					   NULL, 0, &res, &err),
+				 DBR_OK);
+		assert_int_equal(dbr_result_next(res), DBR_ROW);
+		assert_int_equal(dbr_result_int64(res, 0), 0);
+		dbr_result_free(res);
+	}
+	close_one(db, dir);
+}
+
 /* Writable files run in WAL mode; a held write lock ends in a timeout
  * after the source's timeout, not a hang. */
 static void test_sqlite__wal_and_busy_timeout(void **state)
@@ -672,6 +701,7 @@ int main(void)
 		cmocka_unit_test(
 			test_sqlite__failed_commit_leaves_no_transaction),
 		cmocka_unit_test(test_sqlite__no_fd_left_is_resource),
+		cmocka_unit_test(test_sqlite__temp_objects_not_pooled),
 		cmocka_unit_test(test_sqlite__not_a_database),
 		cmocka_unit_test(test_sqlite__concurrent_first_opens),
 #undef T

@@ -23,8 +23,9 @@ struct sqlt_stmt {
 	sqlite3_stmt *stmt;
 	int nparams;
 	bool readonly;
-	bool rowless; /* no result columns: done in its first step */
-	bool guarded; /* refused outside a transaction: ask on every use */
+	bool rowless;	 /* no result columns: done in its first step */
+	bool guarded;	 /* refused outside a transaction: ask on every use */
+	bool makes_temp; /* creates a TEMP table, index, view or trigger */
 };
 
 struct sqlt_conn {
@@ -36,8 +37,10 @@ struct sqlt_conn {
 	bool inserted;		/* the update hook saw a row inserted ... */
 	int64_t inserted_rowid; /* ... with this rowid, the last one */
 	bool in_tx;		/* between a successful begin and its end */
-	int cur_rc;		/* SQLITE_ROW or SQLITE_DONE: the last step */
-	bool first;		/* next() returns the row query() stepped to */
+	bool made_temp; /* a statement created TEMP objects: never pooled */
+	bool temp_seen; /* the authorizer saw one while preparing */
+	int cur_rc;	/* SQLITE_ROW or SQLITE_DONE: the last step */
+	bool first;	/* next() returns the row query() stepped to */
 	int64_t changes;
 	int64_t rowid; /* the last insert row id after the statement */
 	int64_t rowid_before;
@@ -156,6 +159,30 @@ static void sqlt_row_changed(void *ctx, int op, const char *db,
 	}
 }
 
+/*
+ * SQLite's authorizer, asked while a statement is prepared (never while
+ * it runs): it allows everything and notes a TEMP object's creation,
+ * which would outlive the call on a pooled connection.
+ */
+static int sqlt_authorize(void *ctx, int action, const char *a, const char *b,
+			  const char *db, const char *trigger)
+{
+	struct sqlt_conn *c = ctx;
+
+	(void)a;
+	(void)b;
+	(void)db;
+	(void)trigger;
+	switch (action) {
+	case SQLITE_CREATE_TEMP_INDEX:
+	case SQLITE_CREATE_TEMP_TABLE:
+	case SQLITE_CREATE_TEMP_TRIGGER:
+	case SQLITE_CREATE_TEMP_VIEW: c->temp_seen = true; break;
+	default: break;
+	}
+	return SQLITE_OK;
+}
+
 static void sqlt_close(struct dbr_driver_conn *conn)
 {
 	struct sqlt_conn *c = sqlt_conn(conn);
@@ -260,6 +287,7 @@ static int sqlt_open(const struct dbr_source_config *src,
 	}
 	sqlite3_busy_timeout(c->db, (int)(timeout * 1000));
 	sqlite3_update_hook(c->db, sqlt_row_changed, c);
+	sqlite3_set_authorizer(c->db, sqlt_authorize, c);
 	rc = sqlt_settings(c, src, err);
 	/* Reading the schema version proves the file is a database. */
 	if (!rc)
@@ -288,6 +316,7 @@ static int sqlt_prepare(struct sqlt_conn *c, const char *sql,
 
 	sqlt_host->log(c->base.src, DBR_LOG_DEBUG,
 		       "statement cache miss: preparing '%.200s'", sql);
+	c->temp_seen = false;
 	rc = sqlite3_prepare_v3(c->db, sql, (int)len, SQLITE_PREPARE_PERSISTENT,
 				&stmt, &tail);
 	if (rc != SQLITE_OK)
@@ -325,6 +354,7 @@ static int sqlt_prepare(struct sqlt_conn *c, const char *sql,
 	st->nparams = sqlite3_bind_parameter_count(stmt);
 	st->readonly = sqlite3_stmt_readonly(stmt) != 0;
 	st->rowless = sqlite3_column_count(stmt) == 0;
+	st->makes_temp = c->temp_seen;
 	*out = st;
 	return DBR_OK;
 }
@@ -502,6 +532,7 @@ static int sqlt_query(struct dbr_driver_conn *conn, const char *sql,
 	rc = sqlt_lookup(c, sql, &e, err);
 	if (rc)
 		return rc;
+	c->made_temp |= e->makes_temp;
 	/* Only a write can change the last insert row id. */
 	c->cur_readonly = e->readonly;
 	c->rowid = c->rowid_before =
@@ -656,7 +687,7 @@ static bool sqlt_is_clean(struct dbr_driver_conn *conn)
 {
 	struct sqlt_conn *c = sqlt_conn(conn);
 
-	return !c->cur && sqlite3_get_autocommit(c->db) &&
+	return !c->cur && !c->made_temp && sqlite3_get_autocommit(c->db) &&
 	       !sqlite3_db_name(c->db, 2);
 }
 
