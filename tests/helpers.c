@@ -2,10 +2,16 @@
  * helpers.c - shared test helpers.
  */
 #define _XOPEN_SOURCE 700
+#include <arpa/inet.h>
 #include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -177,4 +183,72 @@ int t_run_cli_as(const char *dir, const char *wrapper, const char *args,
 	free(e);
 	assert_true(WIFEXITED(status));
 	return WEXITSTATUS(status);
+}
+
+struct t_listener {
+	int fd;
+	int port;
+	atomic_int accepts;
+	atomic_bool stop;
+	pthread_t thread;
+};
+
+/* Accept and close until told to stop; the poll bounds each wait. */
+static void *listener_main(void *arg)
+{
+	struct t_listener *l = arg;
+	struct pollfd pfd = { l->fd, POLLIN, 0 };
+	int c;
+
+	while (!atomic_load(&l->stop)) {
+		if (poll(&pfd, 1, 20) <= 0)
+			continue;
+		c = accept(l->fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		atomic_fetch_add(&l->accepts, 1);
+		close(c);
+	}
+	return NULL;
+}
+
+struct t_listener *t_listener_start(void)
+{
+	struct t_listener *l = calloc(1, sizeof(*l));
+	struct sockaddr_in a = { 0 };
+	socklen_t len = sizeof(a);
+
+	assert_non_null(l);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(l->fd >= 0);
+	assert_int_equal(bind(l->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l->fd, 128), 0);
+	assert_int_equal(getsockname(l->fd, (struct sockaddr *)&a, &len), 0);
+	l->port = ntohs(a.sin_port);
+	atomic_init(&l->accepts, 0);
+	atomic_init(&l->stop, false);
+	assert_int_equal(pthread_create(&l->thread, NULL, listener_main, l), 0);
+	return l;
+}
+
+int t_listener_port(const struct t_listener *l)
+{
+	return l->port;
+}
+
+int t_listener_accepts(struct t_listener *l)
+{
+	return atomic_load(&l->accepts);
+}
+
+void t_listener_stop(struct t_listener *l)
+{
+	if (!l)
+		return;
+	atomic_store(&l->stop, true);
+	pthread_join(l->thread, NULL);
+	close(l->fd);
+	free(l);
 }

@@ -64,4 +64,23 @@ struct dbr *t_open(const char *config);
 void t_exec(struct dbr *db, int64_t chat, const char *sql,
 	    const struct dbr_value *params, size_t n);
 
+/*
+ * A TCP listener on 127.0.0.1 that accepts every connection and closes it
+ * at once, counting them: a server that is "down" in a way a client only
+ * learns by connecting, so that a test can count connection attempts.
+ */
+struct t_listener;
+
+/* Start one (or fail the test); its port is t_listener_port(). */
+struct t_listener *t_listener_start(void);
+
+int t_listener_port(const struct t_listener *l);
+
+/* Connections accepted so far. Each is counted before it is closed, so a
+ * client that saw its connection closed is already counted. */
+int t_listener_accepts(struct t_listener *l);
+
+/* Stop the listener and free it; NULL is ignored. */
+void t_listener_stop(struct t_listener *l);
+
 #endif /* DBR_TEST_HELPERS_H */
