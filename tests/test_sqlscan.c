@@ -51,6 +51,28 @@ static void test_sqlscan__quotes_and_comments(void **state)
 	expect("SELECT 'unterminated ?", "SELECT 'unterminated ?", 0, NULL);
 }
 
+/*
+ * An E'' string takes backslash escapes as well as '': in E'a''b\'?' the
+ * \' is an escaped quote, so the ? is still inside the literal. A
+ * standard string takes no backslash escapes: in 'a''b\'?' the quote
+ * after the backslash ends it, and the ? after it is a placeholder.
+ */
+static void test_sqlscan__escape_strings(void **state)
+{
+	(void)state;
+	expect("SELECT E'a''b\\'?', ?", "SELECT E'a''b\\'?', $1", 1, NULL);
+	expect("SELECT e'a''b\\'?', ?", "SELECT e'a''b\\'?', $1", 1, NULL);
+	expect("SELECT 'a''b\\', ?", "SELECT 'a''b\\', $1", 1, NULL);
+	expect("SELECT 'a''b\\'?'", "SELECT 'a''b\\'$1'", 1, NULL);
+	/* An escaped backslash does not escape the quote after it. */
+	expect("SELECT E'\\\\', ?", "SELECT E'\\\\', $1", 1, NULL);
+	/* An identifier ending in E is no prefix. */
+	expect("SELECT 1 AS e, note'\\', ?", "SELECT 1 AS e, note'\\', $1", 1,
+	       NULL);
+	/* Inside E'', a ; does not end the statement either. */
+	expect("SELECT E'\\';?'; x", "SELECT E'\\';?'", 0, "x");
+}
+
 static void test_sqlscan__one_statement(void **state)
 {
 	(void)state;
@@ -65,6 +87,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sqlscan__placeholders),
 		cmocka_unit_test(test_sqlscan__quotes_and_comments),
+		cmocka_unit_test(test_sqlscan__escape_strings),
 		cmocka_unit_test(test_sqlscan__one_statement),
 	};
 
