@@ -146,6 +146,50 @@ static void test_config__full_values(void **state)
 	dbr__config_free(cfg);
 }
 
+/*
+ * The largest values accepted (good_limits.ini; one more of each is in a
+ * bad_*_limit.ini): max_connections = 10000, a Redis port = 65535, a
+ * 63-byte source name, which an error reports whole.
+ */
+static void test_config__limits(void **state)
+{
+	struct dbr__logger log = { NULL, NULL, DBR_LOG_WARN };
+	const struct dbr_source_config *s;
+	struct dbr__config *cfg;
+	struct dbr_error err;
+	char name[64], *dir = t_tmpdir(), *path, text[512];
+	struct dbr *db;
+
+	(void)state;
+	memset(name, 'n', 63);
+	name[63] = '\0';
+	assert_int_equal(dbr__config_load(CONFIG_DIR "/good_limits.ini", &log,
+					  &cfg, &err),
+			 DBR_OK);
+	s = dbr__config_source(cfg, name);
+	assert_non_null(s);
+	assert_int_equal(s->max_connections, 10000);
+	s = dbr__config_source(cfg, "cache");
+	assert_non_null(s);
+	assert_int_equal(dbr__source_opt(s, "port")->v.i, 65535);
+	dbr__config_free(cfg);
+	/* The whole name reaches struct dbr_error's source field. */
+	snprintf(text, sizeof(text),
+		 "[source.%s]\ntype = sqlite\n"
+		 "path = l.db\nmax_connections = 10000\n",
+		 name);
+	path = t_write(dir, "l.ini", text);
+	db = t_open(path);
+	assert_int_equal(
+		dbr_query_source(db, name, "SELEC 1", NULL, 0, NULL, &err),
+		DBR_E_STMT);
+	assert_string_equal(err.source, name);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
 /* CRLF line ends and a UTF-8 byte order mark are read as plain lines. */
 static void test_config__crlf_and_bom(void **state)
 {
@@ -317,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_config__bad_files_report_file_line),
 		cmocka_unit_test(test_config__good_files_load),
 		cmocka_unit_test(test_config__full_values),
+		cmocka_unit_test(test_config__limits),
 		cmocka_unit_test(test_config__crlf_and_bom),
 		cmocka_unit_test(test_config__inline_comments),
 		cmocka_unit_test(test_config__nul_byte),
