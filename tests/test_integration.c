@@ -348,11 +348,11 @@ int main(void)
 		T(test_integration__transaction_on_chat),
 		T(test_integration__misuse_refused),
 		T(test_integration__later_row_error_returned),
+		cmocka_unit_test(
+			test_integration__transaction_never_falls_back),
 		/* Last: it crashes the program until the core bug is fixed. */
 		T(test_integration__result_value_null_out),
 #undef T
-		cmocka_unit_test(
-			test_integration__transaction_never_falls_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
