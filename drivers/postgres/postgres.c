@@ -4,71 +4,33 @@
  * Statements are prepared once per connection and reused (a bounded LRU
  * keyed by the statement's text and its parameters' types), run with
  * single-row mode so rows stream, and their text results are mapped to
- * dbroute values by column type.
+ * dbroute values by column type (pg_value.c). Every wait on the server is
+ * bounded (pg_wait.c).
+ *
+ * A connection is pooled again only when is_clean() says so, from libpq's
+ * own state and without a round trip: connected, no statement pending,
+ * outside any transaction, and every setting the server reports as it was
+ * when the connection was opened. `readonly` and `statement_timeout` are
+ * set in the startup packet (libpq `options`), so RESET ALL and DISCARD
+ * ALL return to them, and a change of default_transaction_read_only is
+ * seen in the reported settings (reported since PostgreSQL 14).
  */
-#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
+#include "pg.h"
+#include "sqlguard.h"
 
-#include "dbroute_driver.h"
-#include "sqlscan.h"
-#include "stmtcache.h"
+/* PostgreSQL's limit on a statement's parameters (the protocol's). */
+#define PG_MAX_PARAMS 65535
 
-/* Type OIDs of pg_type.h, stable across PostgreSQL versions. */
-#define PG_BOOLOID   16
-#define PG_BYTEAOID  17
-#define PG_INT8OID   20
-#define PG_INT2OID   21
-#define PG_INT4OID   23
-#define PG_OIDOID    26
-#define PG_FLOAT4OID 700
-#define PG_FLOAT8OID 701
+/* The tracked statement's companion in its pipeline: whether the implicit
+ * transaction the two share has a transaction id, i.e. wrote. */
+#define PG_XID_CHECK "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
 
-/* A growable byte buffer (invariant: len <= cap; buf may be NULL). */
-struct pg_buf {
-	char *buf;
-	size_t len, cap;
-};
-
-/* A statement prepared on the server, cached under its text and its
- * parameters' types (a prepared statement's types are fixed). */
-struct pg_stmt {
-	char name[24];
-};
-
-struct pg_conn {
-	struct dbr_driver_conn base;
-	PGconn *pg;
-	struct dbr_stmtcache cache; /* of struct pg_stmt */
-	struct pg_buf key;	    /* text, NUL, type tags: the cache key */
-	bool closing;		    /* no DEALLOCATE while closing */
-	uint64_t serial;
-	struct dbr_sqlbuf sqlbuf; /* translated statement text */
-	struct pg_buf scratch;	  /* parameter bytes */
-	struct pg_buf blob;	  /* the decoded bytea of column() */
-	struct pg_buf names;	  /* column names, NUL-separated */
-	const char **values;	  /* parameter arrays, nparams long */
-	int *lengths, *formats;
-	Oid *oids;
-	size_t *offsets;
-	size_t pcap;
-	char *types;   /* this call's parameter type tags */
-	PGresult *cur; /* the current row, or the final result */
-	bool busy;     /* results not yet read to the end */
-	bool first;    /* next() returns the row query() read */
-	bool row;      /* cur holds a row */
-	size_t ncols;
-	size_t *name_at; /* offsets into names */
-	Oid *col_types;
-	size_t ccap;
-	int64_t changes;
-};
-
-static const struct dbr_host *pg_host;
+const struct dbr_host *pg_host;
 static const struct dbr_driver pg_driver;
 
 static const struct dbr_option_decl pg_options[] = {
@@ -81,6 +43,18 @@ static const struct dbr_option_decl pg_options[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
+/* The settings the server reports that a pooled connection must keep. */
+static const char *const pg_watched[] = { "application_name",
+					  "client_encoding",
+					  "DateStyle",
+					  "default_transaction_read_only",
+					  "IntervalStyle",
+					  "is_superuser",
+					  "session_authorization",
+					  "standard_conforming_strings",
+					  "TimeZone",
+					  NULL };
+
 static struct pg_conn *pg_conn(struct dbr_driver_conn *c)
 {
 	/* Checked downcast: the core hands a driver only its own
@@ -90,6 +64,7 @@ static struct pg_conn *pg_conn(struct dbr_driver_conn *c)
 	return (struct pg_conn *)c;
 }
 
+/* Grow b to hold need bytes (doubling; false on overflow or no memory). */
 static int pg_grow(struct pg_buf *b, size_t need)
 {
 	size_t cap = b->cap ? b->cap : 256;
@@ -97,6 +72,8 @@ static int pg_grow(struct pg_buf *b, size_t need)
 
 	if (need <= b->cap)
 		return 0;
+	if (need > SIZE_MAX / 2)
+		return -1;
 	while (cap < need)
 		cap *= 2;
 	p = realloc(b->buf, cap);
@@ -107,70 +84,20 @@ static int pg_grow(struct pg_buf *b, size_t need)
 	return 0;
 }
 
+/* Free a buffer that grew past PG_BUF_KEEP: it grows again when needed. */
+static void pg_trim(struct pg_buf *b)
+{
+	if (b->cap <= PG_BUF_KEEP)
+		return;
+	free(b->buf);
+	b->buf = NULL;
+	b->len = b->cap = 0;
+}
+
 static int pg_nomem(struct dbr_error *err)
 {
 	pg_host->set_error(err, DBR_E_NOMEM, 0, NULL, "out of memory");
 	return DBR_E_NOMEM;
-}
-
-/* The dbroute category of a failure, from SQLSTATE and the link's state. */
-static int pg_category(PGconn *pg, const char *state)
-{
-	if (PQstatus(pg) == CONNECTION_BAD)
-		return DBR_E_CONN;
-	if (!state)
-		return DBR_E_STMT;
-	if (!strncmp(state, "23", 2))
-		return DBR_E_CONSTRAINT;
-	if (!strncmp(state, "08", 2) || !strncmp(state, "57P0", 4))
-		return DBR_E_CONN;
-	if (!strcmp(state, "25006"))
-		return DBR_E_READONLY;
-	if (!strcmp(state, "57014") || !strcmp(state, "55P03"))
-		return DBR_E_TIMEOUT;
-	if (!strcmp(state, "53200"))
-		return DBR_E_NOMEM;
-	return DBR_E_STMT;
-}
-
-/* The message without libpq's trailing newline. */
-static int pg_fail(struct pg_conn *c, const PGresult *res,
-		   struct dbr_error *err)
-{
-	const char *state =
-		res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = res ? PQresultErrorMessage(res) : "";
-	int code;
-	size_t n;
-
-	if (!msg || !*msg)
-		msg = PQerrorMessage(c->pg);
-	n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		n--;
-	code = pg_category(c->pg, state);
-	pg_host->set_error(err, code, 0, state, "%.*s", (int)n, msg);
-	return code;
-}
-
-/* Run a command without parameters or rows (BEGIN, SET, DEALLOCATE). */
-static int pg_command(struct pg_conn *c, const char *sql, const char *expect,
-		      struct dbr_error *err)
-{
-	PGresult *res = PQexec(c->pg, sql);
-	int rc = DBR_OK;
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = pg_fail(c, res, err);
-	} else if (expect && strcmp(PQcmdStatus(res), expect)) {
-		pg_host->set_error(err, DBR_E_STMT, 0, NULL,
-				   "%s ended as %s: an earlier statement of "
-				   "the transaction failed",
-				   sql, PQcmdStatus(res));
-		rc = DBR_E_STMT;
-	}
-	PQclear(res);
-	return rc;
 }
 
 /* An evicted statement is deallocated on the server too. */
@@ -180,9 +107,9 @@ static void pg_drop(void *ctx, void *data)
 	struct pg_stmt *st = data;
 	char sql[48];
 
-	if (!c->closing) {
+	if (!c->closing && c->pg) {
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
-		pg_command(c, sql, NULL, NULL);
+		pg_command(c, sql, NULL, pg_deadline_in(c->timeout), NULL);
 	}
 	free(st);
 }
@@ -191,10 +118,7 @@ static void pg_close(struct dbr_driver_conn *conn)
 {
 	struct pg_conn *c = pg_conn(conn);
 
-	PQclear(c->cur);
-	c->closing = true;
-	dbr_stmtcache_clear(&c->cache);
-	PQfinish(c->pg);
+	pg_kill(c);
 	dbr_sqlbuf_free(&c->sqlbuf);
 	free(c->key.buf);
 	free(c->scratch.buf);
@@ -204,10 +128,11 @@ static void pg_close(struct dbr_driver_conn *conn)
 	free(c->lengths);
 	free(c->formats);
 	free(c->oids);
-	free(c->offsets);
 	free(c->types);
 	free(c->name_at);
+	free(c->blob_at);
 	free(c->col_types);
+	free(c->settings);
 	free(c);
 }
 
@@ -223,54 +148,119 @@ static void pg_notice(void *arg, const char *message)
 	pg_host->log(c->base.src, DBR_LOG_INFO, "%.*s", (int)n, message);
 }
 
+/*
+ * The `options` of the startup packet: the user's own (from conninfo, else
+ * PGOPTIONS), then dbroute's, which come last and so win. NULL when there
+ * is nothing to add (*out then untouched); -1 when out of memory.
+ */
+static int pg_startup_options(const struct pg_conn *c, const char *conninfo,
+			      bool readonly, char **out)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL), *o;
+	const char *user = getenv("PGOPTIONS");
+	char ms[32] = "";
+	size_t n;
+
+	if (!readonly && c->stmt_timeout <= 0) {
+		PQconninfoFree(opts);
+		return 0;
+	}
+	for (o = opts; o && o->keyword; o++)
+		if (!strcmp(o->keyword, "options") && o->val)
+			user = o->val;
+	if (c->stmt_timeout > 0)
+		snprintf(ms, sizeof(ms), " -c statement_timeout=%.0f",
+			 c->stmt_timeout * 1000 < 1 ? 1
+						    : c->stmt_timeout * 1000);
+	n = (user ? strlen(user) : 0) + strlen(ms) + 64;
+	*out = malloc(n);
+	if (*out)
+		snprintf(*out, n, "%s%s%s", user ? user : "", ms,
+			 readonly ? " -c default_transaction_read_only=on"
+				  : "");
+	PQconninfoFree(opts);
+	return *out ? 0 : -1;
+}
+
 static int pg_connect(struct pg_conn *c, const struct dbr_source_config *src,
 		      struct dbr_error *err)
 {
-	const char *keys[5], *vals[5];
+	const char *keys[10], *vals[10];
 	const char *pwenv = pg_host->opt_text(src, "password_env");
-	double timeout = pg_host->opt_seconds(src, "timeout");
-	int secs = (int)timeout + (timeout > (int)timeout); /* rounded up */
-	char tmo[24];
-	int n = 0;
+	const char *conninfo = pg_host->opt_text(src, "conninfo");
+	int secs = (int)c->timeout + (c->timeout > (int)c->timeout);
+	char idle[16], *options = NULL;
+	int n = 0, rc;
 
-	keys[n] = "dbname";
-	vals[n++] = pg_host->opt_text(src, "conninfo");
-	/* libpq takes whole seconds, and treats 1 as 2. */
-	snprintf(tmo, sizeof(tmo), "%d", secs < 2 ? 2 : secs);
-	keys[n] = "connect_timeout";
-	vals[n++] = tmo;
+	if (pwenv && !getenv(pwenv)) {
+		pg_host->set_error(err, DBR_E_CONN, 0, NULL,
+				   "password_env: environment variable '%s' "
+				   "is not set",
+				   pwenv);
+		return DBR_E_CONN;
+	}
+	if (pg_startup_options(c, conninfo, pg_host->opt_bool(src, "readonly"),
+			       &options))
+		return pg_nomem(err);
+	/* Defaults first: the conninfo (dbname, expanded) overrides them.
+	 * Keepalives catch a dead peer where no deadline applies. */
+	snprintf(idle, sizeof(idle), "%d", secs < 1 ? 1 : secs);
 	keys[n] = "fallback_application_name";
 	vals[n++] = "dbroute";
+	keys[n] = "keepalives";
+	vals[n++] = "1";
+	keys[n] = "keepalives_idle";
+	vals[n++] = idle;
+	keys[n] = "keepalives_interval";
+	vals[n++] = idle;
+	keys[n] = "keepalives_count";
+	vals[n++] = "3";
+	keys[n] = "dbname";
+	vals[n++] = conninfo;
+	if (options) {
+		keys[n] = "options";
+		vals[n++] = options;
+	}
 	if (pwenv) {
-		const char *pw = getenv(pwenv);
-
-		if (!pw) {
-			pg_host->set_error(err, DBR_E_CONN, 0, NULL,
-					   "password_env: environment "
-					   "variable '%s' is not set",
-					   pwenv);
-			return DBR_E_CONN;
-		}
 		keys[n] = "password";
-		vals[n++] = pw;
+		vals[n++] = getenv(pwenv);
 	}
 	keys[n] = NULL;
 	vals[n] = NULL;
-	c->pg = PQconnectdbParams(keys, vals, 1);
-	if (!c->pg)
-		return pg_nomem(err);
-	if (PQstatus(c->pg) != CONNECTION_OK)
-		return pg_fail(c, NULL, err);
+	rc = pg_wait_connect(c, keys, vals, err);
+	free(options);
+	if (rc)
+		return rc;
 	PQsetNoticeProcessor(c->pg, pg_notice, c);
 	return DBR_OK;
+}
+
+/* Copy the watched settings as the server reported them at open. */
+static int pg_snapshot(struct pg_conn *c)
+{
+	size_t i, n = 0, len;
+	const char *v;
+
+	for (i = 0; pg_watched[i]; i++) {
+		v = PQparameterStatus(c->pg, pg_watched[i]);
+		n += (v ? strlen(v) : 0) + 1;
+	}
+	c->settings = malloc(n);
+	if (!c->settings)
+		return -1;
+	for (i = 0, n = 0; pg_watched[i]; i++) {
+		v = PQparameterStatus(c->pg, pg_watched[i]);
+		len = v ? strlen(v) : 0;
+		memcpy(c->settings + n, v ? v : "", len + 1);
+		n += len + 1;
+	}
+	return 0;
 }
 
 static int pg_open(const struct dbr_source_config *src,
 		   struct dbr_driver_conn **out, struct dbr_error *err)
 {
-	double stmt_timeout = pg_host->opt_seconds(src, "statement_timeout");
 	struct pg_conn *c = calloc(1, sizeof(*c));
-	char set[64];
 	int rc;
 
 	if (!c)
@@ -279,15 +269,11 @@ static int pg_open(const struct dbr_source_config *src,
 	c->base.src = src;
 	c->cache.drop = pg_drop;
 	c->cache.ctx = c;
+	c->timeout = pg_host->opt_seconds(src, "timeout");
+	c->stmt_timeout = pg_host->opt_seconds(src, "statement_timeout");
 	rc = pg_connect(c, src, err);
-	if (!rc && pg_host->opt_bool(src, "readonly"))
-		rc = pg_command(c, "SET default_transaction_read_only = on",
-				NULL, err);
-	if (!rc && stmt_timeout > 0) {
-		snprintf(set, sizeof(set), "SET statement_timeout = %.0f",
-			 stmt_timeout * 1000 < 1 ? 1 : stmt_timeout * 1000);
-		rc = pg_command(c, set, NULL, err);
-	}
+	if (!rc && pg_snapshot(c))
+		rc = pg_nomem(err);
 	if (rc) {
 		pg_close(&c->base);
 		return rc;
@@ -310,13 +296,14 @@ static char pg_tag(const struct dbr_value *v)
 static Oid pg_oid(char tag)
 {
 	switch (tag) {
-	case 'i': return PG_INT8OID;
-	case 'd': return PG_FLOAT8OID;
-	case 'b': return PG_BYTEAOID;
-	default: return 0; /* text and NULL: the server infers the type */
+	case 'i': return 20;  /* int8 */
+	case 'd': return 701; /* float8 */
+	case 'b': return 17;  /* bytea */
+	default: return 0;    /* text and NULL: the server infers the type */
 	}
 }
 
+/* Room for n parameters (n <= PG_MAX_PARAMS: no overflow). */
 static int pg_params_reserve(struct pg_conn *c, size_t n)
 {
 	size_t cap = c->pcap ? c->pcap : 16;
@@ -336,26 +323,18 @@ static int pg_params_reserve(struct pg_conn *c, size_t n)
 	GROW(lengths);
 	GROW(formats);
 	GROW(oids);
-	GROW(offsets);
 	GROW(types);
 #undef GROW
 	c->pcap = cap;
 	return 0;
 }
 
-/* Prepare on the server and cache it under c->key (keylen bytes). */
-static int pg_prepare(struct pg_conn *c, const char *sql, size_t n,
-		      size_t keylen, struct pg_stmt **out,
-		      struct dbr_error *err)
+/* sql with `$n` placeholders into c->sqlbuf, checked against n. */
+static int pg_translate(struct pg_conn *c, const char *sql, size_t n,
+			struct dbr_error *err)
 {
 	struct dbr_sqlscan scan;
-	struct pg_stmt *st;
-	PGresult *res;
-	size_t i;
-	int rc;
 
-	pg_host->log(c->base.src, DBR_LOG_DEBUG,
-		     "statement cache miss: preparing '%.200s'", sql);
 	if (dbr_sqlscan(sql, &c->sqlbuf, &scan))
 		return pg_nomem(err);
 	if (scan.trailing) {
@@ -372,46 +351,129 @@ static int pg_prepare(struct pg_conn *c, const char *sql, size_t n,
 				   scan.nparams, n);
 		return DBR_E_MISUSE;
 	}
-	st = malloc(sizeof(*st));
-	if (!st)
-		return pg_nomem(err);
+	return DBR_OK;
+}
+
+/* Prepare c->sqlbuf on the server under a new name for st. */
+static int pg_prepare_as(struct pg_conn *c, struct pg_stmt *st, size_t n,
+			 struct dbr_error *err)
+{
+	size_t i;
+
 	for (i = 0; i < n; i++)
 		c->oids[i] = pg_oid(c->types[i]);
 	snprintf(st->name, sizeof(st->name), "dbr_%llu",
 		 (unsigned long long)++c->serial);
-	res = PQprepare(c->pg, st->name, c->sqlbuf.buf, (int)n, c->oids);
-	rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DBR_OK
-						     : pg_fail(c, res, err);
-	PQclear(res);
-	if (!rc && !dbr_stmtcache_add(&c->cache, c->key.buf, keylen, st)) {
-		pg_drop(c, st); /* deallocates it on the server */
+	if (!PQsendPrepare(c->pg, st->name, c->sqlbuf.buf, (int)n, c->oids))
+		return pg_fail(c, NULL, err);
+	return pg_collect(c, "PREPARE", NULL, c->deadline, err);
+}
+
+/* Prepare sql and cache it under c->key (keylen bytes). */
+static int pg_prepare(struct pg_conn *c, const char *sql, size_t n,
+		      size_t keylen, struct pg_stmt **out,
+		      struct dbr_error *err)
+{
+	struct pg_stmt *st;
+	int rc;
+
+	pg_host->log(c->base.src, DBR_LOG_DEBUG,
+		     "statement cache miss: preparing '%.200s'", sql);
+	rc = pg_translate(c, sql, n, err);
+	if (rc)
+		return rc;
+	st = calloc(1, sizeof(*st));
+	if (!st)
 		return pg_nomem(err);
-	}
+	rc = pg_prepare_as(c, st, n, err);
 	if (rc) {
 		free(st);
 		return rc;
+	}
+	if (!dbr_stmtcache_add(&c->cache, c->key.buf, keylen, st)) {
+		pg_drop(c, st); /* deallocates it on the server */
+		return pg_nomem(err);
 	}
 	*out = st;
 	return DBR_OK;
 }
 
+/*
+ * Prepare a cached statement again, under a new name: the server said it
+ * did not run it (its plan went stale, or it is gone). The old one is
+ * deallocated outside a transaction only, where a failure is harmless.
+ */
+static int pg_reprepare(struct pg_conn *c, const char *sql, struct pg_stmt *st,
+			size_t n, struct dbr_error *err)
+{
+	char drop[48];
+	int rc;
+
+	pg_host->log(c->base.src, DBR_LOG_DEBUG,
+		     "cached statement not executed: preparing '%.200s' "
+		     "again",
+		     sql);
+	rc = pg_translate(c, sql, n, err);
+	if (rc)
+		return rc;
+	if (!c->in_tx) {
+		snprintf(drop, sizeof(drop), "DEALLOCATE %s", st->name);
+		pg_command(c, drop, NULL, pg_deadline_in(c->timeout), NULL);
+	}
+	rc = pg_prepare_as(c, st, n, err);
+	if (!rc)
+		st->stale = false;
+	return rc;
+}
+
+static int pg_refuse(const char *why, struct dbr_error *err)
+{
+	pg_host->set_error(err, DBR_E_MISUSE, 0, NULL, "%s",
+			   why ? why : "not allowed outside a transaction");
+	return DBR_E_MISUSE;
+}
+
+/*
+ * The cached statement for sql and this call's parameter types, prepared
+ * on a miss. The statement guard is asked on a miss, and on a hit only
+ * for a statement it allows inside a transaction only.
+ */
 static int pg_lookup(struct pg_conn *c, const char *sql, size_t n,
 		     struct pg_stmt **out, struct dbr_error *err)
 {
 	size_t len = strlen(sql), keylen = len + 1 + n;
 	struct dbr_stmtcache_entry *e;
+	struct pg_stmt *st;
+	const char *why;
+	int rc;
 
-	if (pg_grow(&c->key, keylen + 1))
+	if (keylen < len || pg_grow(&c->key, keylen + 1))
 		return pg_nomem(err);
 	memcpy(c->key.buf, sql, len + 1);
 	if (n)
 		memcpy(c->key.buf + len + 1, c->types, n);
 	e = dbr_stmtcache_find(&c->cache, c->key.buf, keylen);
 	if (e) {
-		*out = e->data;
+		st = e->data;
+		if (st->tx_only && !c->in_tx)
+			return pg_refuse(
+				dbr_sqlguard_refuse(sql, DBR_SQLGUARD_POSTGRES,
+						    false),
+				err);
+		if (st->stale && (rc = pg_reprepare(c, sql, st, n, err)))
+			return rc;
+		*out = st;
 		return DBR_OK;
 	}
-	return pg_prepare(c, sql, n, keylen, out, err);
+	why = dbr_sqlguard_refuse(sql, DBR_SQLGUARD_POSTGRES, c->in_tx);
+	if (why)
+		return pg_refuse(why, err);
+	rc = pg_prepare(c, sql, n, keylen, out, err);
+	if (!rc)
+		(*out)->tx_only =
+			c->in_tx &&
+			dbr_sqlguard_refuse(sql, DBR_SQLGUARD_POSTGRES, false);
+	return rc;
 }
 
 static void pg_put_be64(char *p, uint64_t v)
@@ -422,37 +484,44 @@ static void pg_put_be64(char *p, uint64_t v)
 		p[i] = (char)(v & 0xff);
 }
 
-/* The bytes the parameters need once laid out; refuses what libpq and
- * PostgreSQL cannot take. */
+static int pg_misuse(struct dbr_error *err, size_t i, const char *why)
+{
+	pg_host->set_error(err, DBR_E_MISUSE, 0, NULL, "parameter %zu: %s",
+			   i + 1, why);
+	return DBR_E_MISUSE;
+}
+
+/* The bytes the parameters need once laid out, overflow-checked; refuses
+ * what libpq and PostgreSQL cannot take. */
 static int pg_measure(struct pg_conn *c, const struct dbr_value *p, size_t n,
 		      size_t *need, struct dbr_error *err)
 {
-	size_t i;
+	size_t i, add;
 
 	*need = 1;
 	for (i = 0; i < n; i++) {
 		c->types[i] = pg_tag(&p[i]);
-		if (p[i].type == DBR_TYPE_TEXT) {
-			if (p[i].len && memchr(p[i].u.s, '\0', p[i].len)) {
-				pg_host->set_error(err, DBR_E_MISUSE, 0, NULL,
-						   "parameter %zu: PostgreSQL "
-						   "text cannot hold a NUL "
-						   "byte (send a blob)",
-						   i + 1);
-				return DBR_E_MISUSE;
-			}
-			*need += p[i].len + 1;
-		} else if (p[i].type == DBR_TYPE_BLOB) {
-			*need += p[i].len;
-		} else if (p[i].type == DBR_TYPE_INT64 ||
-			   p[i].type == DBR_TYPE_DOUBLE) {
-			*need += 8;
-		} else if (p[i].type != DBR_TYPE_NULL) {
-			pg_host->set_error(err, DBR_E_MISUSE, 0, NULL,
-					   "parameter %zu has unknown type %d",
-					   i + 1, p[i].type);
-			return DBR_E_MISUSE;
+		if (p[i].type == DBR_TYPE_TEXT && p[i].len &&
+		    memchr(p[i].u.s, '\0', p[i].len))
+			return pg_misuse(err, i,
+					 "PostgreSQL text cannot hold a NUL "
+					 "byte (send a blob)");
+		switch (p[i].type) {
+		case DBR_TYPE_NULL: continue;
+		case DBR_TYPE_INT64:
+		case DBR_TYPE_DOUBLE: add = 8; break;
+		case DBR_TYPE_TEXT:
+		case DBR_TYPE_BLOB:
+			/* libpq takes an int length; PostgreSQL 1 GB. */
+			if (p[i].len >= (size_t)INT32_MAX)
+				return pg_misuse(err, i, "too large");
+			add = p[i].len + (p[i].type == DBR_TYPE_TEXT);
+			break;
+		default: return pg_misuse(err, i, "unknown type");
 		}
+		if (*need > SIZE_MAX - add)
+			return pg_misuse(err, i, "too large");
+		*need += add;
 	}
 	return DBR_OK;
 }
@@ -473,6 +542,8 @@ static int pg_bind(struct pg_conn *c, const struct dbr_value *p, size_t n,
 		return rc;
 	if (pg_grow(&c->scratch, need))
 		return pg_nomem(err);
+	if (need >= PG_HUGE_SIZE)
+		c->huge = true;
 	at = c->scratch.buf;
 	for (i = 0; i < n; i++) {
 		c->values[i] = at;
@@ -505,115 +576,51 @@ static int pg_bind(struct pg_conn *c, const struct dbr_value *p, size_t n,
 	return DBR_OK;
 }
 
-/* Read the rest of a statement's results, so the link is free again. */
-static void pg_drain(struct pg_conn *c)
-{
-	PGresult *res;
-
-	PQclear(c->cur);
-	c->cur = NULL;
-	c->row = false;
-	while (c->busy && (res = PQgetResult(c->pg)))
-		PQclear(res);
-	c->busy = false;
-}
-
-/* Remember the columns' names and types from the first result. */
-static int pg_columns(struct pg_conn *c, const PGresult *res,
-		      struct dbr_error *err)
-{
-	size_t i, n = (size_t)PQnfields(res), total = 0;
-
-	if (n > c->ccap) {
-		size_t *at = realloc(c->name_at, n * sizeof(*at));
-		Oid *ty = at ? realloc(c->col_types, n * sizeof(*ty)) : NULL;
-
-		if (at)
-			c->name_at = at;
-		if (!ty)
-			return pg_nomem(err);
-		c->col_types = ty;
-		c->ccap = n;
-	}
-	for (i = 0; i < n; i++)
-		total += strlen(PQfname(res, (int)i)) + 1;
-	if (pg_grow(&c->names, total + 1))
-		return pg_nomem(err);
-	c->names.len = 0;
-	for (i = 0; i < n; i++) {
-		const char *name = PQfname(res, (int)i);
-		size_t len = strlen(name) + 1;
-
-		c->name_at[i] = c->names.len;
-		memcpy(c->names.buf + c->names.len, name, len);
-		c->names.len += len;
-		c->col_types[i] = PQftype(res, (int)i);
-	}
-	c->ncols = n;
-	return DBR_OK;
-}
-
 /*
- * Take the next result: a row (DBR_ROW), the end (DBR_DONE), an error.
- * The first result of a statement also names its columns.
+ * Send the statement; with track, in a pipeline with PG_XID_CHECK before
+ * one Sync, so that the two share the implicit transaction. A send that
+ * fails leaves the protocol's state unknown: the link is closed.
  */
-static int pg_step(struct pg_conn *c, bool first, struct dbr_error *err)
+static int pg_send(struct pg_conn *c, const struct pg_stmt *st, size_t n,
+		   bool track, struct dbr_error *err)
 {
-	PGresult *res;
+	PGconn *pg = c->pg;
+	bool ok;
 	int rc;
 
-	PQclear(c->cur);
-	c->cur = NULL;
-	c->row = false;
-	if (!c->busy)
-		return DBR_DONE;
-	res = PQgetResult(c->pg);
-	if (first &&
-	    (PQresultStatus(res) == PGRES_SINGLE_TUPLE ||
-	     PQresultStatus(res) == PGRES_TUPLES_OK) &&
-	    pg_columns(c, res, err)) {
-		PQclear(res);
-		pg_drain(c);
-		return DBR_E_NOMEM;
+	c->wrote = true; /* from here on, it may reach the server */
+	c->ended = false;
+	c->pipe = track && PQenterPipelineMode(pg);
+	ok = PQsendQueryPrepared(pg, st->name, (int)n, c->values, c->lengths,
+				 c->formats, 0);
+	if (ok) {
+		c->busy = true;
+		ok = PQsetSingleRowMode(pg);
 	}
-	switch (PQresultStatus(res)) {
-	case PGRES_SINGLE_TUPLE:
-		c->cur = res;
-		c->row = true;
-		return DBR_ROW;
-	case PGRES_TUPLES_OK:
-	case PGRES_COMMAND_OK:
-		c->changes = strtoll(PQcmdTuples(res), NULL, 10);
-		PQclear(res);
-		pg_drain(c);
-		return DBR_DONE;
-	default:
-		rc = pg_fail(c, res, err);
-		PQclear(res);
-		pg_drain(c);
+	if (ok && c->pipe)
+		ok = PQsendQueryParams(pg, PG_XID_CHECK, 0, NULL, NULL, NULL,
+				       NULL, 0) &&
+		     PQpipelineSync(pg);
+	if (ok)
+		return DBR_OK;
+	rc = pg_fail(c, NULL, err);
+	pg_kill(c);
+	return rc;
+}
+
+/* Send a prepared statement and read up to its first row. */
+static int pg_run(struct pg_conn *c, const struct pg_stmt *st, size_t n,
+		  bool track, struct dbr_error *err)
+{
+	int rc = pg_send(c, st, n, track, err);
+
+	if (rc)
 		return rc;
-	}
-}
-
-static int pg_send(struct pg_conn *c, const struct pg_stmt *e, size_t n,
-		   struct dbr_error *err)
-{
-	if (!PQsendQueryPrepared(c->pg, e->name, (int)n, c->values, c->lengths,
-				 c->formats, 0))
-		return pg_fail(c, NULL, err);
-	c->busy = true;
-	if (!PQsetSingleRowMode(c->pg)) {
-		pg_drain(c);
-		pg_host->set_error(err, DBR_E_STMT, 0, NULL,
-				   "cannot stream rows (single-row mode)");
-		return DBR_E_STMT;
-	}
+	rc = pg_advance(c, err);
+	if (rc != DBR_ROW && rc != DBR_DONE)
+		return rc;
+	c->first = true;
 	return DBR_OK;
-}
-
-static void pg_finish(struct dbr_driver_conn *conn)
-{
-	pg_drain(pg_conn(conn));
 }
 
 static int pg_query(struct dbr_driver_conn *conn, const char *sql,
@@ -621,26 +628,47 @@ static int pg_query(struct dbr_driver_conn *conn, const char *sql,
 		    struct dbr_error *err)
 {
 	struct pg_conn *c = pg_conn(conn);
-	struct pg_stmt *e = NULL;
+	struct pg_stmt *st = NULL;
+	bool track = c->track;
 	int rc;
 
-	pg_drain(c);
+	c->track = false;
+	pg_discard(c);
 	c->changes = 0;
 	c->ncols = 0;
+	c->wrote = false;
+	c->no_xid = false;
+	c->stale = false;
+	if (nparams > PG_MAX_PARAMS) {
+		pg_host->set_error(err, DBR_E_MISUSE, 0, NULL,
+				   "%zu parameters: PostgreSQL takes at most "
+				   "%d",
+				   nparams, PG_MAX_PARAMS);
+		return DBR_E_MISUSE;
+	}
+	if (!c->pg)
+		return pg_fail(c, NULL, err);
 	if (pg_params_reserve(c, nparams))
 		return pg_nomem(err);
+	c->deadline = pg_stmt_deadline(c);
 	rc = pg_bind(c, params, nparams, err);
 	if (!rc)
-		rc = pg_lookup(c, sql, nparams, &e, err);
+		rc = pg_lookup(c, sql, nparams, &st, err);
 	if (!rc)
-		rc = pg_send(c, e, nparams, err);
-	if (rc)
-		return rc;
-	rc = pg_step(c, true, err);
-	if (rc != DBR_ROW && rc != DBR_DONE)
-		return rc;
-	c->first = true;
-	return DBR_OK;
+		rc = pg_run(c, st, nparams, track, err);
+	if (rc && c->stale && c->pg) {
+		/* Not executed: outside a transaction, prepared again and
+		 * sent once more; inside one (aborted now), prepared again
+		 * at its next use. */
+		st->stale = true;
+		if (!c->in_tx) {
+			c->stale = false;
+			rc = pg_reprepare(c, sql, st, nparams, err);
+			if (!rc)
+				rc = pg_run(c, st, nparams, track, err);
+		}
+	}
+	return rc;
 }
 
 static int pg_next(struct dbr_driver_conn *conn, struct dbr_error *err)
@@ -651,7 +679,7 @@ static int pg_next(struct dbr_driver_conn *conn, struct dbr_error *err)
 		c->first = false;
 		return c->row ? DBR_ROW : DBR_DONE;
 	}
-	return pg_step(c, false, err);
+	return pg_advance(c, err);
 }
 
 static size_t pg_column_count(struct dbr_driver_conn *conn)
@@ -666,81 +694,23 @@ static const char *pg_column_name(struct dbr_driver_conn *conn, size_t col)
 	return col < c->ncols ? c->names.buf + c->name_at[col] : NULL;
 }
 
-static int pg_hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* bytea's hex output ("\x0a1b...") into the connection's blob buffer. */
-static bool pg_bytea(struct pg_conn *c, const char *s, size_t len,
-		     struct dbr_value *out)
-{
-	size_t i, n;
-
-	if (len < 2 || s[0] != '\\' || s[1] != 'x' || len % 2)
-		return false;
-	n = (len - 2) / 2;
-	if (pg_grow(&c->blob, n + 1))
-		return false;
-	for (i = 0; i < n; i++) {
-		int hi = pg_hexval(s[2 + 2 * i]), lo = pg_hexval(s[3 + 2 * i]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		c->blob.buf[i] = (char)(hi << 4 | lo);
-	}
-	out->type = DBR_TYPE_BLOB;
-	out->u.b = c->blob.buf;
-	out->len = n;
-	return true;
-}
-
 static void pg_column(struct dbr_driver_conn *conn, size_t col,
 		      struct dbr_value *out)
 {
-	struct pg_conn *c = pg_conn(conn);
-	const char *s;
-	size_t len;
+	pg_value(pg_conn(conn), col, out);
+}
 
-	out->type = DBR_TYPE_NULL;
-	out->len = 0;
-	out->u.i = 0;
-	if (!c->row || col >= c->ncols || PQgetisnull(c->cur, 0, (int)col))
-		return;
-	s = PQgetvalue(c->cur, 0, (int)col);
-	len = (size_t)PQgetlength(c->cur, 0, (int)col);
-	switch (c->col_types[col]) {
-	case PG_INT2OID:
-	case PG_INT4OID:
-	case PG_INT8OID:
-	case PG_OIDOID:
-		out->type = DBR_TYPE_INT64;
-		out->u.i = strtoll(s, NULL, 10);
-		return;
-	case PG_FLOAT4OID:
-	case PG_FLOAT8OID:
-		out->type = DBR_TYPE_DOUBLE;
-		out->u.d = strtod(s, NULL);
-		return;
-	case PG_BOOLOID:
-		out->type = DBR_TYPE_INT64;
-		out->u.i = s[0] == 't';
-		return;
-	case PG_BYTEAOID:
-		if (pg_bytea(c, s, len, out))
-			return;
-		break; /* not hex output: give the text as it is */
-	default: break;
-	}
-	out->type = DBR_TYPE_TEXT;
-	out->u.s = s;
-	out->len = len;
+/* End the statement; buffers an unusually large value grew are freed. */
+static void pg_finish(struct dbr_driver_conn *conn)
+{
+	struct pg_conn *c = pg_conn(conn);
+
+	pg_discard(c);
+	pg_trim(&c->scratch);
+	pg_trim(&c->blob);
+	pg_trim(&c->key);
+	if (c->sqlbuf.cap > PG_BUF_KEEP)
+		dbr_sqlbuf_free(&c->sqlbuf);
 }
 
 static int64_t pg_changes(struct dbr_driver_conn *conn)
@@ -748,18 +718,13 @@ static int64_t pg_changes(struct dbr_driver_conn *conn)
 	return pg_conn(conn)->changes;
 }
 
+/* A round trip, bounded by `timeout`. */
 static int pg_ping(struct dbr_driver_conn *conn, struct dbr_error *err)
 {
 	struct pg_conn *c = pg_conn(conn);
-	PGresult *res;
-	int rc = DBR_OK;
 
-	pg_drain(c);
-	res = PQexec(c->pg, "SELECT 1");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = pg_fail(c, res, err);
-	PQclear(res);
-	return rc;
+	pg_discard(c);
+	return pg_command(c, "", NULL, pg_deadline_in(c->timeout), err);
 }
 
 /*
@@ -772,26 +737,79 @@ static int pg_ping(struct dbr_driver_conn *conn, struct dbr_error *err)
 static bool pg_is_alive(struct dbr_driver_conn *conn)
 {
 	struct pg_conn *c = pg_conn(conn);
-	struct pollfd pfd = { PQsocket(c->pg), POLLIN, 0 };
+	struct pollfd pfd;
 
-	if (PQstatus(c->pg) != CONNECTION_OK || pfd.fd < 0)
+	if (!c->pg || c->busy || PQstatus(c->pg) != CONNECTION_OK)
 		return false;
-	return poll(&pfd, 1, 0) == 0;
+	pfd.fd = PQsocket(c->pg);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return pfd.fd >= 0 && poll(&pfd, 1, 0) == 0;
 }
 
 static int pg_begin(struct dbr_driver_conn *conn, struct dbr_error *err)
 {
-	return pg_command(pg_conn(conn), "BEGIN", NULL, err);
+	struct pg_conn *c = pg_conn(conn);
+	int rc = pg_command(c, "BEGIN", NULL, pg_stmt_deadline(c), err);
+
+	if (!rc)
+		c->in_tx = true;
+	return rc;
 }
 
 static int pg_commit(struct dbr_driver_conn *conn, struct dbr_error *err)
 {
-	return pg_command(pg_conn(conn), "COMMIT", "COMMIT", err);
+	struct pg_conn *c = pg_conn(conn);
+
+	c->in_tx = false;
+	return pg_command(c, "COMMIT", "COMMIT", pg_stmt_deadline(c), err);
 }
 
 static int pg_rollback(struct dbr_driver_conn *conn, struct dbr_error *err)
 {
-	return pg_command(pg_conn(conn), "ROLLBACK", NULL, err);
+	struct pg_conn *c = pg_conn(conn);
+
+	c->in_tx = false;
+	return pg_command(c, "ROLLBACK", NULL, pg_stmt_deadline(c), err);
+}
+
+/*
+ * Clean: connected, no statement pending, outside any transaction, no
+ * value of PG_HUGE_SIZE went through (libpq's buffers are freed only with
+ * the connection), and every watched setting as reported at open.
+ */
+static bool pg_is_clean(struct dbr_driver_conn *conn)
+{
+	struct pg_conn *c = pg_conn(conn);
+	const char *at = c->settings, *v;
+	size_t i;
+
+	if (!c->pg || c->busy || c->huge || c->in_tx ||
+	    PQstatus(c->pg) != CONNECTION_OK ||
+	    PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+		return false;
+	for (i = 0; pg_watched[i]; i++) {
+		v = PQparameterStatus(c->pg, pg_watched[i]);
+		if (strcmp(v ? v : "", at))
+			return false;
+		at += strlen(at) + 1;
+	}
+	return true;
+}
+
+static void pg_track_writes(struct dbr_driver_conn *conn)
+{
+	pg_conn(conn)->track = true;
+}
+
+/*
+ * Without tracking, any statement that reached the server may have
+ * written (a SELECT too: `SELECT f()`). With it, the statement's implicit
+ * transaction said whether it was given a transaction id.
+ */
+static bool pg_wrote(struct dbr_driver_conn *conn)
+{
+	return pg_conn(conn)->wrote;
 }
 
 static const struct dbr_driver pg_driver = {
@@ -815,6 +833,9 @@ static const struct dbr_driver pg_driver = {
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.is_alive = pg_is_alive,
+	.is_clean = pg_is_clean,
+	.track_writes = pg_track_writes,
+	.wrote = pg_wrote,
 };
 
 DBR_DRIVER_EXPORT const struct dbr_driver *
