@@ -24,7 +24,7 @@ static size_t list_files(const char *prefix, char ***out)
 {
 	DIR *d = opendir(CONFIG_DIR);
 	struct dirent *e;
-	char **v = NULL;
+	char **v = NULL, **grown;
 	size_t n = 0, len;
 
 	assert_non_null(d);
@@ -33,12 +33,14 @@ static size_t list_files(const char *prefix, char ***out)
 		if (strncmp(e->d_name, prefix, strlen(prefix)) || len < 5 ||
 		    strcmp(e->d_name + len - 4, ".ini"))
 			continue;
-		v = realloc(v, (n + 1) * sizeof(*v));
-		assert_non_null(v);
+		grown = realloc(v, (n + 1) * sizeof(*v));
+		assert_non_null(grown);
+		v = grown;
 		v[n++] = strdup(e->d_name);
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), cmp_str);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
 	*out = v;
 	return n;
 }
