@@ -248,6 +248,8 @@ const char *dbr_result_column_name(const struct dbr_result *res, size_t col)
 
 int dbr_result_value(struct dbr_result *res, size_t col, struct dbr_value *out)
 {
+	if (!out)
+		return DBR_E_MISUSE;
 	if (res && res->merge && res->row)
 		return dbr__merge_value(res, col, out);
 	if (!res || !res->row || res->merge || col >= res->ncols) {
