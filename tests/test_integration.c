@@ -339,6 +339,68 @@ static void test_integration__transaction_never_falls_back(void **state)
 	free(dir);
 }
 
+/* The chats source 'pg' (down) lists as diverted writes. */
+static size_t diverted(struct dbr *db, int64_t *chats, size_t cap)
+{
+	size_t n = 0;
+
+	assert_int_equal(dbr_source_diverted_chats(db, 1, chats, cap, &n, NULL),
+			 DBR_OK);
+	return n;
+}
+
+/*
+ * Operations diverted from a down source to an SQLite default: only those
+ * that wrote list their chat for moving back (the driver's wrote(), from
+ * sqlite3_stmt_readonly), never a read. Before, every statement without a
+ * changes() count of 0 did, and a PostgreSQL SELECT's row count did too.
+ */
+static void test_integration__diverted_reads_are_not_writes(void **state)
+{
+	struct t_listener *l = t_listener_start();
+	char *dir = t_tmpdir(), *path, text[1024];
+	struct dbr_value id = dbr_int64(1);
+	struct dbr_result *res;
+	int64_t chats[4];
+	struct dbr *db;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = main\nfallback = default\n"
+		 "retry_interval = 60\n"
+		 "[source.main]\ntype = sqlite\npath = main.db\n"
+		 "[source.pg]\ntype = postgres\n"
+		 "conninfo = host=127.0.0.1 port=%d sslmode=disable "
+		 "gssencmode=disable\ntimeout = 5\n"
+		 "[chat_mapping]\n7 = pg\n8 = pg\n9 = pg\n",
+		 t_listener_port(l));
+	path = t_write(dir, "div.ini", text);
+	db = t_open(path);
+	t_exec(db, 1, "CREATE TABLE t (id INTEGER)", NULL, 0);
+	t_exec(db, 1, "INSERT INTO t VALUES (1)", NULL, 0);
+	/* Reads, with rows and without, read to the end or not. */
+	t_exec(db, 7, "SELECT id FROM t WHERE id = ?", &id, 1);
+	assert_int_equal(
+		dbr_query(db, 7, "SELECT id FROM t", NULL, 0, &res, NULL),
+		DBR_OK);
+	assert_string_equal(dbr_result_diverted_from(res), "pg");
+	dbr_result_free(res);
+	t_exec(db, 8, "SELECT count(*) FROM t WHERE id < 0", NULL, 0);
+	assert_int_equal(diverted(db, chats, 4), 0);
+	/* A write that changed nothing is still a write; so is one that
+	 * changed rows. */
+	t_exec(db, 8, "DELETE FROM t WHERE id < 0", NULL, 0);
+	t_exec(db, 9, "UPDATE t SET id = 2 WHERE id = ?", &id, 1);
+	assert_int_equal(diverted(db, chats, 4), 2);
+	assert_int_equal(chats[0], 8);
+	assert_int_equal(chats[1], 9);
+	dbr_close(db);
+	t_listener_stop(l);
+	t_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,7 +412,8 @@ int main(void)
 		T(test_integration__later_row_error_returned),
 		cmocka_unit_test(
 			test_integration__transaction_never_falls_back),
-		/* Last: it crashes the program until the core bug is fixed. */
+		cmocka_unit_test(
+			test_integration__diverted_reads_are_not_writes),
 		T(test_integration__result_value_null_out),
 #undef T
 	};
