@@ -130,6 +130,24 @@ int pg_command(struct pg_conn *c, const char *sql, const char *expect,
 /* The statement deadline of c: statement_timeout + timeout, or none. */
 int64_t pg_stmt_deadline(const struct pg_conn *c);
 
+/* PostgreSQL's limit on a statement's parameters (the protocol's). */
+#define PG_MAX_PARAMS 65535
+
+/* pg_value.c: grow b to hold need bytes (doubling; -1 on overflow or when
+ * out of memory). */
+int pg_grow(struct pg_buf *b, size_t need);
+
+/* Room for n <= PG_MAX_PARAMS parameters in c's arrays (-1: no memory). */
+int pg_params_reserve(struct pg_conn *c, size_t n);
+
+/* The parameters laid out for libpq in c's arrays, their types' tags in
+ * c->types; DBR_E_MISUSE for what PostgreSQL cannot take. */
+int pg_bind(struct pg_conn *c, const struct dbr_value *p, size_t n,
+	    struct dbr_error *err);
+
+/* The type OID a parameter's tag is sent with (0: inferred). */
+Oid pg_oid(char tag);
+
 /* pg_value.c: a column of the current row, and the columns' names. */
 int pg_columns(struct pg_conn *c, const PGresult *res, struct dbr_error *err);
 void pg_value(struct pg_conn *c, size_t col, struct dbr_value *out);

@@ -23,9 +23,6 @@
 #include "pg.h"
 #include "sqlguard.h"
 
-/* PostgreSQL's limit on a statement's parameters (the protocol's). */
-#define PG_MAX_PARAMS 65535
-
 /* The tracked statement's companion in its pipeline: whether the implicit
  * transaction the two share has a transaction id, i.e. wrote. */
 #define PG_XID_CHECK "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
@@ -62,26 +59,6 @@ static struct pg_conn *pg_conn(struct dbr_driver_conn *c)
 	if (!c || c->driver != &pg_driver)
 		abort();
 	return (struct pg_conn *)c;
-}
-
-/* Grow b to hold need bytes (doubling; false on overflow or no memory). */
-static int pg_grow(struct pg_buf *b, size_t need)
-{
-	size_t cap = b->cap ? b->cap : 256;
-	char *p;
-
-	if (need <= b->cap)
-		return 0;
-	if (need > SIZE_MAX / 2)
-		return -1;
-	while (cap < need)
-		cap *= 2;
-	p = realloc(b->buf, cap);
-	if (!p)
-		return -1;
-	b->buf = p;
-	b->cap = cap;
-	return 0;
 }
 
 /* Free a buffer that grew past PG_BUF_KEEP: it grows again when needed. */
@@ -282,53 +259,6 @@ static int pg_open(const struct dbr_source_config *src,
 	return DBR_OK;
 }
 
-static char pg_tag(const struct dbr_value *v)
-{
-	switch (v->type) {
-	case DBR_TYPE_INT64: return 'i';
-	case DBR_TYPE_DOUBLE: return 'd';
-	case DBR_TYPE_TEXT: return 't';
-	case DBR_TYPE_BLOB: return 'b';
-	default: return 'n';
-	}
-}
-
-static Oid pg_oid(char tag)
-{
-	switch (tag) {
-	case 'i': return 20;  /* int8 */
-	case 'd': return 701; /* float8 */
-	case 'b': return 17;  /* bytea */
-	default: return 0;    /* text and NULL: the server infers the type */
-	}
-}
-
-/* Room for n parameters (n <= PG_MAX_PARAMS: no overflow). */
-static int pg_params_reserve(struct pg_conn *c, size_t n)
-{
-	size_t cap = c->pcap ? c->pcap : 16;
-
-	if (n <= c->pcap)
-		return 0;
-	while (cap < n)
-		cap *= 2;
-#define GROW(field)                                                            \
-	do {                                                                   \
-		void *p = realloc(c->field, cap * sizeof(*c->field));          \
-		if (!p)                                                        \
-			return -1;                                             \
-		c->field = p;                                                  \
-	} while (0)
-	GROW(values);
-	GROW(lengths);
-	GROW(formats);
-	GROW(oids);
-	GROW(types);
-#undef GROW
-	c->pcap = cap;
-	return 0;
-}
-
 /* sql with `$n` placeholders into c->sqlbuf, checked against n. */
 static int pg_translate(struct pg_conn *c, const char *sql, size_t n,
 			struct dbr_error *err)
@@ -474,106 +404,6 @@ static int pg_lookup(struct pg_conn *c, const char *sql, size_t n,
 			c->in_tx &&
 			dbr_sqlguard_refuse(sql, DBR_SQLGUARD_POSTGRES, false);
 	return rc;
-}
-
-static void pg_put_be64(char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (char)(v & 0xff);
-}
-
-static int pg_misuse(struct dbr_error *err, size_t i, const char *why)
-{
-	pg_host->set_error(err, DBR_E_MISUSE, 0, NULL, "parameter %zu: %s",
-			   i + 1, why);
-	return DBR_E_MISUSE;
-}
-
-/* The bytes the parameters need once laid out, overflow-checked; refuses
- * what libpq and PostgreSQL cannot take. */
-static int pg_measure(struct pg_conn *c, const struct dbr_value *p, size_t n,
-		      size_t *need, struct dbr_error *err)
-{
-	size_t i, add;
-
-	*need = 1;
-	for (i = 0; i < n; i++) {
-		c->types[i] = pg_tag(&p[i]);
-		if (p[i].type == DBR_TYPE_TEXT && p[i].len &&
-		    memchr(p[i].u.s, '\0', p[i].len))
-			return pg_misuse(err, i,
-					 "PostgreSQL text cannot hold a NUL "
-					 "byte (send a blob)");
-		switch (p[i].type) {
-		case DBR_TYPE_NULL: continue;
-		case DBR_TYPE_INT64:
-		case DBR_TYPE_DOUBLE: add = 8; break;
-		case DBR_TYPE_TEXT:
-		case DBR_TYPE_BLOB:
-			/* libpq takes an int length; PostgreSQL 1 GB. */
-			if (p[i].len >= (size_t)INT32_MAX)
-				return pg_misuse(err, i, "too large");
-			add = p[i].len + (p[i].type == DBR_TYPE_TEXT);
-			break;
-		default: return pg_misuse(err, i, "unknown type");
-		}
-		if (*need > SIZE_MAX - add)
-			return pg_misuse(err, i, "too large");
-		*need += add;
-	}
-	return DBR_OK;
-}
-
-/*
- * Lay the parameters out for libpq: text as NUL-terminated text of unknown
- * type (the server infers it), numbers and blobs binary with their types.
- */
-static int pg_bind(struct pg_conn *c, const struct dbr_value *p, size_t n,
-		   struct dbr_error *err)
-{
-	size_t i, need;
-	uint64_t bits;
-	char *at;
-	int rc = pg_measure(c, p, n, &need, err);
-
-	if (rc)
-		return rc;
-	if (pg_grow(&c->scratch, need))
-		return pg_nomem(err);
-	if (need >= PG_HUGE_SIZE)
-		c->huge = true;
-	at = c->scratch.buf;
-	for (i = 0; i < n; i++) {
-		c->values[i] = at;
-		c->formats[i] = 1; /* binary */
-		c->lengths[i] = p[i].type == DBR_TYPE_INT64 ||
-						p[i].type == DBR_TYPE_DOUBLE
-					? 8
-					: (int)p[i].len;
-		if (p[i].type == DBR_TYPE_NULL) {
-			c->values[i] = NULL;
-			c->formats[i] = 0;
-		} else if (p[i].type == DBR_TYPE_INT64) {
-			pg_put_be64(at, (uint64_t)p[i].u.i);
-			at += 8;
-		} else if (p[i].type == DBR_TYPE_DOUBLE) {
-			memcpy(&bits, &p[i].u.d, 8);
-			pg_put_be64(at, bits);
-			at += 8;
-		} else {
-			if (p[i].len)
-				memcpy(at, p[i].u.b, p[i].len);
-			if (p[i].type == DBR_TYPE_TEXT) {
-				at[p[i].len] = '\0';
-				c->formats[i] = 0; /* text, type inferred */
-				at++;
-			}
-			at += p[i].len;
-		}
-	}
-	return DBR_OK;
 }
 
 /*
