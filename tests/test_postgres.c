@@ -753,6 +753,52 @@ static void test_postgres__half_read_result_stopped(void **state)
 	pg_exec("DROP SEQUENCE pg_seq");
 }
 
+/*
+ * A result freed half-read is stopped only when it is a query outside a
+ * transaction. A write with RETURNING freed after its first row keeps all
+ * it did (closing the link would roll it back, although the caller saw
+ * its row), and a query freed early inside a transaction leaves the
+ * transaction going.
+ */
+static void test_postgres__half_read_writes_kept(void **state)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	struct dbr *one;
+	char *path;
+
+	(void)state;
+	pg_exec("DROP TABLE IF EXISTS pg_half");
+	pg_exec("CREATE TABLE pg_half (g INT)");
+	one = open_pg("dbr_test_half_w", "max_connections = 1\n", &path);
+	assert_int_equal(dbr_query(one, 1,
+				   "INSERT INTO pg_half SELECT g FROM "
+				   "generate_series(1, 5000) g RETURNING g",
+				   NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	dbr_result_free(res);
+	assert_int_equal(pg_int("SELECT count(*) FROM pg_half"), 5000);
+	/* Inside a transaction, an early free leaves it going. */
+	assert_int_equal(dbr_tx_begin(one, 1, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO pg_half VALUES (0)",
+				      NULL, 0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_query(tx,
+				      "SELECT g FROM generate_series(1, "
+				      "200000) g",
+				      NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	dbr_result_free(res);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	assert_int_equal(pg_int("SELECT count(*) FROM pg_half"), 5001);
+	dbr_close(one);
+	free(path);
+	pg_exec("DROP TABLE pg_half");
+}
+
 /* Item f (16): a 50 MB bytea comes back whole, and the connection that
  * carried it is replaced (libpq keeps its buffers at their largest). */
 static void test_postgres__large_bytea(void **state)
@@ -933,6 +979,7 @@ int main(void)
 		cmocka_unit_test(test_postgres__bytea_columns_stay_valid),
 		cmocka_unit_test(test_postgres__huge_nparams_misuse),
 		cmocka_unit_test(test_postgres__half_read_result_stopped),
+		cmocka_unit_test(test_postgres__half_read_writes_kept),
 		cmocka_unit_test(test_postgres__large_bytea),
 		cmocka_unit_test(test_postgres__diverted_reads_not_writes),
 		cmocka_unit_test(test_postgres__no_sigpipe),

@@ -261,9 +261,40 @@ static void test_sqlguard__keyword_prefixes_and_later_words(void **state)
 	}
 }
 
+static void test_sqlguard__reads_by_first_keyword(void **state)
+{
+	static const char *const reads[] = {
+		"SELECT 1",
+		" select * from t",
+		"(SELECT 1) UNION ALL (SELECT 2)",
+		"/* c */ VALUES (1)",
+		"TABLE t",
+		"SHOW work_mem",
+	};
+	static const char *const others[] = {
+		"INSERT INTO t VALUES (1) RETURNING id",
+		"WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+		"EXPLAIN ANALYZE INSERT INTO t VALUES (1)",
+		"UPDATE t SET x = 1 RETURNING x",
+		"SELECTED",
+		"",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+		assert_true(
+			dbr_sqlguard_is_read(reads[i], DBR_SQLGUARD_POSTGRES));
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		assert_false(
+			dbr_sqlguard_is_read(others[i], DBR_SQLGUARD_POSTGRES));
+	assert_false(dbr_sqlguard_is_read(NULL, DBR_SQLGUARD_SQLITE));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sqlguard__reads_by_first_keyword),
 		cmocka_unit_test(test_sqlguard__plain_select_passes),
 		cmocka_unit_test(test_sqlguard__transaction_control_both),
 		cmocka_unit_test(test_sqlguard__message_names_tx_calls),

@@ -313,3 +313,16 @@ const char *dbr_sqlguard_refuse(const char *sql,
 		return pg_refuse(&r, w, in_tx);
 	return NULL;
 }
+
+bool dbr_sqlguard_is_read(const char *sql, enum dbr_sqlguard_dialect dialect)
+{
+	struct reader r = { sql, dialect };
+	char w[MAXWORD + 1];
+
+	if (!sql)
+		return false;
+	skip_space(&r, true);
+	next_word(&r, w);
+	return !strcmp(w, "SELECT") || !strcmp(w, "VALUES") ||
+	       !strcmp(w, "TABLE") || !strcmp(w, "SHOW");
+}

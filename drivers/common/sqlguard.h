@@ -33,4 +33,12 @@ enum dbr_sqlguard_dialect {
 const char *dbr_sqlguard_refuse(const char *sql,
 				enum dbr_sqlguard_dialect dialect, bool in_tx);
 
+/*
+ * Whether `sql` is a query that only reads, by its first keyword: SELECT,
+ * VALUES, TABLE or SHOW (a function a SELECT calls may still write).
+ * WITH, EXPLAIN and everything else answer false. Used to decide what may
+ * be stopped when its result is freed before its end.
+ */
+bool dbr_sqlguard_is_read(const char *sql, enum dbr_sqlguard_dialect dialect);
+
 #endif /* DBR_SQLGUARD_H */

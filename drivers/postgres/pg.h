@@ -37,6 +37,7 @@ struct pg_stmt {
 	char name[24];
 	bool tx_only; /* allowed inside dbr_tx only (e.g. SAVEPOINT) */
 	bool stale;   /* the server did not run it: prepare it again */
+	bool reads;   /* a query (SELECT ...): may be stopped when freed */
 };
 
 /*
@@ -82,6 +83,7 @@ struct pg_conn {
 	bool wrote;    /* the statement may have written */
 	bool no_xid;   /* the tracked statement assigned no transaction id */
 	bool huge;     /* a value of PG_HUGE_SIZE or more went through */
+	bool reads;    /* the statement is a query (see pg_discard) */
 	size_t ncols;
 	size_t *name_at; /* offsets into names */
 	size_t *blob_at; /* offsets into blob, per column */
@@ -113,8 +115,13 @@ int pg_wait_result(struct pg_conn *c, struct dbr_error *err);
 /* Take the next result of the statement: DBR_ROW, DBR_DONE, an error. */
 int pg_advance(struct pg_conn *c, struct dbr_error *err);
 
-/* End the statement: read what the server already sent; a statement not
- * at its end within a small bound closes the connection instead. */
+/*
+ * End the statement. A query (SELECT ...) outside a transaction is read
+ * for a small bound only, then stopped by closing the connection; any
+ * other statement, and any inside a transaction, is read to its end (under
+ * its deadline) so that what it did is kept, and a failure at its end is
+ * logged, since nobody is left to return it to.
+ */
 void pg_discard(struct pg_conn *c);
 
 /* Read the results of what was sent until their end, under an absolute

@@ -413,8 +413,9 @@ int pg_advance(struct pg_conn *c, struct dbr_error *err)
 
 void pg_discard(struct pg_conn *c)
 {
+	struct dbr_error err;
 	int64_t by;
-	int i;
+	int i, rc;
 
 	PQclear(c->cur);
 	c->cur = NULL;
@@ -422,6 +423,18 @@ void pg_discard(struct pg_conn *c)
 	c->first = false;
 	if (!c->busy)
 		return;
+	if (!c->reads || c->in_tx) {
+		/* Its effects are kept, and a transaction goes on: read to
+		 * the end, under the statement's own deadline. */
+		while ((rc = pg_advance(c, &err)) == DBR_ROW)
+			;
+		if (rc != DBR_DONE)
+			pg_host->log(c->base.src, DBR_LOG_WARN,
+				     "a statement whose result was freed "
+				     "before its end failed: %s",
+				     err.message);
+		return;
+	}
 	by = pg_deadline_in(c->timeout < PG_DISCARD_SECONDS
 				    ? c->timeout
 				    : PG_DISCARD_SECONDS);
@@ -430,8 +443,8 @@ void pg_discard(struct pg_conn *c)
 	for (i = 0; c->busy && i < PG_DISCARD_RESULTS; i++)
 		if (pg_advance(c, NULL) != DBR_ROW)
 			break;
-	/* Not at its end: closing the link stops the statement on the
-	 * server (it fails on its next write to the socket). */
+	/* Not at its end: closing the link stops the query on the server
+	 * (it fails on its next write to the socket). */
 	if (c->busy)
 		pg_kill(c);
 }

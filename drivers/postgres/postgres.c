@@ -399,10 +399,13 @@ static int pg_lookup(struct pg_conn *c, const char *sql, size_t n,
 	if (why)
 		return pg_refuse(why, err);
 	rc = pg_prepare(c, sql, n, keylen, out, err);
-	if (!rc)
+	if (!rc) {
 		(*out)->tx_only =
 			c->in_tx &&
 			dbr_sqlguard_refuse(sql, DBR_SQLGUARD_POSTGRES, false);
+		(*out)->reads =
+			dbr_sqlguard_is_read(sql, DBR_SQLGUARD_POSTGRES);
+	}
 	return rc;
 }
 
@@ -420,6 +423,7 @@ static int pg_send(struct pg_conn *c, const struct pg_stmt *st, size_t n,
 
 	c->wrote = true; /* from here on, it may reach the server */
 	c->ended = false;
+	c->reads = st->reads;
 	c->pipe = track && PQenterPipelineMode(pg);
 	ok = PQsendQueryPrepared(pg, st->name, (int)n, c->values, c->lengths,
 				 c->formats, 0);
