@@ -14,6 +14,11 @@
  * refused, so the driver tracks no other state. A command is taken for a
  * write unless the server flags it `readonly` in COMMAND INFO (cached per
  * connection); read-only sources refuse every other command.
+ *
+ * Before a command is sent, a connection the server closed while it sat
+ * idle is replaced (a poll, no round trip); nothing is ever sent twice.
+ * Writes run with SIGPIPE blocked on the calling thread (rds_send), so a
+ * server that dies mid-write fails the command, never the process.
  */
 #include <errno.h>
 #include <poll.h>
@@ -204,7 +209,7 @@ static int rds_connect(struct rds_conn *c, const struct dbr_source_config *src,
 	double t = rds_host->opt_seconds(src, "timeout");
 	const char *sock = rds_host->opt_text(src, "unix_socket");
 	const char *host = rds_host->opt_text(src, "host");
-	int port = (int)rds_host->opt_int(src, "port"), code, saved;
+	int port = (int)rds_host->opt_int(src, "port"), saved;
 	struct timeval tv;
 
 	tv.tv_sec = (time_t)t;
@@ -217,8 +222,9 @@ static int rds_connect(struct rds_conn *c, const struct dbr_source_config *src,
 	if (c->ctx->err) {
 		/* No descriptor left is a local shortage, not a server
 		 * that is down. */
-		code = saved == EMFILE || saved == ENFILE ? DBR_E_RESOURCE
-							  : DBR_E_CONN;
+		int code = saved == EMFILE || saved == ENFILE ? DBR_E_RESOURCE
+							      : DBR_E_CONN;
+
 		rds_host->set_error(err, code, c->ctx->err, NULL,
 				    "cannot connect to %s%s%.0d: %s",
 				    sock ? sock : host, sock ? "" : ":",
@@ -421,9 +427,9 @@ static int rds_flags(struct rds_conn *c, const char *name, size_t len,
 {
 	const char *argv[3] = { "COMMAND", "INFO", name };
 	size_t argvlen[3] = { 7, 4, len }, i;
-	struct rds_cmdflag *f;
 	redisReply *r;
 
+	*flags = 0;
 	for (i = 0; i < c->nflags; i++) {
 		if (c->flags[i].len == len &&
 		    rds_command_is(name, len, c->flags[i].name)) {
@@ -439,7 +445,9 @@ static int rds_flags(struct rds_conn *c, const char *name, size_t len,
 	/* Only names the cache can hold whole and compare as text; when
 	 * full, the first slot is overwritten. */
 	if (len < RDS_NAME_MAX && !memchr(name, '\0', len)) {
-		f = &c->flags[c->nflags < RDS_FLAG_CACHE ? c->nflags++ : 0];
+		struct rds_cmdflag *f =
+			&c->flags[c->nflags < RDS_FLAG_CACHE ? c->nflags++ : 0];
+
 		memcpy(f->name, name, len);
 		f->name[len] = '\0';
 		f->len = (unsigned char)len;
