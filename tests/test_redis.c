@@ -569,6 +569,9 @@ static void test_redis__closed_while_idle(void **state)
 	redisReply *r;
 
 	(void)state;
+	/* A clean connection goes back to the pool and is used again. */
+	assert_int_equal(run_int("CLIENT ID", NULL, 0),
+			 run_int("CLIENT ID", NULL, 0));
 	snprintf(id, sizeof(id), "%lld",
 		 (long long)run_int("CLIENT ID", NULL, 0));
 	r = cmd("CLIENT KILL ID %s", id);
