@@ -562,16 +562,28 @@ static void test_redis__sigpipe_never_kills_the_host(void **state)
  * under the pool's 10 ms idle check: the next command still runs. */
 static void test_redis__closed_while_idle(void **state)
 {
+	static char blob[100000];
 	struct dbr_value k = dbr_text("idle", 4);
+	struct dbr_value big = dbr_blob(blob, sizeof(blob));
 	struct dbr_result *res;
 	struct dbr_error err;
+	int64_t before;
 	char id[32];
 	redisReply *r;
 
 	(void)state;
-	/* A clean connection goes back to the pool and is used again. */
-	assert_int_equal(run_int("CLIENT ID", NULL, 0),
-			 run_int("CLIENT ID", NULL, 0));
+	/* A clean connection goes back to the pool and is used again, also
+	 * after a reply larger than hiredis keeps in its read buffer. */
+	before = run_int("CLIENT ID", NULL, 0);
+	assert_int_equal(dbr_query_scope(db, "cache", "SET bigidle ?", &big, 1,
+					 NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_query_scope(db, "cache", "GET bigidle", NULL, 0,
+					 &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	dbr_result_free(res);
+	assert_int_equal(run_int("CLIENT ID", NULL, 0), before);
 	snprintf(id, sizeof(id), "%lld",
 		 (long long)run_int("CLIENT ID", NULL, 0));
 	r = cmd("CLIENT KILL ID %s", id);
