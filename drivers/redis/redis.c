@@ -97,12 +97,15 @@ static int rds_nomem(struct dbr_error *err)
 }
 
 /* A failure of the link itself: lost, or a timeout (both leave the
- * context unusable; is_clean() then retires it). */
+ * context unusable; is_clean() then retires it), or hiredis out of memory
+ * (which also leaves it unusable, but is no sign of a server down). */
 static int rds_link_error(struct rds_conn *c, struct dbr_error *err)
 {
 	int code = c->timed_out ? DBR_E_TIMEOUT : DBR_E_CONN;
 	const char *why = "connection lost";
 
+	if (c->ctx && c->ctx->err == REDIS_ERR_OOM)
+		return rds_nomem(err);
 	if (c->timed_out)
 		why = "command timed out";
 	else if (c->ctx && c->ctx->errstr[0])
