@@ -515,6 +515,63 @@ static void test_redis__timeout_never_pools_broken_connection(void **state)
 	free(path);
 }
 
+/* One command on a hiredis connection of the test's own; its reply must
+ * not be an error. */
+static void private_cmd(redisContext *c, const char *command)
+{
+	redisReply *r = redisCommand(c, command);
+
+	assert_non_null(r);
+	if (r->type == REDIS_REPLY_ERROR)
+		fail_msg("%s: %s", command, r->str);
+	freeReplyObject(r);
+}
+
+/*
+ * A connection the server closed while idle is replaced; when the new one
+ * cannot be set up (its AUTH refused), it is dropped, never pooled half set
+ * up: the next command would run unauthenticated (or on database 0 when
+ * SELECT failed).
+ */
+static void test_redis__reconnect_never_pools_half_set_up(void **state)
+{
+	struct private_server *ps = *state;
+	redisContext *admin = redisConnectUnix(ps->sock);
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr *other;
+	char *path;
+
+	assert_true(admin && !admin->err);
+	setenv("DBR_TEST_PRIVATE_PW", "first", 1);
+	private_cmd(admin, "CONFIG SET requirepass first");
+	other = private_open(ps,
+			     "max_connections = 1\n"
+			     "password_env = DBR_TEST_PRIVATE_PW\n",
+			     &path);
+	assert_int_equal(
+		dbr_query_source(other, "p", "SET k v", NULL, 0, NULL, &err),
+		DBR_OK);
+	/* The password changes and the idle connection is closed: the
+	 * reconnect's AUTH is refused. */
+	private_cmd(admin, "CONFIG SET requirepass second");
+	private_cmd(admin, "CLIENT KILL TYPE normal SKIPME yes");
+	assert_int_not_equal(
+		dbr_query_source(other, "p", "GET k", NULL, 0, NULL, &err),
+		DBR_OK);
+	/* Back to the password the source knows: a fresh connection. */
+	private_cmd(admin, "CONFIG SET requirepass first");
+	assert_int_equal(
+		dbr_query_source(other, "p", "GET k", NULL, 0, &res, &err),
+		DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), "v");
+	dbr_result_free(res);
+	dbr_close(other);
+	free(path);
+	redisFree(admin);
+}
+
 static void *kill_later(void *arg)
 {
 	const struct private_server *ps = arg;
@@ -838,6 +895,9 @@ int main(void)
 			test_redis__sigpipe_never_kills_the_host, private_start,
 			private_stop),
 		cmocka_unit_test(test_redis__closed_while_idle),
+		cmocka_unit_test_setup_teardown(
+			test_redis__reconnect_never_pools_half_set_up,
+			private_start, private_stop),
 		cmocka_unit_test(test_redis__state_changing_commands_refused),
 		cmocka_unit_test(
 			test_redis__readonly_holds_against_any_command),

@@ -280,6 +280,13 @@ static int rds_start(struct rds_conn *c, struct dbr_error *err)
 			err->code = DBR_E_CONN;
 		rc = DBR_E_CONN;
 	}
+	/* Half set up (connected, but AUTH or SELECT refused) is no
+	 * connection: never pooled, never used unauthenticated or on the
+	 * wrong database. */
+	if (rc && c->ctx) {
+		redisFree(c->ctx);
+		c->ctx = NULL;
+	}
 	return rc;
 }
 
