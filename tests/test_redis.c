@@ -773,6 +773,16 @@ static void test_redis__readonly_holds_against_any_command(void **state)
 	assert_int_equal(dbr_query_source(db, "ro", "XINFO STREAM rostream",
 					  NULL, 0, NULL, &err),
 			 DBR_E_STMT);
+	/* Keyless commands without effect run, though not flagged. */
+	assert_int_equal(
+		dbr_query_source(db, "ro", "PING", NULL, 0, NULL, &err),
+		DBR_OK);
+	assert_int_equal(
+		dbr_query_source(db, "ro", "ECHO hi", NULL, 0, NULL, &err),
+		DBR_OK);
+	assert_int_equal(
+		dbr_query_source(db, "ro", "TIME", NULL, 0, NULL, &err),
+		DBR_OK);
 }
 
 /* Item 11: a diverted read is not recorded as a diverted write. */

@@ -471,6 +471,18 @@ static int rds_flags(struct rds_conn *c, const char *name, size_t len,
  * (XGROUP, OBJECT, ...) is as its subcommand NAME|SUB is; when that cannot
  * be asked, it is not.
  */
+/* PING [msg], ECHO msg, TIME: no key, no effect, although the server
+ * does not flag them `readonly`. */
+static bool rds_harmless(const struct rds_conn *c, size_t argc)
+{
+	const char *w = c->argv[0];
+	size_t n = c->argvlen[0];
+
+	return (rds_command_is(w, n, "PING") && argc <= 2) ||
+	       (rds_command_is(w, n, "ECHO") && argc == 2) ||
+	       (rds_command_is(w, n, "TIME") && argc == 1);
+}
+
 static int rds_readonly(struct rds_conn *c, size_t argc, bool *ro,
 			struct dbr_error *err)
 {
@@ -480,6 +492,10 @@ static int rds_readonly(struct rds_conn *c, size_t argc, bool *ro,
 	int rc = rds_flags(c, c->argv[0], n0, &flags, err);
 
 	*ro = false;
+	if (!rc && rds_harmless(c, argc)) {
+		*ro = true;
+		return DBR_OK;
+	}
 	if (rc || !(flags & RDS_CMD_CONTAINER)) {
 		*ro = !rc && (flags & RDS_CMD_READONLY);
 		return rc;
