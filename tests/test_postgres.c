@@ -4,14 +4,20 @@
  * are mapped, types map to dbroute values, a terminated backend is
  * replaced, the password comes from the environment.
  */
+#define _GNU_SOURCE /* memmem */
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -959,6 +965,239 @@ static void test_postgres__no_fd_is_resource(void **state)
 	free(path);
 }
 
+/*
+ * A loopback proxy between dbroute and the server, on a Unix socket of its
+ * own: it forwards both ways until the client sends a DEALLOCATE, and from
+ * then on drops what the server says on that link, so that the DEALLOCATE
+ * (and anything after it) waits out its deadline. Other links go on.
+ */
+#define PROXY_LINKS 4
+
+struct proxy {
+	int lfd;
+	int cfd[PROXY_LINKS], sfd[PROXY_LINKS];
+	bool frozen[PROXY_LINKS];
+	struct sockaddr_un up; /* the server's socket */
+	char conninfo[512];    /* a conninfo that reaches the server through
+				  the proxy */
+	atomic_bool stop;
+	atomic_int deallocates; /* links frozen so far */
+	pthread_t thread;
+};
+
+static void proxy_close(struct proxy *p, int i)
+{
+	close(p->cfd[i]);
+	close(p->sfd[i]);
+	p->cfd[i] = p->sfd[i] = -1;
+	p->frozen[i] = false;
+}
+
+static void proxy_accept(struct proxy *p)
+{
+	int c = accept(p->lfd, NULL, NULL), s, i;
+
+	if (c < 0)
+		return;
+	for (i = 0; i < PROXY_LINKS && p->cfd[i] >= 0; i++)
+		;
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (i == PROXY_LINKS || s < 0 ||
+	    connect(s, (struct sockaddr *)&p->up, sizeof(p->up))) {
+		close(c);
+		if (s >= 0)
+			close(s);
+		return;
+	}
+	p->cfd[i] = c;
+	p->sfd[i] = s;
+}
+
+/* Move what one side of link i has to the other; false at its end. */
+static bool proxy_move(struct proxy *p, int i, bool from_client)
+{
+	char buf[65536];
+	ssize_t n =
+		recv(from_client ? p->cfd[i] : p->sfd[i], buf, sizeof(buf), 0);
+
+	if (n <= 0)
+		return false;
+	if (from_client && memmem(buf, (size_t)n, "DEALLOCATE", 10) &&
+	    !p->frozen[i]) {
+		p->frozen[i] = true;
+		atomic_fetch_add(&p->deallocates, 1);
+	}
+	if (!from_client && p->frozen[i])
+		return true;
+	return send(from_client ? p->sfd[i] : p->cfd[i], buf, (size_t)n,
+		    MSG_NOSIGNAL) == n;
+}
+
+/* Each round's poll is bounded, and the test stops the proxy. */
+static void *proxy_main(void *arg)
+{
+	struct proxy *p = arg;
+	struct pollfd pf[1 + 2 * PROXY_LINKS];
+	int i, n;
+
+	while (!atomic_load(&p->stop)) {
+		pf[0] = (struct pollfd){ p->lfd, POLLIN, 0 };
+		for (i = 0; i < PROXY_LINKS; i++) {
+			pf[1 + 2 * i] = (struct pollfd){ p->cfd[i], POLLIN, 0 };
+			pf[2 + 2 * i] = (struct pollfd){ p->sfd[i], POLLIN, 0 };
+		}
+		n = poll(pf, 1 + 2 * PROXY_LINKS, 20);
+		if (n <= 0)
+			continue;
+		if (pf[0].revents)
+			proxy_accept(p);
+		for (i = 0; i < PROXY_LINKS; i++) {
+			if (p->cfd[i] < 0)
+				continue;
+			if ((pf[1 + 2 * i].revents &&
+			     !proxy_move(p, i, true)) ||
+			    (pf[2 + 2 * i].revents && !proxy_move(p, i, false)))
+				proxy_close(p, i);
+		}
+	}
+	for (i = 0; i < PROXY_LINKS; i++)
+		if (p->cfd[i] >= 0)
+			proxy_close(p, i);
+	return NULL;
+}
+
+/* Start a proxy to the server `check` is connected to (over its Unix
+ * socket), listening in a new folder under dir. */
+static struct proxy *proxy_start(void)
+{
+	struct proxy *p = calloc(1, sizeof(*p));
+	struct sockaddr_un a = { 0 };
+	const char *port = PQport(check);
+	char *pdir;
+	int i;
+
+	assert_non_null(p);
+	if (!port || !*port)
+		port = "5432";
+	pdir = t_path(dir, "proxy");
+	assert_true(mkdir(pdir, 0700) == 0 || access(pdir, F_OK) == 0);
+	p->up.sun_family = AF_UNIX;
+	snprintf(p->up.sun_path, sizeof(p->up.sun_path), "%s/.s.PGSQL.%s",
+		 PQhost(check), port);
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/.s.PGSQL.%s", pdir, port);
+	unlink(a.sun_path);
+	snprintf(p->conninfo, sizeof(p->conninfo),
+		 "host=%s port=%s dbname=%s user=%s", pdir, port, PQdb(check),
+		 PQuser(check));
+	free(pdir);
+	for (i = 0; i < PROXY_LINKS; i++)
+		p->cfd[i] = p->sfd[i] = -1;
+	p->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(p->lfd >= 0);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(p->lfd, 16), 0);
+	atomic_init(&p->stop, false);
+	atomic_init(&p->deallocates, 0);
+	assert_int_equal(pthread_create(&p->thread, NULL, proxy_main, p), 0);
+	return p;
+}
+
+static void proxy_stop(struct proxy *p)
+{
+	atomic_store(&p->stop, true);
+	pthread_join(p->thread, NULL);
+	close(p->lfd);
+	free(p);
+}
+
+/* A handle whose source `pg` (max_connections = 1, timeout = 1) reaches
+ * the server through proxy p. */
+static struct dbr *open_proxied(const struct proxy *p, const char *name,
+				char **path)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+		 "[database]\nretry_interval = 0\n"
+		 "[source.pg]\ntype = postgres\nconninfo = %s\n"
+		 "max_connections = 1\ntimeout = 1\n",
+		 p->conninfo);
+	*path = t_write(dir, name, text);
+	return t_open(*path);
+}
+
+/*
+ * Review 1: a cached statement whose plan went stale inside a transaction
+ * is prepared again at its next use outside one, after a DEALLOCATE of
+ * its old name; when that DEALLOCATE times out and the link is closed,
+ * the statement being prepared again was freed with the whole cache and
+ * then written to (ASan: heap-use-after-free). Now it fails with the
+ * timeout, and the next call runs on a new connection.
+ */
+static void test_postgres__deallocate_timeout_in_reprepare(void **state)
+{
+	struct proxy *p = proxy_start();
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	struct dbr *one;
+	char *path;
+
+	(void)state;
+	pg_exec("DROP TABLE IF EXISTS pg_uaf");
+	pg_exec("CREATE TABLE pg_uaf (a INTEGER)");
+	pg_exec("INSERT INTO pg_uaf VALUES (1)");
+	one = open_proxied(p, "uaf.ini", &path);
+	assert_int_equal(db_int(one, "SELECT * FROM pg_uaf"), 1);
+	pg_exec("ALTER TABLE pg_uaf ADD COLUMN b INTEGER");
+	assert_int_equal(dbr_tx_begin(one, 1, &tx, &err), DBR_OK);
+	assert_int_equal(
+		dbr_tx_query(tx, "SELECT * FROM pg_uaf", NULL, 0, NULL, &err),
+		DBR_E_STMT);
+	assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
+	assert_int_equal(atomic_load(&p->deallocates), 0);
+	assert_int_equal(
+		dbr_query(one, 1, "SELECT * FROM pg_uaf", NULL, 0, NULL, &err),
+		DBR_E_TIMEOUT);
+	assert_int_equal(atomic_load(&p->deallocates), 1);
+	assert_int_equal(db_int(one, "SELECT * FROM pg_uaf"), 1);
+	dbr_close(one);
+	proxy_stop(p);
+	free(path);
+	pg_exec("DROP TABLE pg_uaf");
+}
+
+/*
+ * Review 2: the 65th distinct statement evicts the least recently used
+ * one from the 64-entry cache, whose DEALLOCATE times out; closing the
+ * link cleared the cache, the evicted statement among them, and the
+ * eviction then freed it again (double free). Now the statement fails
+ * with the timeout, and the next call runs on a new connection.
+ */
+static void test_postgres__deallocate_timeout_in_eviction(void **state)
+{
+	struct proxy *p = proxy_start();
+	struct dbr_error err;
+	struct dbr *one;
+	char *path, sql[32];
+	int i;
+
+	(void)state;
+	one = open_proxied(p, "evict.ini", &path);
+	for (i = 0; i < 64; i++) {
+		snprintf(sql, sizeof(sql), "SELECT %d", i);
+		assert_int_equal(db_int(one, sql), i);
+	}
+	assert_int_equal(atomic_load(&p->deallocates), 0);
+	assert_int_equal(dbr_query(one, 1, "SELECT 64", NULL, 0, NULL, &err),
+			 DBR_E_TIMEOUT);
+	assert_int_equal(atomic_load(&p->deallocates), 1);
+	assert_int_equal(db_int(one, "SELECT 65"), 65);
+	dbr_close(one);
+	proxy_stop(p);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -984,11 +1223,17 @@ int main(void)
 		cmocka_unit_test(test_postgres__diverted_reads_not_writes),
 		cmocka_unit_test(test_postgres__no_sigpipe),
 		cmocka_unit_test(test_postgres__no_fd_is_resource),
+		cmocka_unit_test(
+			test_postgres__deallocate_timeout_in_reprepare),
+		cmocka_unit_test(test_postgres__deallocate_timeout_in_eviction),
 	};
 
 	int rc = t_need_server("DBR_TEST_PG", "PostgreSQL server");
 
 	if (rc)
 		return rc;
+	/* DBR_TEST_FILTER=test_postgres__read* runs some cases only. */
+	if (getenv("DBR_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("DBR_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -54,6 +54,8 @@ struct pg_conn {
 	struct dbr_stmtcache cache; /* of struct pg_stmt */
 	struct pg_buf key;	    /* text, NUL, type tags: the cache key */
 	bool closing;		    /* no DEALLOCATE while closing */
+	struct dbr_error *drop_err; /* where an eviction's lost link is told */
+	int drop_rc;		    /* and its category (0: link kept) */
 	uint64_t serial;
 	struct dbr_sqlbuf sqlbuf; /* translated statement text */
 	struct pg_buf scratch;	  /* parameter bytes */
@@ -102,7 +104,8 @@ int64_t pg_deadline_in(double seconds);
 int pg_wait_connect(struct pg_conn *c, const char *const *keys,
 		    const char *const *vals, struct dbr_error *err);
 
-/* Close the link now, without waiting (c->pg becomes NULL). */
+/* Close the link now, without waiting (c->pg becomes NULL). The cached
+ * statements stay until pg_close(): callers may be using one. */
 void pg_kill(struct pg_conn *c);
 
 /* Fill err from a result (or the connection); returns the category. */

@@ -137,10 +137,14 @@ void pg_kill(struct pg_conn *c)
 	c->pipe = false;
 	if (!c->pg)
 		return;
-	/* Its prepared statements go with it: nothing to deallocate. */
-	c->closing = true;
-	dbr_stmtcache_clear(&c->cache);
-	c->closing = false;
+	/*
+	 * The statement cache is left alone: this runs inside its users
+	 * (a DEALLOCATE from the cache's own eviction, or before a cached
+	 * statement is prepared again), which must not see their entries
+	 * freed under them. The prepared statements die with the session;
+	 * with c->pg NULL every later call fails, is_clean() says false and
+	 * the core closes the connection: pg_close() clears the cache.
+	 */
 	/* Non-blocking: the goodbye is sent only if it fits at once. */
 	PQsetnonblocking(c->pg, 1);
 	PQfinish(c->pg);

@@ -77,17 +77,40 @@ static int pg_nomem(struct dbr_error *err)
 	return DBR_E_NOMEM;
 }
 
-/* An evicted statement is deallocated on the server too. */
+/*
+ * Deallocate a prepared statement on the server, under `timeout`. A
+ * failure is harmless (the statement may be gone already) unless the link
+ * was lost on the way (closed at the deadline): then err says why, and
+ * its category is returned.
+ */
+static int pg_deallocate(struct pg_conn *c, const char *name,
+			 struct dbr_error *err)
+{
+	struct dbr_error why;
+	char sql[48];
+	int rc;
+
+	snprintf(sql, sizeof(sql), "DEALLOCATE %s", name);
+	rc = pg_command(c, sql, NULL, pg_deadline_in(c->timeout), &why);
+	if (!rc || c->pg)
+		return DBR_OK;
+	if (err)
+		*err = why;
+	return rc;
+}
+
+/*
+ * An evicted statement is deallocated on the server too; a lost link is
+ * told through c->drop_err and c->drop_rc. The link may be closed here
+ * (pg_kill), but the cache is never cleared under its own eviction.
+ */
 static void pg_drop(void *ctx, void *data)
 {
 	struct pg_conn *c = ctx;
 	struct pg_stmt *st = data;
-	char sql[48];
 
-	if (!c->closing && c->pg) {
-		snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
-		pg_command(c, sql, NULL, pg_deadline_in(c->timeout), NULL);
-	}
+	if (!c->closing && c->pg)
+		c->drop_rc = pg_deallocate(c, st->name, c->drop_err);
 	free(st);
 }
 
@@ -95,6 +118,9 @@ static void pg_close(struct dbr_driver_conn *conn)
 {
 	struct pg_conn *c = pg_conn(conn);
 
+	/* The prepared statements go with the session: no DEALLOCATE. */
+	c->closing = true;
+	dbr_stmtcache_clear(&c->cache);
 	pg_kill(c);
 	dbr_sqlbuf_free(&c->sqlbuf);
 	free(c->key.buf);
@@ -294,7 +320,8 @@ static int pg_prepare_as(struct pg_conn *c, struct pg_stmt *st, size_t n,
 		c->oids[i] = pg_oid(c->types[i]);
 	snprintf(st->name, sizeof(st->name), "dbr_%llu",
 		 (unsigned long long)++c->serial);
-	if (!PQsendPrepare(c->pg, st->name, c->sqlbuf.buf, (int)n, c->oids))
+	if (!c->pg ||
+	    !PQsendPrepare(c->pg, st->name, c->sqlbuf.buf, (int)n, c->oids))
 		return pg_fail(c, NULL, err);
 	return pg_collect(c, "PREPARE", NULL, c->deadline, err);
 }
@@ -304,6 +331,7 @@ static int pg_prepare(struct pg_conn *c, const char *sql, size_t n,
 		      size_t keylen, struct pg_stmt **out,
 		      struct dbr_error *err)
 {
+	struct dbr_stmtcache_entry *e;
 	struct pg_stmt *st;
 	int rc;
 
@@ -320,10 +348,18 @@ static int pg_prepare(struct pg_conn *c, const char *sql, size_t n,
 		free(st);
 		return rc;
 	}
-	if (!dbr_stmtcache_add(&c->cache, c->key.buf, keylen, st)) {
+	/* Adding may evict a statement, whose DEALLOCATE may lose the
+	 * link: then st is cached, but cannot run. */
+	c->drop_rc = DBR_OK;
+	c->drop_err = err;
+	e = dbr_stmtcache_add(&c->cache, c->key.buf, keylen, st);
+	c->drop_err = NULL;
+	if (!e) {
 		pg_drop(c, st); /* deallocates it on the server */
 		return pg_nomem(err);
 	}
+	if (c->drop_rc)
+		return c->drop_rc;
 	*out = st;
 	return DBR_OK;
 }
@@ -331,12 +367,12 @@ static int pg_prepare(struct pg_conn *c, const char *sql, size_t n,
 /*
  * Prepare a cached statement again, under a new name: the server said it
  * did not run it (its plan went stale, or it is gone). The old one is
- * deallocated outside a transaction only, where a failure is harmless.
+ * deallocated outside a transaction only, where a failure is harmless
+ * unless it lost the link (st stays cached until pg_close).
  */
 static int pg_reprepare(struct pg_conn *c, const char *sql, struct pg_stmt *st,
 			size_t n, struct dbr_error *err)
 {
-	char drop[48];
 	int rc;
 
 	pg_host->log(c->base.src, DBR_LOG_DEBUG,
@@ -346,10 +382,8 @@ static int pg_reprepare(struct pg_conn *c, const char *sql, struct pg_stmt *st,
 	rc = pg_translate(c, sql, n, err);
 	if (rc)
 		return rc;
-	if (!c->in_tx) {
-		snprintf(drop, sizeof(drop), "DEALLOCATE %s", st->name);
-		pg_command(c, drop, NULL, pg_deadline_in(c->timeout), NULL);
-	}
+	if (!c->in_tx && (rc = pg_deallocate(c, st->name, err)))
+		return rc;
 	rc = pg_prepare_as(c, st, n, err);
 	if (!rc)
 		st->stale = false;
@@ -421,6 +455,8 @@ static int pg_send(struct pg_conn *c, const struct pg_stmt *st, size_t n,
 	bool ok;
 	int rc;
 
+	if (!pg)
+		return pg_fail(c, NULL, err);
 	c->wrote = true; /* from here on, it may reach the server */
 	c->ended = false;
 	c->reads = st->reads;
