@@ -21,9 +21,11 @@
 #if defined(__GNUC__)
 #define DBR_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define DBR_UNLIKELY(x)	 __builtin_expect(!!(x), 0)
+#define DBR_INLINE	 inline __attribute__((always_inline))
 #else
 #define DBR_PRINTF(f, a)
 #define DBR_UNLIKELY(x) (x)
+#define DBR_INLINE	inline
 #endif
 
 /* alloc.c: the core's allocator, replaceable by dbr_set_allocator(). */

@@ -67,10 +67,12 @@ static int drain(struct dbr_result *res, struct dbr_error *err)
 	return rc;
 }
 
-/* Run sql on pc; on success *out is its open result. */
-static int run(struct dbr *db, struct dbr__pconn *pc, struct dbr_tx *tx,
-	       const char *sql, const struct dbr_value *params, size_t nparams,
-	       struct dbr_result **out, struct dbr_error *err)
+/* Run sql on pc; on success *out is its open result. Inlined: it is the
+ * body of every statement's path. */
+static DBR_INLINE int run(struct dbr *db, struct dbr__pconn *pc,
+			  struct dbr_tx *tx, const char *sql,
+			  const struct dbr_value *params, size_t nparams,
+			  struct dbr_result **out, struct dbr_error *err)
 {
 	const struct dbr_driver *vt = &source_of(pc)->drv->vt;
 	struct dbr_result *res = &pc->res;
@@ -248,12 +250,12 @@ const char *dbr_result_column_name(const struct dbr_result *res, size_t col)
 
 int dbr_result_value(struct dbr_result *res, size_t col, struct dbr_value *out)
 {
-	if (!out)
-		return DBR_E_MISUSE;
-	if (res && res->merge && res->row)
-		return dbr__merge_value(res, col, out);
-	if (!res || !res->row || res->merge || col >= res->ncols) {
-		*out = dbr_null();
+	if (DBR_UNLIKELY(!res || !res->row || res->merge || col >= res->ncols ||
+			 !out)) {
+		if (res && res->merge && res->row && out)
+			return dbr__merge_value(res, col, out);
+		if (out)
+			*out = dbr_null();
 		return DBR_E_MISUSE;
 	}
 	res->vt->column(res->dc, col, out);

@@ -23,9 +23,9 @@ struct sqlt_stmt {
 	sqlite3_stmt *stmt;
 	int nparams;
 	bool readonly;
-	bool rowless;	 /* no result columns: done in its first step */
-	bool guarded;	 /* refused outside a transaction: ask on every use */
-	bool makes_temp; /* creates a TEMP table, index, view or trigger */
+	bool rowless;	   /* no result columns: done in its first step */
+	bool guarded;	   /* refused outside a transaction: ask on every use */
+	bool leaves_state; /* creates a TEMP object, or ATTACHes a database */
 };
 
 struct sqlt_conn {
@@ -33,22 +33,25 @@ struct sqlt_conn {
 	sqlite3 *db;
 	struct dbr_stmtcache cache; /* of struct sqlt_stmt, by text */
 	sqlite3_stmt *cur;	    /* the cursor's statement, or NULL */
-	bool cur_readonly;	/* the last statement's, once it has started */
-	bool inserted;		/* the update hook saw a row inserted ... */
-	int64_t inserted_rowid; /* ... with this rowid, the last one */
-	bool in_tx;		/* between a successful begin and its end */
-	bool made_temp; /* a statement created TEMP objects: never pooled */
-	bool temp_seen; /* the authorizer saw one while preparing */
-	int cur_rc;	/* SQLITE_ROW or SQLITE_DONE: the last step */
-	bool first;	/* next() returns the row query() stepped to */
+	bool cur_readonly; /* the last statement's, once it has started */
+	bool in_tx;	   /* between a successful begin and its end */
+	bool state_left;   /* a statement left TEMP objects or an attached
+			  * database behind: never pooled */
+	bool state_seen;   /* the authorizer saw one while preparing */
+	int cur_rc;	   /* SQLITE_ROW or SQLITE_DONE: the last step */
+	bool first;	   /* next() returns the row query() stepped to */
 	int64_t changes;
-	int64_t rowid; /* the last insert row id after the statement */
-	int64_t rowid_before;
+	int64_t rowid;	      /* the row id it inserted, or SQLT_NO_ROWID */
+	int64_t rowid_before; /* SQLite's last insert row id before it */
 	/* Copies of text and blob parameters, bound without SQLite's own
 	 * copy: valid until the next query rebinds. len <= cap. */
 	char *scratch;
 	size_t scratch_len, scratch_cap;
 };
+
+/* The last insert row id while a write runs: none is inserted with it
+ * unless given explicitly. */
+#define SQLT_NO_ROWID INT64_MIN
 
 static const struct dbr_host *sqlt_host;
 static const struct dbr_driver sqlt_driver;
@@ -145,24 +148,11 @@ static int sqlt_exec(struct sqlt_conn *c, const char *sql,
 	return rc == SQLITE_OK ? DBR_OK : sqlt_fail(c, rc, err, sql);
 }
 
-/* SQLite's update hook: note the last row a statement inserted. */
-static void sqlt_row_changed(void *ctx, int op, const char *db,
-			     const char *table, sqlite3_int64 rowid)
-{
-	struct sqlt_conn *c = ctx;
-
-	(void)db;
-	(void)table;
-	if (op == SQLITE_INSERT) {
-		c->inserted = true;
-		c->inserted_rowid = rowid;
-	}
-}
-
 /*
  * SQLite's authorizer, asked while a statement is prepared (never while
- * it runs): it allows everything and notes a TEMP object's creation,
- * which would outlive the call on a pooled connection.
+ * it runs): it allows everything and notes what would outlive the call on
+ * a pooled connection, a TEMP object's creation or an attached database.
+ * The statement guard refuses ATTACH; this is the state-side guarantee.
  */
 static int sqlt_authorize(void *ctx, int action, const char *a, const char *b,
 			  const char *db, const char *trigger)
@@ -177,7 +167,8 @@ static int sqlt_authorize(void *ctx, int action, const char *a, const char *b,
 	case SQLITE_CREATE_TEMP_INDEX:
 	case SQLITE_CREATE_TEMP_TABLE:
 	case SQLITE_CREATE_TEMP_TRIGGER:
-	case SQLITE_CREATE_TEMP_VIEW: c->temp_seen = true; break;
+	case SQLITE_CREATE_TEMP_VIEW:
+	case SQLITE_ATTACH: c->state_seen = true; break;
 	default: break;
 	}
 	return SQLITE_OK;
@@ -286,7 +277,6 @@ static int sqlt_open(const struct dbr_source_config *src,
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->db, (int)(timeout * 1000));
-	sqlite3_update_hook(c->db, sqlt_row_changed, c);
 	sqlite3_set_authorizer(c->db, sqlt_authorize, c);
 	rc = sqlt_settings(c, src, err);
 	/* Reading the schema version proves the file is a database. */
@@ -316,7 +306,7 @@ static int sqlt_prepare(struct sqlt_conn *c, const char *sql,
 
 	sqlt_host->log(c->base.src, DBR_LOG_DEBUG,
 		       "statement cache miss: preparing '%.200s'", sql);
-	c->temp_seen = false;
+	c->state_seen = false;
 	rc = sqlite3_prepare_v3(c->db, sql, (int)len, SQLITE_PREPARE_PERSISTENT,
 				&stmt, &tail);
 	if (rc != SQLITE_OK)
@@ -354,7 +344,7 @@ static int sqlt_prepare(struct sqlt_conn *c, const char *sql,
 	st->nparams = sqlite3_bind_parameter_count(stmt);
 	st->readonly = sqlite3_stmt_readonly(stmt) != 0;
 	st->rowless = sqlite3_column_count(stmt) == 0;
-	st->makes_temp = c->temp_seen;
+	st->leaves_state = c->state_seen;
 	*out = st;
 	return DBR_OK;
 }
@@ -484,6 +474,15 @@ static int sqlt_bind(struct sqlt_conn *c, const struct sqlt_stmt *e,
 			       : sqlt_fail(c, rc, err, "cannot bind parameter");
 }
 
+/* The row id a write inserted; one that inserted nothing leaves SQLite's
+ * last insert row id as it was before it, not at the sentinel. */
+static void sqlt_rowid_after(struct sqlt_conn *c)
+{
+	c->rowid = sqlite3_last_insert_rowid(c->db);
+	if (c->rowid == SQLT_NO_ROWID)
+		sqlite3_set_last_insert_rowid(c->db, c->rowid_before);
+}
+
 /* Step the cursor once; at its end, note what the statement changed. */
 static int sqlt_step(struct sqlt_conn *c, struct dbr_error *err)
 {
@@ -497,10 +496,12 @@ static int sqlt_step(struct sqlt_conn *c, struct dbr_error *err)
 		c->cur_rc = rc;
 		if (!c->cur_readonly) {
 			c->changes = sqlite3_changes64(c->db);
-			c->rowid = sqlite3_last_insert_rowid(c->db);
+			sqlt_rowid_after(c);
 		}
 		return DBR_DONE;
 	}
+	if (!c->cur_readonly) /* it failed: nothing it inserted stays */
+		sqlite3_set_last_insert_rowid(c->db, c->rowid_before);
 	rc = sqlt_fail(c, rc, err, "statement failed");
 	sqlite3_reset(c->cur);
 	c->cur = NULL;
@@ -528,15 +529,22 @@ static int sqlt_query(struct dbr_driver_conn *conn, const char *sql,
 	sqlt_finish(conn);
 	c->changes = 0;
 	c->cur_readonly = false; /* unknown until it is prepared: a write */
-	c->inserted = false;
 	rc = sqlt_lookup(c, sql, &e, err);
 	if (rc)
 		return rc;
-	c->made_temp |= e->makes_temp;
-	/* Only a write can change the last insert row id. */
+	c->state_left |= e->leaves_state;
+	/*
+	 * Only a write can insert. Before one, SQLite's last insert row id is
+	 * set to a value no insert makes (rowids that small are never
+	 * chosen, only given explicitly), so that afterwards it says whether
+	 * this statement inserted, also a row that reuses the previous id.
+	 */
 	c->cur_readonly = e->readonly;
-	c->rowid = c->rowid_before =
-		e->readonly ? 0 : sqlite3_last_insert_rowid(c->db);
+	c->rowid = SQLT_NO_ROWID;
+	if (!e->readonly) {
+		c->rowid_before = sqlite3_last_insert_rowid(c->db);
+		sqlite3_set_last_insert_rowid(c->db, SQLT_NO_ROWID);
+	}
 	rc = sqlt_bind(c, e, params, nparams, err);
 	if (rc)
 		return rc;
@@ -625,14 +633,13 @@ static bool sqlt_last_insert_id(struct dbr_driver_conn *conn, int64_t *id)
 	struct sqlt_conn *c = sqlt_conn(conn);
 
 	/*
-	 * SQLite keeps the connection's last id: report it when this
-	 * statement changed it, or when this statement inserted a row with
-	 * that very id (insert, delete, insert reuses it). An upsert that
-	 * only updated, or an insert into a WITHOUT ROWID table, has none.
+	 * Set when this statement inserted a row into a rowid table, also
+	 * one that reuses the previous id (insert, delete, insert). An
+	 * upsert that only updated, or an insert into a WITHOUT ROWID table,
+	 * has none; nor has a row given the rowid INT64_MIN explicitly.
 	 */
 	*id = c->rowid;
-	return c->rowid != c->rowid_before ||
-	       (c->inserted && c->inserted_rowid == c->rowid);
+	return c->rowid != SQLT_NO_ROWID;
 }
 
 static int sqlt_ping(struct dbr_driver_conn *conn, struct dbr_error *err)
@@ -687,8 +694,7 @@ static bool sqlt_is_clean(struct dbr_driver_conn *conn)
 {
 	struct sqlt_conn *c = sqlt_conn(conn);
 
-	return !c->cur && !c->made_temp && sqlite3_get_autocommit(c->db) &&
-	       !sqlite3_db_name(c->db, 2);
+	return !c->cur && !c->state_left && sqlite3_get_autocommit(c->db);
 }
 
 /* Whether the last statement may have written: SQLite knows exactly. */
