@@ -576,6 +576,58 @@ static void test_postgres__readonly_holds(void **state)
 	free(path);
 }
 
+/*
+ * Review 3: inside dbr_tx on a read-only source, read-write mode set
+ * before the transaction's first query (SET TRANSACTION READ WRITE, SET
+ * LOCAL transaction_read_only, set_config(), also after a SAVEPOINT) made
+ * the INSERT that followed commit. The transaction begins read-only with
+ * its first query done, so PostgreSQL refuses read-write mode itself.
+ */
+static void test_postgres__readonly_tx_holds(void **state)
+{
+	static const char *const tries[][2] = {
+		{ "SET TRANSACTION READ WRITE", NULL },
+		{ "SET LOCAL transaction_read_only = off", NULL },
+		{ "SELECT set_config('transaction_read_only', 'off', true)",
+		  NULL },
+		{ "SAVEPOINT s", "SET TRANSACTION READ WRITE" },
+		{ "SAVEPOINT s", "SET LOCAL transaction_read_only = off" },
+	};
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	struct dbr *ro;
+	char *path;
+	size_t i, j;
+	int rc;
+
+	(void)state;
+	ro = open_pg("dbr_test_ro_tx", "max_connections = 1\nreadonly = true\n",
+		     &path);
+	for (i = 0; i < sizeof(tries) / sizeof(*tries); i++) {
+		assert_int_equal(dbr_tx_begin(ro, 1, &tx, &err), DBR_OK);
+		/* The try is refused by the server (its last statement). */
+		for (j = 0, rc = DBR_OK; j < 2 && tries[i][j]; j++)
+			rc = dbr_tx_query(tx, tries[i][j], NULL, 0, NULL, &err);
+		assert_int_not_equal(rc, DBR_OK);
+		rc = dbr_tx_query(tx, "INSERT INTO pg_m (n) VALUES (911)", NULL,
+				  0, NULL, &err);
+		if (rc == DBR_OK)
+			fprintf(stderr, "%s: the INSERT was accepted\n",
+				tries[i][0]);
+		assert_int_not_equal(rc, DBR_OK);
+		dbr_tx_commit(tx, &err);
+		assert_int_equal(
+			pg_int("SELECT count(*) FROM pg_m WHERE n = 911"), 0);
+	}
+	/* A read-only transaction still reads. */
+	assert_int_equal(dbr_tx_begin(ro, 1, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "SELECT 1", NULL, 0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	dbr_close(ro);
+	free(path);
+}
+
 /* Run `SELECT * FROM pg_alt` on both connections of a two-connection
  * pool at once, and check the number of columns each sees. */
 static void select_star_twice(struct dbr *two, size_t ncols)
@@ -1213,6 +1265,7 @@ int main(void)
 		cmocka_unit_test(test_postgres__copy_refused),
 		cmocka_unit_test(test_postgres__failed_tx_rolled_back),
 		cmocka_unit_test(test_postgres__readonly_holds),
+		cmocka_unit_test(test_postgres__readonly_tx_holds),
 		cmocka_unit_test(test_postgres__stale_plan_prepared_again),
 		cmocka_unit_test(test_postgres__frozen_backend_times_out),
 		cmocka_unit_test(test_postgres__bytea_columns_stay_valid),

@@ -69,6 +69,7 @@ struct pg_conn {
 
 	double timeout;	     /* seconds: connect, send, ping */
 	double stmt_timeout; /* seconds, 0: none */
+	bool readonly;	     /* the source is read-only */
 	int64_t deadline;    /* of the statement's waits (ns), 0: none */
 	char *settings;	     /* the reported settings at open, NUL-separated */
 

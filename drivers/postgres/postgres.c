@@ -157,14 +157,14 @@ static void pg_notice(void *arg, const char *message)
  * is nothing to add (*out then untouched); -1 when out of memory.
  */
 static int pg_startup_options(const struct pg_conn *c, const char *conninfo,
-			      bool readonly, char **out)
+			      char **out)
 {
 	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL), *o;
 	const char *user = getenv("PGOPTIONS");
 	char ms[32] = "";
 	size_t n;
 
-	if (!readonly && c->stmt_timeout <= 0) {
+	if (!c->readonly && c->stmt_timeout <= 0) {
 		PQconninfoFree(opts);
 		return 0;
 	}
@@ -179,8 +179,8 @@ static int pg_startup_options(const struct pg_conn *c, const char *conninfo,
 	*out = malloc(n);
 	if (*out)
 		snprintf(*out, n, "%s%s%s", user ? user : "", ms,
-			 readonly ? " -c default_transaction_read_only=on"
-				  : "");
+			 c->readonly ? " -c default_transaction_read_only=on"
+				     : "");
 	PQconninfoFree(opts);
 	return *out ? 0 : -1;
 }
@@ -202,8 +202,7 @@ static int pg_connect(struct pg_conn *c, const struct dbr_source_config *src,
 				   pwenv);
 		return DBR_E_CONN;
 	}
-	if (pg_startup_options(c, conninfo, pg_host->opt_bool(src, "readonly"),
-			       &options))
+	if (pg_startup_options(c, conninfo, &options))
 		return pg_nomem(err);
 	/* Defaults first: the conninfo (dbname, expanded) overrides them.
 	 * Keepalives catch a dead peer where no deadline applies. */
@@ -274,6 +273,7 @@ static int pg_open(const struct dbr_source_config *src,
 	c->cache.ctx = c;
 	c->timeout = pg_host->opt_seconds(src, "timeout");
 	c->stmt_timeout = pg_host->opt_seconds(src, "statement_timeout");
+	c->readonly = pg_host->opt_bool(src, "readonly");
 	rc = pg_connect(c, src, err);
 	if (!rc && pg_snapshot(c))
 		rc = pg_nomem(err);
@@ -617,10 +617,20 @@ static bool pg_is_alive(struct dbr_driver_conn *conn)
 	return pfd.fd >= 0 && poll(&pfd, 1, 0) == 0;
 }
 
+/*
+ * A read-only source's transaction begins read-only and takes its first
+ * snapshot in the same round trip (simple protocol, two statements): from
+ * then on PostgreSQL itself refuses read-write mode ("must be set before
+ * any query"; "inside a read-only transaction" in a savepoint), whatever
+ * the transaction's statements say - SET TRANSACTION READ WRITE, SET
+ * LOCAL transaction_read_only, set_config().
+ */
 static int pg_begin(struct dbr_driver_conn *conn, struct dbr_error *err)
 {
 	struct pg_conn *c = pg_conn(conn);
-	int rc = pg_command(c, "BEGIN", NULL, pg_stmt_deadline(c), err);
+	int rc = pg_command(c,
+			    c->readonly ? "BEGIN READ ONLY; SELECT 1" : "BEGIN",
+			    NULL, pg_stmt_deadline(c), err);
 
 	if (!rc)
 		c->in_tx = true;
