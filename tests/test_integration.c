@@ -283,6 +283,29 @@ static void test_integration__later_row_error_returned(void **state)
 }
 
 /*
+ * A handle whose default source is SQLite and whose PostgreSQL source 'pg'
+ * (chats 7, 8, 9) is at a listener that closes every connection: down,
+ * with fallback = default. *path is the configuration (free() it).
+ */
+static struct dbr *open_down_pg(struct t_listener *l, const char *dir,
+				char **path)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = main\nfallback = default\n"
+		 "retry_interval = 60\n"
+		 "[source.main]\ntype = sqlite\npath = main.db\n"
+		 "[source.pg]\ntype = postgres\n"
+		 "conninfo = host=127.0.0.1 port=%d sslmode=disable "
+		 "gssencmode=disable\ntimeout = 5\n"
+		 "[chat_mapping]\n7 = pg\n8 = pg\n9 = pg\n",
+		 t_listener_port(l));
+	*path = t_write(dir, "down.ini", text);
+	return t_open(*path);
+}
+
+/*
  * A transaction for a chat whose source is down fails with the
  * unavailable error, although fallback = default diverts the chat's
  * plain operations: a transaction never falls back. Its source is a
@@ -291,7 +314,7 @@ static void test_integration__later_row_error_returned(void **state)
 static void test_integration__transaction_never_falls_back(void **state)
 {
 	struct t_listener *l = t_listener_start();
-	char *dir = t_tmpdir(), *path, text[1024];
+	char *dir = t_tmpdir(), *path;
 	struct dbr_result *res;
 	struct dbr_error err;
 	struct dbr_tx *tx = NULL;
@@ -299,17 +322,7 @@ static void test_integration__transaction_never_falls_back(void **state)
 	int attempts;
 
 	(void)state;
-	snprintf(text, sizeof(text),
-		 "[database]\ndefault_source = main\nfallback = default\n"
-		 "retry_interval = 60\n"
-		 "[source.main]\ntype = sqlite\npath = main.db\n"
-		 "[source.pg]\ntype = postgres\n"
-		 "conninfo = host=127.0.0.1 port=%d sslmode=disable "
-		 "gssencmode=disable\ntimeout = 5\n"
-		 "[chat_mapping]\n7 = pg\n",
-		 t_listener_port(l));
-	path = t_write(dir, "tx.ini", text);
-	db = t_open(path);
+	db = open_down_pg(l, dir, &path);
 	/* Found down by the transaction itself. */
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(dbr_tx_begin(db, 7, &tx, &err), DBR_E_UNAVAILABLE);
@@ -358,24 +371,14 @@ static size_t diverted(struct dbr *db, int64_t *chats, size_t cap)
 static void test_integration__diverted_reads_are_not_writes(void **state)
 {
 	struct t_listener *l = t_listener_start();
-	char *dir = t_tmpdir(), *path, text[1024];
+	char *dir = t_tmpdir(), *path;
 	struct dbr_value id = dbr_int64(1);
 	struct dbr_result *res;
 	int64_t chats[4];
 	struct dbr *db;
 
 	(void)state;
-	snprintf(text, sizeof(text),
-		 "[database]\ndefault_source = main\nfallback = default\n"
-		 "retry_interval = 60\n"
-		 "[source.main]\ntype = sqlite\npath = main.db\n"
-		 "[source.pg]\ntype = postgres\n"
-		 "conninfo = host=127.0.0.1 port=%d sslmode=disable "
-		 "gssencmode=disable\ntimeout = 5\n"
-		 "[chat_mapping]\n7 = pg\n8 = pg\n9 = pg\n",
-		 t_listener_port(l));
-	path = t_write(dir, "div.ini", text);
-	db = t_open(path);
+	db = open_down_pg(l, dir, &path);
 	t_exec(db, 1, "CREATE TABLE t (id INTEGER)", NULL, 0);
 	t_exec(db, 1, "INSERT INTO t VALUES (1)", NULL, 0);
 	/* Reads, with rows and without, read to the end or not. */
