@@ -343,7 +343,7 @@ static void test_integration__transaction_never_falls_back(void **state)
 	assert_non_null(strstr(err.message, "source 'pg' is unavailable"));
 	assert_int_equal(t_listener_accepts(l), attempts);
 	/* An unmapped chat's transaction is on the default, as ever. */
-	assert_int_equal(dbr_tx_begin(db, 8, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_begin(db, 10, &tx, &err), DBR_OK);
 	assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
 	dbr_close(db);
 	t_listener_stop(l);
