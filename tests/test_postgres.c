@@ -426,9 +426,9 @@ static void test_postgres__deferred_constraint_fails(void **state)
  * Item b: statements that change a connection's state are refused, or
  * leave nothing behind for the next caller of the one connection (a
  * setting the server reports, changed by set_config(), makes the
- * connection closed rather than pooled). Settings the server does not
- * report (work_mem through set_config()) cannot be seen without a round
- * trip: see docs/operations.md.
+ * connection closed rather than pooled). A setting the server does not
+ * report (work_mem) cannot be seen without a round trip: a statement that
+ * calls set_config() leaves its connection closed whatever it sets.
  */
 static void test_postgres__session_state_not_pooled(void **state)
 {
@@ -439,6 +439,7 @@ static void test_postgres__session_state_not_pooled(void **state)
 		"SELECT set_config('timezone', 'UTC+5', false)",
 		"SELECT set_config('DateStyle', 'German', false)",
 		"SELECT set_config('application_name', 'other', false)",
+		"SELECT set_config('work_mem', '1111kB', false)",
 		"LISTEN pg_chan",
 		"PREPARE pg_p AS SELECT 1",
 		"DISCARD ALL",
@@ -626,6 +627,50 @@ static void test_postgres__readonly_tx_holds(void **state)
 	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
 	dbr_close(ro);
 	free(path);
+}
+
+/*
+ * Review 4: a setting the server does not report (search_path, work_mem
+ * on PostgreSQL 15) changed by set_config() leaked to the next caller of
+ * the one connection: an INSERT landed in another schema's table. A
+ * statement that calls set_config, in any case, leaves its connection
+ * closed, not pooled: the next caller has a new backend.
+ */
+static void test_postgres__set_config_not_pooled(void **state)
+{
+	char wm[64], buf[64], *path;
+	int64_t pid;
+	struct dbr *one;
+
+	(void)state;
+	pg_exec("DROP SCHEMA IF EXISTS dbr_evil CASCADE");
+	pg_exec("DROP TABLE IF EXISTS pg_sp");
+	pg_exec("CREATE SCHEMA dbr_evil");
+	pg_exec("CREATE TABLE dbr_evil.pg_sp (n INTEGER)");
+	pg_exec("CREATE TABLE public.pg_sp (n INTEGER)");
+	one = open_pg("dbr_test_sp", "max_connections = 1\n", &path);
+	pid = db_int(one, "SELECT pg_backend_pid()");
+	assert_true(pid > 0);
+	t_exec(one, 1, "SELECT set_config('search_path', 'dbr_evil', false)",
+	       NULL, 0);
+	assert_int_not_equal(db_int(one, "SELECT pg_backend_pid()"), pid);
+	t_exec(one, 1, "INSERT INTO pg_sp VALUES (7)", NULL, 0);
+	assert_int_equal(pg_int("SELECT count(*) FROM public.pg_sp"), 1);
+	assert_int_equal(pg_int("SELECT count(*) FROM dbr_evil.pg_sp"), 0);
+	/* In any case, inside an expression. */
+	db_text(one, "SHOW work_mem", wm, sizeof(wm));
+	pid = db_int(one, "SELECT pg_backend_pid()");
+	t_exec(one, 1,
+	       "SELECT 1 FROM (SELECT Pg_Catalog.SET_CONFIG("
+	       "'work_mem', '1234kB', false)) s",
+	       NULL, 0);
+	assert_int_not_equal(db_int(one, "SELECT pg_backend_pid()"), pid);
+	assert_string_equal(db_text(one, "SHOW work_mem", buf, sizeof(buf)),
+			    wm);
+	dbr_close(one);
+	free(path);
+	pg_exec("DROP SCHEMA dbr_evil CASCADE");
+	pg_exec("DROP TABLE pg_sp");
 }
 
 /* Run `SELECT * FROM pg_alt` on both connections of a two-connection
@@ -1266,6 +1311,7 @@ int main(void)
 		cmocka_unit_test(test_postgres__failed_tx_rolled_back),
 		cmocka_unit_test(test_postgres__readonly_holds),
 		cmocka_unit_test(test_postgres__readonly_tx_holds),
+		cmocka_unit_test(test_postgres__set_config_not_pooled),
 		cmocka_unit_test(test_postgres__stale_plan_prepared_again),
 		cmocka_unit_test(test_postgres__frozen_backend_times_out),
 		cmocka_unit_test(test_postgres__bytea_columns_stay_valid),

@@ -38,6 +38,7 @@ struct pg_stmt {
 	bool tx_only; /* allowed inside dbr_tx only (e.g. SAVEPOINT) */
 	bool stale;   /* the server did not run it: prepare it again */
 	bool reads;   /* a query (SELECT ...): may be stopped when freed */
+	bool sets;    /* calls set_config: leaves the connection unclean */
 };
 
 /*
@@ -86,6 +87,7 @@ struct pg_conn {
 	bool wrote;    /* the statement may have written */
 	bool no_xid;   /* the tracked statement assigned no transaction id */
 	bool huge;     /* a value of PG_HUGE_SIZE or more went through */
+	bool unclean;  /* a statement that calls set_config was sent */
 	bool reads;    /* the statement is a query (see pg_discard) */
 	size_t ncols;
 	size_t *name_at; /* offsets into names */
