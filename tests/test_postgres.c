@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE /* memmem */
 #include <fcntl.h>
+#include <locale.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1295,6 +1296,68 @@ static void test_postgres__deallocate_timeout_in_eviction(void **state)
 	free(path);
 }
 
+/*
+ * Make LC_NUMERIC a locale whose decimal separator is a comma (de_DE.UTF-8,
+ * made with localedef under dir when the system has none), as an
+ * application may: false when neither works. setlocale, not newlocale:
+ * glibc's newlocale leaks its copy of LOCPATH.
+ */
+static bool comma_locale(void)
+{
+	char cmd[1024], *where;
+	bool ok;
+
+	if (setlocale(LC_NUMERIC, "de_DE.UTF-8"))
+		return true;
+	where = t_path(dir, "locale");
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s' && localedef -i de_DE -f UTF-8 "
+		 "'%s/de_DE.UTF-8' >/dev/null 2>&1",
+		 where, where);
+	ok = system(cmd) == 0 && setenv("LOCPATH", where, 1) == 0 &&
+	     setlocale(LC_NUMERIC, "de_DE.UTF-8");
+	free(where);
+	return ok;
+}
+
+/*
+ * Review 6: float4, float8 and numeric are read the same under an
+ * application's LC_NUMERIC with a decimal comma (strtod read "1.5" as 1
+ * there; the driver's own locale is made at load, under any LC_NUMERIC).
+ */
+static void test_postgres__numbers_ignore_locale(void **state)
+{
+	struct dbr_result *res = NULL;
+	struct dbr_error err;
+	double d[4] = { 0, 0, 0, 0 };
+	int rc, i;
+
+	(void)state;
+	if (!comma_locale()) {
+		unsetenv("LOCPATH");
+		fprintf(stderr, "no de_DE.UTF-8 locale and localedef failed: "
+				"skipped\n");
+		skip();
+	}
+	/* The locale is in effect (checked after it is undone, so that a
+	 * failure does not leave it so). */
+	d[0] = strtod("1.5", NULL);
+	rc = dbr_query(db, -1001,
+		       "SELECT 1.5::float8, 2.25::float4, 3.125::numeric", NULL,
+		       0, &res, &err);
+	if (rc == DBR_OK && dbr_result_next(res) == DBR_ROW)
+		for (i = 1; i < 4; i++)
+			d[i] = dbr_result_double(res, (size_t)i - 1);
+	dbr_result_free(res);
+	setlocale(LC_NUMERIC, "C");
+	unsetenv("LOCPATH");
+	assert_int_equal(rc, DBR_OK);
+	assert_true(d[0] == 1.0);
+	assert_true(d[1] == 1.5);
+	assert_true(d[2] == 2.25);
+	assert_true(d[3] == 3.125);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1325,6 +1388,7 @@ int main(void)
 		cmocka_unit_test(
 			test_postgres__deallocate_timeout_in_reprepare),
 		cmocka_unit_test(test_postgres__deallocate_timeout_in_eviction),
+		cmocka_unit_test(test_postgres__numbers_ignore_locale),
 	};
 
 	int rc = t_need_server("DBR_TEST_PG", "PostgreSQL server");

@@ -6,6 +6,7 @@
 #ifndef DBR_PG_H
 #define DBR_PG_H
 
+#include <locale.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -98,6 +99,10 @@ struct pg_conn {
 };
 
 extern const struct dbr_host *pg_host;
+
+/* The C locale, made once by the entry function: numbers the server
+ * writes are read with it, whatever the application's LC_NUMERIC. */
+extern locale_t pg_c_locale;
 
 /* pg_wait.c: a monotonic clock in nanoseconds, and a deadline from it. */
 int64_t pg_now(void);

@@ -15,6 +15,7 @@
  * PGresult, and a row's byteas are all decoded at its first bytea access,
  * side by side in one buffer laid out for the whole row.
  */
+#define _GNU_SOURCE /* strtod_l */
 #include <stdlib.h>
 #include <string.h>
 
@@ -354,9 +355,11 @@ void pg_value(struct pg_conn *c, size_t col, struct dbr_value *out)
 	case PG_FLOAT4OID:
 	case PG_FLOAT8OID:
 	case PG_NUMERICOID:
-		/* strtod reads NaN and Infinity as the server writes them. */
+		/* strtod reads NaN and Infinity as the server writes them;
+		 * in the C locale, not the application's LC_NUMERIC (whose
+		 * decimal separator may be a comma). */
 		out->type = DBR_TYPE_DOUBLE;
-		out->u.d = strtod(s, NULL);
+		out->u.d = strtod_l(s, NULL, pg_c_locale);
 		return;
 	case PG_BOOLOID:
 		out->type = DBR_TYPE_INT64;

@@ -29,6 +29,7 @@
 #define PG_XID_CHECK "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
 
 const struct dbr_host *pg_host;
+locale_t pg_c_locale;
 static const struct dbr_driver pg_driver;
 
 static const struct dbr_option_decl pg_options[] = {
@@ -744,9 +745,17 @@ static const struct dbr_driver pg_driver = {
 DBR_DRIVER_EXPORT const struct dbr_driver *
 dbr_driver_entry(const struct dbr_host *host);
 
+/*
+ * Runs once per process, under the core's lock. The C locale of every
+ * category is glibc's static one (nothing allocated); LC_NUMERIC is the
+ * one strtod_l reads. Without it (out of memory) no driver is returned,
+ * and the core refuses the plugin.
+ */
 DBR_DRIVER_EXPORT const struct dbr_driver *
 dbr_driver_entry(const struct dbr_host *host)
 {
 	pg_host = host;
-	return &pg_driver;
+	if (!pg_c_locale)
+		pg_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	return pg_c_locale ? &pg_driver : NULL; /* NULL: out of memory */
 }
