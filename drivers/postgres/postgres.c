@@ -549,7 +549,7 @@ static int pg_query(struct dbr_driver_conn *conn, const char *sql,
 		rc = pg_lookup(c, sql, nparams, &st, err);
 	if (!rc)
 		rc = pg_run(c, st, nparams, track, err);
-	if (rc && c->stale && c->pg) {
+	if (rc && st && c->stale && c->pg) {
 		/* Not executed: outside a transaction, prepared again and
 		 * sent once more; inside one (aborted now), prepared again
 		 * at its next use. */
