@@ -6,9 +6,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -865,6 +867,71 @@ static void test_redis__no_descriptor_left(void **state)
 	free(path);
 }
 
+/*
+ * Make LC_NUMERIC a locale whose decimal separator is a comma (de_DE.UTF-8,
+ * made with localedef under dir when the system has none), as an
+ * application may: false when neither works. As test_postgres.c does it;
+ * setlocale, not newlocale: glibc's newlocale leaks its copy of LOCPATH.
+ */
+static bool comma_locale(void)
+{
+	char cmd[1024], *where;
+	bool ok;
+
+	if (setlocale(LC_NUMERIC, "de_DE.UTF-8"))
+		return true;
+	where = t_path(dir, "locale");
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s' && localedef -i de_DE -f UTF-8 "
+		 "'%s/de_DE.UTF-8' >/dev/null 2>&1",
+		 where, where);
+	ok = system(cmd) == 0 && setenv("LOCPATH", where, 1) == 0 &&
+	     setlocale(LC_NUMERIC, "de_DE.UTF-8");
+	free(where);
+	return ok;
+}
+
+/*
+ * Review 2: a double parameter is sent as C-locale text under an
+ * application's LC_NUMERIC with a decimal comma (SET stored "1,5" and
+ * INCRBYFLOAT refused it as not a valid float).
+ */
+static void test_redis__double_ignores_locale(void **state)
+{
+	struct dbr_value p[2] = { dbr_text("dk", 2), dbr_double(1.5) };
+	struct dbr_value inc[2] = { dbr_text("dk", 2), dbr_double(0.25) };
+	struct dbr_error err;
+	char probe[16];
+	redisReply *r;
+	int set, incr;
+
+	(void)state;
+	if (!comma_locale()) {
+		unsetenv("LOCPATH");
+		fprintf(stderr, "no de_DE.UTF-8 locale and localedef failed: "
+				"skipped\n");
+		skip();
+	}
+	snprintf(probe, sizeof(probe), "%g", 1.5);
+	set = dbr_query_scope(db, "cache", "SET ? ?", p, 2, NULL, &err);
+	r = cmd("GET %s", "dk");
+	incr = dbr_query_scope(db, "cache", "INCRBYFLOAT ? ?", inc, 2, NULL,
+			       &err);
+	/* The locale is undone before the checks, so that a failure does
+	 * not leave it so. */
+	setlocale(LC_NUMERIC, "C");
+	unsetenv("LOCPATH");
+	assert_string_equal(probe, "1,5");
+	assert_int_equal(set, DBR_OK);
+	assert_int_equal(r->type, REDIS_REPLY_STRING);
+	assert_string_equal(r->str, "1.5");
+	freeReplyObject(r);
+	assert_int_equal(incr, DBR_OK);
+	r = cmd("GET %s", "dk");
+	assert_string_equal(r->str, "1.75");
+	freeReplyObject(r);
+}
+
 /* The issue's own words: the CLI stores exactly the value in Redis. */
 static void test_redis__cli_set(void **state)
 {
@@ -913,6 +980,7 @@ int main(void)
 			test_redis__readonly_holds_against_any_command),
 		cmocka_unit_test(test_redis__diverted_reads_are_not_writes),
 		cmocka_unit_test(test_redis__no_descriptor_left),
+		cmocka_unit_test(test_redis__double_ignores_locale),
 	};
 
 	int rc = t_need_server("DBR_TEST_REDIS_PORT", "redis-server");

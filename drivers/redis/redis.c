@@ -21,6 +21,7 @@
  * server that dies mid-write fails the command, never the process.
  */
 #include <errno.h>
+#include <locale.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -66,6 +67,7 @@ struct rds_conn {
 
 static const struct dbr_host *rds_host;
 static const struct dbr_driver rds_driver;
+static locale_t rds_c_locale; /* doubles are written in it (rds_arg) */
 
 static const struct dbr_option_decl rds_options[] = {
 	{ "host", DBR_OPT_TEXT, 0, 0, 0, "127.0.0.1", NULL,
@@ -341,6 +343,20 @@ static int rds_reserve(struct rds_conn *c, size_t argc, size_t scratch)
 	return 0;
 }
 
+/*
+ * A double as text in the C locale, whatever the application's LC_NUMERIC
+ * (under de_DE.UTF-8 "%.17g" writes 1.5 as "1,5", which Redis does not
+ * read as a number); the thread's own locale is restored.
+ */
+static int rds_double(char *at, double d)
+{
+	locale_t was = uselocale(rds_c_locale);
+	int n = sprintf(at, "%.17g", d);
+
+	uselocale(was);
+	return n;
+}
+
 /* One parameter as a command argument; numbers are written at *at. */
 static int rds_arg(struct rds_conn *c, size_t i, const struct dbr_value *p,
 		   size_t k, char **at, struct dbr_error *err)
@@ -354,7 +370,7 @@ static int rds_arg(struct rds_conn *c, size_t i, const struct dbr_value *p,
 		c->argvlen[i] = p->len;
 		return DBR_OK;
 	case DBR_TYPE_INT64: n = sprintf(*at, "%lld", (long long)p->u.i); break;
-	case DBR_TYPE_DOUBLE: n = sprintf(*at, "%.17g", p->u.d); break;
+	case DBR_TYPE_DOUBLE: n = rds_double(*at, p->u.d); break;
 	default:
 		rds_host->set_error(err, DBR_E_MISUSE, 0, NULL,
 				    "parameter %zu: a Redis command argument "
@@ -795,9 +811,16 @@ static const struct dbr_driver rds_driver = {
 DBR_DRIVER_EXPORT const struct dbr_driver *
 dbr_driver_entry(const struct dbr_host *host);
 
+/*
+ * Runs once per process, under the core's lock. The C locale of every
+ * category is glibc's static one (nothing allocated). Without it (out of
+ * memory) no driver is returned, and the core refuses the plugin.
+ */
 DBR_DRIVER_EXPORT const struct dbr_driver *
 dbr_driver_entry(const struct dbr_host *host)
 {
 	rds_host = host;
-	return &rds_driver;
+	if (!rds_c_locale)
+		rds_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	return rds_c_locale ? &rds_driver : NULL; /* NULL: out of memory */
 }
