@@ -570,6 +570,117 @@ static void test_sqlite__temp_objects_not_pooled(void **state)
 	close_one(db, dir);
 }
 
+/* The first column of the first row of sql on chat 1, as an integer. */
+static int64_t one_int(struct dbr *db, const char *sql)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	int64_t v;
+
+	if (dbr_query(db, 1, sql, NULL, 0, &res, &err))
+		fail_msg("%s: %s", sql, err.message);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	v = dbr_result_int64(res, 0);
+	dbr_result_free(res);
+	return v;
+}
+
+/*
+ * State SQLite keeps per connection, reached without the words the
+ * statement guard knows: a table created as `temp.x` (not `CREATE TEMP`)
+ * shadows the real one for every later statement on that connection, so
+ * acknowledged writes of the next callers went into it and were lost; a
+ * pragma set under EXPLAIN (SQLite applies it while preparing) turned
+ * foreign keys off for the next caller. Neither connection is pooled now.
+ */
+static void test_sqlite__hidden_state_not_pooled(void **state)
+{
+	struct dbr *db;
+	char *dir, *path;
+
+	(void)state;
+	db = open_one(&dir, "max_connections = 1\nforeign_keys = true\n");
+	t_exec(db, 1, "CREATE TABLE users (a)", NULL, 0);
+	t_exec(db, 1, "CREATE TABLE temp.users (a)", NULL, 0);
+	t_exec(db, 1, "INSERT INTO users VALUES (1)", NULL, 0);
+	t_exec(db, 1, "INSERT INTO users VALUES (2)", NULL, 0);
+	t_exec(db, 1, "CREATE VIRTUAL TABLE temp.v USING rtree(id, a, b)", NULL,
+	       0);
+	assert_int_equal(one_int(db, "SELECT count(*) FROM sqlite_temp_master"),
+			 0);
+	assert_int_equal(one_int(db, "PRAGMA foreign_keys"), 1);
+	t_exec(db, 1, "EXPLAIN PRAGMA foreign_keys = OFF", NULL, 0);
+	assert_int_equal(one_int(db, "PRAGMA foreign_keys"), 1);
+	dbr_close(db);
+	path = t_path(dir, "k.db");
+	assert_int_equal(t_sqlite_int(path, "SELECT count(*) FROM users"), 2);
+	free(path);
+	t_rmtree(dir);
+	free(dir);
+}
+
+/* A read-only source writes no file at all: VACUUM INTO is refused. */
+static void test_sqlite__readonly_writes_no_file(void **state)
+{
+	struct dbr_error err;
+	struct dbr *db;
+	char *dir, *path, sql[600];
+
+	(void)state;
+	db = open_one(&dir, "");
+	t_exec(db, 1, "CREATE TABLE t (a)", NULL, 0);
+	dbr_close(db);
+	path = t_write(dir, "ro.ini",
+		       "[database]\ndefault_source = k\n"
+		       "[source.k]\ntype = sqlite\npath = k.db\n"
+		       "readonly = true\n");
+	db = t_open(path);
+	free(path);
+	path = t_path(dir, "copy.db");
+	snprintf(sql, sizeof(sql), "VACUUM INTO '%s'", path);
+	assert_int_not_equal(dbr_query(db, 1, sql, NULL, 0, NULL, &err),
+			     DBR_OK);
+	assert_int_equal(access(path, F_OK), -1);
+	free(path);
+	close_one(db, dir);
+}
+
+/* The last insert row id SQLite shows to SQL is never the driver's
+ * sentinel, also after a write that failed before it ran. */
+static void test_sqlite__no_sentinel_rowid(void **state)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	struct dbr *db;
+	char *dir;
+
+	(void)state;
+	db = open_one(&dir, "max_connections = 1\n");
+	t_exec(db, 1, "CREATE TABLE t (a)", NULL, 0);
+	assert_int_equal(dbr_tx_begin(db, 1, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO t VALUES (1)", NULL, 0,
+				      NULL, &err),
+			 DBR_OK);
+	/* Refused at binding: no parameter for its placeholder. */
+	assert_int_equal(
+		dbr_tx_query(tx, "UPDATE t SET a = ?", NULL, 0, NULL, &err),
+		DBR_E_MISUSE);
+	/* A write with RETURNING freed before its end. */
+	assert_int_equal(dbr_tx_query(tx, "UPDATE t SET a = 2 RETURNING a",
+				      NULL, 0, &res, &err),
+			 DBR_OK);
+	dbr_result_free(res);
+	assert_int_equal(dbr_tx_query(tx, "SELECT last_insert_rowid()", NULL, 0,
+				      &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_int64(res, 0), 1);
+	dbr_result_free(res);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	close_one(db, dir);
+}
+
 /* Writable files run in WAL mode; a held write lock ends in a timeout
  * after the source's timeout, not a hang. */
 static void test_sqlite__wal_and_busy_timeout(void **state)
@@ -702,6 +813,9 @@ int main(void)
 			test_sqlite__failed_commit_leaves_no_transaction),
 		cmocka_unit_test(test_sqlite__no_fd_left_is_resource),
 		cmocka_unit_test(test_sqlite__temp_objects_not_pooled),
+		cmocka_unit_test(test_sqlite__hidden_state_not_pooled),
+		cmocka_unit_test(test_sqlite__readonly_writes_no_file),
+		cmocka_unit_test(test_sqlite__no_sentinel_rowid),
 		cmocka_unit_test(test_sqlite__not_a_database),
 		cmocka_unit_test(test_sqlite__concurrent_first_opens),
 #undef T

@@ -43,6 +43,7 @@ struct sqlt_conn {
 	int64_t changes;
 	int64_t rowid;	      /* the row id it inserted, or SQLT_NO_ROWID */
 	int64_t rowid_before; /* SQLite's last insert row id before it */
+	bool rowid_pending;   /* the sentinel is set: restore it after */
 	/* Copies of text and blob parameters, bound without SQLite's own
 	 * copy: valid until the next query rebinds. len <= cap. */
 	char *scratch;
@@ -151,8 +152,9 @@ static int sqlt_exec(struct sqlt_conn *c, const char *sql,
 /*
  * SQLite's authorizer, asked while a statement is prepared (never while
  * it runs): it allows everything and notes what would outlive the call on
- * a pooled connection, a TEMP object's creation or an attached database.
- * The statement guard refuses ATTACH; this is the state-side guarantee.
+ * a pooled connection: a TEMP object's creation, an attached database, a
+ * pragma given a value. The statement guard refuses ATTACH and pragmas
+ * that set; this is the state-side guarantee.
  */
 static int sqlt_authorize(void *ctx, int action, const char *a, const char *b,
 			  const char *db, const char *trigger)
@@ -160,8 +162,6 @@ static int sqlt_authorize(void *ctx, int action, const char *a, const char *b,
 	struct sqlt_conn *c = ctx;
 
 	(void)a;
-	(void)b;
-	(void)db;
 	(void)trigger;
 	switch (action) {
 	case SQLITE_CREATE_TEMP_INDEX:
@@ -169,6 +169,22 @@ static int sqlt_authorize(void *ctx, int action, const char *a, const char *b,
 	case SQLITE_CREATE_TEMP_TRIGGER:
 	case SQLITE_CREATE_TEMP_VIEW:
 	case SQLITE_ATTACH: c->state_seen = true; break;
+	/* `CREATE TABLE temp.x` and virtual tables come as plain creates
+	 * in the database "temp". */
+	case SQLITE_CREATE_INDEX:
+	case SQLITE_CREATE_TABLE:
+	case SQLITE_CREATE_TRIGGER:
+	case SQLITE_CREATE_VIEW:
+	case SQLITE_CREATE_VTABLE:
+		if (db && !strcmp(db, "temp"))
+			c->state_seen = true;
+		break;
+	/* A pragma given a value may set a connection's flag, even under
+	 * EXPLAIN (SQLite applies some while preparing). */
+	case SQLITE_PRAGMA:
+		if (b)
+			c->state_seen = true;
+		break;
 	default: break;
 	}
 	return SQLITE_OK;
@@ -277,6 +293,10 @@ static int sqlt_open(const struct dbr_source_config *src,
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->db, (int)(timeout * 1000));
+	/* A read-only file is not enough: VACUUM INTO writes another file,
+	 * through an attached database. None may be attached here. */
+	if (ro)
+		sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
 	sqlite3_set_authorizer(c->db, sqlt_authorize, c);
 	rc = sqlt_settings(c, src, err);
 	/* Reading the schema version proves the file is a database. */
@@ -478,6 +498,9 @@ static int sqlt_bind(struct sqlt_conn *c, const struct sqlt_stmt *e,
  * last insert row id as it was before it, not at the sentinel. */
 static void sqlt_rowid_after(struct sqlt_conn *c)
 {
+	if (!c->rowid_pending)
+		return;
+	c->rowid_pending = false;
 	c->rowid = sqlite3_last_insert_rowid(c->db);
 	if (c->rowid == SQLT_NO_ROWID)
 		sqlite3_set_last_insert_rowid(c->db, c->rowid_before);
@@ -500,8 +523,10 @@ static int sqlt_step(struct sqlt_conn *c, struct dbr_error *err)
 		}
 		return DBR_DONE;
 	}
-	if (!c->cur_readonly) /* it failed: nothing it inserted stays */
+	if (c->rowid_pending) { /* it failed: nothing it inserted stays */
+		c->rowid_pending = false;
 		sqlite3_set_last_insert_rowid(c->db, c->rowid_before);
+	}
 	rc = sqlt_fail(c, rc, err, "statement failed");
 	sqlite3_reset(c->cur);
 	c->cur = NULL;
@@ -515,6 +540,7 @@ static void sqlt_finish(struct dbr_driver_conn *conn)
 	if (c->cur) {
 		sqlite3_reset(c->cur);
 		c->cur = NULL;
+		sqlt_rowid_after(c); /* a write freed before its end */
 	}
 }
 
@@ -541,13 +567,14 @@ static int sqlt_query(struct dbr_driver_conn *conn, const char *sql,
 	 */
 	c->cur_readonly = e->readonly;
 	c->rowid = SQLT_NO_ROWID;
-	if (!e->readonly) {
-		c->rowid_before = sqlite3_last_insert_rowid(c->db);
-		sqlite3_set_last_insert_rowid(c->db, SQLT_NO_ROWID);
-	}
 	rc = sqlt_bind(c, e, params, nparams, err);
 	if (rc)
 		return rc;
+	if (!e->readonly) {
+		c->rowid_before = sqlite3_last_insert_rowid(c->db);
+		sqlite3_set_last_insert_rowid(c->db, SQLT_NO_ROWID);
+		c->rowid_pending = true;
+	}
 	c->cur = e->stmt;
 	rc = sqlt_step(c, err);
 	if (rc != DBR_ROW && rc != DBR_DONE)
@@ -686,9 +713,10 @@ static int sqlt_rollback(struct dbr_driver_conn *conn, struct dbr_error *err)
 }
 
 /*
- * Clean: no cursor, outside any transaction (autocommit), no attached
- * database (slot 2 is the first one ATTACH fills; 0 is main, 1 temp).
- * From SQLite's own state, so it holds whatever text reached it.
+ * Clean: no cursor, outside any transaction (SQLite's own autocommit
+ * state, whatever text reached it), and no statement left state behind
+ * (TEMP objects, an attached database, a pragma given a value: noted by
+ * the authorizer when the statement was prepared).
  */
 static bool sqlt_is_clean(struct dbr_driver_conn *conn)
 {
