@@ -291,6 +291,37 @@ static void test_sqlguard__reads_by_first_keyword(void **state)
 	assert_false(dbr_sqlguard_is_read(NULL, DBR_SQLGUARD_SQLITE));
 }
 
+/*
+ * Review 2: DECLARE ... WITH HOLD got past the guard when the reader
+ * stopped early - on a U& cursor name (the word reader did not advance
+ * past '&') or after 8 option words. Every word up to FOR is read now.
+ */
+static void test_sqlguard__declare_with_hold_any_form(void **state)
+{
+	static const char *const refused[] = {
+		"DECLARE U&\"c\" CURSOR WITH HOLD FOR SELECT 1",
+		"DECLARE u&\"d!0061ta\" UESCAPE '!' CURSOR WITH HOLD FOR "
+		"SELECT 1",
+		"DECLARE c BINARY BINARY BINARY BINARY BINARY BINARY BINARY "
+		"BINARY BINARY CURSOR WITH HOLD FOR SELECT 1",
+		"DECLARE \"for\" CURSOR WITH HOLD FOR SELECT 1",
+		"DECLARE \"a\"\"for\" CURSOR WITH HOLD FOR SELECT 1",
+		"DECLARE c/* for */CURSOR WITH/**/HOLD FOR SELECT 1",
+		"DECLARE c -- for\n CURSOR WITH HOLD FOR SELECT 1",
+		"DECLARE c INSENSITIVE NO SCROLL CURSOR WITH HOLD FOR SELECT 1",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		refused_always(PG, refused[i]);
+	allowed_always(PG, "DECLARE U&\"c\" CURSOR WITHOUT HOLD FOR SELECT 1");
+	allowed_always(PG, "DECLARE c CURSOR FOR SELECT 1 AS hold");
+	allowed_always(PG, "DECLARE c CURSOR");
+	allowed_always(PG, "DECLARE &&&& ((( '' \"");
+	allowed_always(PG, "DECLARE c 'unterminated");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_sqlguard__postgres_session_state),
 		cmocka_unit_test(
 			test_sqlguard__keyword_prefixes_and_later_words),
+		cmocka_unit_test(test_sqlguard__declare_with_hold_any_form),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,23 +136,34 @@ static char peek_char(struct reader *r)
 }
 
 /*
+ * Skip a quoted token that opens at r->p (an identifier "x", a string
+ * 'x'; in SQLite also `x` and [x]): a doubled closing quote stands for
+ * itself. An unterminated one runs to the end.
+ */
+static void skip_quoted(struct reader *r)
+{
+	char open = *r->p, close = open == '[' ? ']' : open;
+	const char *p = r->p + 1;
+
+	while (*p && (*p != close || (close != ']' && p[1] == close)))
+		p += *p == close ? 2 : 1;
+	r->p = *p ? p + 1 : p;
+}
+
+/*
  * Read a name: a word, or a quoted identifier ("x", and in SQLite also
  * `x` and [x]), whose text is then not kept (w is empty).
  */
 static void next_name(struct reader *r, char w[MAXWORD + 1])
 {
-	char open = peek_char(r), close = open == '[' ? ']' : open;
-	const char *p = r->p + 1;
+	char open = peek_char(r);
 
 	if (open != '"' && (r->dialect != DBR_SQLGUARD_SQLITE ||
 			    (open != '`' && open != '['))) {
 		next_word(r, w);
 		return;
 	}
-	/* A doubled closing quote stands for itself. */
-	while (*p && (*p != close || (close != ']' && p[1] == close)))
-		p += *p == close ? 2 : 1;
-	r->p = *p ? p + 1 : p;
+	skip_quoted(r);
 	w[0] = '\0';
 }
 
@@ -248,18 +259,34 @@ static const char *pg_set(struct reader *r, bool in_tx)
 	return why_set;
 }
 
-/* DECLARE name ... [WITH HOLD] FOR query: the words before FOR. */
+/*
+ * DECLARE name ... [WITH HOLD] FOR query: every word before FOR is read,
+ * whatever stands between the words (a U&"name" and its UESCAPE string,
+ * comments, any number of options), and HOLD refuses unless WITHOUT
+ * comes just before it. Each step advances by at least one character, so
+ * the loop ends at FOR or at the end of the text.
+ */
 static const char *pg_declare(struct reader *r)
 {
-	char w[MAXWORD + 1];
-	int i;
+	char w[MAXWORD + 1], prev[MAXWORD + 1] = "";
+	char ch;
 
-	for (i = 0; i < 8; i++) {
-		next_name(r, w);
-		if (!strcmp(w, "FOR") || !*r->p)
+	while ((ch = peek_char(r)) != '\0') {
+		if (ch == '"' || ch == '\'') {
+			skip_quoted(r);
+			prev[0] = '\0';
+			continue;
+		}
+		if (!is_word_char(ch)) {
+			r->p++;
+			continue;
+		}
+		next_word(r, w);
+		if (!strcmp(w, "FOR"))
 			return NULL;
-		if (!strcmp(w, "WITH") && accept(r, "HOLD"))
+		if (!strcmp(w, "HOLD") && strcmp(prev, "WITHOUT"))
 			return why_hold;
+		memcpy(prev, w, sizeof(prev));
 	}
 	return NULL;
 }
