@@ -2,7 +2,9 @@
  * option.c - parsing option values by their declared kind, and the
  * "did you mean" suggestion for unknown names.
  */
+#define _GNU_SOURCE /* strtod_l */
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,7 @@ int dbr__parse_seconds(const char *s, double *out)
 	const char *p = s;
 	char *end;
 	double v;
+	locale_t c;
 
 	/* Digits, optionally one '.' and more digits: no signs, exponents,
 	 * hex, "inf" or "nan" that strtod would take. */
@@ -50,8 +53,13 @@ int dbr__parse_seconds(const char *s, double *out)
 	}
 	if (*p)
 		return DBR_E_CONFIG;
+	/* In the C locale: the application's LC_NUMERIC may want a comma
+	 * (glibc's C locale is static: nothing is allocated). */
+	c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 	errno = 0;
-	v = strtod(s, &end);
+	v = c ? strtod_l(s, &end, c) : strtod(s, &end);
+	if (c)
+		freelocale(c);
 	if (errno || *end || !isfinite(v))
 		return DBR_E_CONFIG;
 	*out = v;

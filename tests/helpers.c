@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,4 +252,31 @@ void t_listener_stop(struct t_listener *l)
 	pthread_join(l->thread, NULL);
 	close(l->fd);
 	free(l);
+}
+
+/* setlocale, not newlocale: glibc's newlocale leaks its copy of LOCPATH. */
+bool t_comma_locale(const char *dir)
+{
+	char cmd[1024], *where;
+	bool ok;
+
+	if (setlocale(LC_NUMERIC, "de_DE.UTF-8"))
+		return true;
+	where = t_path(dir, "locale");
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s' && localedef -i de_DE -f UTF-8 "
+		 "'%s/de_DE.UTF-8' >/dev/null 2>&1",
+		 where, where);
+	ok = system(cmd) == 0 && setenv("LOCPATH", where, 1) == 0 &&
+	     setlocale(LC_NUMERIC, "de_DE.UTF-8");
+	free(where);
+	if (!ok)
+		unsetenv("LOCPATH");
+	return ok;
+}
+
+void t_c_locale(void)
+{
+	setlocale(LC_NUMERIC, "C");
+	unsetenv("LOCPATH");
 }

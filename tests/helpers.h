@@ -7,6 +7,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,5 +83,16 @@ int t_listener_accepts(struct t_listener *l);
 
 /* Stop the listener and free it; NULL is ignored. */
 void t_listener_stop(struct t_listener *l);
+
+/*
+ * Make LC_NUMERIC a locale whose decimal separator is a comma
+ * (de_DE.UTF-8; built with localedef under dir when the system has none),
+ * as an application may. False when neither works (skip then). Undo with
+ * t_c_locale().
+ */
+bool t_comma_locale(const char *dir);
+
+/* Back to the C locale for LC_NUMERIC (and no LOCPATH). */
+void t_c_locale(void);
 
 #endif /* DBR_TEST_HELPERS_H */

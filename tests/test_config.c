@@ -296,6 +296,36 @@ static void test_config__relative_to_file(void **state)
 	free(dir);
 }
 
+/* Seconds are read the same under an application's LC_NUMERIC with a
+ * decimal comma (strtod refused "2.5" there). */
+static void test_config__numbers_ignore_locale(void **state)
+{
+	char *dir = t_tmpdir(), *path;
+	struct dbr_error err;
+	struct dbr *db = NULL;
+	int rc;
+
+	(void)state;
+	path = t_write(dir, "l.ini",
+		       "[source.a]\ntype = sqlite\npath = l.db\n"
+		       "timeout = 2.5\n");
+	if (!t_comma_locale(dir)) {
+		fprintf(stderr, "no de_DE.UTF-8 locale: skipped\n");
+		t_rmtree(dir);
+		free(path);
+		free(dir);
+		skip();
+	}
+	rc = dbr_open(&db, path, NULL, &err);
+	t_c_locale();
+	if (rc)
+		fail_msg("%s", err.message);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
 /* Many problems past the message buffer: truncation is marked. */
 static void test_config__truncation_marked(void **state)
 {
@@ -370,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_config__file_errors),
 		cmocka_unit_test(test_config__relative_to_file),
 		cmocka_unit_test(test_config__truncation_marked),
+		cmocka_unit_test(test_config__numbers_ignore_locale),
 		cmocka_unit_test(test_config__oom_injection),
 	};
 
