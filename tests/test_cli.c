@@ -431,6 +431,106 @@ static void test_cli__postgres_every_format(void **state)
 }
 
 /*
+ * Read cli.out with Python's json, failing on a repeated key (most parsers
+ * keep the last silently), and print each object as KEY=VALUE,... lines.
+ */
+static const char keys_py[] =
+	"import json\n"
+	"def unique(pairs):\n"
+	"    keys = [k for k, v in pairs]\n"
+	"    if len(set(keys)) != len(keys):\n"
+	"        raise ValueError('repeated key: %r' % keys)\n"
+	"    return pairs\n"
+	"data = open('cli.out', 'rb').read().decode('utf-8')\n"
+	"for o in json.loads(data, object_pairs_hook=unique):\n"
+	"    print(','.join('%s=%s' % kv for kv in o))\n";
+
+/* The keys and values of the CLI's last JSON output (keys_py); a failed
+ * read fails the test. */
+static char *json_pairs(void)
+{
+	char *py = t_write(dir, "keys.py", keys_py);
+	char *path = t_path(dir, "keys.answer"), *text = NULL;
+
+	if (sh("cd '%s' && PYTHONIOENCODING=utf-8 /usr/bin/python3 keys.py "
+	       ">keys.answer%s%s",
+	       "", "") == 0)
+		text = t_read(path);
+	free(py);
+	free(path);
+	if (!text)
+		fail_msg("python's json did not read the output: %s", out);
+	return text;
+}
+
+/*
+ * Review 2: --format json makes every key unique - a repeated column name,
+ * a column named like a suffixed key, a column named source beside
+ * --with-source, names that differ only in bytes that are not UTF-8 - and
+ * a statement without columns prints [] (before: repeated keys, which
+ * Python's json collapsed to the last, and nothing on stdout).
+ */
+static void test_cli__json_keys_unique(void **state)
+{
+	char *pairs;
+
+	(void)state;
+	assert_int_equal(run("query -c c.ini --source main --format json "
+			     "'SELECT 1 AS a, 2 AS a, 3 AS a_2, 4 AS a'"),
+			 0);
+	pairs = json_pairs();
+	assert_string_equal(pairs, "a=1,a_3=2,a_2=3,a_4=4\n");
+	free(pairs);
+	assert_int_equal(run("query -c c.ini --source main --format json "
+			     "--with-source 'SELECT 1 AS source, 2 AS "
+			     "source_2, 3 AS source'"),
+			 0);
+	pairs = json_pairs();
+	assert_string_equal(pairs, "source=main,source_3=1,source_2=2,"
+				   "source_4=3\n");
+	free(pairs);
+	assert_int_equal(run("query -c c.ini --source main --format json "
+			     "\"SELECT 1 AS \\\"$(printf '\\377')\\\", 2 "
+			     "AS \\\"$(printf '\\376')\\\"\""),
+			 0);
+	pairs = json_pairs();
+	assert_string_equal(pairs, "\xef\xbf\xbd=1,\xef\xbf\xbd_2=2\n");
+	free(pairs);
+	assert_int_equal(run("query -c c.ini --source main --format json "
+			     "'CREATE TABLE IF NOT EXISTS jk (a)'"),
+			 0);
+	assert_string_equal(out, "[]\n");
+	assert_string_equal(err, "0 rows affected\n");
+	pairs = json_pairs();
+	assert_string_equal(pairs, "");
+	free(pairs);
+}
+
+/* PostgreSQL names every unnamed column ?column?: one key each. */
+static void test_cli__postgres_json_keys_unique(void **state)
+{
+	char text[1024], *ini, *pairs;
+
+	(void)state;
+	if (t_need_server("DBR_TEST_PG", "PostgreSQL")) {
+		if (getenv("DBR_TEST_STRICT"))
+			fail();
+		skip();
+	}
+	snprintf(text, sizeof(text),
+		 "[source.pg]\ntype = postgres\nconninfo = %s\n",
+		 getenv("DBR_TEST_PG"));
+	ini = t_write(dir, "pgk.ini", text);
+	assert_int_equal(run("query -c pgk.ini --source pg --format json "
+			     "'SELECT 1, 2, 3 AS \"?column?_2\"'"),
+			 0);
+	pairs = json_pairs();
+	assert_string_equal(pairs, "?column?=1,?column?_3=2,?column?_2=3\n");
+	free(pairs);
+	free(ini);
+}
+
+/*
  * Control characters a message quotes (a table name, a path, an argument)
  * are shown as \xHH on stderr, and escaped in check's tab-separated
  * fields: none can rewrite the terminal or split a line.
@@ -659,6 +759,8 @@ int main(void)
 		cmocka_unit_test(test_cli__query_copy_text),
 		cmocka_unit_test(test_cli__every_value_every_format),
 		cmocka_unit_test(test_cli__postgres_every_format),
+		cmocka_unit_test(test_cli__json_keys_unique),
+		cmocka_unit_test(test_cli__postgres_json_keys_unique),
 		cmocka_unit_test(test_cli__messages_escaped),
 		cmocka_unit_test(test_cli__query_usage_errors),
 		cmocka_unit_test(test_cli__unwritable_folder),

@@ -9,16 +9,20 @@
  *         backslash of "\x"); other bytes as stored.
  *   csv   RFC 4180 quoting (lines end with LF): a field is quoted when it
  *         is empty text or holds a comma, a quote or a control character,
- *         a quote doubled; NULL is an empty unquoted field; a blob is \x
- *         and hex; other bytes as stored.
- *   json  one array of objects, one per row, keyed by column name; a
- *         double always has a '.' or an exponent, NaN and infinities are
- *         the strings "NaN", "Infinity" and "-Infinity"; a blob is
- *         {"$base64": "..."}; text is a string with control characters
- *         escaped and each ill-formed UTF-8 sequence replaced by U+FFFD
- *         (the Unicode "maximal subpart" practice).
+ *         a quote doubled; NULL is an empty unquoted field (so a one-column
+ *         NULL row is a blank line, as PostgreSQL's COPY CSV writes it); a
+ *         blob is \x and hex; other bytes as stored.
+ *   json  one array of objects, one per row, keyed by column name, each
+ *         key once (a repeated name made unique: json_keys), [] for a
+ *         statement without columns; a double always has a '.' or an
+ *         exponent, NaN and infinities are the strings "NaN", "Infinity"
+ *         and "-Infinity"; a blob is {"$base64": "..."}; text is a string
+ *         with control characters escaped and each ill-formed UTF-8
+ *         sequence replaced by U+FFFD (the Unicode "maximal subpart"
+ *         practice).
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -220,6 +224,157 @@ static void put_json_text(FILE *f, const char *s, size_t n)
 	putc('"', f);
 }
 
+/*
+ * s with each ill-formed UTF-8 sequence replaced by U+FFFD, as
+ * put_json_text writes it (allocated, or NULL when out of memory): two
+ * names that differ only in bad bytes are the same JSON key.
+ */
+static char *utf8_clean(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, o = 0, bad;
+	char *d = n < SIZE_MAX / 3 ? malloc(n * 3 + 1) : NULL;
+
+	while (d && i < n) {
+		size_t len = utf8_seq(p + i, n - i, &bad);
+
+		if (len) {
+			memcpy(d + o, p + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(d + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i += bad;
+		}
+	}
+	if (d)
+		d[o] = '\0';
+	return d;
+}
+
+/* A column's name as a JSON key, and where the column is. */
+struct key {
+	char *name;
+	size_t pos;
+};
+
+/* By name, then by position. */
+static int key_cmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Whether some column is named s (k sorted by key_cmp, m keys). */
+static bool key_taken(const struct key *k, size_t m, const char *s)
+{
+	size_t lo = 0, hi = m;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(k[mid].name, s);
+
+		if (!c)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/*
+ * name_N for the first N from *suffix on that no column has as its name
+ * (allocated, or NULL). At most m names are taken, so the loop ends
+ * within m + 1 tries.
+ */
+static char *suffixed(const struct key *k, size_t m, const char *name,
+		      size_t *suffix)
+{
+	size_t size = strlen(name) + 24;
+	char *s = malloc(size);
+
+	if (!s)
+		return NULL;
+	do
+		snprintf(s, size, "%s_%zu", name, (*suffix)++);
+	while (key_taken(k, m, s));
+	return s;
+}
+
+static void keys_free(char **keys, size_t m)
+{
+	size_t i;
+
+	for (i = 0; keys && i < m; i++)
+		free(keys[i]);
+	free(keys);
+}
+
+/*
+ * The JSON keys of m names, in their order: the first of a repeated name
+ * keeps it, the next get _2, _3, ... in column order, skipping any name
+ * some column has (a, a, a_2 gives a, a_3, a_2). A suffixed key is
+ * BASE_N with N a number, so two never collide, nor with a column's own
+ * name: every key is unique. Names compare as put_json_text writes them.
+ * Returns m allocated keys (keys_free), or NULL when out of memory.
+ */
+static char **json_keys(const char *const *names, size_t m)
+{
+	struct key *k = calloc(m, sizeof(*k));
+	char **keys = calloc(m, sizeof(*keys));
+	size_t i, j = 0, suffix;
+	bool ok = k && keys;
+
+	for (i = 0; ok && i < m; i++) {
+		k[i].name = utf8_clean(names[i]);
+		k[i].pos = i;
+		ok = k[i].name != NULL;
+	}
+	if (ok)
+		qsort(k, m, sizeof(*k), key_cmp);
+	for (i = 0; ok && i < m; i = j) {
+		keys[k[i].pos] = strdup(k[i].name);
+		ok = keys[k[i].pos] != NULL;
+		suffix = 2;
+		for (j = i + 1; ok && j < m && !strcmp(k[j].name, k[i].name);
+		     j++) {
+			keys[k[j].pos] = suffixed(k, m, k[i].name, &suffix);
+			ok = keys[k[j].pos] != NULL;
+		}
+	}
+	for (i = 0; k && i < m; i++)
+		free(k[i].name);
+	free(k);
+	if (!ok) {
+		keys_free(keys, m);
+		return NULL;
+	}
+	return keys;
+}
+
+/* The JSON keys of a result's columns, after "source" with_source. */
+static char **result_keys(struct dbr_result *res, bool with_source)
+{
+	size_t i, n = dbr_result_column_count(res), m = n + with_source;
+	const char **names = malloc(m * sizeof(*names));
+	char **keys = NULL;
+
+	if (!names)
+		return NULL;
+	if (with_source)
+		names[0] = "source";
+	for (i = 0; i < n; i++)
+		names[i + with_source] = dbr_result_column_name(res, i);
+	keys = json_keys(names, m);
+	free(names);
+	return keys;
+}
+
 void out_field(FILE *f, const char *s)
 {
 	put_copy_text(f, s, strlen(s));
@@ -338,8 +493,10 @@ static void put_header(FILE *f, enum out_format fmt, bool with_source,
 	putc('\n', f);
 }
 
+/* One row; keys are the JSON keys (result_keys), NULL in other formats. */
 static void put_row(FILE *f, enum out_format fmt, bool with_source,
-		    struct dbr_result *res, unsigned long long row)
+		    char *const *keys, struct dbr_result *res,
+		    unsigned long long row)
 {
 	size_t i, n = dbr_result_column_count(res);
 	struct dbr_value v;
@@ -350,14 +507,14 @@ static void put_row(FILE *f, enum out_format fmt, bool with_source,
 		const char *src = dbr_result_source(res);
 
 		if (fmt == OUT_JSON)
-			put_name(f, fmt, "source", true);
+			put_name(f, fmt, keys[0], true);
 		put_text(f, fmt, src, strlen(src));
 	}
 	for (i = 0; i < n; i++) {
 		bool first = i == 0 && !with_source;
 
 		if (fmt == OUT_JSON)
-			put_name(f, fmt, dbr_result_column_name(res, i), first);
+			put_name(f, fmt, keys[i + with_source], first);
 		else if (!first)
 			putc(fmt == OUT_CSV ? ',' : '\t', f);
 		dbr_result_value(res, i, &v);
@@ -370,24 +527,29 @@ int out_print(FILE *f, enum out_format fmt, bool with_source,
 	      struct dbr_result *res)
 {
 	unsigned long long rows = 0;
-	bool has_columns = dbr_result_column_count(res) > 0;
+	size_t n = dbr_result_column_count(res);
+	char **keys = NULL;
 	int rc;
 
-	if (has_columns) {
-		put_header(f, fmt, with_source, res);
-		if (fmt == OUT_JSON)
-			fputs("[", f);
+	if (n && fmt == OUT_JSON && !(keys = result_keys(res, with_source))) {
+		out_error("dbroute: ", "out of memory");
+		return EXIT_RUNTIME;
 	}
+	if (n)
+		put_header(f, fmt, with_source, res);
+	if (fmt == OUT_JSON)
+		fputs("[", f);
 	while ((rc = dbr_result_next(res)) == DBR_ROW)
-		if (has_columns)
-			put_row(f, fmt, with_source, res, rows++);
-	if (has_columns && fmt == OUT_JSON)
+		if (n)
+			put_row(f, fmt, with_source, keys, res, rows++);
+	if (fmt == OUT_JSON)
 		fputs("]\n", f);
+	keys_free(keys, n + with_source);
 	if (rc != DBR_DONE) {
 		out_error("dbroute: ", dbr_result_error(res)->message);
 		return EXIT_RUNTIME;
 	}
-	if (!has_columns)
+	if (!n)
 		fprintf(stderr, "%lld rows affected\n",
 			(long long)dbr_result_changes(res));
 	return 0;

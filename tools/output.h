@@ -17,7 +17,8 @@ int out_format_parse(const char *s);
 
 /*
  * Print a whole result: a header of column names and every row on f, or,
- * for a statement without columns, the rows affected on stderr. With
+ * for a statement without columns, the rows affected on stderr (and [] on
+ * f in JSON, whose keys are made unique: output.c). With
  * with_source, a first column "source" names each row's source. Errors go
  * to stderr. Returns the exit code (0, or 1 for a failed row).
  */
