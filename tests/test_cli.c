@@ -175,6 +175,11 @@ static void test_cli__query_copy_text(void **state)
 			     "\"SELECT 'a,b' AS x, NULL AS y\""),
 			 0);
 	assert_string_equal(out, "x,y\n\"a,b\",\n");
+	/* A one-column NULL row is a blank line, as COPY CSV writes it. */
+	assert_int_equal(run("query -c c.ini --source groups --format csv "
+			     "'SELECT NULL AS n UNION ALL SELECT 1'"),
+			 0);
+	assert_string_equal(out, "n\n\n1\n");
 	assert_int_equal(run("query -c c.ini --source groups --format json "
 			     "\"SELECT 1 AS x, 'q\\\"' AS y\""),
 			 0);
