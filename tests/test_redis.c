@@ -6,11 +6,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <locale.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -868,30 +866,6 @@ static void test_redis__no_descriptor_left(void **state)
 }
 
 /*
- * Make LC_NUMERIC a locale whose decimal separator is a comma (de_DE.UTF-8,
- * made with localedef under dir when the system has none), as an
- * application may: false when neither works. As test_postgres.c does it;
- * setlocale, not newlocale: glibc's newlocale leaks its copy of LOCPATH.
- */
-static bool comma_locale(void)
-{
-	char cmd[1024], *where;
-	bool ok;
-
-	if (setlocale(LC_NUMERIC, "de_DE.UTF-8"))
-		return true;
-	where = t_path(dir, "locale");
-	snprintf(cmd, sizeof(cmd),
-		 "mkdir -p '%s' && localedef -i de_DE -f UTF-8 "
-		 "'%s/de_DE.UTF-8' >/dev/null 2>&1",
-		 where, where);
-	ok = system(cmd) == 0 && setenv("LOCPATH", where, 1) == 0 &&
-	     setlocale(LC_NUMERIC, "de_DE.UTF-8");
-	free(where);
-	return ok;
-}
-
-/*
  * Review 2: a double parameter is sent as C-locale text under an
  * application's LC_NUMERIC with a decimal comma (SET stored "1,5" and
  * INCRBYFLOAT refused it as not a valid float).
@@ -906,8 +880,7 @@ static void test_redis__double_ignores_locale(void **state)
 	int set, incr;
 
 	(void)state;
-	if (!comma_locale()) {
-		unsetenv("LOCPATH");
+	if (!t_comma_locale(dir)) {
 		fprintf(stderr, "no de_DE.UTF-8 locale and localedef failed: "
 				"skipped\n");
 		skip();
@@ -919,8 +892,7 @@ static void test_redis__double_ignores_locale(void **state)
 			       &err);
 	/* The locale is undone before the checks, so that a failure does
 	 * not leave it so. */
-	setlocale(LC_NUMERIC, "C");
-	unsetenv("LOCPATH");
+	t_c_locale();
 	assert_string_equal(probe, "1,5");
 	assert_int_equal(set, DBR_OK);
 	assert_int_equal(r->type, REDIS_REPLY_STRING);
