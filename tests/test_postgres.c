@@ -674,6 +674,143 @@ static void test_postgres__set_config_not_pooled(void **state)
 	pg_exec("DROP TABLE pg_sp");
 }
 
+/* Run sql on the one connection of h and check that it was closed after
+ * it: the next statement runs on another backend. */
+static void closed_after(struct dbr *h, const char *sql)
+{
+	int64_t pid = db_int(h, "SELECT pg_backend_pid()");
+
+	assert_true(pid > 0);
+	t_exec(h, 1, sql, NULL, 0);
+	if (db_int(h, "SELECT pg_backend_pid()") == pid)
+		fail_msg("pooled after '%s'", sql);
+}
+
+/*
+ * Review 2, item 1: a temporary table survived in the pool and shadowed
+ * the real one (pg_temp is searched first): the next caller's INSERTs
+ * went into it and were lost with it. Plain CREATE TEMP is refused; the
+ * other forms, and CREATE TEMP inside dbr_tx, close their connection.
+ */
+static void test_postgres__temp_table_not_pooled(void **state)
+{
+	static const char *const temps[] = {
+		"SELECT 1 AS n INTO TEMP pg_tt",
+		"CREATE TABLE pg_temp.pg_tt (n INTEGER)",
+	};
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	struct dbr *one;
+	char *path;
+	size_t i;
+
+	(void)state;
+	pg_exec("DROP TABLE IF EXISTS pg_tt");
+	pg_exec("CREATE TABLE public.pg_tt (n INTEGER)");
+	one = open_pg("dbr_test_tt", "max_connections = 1\n", &path);
+	assert_int_equal(dbr_query(one, 1, "CREATE TEMP TABLE pg_tt (n int)",
+				   NULL, 0, NULL, &err),
+			 DBR_E_MISUSE);
+	assert_non_null(strstr(err.message, "ON COMMIT DROP"));
+	for (i = 0; i < sizeof(temps) / sizeof(temps[0]); i++) {
+		closed_after(one, temps[i]);
+		t_exec(one, 1, "INSERT INTO pg_tt VALUES (7)", NULL, 0);
+		assert_int_equal(pg_int("SELECT count(*) FROM public.pg_tt"),
+				 (int64_t)i + 1);
+	}
+	assert_int_equal(dbr_tx_begin(one, 1, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "CREATE TEMP TABLE pg_tt (n int)",
+				      NULL, 0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	t_exec(one, 1, "INSERT INTO pg_tt VALUES (7)", NULL, 0);
+	assert_int_equal(pg_int("SELECT count(*) FROM public.pg_tt"), 3);
+	/* A column named temp keeps its connection. */
+	assert_int_equal(db_int(one, "SELECT pg_backend_pid() AS temp"),
+			 db_int(one, "SELECT pg_backend_pid()"));
+	dbr_close(one);
+	free(path);
+	pg_exec("DROP TABLE pg_tt");
+}
+
+/*
+ * Review 2, item 2: UPDATE pg_settings changed search_path without the
+ * text set_config, and the next caller's INSERT went to another schema.
+ */
+static void test_postgres__pg_settings_not_pooled(void **state)
+{
+	struct dbr *one;
+	char *path;
+
+	(void)state;
+	pg_exec("DROP SCHEMA IF EXISTS dbr_evil2 CASCADE");
+	pg_exec("DROP TABLE IF EXISTS pg_sp2");
+	pg_exec("CREATE SCHEMA dbr_evil2");
+	pg_exec("CREATE TABLE dbr_evil2.pg_sp2 (n INTEGER)");
+	pg_exec("CREATE TABLE public.pg_sp2 (n INTEGER)");
+	one = open_pg("dbr_test_ps", "max_connections = 1\n", &path);
+	closed_after(one, "UPDATE pg_settings SET setting = 'dbr_evil2' "
+			  "WHERE name = 'search_path'");
+	t_exec(one, 1, "INSERT INTO pg_sp2 VALUES (7)", NULL, 0);
+	assert_int_equal(pg_int("SELECT count(*) FROM public.pg_sp2"), 1);
+	assert_int_equal(pg_int("SELECT count(*) FROM dbr_evil2.pg_sp2"), 0);
+	dbr_close(one);
+	free(path);
+	pg_exec("DROP SCHEMA dbr_evil2 CASCADE");
+	pg_exec("DROP TABLE pg_sp2");
+}
+
+/* The number of advisory locks on key 7 held by any backend, once the
+ * closed backends are gone (waits up to 5 s for them to exit). */
+static int64_t advisory_locks_left(void)
+{
+	int64_t n = -1;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		n = pg_int("SELECT count(*) FROM pg_locks WHERE "
+			   "locktype = 'advisory' AND objid = 7");
+		if (n == 0)
+			break;
+		pause_ms(50);
+	}
+	return n;
+}
+
+/*
+ * Review 2, item 3: a session advisory lock stayed on the pooled backend,
+ * LISTEN inside a DO block kept listening, and a procedure may do
+ * anything (here: SET). Each closes its connection now.
+ */
+static void test_postgres__session_locks_not_pooled(void **state)
+{
+	char wm[64], buf[64], *path;
+	struct dbr *one;
+
+	(void)state;
+	pg_exec("CREATE OR REPLACE PROCEDURE dbr_p() LANGUAGE plpgsql AS "
+		"'BEGIN EXECUTE ''SET work_mem = ''''1234kB''''''; END'");
+	one = open_pg("dbr_test_lk", "max_connections = 1\n", &path);
+	closed_after(one, "SELECT pg_advisory_lock(7)");
+	assert_int_equal(advisory_locks_left(), 0);
+	closed_after(one, "SELECT pg_try_advisory_lock_shared(7)");
+	assert_int_equal(advisory_locks_left(), 0);
+	closed_after(one, "DO $$BEGIN EXECUTE 'LISTEN dbr_chan'; END$$");
+	assert_int_equal(
+		db_int(one, "SELECT count(*) FROM pg_listening_channels()"), 0);
+	db_text(one, "SHOW work_mem", wm, sizeof(wm));
+	closed_after(one, "CALL dbr_p()");
+	assert_string_equal(db_text(one, "SHOW work_mem", buf, sizeof(buf)),
+			    wm);
+	/* The transaction-level lock ends with its statement: pooled. */
+	assert_int_equal(db_int(one, "SELECT pg_backend_pid() FROM "
+				     "(SELECT pg_advisory_xact_lock(7)) s"),
+			 db_int(one, "SELECT pg_backend_pid()"));
+	dbr_close(one);
+	free(path);
+	pg_exec("DROP PROCEDURE dbr_p()");
+}
+
 /* Run `SELECT * FROM pg_alt` on both connections of a two-connection
  * pool at once, and check the number of columns each sees. */
 static void select_star_twice(struct dbr *two, size_t ncols)
@@ -1375,6 +1512,9 @@ int main(void)
 		cmocka_unit_test(test_postgres__readonly_holds),
 		cmocka_unit_test(test_postgres__readonly_tx_holds),
 		cmocka_unit_test(test_postgres__set_config_not_pooled),
+		cmocka_unit_test(test_postgres__temp_table_not_pooled),
+		cmocka_unit_test(test_postgres__pg_settings_not_pooled),
+		cmocka_unit_test(test_postgres__session_locks_not_pooled),
 		cmocka_unit_test(test_postgres__stale_plan_prepared_again),
 		cmocka_unit_test(test_postgres__frozen_backend_times_out),
 		cmocka_unit_test(test_postgres__bytea_columns_stay_valid),

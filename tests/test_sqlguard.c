@@ -322,6 +322,106 @@ static void test_sqlguard__declare_with_hold_any_form(void **state)
 	allowed_always(PG, "DECLARE c 'unterminated");
 }
 
+/*
+ * Review 2: statements that leave session state the server does not
+ * report (a temporary table shadowing the real one, search_path through
+ * pg_settings, a session advisory lock, LISTEN inside a DO block, a
+ * procedure) must close their connection: the scanner says so, anywhere
+ * in the text and in any case, and stays quiet for a column named temp.
+ */
+static void test_sqlguard__may_leave_state(void **state)
+{
+	static const char *const leaves[] = {
+		"CREATE TEMP TABLE t (n int)",
+		"create global temporary table t (n int)",
+		"CREATE LOCAL TEMP VIEW v AS SELECT 1",
+		"CREATE OR REPLACE TEMP VIEW v AS SELECT 1",
+		"CREATE TEMP SEQUENCE s",
+		"SELECT 1 AS n INTO TEMP t",
+		"select 1 as n into temp table t",
+		"SELECT 1 AS n INTO TEMPORARY t",
+		"CREATE TABLE pg_temp.t (n int)",
+		"CREATE TABLE PG_TEMP_3.t (n int)",
+		"CREATE TABLE \"pg_temp\".t (n int)",
+		"UPDATE pg_settings SET setting = 'x' WHERE name = 'search_path'",
+		"update PG_CATALOG.PG_SETTINGS set setting = 'x'",
+		"SELECT set_config('search_path', 'x', false)",
+		"SELECT 1 FROM (SELECT Pg_Catalog.SET_CONFIG('a', 'b', false)) s",
+		"SELECT pg_advisory_lock(7)",
+		"SELECT pg_advisory_lock_shared(7)",
+		"SELECT PG_TRY_ADVISORY_LOCK(7, 8)",
+		"SELECT pg_try_advisory_lock_shared(7)",
+		"DO $$BEGIN EXECUTE 'LISTEN chan'; END$$",
+		"do 'begin null; end'",
+		"/* c */ DO $x$ BEGIN END $x$",
+		"CALL p()",
+		"call s.p(1)",
+		"WITH x AS (SELECT 1) SELECT '--', pg_advisory_lock(1) FROM x",
+		"SELECT U&\"pg_advisory\\005Flock\"(7)",
+		"SELECT 1 -- set_config\n",
+	};
+	static const char *const keeps[] = {
+		"SELECT temp FROM weather",
+		"SELECT city, temp FROM weather WHERE temp > 20 ORDER BY temp",
+		"INSERT INTO temp (n) VALUES (1)",
+		"MERGE INTO temp t USING s ON true WHEN MATCHED THEN DO NOTHING",
+		"UPDATE weather SET temp = 3",
+		"SELECT pg_advisory_xact_lock(7)",
+		"SELECT pg_try_advisory_xact_lock_shared(7)",
+		"SELECT pg_advisory_unlock(7)",
+		"SELECT pg_listening_channels()",
+		"SELECT my_set_config_x FROM t",
+		"SELECT x$listen FROM t",
+		"SELECT pg_temp_x FROM t",
+		"SELECT * FROM templates",
+		"NOTIFY chan",
+		"SELECT 'DO', 'CALL'",
+		"DOMAIN",
+		"CALLBACK",
+		"",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++)
+		if (!dbr_sqlguard_may_leave_state(leaves[i], PG))
+			fail_msg("not seen: '%s'", leaves[i]);
+	for (i = 0; i < sizeof(keeps) / sizeof(keeps[0]); i++)
+		if (dbr_sqlguard_may_leave_state(keeps[i], PG))
+			fail_msg("false alarm: '%s'", keeps[i]);
+	assert_false(dbr_sqlguard_may_leave_state(NULL, PG));
+	assert_false(
+		dbr_sqlguard_may_leave_state("CREATE TEMP TABLE t (n)", LITE));
+}
+
+/* Review 2: plain CREATE TEMP outside dbr_tx is refused, with a message
+ * that says to make it inside a transaction with ON COMMIT DROP. */
+static void test_sqlguard__create_temp_only_in_tx(void **state)
+{
+	static const char *const in_tx[] = {
+		"CREATE TEMP TABLE t (n int)",
+		"create temporary table t (n int) on commit drop",
+		"CREATE GLOBAL TEMPORARY TABLE t (n int)",
+		"CREATE LOCAL TEMP TABLE t (n int)",
+		"CREATE OR REPLACE TEMP VIEW v AS SELECT 1",
+		"CREATE TEMP SEQUENCE s",
+		"(CREATE TEMP TABLE t (n int))",
+	};
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(in_tx) / sizeof(in_tx[0]); i++)
+		allowed_in_tx(PG, in_tx[i]);
+	why = dbr_sqlguard_refuse(in_tx[0], PG, false);
+	assert_non_null(strstr(why, "ON COMMIT DROP"));
+	assert_non_null(strstr(why, "dbr_tx"));
+	allowed_always(PG, "CREATE TABLE temp (n int)");
+	allowed_always(PG, "CREATE TABLE t (temp int)");
+	allowed_always(PG, "CREATE OR REPLACE VIEW v AS SELECT 1");
+	allowed_always(LITE, "CREATE TEMP TABLE t (n)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +435,8 @@ int main(void)
 		cmocka_unit_test(
 			test_sqlguard__keyword_prefixes_and_later_words),
 		cmocka_unit_test(test_sqlguard__declare_with_hold_any_form),
+		cmocka_unit_test(test_sqlguard__may_leave_state),
+		cmocka_unit_test(test_sqlguard__create_temp_only_in_tx),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,12 +8,16 @@
  * ends the reading. Only the first words are read, so the cost is a few
  * dozen instructions whatever the statement's length; the driver's state
  * check after the statement is the real guard.
+ *
+ * dbr_sqlguard_may_leave_state() is the one exception: it reads the
+ * whole text, once per prepared statement, for the words that may leave
+ * session state the server does not report (see sqlguard.h).
  */
 #include "sqlguard.h"
 
 #include <string.h>
 
-#define MAXWORD 24 /* longer words are no keyword of ours */
+#define MAXWORD 32 /* longer words are no keyword of ours */
 
 static const char *const why_tx =
 	"transaction control is refused: use dbr_tx_begin, dbr_tx_commit "
@@ -43,6 +47,9 @@ static const char *const why_hold =
 	"DECLARE ... WITH HOLD is refused: a held cursor would outlive the "
 	"call on a pooled connection";
 static const char *const why_copy = "COPY is not supported through dbr_query";
+static const char *const why_temp =
+	"temporary objects would outlive the call on a pooled connection: "
+	"create them inside dbr_tx with ON COMMIT DROP";
 static const char *const why_load =
 	"LOAD is refused: a loaded library would outlive the call on a "
 	"pooled connection";
@@ -110,22 +117,25 @@ static void skip_space(struct reader *r, bool parens)
 }
 
 /*
- * Read the next word into w (upper case, NUL-terminated); an empty word
- * when the next token is not one, or is too long to be a keyword.
+ * Read the word at p into w (upper case, NUL-terminated; empty when p is
+ * no word or the word is too long to be a keyword); returns its end.
  */
-static void next_word(struct reader *r, char w[MAXWORD + 1])
+static const char *read_word(const char *p, char w[MAXWORD + 1])
 {
-	const char *p;
 	size_t n = 0;
 
-	skip_space(r, false);
-	for (p = r->p; is_word_char(*p); p++)
+	for (; is_word_char(*p); p++)
 		if (n < MAXWORD + 1)
 			w[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-	r->p = p;
-	if (n > MAXWORD)
-		n = 0;
-	w[n] = '\0';
+	w[n > MAXWORD ? 0 : n] = '\0';
+	return p;
+}
+
+/* Read the next word, after blanks and comments, into w. */
+static void next_word(struct reader *r, char w[MAXWORD + 1])
+{
+	skip_space(r, false);
+	r->p = read_word(r->p, w);
 }
 
 /* The next non-blank character, after comments. */
@@ -291,6 +301,22 @@ static const char *pg_declare(struct reader *r)
 	return NULL;
 }
 
+/*
+ * CREATE [OR REPLACE] [GLOBAL | LOCAL] TEMP[ORARY] ..., read after CREATE:
+ * allowed inside a transaction only (the connection is closed after it,
+ * see dbr_sqlguard_may_leave_state).
+ */
+static const char *pg_create(struct reader *r, bool in_tx)
+{
+	if (accept(r, "OR"))
+		(void)accept(r, "REPLACE");
+	if (!accept(r, "GLOBAL"))
+		(void)accept(r, "LOCAL");
+	if (accept(r, "TEMP") || accept(r, "TEMPORARY"))
+		return in_tx ? NULL : why_temp;
+	return NULL;
+}
+
 static const char *pg_refuse(struct reader *r, const char *w, bool in_tx)
 {
 	if (!strcmp(w, "BEGIN") || !strcmp(w, "END") || !strcmp(w, "ABORT"))
@@ -319,6 +345,8 @@ static const char *pg_refuse(struct reader *r, const char *w, bool in_tx)
 		return why_copy;
 	if (!strcmp(w, "LOAD"))
 		return why_load;
+	if (!strcmp(w, "CREATE"))
+		return pg_create(r, in_tx);
 	return NULL;
 }
 
@@ -352,4 +380,98 @@ bool dbr_sqlguard_is_read(const char *sql, enum dbr_sqlguard_dialect dialect)
 	next_word(&r, w);
 	return !strcmp(w, "SELECT") || !strcmp(w, "VALUES") ||
 	       !strcmp(w, "TABLE") || !strcmp(w, "SHOW");
+}
+
+/*
+ * The scan of dbr_sqlguard_may_leave_state: words are runs of word
+ * characters that begin with a letter, '_' or a byte >= 0x80 (so "$$BEGIN"
+ * holds the word BEGIN, and "x$listen" is one word), read anywhere in the
+ * text - string literals, dollar-quoted bodies, quoted identifiers and
+ * comments included - and compared case-insensitively.
+ */
+static bool is_word_start(char ch)
+{
+	return is_word_char(ch) && ch != '$' && !(ch >= '0' && ch <= '9');
+}
+
+static bool is_in(const char *w, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(w, *list))
+			return true;
+	return false;
+}
+
+/* PG_TEMP_ followed by digits only: another backend's temporary schema. */
+static bool is_temp_schema(const char *w)
+{
+	if (strncmp(w, "PG_TEMP_", 8) || !w[8])
+		return false;
+	for (w += 8; *w; w++)
+		if (*w < '0' || *w > '9')
+			return false;
+	return true;
+}
+
+/*
+ * Whether word w, after the words prev and prev2, says the statement may
+ * leave session state. TEMP alone is a common column name: it counts only
+ * before TABLE, VIEW, SEQUENCE or RECURSIVE, or after CREATE, OR REPLACE,
+ * GLOBAL, LOCAL, or an INTO that is not INSERT's or MERGE's.
+ */
+static bool leaves_state(const char *w, const char *prev, const char *prev2)
+{
+	static const char *const always[] = { "SET_CONFIG",
+					      "PG_SETTINGS",
+					      "PG_TEMP",
+					      "TEMPORARY",
+					      "PG_ADVISORY_LOCK",
+					      "PG_ADVISORY_LOCK_SHARED",
+					      "PG_TRY_ADVISORY_LOCK",
+					      "PG_TRY_ADVISORY_LOCK_SHARED",
+					      "LISTEN",
+					      NULL };
+	static const char *const temp_before[] = { "CREATE", "REPLACE",
+						   "GLOBAL", "LOCAL", NULL };
+	static const char *const temp_after[] = { "TABLE", "VIEW", "SEQUENCE",
+						  "RECURSIVE", NULL };
+
+	if (is_in(w, always) || is_temp_schema(w))
+		return true;
+	if (!strcmp(w, "TEMP"))
+		return is_in(prev, temp_before) ||
+		       (!strcmp(prev, "INTO") && strcmp(prev2, "INSERT") &&
+			strcmp(prev2, "MERGE"));
+	return !strcmp(prev, "TEMP") && is_in(w, temp_after);
+}
+
+bool dbr_sqlguard_may_leave_state(const char *sql,
+				  enum dbr_sqlguard_dialect dialect)
+{
+	struct reader r = { sql, dialect };
+	char w[3][MAXWORD + 1] = { "", "", "" };
+	const char *p;
+	size_t i = 0;
+
+	if (!sql || dialect != DBR_SQLGUARD_POSTGRES)
+		return false;
+	skip_space(&r, true);
+	next_word(&r, w[0]);
+	if (!strcmp(w[0], "DO") || !strcmp(w[0], "CALL"))
+		return true;
+	w[0][0] = '\0';
+	for (p = sql; *p;) {
+		/* U&"..." may spell any name with escapes: assume the worst. */
+		if ((*p == 'U' || *p == 'u') && p[1] == '&' && p[2] == '"')
+			return true;
+		if (!is_word_start(*p)) {
+			p++;
+			continue;
+		}
+		i = (i + 1) % 3;
+		p = read_word(p, w[i]);
+		if (leaves_state(w[i], w[(i + 2) % 3], w[(i + 1) % 3]))
+			return true;
+	}
+	return false;
 }

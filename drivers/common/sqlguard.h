@@ -5,6 +5,8 @@
  * Plain dbr_query() refuses them with a message that says what to use
  * instead; the connection's state check after every statement (the
  * driver's is_clean call) is the real guard, this is the friendly one.
+ * Also: which statements may leave session state that no state check can
+ * see, so that their connection is closed after them.
  * Shared by the SQL drivers; compiled into each; C library only.
  */
 #ifndef DBR_SQLGUARD_H
@@ -40,5 +42,23 @@ const char *dbr_sqlguard_refuse(const char *sql,
  * be stopped when its result is freed before its end.
  */
 bool dbr_sqlguard_is_read(const char *sql, enum dbr_sqlguard_dialect dialect);
+
+/*
+ * Whether `sql` may leave session state the client library cannot see
+ * (the server does not report it): the connection must be closed after
+ * it, not pooled. PostgreSQL only (SQLite: false, its driver sees such
+ * state itself): true when the first keyword is DO or CALL (a block or a
+ * procedure can do anything), or when a word anywhere in the text - string
+ * literals and dollar-quoted bodies included - is set_config, pg_settings,
+ * pg_temp or pg_temp_N, temporary, TEMP where it makes a temporary object
+ * (CREATE TEMP, INTO TEMP, TEMP TABLE ...; not a column named temp), a
+ * session-level advisory lock (pg_advisory_lock, pg_try_advisory_lock and
+ * their _shared forms; not the _xact_ ones), listen, or when a U&"..."
+ * identifier could spell any of them. A false yes costs one reconnect; a
+ * function the statement calls is not seen. Reads the whole text: call it
+ * once per prepared statement, not per call.
+ */
+bool dbr_sqlguard_may_leave_state(const char *sql,
+				  enum dbr_sqlguard_dialect dialect);
 
 #endif /* DBR_SQLGUARD_H */

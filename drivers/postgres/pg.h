@@ -39,7 +39,7 @@ struct pg_stmt {
 	bool tx_only; /* allowed inside dbr_tx only (e.g. SAVEPOINT) */
 	bool stale;   /* the server did not run it: prepare it again */
 	bool reads;   /* a query (SELECT ...): may be stopped when freed */
-	bool sets;    /* calls set_config: leaves the connection unclean */
+	bool leaves;  /* may leave unseen session state: closes the link */
 };
 
 /*
@@ -88,7 +88,7 @@ struct pg_conn {
 	bool wrote;    /* the statement may have written */
 	bool no_xid;   /* the tracked statement assigned no transaction id */
 	bool huge;     /* a value of PG_HUGE_SIZE or more went through */
-	bool unclean;  /* a statement that calls set_config was sent */
+	bool unclean;  /* a statement that may leave state was sent */
 	bool reads;    /* the statement is a query (see pg_discard) */
 	size_t ncols;
 	size_t *name_at; /* offsets into names */

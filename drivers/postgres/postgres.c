@@ -392,25 +392,6 @@ static int pg_reprepare(struct pg_conn *c, const char *sql, struct pg_stmt *st,
 	return rc;
 }
 
-/*
- * Whether sql calls set_config (any case, anywhere in its text, string
- * literals included: a false yes only costs a reconnect). The server does
- * not report every setting (PostgreSQL 15: not search_path, work_mem,
- * role ...), so is_clean() cannot see such a change: a statement that
- * may make one leaves its connection unclean. Not seen: a function or a
- * DO block that changes an unreported setting inside (EXECUTE 'SET ...').
- */
-static bool pg_sets_config(const char *sql)
-{
-	const char *p;
-
-	for (p = sql; *p; p++)
-		if ((*p == 's' || *p == 'S') &&
-		    !strncasecmp(p, "set_config", 10))
-			return true;
-	return false;
-}
-
 static int pg_refuse(const char *why, struct dbr_error *err)
 {
 	pg_host->set_error(err, DBR_E_MISUSE, 0, NULL, "%s",
@@ -460,7 +441,8 @@ static int pg_lookup(struct pg_conn *c, const char *sql, size_t n,
 			dbr_sqlguard_refuse(sql, DBR_SQLGUARD_POSTGRES, false);
 		(*out)->reads =
 			dbr_sqlguard_is_read(sql, DBR_SQLGUARD_POSTGRES);
-		(*out)->sets = pg_sets_config(sql);
+		(*out)->leaves = dbr_sqlguard_may_leave_state(
+			sql, DBR_SQLGUARD_POSTGRES);
 	}
 	return rc;
 }
@@ -480,7 +462,7 @@ static int pg_send(struct pg_conn *c, const struct pg_stmt *st, size_t n,
 	if (!pg)
 		return pg_fail(c, NULL, err);
 	c->wrote = true; /* from here on, it may reach the server */
-	c->unclean |= st->sets;
+	c->unclean |= st->leaves;
 	c->ended = false;
 	c->reads = st->reads;
 	c->pipe = track && PQenterPipelineMode(pg);
@@ -679,8 +661,11 @@ static int pg_rollback(struct dbr_driver_conn *conn, struct dbr_error *err)
 /*
  * Clean: connected, no statement pending, outside any transaction, no
  * value of PG_HUGE_SIZE went through (libpq's buffers are freed only with
- * the connection), no statement that calls set_config was sent (see
- * pg_sets_config), and every watched setting as reported at open.
+ * the connection), no statement was sent that may leave session state
+ * the server does not report (PostgreSQL 15 reports neither search_path
+ * nor work_mem, temporary tables, advisory locks or LISTEN: see
+ * dbr_sqlguard_may_leave_state; decided once per cached statement), and
+ * every watched setting as reported at open.
  */
 static bool pg_is_clean(struct dbr_driver_conn *conn)
 {
