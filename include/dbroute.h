@@ -625,6 +625,17 @@ DBR_API int dbr_tx_begin_source(struct dbr *db, const char *source,
  * the transaction); BEGIN, COMMIT and ROLLBACK of the transaction itself
  * are still refused (use dbr_tx_commit() and dbr_tx_rollback()).
  *
+ * On a read-only PostgreSQL source the transaction begins as
+ * "BEGIN READ ONLY; SELECT 1" (so that read-write mode cannot be turned
+ * on), and the server then refuses SET TRANSACTION ISOLATION LEVEL ...
+ * ("must be called before any query"): such a transaction keeps the
+ * server's default_transaction_isolation. PostgreSQL's CREATE TEMP is
+ * accepted here only (plain dbr_query() refuses it; use ON COMMIT DROP):
+ * the connection is closed after the transaction ends, not pooled, as is
+ * any connection whose transaction ran a statement that may leave session
+ * state the server does not report (a session advisory lock, LISTEN in a
+ * DO block, CALL, set_config, pg_settings).
+ *
  * Thread-safety: one thread at a time per transaction. Since: 0.1.
  */
 DBR_API int dbr_tx_query(struct dbr_tx *tx, const char *sql,
