@@ -626,6 +626,15 @@ static void test_postgres__readonly_tx_holds(void **state)
 	assert_int_equal(dbr_tx_query(tx, "SELECT 1", NULL, 0, NULL, &err),
 			 DBR_OK);
 	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	/* As documented: it has run a query, so no isolation level is set. */
+	assert_int_equal(dbr_tx_begin(ro, 1, &tx, &err), DBR_OK);
+	assert_int_not_equal(dbr_tx_query(tx,
+					  "SET TRANSACTION ISOLATION LEVEL "
+					  "SERIALIZABLE",
+					  NULL, 0, NULL, &err),
+			     DBR_OK);
+	assert_non_null(strstr(err.message, "before any query"));
+	assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
 	dbr_close(ro);
 	free(path);
 }
