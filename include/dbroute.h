@@ -321,7 +321,8 @@ DBR_API const char *dbr_route_reason_name(int reason);
  * for the next caller is refused with DBR_E_MISUSE before it is sent:
  * transaction control (use dbr_tx_begin() and friends), session settings
  * (PostgreSQL SET/RESET, SQLite PRAGMA that sets), ATTACH, LISTEN,
- * PREPARE/DISCARD, COPY (not supported), and on Redis MULTI/EXEC (Redis
+ * PREPARE/DISCARD, PostgreSQL CREATE TEMP (inside dbr_tx, with ON COMMIT
+ * DROP), COPY (not supported), and on Redis MULTI/EXEC (Redis
  * transactions are not offered), SUBSCRIBE, SELECT, AUTH and the like.
  * Whatever the text, a connection whose state changed anyway is closed,
  * never pooled (docs/architecture.md, "Connections: one rule").
