@@ -1443,30 +1443,6 @@ static void test_postgres__deallocate_timeout_in_eviction(void **state)
 }
 
 /*
- * Make LC_NUMERIC a locale whose decimal separator is a comma (de_DE.UTF-8,
- * made with localedef under dir when the system has none), as an
- * application may: false when neither works. setlocale, not newlocale:
- * glibc's newlocale leaks its copy of LOCPATH.
- */
-static bool comma_locale(void)
-{
-	char cmd[1024], *where;
-	bool ok;
-
-	if (setlocale(LC_NUMERIC, "de_DE.UTF-8"))
-		return true;
-	where = t_path(dir, "locale");
-	snprintf(cmd, sizeof(cmd),
-		 "mkdir -p '%s' && localedef -i de_DE -f UTF-8 "
-		 "'%s/de_DE.UTF-8' >/dev/null 2>&1",
-		 where, where);
-	ok = system(cmd) == 0 && setenv("LOCPATH", where, 1) == 0 &&
-	     setlocale(LC_NUMERIC, "de_DE.UTF-8");
-	free(where);
-	return ok;
-}
-
-/*
  * Review 6: float4, float8 and numeric are read the same under an
  * application's LC_NUMERIC with a decimal comma (strtod read "1.5" as 1
  * there; the driver's own locale is made at load, under any LC_NUMERIC).
@@ -1479,8 +1455,7 @@ static void test_postgres__numbers_ignore_locale(void **state)
 	int rc, i;
 
 	(void)state;
-	if (!comma_locale()) {
-		unsetenv("LOCPATH");
+	if (!t_comma_locale(dir)) {
 		fprintf(stderr, "no de_DE.UTF-8 locale and localedef failed: "
 				"skipped\n");
 		skip();
@@ -1495,8 +1470,7 @@ static void test_postgres__numbers_ignore_locale(void **state)
 		for (i = 1; i < 4; i++)
 			d[i] = dbr_result_double(res, (size_t)i - 1);
 	dbr_result_free(res);
-	setlocale(LC_NUMERIC, "C");
-	unsetenv("LOCPATH");
+	t_c_locale();
 	assert_int_equal(rc, DBR_OK);
 	assert_true(d[0] == 1.0);
 	assert_true(d[1] == 1.5);
