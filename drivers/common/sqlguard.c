@@ -16,6 +16,7 @@
 #include "sqlguard.h"
 
 #include <string.h>
+#include <strings.h>
 
 #define MAXWORD 32 /* longer words are no keyword of ours */
 
@@ -211,20 +212,34 @@ static const char *rollback(struct reader *r, bool in_tx)
  * an index, or bounds a check, which only read (or act without leaving
  * state behind).
  */
+/* SQLite pragmas whose argument names what to read or check, not a new
+ * value: they leave no state behind. Upper case. */
+static const char *const pragma_reads[] = {
+	"TABLE_INFO",	      "TABLE_XINFO",
+	"INDEX_INFO",	      "INDEX_XINFO",
+	"INDEX_LIST",	      "FOREIGN_KEY_LIST",
+	"FOREIGN_KEY_CHECK",  "INTEGRITY_CHECK",
+	"QUICK_CHECK",	      "WAL_CHECKPOINT",
+	"INCREMENTAL_VACUUM", "OPTIMIZE",
+	"TABLE_LIST",	      NULL
+};
+
+bool dbr_sqlguard_pragma_reads(const char *name)
+{
+	size_t i, n;
+
+	for (i = 0; name && pragma_reads[i]; i++) {
+		n = strlen(pragma_reads[i]);
+		if (!strncasecmp(name, pragma_reads[i], n) && !name[n])
+			return true;
+	}
+	return false;
+}
+
 static const char *pragma(struct reader *r)
 {
-	static const char *const reads[] = {
-		"TABLE_INFO",	      "TABLE_XINFO",
-		"INDEX_INFO",	      "INDEX_XINFO",
-		"INDEX_LIST",	      "FOREIGN_KEY_LIST",
-		"FOREIGN_KEY_CHECK",  "INTEGRITY_CHECK",
-		"QUICK_CHECK",	      "WAL_CHECKPOINT",
-		"INCREMENTAL_VACUUM", "OPTIMIZE",
-		"TABLE_LIST",	      NULL
-	};
 	char w[MAXWORD + 1];
 	char ch;
-	size_t i;
 
 	next_name(r, w);
 	if (peek_char(r) == '.') {
@@ -236,10 +251,7 @@ static const char *pragma(struct reader *r)
 		return why_pragma;
 	if (ch != '(')
 		return NULL;
-	for (i = 0; reads[i]; i++)
-		if (!strcmp(w, reads[i]))
-			return NULL;
-	return why_pragma;
+	return dbr_sqlguard_pragma_reads(w) ? NULL : why_pragma;
 }
 
 static const char *sqlite_refuse(struct reader *r, const char *w, bool in_tx)

@@ -61,4 +61,11 @@ bool dbr_sqlguard_is_read(const char *sql, enum dbr_sqlguard_dialect dialect);
 bool dbr_sqlguard_may_leave_state(const char *sql,
 				  enum dbr_sqlguard_dialect dialect);
 
+/*
+ * Whether an SQLite pragma given an argument only reads or checks (e.g.
+ * table_info(t), integrity_check(1)): its argument is not a new value.
+ * Any case; name without schema.
+ */
+bool dbr_sqlguard_pragma_reads(const char *name);
+
 #endif /* DBR_SQLGUARD_H */
