@@ -645,9 +645,12 @@ static void test_sqlite__readonly_writes_no_file(void **state)
 	close_one(db, dir);
 }
 
-/* The last insert row id SQLite shows to SQL is never the driver's
- * sentinel, also after a write that failed before it ran. */
-static void test_sqlite__no_sentinel_rowid(void **state)
+/*
+ * SQLite's last insert row id, as SQL reads it, is SQLite's own: never
+ * changed by the driver, also inside a statement (the parent/child idiom),
+ * after a write that failed before it ran, or one freed early.
+ */
+static void test_sqlite__sql_sees_sqlite_rowid(void **state)
 {
 	struct dbr_result *res;
 	struct dbr_error err;
@@ -658,9 +661,15 @@ static void test_sqlite__no_sentinel_rowid(void **state)
 	(void)state;
 	db = open_one(&dir, "max_connections = 1\n");
 	t_exec(db, 1, "CREATE TABLE t (a)", NULL, 0);
+	t_exec(db, 1, "CREATE TABLE chi (p)", NULL, 0);
 	assert_int_equal(dbr_tx_begin(db, 1, &tx, &err), DBR_OK);
 	assert_int_equal(dbr_tx_query(tx, "INSERT INTO t VALUES (1)", NULL, 0,
 				      NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_query(tx,
+				      "INSERT INTO chi VALUES "
+				      "(last_insert_rowid())",
+				      NULL, 0, NULL, &err),
 			 DBR_OK);
 	/* Refused at binding: no parameter for its placeholder. */
 	assert_int_equal(
@@ -678,7 +687,39 @@ static void test_sqlite__no_sentinel_rowid(void **state)
 	assert_int_equal(dbr_result_int64(res, 0), 1);
 	dbr_result_free(res);
 	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	assert_int_equal(one_int(db, "SELECT p FROM chi"), 1);
 	close_one(db, dir);
+}
+
+/* A pragma that only reads (its argument names a table) keeps its
+ * connection and its cached statement: prepared once for three runs. */
+static void test_sqlite__reading_pragma_keeps_connection(void **state)
+{
+	struct dbr_open_options o = { sizeof(o), t_count_cache_misses, NULL,
+				      DBR_LOG_DEBUG };
+	struct dbr_error err;
+	char *dir = t_tmpdir(), *path;
+	struct dbr *db;
+	int i;
+
+	(void)state;
+	path = t_write(dir, "p.ini",
+		       "[source.k]\ntype = sqlite\npath = k.db\n"
+		       "max_connections = 1\n");
+	assert_int_equal(dbr_open(&db, path, &o, &err), DBR_OK);
+	t_exec(db, 1, "CREATE TABLE t (a)", NULL, 0);
+	atomic_store(&t_cache_misses, 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(one_int(db, "SELECT count(*) FROM "
+					     "pragma_table_info('t')"),
+				 1);
+	for (i = 0; i < 3; i++)
+		t_exec(db, 1, "PRAGMA table_info(t)", NULL, 0);
+	assert_int_equal(atomic_load(&t_cache_misses), 2);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(path);
+	free(dir);
 }
 
 /* Writable files run in WAL mode; a held write lock ends in a timeout
@@ -815,7 +856,8 @@ int main(void)
 		cmocka_unit_test(test_sqlite__temp_objects_not_pooled),
 		cmocka_unit_test(test_sqlite__hidden_state_not_pooled),
 		cmocka_unit_test(test_sqlite__readonly_writes_no_file),
-		cmocka_unit_test(test_sqlite__no_sentinel_rowid),
+		cmocka_unit_test(test_sqlite__sql_sees_sqlite_rowid),
+		cmocka_unit_test(test_sqlite__reading_pragma_keeps_connection),
 		cmocka_unit_test(test_sqlite__not_a_database),
 		cmocka_unit_test(test_sqlite__concurrent_first_opens),
 #undef T

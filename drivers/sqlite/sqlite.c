@@ -41,18 +41,15 @@ struct sqlt_conn {
 	int cur_rc;	   /* SQLITE_ROW or SQLITE_DONE: the last step */
 	bool first;	   /* next() returns the row query() stepped to */
 	int64_t changes;
-	int64_t rowid;	      /* the row id it inserted, or SQLT_NO_ROWID */
-	int64_t rowid_before; /* SQLite's last insert row id before it */
-	bool rowid_pending;   /* the sentinel is set: restore it after */
+	int64_t rowid;		/* SQLite's last insert row id after it */
+	int64_t rowid_before;	/* ... and before it */
+	bool inserted;		/* the update hook saw a row inserted ... */
+	int64_t inserted_rowid; /* ... with this row id, the last one */
 	/* Copies of text and blob parameters, bound without SQLite's own
 	 * copy: valid until the next query rebinds. len <= cap. */
 	char *scratch;
 	size_t scratch_len, scratch_cap;
 };
-
-/* The last insert row id while a write runs: none is inserted with it
- * unless given explicitly. */
-#define SQLT_NO_ROWID INT64_MIN
 
 static const struct dbr_host *sqlt_host;
 static const struct dbr_driver sqlt_driver;
@@ -149,6 +146,20 @@ static int sqlt_exec(struct sqlt_conn *c, const char *sql,
 	return rc == SQLITE_OK ? DBR_OK : sqlt_fail(c, rc, err, sql);
 }
 
+/* SQLite's update hook: note the last row a statement inserted. */
+static void sqlt_row_changed(void *ctx, int op, const char *db,
+			     const char *table, sqlite3_int64 rowid)
+{
+	struct sqlt_conn *c = ctx;
+
+	(void)db;
+	(void)table;
+	if (op == SQLITE_INSERT) {
+		c->inserted = true;
+		c->inserted_rowid = rowid;
+	}
+}
+
 /*
  * SQLite's authorizer, asked while a statement is prepared (never while
  * it runs): it allows everything and notes what would outlive the call on
@@ -161,7 +172,6 @@ static int sqlt_authorize(void *ctx, int action, const char *a, const char *b,
 {
 	struct sqlt_conn *c = ctx;
 
-	(void)a;
 	(void)trigger;
 	switch (action) {
 	case SQLITE_CREATE_TEMP_INDEX:
@@ -180,9 +190,10 @@ static int sqlt_authorize(void *ctx, int action, const char *a, const char *b,
 			c->state_seen = true;
 		break;
 	/* A pragma given a value may set a connection's flag, even under
-	 * EXPLAIN (SQLite applies some while preparing). */
+	 * EXPLAIN (SQLite applies some while preparing); one whose argument
+	 * names what to read (table_info(t)) does not. */
 	case SQLITE_PRAGMA:
-		if (b)
+		if (b && !dbr_sqlguard_pragma_reads(a))
 			c->state_seen = true;
 		break;
 	default: break;
@@ -298,6 +309,7 @@ static int sqlt_open(const struct dbr_source_config *src,
 	if (ro)
 		sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
 	sqlite3_set_authorizer(c->db, sqlt_authorize, c);
+	sqlite3_update_hook(c->db, sqlt_row_changed, c);
 	rc = sqlt_settings(c, src, err);
 	/* Reading the schema version proves the file is a database. */
 	if (!rc)
@@ -494,18 +506,6 @@ static int sqlt_bind(struct sqlt_conn *c, const struct sqlt_stmt *e,
 			       : sqlt_fail(c, rc, err, "cannot bind parameter");
 }
 
-/* The row id a write inserted; one that inserted nothing leaves SQLite's
- * last insert row id as it was before it, not at the sentinel. */
-static void sqlt_rowid_after(struct sqlt_conn *c)
-{
-	if (!c->rowid_pending)
-		return;
-	c->rowid_pending = false;
-	c->rowid = sqlite3_last_insert_rowid(c->db);
-	if (c->rowid == SQLT_NO_ROWID)
-		sqlite3_set_last_insert_rowid(c->db, c->rowid_before);
-}
-
 /* Step the cursor once; at its end, note what the statement changed. */
 static int sqlt_step(struct sqlt_conn *c, struct dbr_error *err)
 {
@@ -519,13 +519,9 @@ static int sqlt_step(struct sqlt_conn *c, struct dbr_error *err)
 		c->cur_rc = rc;
 		if (!c->cur_readonly) {
 			c->changes = sqlite3_changes64(c->db);
-			sqlt_rowid_after(c);
+			c->rowid = sqlite3_last_insert_rowid(c->db);
 		}
 		return DBR_DONE;
-	}
-	if (c->rowid_pending) { /* it failed: nothing it inserted stays */
-		c->rowid_pending = false;
-		sqlite3_set_last_insert_rowid(c->db, c->rowid_before);
 	}
 	rc = sqlt_fail(c, rc, err, "statement failed");
 	sqlite3_reset(c->cur);
@@ -540,7 +536,6 @@ static void sqlt_finish(struct dbr_driver_conn *conn)
 	if (c->cur) {
 		sqlite3_reset(c->cur);
 		c->cur = NULL;
-		sqlt_rowid_after(c); /* a write freed before its end */
 	}
 }
 
@@ -559,22 +554,15 @@ static int sqlt_query(struct dbr_driver_conn *conn, const char *sql,
 	if (rc)
 		return rc;
 	c->state_left |= e->leaves_state;
-	/*
-	 * Only a write can insert. Before one, SQLite's last insert row id is
-	 * set to a value no insert makes (rowids that small are never
-	 * chosen, only given explicitly), so that afterwards it says whether
-	 * this statement inserted, also a row that reuses the previous id.
-	 */
+	/* Only a write can change the last insert row id. SQLite's own
+	 * value is never touched: SQL may read it (last_insert_rowid()). */
 	c->cur_readonly = e->readonly;
-	c->rowid = SQLT_NO_ROWID;
+	c->inserted = false;
+	c->rowid = c->rowid_before =
+		e->readonly ? 0 : sqlite3_last_insert_rowid(c->db);
 	rc = sqlt_bind(c, e, params, nparams, err);
 	if (rc)
 		return rc;
-	if (!e->readonly) {
-		c->rowid_before = sqlite3_last_insert_rowid(c->db);
-		sqlite3_set_last_insert_rowid(c->db, SQLT_NO_ROWID);
-		c->rowid_pending = true;
-	}
 	c->cur = e->stmt;
 	rc = sqlt_step(c, err);
 	if (rc != DBR_ROW && rc != DBR_DONE)
@@ -660,13 +648,15 @@ static bool sqlt_last_insert_id(struct dbr_driver_conn *conn, int64_t *id)
 	struct sqlt_conn *c = sqlt_conn(conn);
 
 	/*
-	 * Set when this statement inserted a row into a rowid table, also
-	 * one that reuses the previous id (insert, delete, insert). An
-	 * upsert that only updated, or an insert into a WITHOUT ROWID table,
-	 * has none; nor has a row given the rowid INT64_MIN explicitly.
+	 * SQLite keeps the connection's last id: report it when this
+	 * statement changed it, or when this statement inserted a row with
+	 * that very id (insert, delete, insert reuses it: the update hook
+	 * saw it). An upsert that only updated, or an insert into a WITHOUT
+	 * ROWID table, has none.
 	 */
 	*id = c->rowid;
-	return c->rowid != SQLT_NO_ROWID;
+	return c->rowid != c->rowid_before ||
+	       (c->inserted && c->inserted_rowid == c->rowid);
 }
 
 static int sqlt_ping(struct dbr_driver_conn *conn, struct dbr_error *err)
