@@ -358,7 +358,6 @@ static void test_sqlguard__may_leave_state(void **state)
 		"call s.p(1)",
 		"WITH x AS (SELECT 1) SELECT '--', pg_advisory_lock(1) FROM x",
 		"SELECT U&\"pg_advisory\\005Flock\"(7)",
-		"SELECT 1 -- set_config\n",
 	};
 	static const char *const keeps[] = {
 		"SELECT temp FROM weather",
@@ -378,6 +377,7 @@ static void test_sqlguard__may_leave_state(void **state)
 		"SELECT 'DO', 'CALL'",
 		"DOMAIN",
 		"CALLBACK",
+		"SELECT 1 -- set_config\n",
 		"",
 	};
 	size_t i;
@@ -392,6 +392,103 @@ static void test_sqlguard__may_leave_state(void **state)
 	assert_false(dbr_sqlguard_may_leave_state(NULL, PG));
 	assert_false(
 		dbr_sqlguard_may_leave_state("CREATE TEMP TABLE t (n)", LITE));
+}
+
+/*
+ * Review 3, item 1: the scan took words inside comments as words, so a
+ * comment between INTO or CREATE and TEMP hid the temporary table; the
+ * next caller's INSERT went into it and was lost. Comments are skipped
+ * now, wherever they stand; so are string literals and dollar-quoted
+ * bodies, whose words are not code.
+ */
+static void test_sqlguard__comments_hide_no_temp(void **state)
+{
+	static const char *const leaves[] = {
+		"SELECT 1 AS n INTO -- c\n TEMP scratch",
+		"SELECT 1 AS n INTO /* c */ TEMPORARY scratch",
+		"CREATE /*a*/ TEMP /*b*/ TABLE t (n int)",
+		"CREATE/*a*/TEMP TABLE t (n int)",
+		"CREATE OR REPLACE /* x /* nested */ y */ TEMP VIEW v AS "
+		"SELECT 1",
+		"CREATE GLOBAL -- g\n TEMPORARY TABLE t (n int)",
+		"SELECT 'it''s' AS n INTO TEMP t",
+		"SELECT $$ x $$ AS n INTO temp t",
+		"SELECT E'\\'' AS n INTO TEMP t",
+		"SELECT 1into temp t",
+		"SELECT 'a' -- 'b\n, set_config('a.b', 'c', false)",
+		"SELECT $a$ $$ $a$, set_config('a.b', 'c', false)",
+		"SELECT \"x\"\"\" , pg_advisory_lock(7)",
+		"SELECT $1, pg_advisory_lock(7)",
+		/* A server with standard_conforming_strings off reads the
+		 * backslash as an escape: the call is code there. */
+		"SELECT 'a\\' ', set_config('a.b', 'c', false) -- '",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++)
+		if (!dbr_sqlguard_may_leave_state(leaves[i], PG))
+			fail_msg("not seen: '%s'", leaves[i]);
+	allowed_in_tx(PG, "CREATE /*a*/ TEMP /*b*/ TABLE t (n int)");
+	allowed_in_tx(PG, "CREATE -- a\n OR REPLACE TEMP VIEW v AS SELECT 1");
+}
+
+/*
+ * Review 3, item 2: ordinary statements closed their connection (a
+ * reconnect and a re-prepare on every call) because a word in a string
+ * or a comment, or a column named temporary, listen or local, counted.
+ * Only code tokens count, and each only where it leaves state; the
+ * built-ins that run a query given as text count by their name.
+ */
+static void test_sqlguard__ordinary_statements_pooled(void **state)
+{
+	static const char *const keeps[] = {
+		"SELECT count(*) FROM msgs WHERE temporary",
+		"SELECT listen FROM msgs",
+		"UPDATE msgs SET local = 1, temp = 2.5",
+		"SELECT local, temp FROM msgs",
+		"SELECT temp, local FROM msgs",
+		"SELECT id FROM msgs -- we listen here",
+		"SELECT id FROM msgs /* set_config, pg_temp, CALL */",
+		"INSERT INTO msgs (body) VALUES ('please listen')",
+		"INSERT INTO msgs (body) VALUES ('only temporary')",
+		"INSERT INTO msgs (body) VALUES ('create temp table t')",
+		"INSERT INTO msgs (body) VALUES (E'it\\'s set_config')",
+		"INSERT INTO msgs (body) VALUES (U&'d\\0061t pg_temp')",
+		"INSERT INTO msgs (body) VALUES ($$ pg_advisory_lock $$)",
+		"INSERT INTO msgs (body) VALUES ($q$ DO $$ $q$)",
+		"SELECT \"temporary\", \"listen\" FROM msgs",
+		"SELECT 1 AS \"into\", temp FROM msgs",
+		"SELECT n FROM msgs WHERE body = 'x'; SELECT listen FROM t",
+		"INSERT INTO temporary (n) VALUES (1)",
+		"WITH RECURSIVE temp AS (SELECT 1) SELECT * FROM temp",
+		"SELECT body FROM msgs WHERE body LIKE '%\\_%'",
+		"SELECT $1 AS local, $2 AS temp",
+		"SELECT 1e5 AS temp, .5 AS local",
+		"SELECT dblinks FROM t",
+	};
+	static const char *const leaves[] = {
+		"SELECT query_to_xml('select 1', true, true, '')",
+		"SELECT Pg_Catalog.QUERY_TO_XMLSCHEMA('x', true, true, '')",
+		"SELECT query_to_xml_and_xmlschema('x', true, true, '')",
+		"SELECT * FROM ts_stat('SELECT v FROM t')",
+		"SELECT ts_rewrite('a'::tsquery, 'SELECT t, s FROM a')",
+		"SELECT dblink_connect('c', 'dbname=x')",
+		"SELECT * FROM dblink('c', 'SELECT 1') AS t(n int)",
+		"SELECT \"set_config\"('a.b', 'c', false)",
+		"LISTEN chan",
+		"SELECT 1; LISTEN chan",
+		"SELECT n FROM t; CALL p()",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(keeps) / sizeof(keeps[0]); i++)
+		if (dbr_sqlguard_may_leave_state(keeps[i], PG))
+			fail_msg("false alarm: '%s'", keeps[i]);
+	for (i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++)
+		if (!dbr_sqlguard_may_leave_state(leaves[i], PG))
+			fail_msg("not seen: '%s'", leaves[i]);
 }
 
 /* Review 2: plain CREATE TEMP outside dbr_tx is refused, with a message
@@ -437,6 +534,8 @@ int main(void)
 		cmocka_unit_test(test_sqlguard__declare_with_hold_any_form),
 		cmocka_unit_test(test_sqlguard__may_leave_state),
 		cmocka_unit_test(test_sqlguard__create_temp_only_in_tx),
+		cmocka_unit_test(test_sqlguard__comments_hide_no_temp),
+		cmocka_unit_test(test_sqlguard__ordinary_statements_pooled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,8 +10,9 @@
  * check after the statement is the real guard.
  *
  * dbr_sqlguard_may_leave_state() is the one exception: it reads the
- * whole text, once per prepared statement, for the words that may leave
- * session state the server does not report (see sqlguard.h).
+ * whole text, once per prepared statement, token by token as the server
+ * does, for the code that may leave session state the server does not
+ * report (see sqlguard.h).
  */
 #include "sqlguard.h"
 
@@ -395,15 +396,150 @@ bool dbr_sqlguard_is_read(const char *sql, enum dbr_sqlguard_dialect dialect)
 }
 
 /*
- * The scan of dbr_sqlguard_may_leave_state: words are runs of word
- * characters that begin with a letter, '_' or a byte >= 0x80 (so "$$BEGIN"
- * holds the word BEGIN, and "x$listen" is one word), read anywhere in the
- * text - string literals, dollar-quoted bodies, quoted identifiers and
- * comments included - and compared case-insensitively.
+ * The scan of dbr_sqlguard_may_leave_state reads the text as PostgreSQL's
+ * lexer does, token by token: blanks and comments are skipped; string
+ * literals ('x', E'x' with backslash escapes, U&'x', B'x', X'x', N'x'),
+ * dollar-quoted bodies and numbers are tokens whose text is not read; a
+ * quoted identifier "x" is a name (never a keyword); a word is a run of
+ * word characters that begins with a letter, '_' or a byte >= 0x80; any
+ * other character is a token of its own.
  */
+enum tok_kind { TOK_END, TOK_WORD, TOK_NAME, TOK_UNAME, TOK_OTHER };
+
+struct token {
+	enum tok_kind kind;
+	char w[MAXWORD + 1]; /* upper case; empty when too long or no word */
+};
+
 static bool is_word_start(char ch)
 {
 	return is_word_char(ch) && ch != '$' && !(ch >= '0' && ch <= '9');
+}
+
+/*
+ * Skip a string literal that opens at p (at its quote): a doubled quote
+ * stands for itself and, with `backslash`, a backslash escapes the next
+ * character. An unterminated one runs to the end.
+ */
+static const char *skip_string(const char *p, bool backslash)
+{
+	for (p++; *p; p++) {
+		if (backslash && *p == '\\' && p[1])
+			p++;
+		else if (*p == '\'' && p[1] == '\'')
+			p++;
+		else if (*p == '\'')
+			return p + 1;
+	}
+	return p;
+}
+
+/*
+ * Read a quoted identifier that opens at p into w (upper case, a doubled
+ * quote as one; empty when too long); returns its end.
+ */
+static const char *read_quoted_name(const char *p, char w[MAXWORD + 1])
+{
+	size_t n = 0;
+
+	for (p++; *p && (*p != '"' || p[1] == '"'); p++) {
+		if (*p == '"')
+			p++;
+		if (n < MAXWORD + 1)
+			w[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+	}
+	w[n > MAXWORD ? 0 : n] = '\0';
+	return *p ? p + 1 : p;
+}
+
+/*
+ * A dollar quote that opens at p ($$ or $tag$): its end, after the
+ * closing delimiter (or the end of the text); NULL when p opens none.
+ */
+static const char *skip_dollar_quote(const char *p)
+{
+	const char *q = p + 1, *end;
+
+	if (*q != '$') {
+		if (!is_word_start(*q))
+			return NULL;
+		while (is_word_char(*q) && *q != '$')
+			q++;
+		if (*q != '$')
+			return NULL;
+	}
+	q++; /* After the opening delimiter p..q. */
+	for (end = q; (end = strchr(end, '$')) != NULL; end++)
+		if (!strncmp(end, p, (size_t)(q - p)))
+			return end + (q - p);
+	return q + strlen(q);
+}
+
+/* A number: digits and a point, then an exponent. Letters after it are
+ * the next token (PostgreSQL before 15 reads "1into" as 1 INTO). */
+static const char *skip_number(const char *p)
+{
+	while ((*p >= '0' && *p <= '9') || *p == '.')
+		p++;
+	if ((*p == 'e' || *p == 'E') &&
+	    ((p[1] >= '0' && p[1] <= '9') ||
+	     ((p[1] == '+' || p[1] == '-') && p[2] >= '0' && p[2] <= '9')))
+		for (p += 2; *p >= '0' && *p <= '9'; p++)
+			;
+	return p;
+}
+
+/*
+ * Read the next token after r->p into t. `backslash`: a backslash escapes
+ * in plain string literals too (standard_conforming_strings off).
+ */
+static void next_token(struct reader *r, struct token *t, bool backslash)
+{
+	const char *p, *end;
+
+	skip_space(r, false);
+	p = r->p;
+	t->kind = TOK_OTHER;
+	t->w[0] = *p;
+	t->w[1] = '\0';
+	if (!*p) {
+		t->kind = TOK_END;
+	} else if (*p == '\'') {
+		r->p = skip_string(p, backslash);
+		t->w[0] = '\0';
+	} else if (*p == '"') {
+		r->p = read_quoted_name(p, t->w);
+		t->kind = TOK_NAME;
+	} else if (*p == '$' && (end = skip_dollar_quote(p)) != NULL) {
+		r->p = end;
+		t->w[0] = '\0';
+	} else if ((*p >= '0' && *p <= '9') ||
+		   (*p == '.' && p[1] >= '0' && p[1] <= '9')) {
+		r->p = skip_number(p);
+		t->w[0] = '\0';
+	} else if (is_word_start(*p)) {
+		end = read_word(p, t->w);
+		t->kind = TOK_WORD;
+		if (end - p == 1 && *end == '\'') {
+			/* E'x', B'x', X'x', N'x': a literal. */
+			r->p = skip_string(end,
+					   backslash || *p == 'e' || *p == 'E');
+			t->kind = TOK_OTHER;
+			t->w[0] = '\0';
+		} else if (end - p == 1 && (*p == 'u' || *p == 'U') &&
+			   end[0] == '&' && (end[1] == '\'' || end[1] == '"')) {
+			/* U&'x' is a literal; U&"x" a name that may spell any
+			 * name with its escapes. */
+			t->kind = end[1] == '"' ? TOK_UNAME : TOK_OTHER;
+			r->p = end[1] == '"' ? read_quoted_name(end + 1, t->w)
+					     : skip_string(end + 1, backslash);
+			t->w[0] = '\0';
+		} else {
+			r->p = end;
+		}
+	} else {
+		r->p = p + 1;
+	}
 }
 
 static bool is_in(const char *w, const char *const *list)
@@ -426,64 +562,93 @@ static bool is_temp_schema(const char *w)
 }
 
 /*
- * Whether word w, after the words prev and prev2, says the statement may
- * leave session state. TEMP alone is a common column name: it counts only
- * before TABLE, VIEW, SEQUENCE or RECURSIVE, or after CREATE, OR REPLACE,
- * GLOBAL, LOCAL, or an INTO that is not INSERT's or MERGE's.
+ * Names that may leave session state wherever they stand in the code: the
+ * session settings, the temporary schema, session advisory locks (not the
+ * _xact_ forms), the built-ins that run a query given as text (whose text
+ * can hide anything), and dblink's functions.
  */
-static bool leaves_state(const char *w, const char *prev, const char *prev2)
+static bool is_state_name(const char *w)
 {
-	static const char *const always[] = { "SET_CONFIG",
-					      "PG_SETTINGS",
-					      "PG_TEMP",
-					      "TEMPORARY",
-					      "PG_ADVISORY_LOCK",
-					      "PG_ADVISORY_LOCK_SHARED",
-					      "PG_TRY_ADVISORY_LOCK",
-					      "PG_TRY_ADVISORY_LOCK_SHARED",
-					      "LISTEN",
-					      NULL };
-	static const char *const temp_before[] = { "CREATE", "REPLACE",
-						   "GLOBAL", "LOCAL", NULL };
-	static const char *const temp_after[] = { "TABLE", "VIEW", "SEQUENCE",
-						  "RECURSIVE", NULL };
+	static const char *const names[] = { "SET_CONFIG",
+					     "PG_SETTINGS",
+					     "PG_TEMP",
+					     "PG_ADVISORY_LOCK",
+					     "PG_ADVISORY_LOCK_SHARED",
+					     "PG_TRY_ADVISORY_LOCK",
+					     "PG_TRY_ADVISORY_LOCK_SHARED",
+					     "QUERY_TO_XML",
+					     "QUERY_TO_XMLSCHEMA",
+					     "QUERY_TO_XML_AND_XMLSCHEMA",
+					     "TS_STAT",
+					     "TS_REWRITE",
+					     "DBLINK",
+					     NULL };
 
-	if (is_in(w, always) || is_temp_schema(w))
-		return true;
-	if (!strcmp(w, "TEMP"))
-		return is_in(prev, temp_before) ||
-		       (!strcmp(prev, "INTO") && strcmp(prev2, "INSERT") &&
-			strcmp(prev2, "MERGE"));
-	return !strcmp(prev, "TEMP") && is_in(w, temp_after);
+	return is_in(w, names) || is_temp_schema(w) ||
+	       !strncmp(w, "DBLINK_", 7);
 }
 
+/*
+ * TEMP or TEMPORARY makes a temporary object after CREATE, GLOBAL,
+ * LOCAL, OR REPLACE, or an INTO that is not INSERT's or MERGE's (p1 the
+ * token before it, p2 the one before that). Elsewhere it is a name.
+ */
+static bool makes_temp(const struct token *t, const struct token *p1,
+		       const struct token *p2)
+{
+	static const char *const before[] = { "CREATE", "GLOBAL", "LOCAL",
+					      "REPLACE", NULL };
+
+	if (t->kind != TOK_WORD ||
+	    (strcmp(t->w, "TEMP") && strcmp(t->w, "TEMPORARY")) ||
+	    p1->kind != TOK_WORD)
+		return false;
+	if (is_in(p1->w, before))
+		return true;
+	return !strcmp(p1->w, "INTO") &&
+	       !(p2->kind == TOK_WORD &&
+		 (!strcmp(p2->w, "INSERT") || !strcmp(p2->w, "MERGE")));
+}
+
+/* One scan of the text (see dbr_sqlguard_may_leave_state). */
+static bool scan_leaves_state(const char *sql, bool backslash)
+{
+	static const char *const first[] = { "DO", "CALL", "LISTEN", NULL };
+	struct reader r = { sql, DBR_SQLGUARD_POSTGRES };
+	struct token t[3] = { { TOK_OTHER, "" }, { TOK_OTHER, "" } };
+	bool at_start = true; /* the next word begins a statement */
+	size_t i = 0;
+
+	for (;;) {
+		i = (i + 1) % 3;
+		next_token(&r, &t[i], backslash);
+		if (t[i].kind == TOK_END)
+			return false;
+		if (t[i].kind == TOK_UNAME)
+			return true;
+		if (at_start && t[i].kind == TOK_WORD && is_in(t[i].w, first))
+			return true;
+		if ((t[i].kind == TOK_WORD || t[i].kind == TOK_NAME) &&
+		    is_state_name(t[i].w))
+			return true;
+		if (makes_temp(&t[i], &t[(i + 2) % 3], &t[(i + 1) % 3]))
+			return true;
+		at_start = t[i].kind == TOK_OTHER &&
+			   (!strcmp(t[i].w, ";") ||
+			    (at_start && !strcmp(t[i].w, "(")));
+	}
+}
+
+/*
+ * Scanned twice: with standard_conforming_strings on (the default, a
+ * backslash is an ordinary character in 'x') and off (it escapes), so
+ * that a server with either setting cannot see code where the scan saw a
+ * literal.
+ */
 bool dbr_sqlguard_may_leave_state(const char *sql,
 				  enum dbr_sqlguard_dialect dialect)
 {
-	struct reader r = { sql, dialect };
-	char w[3][MAXWORD + 1] = { "", "", "" };
-	const char *p;
-	size_t i = 0;
-
 	if (!sql || dialect != DBR_SQLGUARD_POSTGRES)
 		return false;
-	skip_space(&r, true);
-	next_word(&r, w[0]);
-	if (!strcmp(w[0], "DO") || !strcmp(w[0], "CALL"))
-		return true;
-	w[0][0] = '\0';
-	for (p = sql; *p;) {
-		/* U&"..." may spell any name with escapes: assume the worst. */
-		if ((*p == 'U' || *p == 'u') && p[1] == '&' && p[2] == '"')
-			return true;
-		if (!is_word_start(*p)) {
-			p++;
-			continue;
-		}
-		i = (i + 1) % 3;
-		p = read_word(p, w[i]);
-		if (leaves_state(w[i], w[(i + 2) % 3], w[(i + 1) % 3]))
-			return true;
-	}
-	return false;
+	return scan_leaves_state(sql, false) || scan_leaves_state(sql, true);
 }

@@ -47,16 +47,21 @@ bool dbr_sqlguard_is_read(const char *sql, enum dbr_sqlguard_dialect dialect);
  * Whether `sql` may leave session state the client library cannot see
  * (the server does not report it): the connection must be closed after
  * it, not pooled. PostgreSQL only (SQLite: false, its driver sees such
- * state itself): true when the first keyword is DO or CALL (a block or a
- * procedure can do anything), or when a word anywhere in the text - string
- * literals and dollar-quoted bodies included - is set_config, pg_settings,
- * pg_temp or pg_temp_N, temporary, TEMP where it makes a temporary object
- * (CREATE TEMP, INTO TEMP, TEMP TABLE ...; not a column named temp), a
- * session-level advisory lock (pg_advisory_lock, pg_try_advisory_lock and
- * their _shared forms; not the _xact_ ones), listen, or when a U&"..."
- * identifier could spell any of them. A false yes costs one reconnect; a
- * function the statement calls is not seen. Reads the whole text: call it
- * once per prepared statement, not per call.
+ * state itself). The text is read as PostgreSQL's lexer reads it:
+ * comments, string literals (also E'', U&''), dollar-quoted bodies and
+ * numbers are skipped, and only the code's words count. True when a
+ * statement begins with DO, CALL or LISTEN; when a word or a quoted name
+ * is set_config, pg_settings, pg_temp or pg_temp_N, a session-level
+ * advisory lock (pg_advisory_lock, pg_try_advisory_lock and their _shared
+ * forms; not the _xact_ ones), a built-in that runs a query given as text
+ * (query_to_xml, query_to_xmlschema, query_to_xml_and_xmlschema, ts_stat,
+ * ts_rewrite) or dblink or dblink_*; when TEMP or TEMPORARY follows
+ * CREATE, GLOBAL, LOCAL, REPLACE, or an INTO that is not INSERT's or
+ * MERGE's; or when a U&"..." name could spell any of them. Read twice,
+ * with standard_conforming_strings on and off. A false yes costs one
+ * reconnect per execution; a function the statement calls is not seen.
+ * Reads the whole text: call it once per prepared statement, not per
+ * call.
  */
 bool dbr_sqlguard_may_leave_state(const char *sql,
 				  enum dbr_sqlguard_dialect dialect);
