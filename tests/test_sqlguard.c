@@ -323,6 +323,27 @@ static void test_sqlguard__declare_with_hold_any_form(void **state)
 }
 
 /*
+ * Review 3, item 3: a cursor named hold was taken for WITH HOLD, and
+ * refused even inside dbr_tx. HOLD counts only right after WITH.
+ */
+static void test_sqlguard__declare_named_hold(void **state)
+{
+	static const char *const allowed[] = {
+		"DECLARE hold CURSOR FOR SELECT 1",
+		"declare HOLD no scroll cursor for select 1",
+		"DECLARE hold CURSOR WITHOUT HOLD FOR SELECT 1",
+		"DECLARE hold BINARY CURSOR FOR SELECT 1 AS hold",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		allowed_always(PG, allowed[i]);
+	refused_always(PG, "DECLARE hold CURSOR WITH HOLD FOR SELECT 1");
+	refused_always(PG, "DECLARE hold CURSOR with -- c\n hold FOR SELECT 1");
+}
+
+/*
  * Review 2: statements that leave session state the server does not
  * report (a temporary table shadowing the real one, search_path through
  * pg_settings, a session advisory lock, LISTEN inside a DO block, a
@@ -532,6 +553,7 @@ int main(void)
 		cmocka_unit_test(
 			test_sqlguard__keyword_prefixes_and_later_words),
 		cmocka_unit_test(test_sqlguard__declare_with_hold_any_form),
+		cmocka_unit_test(test_sqlguard__declare_named_hold),
 		cmocka_unit_test(test_sqlguard__may_leave_state),
 		cmocka_unit_test(test_sqlguard__create_temp_only_in_tx),
 		cmocka_unit_test(test_sqlguard__comments_hide_no_temp),

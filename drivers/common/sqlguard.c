@@ -285,8 +285,9 @@ static const char *pg_set(struct reader *r, bool in_tx)
 /*
  * DECLARE name ... [WITH HOLD] FOR query: every word before FOR is read,
  * whatever stands between the words (a U&"name" and its UESCAPE string,
- * comments, any number of options), and HOLD refuses unless WITHOUT
- * comes just before it. Each step advances by at least one character, so
+ * comments, any number of options), and HOLD refuses when WITH comes
+ * just before it (comments between them skipped): a cursor named hold
+ * and WITHOUT HOLD are fine. Each step advances by at least one character, so
  * the loop ends at FOR or at the end of the text.
  */
 static const char *pg_declare(struct reader *r)
@@ -302,12 +303,13 @@ static const char *pg_declare(struct reader *r)
 		}
 		if (!is_word_char(ch)) {
 			r->p++;
+			prev[0] = '\0';
 			continue;
 		}
 		next_word(r, w);
 		if (!strcmp(w, "FOR"))
 			return NULL;
-		if (!strcmp(w, "HOLD") && strcmp(prev, "WITHOUT"))
+		if (!strcmp(w, "HOLD") && !strcmp(prev, "WITH"))
 			return why_hold;
 		memcpy(prev, w, sizeof(prev));
 	}
