@@ -820,6 +820,85 @@ static void test_postgres__session_locks_not_pooled(void **state)
 	pg_exec("DROP PROCEDURE dbr_p()");
 }
 
+/*
+ * Review 3, item 1: a comment between INTO and TEMP hid the temporary
+ * table from the scan, the connection was pooled, and the next caller's
+ * INSERT went into the temporary table and was lost. The same inside
+ * dbr_tx, with comments around TEMP in CREATE.
+ */
+static void test_postgres__commented_temp_not_pooled(void **state)
+{
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	struct dbr *one;
+	char *path;
+
+	(void)state;
+	pg_exec("DROP TABLE IF EXISTS pg_tc");
+	pg_exec("CREATE TABLE public.pg_tc (n INTEGER)");
+	one = open_pg("dbr_test_tc", "max_connections = 1\n", &path);
+	closed_after(one, "SELECT 1 AS n INTO -- c\n TEMP pg_tc");
+	t_exec(one, 1, "INSERT INTO pg_tc VALUES (7)", NULL, 0);
+	assert_int_equal(pg_int("SELECT count(*) FROM public.pg_tc"), 1);
+	assert_int_equal(dbr_tx_begin(one, 1, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx,
+				      "CREATE /*a*/ TEMP /*b*/ TABLE pg_tc "
+				      "(n int)",
+				      NULL, 0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	t_exec(one, 1, "INSERT INTO pg_tc VALUES (7)", NULL, 0);
+	assert_int_equal(pg_int("SELECT count(*) FROM public.pg_tc"), 2);
+	dbr_close(one);
+	free(path);
+	pg_exec("DROP TABLE pg_tc");
+}
+
+/*
+ * Review 3, item 2: ordinary statements - a column named temporary,
+ * listen, local or temp, a word in a string literal or a comment - closed
+ * their connection, a reconnect and a re-prepare on every call. Each
+ * runs twice now on the same backend.
+ */
+static void test_postgres__ordinary_statements_pooled(void **state)
+{
+	static const char *const plain[] = {
+		"INSERT INTO pg_ord (body) VALUES ('please listen')",
+		"INSERT INTO pg_ord (body) VALUES ('only temporary')",
+		"SELECT count(*) FROM pg_ord WHERE temporary",
+		"SELECT listen FROM pg_ord",
+		"UPDATE pg_ord SET local = 1, temp = 2.5",
+		"SELECT local, temp FROM pg_ord",
+		"SELECT id FROM pg_ord -- we listen here",
+		"SELECT count(*) FROM pg_ord WHERE body <> E'it\\'s temp'",
+	};
+	struct dbr *one;
+	int64_t pid;
+	char *path;
+	size_t i;
+	int k;
+
+	(void)state;
+	pg_exec("DROP TABLE IF EXISTS pg_ord");
+	pg_exec("CREATE TABLE pg_ord (id SERIAL, body TEXT, temporary BOOL "
+		"DEFAULT false, listen INTEGER DEFAULT 0, local INTEGER "
+		"DEFAULT 0, temp REAL DEFAULT 0)");
+	one = open_pg("dbr_test_ord", "max_connections = 1\n", &path);
+	pid = db_int(one, "SELECT pg_backend_pid()");
+	assert_true(pid > 0);
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		for (k = 0; k < 2; k++) {
+			t_exec(one, 1, plain[i], NULL, 0);
+			if (db_int(one, "SELECT pg_backend_pid()") != pid)
+				fail_msg("closed after '%s'", plain[i]);
+		}
+	}
+	assert_int_equal(pg_int("SELECT count(*) FROM pg_ord"), 4);
+	dbr_close(one);
+	free(path);
+	pg_exec("DROP TABLE pg_ord");
+}
+
 /* Run `SELECT * FROM pg_alt` on both connections of a two-connection
  * pool at once, and check the number of columns each sees. */
 static void select_star_twice(struct dbr *two, size_t ncols)
@@ -1498,6 +1577,8 @@ int main(void)
 		cmocka_unit_test(test_postgres__temp_table_not_pooled),
 		cmocka_unit_test(test_postgres__pg_settings_not_pooled),
 		cmocka_unit_test(test_postgres__session_locks_not_pooled),
+		cmocka_unit_test(test_postgres__commented_temp_not_pooled),
+		cmocka_unit_test(test_postgres__ordinary_statements_pooled),
 		cmocka_unit_test(test_postgres__stale_plan_prepared_again),
 		cmocka_unit_test(test_postgres__frozen_backend_times_out),
 		cmocka_unit_test(test_postgres__bytea_columns_stay_valid),
