@@ -227,10 +227,11 @@ static const char *const pragma_reads[] = {
 
 bool dbr_sqlguard_pragma_reads(const char *name)
 {
-	size_t i, n;
+	size_t i;
 
 	for (i = 0; name && pragma_reads[i]; i++) {
-		n = strlen(pragma_reads[i]);
+		size_t n = strlen(pragma_reads[i]);
+
 		if (!strncasecmp(name, pragma_reads[i], n) && !name[n])
 			return true;
 	}
