@@ -475,6 +475,20 @@ static struct dbr *private_open(const struct private_server *ps,
 	return t_open(*path);
 }
 
+/* On the private server's source: GET k answers "v". */
+static void private_get_k_is_v(struct dbr *other)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+
+	assert_int_equal(
+		dbr_query_source(other, "p", "GET k", NULL, 0, &res, &err),
+		DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), "v");
+	dbr_result_free(res);
+}
+
 /* Item 10: a command that timed out never leaves its broken connection in
  * the pool; once the server answers again, every command gets its own
  * reply. */
@@ -505,12 +519,7 @@ static void test_redis__timeout_never_pools_broken_connection(void **state)
 		assert_int_equal(dbr_result_int64(res, 0), i + 1);
 		dbr_result_free(res);
 	}
-	assert_int_equal(
-		dbr_query_source(other, "p", "GET k", NULL, 0, &res, &err),
-		DBR_OK);
-	assert_int_equal(dbr_result_next(res), DBR_ROW);
-	assert_string_equal(dbr_result_text(res, 0, NULL), "v");
-	dbr_result_free(res);
+	private_get_k_is_v(other);
 	dbr_close(other);
 	free(path);
 }
@@ -537,7 +546,6 @@ static void test_redis__reconnect_never_pools_half_set_up(void **state)
 {
 	struct private_server *ps = *state;
 	redisContext *admin = redisConnectUnix(ps->sock);
-	struct dbr_result *res;
 	struct dbr_error err;
 	struct dbr *other;
 	char *path;
@@ -561,12 +569,7 @@ static void test_redis__reconnect_never_pools_half_set_up(void **state)
 		DBR_OK);
 	/* Back to the password the source knows: a fresh connection. */
 	private_cmd(admin, "CONFIG SET requirepass first");
-	assert_int_equal(
-		dbr_query_source(other, "p", "GET k", NULL, 0, &res, &err),
-		DBR_OK);
-	assert_int_equal(dbr_result_next(res), DBR_ROW);
-	assert_string_equal(dbr_result_text(res, 0, NULL), "v");
-	dbr_result_free(res);
+	private_get_k_is_v(other);
 	dbr_close(other);
 	free(path);
 	redisFree(admin);
