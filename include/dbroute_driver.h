@@ -157,8 +157,10 @@ struct dbr_driver_conn {
  * followed by a NUL byte not counted in len.
  *
  * Errors: every call that fails fills err through host->set_error() and
- * returns its category. DBR_E_CONN means the connection is lost: the core
- * closes it instead of pooling it.
+ * returns its category. The category says what happened (DBR_E_CONN: the
+ * link is lost, and the core checks whether the source is down); whether
+ * the connection is pooled again is is_clean's answer (ABI 1.1), or,
+ * without is_clean, whether any call on it failed.
  */
 struct dbr_driver {
 	uint32_t abi_version; /**< DBR_ABI_VERSION the driver was built for */
