@@ -18,16 +18,19 @@ const char *dbr_version(void)
 	return DBR_VERSION_STRING;
 }
 
-static void handle_free(struct dbr *db)
+/*
+ * Releases the first `pools` pools and the first `health` health records:
+ * a partial dbr_open() has initialised only those, and destroying a mutex
+ * that was never initialised is undefined.
+ */
+static void handle_free(struct dbr *db, size_t pools, size_t health)
 {
 	size_t i;
 
-	if (db->pools)
-		for (i = 0; i < db->cfg->nsources; i++)
-			dbr__pool_release(&db->pools[i]);
-	if (db->health)
-		for (i = 0; i < db->cfg->nsources; i++)
-			dbr__health_release(&db->health[i]);
+	for (i = 0; i < pools; i++)
+		dbr__pool_release(&db->pools[i]);
+	for (i = 0; i < health; i++)
+		dbr__health_release(&db->health[i]);
 	dbr__free(db->pools);
 	dbr__free(db->health);
 	dbr__config_free(db->cfg);
@@ -39,14 +42,15 @@ int dbr_open(struct dbr **out, const char *config_path,
 {
 	struct dbr_open_options o = { sizeof(o), NULL, NULL, 0 };
 	struct dbr *db;
-	size_t i;
+	size_t npools = 0, nhealth = 0;
 	int rc;
 
+	if (out)
+		*out = NULL;
 	if (!out || !config_path)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_open: out and config_path are "
 				      "required");
-	*out = NULL;
 	if (opts) {
 		if (opts->size <
 		    offsetof(struct dbr_open_options, log_level) + sizeof(int))
@@ -76,14 +80,20 @@ int dbr_open(struct dbr **out, const char *config_path,
 		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
 		goto fail;
 	}
-	for (i = 0; i < db->cfg->nsources; i++) {
-		rc = dbr__pool_init(&db->pools[i], &db->cfg->sources[i]);
-		if (!rc)
-			rc = dbr__health_init(&db->health[i]);
-		if (rc) {
-			dbr__error_set(err, rc, NULL, "cannot create pools");
-			goto fail;
-		}
+	while (npools < db->cfg->nsources) {
+		rc = dbr__pool_init(&db->pools[npools],
+				    &db->cfg->sources[npools]);
+		if (rc)
+			break;
+		npools++;
+		rc = dbr__health_init(&db->health[nhealth]);
+		if (rc)
+			break;
+		nhealth++;
+	}
+	if (rc) {
+		dbr__error_set(err, rc, NULL, "cannot create pools");
+		goto fail;
 	}
 	dbr__log(&db->log, DBR_LOG_INFO, NULL,
 		 "%s: %zu sources, %zu chat mappings, default source '%s'",
@@ -92,14 +102,14 @@ int dbr_open(struct dbr **out, const char *config_path,
 	*out = db;
 	return DBR_OK;
 fail:
-	handle_free(db);
+	handle_free(db, npools, nhealth);
 	return rc;
 }
 
 void dbr_close(struct dbr *db)
 {
 	if (db)
-		handle_free(db);
+		handle_free(db, db->cfg->nsources, db->cfg->nsources);
 }
 
 void dbr__route_miss(struct dbr *db, int64_t chat)
@@ -144,6 +154,8 @@ int dbr__route_named(struct dbr *db, const char *source, const char *scope,
 
 int dbr_chat_parse(const char *text, int64_t *chat)
 {
+	if (chat)
+		*chat = 0;
 	if (!text || !chat || dbr__parse_int64(text, chat))
 		return DBR_E_MISUSE;
 	return DBR_OK;
@@ -155,6 +167,10 @@ int dbr_route_chat(struct dbr *db, int64_t chat, const char **source,
 	struct dbr_source_config *s;
 	int r;
 
+	if (source)
+		*source = NULL;
+	if (reason)
+		*reason = 0;
 	if (!db)
 		return DBR_E_MISUSE;
 	s = dbr__route_chat(db, chat, &r);
@@ -172,6 +188,10 @@ int dbr_route_scope(struct dbr *db, const char *scope, const char **source,
 	struct dbr_source_config *s;
 	int r;
 
+	if (source)
+		*source = NULL;
+	if (reason)
+		*reason = 0;
 	if (!db || !scope)
 		return DBR_E_MISUSE;
 	dbr__route_named(db, NULL, scope, &s, &r, NULL);
@@ -214,6 +234,10 @@ int dbr_source_driver(const struct dbr *db, size_t i, const char **origin,
 {
 	const struct dbr__driver *d;
 
+	if (origin)
+		*origin = NULL;
+	if (version)
+		*version = NULL;
 	if (!db || i >= db->cfg->nsources)
 		return DBR_E_MISUSE;
 	d = db->cfg->sources[i].drv;
@@ -297,6 +321,10 @@ int dbr_source_status(struct dbr *db, size_t i, int *state, int64_t *since,
 	struct dbr__health *h;
 	bool down;
 
+	if (state)
+		*state = 0;
+	if (since)
+		*since = 0;
 	if (!db || i >= db->cfg->nsources)
 		return DBR_E_MISUSE;
 	h = &db->health[i];
@@ -319,6 +347,12 @@ int dbr_source_counters(struct dbr *db, size_t i, uint64_t *ops,
 	struct dbr__health *h;
 	uint64_t o, e;
 
+	if (ops)
+		*ops = 0;
+	if (errors)
+		*errors = 0;
+	if (diverted)
+		*diverted = 0;
 	if (!db || i >= db->cfg->nsources)
 		return DBR_E_MISUSE;
 	p = &db->pools[i];
@@ -345,6 +379,10 @@ int dbr_source_diverted_chats(struct dbr *db, size_t i, int64_t *chats,
 	struct dbr__health *h;
 	size_t k;
 
+	if (n)
+		*n = 0;
+	if (beyond)
+		*beyond = 0;
 	if (!db || i >= db->cfg->nsources || (cap && !chats))
 		return DBR_E_MISUSE;
 	h = &db->health[i];

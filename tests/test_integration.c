@@ -233,6 +233,75 @@ static void test_integration__misuse_refused(void **state)
 }
 
 /*
+ * Every public call sets its out-pointers on every failure: each is
+ * poisoned first, then checked after a refused call.
+ */
+static void test_integration__out_pointers_cleared(void **state)
+{
+	struct fixture *f = *state;
+	void *poison = (void *)(uintptr_t)0x5a5a5a5a;
+	struct dbr *db = poison;
+	struct dbr_result *res = poison;
+	struct dbr_fanout *fo = NULL;
+	const char *name = poison, *version = poison;
+	uint64_t ops = 7, errors = 7, diverted = 7, beyond = 7;
+	int64_t chat = 7, since = 7;
+	size_t n = 7;
+	int reason = 7, st = 7;
+	struct dbr_error err;
+
+	assert_int_equal(dbr_open(&db, NULL, NULL, &err), DBR_E_MISUSE);
+	assert_null(db);
+	db = poison;
+	assert_int_not_equal(dbr_open(&db, "/nonexistent/x.ini", NULL, &err),
+			     DBR_OK);
+	assert_null(db);
+	assert_int_equal(dbr_fanout_new(&fo), DBR_OK);
+	assert_int_equal(
+		dbr_query_all(NULL, fo, "SELECT 1", NULL, 0, &res, &err),
+		DBR_E_MISUSE);
+	assert_null(res);
+	res = poison;
+	assert_int_equal(dbr_query(NULL, 1, "SELECT 1", NULL, 0, &res, &err),
+			 DBR_E_MISUSE);
+	assert_null(res);
+	res = poison;
+	assert_int_equal(dbr_query_source(f->db, "nope", "SELECT 1", NULL, 0,
+					  &res, &err),
+			 DBR_E_NOTFOUND);
+	assert_null(res);
+	dbr_fanout_free(fo);
+	assert_int_equal(dbr_route_chat(NULL, 1, &name, &reason), DBR_E_MISUSE);
+	assert_null(name);
+	assert_int_equal(reason, 0);
+	name = poison;
+	reason = 7;
+	assert_int_equal(dbr_route_scope(f->db, NULL, &name, &reason),
+			 DBR_E_MISUSE);
+	assert_null(name);
+	assert_int_equal(reason, 0);
+	assert_int_equal(dbr_chat_parse("x", &chat), DBR_E_MISUSE);
+	assert_int_equal(chat, 0);
+	name = poison;
+	assert_int_equal(dbr_source_driver(f->db, 99, &name, &version),
+			 DBR_E_MISUSE);
+	assert_null(name);
+	assert_null(version);
+	assert_int_equal(dbr_source_status(f->db, 99, &st, &since, NULL),
+			 DBR_E_MISUSE);
+	assert_int_equal(st, 0);
+	assert_int_equal(since, 0);
+	assert_int_equal(
+		dbr_source_counters(f->db, 99, &ops, &errors, &diverted),
+		DBR_E_MISUSE);
+	assert_true(ops == 0 && errors == 0 && diverted == 0);
+	assert_int_equal(
+		dbr_source_diverted_chats(f->db, 99, NULL, 0, &n, &beyond),
+		DBR_E_MISUSE);
+	assert_true(n == 0 && beyond == 0);
+}
+
+/*
  * CORE BUG (reported to the lead, not fixed here): dbr_result_value() with
  * out == NULL dereferences it (core/query.c, dbr_result_value(), and the
  * driver's column call) instead of returning DBR_E_MISUSE, which STYLE.md
@@ -418,6 +487,7 @@ int main(void)
 		cmocka_unit_test(
 			test_integration__diverted_reads_are_not_writes),
 		T(test_integration__result_value_null_out),
+		T(test_integration__out_pointers_cleared),
 #undef T
 	};
 
