@@ -593,19 +593,55 @@ static void check_scopes(struct parse *p)
 	}
 }
 
-static int first_line_of(const struct parse *p, size_t i)
-{
-	size_t j;
+/* Mappings sorted by chat, then line: the first line of a chat in O(log n). */
+struct first_lines {
+	struct mapping *v;
+	size_t n;
+};
 
-	for (j = 0; j < i; j++)
-		if (p->maps[j].chat == p->maps[i].chat)
-			return p->maps[j].line;
-	return 0;
+static int by_chat_line(const void *a, const void *b)
+{
+	const struct mapping *x = a, *y = b;
+
+	if (x->chat != y->chat)
+		return x->chat < y->chat ? -1 : 1;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+/*
+ * The line where chat first appears (0 if it does not), built on the first
+ * call: only a file with a duplicate pays for the sort.
+ */
+static int first_line_of(struct parse *p, struct first_lines *fl, int64_t chat)
+{
+	size_t lo = 0, hi;
+
+	if (!fl->v) {
+		fl->v = dbr__malloc(p->nmaps * sizeof(*fl->v));
+		if (!fl->v) {
+			p->diags.nomem = true;
+			return 0;
+		}
+		memcpy(fl->v, p->maps, p->nmaps * sizeof(*fl->v));
+		fl->n = p->nmaps;
+		qsort(fl->v, fl->n, sizeof(*fl->v), by_chat_line);
+	}
+	hi = fl->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (fl->v[mid].chat < chat)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < fl->n && fl->v[lo].chat == chat ? fl->v[lo].line : 0;
 }
 
 static void check_mappings(struct parse *p)
 {
 	struct dbr__config *cfg = p->cfg;
+	struct first_lines fl = { NULL, 0 };
 	uint32_t *idx, existing;
 	char what[64];
 	size_t i;
@@ -633,9 +669,11 @@ static void check_mappings(struct parse *p)
 			dbr__diag_add(&p->diags, m->line,
 				      "duplicate chat id %lld (first on line "
 				      "%d)",
-				      (long long)m->chat, first_line_of(p, i));
+				      (long long)m->chat,
+				      first_line_of(p, &fl, m->chat));
 		}
 	}
+	dbr__free(fl.v);
 	dbr__free(idx);
 }
 

@@ -351,6 +351,46 @@ static void test_config__truncation_marked(void **state)
 	free(dir);
 }
 
+/*
+ * Many duplicate chat ids: each reported on its own line with the first
+ * line of its chat, in file order (issue 12, item 8: finding that first
+ * line was a scan of every earlier mapping, quadratic in the file).
+ */
+static void test_config__many_duplicate_chats(void **state)
+{
+	enum { CHATS = 100000 };
+	static const char head[] = "[source.a]\ntype = sqlite\npath = a\n"
+				   "[chat_mapping]\n";
+	char *dir = t_tmpdir(), *path = t_path(dir, "dups.ini");
+	struct dbr_error err;
+	struct dbr *db;
+	FILE *f = fopen(path, "w");
+	const char *first;
+	int i;
+
+	(void)state;
+	/* Every chat twice, the second half far from the first. */
+	assert_non_null(f);
+	fputs(head, f);
+	for (i = 0; i < 2 * CHATS; i++)
+		fprintf(f, "%d = a\n", i % CHATS);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(dbr_open(&db, path, NULL, &err), DBR_E_CONFIG);
+	assert_null(db);
+	/* Lines 5 to 100004 map chats 0 to 99999; then again. */
+	first = strstr(err.message, "dups.ini:100005: duplicate chat id 0 "
+				    "(first on line 5)\n");
+	assert_non_null(first);
+	assert_true(first < strchr(err.message, '\n'));
+	assert_non_null(strstr(err.message, "dups.ini:100006: duplicate chat "
+					    "id 1 (first on line 6)\n"));
+	assert_non_null(strstr(err.message, "dups.ini:100007: duplicate chat "
+					    "id 2 (first on line 7)"));
+	t_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
 /* Allocation failures at every step of loading: an error, never a crash
  * or a leak (the sanitizer build checks leaks). */
 static long alloc_budget;
@@ -401,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_config__relative_to_file),
 		cmocka_unit_test(test_config__truncation_marked),
 		cmocka_unit_test(test_config__numbers_ignore_locale),
+		cmocka_unit_test(test_config__many_duplicate_chats),
 		cmocka_unit_test(test_config__oom_injection),
 	};
 
