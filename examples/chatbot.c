@@ -24,12 +24,16 @@ static int fail(const char *what, const struct dbr_error *err)
 	return 1;
 }
 
+/*
+ * Chat ids are BIGINT: group ids such as -1001234567890 overflow
+ * PostgreSQL's INTEGER (int4).
+ */
 static int create_tables(struct dbr *db)
 {
 	static const char sql[] =
 		"CREATE TABLE IF NOT EXISTS messages ("
-		" chat_id INTEGER NOT NULL, message_id INTEGER NOT NULL,"
-		" user_id INTEGER, text TEXT,"
+		" chat_id BIGINT NOT NULL, message_id BIGINT NOT NULL,"
+		" user_id BIGINT, text TEXT,"
 		" PRIMARY KEY (chat_id, message_id))";
 	struct dbr_error err;
 	size_t i;

@@ -1557,6 +1557,81 @@ static void test_postgres__numbers_ignore_locale(void **state)
 	assert_true(d[3] == 3.125);
 }
 
+/*
+ * The example chat bot's CREATE TABLE, read from examples/chatbot.c (its
+ * string literals joined), holds a real Telegram group id on PostgreSQL:
+ * a chat id column of type INTEGER (int4) overflows.
+ */
+static void test_postgres__example_schema_holds_group_ids(void **state)
+{
+	char *src = t_read(DBR_TEST_DIR "/../examples/chatbot.c");
+	char sql[1024], renamed[1100];
+	struct dbr_value p = dbr_int64(-1001234567890);
+	const char *at, *q;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(src);
+	at = strstr(src, "CREATE TABLE");
+	assert_non_null(at);
+	/* Back to the literal's opening quote, then every literal up to ;. */
+	while (at > src && at[-1] != '"')
+		at--;
+	for (q = at; *q && *q != ';';) {
+		while (*q && *q != '"' && n < sizeof(sql) - 1)
+			sql[n++] = *q++;
+		if (*q == '"')
+			q++; /* the closing quote */
+		while (*q && *q != '"' && *q != ';')
+			q++;
+		if (*q == '"')
+			q++; /* the next literal's opening quote */
+	}
+	sql[n] = '\0';
+	free(src);
+	at = strstr(sql, "messages");
+	assert_non_null(at);
+	snprintf(renamed, sizeof(renamed), "%.*spg_chatbot_%s", (int)(at - sql),
+		 sql, at);
+	PQclear(PQexec(check, "DROP TABLE IF EXISTS pg_chatbot_messages"));
+	t_exec(db, -1001, renamed, NULL, 0);
+	t_exec(db, -1001,
+	       "INSERT INTO pg_chatbot_messages (chat_id, message_id) "
+	       "VALUES (?, 1)",
+	       &p, 1);
+	assert_int_equal(pg_int("SELECT count(*) FROM pg_chatbot_messages "
+				"WHERE chat_id = -1001234567890"),
+			 1);
+	PQclear(PQexec(check, "DROP TABLE pg_chatbot_messages"));
+}
+
+/* An empty statement fails as on SQLite, with a message that says so. */
+static void test_postgres__empty_statement_named(void **state)
+{
+	static const char *const empty[] = { "", "  ", "-- nothing\n",
+					     "/* x */" };
+	struct dbr_result *res;
+	struct dbr_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+		assert_int_equal(dbr_query_source(db, "pg", empty[i], NULL, 0,
+						  &res, &err),
+				 DBR_E_STMT);
+		assert_null(res);
+		assert_non_null(strstr(err.message, "empty statement"));
+		assert_int_equal(dbr_query_source(db, "lite", empty[i], NULL, 0,
+						  &res, &err),
+				 DBR_E_STMT);
+		assert_non_null(strstr(err.message, "empty statement"));
+	}
+	/* The source is still good. */
+	assert_int_equal(
+		dbr_query_source(db, "pg", "SELECT 1", NULL, 0, NULL, &err),
+		DBR_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1593,6 +1668,8 @@ int main(void)
 			test_postgres__deallocate_timeout_in_reprepare),
 		cmocka_unit_test(test_postgres__deallocate_timeout_in_eviction),
 		cmocka_unit_test(test_postgres__numbers_ignore_locale),
+		cmocka_unit_test(test_postgres__example_schema_holds_group_ids),
+		cmocka_unit_test(test_postgres__empty_statement_named),
 	};
 
 	int rc = t_need_server("DBR_TEST_PG", "PostgreSQL server");
