@@ -317,10 +317,18 @@ static int pg_result(struct pg_conn *c, PGresult *res, int rc,
 		pg_final(c, res);
 		return rc;
 	case PGRES_COMMAND_OK:
-	case PGRES_EMPTY_QUERY:
 		if (!c->ended)
 			pg_final(c, res);
 		return rc;
+	case PGRES_EMPTY_QUERY:
+		/* Blanks and comments only: refused as on SQLite. */
+		if (c->ended)
+			return rc;
+		pg_final(c, res);
+		if (rc != DBR_DONE)
+			return rc;
+		pg_host->set_error(err, DBR_E_STMT, 0, NULL, "empty statement");
+		return DBR_E_STMT;
 	case PGRES_COPY_IN:
 		/* Refused: the server ends the COPY with an error, which
 		 * follows; nothing was written. */
