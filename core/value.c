@@ -17,15 +17,41 @@ static int rank(int type)
 	}
 }
 
+/*
+ * An int64 against a double, exactly, with no wider type: outside
+ * [-2^63, 2^63) the double is beyond every int64; inside, its integral
+ * part converts exactly and its fraction breaks a tie. NaN sorts first.
+ */
+static int cmp_int_double(int64_t i, double d)
+{
+	double t;
+	int64_t ti;
+
+	if (isnan(d))
+		return 1;
+	if (d >= 9223372036854775808.0)
+		return -1;
+	if (d < -9223372036854775808.0)
+		return 1;
+	t = trunc(d);
+	ti = (int64_t)t;
+	if (i != ti)
+		return i < ti ? -1 : 1;
+	return d > t ? -1 : d < t;
+}
+
 static int cmp_numbers(const struct dbr_value *a, const struct dbr_value *b)
 {
-	long double x, y;
+	double x, y;
 
 	if (a->type == DBR_TYPE_INT64 && b->type == DBR_TYPE_INT64)
 		return a->u.i < b->u.i ? -1 : a->u.i > b->u.i;
-	/* long double holds every int64 exactly; NaN sorts first. */
-	x = a->type == DBR_TYPE_INT64 ? (long double)a->u.i : a->u.d;
-	y = b->type == DBR_TYPE_INT64 ? (long double)b->u.i : b->u.d;
+	if (a->type == DBR_TYPE_INT64)
+		return cmp_int_double(a->u.i, b->u.d);
+	if (b->type == DBR_TYPE_INT64)
+		return -cmp_int_double(b->u.i, a->u.d);
+	x = a->u.d;
+	y = b->u.d;
 	if (isnan(x) || isnan(y))
 		return isnan(y) - isnan(x);
 	return x < y ? -1 : x > y;
