@@ -762,7 +762,9 @@ int dbr__config_read(FILE *f, const char *path, const struct dbr__logger *log,
 				      "%s: out of memory", path);
 	}
 	nlines = dbr__ini_read(f, &events, &p, &p.diags);
-	check_all(&p, nlines);
+	/* A file refused as not text: more checks would only add noise. */
+	if (nlines >= 0)
+		check_all(&p, nlines);
 	for (i = 0; i < cfg->nsources; i++)
 		cfg->sources[i].log = log;
 	rc = dbr__diag_report(&p.diags, path, err);

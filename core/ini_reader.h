@@ -23,7 +23,9 @@ struct dbr__ini_events {
 /*
  * Read f to its end. Problems of the file's form (continuation lines, long
  * lines, NUL bytes, lines that are neither section, key nor comment) go to
- * diags; the events go to ev. Returns the number of lines read.
+ * diags; the events go to ev. Returns the number of lines read, or -1 when
+ * the file was refused as not text (a NUL byte or a control character):
+ * then reading stopped at that line, and what was read is incomplete.
  */
 int dbr__ini_read(FILE *f, const struct dbr__ini_events *ev, void *ud,
 		  struct dbr__diags *diags);

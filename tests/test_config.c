@@ -4,9 +4,11 @@
  * exactly the problems in its .expected file.
  */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -391,6 +393,122 @@ static void test_config__many_duplicate_chats(void **state)
 	free(dir);
 }
 
+/* The largest request the allocator hook has seen. */
+static size_t largest_request;
+
+static void *measuring_malloc(size_t n)
+{
+	if (n > largest_request)
+		largest_request = n;
+	return malloc(n);
+}
+
+static void *measuring_realloc(void *p, size_t n)
+{
+	if (n > largest_request)
+		largest_request = n;
+	return realloc(p, n);
+}
+
+/*
+ * dbr_open on a pipe fed with up to 64 MiB of byte b (then the tail, if
+ * any); returns how many bytes the writer got into the pipe before the
+ * reader closed it.
+ */
+static size_t open_fed_pipe(int b, const char *tail, int want,
+			    struct dbr_error *err)
+{
+	enum { TOTAL = 64 << 20 };
+	char block[65536], path[64];
+	int data[2], count[2], status;
+	size_t fed = 0;
+	struct dbr *db;
+	pid_t pid;
+	ssize_t n;
+
+	assert_int_equal(pipe(data), 0);
+	assert_int_equal(pipe(count), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_IGN);
+		close(data[0]);
+		close(count[0]);
+		memset(block, b, sizeof(block));
+		while (fed < TOTAL &&
+		       (n = write(data[1], block, sizeof(block))) > 0)
+			fed += (size_t)n;
+		if (fed == TOTAL && tail)
+			(void)!write(data[1], tail, strlen(tail));
+		close(data[1]);
+		(void)!write(count[1], &fed, sizeof(fed));
+		_exit(0);
+	}
+	close(data[1]);
+	close(count[1]);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", data[0]);
+	assert_int_equal(dbr_open(&db, path, NULL, err), want);
+	assert_null(db);
+	close(data[0]);
+	assert_int_equal(read(count[0], &fed, sizeof(fed)), sizeof(fed));
+	close(count[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return fed;
+}
+
+/*
+ * A file that is not text is refused at its first NUL byte or control
+ * character, with FILE:LINE, without reading on (issue 12, item 5: -c
+ * /dev/zero read one endless line into memory, about 1 GB). A long line
+ * is measured, never kept: memory stays bounded.
+ */
+static void test_config__not_text(void **state)
+{
+	static const char tail[] = " = v\n[source.a]\ntype = sqlite\n"
+				   "path = a\n";
+	char *dir = t_tmpdir(), *path;
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	/* Reading stops at the first NUL: the writer is not drained. */
+	assert_true(open_fed_pipe(0, NULL, DBR_E_CONFIG, &err) < 1 << 20);
+	assert_non_null(strstr(err.message, ":1: line contains a NUL byte: "
+					    "not a text file"));
+	largest_request = 0;
+	dbr_set_allocator(measuring_malloc, measuring_realloc, free);
+	assert_int_equal(dbr_open(&db, "/dev/zero", NULL, &err), DBR_E_CONFIG);
+	assert_null(db);
+	assert_string_equal(err.message,
+			    "/dev/zero:1: line contains a NUL byte: not a "
+			    "text file; reading stopped here");
+	/* A binary file: this test's own executable. */
+	assert_int_equal(dbr_open(&db, "/proc/self/exe", NULL, &err),
+			 DBR_E_CONFIG);
+	assert_non_null(
+		strstr(err.message, "/proc/self/exe:1: line contains "));
+	assert_non_null(strstr(err.message, "not a text file"));
+	assert_null(strchr(err.message, '\n'));
+	/* A control character other than tab, CR, VT, FF or ESC. */
+	path = t_write(dir, "ctl.ini",
+		       "[source.a]\ntype = sqlite\n"
+		       "path = a\x01\n");
+	assert_int_equal(dbr_open(&db, path, NULL, &err), DBR_E_CONFIG);
+	assert_non_null(strstr(err.message, "ctl.ini:3: line contains the "
+					    "control character 0x01: not a "
+					    "text file; reading stopped here"));
+	free(path);
+	/* A 64 MiB line of text is read to its end, never kept whole. */
+	assert_true(open_fed_pipe('k', tail, DBR_E_CONFIG, &err) == 64 << 20);
+	assert_non_null(strstr(err.message, ":1: line is too long (67108868 "
+					    "bytes; the limit is 199)"));
+	dbr_set_allocator(NULL, NULL, NULL);
+	assert_true(largest_request > 0);
+	assert_true(largest_request < 1 << 20);
+	t_rmtree(dir);
+	free(dir);
+}
+
 /* Allocation failures at every step of loading: an error, never a crash
  * or a leak (the sanitizer build checks leaks). */
 static long alloc_budget;
@@ -442,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_config__truncation_marked),
 		cmocka_unit_test(test_config__numbers_ignore_locale),
 		cmocka_unit_test(test_config__many_duplicate_chats),
+		cmocka_unit_test(test_config__not_text),
 		cmocka_unit_test(test_config__oom_injection),
 	};
 
