@@ -195,6 +195,8 @@ int dbr_query_scope(struct dbr *db, const char *scope, const char *sql,
 		    const struct dbr_value *params, size_t nparams,
 		    struct dbr_result **out, struct dbr_error *err)
 {
+	if (out)
+		*out = NULL;
 	if (!scope)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_query_scope: scope is NULL");
@@ -372,10 +374,11 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 
 	if (!err)
 		err = &local;
+	if (out)
+		*out = NULL;
 	if (!db || !out)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_tx_begin: db and out are required");
-	*out = NULL;
 	rc = dbr__route(db, source, NULL, chat, by_chat, &s, &reason, err);
 	if (rc)
 		return rc;

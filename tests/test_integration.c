@@ -243,6 +243,7 @@ static void test_integration__out_pointers_cleared(void **state)
 	struct dbr *db = poison;
 	struct dbr_result *res = poison;
 	struct dbr_fanout *fo = NULL;
+	struct dbr_tx *tx;
 	const char *name = poison, *version = poison;
 	uint64_t ops = 7, errors = 7, diverted = 7, beyond = 7;
 	int64_t chat = 7, since = 7;
@@ -270,6 +271,18 @@ static void test_integration__out_pointers_cleared(void **state)
 					  &res, &err),
 			 DBR_E_NOTFOUND);
 	assert_null(res);
+	res = poison;
+	assert_int_equal(
+		dbr_query_scope(f->db, NULL, "SELECT 1", NULL, 0, &res, &err),
+		DBR_E_MISUSE);
+	assert_null(res);
+	tx = poison;
+	assert_int_equal(dbr_tx_begin(NULL, 1, &tx, &err), DBR_E_MISUSE);
+	assert_null(tx);
+	tx = poison;
+	assert_int_equal(dbr_tx_begin_source(NULL, NULL, &tx, &err),
+			 DBR_E_MISUSE);
+	assert_null(tx);
 	dbr_fanout_free(fo);
 	assert_int_equal(dbr_route_chat(NULL, 1, &name, &reason), DBR_E_MISUSE);
 	assert_null(name);
@@ -302,10 +315,8 @@ static void test_integration__out_pointers_cleared(void **state)
 }
 
 /*
- * CORE BUG (reported to the lead, not fixed here): dbr_result_value() with
- * out == NULL dereferences it (core/query.c, dbr_result_value(), and the
- * driver's column call) instead of returning DBR_E_MISUSE, which STYLE.md
- * rule 16 asks of caller misuse.
+ * dbr_result_value() with out == NULL is DBR_E_MISUSE (STYLE.md rule 16);
+ * it used to write through the NULL pointer, with or without a row.
  */
 static void test_integration__result_value_null_out(void **state)
 {
