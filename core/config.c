@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "diag.h"
+#include "hash.h"
 #include "ini_reader.h"
 
 /* The keys of [database]. */
@@ -98,6 +99,8 @@ struct parse {
 	size_t nmaps, mapcap;
 	char **names; /* distinct source names in mappings */
 	size_t nnames, namecap;
+	uint32_t *nameidx; /* hash of names: index or UINT32_MAX */
+	size_t nameslots;  /* a power of two, at least 2 * nnames */
 };
 
 static bool name_ok(const char *s, size_t max)
@@ -262,20 +265,57 @@ static void on_section(void *ud, const char *name, int line)
 	p->seen[sec] = line;
 }
 
+/* The slot of name in p->nameidx: where it is, or where it would go. */
+static size_t name_slot(const struct parse *p, const char *name)
+{
+	size_t i =
+		(size_t)dbr_hash_bytes(name, strlen(name)) & (p->nameslots - 1);
+
+	while (p->nameidx[i] != UINT32_MAX &&
+	       strcmp(p->names[p->nameidx[i]], name))
+		i = (i + 1) & (p->nameslots - 1);
+	return i;
+}
+
+/* Make room in p->nameidx for one more name. */
+static int grow_nameidx(struct parse *p)
+{
+	size_t slots = p->nameslots ? 2 * p->nameslots : 64, i;
+	uint32_t *old = p->nameidx;
+
+	if (2 * (p->nnames + 1) <= p->nameslots)
+		return DBR_OK;
+	if (slots > SIZE_MAX / sizeof(*old) ||
+	    !(p->nameidx = dbr__malloc(slots * sizeof(*old)))) {
+		p->nameidx = old;
+		return DBR_E_NOMEM;
+	}
+	memset(p->nameidx, 0xff, slots * sizeof(*old));
+	p->nameslots = slots;
+	for (i = 0; i < p->nnames; i++)
+		p->nameidx[name_slot(p, p->names[i])] = (uint32_t)i;
+	dbr__free(old);
+	return DBR_OK;
+}
+
 static uint32_t intern_name(struct parse *p, const char *name)
 {
-	size_t i;
+	size_t slot;
 
-	for (i = 0; i < p->nnames; i++)
-		if (!strcmp(p->names[i], name))
-			return (uint32_t)i;
+	if (grow_nameidx(p))
+		goto nomem;
+	slot = name_slot(p, name);
+	if (p->nameidx[slot] != UINT32_MAX)
+		return p->nameidx[slot];
 	if (dbr__grow(&p->names, &p->namecap, p->nnames + 1,
 		      sizeof(*p->names)) ||
-	    !(p->names[p->nnames] = dbr__strdup(name))) {
-		p->diags.nomem = true;
-		return UINT32_MAX;
-	}
+	    !(p->names[p->nnames] = dbr__strdup(name)))
+		goto nomem;
+	p->nameidx[slot] = (uint32_t)p->nnames;
 	return (uint32_t)p->nnames++;
+nomem:
+	p->diags.nomem = true;
+	return UINT32_MAX;
 }
 
 static void mapping_key(struct parse *p, const char *key, const char *value,
@@ -690,6 +730,7 @@ static void parse_release(struct parse *p)
 	for (i = 0; i < p->nnames; i++)
 		dbr__free(p->names[i]);
 	dbr__free(p->names);
+	dbr__free(p->nameidx);
 	dbr__diag_release(&p->diags);
 }
 

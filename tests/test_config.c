@@ -393,6 +393,41 @@ static void test_config__many_duplicate_chats(void **state)
 	free(dir);
 }
 
+/*
+ * Many distinct source names in [chat_mapping], each used twice: every
+ * chat reported with its own name (the names were interned by a linear
+ * search, quadratic in the file; 50,000 names took 3.5 s).
+ */
+static void test_config__many_source_names(void **state)
+{
+	enum { NAMES = 100000 };
+	static const char head[] = "[source.a]\ntype = sqlite\npath = a\n"
+				   "[chat_mapping]\n";
+	char *dir = t_tmpdir(), *path = t_path(dir, "names.ini");
+	struct dbr_error err;
+	struct dbr *db;
+	FILE *f = fopen(path, "w");
+	int i;
+
+	(void)state;
+	assert_non_null(f);
+	fputs(head, f);
+	fputs("1000000 = a\n", f);
+	for (i = 0; i < 2 * NAMES; i++)
+		fprintf(f, "%d = n%d\n", i, i % NAMES);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(dbr_open(&db, path, NULL, &err), DBR_E_CONFIG);
+	assert_null(db);
+	assert_non_null(strstr(err.message, "names.ini:6: chat 0: undefined "
+					    "source 'n0'"));
+	assert_non_null(strstr(err.message, "names.ini:7: chat 1: undefined "
+					    "source 'n1'"));
+	assert_null(strstr(err.message, "names.ini:5:"));
+	t_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
 /* The largest request the allocator hook has seen. */
 static size_t largest_request;
 
@@ -560,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_config__truncation_marked),
 		cmocka_unit_test(test_config__numbers_ignore_locale),
 		cmocka_unit_test(test_config__many_duplicate_chats),
+		cmocka_unit_test(test_config__many_source_names),
 		cmocka_unit_test(test_config__not_text),
 		cmocka_unit_test(test_config__oom_injection),
 	};
