@@ -4,7 +4,10 @@
  */
 #define _GNU_SOURCE /* dladdr() */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +122,174 @@ static int check_file(const char *dir, const char *why, const char *path,
 	return check_owner_mode("folder", dir, &st, msg, size);
 }
 
+#if __SIZEOF_POINTER__ == 8
+typedef Elf64_Ehdr elf_ehdr;
+typedef Elf64_Phdr elf_phdr;
+#define ELF_CLASS ELFCLASS64
+#else
+typedef Elf32_Ehdr elf_ehdr;
+typedef Elf32_Phdr elf_phdr;
+#define ELF_CLASS ELFCLASS32
+#endif
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ELF_DATA ELFDATA2LSB
+#else
+#define ELF_DATA ELFDATA2MSB
+#endif
+
+/* This process's machine (0 when unknown: not checked). */
+#if defined(__x86_64__)
+#define ELF_MACHINE EM_X86_64
+#elif defined(__i386__)
+#define ELF_MACHINE EM_386
+#elif defined(__aarch64__)
+#define ELF_MACHINE EM_AARCH64
+#elif defined(__arm__)
+#define ELF_MACHINE EM_ARM
+#elif defined(__riscv)
+#define ELF_MACHINE EM_RISCV
+#elif defined(__powerpc64__)
+#define ELF_MACHINE EM_PPC64
+#elif defined(__powerpc__)
+#define ELF_MACHINE EM_PPC
+#elif defined(__s390x__) || defined(__s390__)
+#define ELF_MACHINE EM_S390
+#elif defined(__loongarch__)
+#define ELF_MACHINE EM_LOONGARCH
+#else
+#define ELF_MACHINE 0
+#endif
+
+/* Read exactly n bytes at off, or fail. */
+static bool read_at(int fd, void *buf, size_t n, off_t off)
+{
+	ssize_t got = pread(fd, buf, n, off);
+
+	return got >= 0 && (size_t)got == n;
+}
+
+/*
+ * The checks dlopen() does not make before it maps the file: a truncated
+ * file would be mapped past its end and fault (SIGBUS) on first touch.
+ */
+static int check_elf_fd(int fd, uint64_t size, char *reason, size_t rsize)
+{
+	elf_ehdr eh;
+	elf_phdr ph;
+	uint64_t end;
+	unsigned i;
+
+	if (size < EI_NIDENT || !read_at(fd, &eh, EI_NIDENT, 0) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
+		snprintf(reason, rsize, "not an ELF file");
+		return DBR_E_CONFIG;
+	}
+	if (eh.e_ident[EI_CLASS] != ELF_CLASS) {
+		snprintf(reason, rsize,
+			 "built for another word size (ELF class %u, this is "
+			 "%u)",
+			 eh.e_ident[EI_CLASS], ELF_CLASS);
+		return DBR_E_CONFIG;
+	}
+	if (eh.e_ident[EI_DATA] != ELF_DATA) {
+		snprintf(reason, rsize,
+			 "built for another byte order (ELF data %u, this is "
+			 "%u)",
+			 eh.e_ident[EI_DATA], ELF_DATA);
+		return DBR_E_CONFIG;
+	}
+	if (size < sizeof(eh) || !read_at(fd, &eh, sizeof(eh), 0)) {
+		snprintf(reason, rsize,
+			 "truncated: the ELF header ends at %zu but the file "
+			 "has %llu bytes",
+			 sizeof(eh), (unsigned long long)size);
+		return DBR_E_CONFIG;
+	}
+	if (ELF_MACHINE && eh.e_machine != ELF_MACHINE) {
+		snprintf(reason, rsize,
+			 "built for another architecture (machine %u, this is "
+			 "%u)",
+			 (unsigned)eh.e_machine, (unsigned)ELF_MACHINE);
+		return DBR_E_CONFIG;
+	}
+	if (eh.e_type != ET_DYN) {
+		snprintf(reason, rsize,
+			 "not a shared object (ELF type %u, expected %u)",
+			 (unsigned)eh.e_type, (unsigned)ET_DYN);
+		return DBR_E_CONFIG;
+	}
+	if (eh.e_phnum == 0 || eh.e_phentsize != sizeof(ph)) {
+		snprintf(reason, rsize,
+			 "malformed: %u program headers of %u bytes",
+			 (unsigned)eh.e_phnum, (unsigned)eh.e_phentsize);
+		return DBR_E_CONFIG;
+	}
+	end = (uint64_t)eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(ph);
+	if (end > size) {
+		snprintf(reason, rsize,
+			 "truncated: program headers end at %llu but the file "
+			 "has %llu bytes",
+			 (unsigned long long)end, (unsigned long long)size);
+		return DBR_E_CONFIG;
+	}
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (!read_at(fd, &ph, sizeof(ph),
+			     (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph)))) {
+			snprintf(reason, rsize, "cannot read program header %u",
+				 i);
+			return DBR_E_CONFIG;
+		}
+		if (ph.p_type != PT_LOAD)
+			continue;
+		end = (uint64_t)ph.p_offset + (uint64_t)ph.p_filesz;
+		if (end < (uint64_t)ph.p_offset || end > size) {
+			snprintf(reason, rsize,
+				 "truncated: segment ends at %llu but the file "
+				 "has %llu bytes",
+				 (unsigned long long)end,
+				 (unsigned long long)size);
+			return DBR_E_CONFIG;
+		}
+	}
+	/* At the file's end: the first thing a truncation loses. */
+	end = (uint64_t)eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
+	if (eh.e_shoff && end > size) {
+		snprintf(reason, rsize,
+			 "truncated: section headers end at %llu but the file "
+			 "has %llu bytes",
+			 (unsigned long long)end, (unsigned long long)size);
+		return DBR_E_CONFIG;
+	}
+	return DBR_OK;
+}
+
+/* Refuse a file dlopen() would fault on or reject with a vague reason. */
+static int check_elf(const char *path, char *msg, size_t size)
+{
+	char reason[200];
+	struct stat st;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(msg, size, "plugin '%s' cannot be loaded: %s", path,
+			 strerror(errno));
+		return DBR_E_CONFIG;
+	}
+	if (fstat(fd, &st)) {
+		snprintf(reason, sizeof(reason), "%s", strerror(errno));
+		rc = DBR_E_CONFIG;
+	} else {
+		rc = check_elf_fd(fd, (uint64_t)st.st_size, reason,
+				  sizeof(reason));
+	}
+	close(fd);
+	if (rc)
+		snprintf(msg, size, "plugin '%s' cannot be loaded: %s", path,
+			 reason);
+	return rc;
+}
+
 int dbr__plugin_open(const char *dir, const char *why, const char *type,
 		     const char *builtins, void **dl,
 		     dbr_driver_entry_fn *entry, char **path, char *msg,
@@ -134,6 +305,8 @@ int dbr__plugin_open(const char *dir, const char *why, const char *type,
 	if (!*path)
 		return DBR_E_NOMEM;
 	rc = check_file(dir, why, *path, builtins, msg, msgsize);
+	if (!rc)
+		rc = check_elf(*path, msg, msgsize);
 	if (rc)
 		return rc;
 	dlerror();

@@ -3,6 +3,7 @@
  * precedence, every reason a plugin is refused (each a FILE:LINE error on
  * the source's type line), load once, unload on the last close.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,8 +192,64 @@ static void test_plugin__unsafe_files_refused(void **state)
 	/* Not a shared object at all: dlopen's reason is passed on. */
 	junk = t_write(pdir, "junk.so", "this is not ELF\n");
 	chmod(junk, 0644);
-	expect_refused("junk", pdir, "/junk.so' cannot be loaded", NULL);
+	expect_refused("junk", pdir, "/junk.so' cannot be loaded",
+		       "not an ELF file");
 	free(junk);
+	free(so);
+	free(pdir);
+}
+
+/* A copy of a real plugin as `<pdir>/<type>.so`, mode 0755. */
+static char *copy_plugin(const char *pdir, const char *type)
+{
+	char name[64], *so;
+
+	snprintf(name, sizeof(name), "%s.so", type);
+	so = t_path(pdir, name);
+	copy_file(DBR_BUILD_PLUGIN_DIR "/postgres.so", so);
+	assert_int_equal(chmod(so, 0755), 0);
+	return so;
+}
+
+/* A truncated plugin is refused before dlopen() maps it (which faulted
+ * with SIGBUS), and one for another machine is named as such. */
+static void test_plugin__truncated_or_foreign_elf_refused(void **state)
+{
+	char *pdir = t_path(dir, "plugins.d"), *so, want[80];
+	struct stat st;
+	uint16_t machine, other;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(mkdir(pdir, 0755), 0);
+	so = copy_plugin(pdir, "cut");
+	assert_int_equal(truncate(so, 4096), 0);
+	expect_refused("cut", pdir,
+		       "/cut.so' cannot be loaded: truncated: segment ends at ",
+		       "but the file has 4096 bytes");
+	free(so);
+	so = copy_plugin(pdir, "half");
+	assert_int_equal(stat(so, &st), 0);
+	assert_int_equal(truncate(so, st.st_size / 2), 0);
+	snprintf(want, sizeof(want), "but the file has %lld bytes",
+		 (long long)(st.st_size / 2));
+	expect_refused("half", pdir,
+		       "/half.so' cannot be loaded: truncated: ", want);
+	free(so);
+	/* e_machine is the two bytes at offset 18 in both ELF classes. */
+	so = copy_plugin(pdir, "foreign");
+	f = fopen(so, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 18, SEEK_SET), 0);
+	assert_int_equal(fread(&machine, sizeof(machine), 1, f), 1);
+	other = machine == 183 ? 62 : 183;
+	assert_int_equal(fseek(f, 18, SEEK_SET), 0);
+	assert_int_equal(fwrite(&other, sizeof(other), 1, f), 1);
+	assert_int_equal(fclose(f), 0);
+	snprintf(want, sizeof(want),
+		 "built for another architecture (machine %u, this is %u)",
+		 (unsigned)other, (unsigned)machine);
+	expect_refused("foreign", pdir, "/foreign.so' cannot be loaded", want);
 	free(so);
 	free(pdir);
 }
@@ -234,6 +291,7 @@ int main(void)
 		T(test_plugin__refusals),
 		T(test_plugin__other_minor_accepted),
 		T(test_plugin__unsafe_files_refused),
+		T(test_plugin__truncated_or_foreign_elf_refused),
 		T(test_plugin__load_once_unload_last),
 #undef T
 	};
