@@ -173,6 +173,50 @@ static const struct rawkv *raw_find(const struct rawsec *sec, const char *key,
 	return NULL;
 }
 
+struct keyref {
+	const char *key;
+	size_t i;
+};
+
+static int by_key_index(const void *a, const void *b)
+{
+	const struct keyref *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/*
+ * For each key of sec, the index of the first key of the same name (its
+ * own index if it is the first), in O(n log n); NULL (and nomem noted)
+ * if out of memory. The caller frees it.
+ */
+static size_t *raw_firsts(struct parse *p, const struct rawsec *sec)
+{
+	size_t n = sec->n ? sec->n : 1, i, first = 0;
+	size_t *firsts = dbr__malloc(n * sizeof(*firsts));
+	struct keyref *v = dbr__malloc(n * sizeof(*v));
+
+	if (!firsts || !v) {
+		dbr__free(firsts);
+		dbr__free(v);
+		p->diags.nomem = true;
+		return NULL;
+	}
+	for (i = 0; i < sec->n; i++)
+		v[i] = (struct keyref){ sec->kv[i].key, i };
+	qsort(v, sec->n, sizeof(*v), by_key_index);
+	for (i = 0; i < sec->n; i++) {
+		if (!i || strcmp(v[i].key, v[i - 1].key))
+			first = v[i].i;
+		firsts[v[i].i] = first;
+	}
+	dbr__free(v);
+	return firsts;
+}
+
 static const char *const section_names[] = { "database", "scopes",
 					     "chat_mapping", "source.NAME" };
 
@@ -405,12 +449,14 @@ static void parse_keys(struct parse *p, const struct rawsec *sec,
 		       struct dbr__optval *vb, bool lenient)
 {
 	const char *dir = p->cfg->dir;
+	size_t *firsts = raw_firsts(p, sec);
 	char msg[160];
 	size_t i;
 
-	for (i = 0; i < sec->n; i++) {
+	for (i = 0; firsts && i < sec->n; i++) {
 		const struct rawkv *kv = &sec->kv[i];
-		const struct rawkv *dup = raw_find(sec, kv->key, i);
+		const struct rawkv *dup =
+			firsts[i] < i ? &sec->kv[firsts[i]] : NULL;
 		const struct dbr_option_decl *d = dbr__opt_find(a, kv->key);
 		struct dbr__optval *v;
 
@@ -438,6 +484,7 @@ static void parse_keys(struct parse *p, const struct rawsec *sec,
 				      kv->value, kv->key, where, msg);
 		v->line = kv->line;
 	}
+	dbr__free(firsts);
 }
 
 /* Fill defaults of unset keys; report required ones that are missing. */
@@ -596,7 +643,7 @@ static void check_scopes(struct parse *p)
 	struct dbr__config *cfg = p->cfg;
 	const struct dbr_source_config *s;
 	char what[96];
-	size_t i;
+	size_t i, *firsts;
 
 	cfg->scopes = dbr__calloc(p->scopes.n ? p->scopes.n : 1,
 				  sizeof(*cfg->scopes));
@@ -604,9 +651,11 @@ static void check_scopes(struct parse *p)
 		p->diags.nomem = true;
 		return;
 	}
-	for (i = 0; i < p->scopes.n; i++) {
+	firsts = raw_firsts(p, &p->scopes);
+	for (i = 0; firsts && i < p->scopes.n; i++) {
 		struct rawkv *kv = &p->scopes.kv[i];
-		const struct rawkv *dup = raw_find(&p->scopes, kv->key, i);
+		const struct rawkv *dup =
+			firsts[i] < i ? &p->scopes.kv[firsts[i]] : NULL;
 
 		snprintf(what, sizeof(what), "scope '%s'", kv->key);
 		if (!kv->value) {
@@ -626,11 +675,12 @@ static void check_scopes(struct parse *p)
 			cfg->scopes[cfg->nscopes].name = dbr__strdup(kv->key);
 			if (!cfg->scopes[cfg->nscopes].name) {
 				p->diags.nomem = true;
-				return;
+				break;
 			}
 			cfg->scopes[cfg->nscopes++].source = s->index;
 		}
 	}
+	dbr__free(firsts);
 }
 
 /* Mappings sorted by chat, then line: the first line of a chat in O(log n). */

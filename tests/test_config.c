@@ -428,6 +428,42 @@ static void test_config__many_source_names(void **state)
 	free(dir);
 }
 
+/*
+ * Many keys in one section, each twice: every duplicate reported with the
+ * line of the first (found by a scan of the earlier keys, quadratic in the
+ * section; 50,000 scopes took 3.6 s).
+ */
+static void test_config__many_keys_in_a_section(void **state)
+{
+	enum { KEYS = 100000 };
+	static const char head[] = "[source.a]\ntype = sqlite\npath = a\n"
+				   "path = b\n[scopes]\n";
+	char *dir = t_tmpdir(), *path = t_path(dir, "keys.ini");
+	struct dbr_error err;
+	struct dbr *db;
+	FILE *f = fopen(path, "w");
+	int i;
+
+	(void)state;
+	assert_non_null(f);
+	fputs(head, f);
+	for (i = 0; i < 2 * KEYS; i++)
+		fprintf(f, "s%d = a\n", i % KEYS);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(dbr_open(&db, path, NULL, &err), DBR_E_CONFIG);
+	assert_null(db);
+	/* Lines 6 to 100005 define scopes s0 to s99999; then again. */
+	assert_non_null(strstr(err.message, "keys.ini:4: duplicate key 'path' "
+					    "in [source.a] (first on line 3)"));
+	assert_non_null(strstr(err.message, "keys.ini:100006: duplicate scope "
+					    "'s0' (first on line 6)\n"));
+	assert_non_null(strstr(err.message, "keys.ini:100007: duplicate scope "
+					    "'s1' (first on line 7)"));
+	t_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
 /* The largest request the allocator hook has seen. */
 static size_t largest_request;
 
@@ -596,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_config__numbers_ignore_locale),
 		cmocka_unit_test(test_config__many_duplicate_chats),
 		cmocka_unit_test(test_config__many_source_names),
+		cmocka_unit_test(test_config__many_keys_in_a_section),
 		cmocka_unit_test(test_config__not_text),
 		cmocka_unit_test(test_config__oom_injection),
 	};
