@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "option.h"
 #include "plugin.h"
 
 struct builtin {
@@ -30,6 +31,126 @@ static struct node *loaded;
 /* The offset just past the last required call. */
 #define REQUIRED_SIZE                                                          \
 	(offsetof(struct dbr_driver, finish) + sizeof(void (*)(void)))
+
+/* An option key: a lower-case letter, then lower-case letters, digits
+ * and underscores, at most 64 bytes. */
+static bool valid_key(const char *s)
+{
+	size_t i;
+
+	if (!(*s >= 'a' && *s <= 'z'))
+		return false;
+	for (i = 1; s[i]; i++)
+		if (i >= 64 || !((s[i] >= 'a' && s[i] <= 'z') ||
+				 (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	return true;
+}
+
+/* ENUM choices: "a|b|c", no alternative empty. */
+static bool valid_choices(const char *c)
+{
+	return c && *c && *c != '|' && c[strlen(c) - 1] != '|' &&
+	       !strstr(c, "||");
+}
+
+/* One option declaration, the i-th of the array, or why it is wrong. */
+static int check_decl(const struct dbr_option_decl *d, size_t i, char *msg,
+		      size_t msgsize)
+{
+	struct dbr__optval val = { 0 };
+	char why[160];
+	int rc;
+
+	if (!valid_key(d->name)) {
+		snprintf(msg, msgsize,
+			 "option %zu: name '%.64s' is not a valid key "
+			 "(a-z, 0-9 and _, starting with a letter)",
+			 i + 1, d->name);
+		return DBR_E_ABI;
+	}
+	if (d->kind < DBR_OPT_TEXT || d->kind > DBR_OPT_ENUM) {
+		snprintf(msg, msgsize, "option '%s': unknown kind %d", d->name,
+			 d->kind);
+		return DBR_E_ABI;
+	}
+	if (!(d->min <= d->max)) {
+		snprintf(msg, msgsize, "option '%s': min %g is above max %g",
+			 d->name, d->min, d->max);
+		return DBR_E_ABI;
+	}
+	if (d->kind == DBR_OPT_ENUM && !valid_choices(d->choices)) {
+		snprintf(msg, msgsize,
+			 "option '%s': an ENUM needs choices \"a|b|...\" "
+			 "(has %s%s%s)",
+			 d->name, d->choices ? "\"" : "",
+			 d->choices ? d->choices : "none",
+			 d->choices ? "\"" : "");
+		return DBR_E_ABI;
+	}
+	if (!d->default_value)
+		return DBR_OK;
+	rc = dbr__opt_parse(d, d->default_value, ".", &val, why, sizeof(why));
+	dbr__optval_release(&val);
+	if (rc == DBR_E_NOMEM) {
+		snprintf(msg, msgsize, "out of memory");
+		return rc;
+	}
+	if (rc) {
+		snprintf(msg, msgsize, "option '%s': bad default '%.64s': %s",
+			 d->name, d->default_value, why);
+		return DBR_E_ABI;
+	}
+	return DBR_OK;
+}
+
+/* The option declarations and the capabilities against the calls. */
+static int check_decls(const struct dbr_driver *vt, char *msg, size_t msgsize)
+{
+	const struct dbr_option_decl *d;
+	unsigned tx = !!vt->begin + !!vt->commit + !!vt->rollback;
+	bool sql = vt->caps & DBR_CAP_SQL, kv = vt->caps & DBR_CAP_KV;
+	size_t i, j;
+
+	if (sql == kv) {
+		snprintf(msg, msgsize,
+			 "driver declares %s of DBR_CAP_SQL and DBR_CAP_KV "
+			 "(exactly one is needed)",
+			 sql ? "both" : "neither");
+		return DBR_E_ABI;
+	}
+	if (tx != 0 && tx != 3) {
+		snprintf(msg, msgsize,
+			 "driver has only some of begin, commit and rollback "
+			 "(missing%s%s%s; all three or none)",
+			 vt->begin ? "" : " begin", vt->commit ? "" : " commit",
+			 vt->rollback ? "" : " rollback");
+		return DBR_E_ABI;
+	}
+	if (!(vt->caps & DBR_CAP_TRANSACTIONS) != !tx) {
+		snprintf(msg, msgsize,
+			 tx ? "driver has begin, commit and rollback but does "
+			      "not declare DBR_CAP_TRANSACTIONS"
+			    : "driver declares DBR_CAP_TRANSACTIONS without "
+			      "begin, commit and rollback");
+		return DBR_E_ABI;
+	}
+	for (i = 0, d = vt->options; d && d[i].name; i++) {
+		int rc = check_decl(&d[i], i, msg, msgsize);
+
+		if (rc)
+			return rc;
+		for (j = 0; j < i; j++) {
+			if (!strcmp(d[j].name, d[i].name)) {
+				snprintf(msg, msgsize,
+					 "option '%s' is declared twice",
+					 d[i].name);
+				return DBR_E_ABI;
+			}
+		}
+	}
+	return DBR_OK;
+}
 
 int dbr__driver_check(const struct dbr_driver *vt, const char *type,
 		      struct dbr_driver *out, char *msg, size_t msgsize)
@@ -72,7 +193,7 @@ int dbr__driver_check(const struct dbr_driver *vt, const char *type,
 	}
 	if (!out->version)
 		out->version = "?";
-	return DBR_OK;
+	return check_decls(out, msg, msgsize);
 }
 
 static const struct builtin *find_builtin(const char *type)

@@ -137,6 +137,44 @@ static void test_plugin__refusals(void **state)
 		       "libfixture_dep.so");
 }
 
+/* Option declarations and capabilities are checked at load, naming the
+ * file and the declaration. */
+static void test_plugin__bad_declarations_refused(void **state)
+{
+	static const struct {
+		const char *dir, *want;
+	} cases[] = {
+		{ "opt0", "option 'size': bad default 'abc': expected an "
+			  "integer" },
+		{ "opt1", "option 'size': bad default '20': expected an "
+			  "integer from 1 to 10" },
+		{ "opt2", "option 'size': min 10 is above max 1" },
+		{ "opt3", "option 'size': unknown kind 99" },
+		{ "opt4", "option 1: name 'Size' is not a valid key" },
+		{ "opt5", "option 'mode': an ENUM needs choices" },
+		{ "opt6", "option 'mode': bad default 'c': expected one of "
+			  "a|b" },
+		{ "opt7", "option 'label' is declared twice" },
+		{ "beginonly", "only some of begin, commit and rollback "
+			       "(missing commit rollback" },
+		{ "txcap", "declares DBR_CAP_TRANSACTIONS without begin" },
+		{ "capsboth", "declares both of DBR_CAP_SQL and DBR_CAP_KV" },
+		{ "capsnone",
+		  "declares neither of DBR_CAP_SQL and DBR_CAP_KV" },
+	};
+	char pdir[512], file[600];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(pdir, sizeof(pdir), "%s/%s", DBR_FIXTURE_DIR,
+			 cases[i].dir);
+		snprintf(file, sizeof(file),
+			 "plugin '%s/broken.so' refused: ", pdir);
+		expect_refused("broken", pdir, file, cases[i].want);
+	}
+}
+
 /* Another minor of the same major is accepted. */
 static void test_plugin__other_minor_accepted(void **state)
 {
@@ -289,6 +327,7 @@ int main(void)
 		T(test_plugin__loads_from_plugin_dir),
 		T(test_plugin__folder_precedence),
 		T(test_plugin__refusals),
+		T(test_plugin__bad_declarations_refused),
 		T(test_plugin__other_minor_accepted),
 		T(test_plugin__unsafe_files_refused),
 		T(test_plugin__truncated_or_foreign_elf_refused),

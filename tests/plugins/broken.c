@@ -6,6 +6,10 @@
  *   FIX_SIZE=N        the table claims to be N bytes long
  *   FIX_NO_QUERY      the table lacks a required call
  *   FIX_NEEDS_DEP     the plugin needs a library the loader cannot find
+ *   FIX_OPT=N         option declaration N of bad_options below is wrong
+ *   FIX_BEGIN_ONLY    begin without commit and rollback
+ *   FIX_TX_CAP        DBR_CAP_TRANSACTIONS without begin/commit/rollback
+ *   FIX_CAPS=N        the table claims capabilities N
  * Built without any of them it loads, under the type "broken".
  */
 #define dbr_driver_entry template_entry
@@ -17,6 +21,30 @@ int dbr_fixture_dep(void);
 #endif
 
 static struct dbr_driver broken;
+
+#ifdef FIX_OPT
+/* Each a declaration the loader must refuse, then the end. */
+static const struct dbr_option_decl bad_options[][2] = {
+	{ { "size", DBR_OPT_INT, 0, 0, 0, "abc", NULL, "not a number" } },
+	{ { "size", DBR_OPT_INT, 0, 1, 10, "20", NULL, "out of range" } },
+	{ { "size", DBR_OPT_INT, 0, 10, 1, "5", NULL, "min above max" } },
+	{ { "size", 99, 0, 0, 0, NULL, NULL, "unknown kind" } },
+	{ { "Size", DBR_OPT_INT, 0, 0, 0, NULL, NULL, "not a key" } },
+	{ { "mode", DBR_OPT_ENUM, 0, 0, 0, NULL, NULL, "no choices" } },
+	{ { "mode", DBR_OPT_ENUM, 0, 0, 0, "c", "a|b", "not a choice" } },
+	{ { "label", DBR_OPT_TEXT, 0, 0, 0, NULL, NULL, "twice" },
+	  { "label", DBR_OPT_TEXT, 0, 0, 0, NULL, NULL, "twice" } },
+};
+#endif
+
+#ifdef FIX_BEGIN_ONLY
+static int fix_begin(struct dbr_driver_conn *conn, struct dbr_error *err)
+{
+	(void)conn;
+	(void)err;
+	return DBR_OK;
+}
+#endif
 
 DBR_DRIVER_EXPORT const struct dbr_driver *
 dbr_driver_entry(const struct dbr_host *host);
@@ -37,6 +65,18 @@ dbr_driver_entry(const struct dbr_host *host)
 #endif
 #ifdef FIX_NO_QUERY
 	broken.query = NULL;
+#endif
+#ifdef FIX_OPT
+	broken.options = bad_options[FIX_OPT];
+#endif
+#ifdef FIX_BEGIN_ONLY
+	broken.begin = fix_begin;
+#endif
+#ifdef FIX_TX_CAP
+	broken.caps |= DBR_CAP_TRANSACTIONS;
+#endif
+#ifdef FIX_CAPS
+	broken.caps = FIX_CAPS;
 #endif
 #ifdef FIX_NEEDS_DEP
 	if (dbr_fixture_dep() != 42)
