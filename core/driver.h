@@ -31,8 +31,10 @@ int dbr__driver_get(const char *type, const char *plugin_dir,
 void dbr__driver_put(struct dbr__driver *d);
 
 /*
- * Check a driver table against the ABI and copy it zero-extended into
- * out. On failure, writes the reason into msg.
+ * Check a driver table against the ABI, its option declarations (valid
+ * keys and kinds, min <= max, defaults that parse and lie in range, ENUM
+ * choices) and its capabilities against its calls, and copy it
+ * zero-extended into out. On failure, writes the reason into msg.
  */
 int dbr__driver_check(const struct dbr_driver *vt, const char *type,
 		      struct dbr_driver *out, char *msg, size_t msgsize);

@@ -19,7 +19,9 @@ const char *dbr__plugin_dir(const char *configured, const char **why);
 /*
  * Open `<dir>/<type>.so` once it passes the safety checks (a regular file,
  * neither it nor its folder writable by group or others, owned by root or
- * the current user), with RTLD_NOW | RTLD_LOCAL, and find its entry
+ * the current user; an ELF shared object for this machine whose program
+ * headers, loadable segments and section headers lie inside the file),
+ * with RTLD_NOW | RTLD_LOCAL, and find its entry
  * symbol. `builtins` lists the built-in types for the message of a
  * missing file. On failure writes the reason into msg and returns DBR_E_CONFIG.
  * *path receives the file's path (owned), also on failure when known.
