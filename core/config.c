@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "config.h"
@@ -414,6 +415,23 @@ static void on_key(void *ud, const char *key, const char *value, int line)
 	}
 }
 
+#define BOM "\xef\xbb\xbf"
+
+/*
+ * Whether key is a core key of decls in the wrong case or behind a
+ * byte-order mark: a mistake even when the driver, and so the full list of
+ * keys, is unknown.
+ */
+static bool near_core_key(const char *key, const struct dbr_option_decl *d)
+{
+	if (!strncmp(key, BOM, 3))
+		return true;
+	for (; d && d->name; d++)
+		if (!strcasecmp(key, d->name))
+			return true;
+	return false;
+}
+
 /* Report key `kv` as unknown among decls (and extra, if given). */
 static void unknown_key(struct parse *p, const struct rawkv *kv,
 			const char *where, const struct dbr_option_decl *a,
@@ -427,6 +445,13 @@ static void unknown_key(struct parse *p, const struct rawkv *kv,
 		names[n++] = a->name;
 	for (; b && b->name && n < 128; b++)
 		names[n++] = b->name;
+	if (!strncmp(kv->key, BOM, 3)) {
+		dbr__diag_add(&p->diags, kv->line,
+			      "unknown key in %s: a byte-order mark (U+FEFF) "
+			      "before '%s'; did you mean '%s'?",
+			      where, kv->key + 3, kv->key + 3);
+		return;
+	}
 	hint = dbr__suggest(kv->key, names, n);
 	if (hint)
 		dbr__diag_add(&p->diags, kv->line,
@@ -472,7 +497,7 @@ static void parse_keys(struct parse *p, const struct rawsec *sec,
 		} else if ((d = dbr__opt_find(b, kv->key))) {
 			v = &vb[d - b];
 		} else {
-			if (!lenient)
+			if (!lenient || near_core_key(kv->key, a))
 				unknown_key(p, kv, where, a, b);
 			continue;
 		}
