@@ -596,6 +596,42 @@ static void test_cli__query_usage_errors(void **state)
 	assert_string_equal(out, "? IS NULL\n1\n");
 }
 
+/*
+ * query -f FILE and -f - read the statement from a file or standard input;
+ * '-' as the statement is refused, never sent as SQL (issue 12 item 9).
+ */
+static void test_cli__query_from_file(void **state)
+{
+	char *q = t_write(dir, "q.sql", "SELECT 40 + 2 AS answer;\n");
+	char *two = t_write(dir, "two.sql", "SELECT 1; SELECT 2;\n");
+	char *nul = t_write(dir, "nul.sql", "SELECT 1");
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(run("query -c c.ini --chat 1 -f q.sql"), 0);
+	assert_string_equal(out, "answer\n42\n");
+	assert_int_equal(run("query -c c.ini --chat 1 --file=q.sql"), 0);
+	assert_string_equal(out, "answer\n42\n");
+	assert_int_equal(run("query -c c.ini --all -f - < q.sql"), 0);
+	assert_string_equal(out, "answer\n42\n42\n");
+	assert_int_equal(run("query -c c.ini --chat 1 -"), 2);
+	assert_non_null(strstr(err, "'-' is not a statement"));
+	assert_int_equal(run("query -c c.ini --chat 1 -- -"), 2);
+	assert_int_equal(run("query -c c.ini --chat 1 -f q.sql 'SELECT 1'"), 2);
+	assert_int_equal(run("query -c c.ini --chat 1 -f missing.sql"), 2);
+	assert_non_null(strstr(err, "-f 'missing.sql': cannot open"));
+	assert_int_equal(run("query -c c.ini --chat 1 -f two.sql"), 1);
+	f = fopen(nul, "ab");
+	assert_non_null(f);
+	assert_int_equal(fwrite("\0", 1, 1, f), 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(run("query -c c.ini --chat 1 -f nul.sql"), 2);
+	assert_non_null(strstr(err, "not a text file"));
+	free(q);
+	free(two);
+	free(nul);
+}
+
 /* A SQLite source whose folder the user cannot write: unavailable with a
  * clear error, the other source keeps working. Root ignores permission
  * bits, so as root the CLI runs as nobody. */
@@ -768,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_cli__postgres_json_keys_unique),
 		cmocka_unit_test(test_cli__messages_escaped),
 		cmocka_unit_test(test_cli__query_usage_errors),
+		cmocka_unit_test(test_cli__query_from_file),
 		cmocka_unit_test(test_cli__unwritable_folder),
 		cmocka_unit_test(test_cli__malformed_input_catalogue),
 		cmocka_unit_test(test_cli__enormous_parameter),

@@ -98,6 +98,8 @@ static const char **value_slot(struct args *a, const char *opt)
 		return &a->scope;
 	if (!strcmp(opt, "--limit"))
 		return &a->limit_text;
+	if (!strcmp(opt, "-f") || !strcmp(opt, "--file"))
+		return &a->file;
 	return NULL;
 }
 
@@ -106,7 +108,8 @@ static bool takes_value(const char *opt)
 	static const char *const names[] = {
 		"-c",	   "--config",	  "--chat",	    "--scope",
 		"--limit", "--source",	  "--order",	    "--format",
-		"--param", "--param-int", "--param-double",
+		"--param", "--param-int", "--param-double", "-f",
+		"--file",
 	};
 	size_t i;
 

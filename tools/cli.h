@@ -24,6 +24,8 @@ struct args {
 	const char **order; /* --order COL[:desc], repeatable */
 	size_t norder;
 	const char *limit_text;
+	const char *file; /* query -f FILE: the statement, "-" for stdin */
+	char *sql;	  /* the statement read from file, owned */
 	bool all, distinct, partial, sequential, with_source;
 	int format;
 	const char **pos; /* positional arguments */

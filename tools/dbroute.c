@@ -13,6 +13,9 @@
 #include "cli.h"
 #include "output.h"
 
+/* The largest statement query -f reads. */
+#define MAX_STATEMENT (16u * 1024 * 1024)
+
 static const char usage[] =
 	"usage: dbroute COMMAND -c FILE [options] [args]\n"
 	"\n"
@@ -22,7 +25,7 @@ static const char usage[] =
 	"  route -c FILE CHAT_ID...\n"
 	"                          print CHAT_ID, source and reason per chat\n"
 	"  query -c FILE (--chat ID | --scope NAME | --source NAME)\n"
-	"        [--param VALUE]... 'STATEMENT'\n"
+	"        [--param VALUE]... ('STATEMENT' | -f FILE)\n"
 	"                          run one statement on the routed source\n"
 	"  query -c FILE (--all | --source NAME --source NAME...)\n"
 	"        [--order COL[:desc]]... [--limit N] [--distinct]\n"
@@ -49,6 +52,8 @@ static const char usage[] =
 	"                            skipping names a column has; [] for a\n"
 	"                            statement without columns\n"
 	"  --with-source           a first column naming each row's source\n"
+	"  -f, --file FILE         read the statement from FILE ('-': standard\n"
+	"                          input) instead of the argument\n"
 	"\n"
 	"  -c, --config FILE       the INI configuration\n"
 	"  -h, --help              show this help\n"
@@ -188,19 +193,76 @@ static int check_query_args(const struct args *a, int64_t *chat)
 		return fail_usage("bad chat id '%s': expected a signed 64-bit "
 				  "integer",
 				  a->chat_text);
-	if (a->npos != 1)
+	if (a->file && a->npos)
+		return fail_usage("query takes %s, not both",
+				  "'STATEMENT' or -f FILE");
+	if (!a->file && a->npos != 1)
 		return fail_usage("query needs exactly one %s",
-				  "'STATEMENT' argument");
+				  "'STATEMENT' argument or -f FILE");
+	if (!a->file && !strcmp(a->pos[0], "-"))
+		return fail_usage("'%s' is not a statement: use -f - to read "
+				  "it from standard input",
+				  "-");
 	return 0;
 }
 
-static int cmd_query(const struct args *a)
+/* Read the statement of query -f into a->sql; returns 0 or an exit code. */
+static int read_statement(struct args *a)
+{
+	bool in = !strcmp(a->file, "-");
+	FILE *f = in ? stdin : fopen(a->file, "rb");
+	size_t n = 0, size = 4096, got;
+	char *buf = NULL, *grown;
+	int rc = 0;
+
+	if (!f)
+		return fail_usage("-f '%s': cannot open", a->file);
+	do {
+		if (n + 1 >= size) {
+			if (size >= MAX_STATEMENT) {
+				rc = fail_usage("-f '%s': larger than 16 MiB",
+						a->file);
+				break;
+			}
+			size *= 2;
+		}
+		grown = realloc(buf, size);
+		if (!grown) {
+			fputs("dbroute: out of memory\n", stderr);
+			rc = EXIT_RUNTIME;
+			break;
+		}
+		buf = grown;
+		got = fread(buf + n, 1, size - n - 1, f);
+		n += got;
+	} while (got);
+	if (!rc && ferror(f))
+		rc = fail_usage("-f '%s': cannot read", a->file);
+	if (!rc && memchr(buf, '\0', n))
+		rc = fail_usage("-f '%s': a NUL byte: not a text file",
+				a->file);
+	if (!in)
+		fclose(f);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	buf[n] = '\0';
+	a->sql = buf;
+	a->pos[0] = buf;
+	a->npos = 1;
+	return 0;
+}
+
+static int cmd_query(struct args *a)
 {
 	struct dbr *db;
 	int64_t chat = 0;
 	int rc;
 
 	rc = check_query_args(a, &chat);
+	if (!rc && a->file)
+		rc = read_statement(a);
 	if (!rc)
 		rc = open_db(a, &db);
 	if (rc)
@@ -253,5 +315,6 @@ int main(int argc, char **argv)
 	free(a.sources);
 	free(a.order);
 	free(a.params);
+	free(a.sql);
 	return rc;
 }
