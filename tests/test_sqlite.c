@@ -247,6 +247,36 @@ static void test_sqlite__errors_categorised(void **state)
 			 DBR_E_MISUSE);
 }
 
+/*
+ * SQLite's own placeholder forms are refused, naming the form, and the
+ * refused statement is not cached: it is refused again on its next call.
+ */
+static void test_sqlite__only_question_mark_placeholders(void **state)
+{
+	static const char *const sql[] = {
+		"SELECT ?5",	       "SELECT ?, ?1", "SELECT :x",
+		"SELECT @x",	       "SELECT $x",    "SELECT $a::b(c)",
+		"SELECT '?' || :name",
+	};
+	static const char *const form[] = { "'?5'",   "'?1'", "':x'",
+					    "'@x'",   "'$x'", "'$a::b(c)'",
+					    "':name'" };
+	struct fixture *f = *state;
+	struct dbr_value v = dbr_int64(1);
+	struct dbr_error err;
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(sql) / sizeof(*sql); i++)
+		for (k = 0; k < 2; k++) {
+			assert_int_equal(
+				dbr_query(f->db, 1, sql[i], &v, 1, NULL, &err),
+				DBR_E_MISUSE);
+			assert_non_null(strstr(err.message, form[i]));
+		}
+	t_exec(f->db, 1, "SELECT ? || ':x @y $z ?5'", &v, 1);
+}
+
 static void test_sqlite__changes_and_insert_id(void **state)
 {
 	struct fixture *f = *state;
@@ -843,6 +873,7 @@ int main(void)
 		T(test_sqlite__readonly_refuses_writes),
 		T(test_sqlite__one_statement_per_call),
 		T(test_sqlite__errors_categorised),
+		T(test_sqlite__only_question_mark_placeholders),
 		T(test_sqlite__changes_and_insert_id),
 		T(test_sqlite__transactions),
 		T(test_sqlite__wal_and_busy_timeout),

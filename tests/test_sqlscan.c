@@ -44,7 +44,6 @@ static void test_sqlscan__quotes_and_comments(void **state)
 	expect("SELECT $$?$$, $t$ ? $$ ? $t$, ?",
 	       "SELECT $$?$$, $t$ ? $$ ? $t$, $1", 1, NULL);
 	expect("SELECT a$b, ?", "SELECT a$b, $1", 1, NULL);
-	expect("SELECT $1, ?", "SELECT $1, $1", 1, NULL);
 	expect("SELECT ? -- what ?\n, ?", "SELECT $1 -- what ?\n, $2", 2, NULL);
 	expect("SELECT /* ? /* ? */ ? */ ?", "SELECT /* ? /* ? */ ? */ $1", 1,
 	       NULL);
@@ -82,6 +81,44 @@ static void test_sqlscan__one_statement(void **state)
 	expect("SELECT ';'; x", "SELECT ';'", 0, "x");
 }
 
+static void refused(const char *sql, const char *want)
+{
+	struct dbr_sqlbuf b = { NULL, 0 };
+	struct dbr_sqlscan info;
+
+	assert_int_equal(dbr_sqlscan(sql, &b, &info), 0);
+	if (!want) {
+		assert_null(info.refused);
+	} else {
+		assert_non_null(info.refused);
+		assert_int_equal(info.refused_len, strlen(want));
+		assert_memory_equal(info.refused, want, strlen(want));
+	}
+	dbr_sqlbuf_free(&b);
+}
+
+/* dbroute numbers parameters itself: other placeholder forms are named. */
+static void test_sqlscan__other_placeholders_refused(void **state)
+{
+	(void)state;
+	refused("SELECT $1, ?", "$1");
+	refused("SELECT ?5", "?5");
+	refused("SELECT ?, ?12 + 1", "?12");
+	refused("SELECT :name", ":name");
+	refused("SELECT x FROM t WHERE y = @who", "@who");
+	refused("SELECT $val + 1", "$val");
+	refused("SELECT ?, :a, @b", ":a");
+	/* Not placeholders: quoted, commented, casts, operators, slices. */
+	refused("SELECT ?", NULL);
+	refused("SELECT j ?? 'k', j ??| ?", NULL);
+	refused("SELECT ':x', '@y', '$1', '?2', \"?3\"", NULL);
+	refused("SELECT 1 -- :x $1 ?2\n/* @y */", NULL);
+	refused("SELECT $$ :x $1 $$, $t$ @y $t$", NULL);
+	refused("SELECT ?::int, x::text", NULL);
+	refused("SELECT a @> b, b <@ a, @ -5, a[1:n], a$1", NULL);
+	refused("SELECT E'\\':x'", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -89,6 +126,7 @@ int main(void)
 		cmocka_unit_test(test_sqlscan__quotes_and_comments),
 		cmocka_unit_test(test_sqlscan__escape_strings),
 		cmocka_unit_test(test_sqlscan__one_statement),
+		cmocka_unit_test(test_sqlscan__other_placeholders_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

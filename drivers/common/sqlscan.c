@@ -116,18 +116,67 @@ static const char *skip_blanks(const char *s)
 	}
 }
 
+static bool ident_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	       (unsigned char)c >= 0x80;
+}
+
+/*
+ * The length of a placeholder in another syntax at s, or 0: ?NNN, $n, and
+ * :name, @name or $name where the sign is not part of an operator (@>,
+ * <@), a cast (::) or an array slice (a[1:n]).
+ */
+static size_t foreign_param(const char *sql, const char *s, int brackets)
+{
+	char prev = s > sql ? s[-1] : ' ';
+	size_t n = 1;
+
+	if (*s == '?' || *s == '$') {
+		if (*s == '$' && ident_char(prev))
+			return 0;
+		while (s[n] >= '0' && s[n] <= '9')
+			n++;
+		if (n > 1 || *s == '?')
+			return n > 1 ? n : 0;
+	} else if (*s == ':') {
+		if (brackets > 0 || prev == ':' || s[1] == ':')
+			return 0;
+	} else if (*s == '@') {
+		if (prev && strchr("+-*/<>=~!@#%^&|`?", prev))
+			return 0;
+	} else {
+		return 0;
+	}
+	if (!ident_start(s[1]) || (*s == '$' && skip_dollar(s)))
+		return 0;
+	while (ident_char(s[n]) && s[n] != '$')
+		n++;
+	return n;
+}
+
 int dbr_sqlscan(const char *sql, struct dbr_sqlbuf *b, struct dbr_sqlscan *info)
 {
 	struct out o = { b, 0, false };
 	const char *s = sql, *run = sql, *end;
 	char num[24];
+	int brackets = 0;
+	size_t n;
 
 	info->nparams = 0;
 	info->trailing = NULL;
+	info->refused = NULL;
+	info->refused_len = 0;
 	put(&o, "", 0);
 	while (*s) {
 		bool after_ident = s > sql && ident_char(s[-1]);
 
+		if (!info->refused && (n = foreign_param(sql, s, brackets))) {
+			info->refused = s;
+			info->refused_len = n;
+		}
+		if (*s == '[' || *s == ']')
+			brackets += *s == '[' ? 1 : -1;
 		if (*s == '\'') {
 			bool e = s > sql && (s[-1] == 'E' || s[-1] == 'e') &&
 				 !(s - 1 > sql && ident_char(s[-2]));

@@ -13,6 +13,10 @@
 struct dbr_sqlscan {
 	size_t nparams;	      /* placeholders found */
 	const char *trailing; /* text after the first statement, or NULL */
+	/* The first placeholder in another syntax (?NNN, $n, :name, @name,
+	 * $name), to be refused, or NULL; refused_len is its length. */
+	const char *refused;
+	size_t refused_len;
 };
 
 /* A growable output buffer: `buf` has room for `cap` bytes. */
@@ -26,7 +30,10 @@ struct dbr_sqlbuf {
  * identifiers, dollar-quoted strings and comments becomes `$n` (numbered
  * from 1), `??` becomes a literal `?`. The statement ends at its first
  * `;` outside those; info->trailing points at any text after it other than
- * blanks and comments. Returns 0, or -1 when out of memory.
+ * blanks and comments. dbroute numbers parameters itself: info->refused
+ * points at the first ?NNN, $n, :name, @name or $name (`::` casts, array
+ * slices and operators such as @> are not placeholders). Returns 0, or -1
+ * when out of memory.
  */
 int dbr_sqlscan(const char *sql, struct dbr_sqlbuf *out,
 		struct dbr_sqlscan *info);

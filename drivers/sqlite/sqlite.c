@@ -327,12 +327,31 @@ fail:
 	return rc;
 }
 
+/*
+ * dbroute has one placeholder syntax on every SQL driver: `?` binds the
+ * next parameter. SQLite also takes ?NNN, :name, @name and $name, which
+ * PostgreSQL does not: the first of them is returned, to be refused. Asked
+ * once, when the statement is prepared; anonymous parameters have no name.
+ */
+static const char *sqlt_named_param(sqlite3_stmt *stmt)
+{
+	int i, n = sqlite3_bind_parameter_count(stmt);
+	const char *name;
+
+	for (i = 1; i <= n; i++) {
+		name = sqlite3_bind_parameter_name(stmt, i);
+		if (name)
+			return name;
+	}
+	return NULL;
+}
+
 static int sqlt_prepare(struct sqlt_conn *c, const char *sql,
 			struct sqlt_stmt **out, struct dbr_error *err)
 {
 	sqlite3_stmt *stmt = NULL, *extra = NULL;
 	size_t len = strlen(sql);
-	const char *tail = NULL;
+	const char *tail = NULL, *named;
 	struct sqlt_stmt *st;
 	int rc;
 
@@ -362,6 +381,17 @@ static int sqlt_prepare(struct sqlt_conn *c, const char *sql,
 					     tail);
 			return DBR_E_STMT;
 		}
+	}
+	named = sqlt_named_param(stmt);
+	if (named) {
+		sqlt_host->set_error(err, DBR_E_MISUSE, 0, NULL,
+				     "placeholder '%.60s': %s parameters are "
+				     "not dbroute's syntax (? binds the next "
+				     "parameter)",
+				     named,
+				     *named == '?' ? "numbered" : "named");
+		sqlite3_finalize(stmt);
+		return DBR_E_MISUSE;
 	}
 	st = malloc(sizeof(*st));
 	if (!st || !dbr_stmtcache_add(&c->cache, sql, len, st)) {
