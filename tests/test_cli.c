@@ -632,6 +632,36 @@ static void test_cli__query_from_file(void **state)
 	free(nul);
 }
 
+/*
+ * A typo in a command, an option or a --source name is answered with the
+ * nearest one (issue 12 item 6); a word near nothing gets no guess.
+ */
+static void test_cli__did_you_mean(void **state)
+{
+	(void)state;
+	assert_int_equal(run("qurey -c c.ini --chat 1 'SELECT 1'"), 2);
+	assert_non_null(strstr(err, "unknown command 'qurey'; did you mean "
+				    "'query'?"));
+	assert_int_equal(run("query -c c.ini --chat 1 --parm 1 'SELECT ?'"), 2);
+	assert_non_null(strstr(err, "unknown option '--parm'; did you mean "
+				    "'--param'?"));
+	assert_int_equal(run("query -c c.ini --chat 1 --sourec=main 'SELECT "
+			     "1'"),
+			 2);
+	assert_non_null(strstr(err, "did you mean '--source'?"));
+	assert_int_equal(run("query -c c.ini --source mian 'SELECT 1'"), 2);
+	assert_non_null(strstr(err, "no source named 'mian'; did you mean "
+				    "'main'?"));
+	assert_int_equal(run("query -c c.ini --source main --source gropus "
+			     "'SELECT 1'"),
+			 2);
+	assert_non_null(strstr(err, "did you mean 'groups'?"));
+	assert_int_equal(run("query -c c.ini --source zzzzzz 'SELECT 1'"), 2);
+	assert_null(strstr(err, "did you mean"));
+	assert_int_equal(run("query -c c.ini --chat 1 -x 'SELECT 1'"), 2);
+	assert_null(strstr(err, "did you mean"));
+}
+
 /* A SQLite source whose folder the user cannot write: unavailable with a
  * clear error, the other source keeps working. Root ignores permission
  * bits, so as root the CLI runs as nobody. */
@@ -805,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_cli__messages_escaped),
 		cmocka_unit_test(test_cli__query_usage_errors),
 		cmocka_unit_test(test_cli__query_from_file),
+		cmocka_unit_test(test_cli__did_you_mean),
 		cmocka_unit_test(test_cli__unwritable_folder),
 		cmocka_unit_test(test_cli__malformed_input_catalogue),
 		cmocka_unit_test(test_cli__enormous_parameter),

@@ -27,6 +27,54 @@ int fail_usage(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+/* Edit distance with transpositions, on words no longer than 64 bytes. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	unsigned char d[65][65];
+
+	if (la > 64 || lb > 64)
+		return (size_t)-1;
+	for (i = 0; i <= la; i++)
+		d[i][0] = (unsigned char)i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = (unsigned char)j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			unsigned best = d[i - 1][j - 1] +
+					(a[i - 1] != b[j - 1] ? 1u : 0u);
+
+			if (d[i - 1][j] + 1u < best)
+				best = d[i - 1][j] + 1u;
+			if (d[i][j - 1] + 1u < best)
+				best = d[i][j - 1] + 1u;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1u < best)
+				best = d[i - 2][j - 2] + 1u;
+			d[i][j] = (unsigned char)best;
+		}
+	}
+	return d[la][lb];
+}
+
+const char *suggest(const char *word, const char *const *cands, size_t n)
+{
+	size_t i, best = (size_t)-1, limit = strlen(word) / 3;
+	const char *pick = NULL;
+
+	if (limit < 2)
+		limit = 2;
+	for (i = 0; i < n; i++) {
+		size_t d = distance(word, cands[i]);
+
+		if (d < best) {
+			best = d;
+			pick = cands[i];
+		}
+	}
+	return best <= limit ? pick : NULL;
+}
+
 bool parse_int64(const char *s, int64_t *out)
 {
 	return dbr_chat_parse(s, out) == DBR_OK;
@@ -103,20 +151,43 @@ static const char **value_slot(struct args *a, const char *opt)
 	return NULL;
 }
 
+/* Every option, for suggestions; those taking a value come first. */
+static const char *const option_names[] = {
+	"-c",		"--config",	 "--chat",	   "--scope",
+	"--limit",	"--source",	 "--order",	   "--format",
+	"--param",	"--param-int",	 "--param-double", "-f",
+	"--file",	"--all",	 "--distinct",	   "--allow-partial",
+	"--sequential", "--with-source", "--param-null",   "-h",
+	"--help",	"--version",
+};
+#define NVALUED 13 /* options in option_names that take a value */
+
 static bool takes_value(const char *opt)
 {
-	static const char *const names[] = {
-		"-c",	   "--config",	  "--chat",	    "--scope",
-		"--limit", "--source",	  "--order",	    "--format",
-		"--param", "--param-int", "--param-double", "-f",
-		"--file",
-	};
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(opt, names[i]))
+	for (i = 0; i < NVALUED; i++)
+		if (!strcmp(opt, option_names[i]))
 			return true;
 	return false;
+}
+
+/* An unknown option, with the nearest known one if it looks like a typo. */
+static int unknown_option(const char *opt)
+{
+	/* A one-letter option is near every other: no guess for it. */
+	const char *hint = strlen(opt) <= 2
+				   ? NULL
+				   : suggest(opt, option_names,
+					     sizeof(option_names) /
+						     sizeof(option_names[0]));
+	char msg[160];
+
+	if (!hint)
+		return fail_usage("unknown option '%s'", opt);
+	snprintf(msg, sizeof(msg), "unknown option '%.64s'; did you mean '%s'?",
+		 opt, hint);
+	return fail_usage("%s", msg);
 }
 
 /* An option that takes its value from val. */
@@ -176,7 +247,7 @@ static int parse_option(struct args *a, int argc, char **argv, int *i)
 		return 0;
 	}
 	if (!takes_value(opt))
-		return fail_usage("unknown option '%s'", arg);
+		return unknown_option(opt);
 	if (!val) {
 		if (*i + 1 >= argc)
 			return fail_usage("%s needs a value", opt);

@@ -254,6 +254,39 @@ static int read_statement(struct args *a)
 	return 0;
 }
 
+/* Every --source names a source; else the nearest name is suggested. */
+static int check_sources(const struct args *a, struct dbr *db)
+{
+	size_t i, j, n = dbr_source_count(db);
+	const char **names = calloc(n ? n : 1, sizeof(*names));
+	const char *hint;
+	char msg[256];
+
+	if (!names) {
+		fputs("dbroute: out of memory\n", stderr);
+		return EXIT_RUNTIME;
+	}
+	for (j = 0; j < n; j++)
+		names[j] = dbr_source_name(db, j);
+	for (i = 0; i < a->nsources; i++) {
+		for (j = 0; j < n && strcmp(names[j], a->sources[i]); j++)
+			;
+		if (j < n)
+			continue;
+		hint = suggest(a->sources[i], names, n);
+		free(names);
+		if (!hint)
+			return fail_usage("no source named '%s'",
+					  a->sources[i]);
+		snprintf(msg, sizeof(msg),
+			 "no source named '%.64s'; did you mean '%.64s'?",
+			 a->sources[i], hint);
+		return fail_usage("%s", msg);
+	}
+	free(names);
+	return 0;
+}
+
 static int cmd_query(struct args *a)
 {
 	struct dbr *db;
@@ -267,6 +300,11 @@ static int cmd_query(struct args *a)
 		rc = open_db(a, &db);
 	if (rc)
 		return rc;
+	rc = check_sources(a, db);
+	if (rc) {
+		dbr_close(db);
+		return rc;
+	}
 	rc = is_fanout(a) ? run_fanout(a, db) : run_query(a, db, chat);
 	if (fflush(stdout)) {
 		perror("dbroute: stdout");
@@ -274,6 +312,19 @@ static int cmd_query(struct args *a)
 	}
 	dbr_close(db);
 	return rc;
+}
+
+static int unknown_command(const char *cmd)
+{
+	static const char *const cmds[] = { "check", "route", "query" };
+	const char *hint = suggest(cmd, cmds, 3);
+	char msg[160];
+
+	if (!hint)
+		return fail_usage("unknown command '%s'", cmd);
+	snprintf(msg, sizeof(msg),
+		 "unknown command '%.64s'; did you mean '%s'?", cmd, hint);
+	return fail_usage("%s", msg);
 }
 
 int main(int argc, char **argv)
@@ -305,7 +356,7 @@ int main(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 	} else if (strcmp(a.cmd, "check") && strcmp(a.cmd, "route") &&
 		   strcmp(a.cmd, "query")) {
-		rc = fail_usage("unknown command '%s'", a.cmd);
+		rc = unknown_command(a.cmd);
 	} else if (!(rc = parse_args(&a, argc, argv))) {
 		rc = !strcmp(a.cmd, "check")   ? cmd_check(&a)
 		     : !strcmp(a.cmd, "route") ? cmd_route(&a)
