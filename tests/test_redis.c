@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -489,6 +490,40 @@ static void private_get_k_is_v(struct dbr *other)
 	dbr_result_free(res);
 }
 
+/* Sockets of this process that a child would inherit across exec. */
+static int inherited_sockets(void)
+{
+	struct stat st;
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++) {
+		int flags = fcntl(fd, F_GETFD);
+
+		if (flags >= 0 && !(flags & FD_CLOEXEC) && !fstat(fd, &st) &&
+		    S_ISSOCK(st.st_mode))
+			n++;
+	}
+	return n;
+}
+
+/* The driver's sockets are close-on-exec, as libpq's and SQLite's files
+ * are (hiredis does not set it). */
+static void test_redis__sockets_close_on_exec(void **state)
+{
+	struct private_server *ps = *state;
+	struct dbr *other;
+	char *path;
+	int before = inherited_sockets();
+
+	other = private_open(ps, "max_connections = 2\n", &path);
+	assert_int_equal(
+		dbr_query_source(other, "p", "SET k v", NULL, 0, NULL, NULL),
+		DBR_OK);
+	assert_int_equal(inherited_sockets(), before);
+	dbr_close(other);
+	free(path);
+}
+
 /* Item 10: a command that timed out never leaves its broken connection in
  * the pool; once the server answers again, every command gets its own
  * reply. */
@@ -950,6 +985,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_redis__reconnect_never_pools_half_set_up,
 			private_start, private_stop),
+		cmocka_unit_test_setup_teardown(
+			test_redis__sockets_close_on_exec, private_start,
+			private_stop),
 		cmocka_unit_test(test_redis__state_changing_commands_refused),
 		cmocka_unit_test(
 			test_redis__readonly_holds_against_any_command),

@@ -21,6 +21,7 @@
  * server that dies mid-write fails the command, never the process.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <poll.h>
 #include <pthread.h>
@@ -238,6 +239,9 @@ static int rds_connect(struct rds_conn *c, const struct dbr_source_config *src,
 	}
 	if (redisSetTimeout(c->ctx, tv) != REDIS_OK)
 		return rds_link_error(c, err);
+	/* hiredis does not: a child the application execs must not inherit
+	 * the socket (libpq and SQLite set it on theirs). */
+	fcntl(c->ctx->fd, F_SETFD, FD_CLOEXEC);
 	return DBR_OK;
 }
 
