@@ -117,3 +117,22 @@ void dbr__deadline(struct timespec *ts, double seconds)
 		ts->tv_nsec -= 1000000000L;
 	}
 }
+
+/* strerror_r comes in two shapes: XSI returns 0 and fills buf, GNU
+ * returns the text (in buf or static). Both are handled by type. */
+static const char *errno_xsi(int rc, char *buf)
+{
+	return rc ? "unknown error" : buf;
+}
+
+static const char *errno_gnu(const char *text, char *buf)
+{
+	(void)buf;
+	return text;
+}
+
+const char *dbr__errno_text(int e, char *buf, size_t size)
+{
+	return _Generic(strerror_r(e, buf, size), char *: errno_gnu,
+			default: errno_xsi)(strerror_r(e, buf, size), buf);
+}

@@ -50,6 +50,9 @@ const char *dbr__error_bare(const struct dbr_error *e, const char *source);
 /* Copy text into a fixed buffer, marking truncation with "..." */
 bool dbr__copy_text(char *dst, size_t size, const char *src);
 
+/* errno's text, thread-safe (strerror is not): in buf, or static. */
+const char *dbr__errno_text(int e, char *buf, size_t size);
+
 /* A monotonic clock in seconds. */
 double dbr__now(void);
 
