@@ -203,6 +203,46 @@ static void test_conformance__placeholders_in_literals(void **state)
 	dbr_result_free(res);
 }
 
+/*
+ * One placeholder syntax on every SQL driver: `?` binds the next parameter
+ * and the backends' own forms are refused as misuse, naming the form;
+ * inside literals, quoted identifiers and comments they are text.
+ */
+static void test_conformance__other_placeholders_refused(void **state)
+{
+	static const char *const sql[] = {
+		"SELECT ?5", "SELECT ?, ?1", "SELECT $1",    "SELECT :x",
+		"SELECT @x", "SELECT $x",    "SELECT ?, :a",
+	};
+	static const char *const form[] = { "'?5'", "'?1'", "'$1'", "':x'",
+					    "'@x'", "'$x'", "':a'" };
+	struct dbr_value p[2] = { dbr_int64(1), dbr_int64(2) };
+	struct dbr_result *res;
+	struct dbr_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(sql) / sizeof(*sql); i++) {
+		assert_int_equal(dbr_query(db, 1, sql[i], p, 2, NULL, &err),
+				 DBR_E_MISUSE);
+		assert_non_null(strstr(err.message, form[i]));
+	}
+	assert_int_equal(dbr_query(db, 1,
+				   "SELECT ? AS \":a ?1\", "
+				   "':x @y $z ?5 $1 ?"
+				   "?' AS t, "
+				   "CAST(? AS TEXT) /* :c $1 */ -- @d\n",
+				   p, 2, &res, &err),
+			 DBR_OK);
+	assert_string_equal(dbr_result_column_name(res, 0), ":a ?1");
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_int64(res, 0), 1);
+	assert_string_equal(dbr_result_text(res, 1, NULL), ":x @y $z ?5 $1 ?"
+							   "?");
+	assert_string_equal(dbr_result_text(res, 2, NULL), "2");
+	dbr_result_free(res);
+}
+
 static void test_conformance__hostile_text_verbatim(void **state)
 {
 	static const char hostile[] = "x'); DROP TABLE conf_v; --";
@@ -458,6 +498,7 @@ int main(int argc, char **argv)
 		T(test_conformance__values),
 		T(test_conformance__null_is_not_empty),
 		T(test_conformance__placeholders_in_literals),
+		T(test_conformance__other_placeholders_refused),
 		T(test_conformance__hostile_text_verbatim),
 		T(test_conformance__constraint_category),
 		T(test_conformance__transactions),

@@ -161,7 +161,6 @@ int dbr_sqlscan(const char *sql, struct dbr_sqlbuf *b, struct dbr_sqlscan *info)
 	const char *s = sql, *run = sql, *end;
 	char num[24];
 	int brackets = 0;
-	size_t n;
 
 	info->nparams = 0;
 	info->trailing = NULL;
@@ -170,6 +169,7 @@ int dbr_sqlscan(const char *sql, struct dbr_sqlbuf *b, struct dbr_sqlscan *info)
 	put(&o, "", 0);
 	while (*s) {
 		bool after_ident = s > sql && ident_char(s[-1]);
+		size_t n;
 
 		if (!info->refused && (n = foreign_param(sql, s, brackets))) {
 			info->refused = s;

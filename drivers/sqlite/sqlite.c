@@ -336,10 +336,9 @@ fail:
 static const char *sqlt_named_param(sqlite3_stmt *stmt)
 {
 	int i, n = sqlite3_bind_parameter_count(stmt);
-	const char *name;
 
 	for (i = 1; i <= n; i++) {
-		name = sqlite3_bind_parameter_name(stmt, i);
+		const char *name = sqlite3_bind_parameter_name(stmt, i);
 		if (name)
 			return name;
 	}
