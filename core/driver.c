@@ -1,7 +1,9 @@
 /*
- * driver.c - the registry of drivers. Each type is loaded once per process
- * and shared, reference-counted, by every source naming it.
+ * driver.c - the registry of drivers. Each type is loaded once per process,
+ * shared by every source naming it, and never unloaded (its entry runs
+ * once per process, as the driver ABI promises).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +21,8 @@ static const struct builtin builtins[] = {
 	{ "sqlite", dbr__sqlite_entry },
 };
 
-/* Loaded drivers; the list and every refs field are under lock. */
+/* Loaded drivers, never freed; the list and every refs field are under
+ * lock. */
 struct node {
 	struct dbr__driver drv;
 	struct node *next;
@@ -206,12 +209,14 @@ static const struct builtin *find_builtin(const char *type)
 	return NULL;
 }
 
+/* Free a driver that failed to load (a loaded one is never freed). */
 static void node_free(struct node *n)
 {
 	if (!n)
 		return;
-	dbr__plugin_close(n->drv.dl);
+	dbr__plugin_close(n->drv.dl, n->drv.fd);
 	dbr__free(n->drv.origin);
+	dbr__free(n->drv.file);
 	dbr__free(n);
 }
 
@@ -221,8 +226,9 @@ static int load_plugin(struct node *n, const char *type, const char *plugin_dir,
 {
 	const char *why, *dir = dbr__plugin_dir(plugin_dir, &why);
 
-	return dbr__plugin_open(dir, why, type, "sqlite", &n->drv.dl, entry,
-				&n->drv.origin, msg, msgsize);
+	return dbr__plugin_open(dir, why, type, "sqlite", &n->drv.dl,
+				&n->drv.fd, entry, &n->drv.origin, &n->drv.file,
+				msg, msgsize);
 }
 
 static int load(const char *type, const char *plugin_dir, struct node **out,
@@ -236,6 +242,7 @@ static int load(const char *type, const char *plugin_dir, struct node **out,
 	n = dbr__calloc(1, sizeof(*n));
 	if (!n)
 		return DBR_E_NOMEM;
+	n->drv.fd = -1;
 	if (b) {
 		entry = b->entry;
 		n->drv.origin = dbr__strdup("built-in");
@@ -263,6 +270,43 @@ static int load(const char *type, const char *plugin_dir, struct node **out,
 	return DBR_OK;
 }
 
+/*
+ * A plugin type already loaded is reused only when plugin_dir resolves the
+ * same file: never a silent reuse of another one.
+ */
+static int check_same_file(const struct node *n, const char *plugin_dir,
+			   char *msg, size_t msgsize)
+{
+	const char *why, *dir = dbr__plugin_dir(plugin_dir, &why);
+	char *real;
+	int rc = DBR_OK;
+
+	if (!n->drv.file)
+		return DBR_OK;
+	errno = 0;
+	real = dbr__plugin_resolve(dir, n->drv.type);
+	if (!real && (errno == ENOMEM || !errno))
+		return DBR_E_NOMEM;
+	if (!real) {
+		snprintf(msg, msgsize,
+			 "type '%s' is already loaded from '%s' (a driver is "
+			 "loaded once per process), and '%s/%s.so' (plugin "
+			 "folder %s) cannot be resolved: %s",
+			 n->drv.type, n->drv.file, dir, n->drv.type, why,
+			 strerror(errno));
+		rc = DBR_E_CONFIG;
+	} else if (strcmp(real, n->drv.file)) {
+		snprintf(msg, msgsize,
+			 "type '%s' is already loaded from '%s', not from '%s' "
+			 "(plugin folder %s); a driver is loaded once per "
+			 "process",
+			 n->drv.type, n->drv.file, real, why);
+		rc = DBR_E_CONFIG;
+	}
+	dbr__free(real);
+	return rc;
+}
+
 int dbr__driver_get(const char *type, const char *plugin_dir,
 		    struct dbr__driver **out, char *msg, size_t msgsize)
 {
@@ -274,7 +318,9 @@ int dbr__driver_get(const char *type, const char *plugin_dir,
 	for (n = loaded; n; n = n->next)
 		if (!strcmp(n->drv.type, type))
 			break;
-	if (!n) {
+	if (n) {
+		rc = check_same_file(n, plugin_dir, msg, msgsize);
+	} else {
 		rc = load(type, plugin_dir, &n, msg, msgsize);
 		if (!rc) {
 			n->next = loaded;
@@ -291,20 +337,9 @@ int dbr__driver_get(const char *type, const char *plugin_dir,
 
 void dbr__driver_put(struct dbr__driver *d)
 {
-	struct node **pp, *n;
-
 	if (!d)
 		return;
 	pthread_mutex_lock(&lock);
-	if (--d->refs == 0) {
-		for (pp = &loaded; *pp; pp = &(*pp)->next) {
-			if (&(*pp)->drv == d) {
-				n = *pp;
-				*pp = n->next;
-				node_free(n);
-				break;
-			}
-		}
-	}
+	d->refs--;
 	pthread_mutex_unlock(&lock);
 }

@@ -1,7 +1,7 @@
 /*
- * driver.h - the registry of loaded drivers: built-in ones and (later)
- * plugins, each checked against the ABI once and shared by every source
- * and handle that names its type.
+ * driver.h - the registry of loaded drivers: built-in ones and plugins,
+ * each checked against the ABI once, shared by every source and handle
+ * that names its type, and kept for the life of the process.
  */
 #ifndef DBR_DRIVER_H
 #define DBR_DRIVER_H
@@ -11,23 +11,31 @@
 struct dbr__driver {
 	struct dbr_driver vt; /* the driver's table, zero-extended */
 	char type[33];
-	char *origin; /* "built-in" or the plugin's path */
-	void *dl;     /* dlopen() handle, NULL when built in */
-	unsigned refs;
+	char *origin;  /* "built-in" or the plugin's configured path */
+	char *file;    /* the plugin's resolved file, NULL when built in */
+	void *dl;      /* dlopen() handle, NULL when built in */
+	int fd;	       /* the plugin's descriptor, -1 when built in */
+	unsigned refs; /* bookkeeping only: a driver is never unloaded */
 };
 
 /* The host services handed to every driver's entry call. */
 extern const struct dbr_host dbr__host;
 
 /*
- * Find or load the driver serving `type`. On failure, writes the reason
- * into msg and returns DBR_E_CONFIG, DBR_E_ABI or DBR_E_NOMEM.
+ * Find or load the driver serving `type`. A loaded driver stays for the
+ * life of the process (its entry runs once); a plugin is identified by its
+ * resolved file: when `type` is loaded and `plugin_dir` resolves another
+ * file (or none) for it, fails with DBR_E_CONFIG. On failure, writes the
+ * reason into msg and returns DBR_E_CONFIG, DBR_E_ABI or DBR_E_NOMEM.
  * Thread-safety: any thread (the registry has its own lock).
  */
 int dbr__driver_get(const char *type, const char *plugin_dir,
 		    struct dbr__driver **out, char *msg, size_t msgsize);
 
-/* Drop a reference taken by dbr__driver_get(); NULL is ignored. */
+/*
+ * Drop a reference taken by dbr__driver_get() (the driver stays loaded);
+ * NULL is ignored.
+ */
 void dbr__driver_put(struct dbr__driver *d);
 
 /*

@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,32 +95,43 @@ static int check_owner_mode(const char *what, const char *path,
 	return DBR_OK;
 }
 
-static int check_file(const char *dir, const char *why, const char *path,
-		      const char *builtins, char *msg, size_t size)
+/* A folder: as a file, but a root-owned sticky folder (/tmp) is safe. */
+static int check_folder(const char *path, char *msg, size_t size)
 {
 	struct stat st;
-	int rc;
 
 	if (stat(path, &st)) {
-		snprintf(msg, size,
-			 "no built-in driver (built in: %s) and no plugin for "
-			 "this type: tried '%s' (plugin folder %s): %s",
-			 builtins, path, why, strerror(errno));
-		return DBR_E_CONFIG;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(msg, size, "plugin '%s' is not a regular file", path);
-		return DBR_E_CONFIG;
-	}
-	rc = check_owner_mode("file", path, &st, msg, size);
-	if (rc)
-		return rc;
-	if (stat(dir, &st)) {
-		snprintf(msg, size, "plugin folder '%s': %s", dir,
+		snprintf(msg, size, "plugin folder '%s': %s", path,
 			 strerror(errno));
 		return DBR_E_CONFIG;
 	}
-	return check_owner_mode("folder", dir, &st, msg, size);
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(msg, size, "plugin folder '%s' is not a folder", path);
+		return DBR_E_CONFIG;
+	}
+	if (st.st_uid == 0 && (st.st_mode & S_ISVTX))
+		return DBR_OK;
+	return check_owner_mode("folder", path, &st, msg, size);
+}
+
+/* Every folder on an absolute, resolved path, from its parent up to /. */
+static int check_folders(const char *real, char *msg, size_t size)
+{
+	char buf[PATH_MAX], *slash;
+	int rc;
+
+	snprintf(buf, sizeof(buf), "%s", real);
+	while ((slash = strrchr(buf, '/')) != NULL) {
+		if (slash == buf) {
+			slash[1] = '\0';
+			return check_folder(buf, msg, size);
+		}
+		*slash = '\0';
+		rc = check_folder(buf, msg, size);
+		if (rc)
+			return rc;
+	}
+	return DBR_OK;
 }
 
 #if __SIZEOF_POINTER__ == 8
@@ -263,75 +275,164 @@ static int check_elf_fd(int fd, uint64_t size, char *reason, size_t rsize)
 	return DBR_OK;
 }
 
-/* Refuse a file dlopen() would fault on or reject with a vague reason. */
-static int check_elf(const char *path, char *msg, size_t size)
+/*
+ * The file an open descriptor reads, resolved: every folder on the way is
+ * checked by name, so the name must still lead to this very file.
+ */
+static int fd_real_path(int fd, const struct stat *st, char *real, size_t size)
 {
-	char reason[200];
-	struct stat st;
-	int fd, rc;
+	char link[40];
+	struct stat now;
+	ssize_t n;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, real, size - 1);
+	if (n <= 0 || (size_t)n >= size - 1)
+		return -1;
+	real[n] = '\0';
+	if (real[0] != '/' || stat(real, &now) || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino)
+		return -1;
+	return 0;
+}
+
+/* The checks on the opened file, its folders and its ELF headers. */
+static int check_fd(int fd, const char *dir, const char *path, char *real,
+		    size_t realsize, char *msg, size_t size)
+{
+	char reason[PATH_MAX + 200];
+	struct stat st;
+	int rc;
+
+	if (fstat(fd, &st)) {
 		snprintf(msg, size, "plugin '%s' cannot be loaded: %s", path,
 			 strerror(errno));
 		return DBR_E_CONFIG;
 	}
-	if (fstat(fd, &st)) {
-		snprintf(reason, sizeof(reason), "%s", strerror(errno));
-		rc = DBR_E_CONFIG;
-	} else {
-		rc = check_elf_fd(fd, (uint64_t)st.st_size, reason,
-				  sizeof(reason));
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(msg, size, "plugin '%s' is not a regular file", path);
+		return DBR_E_CONFIG;
 	}
-	close(fd);
+	rc = check_owner_mode("file", path, &st, msg, size);
+	if (!rc)
+		rc = check_folder(dir, msg, size);
+	if (rc)
+		return rc;
+	if (fd_real_path(fd, &st, real, realsize)) {
+		snprintf(msg, size,
+			 "plugin '%s' cannot be loaded: its resolved path "
+			 "cannot be found",
+			 path);
+		return DBR_E_CONFIG;
+	}
+	if (strcmp(real, path)) {
+		rc = check_owner_mode("file", real, &st, reason,
+				      sizeof(reason));
+		if (!rc)
+			rc = check_folders(real, reason, sizeof(reason));
+		if (rc) {
+			snprintf(msg, size, "plugin '%s' resolves to '%s': %s",
+				 path, real, reason);
+			return rc;
+		}
+	}
+	rc = check_elf_fd(fd, (uint64_t)st.st_size, reason, sizeof(reason));
 	if (rc)
 		snprintf(msg, size, "plugin '%s' cannot be loaded: %s", path,
 			 reason);
 	return rc;
 }
 
-int dbr__plugin_open(const char *dir, const char *why, const char *type,
-		     const char *builtins, void **dl,
-		     dbr_driver_entry_fn *entry, char **path, char *msg,
-		     size_t msgsize)
+char *dbr__plugin_resolve(const char *dir, const char *type)
 {
-	char name[40];
+	char name[40], buf[PATH_MAX], *path, *real = NULL;
+
+	snprintf(name, sizeof(name), "%s.so", type);
+	path = dbr__path_join(dir, name);
+	if (path && realpath(path, buf))
+		real = dbr__strdup(buf);
+	dbr__free(path);
+	return real;
+}
+
+int dbr__plugin_open(const char *dir, const char *why, const char *type,
+		     const char *builtins, void **dl, int *fdp,
+		     dbr_driver_entry_fn *entry, char **path, char **real,
+		     char *msg, size_t msgsize)
+{
+	char name[40], fdpath[40], resolved[PATH_MAX];
 	void *h, *sym;
-	int rc;
+	int fd, rc;
 
 	*dl = NULL;
+	*fdp = -1;
+	*real = NULL;
 	snprintf(name, sizeof(name), "%s.so", type);
 	*path = dbr__path_join(dir, name);
 	if (!*path)
 		return DBR_E_NOMEM;
-	rc = check_file(dir, why, *path, builtins, msg, msgsize);
-	if (!rc)
-		rc = check_elf(*path, msg, msgsize);
-	if (rc)
+	/* Opened once: what is checked is what is loaded. */
+	fd = open(*path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(msg, msgsize,
+			 "no built-in driver (built in: %s) and no plugin for "
+			 "this type: tried '%s' (plugin folder %s): %s",
+			 builtins, *path, why, strerror(errno));
+		return DBR_E_CONFIG;
+	}
+	rc = check_fd(fd, dir, *path, resolved, sizeof(resolved), msg, msgsize);
+	if (rc) {
+		close(fd);
 		return rc;
+	}
+	/*
+	 * The dynamic loader knows an object by its name too: the descriptor
+	 * of a loaded plugin stays open (dbr__plugin_close() closes it), so
+	 * no two plugins share a name. Check rather than trust it.
+	 */
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	h = dlopen(fdpath, RTLD_NOW | RTLD_NOLOAD);
+	if (h) {
+		dlclose(h);
+		close(fd);
+		snprintf(msg, msgsize,
+			 "plugin '%s' cannot be loaded: another object is "
+			 "loaded as '%s'",
+			 *path, fdpath);
+		return DBR_E_CONFIG;
+	}
 	dlerror();
-	h = dlopen(*path, RTLD_NOW | RTLD_LOCAL);
+	h = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		snprintf(msg, msgsize, "plugin '%s' cannot be loaded: %s",
 			 *path, dlerror());
+		close(fd);
 		return DBR_E_CONFIG;
 	}
 	sym = dlsym(h, DBR_DRIVER_ENTRY_SYMBOL);
 	if (!sym) {
 		snprintf(msg, msgsize, "plugin '%s' has no entry symbol '%s'",
 			 *path, DBR_DRIVER_ENTRY_SYMBOL);
-		dlclose(h);
+		dbr__plugin_close(h, fd);
 		return DBR_E_CONFIG;
+	}
+	*real = dbr__strdup(resolved);
+	if (!*real) {
+		dbr__plugin_close(h, fd);
+		return DBR_E_NOMEM;
 	}
 	/* POSIX guarantees a data pointer from dlsym() converts back to the
 	 * function pointer it names. */
 	memcpy(entry, &sym, sizeof(*entry));
 	*dl = h;
+	*fdp = fd;
 	return DBR_OK;
 }
 
-void dbr__plugin_close(void *dl)
+void dbr__plugin_close(void *dl, int fd)
 {
 	if (dl)
 		dlclose(dl);
+	if (fd >= 0)
+		close(fd);
 }

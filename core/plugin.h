@@ -17,20 +17,35 @@
 const char *dbr__plugin_dir(const char *configured, const char **why);
 
 /*
- * Open `<dir>/<type>.so` once it passes the safety checks (a regular file,
- * neither it nor its folder writable by group or others, owned by root or
- * the current user; an ELF shared object for this machine whose program
- * headers, loadable segments and section headers lie inside the file),
- * with RTLD_NOW | RTLD_LOCAL, and find its entry
- * symbol. `builtins` lists the built-in types for the message of a
- * missing file. On failure writes the reason into msg and returns DBR_E_CONFIG.
- * *path receives the file's path (owned), also on failure when known.
+ * Open `<dir>/<type>.so` once it passes the safety checks, and find its
+ * entry symbol. The file is opened once and everything is checked on that
+ * descriptor, then loaded through /proc/self/fd/N: what is checked is what
+ * is loaded. The checks: a regular file owned by root or the current user,
+ * not writable by group or others; the same for `dir` and, when the path
+ * resolves elsewhere (a symlink), for the resolved file and every folder
+ * on its real path up to / (a root-owned folder with the sticky bit, like
+ * /tmp, is accepted); an ELF shared object for this machine whose program
+ * headers, loadable segments and section headers lie inside the file.
+ * Loaded with RTLD_NOW | RTLD_LOCAL. `builtins` lists the built-in types
+ * for the message of a missing file. On failure writes the reason (naming
+ * the configured path) into msg and returns DBR_E_CONFIG. *path receives
+ * the configured path (owned), also on failure when known; *real the
+ * resolved file (owned), *fd the descriptor the plugin was loaded
+ * through (the loader knows the plugin by its name, so it stays open while
+ * the plugin is loaded), both on success only.
  */
 int dbr__plugin_open(const char *dir, const char *why, const char *type,
-		     const char *builtins, void **dl,
-		     dbr_driver_entry_fn *entry, char **path, char *msg,
-		     size_t msgsize);
+		     const char *builtins, void **dl, int *fd,
+		     dbr_driver_entry_fn *entry, char **path, char **real,
+		     char *msg, size_t msgsize);
 
-void dbr__plugin_close(void *dl);
+/*
+ * The resolved path of `<dir>/<type>.so` (owned), or NULL when it cannot
+ * be resolved (errno says why) or memory runs out.
+ */
+char *dbr__plugin_resolve(const char *dir, const char *type);
+
+/* Unload a plugin and close its descriptor (NULL and -1 are ignored). */
+void dbr__plugin_close(void *dl, int fd);
 
 #endif /* DBR_PLUGIN_H */

@@ -1,7 +1,7 @@
 /*
  * test_plugin.c - loading driver plugins from plugins.d: the folder's
  * precedence, every reason a plugin is refused (each a FILE:LINE error on
- * the source's type line), load once, unload on the last close.
+ * the source's type line), load once per process and never unload.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -64,7 +64,7 @@ static void expect_refused(const char *type, const char *plugin_dir,
 
 static void test_plugin__loads_from_plugin_dir(void **state)
 {
-	char *path = config("broken", DBR_FIXTURE_DIR "/good");
+	char *path = config("good", DBR_FIXTURE_DIR "/good");
 	struct dbr_result *res;
 	struct dbr_error err;
 	const char *origin, *version;
@@ -73,7 +73,7 @@ static void test_plugin__loads_from_plugin_dir(void **state)
 	(void)state;
 	db = t_open(path);
 	assert_int_equal(dbr_source_driver(db, 0, &origin, &version), DBR_OK);
-	assert_string_equal(origin, DBR_FIXTURE_DIR "/good/broken.so");
+	assert_string_equal(origin, DBR_FIXTURE_DIR "/good/good.so");
 	assert_string_equal(version, "0.1.0");
 	assert_int_equal(
 		dbr_query_source(db, "x", "anything", NULL, 0, &res, &err),
@@ -99,10 +99,10 @@ static void test_plugin__folder_precedence(void **state)
 	dbr_close(db);
 	free(path);
 	setenv("DBROUTE_PLUGIN_DIR", DBR_FIXTURE_DIR "/good", 1);
-	path = config("broken", "/nonexistent");
+	path = config("good", "/nonexistent");
 	db = t_open(path);
 	dbr_source_driver(db, 0, &origin, NULL);
-	assert_string_equal(origin, DBR_FIXTURE_DIR "/good/broken.so");
+	assert_string_equal(origin, DBR_FIXTURE_DIR "/good/good.so");
 	dbr_close(db);
 	unsetenv("DBROUTE_PLUGIN_DIR");
 	free(path);
@@ -178,7 +178,7 @@ static void test_plugin__bad_declarations_refused(void **state)
 /* Another minor of the same major is accepted. */
 static void test_plugin__other_minor_accepted(void **state)
 {
-	char *path = config("broken", DBR_FIXTURE_DIR "/minor");
+	char *path = config("minor", DBR_FIXTURE_DIR "/minor");
 
 	(void)state;
 	dbr_close(t_open(path));
@@ -203,28 +203,24 @@ static void copy_file(const char *from, const char *to)
 static void test_plugin__unsafe_files_refused(void **state)
 {
 	char *pdir = t_path(dir, "plugins.d");
-	char *so = t_path(pdir, "broken.so");
+	char *so = t_path(pdir, "unsafe.so");
 	char *junk, *path;
 
 	(void)state;
 	assert_int_equal(mkdir(pdir, 0755), 0);
-	copy_file(DBR_FIXTURE_DIR "/good/broken.so", so);
-	assert_int_equal(chmod(so, 0755), 0);
-	path = config("broken", pdir);
-	dbr_close(t_open(path)); /* safe: loads */
-	free(path);
+	copy_file(DBR_FIXTURE_DIR "/unsafe/unsafe.so", so);
 	assert_int_equal(chmod(so, 0775), 0);
-	expect_refused("broken", pdir, "writable by group or others",
+	expect_refused("unsafe", pdir, "writable by group or others",
 		       "mode 0775");
 	assert_int_equal(chmod(so, 0757), 0);
-	expect_refused("broken", pdir, "writable by group or others", NULL);
+	expect_refused("unsafe", pdir, "writable by group or others", NULL);
 	assert_int_equal(chmod(so, 0755), 0);
 	assert_int_equal(chmod(pdir, 0777), 0);
-	expect_refused("broken", pdir, "plugin folder", "writable by group");
+	expect_refused("unsafe", pdir, "plugin folder", "writable by group");
 	assert_int_equal(chmod(pdir, 0755), 0);
 	if (geteuid() == 0) {
 		assert_int_equal(chown(so, 65534, 65534), 0);
-		expect_refused("broken", pdir, "owned by uid 65534", NULL);
+		expect_refused("unsafe", pdir, "owned by uid 65534", NULL);
 		assert_int_equal(chown(so, 0, 0), 0);
 	}
 	/* Not a shared object at all: dlopen's reason is passed on. */
@@ -232,9 +228,47 @@ static void test_plugin__unsafe_files_refused(void **state)
 	chmod(junk, 0644);
 	expect_refused("junk", pdir, "/junk.so' cannot be loaded",
 		       "not an ELF file");
+	/* Safe again: loads (last, as a loaded type stays loaded). */
+	path = config("unsafe", pdir);
+	dbr_close(t_open(path));
+	free(path);
 	free(junk);
 	free(so);
 	free(pdir);
+}
+
+/* A symlink in a safe folder is followed and its target checked: every
+ * folder on the real path, not only the link's. */
+static void test_plugin__symlink_into_unsafe_folder_refused(void **state)
+{
+	char *safe = t_path(dir, "safe"), *open = t_path(dir, "open");
+	char *link = t_path(safe, "linked.so"), *so = t_path(open, "linked.so");
+	char *path;
+	const char *origin;
+	struct dbr *db;
+
+	(void)state;
+	assert_int_equal(mkdir(safe, 0755), 0);
+	assert_int_equal(mkdir(open, 0755), 0);
+	assert_int_equal(chmod(open, 0777), 0);
+	copy_file(DBR_FIXTURE_DIR "/linked/linked.so", so);
+	assert_int_equal(chmod(so, 0755), 0);
+	assert_int_equal(symlink(so, link), 0);
+	expect_refused("linked", safe, "plugin '", "/safe/linked.so' resolves");
+	expect_refused("linked", safe, "plugin folder '", "/open' is writable");
+	/* A symlink into a safe folder loads; the configured path is kept. */
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(symlink(DBR_FIXTURE_DIR "/linked/linked.so", link), 0);
+	path = config("linked", safe);
+	db = t_open(path);
+	assert_int_equal(dbr_source_driver(db, 0, &origin, NULL), DBR_OK);
+	assert_string_equal(origin, link);
+	dbr_close(db);
+	free(path);
+	free(so);
+	free(link);
+	free(open);
+	free(safe);
 }
 
 /* A copy of a real plugin as `<pdir>/<type>.so`, mode 0755. */
@@ -301,23 +335,56 @@ static bool mapped(const char *path)
 	return found;
 }
 
-/* Loaded once for every source and handle naming it; unloaded on the
- * last close. */
-static void test_plugin__load_once_unload_last(void **state)
+/* The version the counting fixture reports: "calls N", N entry calls. */
+static void expect_version(struct dbr *db, const char *want)
 {
-	char *path = config("broken", DBR_FIXTURE_DIR "/good");
+	const char *version;
+
+	assert_int_equal(dbr_source_driver(db, 0, NULL, &version), DBR_OK);
+	assert_string_equal(version, want);
+}
+
+/* Loaded once per process for every source and handle naming it: the
+ * entry runs once and the file stays mapped after the last close. */
+static void test_plugin__loaded_once_per_process(void **state)
+{
+	char *path = config("counted", DBR_FIXTURE_DIR "/counted");
 	struct dbr *a, *b;
+	int i;
 
 	(void)state;
-	assert_false(mapped(DBR_FIXTURE_DIR "/good/broken.so"));
 	a = t_open(path);
 	b = t_open(path);
-	assert_true(mapped(DBR_FIXTURE_DIR "/good/broken.so"));
+	expect_version(a, "calls 1");
 	dbr_close(a);
-	assert_true(mapped(DBR_FIXTURE_DIR "/good/broken.so"));
 	dbr_close(b);
-	assert_false(mapped(DBR_FIXTURE_DIR "/good/broken.so"));
+	assert_true(mapped(DBR_FIXTURE_DIR "/counted/counted.so"));
+	for (i = 0; i < 3; i++) {
+		a = t_open(path);
+		expect_version(a, "calls 1");
+		dbr_close(a);
+	}
+	assert_true(mapped(DBR_FIXTURE_DIR "/counted/counted.so"));
 	free(path);
+}
+
+/* Another file for a type already loaded is an error, not a reuse. */
+static void test_plugin__other_file_for_loaded_type_refused(void **state)
+{
+	char *path = config("good", DBR_FIXTURE_DIR "/good");
+
+	(void)state;
+	dbr_close(t_open(path));
+	free(path);
+	expect_refused("good", DBR_FIXTURE_DIR "/good2",
+		       "type 'good' is already loaded from '" DBR_FIXTURE_DIR
+		       "/good/good.so', not from '" DBR_FIXTURE_DIR
+		       "/good2/good.so'",
+		       "a driver is loaded once per process");
+	expect_refused("good", "/nonexistent",
+		       "type 'good' is already loaded from '",
+		       "'/nonexistent/good.so' (plugin folder from plugin_dir) "
+		       "cannot be resolved");
 }
 
 int main(void)
@@ -331,7 +398,9 @@ int main(void)
 		T(test_plugin__other_minor_accepted),
 		T(test_plugin__unsafe_files_refused),
 		T(test_plugin__truncated_or_foreign_elf_refused),
-		T(test_plugin__load_once_unload_last),
+		T(test_plugin__symlink_into_unsafe_folder_refused),
+		T(test_plugin__loaded_once_per_process),
+		T(test_plugin__other_file_for_loaded_type_refused),
 #undef T
 	};
 

@@ -10,7 +10,9 @@
  *   FIX_BEGIN_ONLY    begin without commit and rollback
  *   FIX_TX_CAP        DBR_CAP_TRANSACTIONS without begin/commit/rollback
  *   FIX_CAPS=N        the table claims capabilities N
- * Built without any of them it loads, under the type "broken".
+ * Built without any of them it loads, under the type "broken" (or
+ * FIX_TYPE="t"). With FIX_COUNT_ENTRY its version is "calls N", N the
+ * number of times its entry ran.
  */
 #define dbr_driver_entry template_entry
 #include "../../drivers/template/template.c"
@@ -20,7 +22,16 @@
 int dbr_fixture_dep(void);
 #endif
 
+#ifndef FIX_TYPE
+#define FIX_TYPE "broken"
+#endif
+
 static struct dbr_driver broken;
+
+#ifdef FIX_COUNT_ENTRY
+static char version[32];
+static int entry_calls;
+#endif
 
 #ifdef FIX_OPT
 /* Each a declaration the loader must refuse, then the end. */
@@ -53,7 +64,11 @@ DBR_DRIVER_EXPORT const struct dbr_driver *
 dbr_driver_entry(const struct dbr_host *host)
 {
 	broken = *template_entry(host);
-	broken.name = "broken";
+	broken.name = FIX_TYPE;
+#ifdef FIX_COUNT_ENTRY
+	snprintf(version, sizeof(version), "calls %d", ++entry_calls);
+	broken.version = version;
+#endif
 #ifdef FIX_NAME
 	broken.name = FIX_NAME;
 #endif
