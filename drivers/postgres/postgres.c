@@ -302,6 +302,14 @@ static int pg_translate(struct pg_conn *c, const char *sql, size_t n,
 				   scan.trailing);
 		return DBR_E_STMT;
 	}
+	if (scan.refused) {
+		pg_host->set_error(err, DBR_E_MISUSE, 0, NULL,
+				   "placeholder '%.*s': numbered and named "
+				   "parameters are not dbroute's syntax (? "
+				   "binds the next parameter)",
+				   (int)scan.refused_len, scan.refused);
+		return DBR_E_MISUSE;
+	}
 	if (scan.nparams != n) {
 		pg_host->set_error(err, DBR_E_MISUSE, 0, NULL,
 				   "statement has %zu placeholders but %zu "
