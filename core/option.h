@@ -7,6 +7,7 @@
 #define DBR_OPTION_H
 
 #include "internal.h"
+#include "suggest.h"
 
 /* One option's value: from the INI (line > 0) or from its default. */
 struct dbr__optval {
@@ -49,12 +50,6 @@ const struct dbr_option_decl *dbr__opt_find(const struct dbr_option_decl *decls,
 
 /* Number of declarations in a NULL-name-terminated array. */
 size_t dbr__opt_count(const struct dbr_option_decl *decls);
-
-/*
- * The candidate nearest to `word` by edit distance, when near enough to be
- * a likely typo; NULL otherwise. `cands` is an array of n names.
- */
-const char *dbr__suggest(const char *word, const char *const *cands, size_t n);
 
 /* A new path: `rel` if absolute, else `dir`/`rel`. Owned. */
 char *dbr__path_join(const char *dir, const char *rel);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "dbroute.h"
+#include "suggest.h" /* core/suggest.c, compiled into the CLI too */
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
@@ -36,13 +37,6 @@ struct args {
 
 /* Print "dbroute: " fmt (with arg) and a hint; returns EXIT_USAGE. */
 int fail_usage(const char *fmt, const char *arg);
-
-/*
- * The candidate nearest to word by edit distance (with transpositions), if
- * near enough to be a typo; else NULL. The rule of the library's own
- * "did you mean" for configuration keys, which the CLI cannot reach.
- */
-const char *suggest(const char *word, const char *const *cands, size_t n);
 
 /* A signed 64-bit decimal integer, strictly. */
 bool parse_int64(const char *s, int64_t *out);

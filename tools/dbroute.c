@@ -273,7 +273,7 @@ static int check_sources(const struct args *a, struct dbr *db)
 			;
 		if (j < n)
 			continue;
-		hint = suggest(a->sources[i], names, n);
+		hint = dbr__suggest(a->sources[i], names, n);
 		free(names);
 		if (!hint)
 			return fail_usage("no source named '%s'",
@@ -317,7 +317,7 @@ static int cmd_query(struct args *a)
 static int unknown_command(const char *cmd)
 {
 	static const char *const cmds[] = { "check", "route", "query" };
-	const char *hint = suggest(cmd, cmds, 3);
+	const char *hint = dbr__suggest(cmd, cmds, 3);
 	char msg[160];
 
 	if (!hint)
