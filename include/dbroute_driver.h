@@ -14,7 +14,8 @@
  *
  * Threads: calls on one connection never overlap; calls on different
  * connections may run in parallel. The entry function runs once per
- * process, under the core's lock.
+ * process, under the core's lock: a loaded driver is never unloaded, and
+ * a type is served by one plugin file per process.
  */
 #ifndef DBROUTE_DRIVER_H
 #define DBROUTE_DRIVER_H
