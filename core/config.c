@@ -812,12 +812,13 @@ static void parse_release(struct parse *p)
 static int open_file(const char *path, FILE **out, struct dbr_error *err)
 {
 	struct stat st;
+	char ebuf[128];
 	FILE *f = fopen(path, "r");
 
 	if (!f)
-		return dbr__error_set(err, DBR_E_CONFIG, NULL,
-				      "%s: cannot open: %s", path,
-				      strerror(errno));
+		return dbr__error_set(
+			err, DBR_E_CONFIG, NULL, "%s: cannot open: %s", path,
+			dbr__errno_text(errno, ebuf, sizeof(ebuf)));
 	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
 		fclose(f);
 		return dbr__error_set(err, DBR_E_CONFIG, NULL,

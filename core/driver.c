@@ -278,7 +278,7 @@ static int check_same_file(const struct node *n, const char *plugin_dir,
 			   char *msg, size_t msgsize)
 {
 	const char *why, *dir = dbr__plugin_dir(plugin_dir, &why);
-	char *real;
+	char *real, ebuf[128];
 	int rc = DBR_OK;
 
 	if (!n->drv.file)
@@ -293,7 +293,7 @@ static int check_same_file(const struct node *n, const char *plugin_dir,
 			 "loaded once per process), and '%s/%s.so' (plugin "
 			 "folder %s) cannot be resolved: %s",
 			 n->drv.type, n->drv.file, dir, n->drv.type, why,
-			 strerror(errno));
+			 dbr__errno_text(errno, ebuf, sizeof(ebuf)));
 		rc = DBR_E_CONFIG;
 	} else if (strcmp(real, n->drv.file)) {
 		snprintf(msg, msgsize,

@@ -98,11 +98,12 @@ static int check_owner_mode(const char *what, const char *path,
 /* A folder: as a file, but a root-owned sticky folder (/tmp) is safe. */
 static int check_folder(const char *path, char *msg, size_t size)
 {
+	char ebuf[128];
 	struct stat st;
 
 	if (stat(path, &st)) {
 		snprintf(msg, size, "plugin folder '%s': %s", path,
-			 strerror(errno));
+			 dbr__errno_text(errno, ebuf, sizeof(ebuf)));
 		return DBR_E_CONFIG;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -300,13 +301,13 @@ static int fd_real_path(int fd, const struct stat *st, char *real, size_t size)
 static int check_fd(int fd, const char *dir, const char *path, char *real,
 		    size_t realsize, char *msg, size_t size)
 {
-	char reason[PATH_MAX + 200];
+	char reason[PATH_MAX + 200], ebuf[128];
 	struct stat st;
 	int rc;
 
 	if (fstat(fd, &st)) {
 		snprintf(msg, size, "plugin '%s' cannot be loaded: %s", path,
-			 strerror(errno));
+			 dbr__errno_text(errno, ebuf, sizeof(ebuf)));
 		return DBR_E_CONFIG;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -360,7 +361,7 @@ int dbr__plugin_open(const char *dir, const char *why, const char *type,
 		     dbr_driver_entry_fn *entry, char **path, char **real,
 		     char *msg, size_t msgsize)
 {
-	char name[40], fdpath[40], resolved[PATH_MAX];
+	char name[40], fdpath[40], resolved[PATH_MAX], ebuf[128];
 	void *h, *sym;
 	int fd, rc;
 
@@ -377,7 +378,8 @@ int dbr__plugin_open(const char *dir, const char *why, const char *type,
 		snprintf(msg, msgsize,
 			 "no built-in driver (built in: %s) and no plugin for "
 			 "this type: tried '%s' (plugin folder %s): %s",
-			 builtins, *path, why, strerror(errno));
+			 builtins, *path, why,
+			 dbr__errno_text(errno, ebuf, sizeof(ebuf)));
 		return DBR_E_CONFIG;
 	}
 	rc = check_fd(fd, dir, *path, resolved, sizeof(resolved), msg, msgsize);
