@@ -162,18 +162,19 @@ int t_run_cli(const char *dir, const char *args, char **out, char **err)
 	return t_run_cli_as(dir, "", args, out, err);
 }
 
-int t_run_cli_as(const char *dir, const char *wrapper, const char *args,
-		 char **out, char **err)
+/* Run cli (a path) with args in dir through wrapper. */
+static int run_cli(const char *dir, const char *wrapper, const char *cli,
+		   const char *args, char **out, char **err)
 {
 	char *o = t_path(dir, "cli.out"), *e = t_path(dir, "cli.err");
-	size_t n = strlen(dir) + strlen(wrapper) + strlen(DBR_CLI) +
-		   strlen(args) + strlen(o) + strlen(e) + 64;
+	size_t n = strlen(dir) + strlen(wrapper) + strlen(cli) + strlen(args) +
+		   strlen(o) + strlen(e) + 64;
 	char *cmd = malloc(n);
 	int status;
 
 	assert_non_null(cmd);
 	snprintf(cmd, n, "cd '%s' && %s '%s' %s >'%s' 2>'%s'", dir, wrapper,
-		 DBR_CLI, args, o, e);
+		 cli, args, o, e);
 	status = system(cmd);
 	free(cmd);
 	free(*out);
@@ -184,6 +185,79 @@ int t_run_cli_as(const char *dir, const char *wrapper, const char *args,
 	free(e);
 	assert_true(WIFEXITED(status));
 	return WEXITSTATUS(status);
+}
+
+int t_run_cli_as(const char *dir, const char *wrapper, const char *args,
+		 char **out, char **err)
+{
+	return run_cli(dir, wrapper, DBR_CLI, args, out, err);
+}
+
+/* The copy t_run_cli_unprivileged() runs, made once per test program. */
+static char *nobody_dir;
+
+static void remove_nobody_dir(void)
+{
+	t_rmtree(nobody_dir);
+	free(nobody_dir);
+	nobody_dir = NULL;
+}
+
+/*
+ * The build folder may sit where nobody cannot enter (a 0700 folder,
+ * /root), so copy the CLI, the library beside it and its plugins.d into a
+ * folder under /tmp (root-owned, 0755 all the way up), once.
+ */
+static const char *nobody_copy(void)
+{
+	char *from, *cmd, *slash;
+	size_t n;
+
+	if (nobody_dir)
+		return nobody_dir;
+	nobody_dir = t_tmpdir();
+	assert_int_equal(atexit(remove_nobody_dir), 0);
+	from = strdup(DBR_CLI);
+	assert_non_null(from);
+	slash = strrchr(from, '/');
+	assert_non_null(slash);
+	*slash = '\0';
+	n = 2 * strlen(from) + 3 * strlen(nobody_dir) + 256;
+	cmd = malloc(n);
+	assert_non_null(cmd);
+	snprintf(cmd, n,
+		 "cd '%s' && cp -p '%s' libdbroute.so* '%s'/ && "
+		 "cp -pR plugins.d '%s'/ && chmod -R a+rX,go-w '%s'",
+		 from, slash + 1, nobody_dir, nobody_dir, nobody_dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(from);
+	return nobody_dir;
+}
+
+int t_run_cli_unprivileged(const char *dir, const char *args, char **out,
+			   char **err)
+{
+	const char *copy, *name = strrchr(DBR_CLI, '/');
+	char *wrapper, *cli;
+	size_t n;
+	int rc;
+
+	if (geteuid() != 0)
+		return t_run_cli(dir, args, out, err);
+	copy = nobody_copy();
+	n = 2 * strlen(copy) + 192;
+	wrapper = malloc(n);
+	assert_non_null(wrapper);
+	snprintf(wrapper, n,
+		 "env LD_LIBRARY_PATH='%s' DBROUTE_PLUGIN_DIR='%s/plugins.d' "
+		 "setpriv --reuid=65534 --regid=65534 --clear-groups",
+		 copy, copy);
+	cli = t_path(copy, name ? name + 1 : DBR_CLI);
+	rc = run_cli(dir, wrapper, cli, args, out, err);
+	free(cli);
+	free(wrapper);
+	return rc;
 }
 
 struct t_listener {

@@ -45,6 +45,15 @@ int t_run_cli(const char *dir, const char *args, char **out, char **err);
 int t_run_cli_as(const char *dir, const char *wrapper, const char *args,
 		 char **out, char **err);
 
+/*
+ * t_run_cli() as a user whom permission bits bind: as root (who ignores
+ * them), as nobody through setpriv, running a copy of the CLI, its library
+ * and plugins.d in a folder under /tmp that nobody can enter, wherever the
+ * build folder sits.
+ */
+int t_run_cli_unprivileged(const char *dir, const char *args, char **out,
+			   char **err);
+
 /* A log hook that counts the drivers' "statement cache miss" lines into
  * t_cache_misses (open the handle at DBR_LOG_DEBUG). */
 extern _Atomic int t_cache_misses;

@@ -663,13 +663,10 @@ static void test_cli__did_you_mean(void **state)
 }
 
 /* A SQLite source whose folder the user cannot write: unavailable with a
- * clear error, the other source keeps working. Root ignores permission
- * bits, so as root the CLI runs as nobody. */
+ * clear error, the other source keeps working (as root the CLI runs as
+ * nobody: t_run_cli_unprivileged). */
 static void test_cli__unwritable_folder(void **state)
 {
-	const char *as = geteuid() == 0 ? "setpriv --reuid=65534 "
-					  "--regid=65534 --clear-groups"
-					: "";
 	char *locked = t_path(dir, "locked"), *good = t_path(dir, "good");
 	char *cfg;
 
@@ -684,23 +681,24 @@ static void test_cli__unwritable_folder(void **state)
 		      "[source.locked]\ntype = sqlite\npath = locked/l.db\n"
 		      "[chat_mapping]\n-5 = locked\n");
 	assert_int_equal(chmod(cfg, 0644), 0);
-	assert_int_equal(t_run_cli_as(dir, as, "check -c perm.ini", &out, &err),
-			 1);
+	assert_int_equal(
+		t_run_cli_unprivileged(dir, "check -c perm.ini", &out, &err),
+		1);
 	assert_non_null(strstr(out, "good\tsqlite\tok\t"));
 	assert_non_null(strstr(out, "locked\tsqlite\tunavailable: source "
 				    "'locked': cannot open '"));
 	assert_non_null(strstr(out, "unable to open database file"));
-	assert_int_equal(t_run_cli_as(dir, as,
-				      "query -c perm.ini --chat -5 "
-				      "'SELECT 1'",
-				      &out, &err),
+	assert_int_equal(t_run_cli_unprivileged(dir,
+						"query -c perm.ini --chat -5 "
+						"'SELECT 1'",
+						&out, &err),
 			 1);
 	assert_non_null(strstr(err, "source 'locked' is unavailable (cannot "
 				    "open"));
-	assert_int_equal(t_run_cli_as(dir, as,
-				      "query -c perm.ini --chat 5 "
-				      "'SELECT 1 AS one'",
-				      &out, &err),
+	assert_int_equal(t_run_cli_unprivileged(dir,
+						"query -c perm.ini --chat 5 "
+						"'SELECT 1 AS one'",
+						&out, &err),
 			 0);
 	assert_string_equal(out, "one\n1\n");
 	free(cfg);
@@ -801,20 +799,18 @@ static void test_cli__enormous_parameter(void **state)
 	assert_string_equal(out, "n\n100000\n");
 }
 
-/* A configuration the user may not read (root reads anything: as root
- * the CLI runs as nobody). */
+/* A configuration the user may not read (as root the CLI runs as nobody:
+ * t_run_cli_unprivileged). */
 static void test_cli__unreadable_config(void **state)
 {
-	const char *as = geteuid() == 0 ? "setpriv --reuid=65534 "
-					  "--regid=65534 --clear-groups"
-					: "";
 	char *secret = t_write(dir, "secret.ini", "[source.a]\n");
 
 	(void)state;
 	assert_int_equal(chmod(secret, 0600), 0);
 	assert_int_equal(chmod(dir, 0755), 0);
 	assert_int_equal(
-		t_run_cli_as(dir, as, "check -c secret.ini", &out, &err), 2);
+		t_run_cli_unprivileged(dir, "check -c secret.ini", &out, &err),
+		2);
 	assert_string_equal(err, "secret.ini: cannot open: Permission "
 				 "denied\n");
 	free(secret);
