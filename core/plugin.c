@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,6 +56,49 @@ static bool in_build_tree(void)
 	return !strncmp(file, DBR_BUILD_DIR, n) && file[n] == '/';
 }
 
+/*
+ * The installed folder, found from where the shared library itself lies:
+ * `<libdir>/dbroute/plugins.d` next to the library file, so an installed
+ * copy works from any prefix. A static link cannot know where its library
+ * was installed (the code is inside the program), so it uses the folder
+ * configured at build time (DBR_INSTALL_PLUGIN_DIR), as does a library
+ * whose own path cannot be resolved.
+ */
+static char installed[PATH_MAX];
+static pthread_once_t installed_once = PTHREAD_ONCE_INIT;
+
+static void find_installed_dir(void)
+{
+	static const char sub[] = "/dbroute/plugins.d";
+	Dl_info self, prog;
+	void *phdr = (void *)getauxval(AT_PHDR);
+	char real[PATH_MAX], *slash;
+	size_t len;
+
+	snprintf(installed, sizeof(installed), "%s", DBR_INSTALL_PLUGIN_DIR);
+	if (!dladdr(&anchor, &self) || !self.dli_fname || !self.dli_fbase)
+		return;
+	/* Inside the main program: a static link. */
+	if (!phdr || (dladdr(phdr, &prog) && prog.dli_fbase == self.dli_fbase))
+		return;
+	if (!realpath(self.dli_fname, real))
+		return;
+	slash = strrchr(real, '/');
+	if (!slash)
+		return;
+	len = (size_t)(slash - real);
+	if (len + sizeof(sub) > sizeof(installed))
+		return;
+	memcpy(installed, real, len);
+	memcpy(installed + len, sub, sizeof(sub));
+}
+
+static const char *installed_dir(void)
+{
+	(void)pthread_once(&installed_once, find_installed_dir);
+	return installed;
+}
+
 const char *dbr__plugin_dir(const char *configured, const char **why)
 {
 	const char *env = getenv("DBROUTE_PLUGIN_DIR");
@@ -71,7 +116,7 @@ const char *dbr__plugin_dir(const char *configured, const char **why)
 		return DBR_BUILD_DIR "/plugins.d";
 	}
 	*why = "the installed default";
-	return DBR_INSTALL_PLUGIN_DIR;
+	return installed_dir();
 }
 
 /* Refuse what another user could have replaced. */

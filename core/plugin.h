@@ -10,8 +10,10 @@
 /*
  * The plugin folder in effect, in order of precedence: the
  * DBROUTE_PLUGIN_DIR environment variable, the configuration's plugin_dir
- * (`configured`, may be NULL), the compiled-in default (the build tree's
- * plugins.d for binaries run from the build tree, else the installed one).
+ * (`configured`, may be NULL), the default: the build tree's plugins.d
+ * for binaries run from the build tree, else `dbroute/plugins.d` in the
+ * folder the shared library was loaded from (a static link, which cannot
+ * know that folder, uses the one configured at build time).
  * *why receives where it came from, for messages.
  */
 const char *dbr__plugin_dir(const char *configured, const char **why);

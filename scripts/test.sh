@@ -94,18 +94,62 @@ TSAN_OPTIONS=halt_on_error=1 \
 	"pool|integration|health|conformance|postgres|redis|faults|fanout" -- \
 	-DCMAKE_BUILD_TYPE=Debug -DDBR_TSAN=ON
 # Install, then build an application against the installed copy both ways.
+# Everything installed runs from another folder (/) with neither
+# LD_LIBRARY_PATH nor DBROUTE_PLUGIN_DIR: the CLI finds its library by its
+# RPATH, and the library finds its plugins next to itself.
 echo "== install and consume"
+ibuild=${DBR_INSTALL_BUILD:-$DBR_ROOT/build-test}
 prefix=$(mktemp -d)
-cmake --install "$DBR_ROOT/build-test" --prefix "$prefix" >/dev/null
+cmake --install "$ibuild" --prefix "$prefix" >/dev/null
+cat >"$prefix/three.ini" <<EOF
+[database]
+default_source = lite
+[source.lite]
+type = sqlite
+path = $prefix/lite.db
+[source.pg]
+type = postgres
+conninfo = $DBR_TEST_PG
+timeout = 5
+[source.cache]
+type = redis
+port = $DBR_TEST_REDIS_PORT
+password_env = DBR_TEST_REDIS_PASSWORD
+timeout = 5
+EOF
+head -n 5 "$prefix/three.ini" >"$prefix/lite.ini"
+(
+	cd /
+	unset LD_LIBRARY_PATH DBROUTE_PLUGIN_DIR
+	"$prefix/bin/dbroute" check -c "$prefix/three.ini"
+	"$prefix/bin/dbroute" query -c "$prefix/three.ini" --source lite \
+		'SELECT 1'
+	"$prefix/bin/dbroute" query -c "$prefix/three.ini" --source pg \
+		'SELECT 1'
+	"$prefix/bin/dbroute" query -c "$prefix/three.ini" --source cache \
+		'PING'
+)
 cmake -S "$DBR_ROOT/tests/install" -B "$prefix/consumer" \
 	-DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$prefix/consumer" >/dev/null
-LD_LIBRARY_PATH="$prefix/lib" "$prefix/consumer/consumer"
-"$prefix/consumer/consumer_static"
+(
+	cd /
+	unset LD_LIBRARY_PATH DBROUTE_PLUGIN_DIR
+	"$prefix/consumer/consumer" "$prefix/three.ini" lite pg cache
+	# A static link cannot find where its library was installed: its
+	# plugin folder is the one configured at build time, so it opens a
+	# source of the built-in SQLite driver only.
+	"$prefix/consumer/consumer_static" "$prefix/lite.ini" lite
+)
 pc=$(find "$prefix" -name dbroute.pc)
 cc -o "$prefix/pc_consumer" "$DBR_ROOT/tests/install/consumer.c" \
 	$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs dbroute)
-LD_LIBRARY_PATH=$(dirname "$(dirname "$pc")") "$prefix/pc_consumer"
+(
+	cd /
+	unset DBROUTE_PLUGIN_DIR
+	LD_LIBRARY_PATH=$(dirname "$(dirname "$pc")") \
+		"$prefix/pc_consumer" "$prefix/three.ini" lite pg cache
+)
 # The fuzzers, for a bounded time each (DBR_FUZZ_SECONDS, default 60).
 "$DBR_ROOT/scripts/fuzz.sh" "${DBR_FUZZ_SECONDS:-60}"
 echo "== all tests passed"
