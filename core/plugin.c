@@ -325,7 +325,8 @@ static int check_elf_fd(int fd, uint64_t size, char *reason, size_t rsize)
  * The file an open descriptor reads, resolved: every folder on the way is
  * checked by name, so the name must still lead to this very file.
  */
-static int fd_real_path(int fd, const struct stat *st, char *real, size_t size)
+static int fd_real_path(int fd, const char *path, const struct stat *st,
+			char *real, size_t size)
 {
 	char link[40];
 	struct stat now;
@@ -333,9 +334,16 @@ static int fd_real_path(int fd, const struct stat *st, char *real, size_t size)
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, real, size - 1);
-	if (n <= 0 || (size_t)n >= size - 1)
-		return -1;
-	real[n] = '\0';
+	if (n > 0 && (size_t)n < size - 1) {
+		real[n] = '\0';
+	} else {
+		/* No /proc (a chroot): the name, resolved, must lead here. */
+		char buf[PATH_MAX];
+
+		if (!path || size < sizeof(buf) || !realpath(path, buf))
+			return -1;
+		memcpy(real, buf, strlen(buf) + 1);
+	}
 	if (real[0] != '/' || stat(real, &now) || now.st_dev != st->st_dev ||
 	    now.st_ino != st->st_ino)
 		return -1;
@@ -364,23 +372,27 @@ static int check_fd(int fd, const char *dir, const char *path, char *real,
 		rc = check_folder(dir, msg, size);
 	if (rc)
 		return rc;
-	if (fd_real_path(fd, &st, real, realsize)) {
+	if (fd_real_path(fd, path, &st, real, realsize)) {
 		snprintf(msg, size,
 			 "plugin '%s' cannot be loaded: its resolved path "
 			 "cannot be found",
 			 path);
 		return DBR_E_CONFIG;
 	}
-	if (strcmp(real, path)) {
-		rc = check_owner_mode("file", real, &st, reason,
-				      sizeof(reason));
-		if (!rc)
-			rc = check_folders(real, reason, sizeof(reason));
-		if (rc) {
+	/* Every folder on the real path, whether or not a link led there:
+	 * whoever may rename one of them may swap the plugin. */
+	rc = strcmp(real, path) ? check_owner_mode("file", real, &st, reason,
+						   sizeof(reason))
+				: DBR_OK;
+	if (!rc)
+		rc = check_folders(real, reason, sizeof(reason));
+	if (rc) {
+		if (strcmp(real, path))
 			snprintf(msg, size, "plugin '%s' resolves to '%s': %s",
 				 path, real, reason);
-			return rc;
-		}
+		else
+			snprintf(msg, size, "plugin '%s': %s", path, reason);
+		return rc;
 	}
 	rc = check_elf_fd(fd, (uint64_t)st.st_size, reason, sizeof(reason));
 	if (rc)
@@ -406,7 +418,8 @@ int dbr__plugin_open(const char *dir, const char *why, const char *type,
 		     dbr_driver_entry_fn *entry, char **path, char **real,
 		     char *msg, size_t msgsize)
 {
-	char name[40], fdpath[40], resolved[PATH_MAX], ebuf[128];
+	char name[40], resolved[PATH_MAX], ebuf[128];
+	struct stat was, now;
 	void *h, *sym;
 	int fd, rc;
 
@@ -433,27 +446,26 @@ int dbr__plugin_open(const char *dir, const char *why, const char *type,
 		return rc;
 	}
 	/*
-	 * The dynamic loader knows an object by its name too: the descriptor
-	 * of a loaded plugin stays open (dbr__plugin_close() closes it), so
-	 * no two plugins share a name. Check rather than trust it.
+	 * Loaded by its real path, so that $ORIGIN in the plugin's own RPATH
+	 * means its folder. That path was checked (every folder on it safe:
+	 * nobody else may swap the file); the loaded object must still be the
+	 * very file the descriptor reads.
 	 */
-	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-	h = dlopen(fdpath, RTLD_NOW | RTLD_NOLOAD);
-	if (h) {
-		dlclose(h);
-		close(fd);
-		snprintf(msg, msgsize,
-			 "plugin '%s' cannot be loaded: another object is "
-			 "loaded as '%s'",
-			 *path, fdpath);
-		return DBR_E_CONFIG;
-	}
 	dlerror();
-	h = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
+	h = dlopen(resolved, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		snprintf(msg, msgsize, "plugin '%s' cannot be loaded: %s",
 			 *path, dlerror());
 		close(fd);
+		return DBR_E_CONFIG;
+	}
+	if (fstat(fd, &was) || stat(resolved, &now) ||
+	    was.st_dev != now.st_dev || was.st_ino != now.st_ino) {
+		snprintf(msg, msgsize,
+			 "plugin '%s' cannot be loaded: the file changed "
+			 "while it was loaded",
+			 *path);
+		dbr__plugin_close(h, fd);
 		return DBR_E_CONFIG;
 	}
 	sym = dlsym(h, DBR_DRIVER_ENTRY_SYMBOL);

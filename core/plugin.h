@@ -21,13 +21,15 @@ const char *dbr__plugin_dir(const char *configured, const char **why);
 /*
  * Open `<dir>/<type>.so` once it passes the safety checks, and find its
  * entry symbol. The file is opened once and everything is checked on that
- * descriptor, then loaded through /proc/self/fd/N: what is checked is what
- * is loaded. The checks: a regular file owned by root or the current user,
- * not writable by group or others; the same for `dir` and, when the path
- * resolves elsewhere (a symlink), for the resolved file and every folder
- * on its real path up to / (a root-owned folder with the sticky bit, like
- * /tmp, is accepted); an ELF shared object for this machine whose program
- * headers, loadable segments and section headers lie inside the file.
+ * descriptor; it is then loaded by its real path (so that $ORIGIN in its
+ * RPATH is its folder), and the loaded file must be the one the descriptor
+ * reads. The checks: a regular file owned by root or the current user,
+ * not writable by group or others; the same for `dir`, for the resolved
+ * file, and for every folder on its real path up to / (a root-owned
+ * folder with the sticky bit, like /tmp, is accepted), so nobody else can
+ * swap the file between the check and the load; an ELF shared object for
+ * this machine whose program headers, loadable segments and section
+ * headers lie inside the file.
  * Loaded with RTLD_NOW | RTLD_LOCAL. `builtins` lists the built-in types
  * for the message of a missing file. On failure writes the reason (naming
  * the configured path) into msg and returns DBR_E_CONFIG. *path receives

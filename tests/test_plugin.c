@@ -243,7 +243,7 @@ static void test_plugin__symlink_into_unsafe_folder_refused(void **state)
 {
 	char *safe = t_path(dir, "safe"), *open = t_path(dir, "open");
 	char *link = t_path(safe, "linked.so"), *so = t_path(open, "linked.so");
-	char *path;
+	char *path, *inner;
 	const char *origin;
 	struct dbr *db;
 
@@ -256,6 +256,17 @@ static void test_plugin__symlink_into_unsafe_folder_refused(void **state)
 	assert_int_equal(symlink(so, link), 0);
 	expect_refused("linked", safe, "plugin '", "/safe/linked.so' resolves");
 	expect_refused("linked", safe, "plugin folder '", "/open' is writable");
+	/* No link needed: a safe folder inside an unsafe one is refused too
+	 * (whoever may write the parent may rename and swap the folder). */
+	inner = t_path(open, "plugins.d");
+	assert_int_equal(mkdir(inner, 0755), 0);
+	free(so);
+	so = t_path(inner, "linked.so");
+	copy_file(DBR_FIXTURE_DIR "/linked/linked.so", so);
+	assert_int_equal(chmod(so, 0755), 0);
+	expect_refused("linked", inner, "plugin folder '",
+		       "/open' is writable");
+	free(inner);
 	/* A symlink into a safe folder loads; the configured path is kept. */
 	assert_int_equal(unlink(link), 0);
 	assert_int_equal(symlink(DBR_FIXTURE_DIR "/linked/linked.so", link), 0);
@@ -368,6 +379,21 @@ static void test_plugin__loaded_once_per_process(void **state)
 	free(path);
 }
 
+/* A plugin that finds its own dependency through $ORIGIN (shipped beside
+ * it) loads: it is loaded by its real path, so $ORIGIN is its folder (it
+ * was /proc/self/fd when loaded through the descriptor). */
+static void test_plugin__origin_rpath_works(void **state)
+{
+	char *path = config("origin", DBR_FIXTURE_DIR "/origin");
+	struct dbr *db;
+
+	(void)state;
+	db = t_open(path);
+	assert_string_equal(dbr_source_type(db, 0), "origin");
+	dbr_close(db);
+	free(path);
+}
+
 /* Another file for a type already loaded is an error, not a reuse. */
 static void test_plugin__other_file_for_loaded_type_refused(void **state)
 {
@@ -400,6 +426,7 @@ int main(void)
 		T(test_plugin__truncated_or_foreign_elf_refused),
 		T(test_plugin__symlink_into_unsafe_folder_refused),
 		T(test_plugin__loaded_once_per_process),
+		T(test_plugin__origin_rpath_works),
 		T(test_plugin__other_file_for_loaded_type_refused),
 #undef T
 	};
