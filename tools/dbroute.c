@@ -5,6 +5,7 @@
  * Exit codes: 0 success; 1 a runtime error (a source unreachable, a
  * statement failed); 2 a usage or configuration error.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,16 +216,28 @@ static int read_statement(struct args *a)
 	char *buf = NULL, *grown;
 	int rc = 0;
 
-	if (!f)
-		return fail_usage("-f '%s': cannot open", a->file);
+	if (!f) {
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "-f '%s': cannot open: %s", a->file,
+			 strerror(errno));
+		out_error("dbroute: ", msg);
+		return EXIT_USAGE;
+	}
 	do {
 		if (n + 1 >= size) {
-			if (size >= MAX_STATEMENT) {
+			char more;
+
+			/* Full at the limit: one byte more is too much. */
+			if (size > MAX_STATEMENT) {
+				if (fread(&more, 1, 1, f) == 0)
+					break;
 				rc = fail_usage("-f '%s': larger than 16 MiB",
 						a->file);
 				break;
 			}
-			size *= 2;
+			size = size * 2 > MAX_STATEMENT ? MAX_STATEMENT + 1
+							: size * 2;
 		}
 		grown = realloc(buf, size);
 		if (!grown) {
