@@ -134,6 +134,16 @@ int t_need_server(const char *var, const char *what)
 	return getenv("DBR_TEST_STRICT") ? 1 : 77;
 }
 
+void t_need_server_or_skip(const char *var, const char *what)
+{
+	int rc = t_need_server(var, what);
+
+	if (rc == 1)
+		fail_msg("%s is not set", var);
+	if (rc)
+		skip();
+}
+
 struct dbr *t_open(const char *config)
 {
 	struct dbr_error err;

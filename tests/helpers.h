@@ -67,6 +67,10 @@ void t_count_cache_misses(void *ud, int level, const char *source,
  */
 int t_need_server(const char *var, const char *what);
 
+/* The same inside one test of a suite that runs without the server too:
+ * the test is skipped, or fails under DBR_TEST_STRICT. */
+void t_need_server_or_skip(const char *var, const char *what);
+
 /* Open a handle or fail the test, printing the error. */
 struct dbr *t_open(const char *config);
 

@@ -391,11 +391,7 @@ static void test_cli__postgres_every_format(void **state)
 	size_t i;
 
 	(void)state;
-	if (t_need_server("DBR_TEST_PG", "PostgreSQL")) {
-		if (getenv("DBR_TEST_STRICT"))
-			fail();
-		skip();
-	}
+	t_need_server_or_skip("DBR_TEST_PG", "PostgreSQL");
 	snprintf(text, sizeof(text),
 		 "[source.pg]\ntype = postgres\nconninfo = %s\n", pg);
 	files[0] = t_write(dir, "pg.ini", text);
@@ -517,11 +513,7 @@ static void test_cli__postgres_json_keys_unique(void **state)
 	char text[1024], *ini, *pairs;
 
 	(void)state;
-	if (t_need_server("DBR_TEST_PG", "PostgreSQL")) {
-		if (getenv("DBR_TEST_STRICT"))
-			fail();
-		skip();
-	}
+	t_need_server_or_skip("DBR_TEST_PG", "PostgreSQL");
 	snprintf(text, sizeof(text),
 		 "[source.pg]\ntype = postgres\nconninfo = %s\n",
 		 getenv("DBR_TEST_PG"));

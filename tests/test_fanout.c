@@ -551,11 +551,7 @@ static void test_fanout__sqlite_and_postgres(void **state)
 	int i, k;
 
 	(void)state;
-	if (!pg) {
-		if (getenv("DBR_TEST_STRICT"))
-			fail_msg("DBR_TEST_PG is not set");
-		skip();
-	}
+	t_need_server_or_skip("DBR_TEST_PG", "PostgreSQL");
 	snprintf(text, sizeof(text),
 		 "[database]\ndefault_source = lite\n"
 		 "[source.lite]\ntype = sqlite\npath = fo.db\n"
