@@ -15,6 +15,7 @@
  * report (see sqlguard.h).
  */
 #include "sqlguard.h"
+#include "sqllex.h"
 
 #include <string.h>
 #include <strings.h>
@@ -62,41 +63,10 @@ struct reader {
 	enum dbr_sqlguard_dialect dialect;
 };
 
-static bool is_word_char(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch >= '0' && ch <= '9') || ch == '_' || ch == '$' ||
-	       (unsigned char)ch >= 0x80;
-}
-
 static bool is_blank(char ch)
 {
 	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
 	       ch == '\f' || ch == '\v';
-}
-
-/*
- * A block comment after its opening "/" "*": PostgreSQL nests them,
- * SQLite does not. An unterminated one runs to the end.
- */
-static const char *skip_block_comment(const char *p,
-				      enum dbr_sqlguard_dialect dialect)
-{
-	unsigned depth = 1;
-
-	while (*p && depth) {
-		if (p[0] == '*' && p[1] == '/') {
-			depth--;
-			p += 2;
-		} else if (dialect == DBR_SQLGUARD_POSTGRES && p[0] == '/' &&
-			   p[1] == '*') {
-			depth++;
-			p += 2;
-		} else {
-			p++;
-		}
-	}
-	return p;
 }
 
 /* Skip blanks and comments; with `parens`, also opening parentheses. */
@@ -110,7 +80,8 @@ static void skip_space(struct reader *r, bool parens)
 		} else if (p[0] == '-' && p[1] == '-') {
 			p += strcspn(p, "\n");
 		} else if (p[0] == '/' && p[1] == '*') {
-			p = skip_block_comment(p + 2, r->dialect);
+			p = dbr_sqllex_skip_block_comment(
+				p, r->dialect == DBR_SQLGUARD_POSTGRES);
 		} else {
 			break;
 		}
@@ -126,7 +97,7 @@ static const char *read_word(const char *p, char w[MAXWORD + 1])
 {
 	size_t n = 0;
 
-	for (; is_word_char(*p); p++)
+	for (; dbr_sqllex_word_char(*p); p++)
 		if (n < MAXWORD + 1)
 			w[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
 	w[n > MAXWORD ? 0 : n] = '\0';
@@ -302,7 +273,7 @@ static const char *pg_declare(struct reader *r)
 			prev[0] = '\0';
 			continue;
 		}
-		if (!is_word_char(ch)) {
+		if (!dbr_sqllex_word_char(ch)) {
 			r->p++;
 			prev[0] = '\0';
 			continue;
@@ -416,25 +387,8 @@ struct token {
 
 static bool is_word_start(char ch)
 {
-	return is_word_char(ch) && ch != '$' && !(ch >= '0' && ch <= '9');
-}
-
-/*
- * Skip a string literal that opens at p (at its quote): a doubled quote
- * stands for itself and, with `backslash`, a backslash escapes the next
- * character. An unterminated one runs to the end.
- */
-static const char *skip_string(const char *p, bool backslash)
-{
-	for (p++; *p; p++) {
-		if (backslash && *p == '\\' && p[1])
-			p++;
-		else if (*p == '\'' && p[1] == '\'')
-			p++;
-		else if (*p == '\'')
-			return p + 1;
-	}
-	return p;
+	return dbr_sqllex_word_char(ch) && ch != '$' &&
+	       !(ch >= '0' && ch <= '9');
 }
 
 /*
@@ -453,29 +407,6 @@ static const char *read_quoted_name(const char *p, char w[MAXWORD + 1])
 	}
 	w[n > MAXWORD ? 0 : n] = '\0';
 	return *p ? p + 1 : p;
-}
-
-/*
- * A dollar quote that opens at p ($$ or $tag$): its end, after the
- * closing delimiter (or the end of the text); NULL when p opens none.
- */
-static const char *skip_dollar_quote(const char *p)
-{
-	const char *q = p + 1, *end;
-
-	if (*q != '$') {
-		if (!is_word_start(*q))
-			return NULL;
-		while (is_word_char(*q) && *q != '$')
-			q++;
-		if (*q != '$')
-			return NULL;
-	}
-	q++; /* After the opening delimiter p..q. */
-	for (end = q; (end = strchr(end, '$')) != NULL; end++)
-		if (!strncmp(end, p, (size_t)(q - p)))
-			return end + (q - p);
-	return q + strlen(q);
 }
 
 /* A number: digits and a point, then an exponent. Letters after it are
@@ -508,12 +439,12 @@ static void next_token(struct reader *r, struct token *t, bool backslash)
 	if (!*p) {
 		t->kind = TOK_END;
 	} else if (*p == '\'') {
-		r->p = skip_string(p, backslash);
+		r->p = dbr_sqllex_skip_quoted(p, '\'', backslash);
 		t->w[0] = '\0';
 	} else if (*p == '"') {
 		r->p = read_quoted_name(p, t->w);
 		t->kind = TOK_NAME;
-	} else if (*p == '$' && (end = skip_dollar_quote(p)) != NULL) {
+	} else if (*p == '$' && (end = dbr_sqllex_skip_dollar(p)) != NULL) {
 		r->p = end;
 		t->w[0] = '\0';
 	} else if ((*p >= '0' && *p <= '9') ||
@@ -525,8 +456,8 @@ static void next_token(struct reader *r, struct token *t, bool backslash)
 		t->kind = TOK_WORD;
 		if (end - p == 1 && *end == '\'') {
 			/* E'x', B'x', X'x', N'x': a literal. */
-			r->p = skip_string(end,
-					   backslash || *p == 'e' || *p == 'E');
+			r->p = dbr_sqllex_skip_quoted(
+				end, '\'', backslash || *p == 'e' || *p == 'E');
 			t->kind = TOK_OTHER;
 			t->w[0] = '\0';
 		} else if (end - p == 1 && (*p == 'u' || *p == 'U') &&
@@ -534,8 +465,10 @@ static void next_token(struct reader *r, struct token *t, bool backslash)
 			/* U&'x' is a literal; U&"x" a name that may spell any
 			 * name with its escapes. */
 			t->kind = end[1] == '"' ? TOK_UNAME : TOK_OTHER;
-			r->p = end[1] == '"' ? read_quoted_name(end + 1, t->w)
-					     : skip_string(end + 1, backslash);
+			r->p = end[1] == '"'
+				       ? read_quoted_name(end + 1, t->w)
+				       : dbr_sqllex_skip_quoted(end + 1, '\'',
+								backslash);
 			t->w[0] = '\0';
 		} else {
 			r->p = end;

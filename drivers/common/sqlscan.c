@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sqllex.h"
 #include "sqlscan.h"
 
 struct out {
@@ -40,66 +41,6 @@ static void put(struct out *o, const char *s, size_t n)
 	o->b->buf[o->len] = '\0';
 }
 
-static bool ident_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '_' || c == '$' ||
-	       (unsigned char)c >= 0x80;
-}
-
-/* The end of a quoted run starting at s (on the quote q). */
-static const char *skip_quoted(const char *s, char q, bool backslash)
-{
-	for (s++; *s; s++) {
-		if (backslash && *s == '\\' && s[1]) {
-			s++;
-		} else if (*s == q) {
-			if (s[1] != q)
-				return s + 1;
-			s++;
-		}
-	}
-	return s;
-}
-
-static const char *skip_block_comment(const char *s)
-{
-	int depth = 0;
-
-	while (*s) {
-		if (s[0] == '/' && s[1] == '*') {
-			depth++;
-			s += 2;
-		} else if (s[0] == '*' && s[1] == '/') {
-			s += 2;
-			if (--depth == 0)
-				return s;
-		} else {
-			s++;
-		}
-	}
-	return s;
-}
-
-/* If s starts a dollar quote ($$ or $tag$), its end; else NULL. */
-static const char *skip_dollar(const char *s)
-{
-	const char *t = s + 1, *end;
-	size_t taglen;
-
-	if (*t >= '0' && *t <= '9')
-		return NULL; /* $1: a numbered parameter */
-	while (*t && *t != '$' && ident_char(*t))
-		t++;
-	if (*t != '$')
-		return NULL;
-	taglen = (size_t)(t - s) + 1;
-	for (end = t + 1; (end = strchr(end, '$')); end++)
-		if (!strncmp(end, s, taglen))
-			return end + taglen;
-	return s + strlen(s);
-}
-
 /* The length of a blank-or-comment run at s. */
 static const char *skip_blanks(const char *s)
 {
@@ -110,7 +51,7 @@ static const char *skip_blanks(const char *s)
 		else if (s[0] == '-' && s[1] == '-')
 			s += strcspn(s, "\n");
 		else if (s[0] == '/' && s[1] == '*')
-			s = skip_block_comment(s);
+			s = dbr_sqllex_skip_block_comment(s, true);
 		else
 			return s;
 	}
@@ -133,7 +74,7 @@ static size_t foreign_param(const char *sql, const char *s, int brackets)
 	size_t n = 1;
 
 	if (*s == '?' || *s == '$') {
-		if (*s == '$' && ident_char(prev))
+		if (*s == '$' && dbr_sqllex_word_char(prev))
 			return 0;
 		while (s[n] >= '0' && s[n] <= '9')
 			n++;
@@ -148,9 +89,9 @@ static size_t foreign_param(const char *sql, const char *s, int brackets)
 	} else {
 		return 0;
 	}
-	if (!ident_start(s[1]) || (*s == '$' && skip_dollar(s)))
+	if (!ident_start(s[1]) || (*s == '$' && dbr_sqllex_skip_dollar(s)))
 		return 0;
-	while (ident_char(s[n]) && s[n] != '$')
+	while (dbr_sqllex_word_char(s[n]) && s[n] != '$')
 		n++;
 	return n;
 }
@@ -168,7 +109,7 @@ int dbr_sqlscan(const char *sql, struct dbr_sqlbuf *b, struct dbr_sqlscan *info)
 	info->refused_len = 0;
 	put(&o, "", 0);
 	while (*s) {
-		bool after_ident = s > sql && ident_char(s[-1]);
+		bool after_ident = s > sql && dbr_sqllex_word_char(s[-1]);
 		size_t n;
 
 		if (!info->refused && (n = foreign_param(sql, s, brackets))) {
@@ -179,17 +120,17 @@ int dbr_sqlscan(const char *sql, struct dbr_sqlbuf *b, struct dbr_sqlscan *info)
 			brackets += *s == '[' ? 1 : -1;
 		if (*s == '\'') {
 			bool e = s > sql && (s[-1] == 'E' || s[-1] == 'e') &&
-				 !(s - 1 > sql && ident_char(s[-2]));
-			s = skip_quoted(s, '\'', e);
+				 !(s - 1 > sql && dbr_sqllex_word_char(s[-2]));
+			s = dbr_sqllex_skip_quoted(s, '\'', e);
 		} else if (*s == '"') {
-			s = skip_quoted(s, '"', false);
+			s = dbr_sqllex_skip_quoted(s, '"', false);
 		} else if (*s == '$' && !after_ident &&
-			   (end = skip_dollar(s))) {
+			   (end = dbr_sqllex_skip_dollar(s))) {
 			s = end;
 		} else if (s[0] == '-' && s[1] == '-') {
 			s += strcspn(s, "\n");
 		} else if (s[0] == '/' && s[1] == '*') {
-			s = skip_block_comment(s);
+			s = dbr_sqllex_skip_block_comment(s, true);
 		} else if (*s == '?') {
 			put(&o, run, (size_t)(s - run));
 			if (s[1] == '?') {
