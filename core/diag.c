@@ -59,6 +59,7 @@ int dbr__diag_report(struct dbr__diags *d, const char *file,
 		return DBR_E_CONFIG;
 	memset(err, 0, sizeof(*err));
 	err->code = DBR_E_CONFIG;
+	dbr__error_classify(err);
 	for (i = 0; i < d->n && !err->truncated; i++) {
 		n = snprintf(err->message + used, sizeof(err->message) - used,
 			     "%s%s:%d: %s", i ? "\n" : "", file, d->v[i].line,

@@ -43,22 +43,94 @@ bool dbr__copy_text(char *dst, size_t size, const char *src)
 	return true;
 }
 
-int dbr__error_setv(struct dbr_error *err, int code, const char *source,
-		    const char *fmt, va_list ap)
+/* What to do about a failure of each category: static text. */
+static const char *hint_of(int code)
+{
+	switch (code) {
+	case DBR_E_CONN:
+		return "check that the server runs and is reachable; a write "
+		       "may have been applied before the connection was lost";
+	case DBR_E_STMT:
+		return "fix the statement: it fails the same way again";
+	case DBR_E_CONSTRAINT:
+		return "the data breaks a constraint: change the data";
+	case DBR_E_TIMEOUT:
+		return "retry later or raise the source's timeout; a write "
+		       "may have been applied";
+	case DBR_E_CONFIG: return "fix the configuration at the line named";
+	case DBR_E_NOMEM: return "the process is out of memory";
+	case DBR_E_MISUSE:
+		return "fix the calling code: see the call's comment in "
+		       "dbroute.h";
+	case DBR_E_UNSUPPORTED:
+		return "use a source whose driver offers this "
+		       "(dbr_source_info() flags)";
+	case DBR_E_ABI:
+		return "rebuild the plugin against this dbroute_driver.h";
+	case DBR_E_READONLY:
+		return "send writes to a source without readonly = true";
+	case DBR_E_NOTFOUND:
+		return "use a name the configuration defines "
+		       "(dbr_source_names())";
+	case DBR_E_UNAVAILABLE:
+		return "retry after the source's retry_interval, or set "
+		       "fallback = default";
+	case DBR_E_RESOURCE:
+		return "raise the file descriptor limit (ulimit -n) or lower "
+		       "max_connections";
+	default: return "";
+	}
+}
+
+void dbr__error_classify(struct dbr_error *err)
+{
+	const char *st = err->sqlstate;
+
+	/* SQLSTATE class 40: a serialization failure or a deadlock rolled
+	 * the transaction back; running it again may succeed. */
+	if (!strcmp(st, "40001") || !strcmp(st, "40P01")) {
+		err->retryable = true;
+		err->hint = "run the whole transaction again";
+		return;
+	}
+	err->retryable =
+		err->code == DBR_E_CONN || err->code == DBR_E_TIMEOUT ||
+		err->code == DBR_E_UNAVAILABLE || err->code == DBR_E_RESOURCE;
+	err->hint = hint_of(err->code);
+}
+
+void dbr__error_hint(struct dbr_error *err, const char *hint)
+{
+	if (err)
+		err->hint = hint;
+}
+
+int dbr__error_fillv(struct dbr_error *err, int code, int native_code,
+		     const char *sqlstate, const char *source, const char *fmt,
+		     va_list ap)
 {
 	int n;
 
 	if (!err)
 		return code;
 	err->code = code;
-	err->native_code = 0;
-	err->sqlstate[0] = '\0';
+	err->native_code = native_code;
+	dbr__copy_text(err->sqlstate, sizeof(err->sqlstate),
+		       sqlstate ? sqlstate : "");
 	dbr__copy_text(err->source, sizeof(err->source), source ? source : "");
 	n = vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	err->truncated = n >= (int)sizeof(err->message);
 	if (err->truncated)
 		memcpy(err->message + sizeof(err->message) - 4, "...", 4);
+	memset(err->reserved, 0, sizeof(err->reserved));
+	dbr__error_classify(err);
 	return code;
+}
+
+int dbr__error_setv(struct dbr_error *err, int code, const char *source,
+		    const char *fmt, va_list ap)
+{
+	return dbr__error_fillv(err, code, 0, NULL, source, fmt, ap);
 }
 
 int dbr__error_set(struct dbr_error *err, int code, const char *source,

@@ -24,14 +24,9 @@ static void host_set_error(struct dbr_error *err, int code, int native_code,
 {
 	va_list ap;
 
-	if (!err)
-		return;
 	va_start(ap, fmt);
-	dbr__error_setv(err, code, NULL, fmt, ap);
+	dbr__error_fillv(err, code, native_code, sqlstate, NULL, fmt, ap);
 	va_end(ap);
-	err->native_code = native_code;
-	if (sqlstate)
-		dbr__copy_text(err->sqlstate, sizeof(err->sqlstate), sqlstate);
 }
 
 static const char *host_source_name(const struct dbr_source_config *src)

@@ -43,6 +43,14 @@ int dbr__error_set(struct dbr_error *err, int code, const char *source,
 		   const char *fmt, ...) DBR_PRINTF(4, 5);
 int dbr__error_setv(struct dbr_error *err, int code, const char *source,
 		    const char *fmt, va_list ap) DBR_PRINTF(4, 0);
+/* Fill every field of a caller's error (err may be NULL); returns code. */
+int dbr__error_fillv(struct dbr_error *err, int code, int native_code,
+		     const char *sqlstate, const char *source, const char *fmt,
+		     va_list ap) DBR_PRINTF(6, 0);
+/* Set err's retryable and hint from its code and SQLSTATE. */
+void dbr__error_classify(struct dbr_error *err);
+/* Replace err's hint (static text) by one that knows better; NULL ok. */
+void dbr__error_hint(struct dbr_error *err, const char *hint);
 /* Prefix err's message with "source 'NAME': " and set err->source. */
 void dbr__error_source(struct dbr_error *err, const char *source);
 /* err's message without its "source 'NAME': " prefix. */

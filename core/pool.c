@@ -329,6 +329,26 @@ static bool wait_for_slot(struct dbr__pool *p, struct dbr__pconn *slots,
 	return rc != ETIMEDOUT;
 }
 
+/* No connection came free in time: every one was in use. */
+static int wait_timed_out(struct dbr__pool *p, const struct timespec *by,
+			  struct dbr_error *err)
+{
+	if (by)
+		dbr__error_set(err, DBR_E_TIMEOUT, p->src->name,
+			       "source '%s': no connection free before the "
+			       "deadline (max_connections = %zu)",
+			       p->src->name, p->max);
+	else
+		dbr__error_set(err, DBR_E_TIMEOUT, p->src->name,
+			       "source '%s': no connection free after %g s "
+			       "(max_connections = %zu)",
+			       p->src->name, p->src->timeout, p->max);
+	dbr__error_hint(err, "every connection of the source was in use: "
+			     "free results and end transactions sooner, or "
+			     "raise max_connections");
+	return DBR_E_TIMEOUT;
+}
+
 int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 		      struct dbr_error *err)
 {
@@ -365,19 +385,7 @@ int dbr__pool_acquire_by(struct dbr__pool *p, const struct timespec *by,
 		}
 		if (!wait_for_slot(p, slots, &deadline, &timed) &&
 		    !any_free(p, slots))
-			return by ? dbr__error_set(err, DBR_E_TIMEOUT,
-						   p->src->name,
-						   "source '%s': no connection "
-						   "free before the deadline "
-						   "(max_connections = %zu)",
-						   p->src->name, p->max)
-				  : dbr__error_set(
-					    err, DBR_E_TIMEOUT, p->src->name,
-					    "source '%s': no connection free "
-					    "after %g s (max_connections = "
-					    "%zu)",
-					    p->src->name, p->src->timeout,
-					    p->max);
+			return wait_timed_out(p, by, err);
 	}
 }
 

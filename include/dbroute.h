@@ -26,9 +26,9 @@ extern "C" {
 #endif
 
 #define DBR_VERSION_MAJOR  0
-#define DBR_VERSION_MINOR  2
+#define DBR_VERSION_MINOR  3
 #define DBR_VERSION_PATCH  0
-#define DBR_VERSION_STRING "0.2.0"
+#define DBR_VERSION_STRING "0.3.0"
 /** MAJOR * 1000000 + MINOR * 1000 + PATCH, as dbr_version_number(). */
 #define DBR_VERSION_NUMBER                                                     \
 	(DBR_VERSION_MAJOR * 1000000 + DBR_VERSION_MINOR * 1000 +              \
@@ -60,20 +60,37 @@ enum dbr_status {
 /** Size of struct dbr_error's message buffer, NUL included. */
 #define DBR_ERROR_MESSAGE_SIZE 1024
 
+/** Size of a buffer that holds any source or scope name, NUL included. */
+#define DBR_NAME_SIZE 64
+
 /**
  * Details of a failed call, filled by calls that take a
  * `struct dbr_error *` (which may be NULL when the caller does not want
- * them). The caller owns the struct; its layout is frozen.
+ * them). The caller owns the struct and need not initialise it; its layout
+ * is frozen, and fields to come take the place of `reserved`.
  *
- * On success the struct is left as it was. On failure every field is set.
+ * On success the struct is left as it was. On failure every field is set:
+ * `reserved` is zeroed, `hint` is never NULL.
+ *
+ * `retryable` says the failure was transient: the same call may succeed if
+ * made again later (a lost or refused connection, a timeout, an
+ * unavailable source, a local resource running out, and SQLSTATE class 40:
+ * a serialization failure or a deadlock, after which the whole transaction
+ * must be run again). It does not say the call had no effect: a statement
+ * that failed with DBR_E_CONN or DBR_E_TIMEOUT may have been applied by the
+ * server before the connection was lost. Retry only what is safe to run
+ * twice (reads, idempotent writes), or check first.
  */
 struct dbr_error {
 	int code;	  /**< enum dbr_status of the failure */
 	int native_code;  /**< the driver's own code (e.g. SQLite's), or 0 */
 	char sqlstate[6]; /**< SQLSTATE when the backend has one, else "" */
 	bool truncated;	  /**< message was cut to fit (it ends in "...") */
-	char source[64];  /**< the source involved, or "" */
+	bool retryable;	  /**< since 0.3: a transient failure (see above) */
+	char source[DBR_NAME_SIZE];	      /**< the source involved, or "" */
 	char message[DBR_ERROR_MESSAGE_SIZE]; /**< what failed, then why */
+	const char *hint;     /**< since 0.3: what to do (static), or "" */
+	uint64_t reserved[6]; /**< since 0.3: zero; room for fields to come */
 };
 
 /** Value types. */

@@ -1632,6 +1632,73 @@ static void test_postgres__empty_statement_named(void **state)
 		DBR_OK);
 }
 
+/* Fill err with garbage, as an uninitialised struct on the stack may be. */
+static void err_garbage(struct dbr_error *err)
+{
+	memset(err, 0xa5, sizeof(*err));
+}
+
+static void assert_reserved_zero(const struct dbr_error *err)
+{
+	size_t i;
+
+	assert_non_null(err->hint);
+	for (i = 0; i < sizeof(err->reserved) / sizeof(err->reserved[0]); i++)
+		assert_true(err->reserved[i] == 0);
+}
+
+/*
+ * A serialization failure (SQLSTATE 40001), reported by the driver through
+ * the host's set_error, is retryable with its own hint; a constraint error
+ * (23505) is not. Every field is set over a struct full of garbage.
+ */
+static void test_postgres__serialization_failure_retryable(void **state)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr_tx *tx;
+
+	(void)state;
+	pg_exec("DROP TABLE IF EXISTS pg_ser");
+	pg_exec("CREATE TABLE pg_ser (id INTEGER PRIMARY KEY, n INTEGER)");
+	pg_exec("INSERT INTO pg_ser VALUES (1, 0)");
+	assert_int_equal(dbr_tx_begin_source(db, "pg", &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx,
+				      "SET TRANSACTION ISOLATION LEVEL "
+				      "REPEATABLE READ",
+				      NULL, 0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(
+		dbr_tx_query(tx, "SELECT n FROM pg_ser", NULL, 0, NULL, &err),
+		DBR_OK);
+	/* Another session changes the row after the snapshot was taken. */
+	pg_exec("UPDATE pg_ser SET n = 1 WHERE id = 1");
+	err_garbage(&err);
+	assert_int_equal(dbr_tx_query(tx,
+				      "UPDATE pg_ser SET n = 2 WHERE id = 1",
+				      NULL, 0, NULL, &err),
+			 DBR_E_STMT);
+	assert_string_equal(err.sqlstate, "40001");
+	assert_true(err.retryable);
+	assert_string_equal(err.hint, "run the whole transaction again");
+	assert_string_equal(err.source, "pg");
+	assert_false(err.truncated);
+	assert_reserved_zero(&err);
+	assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
+
+	err_garbage(&err);
+	assert_int_equal(dbr_query_source(db, "pg",
+					  "INSERT INTO pg_ser VALUES (1, 0)",
+					  NULL, 0, &res, &err),
+			 DBR_E_CONSTRAINT);
+	assert_null(res);
+	assert_string_equal(err.sqlstate, "23505");
+	assert_false(err.retryable);
+	assert_true(strlen(err.hint) > 0);
+	assert_reserved_zero(&err);
+	pg_exec("DROP TABLE pg_ser");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1670,6 +1737,8 @@ int main(void)
 		cmocka_unit_test(test_postgres__numbers_ignore_locale),
 		cmocka_unit_test(test_postgres__example_schema_holds_group_ids),
 		cmocka_unit_test(test_postgres__empty_statement_named),
+		cmocka_unit_test(
+			test_postgres__serialization_failure_retryable),
 	};
 
 	int rc = t_need_server("DBR_TEST_PG", "PostgreSQL server");
