@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "driver.h"
 #include "option.h"
 #include "plugin.h"
@@ -34,6 +35,18 @@ static struct node *loaded;
 /* The offset just past the last required call. */
 #define REQUIRED_SIZE                                                          \
 	(offsetof(struct dbr_driver, finish) + sizeof(void (*)(void)))
+
+/*
+ * The smallest option declaration and connection head: ABI 2.0's. Later
+ * minors append fields, which a 2.0 driver's entries lack and which then
+ * read as zero.
+ */
+#define OPTION_SIZE_2_0                                                        \
+	(offsetof(struct dbr_option_decl, help) + sizeof(const char *))
+#define CONN_SIZE_2_0 (offsetof(struct dbr_driver_conn, src) + sizeof(void *))
+
+/* More declarations than this: the array lacks its NULL name. */
+#define MAX_OPTIONS 1024
 
 /* An option key: a lower-case letter, then lower-case letters, digits
  * and underscores, at most 64 bytes. */
@@ -155,10 +168,89 @@ static int check_decls(const struct dbr_driver *vt, char *msg, size_t msgsize)
 	return DBR_OK;
 }
 
-int dbr__driver_check(const struct dbr_driver *vt, const char *type,
-		      struct dbr_driver *out, char *msg, size_t msgsize)
+/*
+ * The driver's option declarations walked by its option_size, each copied
+ * into a zeroed one of this core's size: a driver built with a larger
+ * struct (a later minor) loads, its extra fields ignored.
+ */
+static int copy_options(const struct dbr_driver *vt,
+			struct dbr_option_decl **out, char *msg, size_t msgsize)
 {
+	const unsigned char *p = (const unsigned char *)vt->options;
+	size_t stride = vt->option_size, n, i;
+	const char *name;
+
+	*out = NULL;
+	if (!p)
+		return DBR_OK;
+	if (stride < OPTION_SIZE_2_0) {
+		snprintf(msg, msgsize,
+			 "option declarations of %zu bytes each (option_size) "
+			 "are too short for ABI %d (at least %zu)",
+			 stride, DBR_ABI_MAJOR, (size_t)OPTION_SIZE_2_0);
+		return DBR_E_ABI;
+	}
+	for (n = 0; n < MAX_OPTIONS; n++) {
+		memcpy(&name, p + n * stride, sizeof(name));
+		if (!name)
+			break;
+	}
+	if (n == MAX_OPTIONS) {
+		snprintf(msg, msgsize,
+			 "more than %d option declarations (is the array "
+			 "ended by a NULL name?)",
+			 MAX_OPTIONS);
+		return DBR_E_ABI;
+	}
+	*out = dbr__calloc(n + 1, sizeof(**out));
+	if (!*out) {
+		snprintf(msg, msgsize, "out of memory");
+		return DBR_E_NOMEM;
+	}
+	if (stride > sizeof(**out))
+		stride = sizeof(**out);
+	for (i = 0; i < n; i++)
+		memcpy(&(*out)[i], p + i * vt->option_size, stride);
+	return DBR_OK;
+}
+
+/*
+ * Every connection is opened here (the table's open): the driver's open,
+ * then its connection head checked, so that the head can grow.
+ */
+static int checked_open(const struct dbr_source_config *src,
+			struct dbr_driver_conn **out, struct dbr_error *err)
+{
+	const struct dbr__driver *d = src->drv;
+	uint32_t size;
+	int rc = d->open(src, out, err);
+
+	if (rc)
+		return rc;
+	if (!*out)
+		return dbr__error_set(err, DBR_E_ABI, NULL,
+				      "driver '%s' (%s): open() returned no "
+				      "connection",
+				      d->type, d->origin);
+	size = (*out)->struct_size;
+	if (size >= CONN_SIZE_2_0)
+		return DBR_OK;
+	d->vt.close(*out);
+	*out = NULL;
+	return dbr__error_set(err, DBR_E_ABI, NULL,
+			      "driver '%s' (%s): connection head of %u bytes "
+			      "(struct_size) is too short for ABI %d (at least "
+			      "%zu)",
+			      d->type, d->origin, (unsigned)size, DBR_ABI_MAJOR,
+			      (size_t)CONN_SIZE_2_0);
+}
+
+int dbr__driver_check(const struct dbr_driver *vt, const char *type,
+		      struct dbr__driver *drv, char *msg, size_t msgsize)
+{
+	struct dbr_driver *out = &drv->vt;
 	size_t n;
+	int rc;
 
 	if (!vt) {
 		snprintf(msg, msgsize, "the entry call returned no driver");
@@ -166,9 +258,13 @@ int dbr__driver_check(const struct dbr_driver *vt, const char *type,
 	}
 	if (vt->abi_version >> 16 != DBR_ABI_MAJOR) {
 		snprintf(msg, msgsize,
-			 "driver ABI %u.%u, but this dbroute needs ABI %d.x",
+			 "driver ABI %u.%u, but this dbroute needs ABI %d.x%s",
 			 vt->abi_version >> 16, vt->abi_version & 0xffff,
-			 DBR_ABI_MAJOR);
+			 DBR_ABI_MAJOR,
+			 vt->abi_version >> 16 < DBR_ABI_MAJOR
+				 ? " (rebuild the plugin with this dbroute's "
+				   "dbroute_driver.h)"
+				 : "");
 		return DBR_E_ABI;
 	}
 	if (vt->struct_size < REQUIRED_SIZE) {
@@ -196,7 +292,16 @@ int dbr__driver_check(const struct dbr_driver *vt, const char *type,
 	}
 	if (!out->version)
 		out->version = "?";
-	return check_decls(out, msg, msgsize);
+	rc = copy_options(vt, &drv->options, msg, msgsize);
+	if (rc)
+		return rc;
+	out->options = drv->options;
+	rc = check_decls(out, msg, msgsize);
+	if (rc)
+		return rc;
+	drv->open = out->open;
+	out->open = checked_open;
+	return DBR_OK;
 }
 
 static const struct builtin *find_builtin(const char *type)
@@ -215,6 +320,7 @@ static void node_free(struct node *n)
 	if (!n)
 		return;
 	dbr__plugin_close(n->drv.dl, n->drv.fd);
+	dbr__free(n->drv.options);
 	dbr__free(n->drv.origin);
 	dbr__free(n->drv.file);
 	dbr__free(n);
@@ -251,7 +357,7 @@ static int load(const char *type, const char *plugin_dir, struct node **out,
 		rc = load_plugin(n, type, plugin_dir, &entry, msg, msgsize);
 	}
 	if (!rc)
-		rc = dbr__driver_check(entry(&dbr__host), type, &n->drv.vt, msg,
+		rc = dbr__driver_check(entry(&dbr__host), type, &n->drv, msg,
 				       msgsize);
 	if (rc == DBR_E_ABI && n->drv.origin && n->drv.dl) {
 		/* Name the file the refused table came from. */

@@ -9,7 +9,18 @@
 #include "internal.h"
 
 struct dbr__driver {
-	struct dbr_driver vt; /* the driver's table, zero-extended */
+	/*
+	 * The driver's table, zero-extended. Two fields are the core's own:
+	 * options points to `options` below, and open to the core's checked
+	 * open, which calls the driver's (`open` below) and refuses a
+	 * connection head smaller than this core's.
+	 */
+	struct dbr_driver vt;
+	/* The driver's option declarations, each zero-extended to this
+	 * core's struct (read by its option_size), NULL-name ended; owned. */
+	struct dbr_option_decl *options;
+	int (*open)(const struct dbr_source_config *src,
+		    struct dbr_driver_conn **out, struct dbr_error *err);
 	char type[33];
 	char *origin;  /* "built-in" or the plugin's configured path */
 	char *file;    /* the plugin's resolved file, NULL when built in */
@@ -39,13 +50,14 @@ int dbr__driver_get(const char *type, const char *plugin_dir,
 void dbr__driver_put(struct dbr__driver *d);
 
 /*
- * Check a driver table against the ABI, its option declarations (valid
- * keys and kinds, min <= max, defaults that parse and lie in range, ENUM
- * choices) and its capabilities against its calls, and copy it
- * zero-extended into out. On failure, writes the reason into msg.
+ * Check a driver table against the ABI, its option declarations (their
+ * stride, valid keys and kinds, min <= max, defaults that parse and lie in
+ * range, ENUM choices) and its capabilities against its calls, and copy it
+ * zero-extended into out->vt, its declarations into out->options. On
+ * failure, writes the reason into msg (out->options may then need freeing).
  */
 int dbr__driver_check(const struct dbr_driver *vt, const char *type,
-		      struct dbr_driver *out, char *msg, size_t msgsize);
+		      struct dbr__driver *out, char *msg, size_t msgsize);
 
 /* The built-in SQLite driver's entry (drivers/sqlite). */
 const struct dbr_driver *dbr__sqlite_entry(const struct dbr_host *host);

@@ -10,7 +10,11 @@
  * Versioning: DBR_ABI_VERSION is MAJOR << 16 | MINOR. The core refuses a
  * driver of another major and accepts one of another minor: calls appended
  * after the driver's struct_size read as NULL. Calls are only ever appended,
- * each group marked with the minor that added it. See docs/abi.md.
+ * each group marked with the minor that added it. The three structs a
+ * driver hands the core each carry the size it was built with, so each may
+ * grow by appending: struct dbr_driver (struct_size), every entry of its
+ * option array (option_size, the array's stride) and struct
+ * dbr_driver_conn (struct_size). See docs/abi.md.
  *
  * Threads: calls on one connection never overlap; calls on different
  * connections may run in parallel. The entry function runs once per
@@ -26,8 +30,8 @@
 extern "C" {
 #endif
 
-#define DBR_ABI_MAJOR	1
-#define DBR_ABI_MINOR	1
+#define DBR_ABI_MAJOR	2
+#define DBR_ABI_MINOR	0
 #define DBR_ABI_VERSION ((uint32_t)(DBR_ABI_MAJOR << 16 | DBR_ABI_MINOR))
 
 /** The symbol a plugin exports. */
@@ -48,6 +52,21 @@ enum dbr_driver_caps {
 	DBR_CAP_READONLY = 1u << 3	/**< `readonly = true` is enforced */
 };
 
+/**
+ * The lexical forms of a driver's SQL dialect beyond standard SQL
+ * (struct dbr_driver.lex_flags), for the statement splitter, so that it
+ * never splits inside a string, comment or body of the dialect. Standard
+ * SQL ('' strings, "" identifiers, -- and block comments) needs no flag.
+ */
+enum dbr_lex_flags {
+	DBR_LEX_DOLLAR_QUOTES = 1u << 0,     /**< PostgreSQL $tag$ ... $tag$ */
+	DBR_LEX_E_STRINGS = 1u << 1,	     /**< PostgreSQL E'..' strings */
+	DBR_LEX_BACKSLASH_ESCAPES = 1u << 2, /**< MySQL: backslash escapes */
+	DBR_LEX_HASH_COMMENTS = 1u << 3,     /**< MySQL # comments */
+	DBR_LEX_BACKTICK_IDS = 1u << 4,	     /**< MySQL `ids` */
+	DBR_LEX_TRIGGER_BODIES = 1u << 5 /**< SQLite CREATE TRIGGER .. END */
+};
+
 /** The kind of a declared option's value. */
 enum dbr_option_kind {
 	DBR_OPT_TEXT = 1,    /**< any text */
@@ -66,7 +85,9 @@ enum dbr_option_flags {
 /**
  * One option a driver accepts in its sources' sections. The core validates
  * every key of a `[source.NAME]` against the driver's array of these (and
- * its own keys) when the configuration is loaded.
+ * its own keys) when the configuration is loaded. The core walks the array
+ * by the driver's option_size, so fields may be appended in a later minor
+ * (ABI 2.0: the fields below).
  */
 struct dbr_option_decl {
 	const char *name;	   /**< the INI key; NULL ends the array */
@@ -93,7 +114,7 @@ struct dbr_host {
 	uint32_t struct_size; /**< sizeof(struct dbr_host) of the core */
 	uint32_t abi_version; /**< the core's DBR_ABI_VERSION */
 
-	/* ABI 1.0 */
+	/* ABI 2.0 */
 
 	/** Log a message about a source (formatted with printf rules). */
 	void (*log)(const struct dbr_source_config *src, int level,
@@ -139,9 +160,13 @@ struct dbr_host {
 
 /**
  * The head every driver connection embeds as its first member. The driver
- * sets both fields in open(); the core only reads them.
+ * sets every field in open(); the core only reads them. Fields are only
+ * ever appended; the core refuses a connection whose struct_size is
+ * smaller than the head it was built with (the connection is closed and
+ * open fails with DBR_E_ABI).
  */
 struct dbr_driver_conn {
+	uint32_t struct_size; /**< sizeof(struct dbr_driver_conn), as built */
 	const struct dbr_driver *driver;     /**< the driver that opened it */
 	const struct dbr_source_config *src; /**< its source's options */
 };
@@ -160,19 +185,30 @@ struct dbr_driver_conn {
  * Errors: every call that fails fills err through host->set_error() and
  * returns its category. The category says what happened (DBR_E_CONN: the
  * link is lost, and the core checks whether the source is down); whether
- * the connection is pooled again is is_clean's answer (ABI 1.1), or,
- * without is_clean, whether any call on it failed.
+ * the connection is pooled again is is_clean's answer, or, without
+ * is_clean, whether any call on it failed.
  */
 struct dbr_driver {
 	uint32_t abi_version; /**< DBR_ABI_VERSION the driver was built for */
 	uint32_t
 		struct_size; /**< sizeof(struct dbr_driver) it was built with */
+	/**
+	 * sizeof(struct dbr_option_decl) it was built with: the stride by
+	 * which the core walks options (a smaller one is refused)
+	 */
+	uint32_t option_size;
+	/**
+	 * enum dbr_lex_flags of its dialect, read by the statement splitter
+	 * (0 for a driver that is not SQL). Declared in ABI 2.0 for the
+	 * splitter to come: the core stores it and nothing reads it yet.
+	 */
+	uint32_t lex_flags;
 	const char *name;    /**< the source `type` it serves */
 	const char *version; /**< the driver's own version string */
 	uint32_t caps;	     /**< enum dbr_driver_caps */
 	const struct dbr_option_decl *options; /**< ended by a NULL name */
 
-	/* ABI 1.0: required */
+	/* ABI 2.0: required */
 
 	/** Open one connection for a source. */
 	int (*open)(const struct dbr_source_config *src,
@@ -198,7 +234,7 @@ struct dbr_driver {
 	/** End the cursor (no-op when none). */
 	void (*finish)(struct dbr_driver_conn *conn);
 
-	/* ABI 1.0: optional (NULL when unsupported) */
+	/* ABI 2.0: optional (NULL when unsupported) */
 
 	/** Rows changed by the finished statement. */
 	int64_t (*changes)(struct dbr_driver_conn *conn);
@@ -218,8 +254,6 @@ struct dbr_driver {
 	 * is sent.
 	 */
 	bool (*is_alive)(struct dbr_driver_conn *conn);
-
-	/* ABI 1.1: optional (NULL when unsupported) */
 
 	/**
 	 * Whether the connection is clean and usable now that its statement

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dbroute_driver.h"
 #include "helpers.h"
 
 static char *dir;
@@ -122,9 +123,9 @@ static void test_plugin__refusals(void **state)
 		       "driver names itself 'other', not 'broken'");
 	expect_refused("broken", DBR_FIXTURE_DIR "/major",
 		       "/major/broken.so' refused",
-		       "driver ABI 2.0, but this dbroute needs ABI 1.x");
+		       "driver ABI 3.0, but this dbroute needs ABI 2.x");
 	expect_refused("broken", DBR_FIXTURE_DIR "/short",
-		       "/short/broken.so' refused", "too short for ABI 1");
+		       "/short/broken.so' refused", "too short for ABI 2");
 	expect_refused("broken", DBR_FIXTURE_DIR "/noquery",
 		       "/noquery/broken.so' refused", "lacks a required call");
 	expect_refused("broken", DBR_FIXTURE_DIR "/noentry",
@@ -173,6 +174,98 @@ static void test_plugin__bad_declarations_refused(void **state)
 			 "plugin '%s/broken.so' refused: ", pdir);
 		expect_refused("broken", pdir, file, cases[i].want);
 	}
+}
+
+/* A plugin built for ABI 1 is refused naming both versions and what to
+ * do (its option array and connection head have no size). */
+static void test_plugin__abi1_refused(void **state)
+{
+	(void)state;
+	expect_refused("broken", DBR_FIXTURE_DIR "/abi1",
+		       "/abi1/broken.so' refused: driver ABI 1.1, but this "
+		       "dbroute needs ABI 2.x",
+		       "(rebuild the plugin with this dbroute's "
+		       "dbroute_driver.h)");
+}
+
+/* Option declarations shorter than ABI 2.0's (or of no stated size) are
+ * refused naming the file. */
+static void test_plugin__short_option_size_refused(void **state)
+{
+	char want[160];
+
+	(void)state;
+	snprintf(want, sizeof(want), "too short for ABI 2 (at least %zu)",
+		 sizeof(struct dbr_option_decl));
+	expect_refused("broken", DBR_FIXTURE_DIR "/optsize0",
+		       "/optsize0/broken.so' refused: option declarations "
+		       "of 0 bytes each (option_size)",
+		       want);
+	expect_refused("broken", DBR_FIXTURE_DIR "/optsize8",
+		       "/optsize8/broken.so' refused: option declarations "
+		       "of 8 bytes each (option_size)",
+		       want);
+}
+
+/* Declarations one field longer than the core's (a later minor) are
+ * walked by their option_size: both options are found and checked. */
+static void test_plugin__wider_option_decls_walked_by_stride(void **state)
+{
+	char *path;
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	path = t_write(dir, "w.ini",
+		       "[database]\nplugin_dir = " DBR_FIXTURE_DIR
+		       "/wideopts\n\n[source.x]\ntype = wide\n"
+		       "label = hi\nsize = 20\n");
+	assert_int_equal(dbr_open(&db, path, NULL, &err), DBR_E_CONFIG);
+	if (!strstr(err.message, "w.ini:7: bad value '20' for 'size'")) {
+		fprintf(stderr, "unexpected: %s\n", err.message);
+		fail();
+	}
+	free(path);
+	path = t_write(dir, "w.ini",
+		       "[database]\nplugin_dir = " DBR_FIXTURE_DIR
+		       "/wideopts\n\n[source.x]\ntype = wide\n"
+		       "label = hi\nsize = 3\n");
+	db = t_open(path);
+	assert_int_equal(
+		dbr_query_source(db, "x", "anything", NULL, 0, &res, &err),
+		DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), "hi");
+	dbr_result_free(res);
+	dbr_close(db);
+	free(path);
+}
+
+/* A connection whose head is smaller than the core's is closed and the
+ * open fails with DBR_E_ABI naming the driver. */
+static void test_plugin__short_conn_head_refused(void **state)
+{
+	char *path = config("connsize", DBR_FIXTURE_DIR "/connsize");
+	struct dbr_result *res = NULL;
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	db = t_open(path);
+	assert_int_equal(
+		dbr_query_source(db, "x", "anything", NULL, 0, &res, &err),
+		DBR_E_ABI);
+	assert_null(res);
+	if (!strstr(err.message,
+		    "driver 'connsize' (" DBR_FIXTURE_DIR
+		    "/connsize/connsize.so): connection head of 4 "
+		    "bytes (struct_size) is too short for ABI 2")) {
+		fprintf(stderr, "unexpected: %s\n", err.message);
+		fail();
+	}
+	dbr_close(db);
+	free(path);
 }
 
 /* Another minor of the same major is accepted. */
@@ -422,6 +515,10 @@ int main(void)
 		T(test_plugin__refusals),
 		T(test_plugin__bad_declarations_refused),
 		T(test_plugin__other_minor_accepted),
+		T(test_plugin__abi1_refused),
+		T(test_plugin__short_option_size_refused),
+		T(test_plugin__wider_option_decls_walked_by_stride),
+		T(test_plugin__short_conn_head_refused),
 		T(test_plugin__unsafe_files_refused),
 		T(test_plugin__truncated_or_foreign_elf_refused),
 		T(test_plugin__symlink_into_unsafe_folder_refused),

@@ -269,6 +269,7 @@ static int pg_open(const struct dbr_source_config *src,
 
 	if (!c)
 		return pg_nomem(err);
+	c->base.struct_size = sizeof(c->base);
 	c->base.driver = &pg_driver;
 	c->base.src = src;
 	c->cache.drop = pg_drop;
@@ -712,6 +713,8 @@ static bool pg_wrote(struct dbr_driver_conn *conn)
 static const struct dbr_driver pg_driver = {
 	.abi_version = DBR_ABI_VERSION,
 	.struct_size = sizeof(struct dbr_driver),
+	.option_size = sizeof(struct dbr_option_decl),
+	.lex_flags = DBR_LEX_DOLLAR_QUOTES | DBR_LEX_E_STRINGS,
 	.name = "postgres",
 	.version = "0.1.0 (libpq)",
 	.caps = DBR_CAP_SQL | DBR_CAP_TRANSACTIONS | DBR_CAP_READONLY,

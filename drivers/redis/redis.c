@@ -304,6 +304,7 @@ static int rds_open(const struct dbr_source_config *src,
 
 	if (!c)
 		return rds_nomem(err);
+	c->base.struct_size = sizeof(c->base);
 	c->base.driver = &rds_driver;
 	c->base.src = src;
 	c->readonly = rds_host->opt_bool(src, "readonly");
@@ -793,6 +794,7 @@ static bool rds_wrote(struct dbr_driver_conn *conn)
 static const struct dbr_driver rds_driver = {
 	.abi_version = DBR_ABI_VERSION,
 	.struct_size = sizeof(struct dbr_driver),
+	.option_size = sizeof(struct dbr_option_decl),
 	.name = "redis",
 	.version = "0.1.0 (hiredis)",
 	.caps = DBR_CAP_KV | DBR_CAP_READONLY,

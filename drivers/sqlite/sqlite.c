@@ -295,6 +295,7 @@ static int sqlt_open(const struct dbr_source_config *src,
 				     "out of memory");
 		return DBR_E_NOMEM;
 	}
+	c->base.struct_size = sizeof(c->base);
 	c->base.driver = &sqlt_driver;
 	c->base.src = src;
 	c->cache.drop = sqlt_drop;
@@ -753,6 +754,8 @@ static bool sqlt_wrote(struct dbr_driver_conn *conn)
 static const struct dbr_driver sqlt_driver = {
 	.abi_version = DBR_ABI_VERSION,
 	.struct_size = sizeof(struct dbr_driver),
+	.option_size = sizeof(struct dbr_option_decl),
+	.lex_flags = DBR_LEX_TRIGGER_BODIES,
 	.name = "sqlite",
 	.version = "0.1.0 (SQLite " SQLITE_VERSION ")",
 	.caps = DBR_CAP_SQL | DBR_CAP_TRANSACTIONS | DBR_CAP_READONLY,

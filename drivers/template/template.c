@@ -51,6 +51,7 @@ static int tmpl_open(const struct dbr_source_config *src,
 				     "out of memory");
 		return DBR_E_NOMEM;
 	}
+	c->base.struct_size = sizeof(c->base);
 	c->base.driver = &tmpl_driver;
 	c->base.src = src;
 	c->label = tmpl_host->opt_text(src, "label");
@@ -136,6 +137,7 @@ static void tmpl_finish(struct dbr_driver_conn *conn)
 static const struct dbr_driver tmpl_driver = {
 	.abi_version = DBR_ABI_VERSION,
 	.struct_size = sizeof(struct dbr_driver),
+	.option_size = sizeof(struct dbr_option_decl),
 	.name = "template",
 	.version = "0.1.0",
 	.caps = DBR_CAP_KV,

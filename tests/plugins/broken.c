@@ -10,6 +10,11 @@
  *   FIX_BEGIN_ONLY    begin without commit and rollback
  *   FIX_TX_CAP        DBR_CAP_TRANSACTIONS without begin/commit/rollback
  *   FIX_CAPS=N        the table claims capabilities N
+ *   FIX_OPT_SIZE=N    the table claims option declarations of N bytes
+ *   FIX_CONN_SIZE=N   open() gives connections a head of N bytes
+ *   FIX_WIDE_OPTS     declarations one field longer than the core's (as a
+ *                     later ABI minor may append), and option_size saying so:
+ *                     "label" as the template's and "size", INT 1..10
  * Built without any of them it loads, under the type "broken" (or
  * FIX_TYPE="t"). With FIX_COUNT_ENTRY its version is "calls N", N the
  * number of times its entry ran.
@@ -48,6 +53,32 @@ static const struct dbr_option_decl bad_options[][2] = {
 };
 #endif
 
+#ifdef FIX_WIDE_OPTS
+struct wide_decl {
+	struct dbr_option_decl decl;
+	const char *appended;
+};
+
+static const struct wide_decl wide_options[] = {
+	{ { "label", DBR_OPT_TEXT, 0, 0, 0, "template", NULL, "row text" },
+	  "a field this core does not know" },
+	{ { "size", DBR_OPT_INT, 0, 1, 10, "5", NULL, "a number" }, "another" },
+	{ { NULL, 0, 0, 0, 0, NULL, NULL, NULL }, NULL },
+};
+#endif
+
+#ifdef FIX_CONN_SIZE
+static int fix_open(const struct dbr_source_config *src,
+		    struct dbr_driver_conn **out, struct dbr_error *err)
+{
+	int rc = tmpl_open(src, out, err);
+
+	if (!rc)
+		(*out)->struct_size = FIX_CONN_SIZE;
+	return rc;
+}
+#endif
+
 #ifdef FIX_BEGIN_ONLY
 static int fix_begin(struct dbr_driver_conn *conn, struct dbr_error *err)
 {
@@ -83,6 +114,16 @@ dbr_driver_entry(const struct dbr_host *host)
 #endif
 #ifdef FIX_OPT
 	broken.options = bad_options[FIX_OPT];
+#endif
+#ifdef FIX_OPT_SIZE
+	broken.option_size = FIX_OPT_SIZE;
+#endif
+#ifdef FIX_WIDE_OPTS
+	broken.options = &wide_options[0].decl;
+	broken.option_size = sizeof(wide_options[0]);
+#endif
+#ifdef FIX_CONN_SIZE
+	broken.open = fix_open;
 #endif
 #ifdef FIX_BEGIN_ONLY
 	broken.begin = fix_begin;
