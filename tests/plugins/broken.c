@@ -39,8 +39,9 @@ static int entry_calls;
 #endif
 
 #ifdef FIX_OPT
-/* Each a declaration the loader must refuse, then the end. */
-static const struct dbr_option_decl bad_options[][2] = {
+/* Each a declaration the loader must refuse, then the end (a NULL name,
+ * read now that the core copies the whole array before checking it). */
+static const struct dbr_option_decl bad_options[][3] = {
 	{ { "size", DBR_OPT_INT, 0, 0, 0, "abc", NULL, "not a number" } },
 	{ { "size", DBR_OPT_INT, 0, 1, 10, "20", NULL, "out of range" } },
 	{ { "size", DBR_OPT_INT, 0, 10, 1, "5", NULL, "min above max" } },
