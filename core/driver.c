@@ -12,6 +12,7 @@
 #include "driver.h"
 #include "option.h"
 #include "plugin.h"
+#include "suggest.h"
 
 struct builtin {
 	const char *type;
@@ -21,6 +22,12 @@ struct builtin {
 static const struct builtin builtins[] = {
 	{ "sqlite", dbr__sqlite_entry },
 };
+
+/* The built-in types, for messages. */
+#define BUILTIN_NAMES "sqlite"
+
+/* The most candidates for a "did you mean": built-in types and plugins. */
+#define MAX_SUGGEST 256
 
 /* Loaded drivers, never freed; the list and every refs field are under
  * lock. */
@@ -326,15 +333,49 @@ static void node_free(struct node *n)
 	dbr__free(n);
 }
 
+/*
+ * The message for a type no built-in driver and no plugin folder serves:
+ * the nearest built-in type or plugin file as a suggestion, then the
+ * paths tried (in msg on entry).
+ */
+static void unknown_type(const struct dbr__plugin_dirs *dirs, const char *type,
+			 char *msg, size_t msgsize)
+{
+	const size_t nb = sizeof(builtins) / sizeof(builtins[0]);
+	char names[MAX_SUGGEST][33], tried[1024], hint[64] = "";
+	const char *cands[MAX_SUGGEST], *best;
+	size_t i, n;
+
+	snprintf(tried, sizeof(tried), "%s", msg);
+	for (i = 0; i < nb; i++)
+		cands[i] = builtins[i].type;
+	n = dbr__plugin_types(dirs, names, MAX_SUGGEST - nb);
+	for (i = 0; i < n; i++)
+		cands[nb + i] = names[i];
+	best = dbr__suggest(type, cands, nb + n);
+	if (best)
+		snprintf(hint, sizeof(hint), " (did you mean '%s'?)", best);
+	snprintf(msg, msgsize,
+		 "unknown driver type '%s'%s: no built-in driver (built in: "
+		 "%s) and no plugin for this type: tried %s",
+		 type, hint, BUILTIN_NAMES, tried);
+}
+
 /* Open the plugin serving type, or say why not. */
 static int load_plugin(struct node *n, const char *type, const char *plugin_dir,
 		       dbr_driver_entry_fn *entry, char *msg, size_t msgsize)
 {
-	const char *why, *dir = dbr__plugin_dir(plugin_dir, &why);
+	struct dbr__plugin_dirs dirs;
+	int rc;
 
-	return dbr__plugin_open(dir, why, type, "sqlite", &n->drv.dl,
-				&n->drv.fd, entry, &n->drv.origin, &n->drv.file,
-				msg, msgsize);
+	dbr__plugin_dirs(plugin_dir, &dirs);
+	rc = dbr__plugin_open(&dirs, type, &n->drv.dl, &n->drv.fd, entry,
+			      &n->drv.origin, &n->drv.file, msg, msgsize);
+	if (rc == DBR__PLUGIN_MISSING) {
+		unknown_type(&dirs, type, msg, msgsize);
+		rc = DBR_E_CONFIG;
+	}
+	return rc;
 }
 
 static int load(const char *type, const char *plugin_dir, struct node **out,
@@ -383,30 +424,32 @@ static int load(const char *type, const char *plugin_dir, struct node **out,
 static int check_same_file(const struct node *n, const char *plugin_dir,
 			   char *msg, size_t msgsize)
 {
-	const char *why, *dir = dbr__plugin_dir(plugin_dir, &why);
-	char *real, ebuf[128];
-	int rc = DBR_OK;
+	struct dbr__plugin_dirs dirs;
+	char *real, ebuf[128], tried[1024];
+	int rc = DBR_OK, e;
 
 	if (!n->drv.file)
 		return DBR_OK;
-	errno = 0;
-	real = dbr__plugin_resolve(dir, n->drv.type);
-	if (!real && (errno == ENOMEM || !errno))
+	dbr__plugin_dirs(plugin_dir, &dirs);
+	real = dbr__plugin_resolve(&dirs, n->drv.type);
+	e = errno;
+	if (!real && e == ENOMEM)
 		return DBR_E_NOMEM;
 	if (!real) {
+		dbr__plugin_tried(&dirs, n->drv.type, tried, sizeof(tried));
 		snprintf(msg, msgsize,
 			 "type '%s' is already loaded from '%s' (a driver is "
-			 "loaded once per process), and '%s/%s.so' (plugin "
-			 "folder %s) cannot be resolved: %s",
-			 n->drv.type, n->drv.file, dir, n->drv.type, why,
-			 dbr__errno_text(errno, ebuf, sizeof(ebuf)));
+			 "loaded once per process), and no plugin folder has "
+			 "it now: tried %s: %s",
+			 n->drv.type, n->drv.file, tried,
+			 dbr__errno_text(e, ebuf, sizeof(ebuf)));
 		rc = DBR_E_CONFIG;
 	} else if (strcmp(real, n->drv.file)) {
-		snprintf(msg, msgsize,
-			 "type '%s' is already loaded from '%s', not from '%s' "
-			 "(plugin folder %s); a driver is loaded once per "
-			 "process",
-			 n->drv.type, n->drv.file, real, why);
+		snprintf(
+			msg, msgsize,
+			"type '%s' is already loaded from '%s', not from '%s'; "
+			"a driver is loaded once per process",
+			n->drv.type, n->drv.file, real);
 		rc = DBR_E_CONFIG;
 	}
 	dbr__free(real);

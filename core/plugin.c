@@ -3,6 +3,7 @@
  * loaded into the process.
  */
 #define _GNU_SOURCE /* dladdr() */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
@@ -99,24 +100,50 @@ static const char *installed_dir(void)
 	return installed;
 }
 
-const char *dbr__plugin_dir(const char *configured, const char **why)
+static void add_dir(struct dbr__plugin_dirs *out, const char *dir,
+		    const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < out->n; i++)
+		if (!strcmp(out->dir[i], dir))
+			return;
+	out->dir[out->n] = dir;
+	out->why[out->n++] = why;
+}
+
+void dbr__plugin_dirs(const char *configured, struct dbr__plugin_dirs *out)
 {
 	const char *env = getenv("DBROUTE_PLUGIN_DIR");
 
-	if (env && *env) {
-		*why = "from DBROUTE_PLUGIN_DIR";
-		return env;
+	out->n = 0;
+	if (env && *env)
+		add_dir(out, env, "from DBROUTE_PLUGIN_DIR");
+	if (configured && *configured)
+		add_dir(out, configured, "from plugin_dir");
+	if (in_build_tree())
+		add_dir(out, DBR_BUILD_DIR "/plugins.d",
+			"the build tree's default");
+	else
+		add_dir(out, installed_dir(), "the installed default");
+}
+
+void dbr__plugin_tried(const struct dbr__plugin_dirs *dirs, const char *type,
+		       char *buf, size_t size)
+{
+	size_t i, len = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (i = 0; i < dirs->n && len < size; i++) {
+		n = snprintf(buf + len, size - len,
+			     "%s'%s/%s.so' (plugin folder "
+			     "%s)",
+			     i ? ", " : "", dirs->dir[i], type, dirs->why[i]);
+		if (n < 0)
+			break;
+		len += (size_t)n;
 	}
-	if (configured) {
-		*why = "from plugin_dir";
-		return configured;
-	}
-	if (in_build_tree()) {
-		*why = "the build tree's default";
-		return DBR_BUILD_DIR "/plugins.d";
-	}
-	*why = "the installed default";
-	return installed_dir();
 }
 
 /* Refuse what another user could have replaced. */
@@ -401,46 +428,116 @@ static int check_fd(int fd, const char *dir, const char *path, char *real,
 	return rc;
 }
 
-char *dbr__plugin_resolve(const char *dir, const char *type)
+/* Whether a failed open() means "not in this folder": search on. */
+static bool not_here(int e)
 {
-	char name[40], buf[PATH_MAX], *path, *real = NULL;
-
-	snprintf(name, sizeof(name), "%s.so", type);
-	path = dbr__path_join(dir, name);
-	if (path && realpath(path, buf))
-		real = dbr__strdup(buf);
-	dbr__free(path);
-	return real;
+	return e == ENOENT || e == ENOTDIR;
 }
 
-int dbr__plugin_open(const char *dir, const char *why, const char *type,
-		     const char *builtins, void **dl, int *fdp,
-		     dbr_driver_entry_fn *entry, char **path, char **real,
-		     char *msg, size_t msgsize)
+char *dbr__plugin_resolve(const struct dbr__plugin_dirs *dirs, const char *type)
 {
-	char name[40], resolved[PATH_MAX], ebuf[128];
+	char name[40], buf[PATH_MAX], *path, *real = NULL;
+	size_t i;
+
+	snprintf(name, sizeof(name), "%s.so", type);
+	errno = ENOENT;
+	for (i = 0; i < dirs->n && !real; i++) {
+		path = dbr__path_join(dirs->dir[i], name);
+		if (!path) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		if (realpath(path, buf)) {
+			real = dbr__strdup(buf);
+			if (!real)
+				errno = ENOMEM;
+			dbr__free(path);
+			return real;
+		}
+		dbr__free(path);
+		if (!not_here(errno))
+			return NULL;
+	}
+	errno = ENOENT;
+	return NULL;
+}
+
+size_t dbr__plugin_types(const struct dbr__plugin_dirs *dirs, char (*names)[33],
+			 size_t max)
+{
+	struct dirent *e;
+	size_t i, n = 0, len;
+	DIR *d;
+
+	for (i = 0; i < dirs->n; i++) {
+		d = opendir(dirs->dir[i]);
+		if (!d)
+			continue;
+		while (n < max && (e = readdir(d)) != NULL) {
+			len = strlen(e->d_name);
+			if (len < 4 || len - 3 > 32 ||
+			    strcmp(e->d_name + len - 3, ".so"))
+				continue;
+			memcpy(names[n], e->d_name, len - 3);
+			names[n++][len - 3] = '\0';
+		}
+		closedir(d);
+	}
+	return n;
+}
+
+/* Open `<type>.so` in the first folder that has it. */
+static int open_first(const struct dbr__plugin_dirs *dirs, const char *type,
+		      int *fdp, size_t *which, char **path, char *msg,
+		      size_t msgsize)
+{
+	char name[40], ebuf[128];
+	size_t i;
+
+	snprintf(name, sizeof(name), "%s.so", type);
+	for (i = 0; i < dirs->n; i++) {
+		dbr__free(*path);
+		*path = dbr__path_join(dirs->dir[i], name);
+		if (!*path)
+			return DBR_E_NOMEM;
+		*fdp = open(*path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (*fdp >= 0) {
+			*which = i;
+			return DBR_OK;
+		}
+		if (!not_here(errno)) {
+			snprintf(msg, msgsize,
+				 "plugin '%s' (plugin folder %s) cannot be "
+				 "opened: %s",
+				 *path, dirs->why[i],
+				 dbr__errno_text(errno, ebuf, sizeof(ebuf)));
+			return DBR_E_CONFIG;
+		}
+	}
+	dbr__plugin_tried(dirs, type, msg, msgsize);
+	return DBR__PLUGIN_MISSING;
+}
+
+int dbr__plugin_open(const struct dbr__plugin_dirs *dirs, const char *type,
+		     void **dl, int *fdp, dbr_driver_entry_fn *entry,
+		     char **path, char **real, char *msg, size_t msgsize)
+{
+	char resolved[PATH_MAX];
 	struct stat was, now;
+	size_t which = 0;
 	void *h, *sym;
 	int fd, rc;
 
 	*dl = NULL;
 	*fdp = -1;
 	*real = NULL;
-	snprintf(name, sizeof(name), "%s.so", type);
-	*path = dbr__path_join(dir, name);
-	if (!*path)
-		return DBR_E_NOMEM;
+	*path = NULL;
 	/* Opened once: what is checked is what is loaded. */
-	fd = open(*path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		snprintf(msg, msgsize,
-			 "no built-in driver (built in: %s) and no plugin for "
-			 "this type: tried '%s' (plugin folder %s): %s",
-			 builtins, *path, why,
-			 dbr__errno_text(errno, ebuf, sizeof(ebuf)));
-		return DBR_E_CONFIG;
-	}
-	rc = check_fd(fd, dir, *path, resolved, sizeof(resolved), msg, msgsize);
+	rc = open_first(dirs, type, &fd, &which, path, msg, msgsize);
+	if (rc)
+		return rc;
+	rc = check_fd(fd, dirs->dir[which], *path, resolved, sizeof(resolved),
+		      msg, msgsize);
 	if (rc) {
 		close(fd);
 		return rc;

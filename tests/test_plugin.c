@@ -87,7 +87,7 @@ static void test_plugin__loads_from_plugin_dir(void **state)
 }
 
 /* With no plugin_dir, binaries of the build tree use <build>/plugins.d;
- * DBROUTE_PLUGIN_DIR beats plugin_dir. */
+ * DBROUTE_PLUGIN_DIR is searched before plugin_dir. */
 static void test_plugin__folder_precedence(void **state)
 {
 	char *path = config("template", NULL);
@@ -500,10 +500,87 @@ static void test_plugin__other_file_for_loaded_type_refused(void **state)
 		       "/good/good.so', not from '" DBR_FIXTURE_DIR
 		       "/good2/good.so'",
 		       "a driver is loaded once per process");
-	expect_refused("good", "/nonexistent",
-		       "type 'good' is already loaded from '",
-		       "'/nonexistent/good.so' (plugin folder from plugin_dir) "
-		       "cannot be resolved");
+	expect_refused(
+		"good", "/nonexistent", "type 'good' is already loaded from '",
+		"no plugin folder has it now: tried '/nonexistent/good.so' "
+		"(plugin folder from plugin_dir), '" DBR_BUILD_PLUGIN_DIR
+		"/good.so' (plugin folder the build tree's default)");
+}
+
+/* `dbroute check` on a configuration in dir: its output, which names the
+ * file that served each source. */
+static char *check_output(const char *ini)
+{
+	char args[600], *out = NULL, *err = NULL;
+
+	snprintf(args, sizeof(args), "check -c '%s'", ini);
+	(void)t_run_cli(dir, args, &out, &err);
+	free(err);
+	assert_non_null(out);
+	return out;
+}
+
+/*
+ * plugin_dir and DBROUTE_PLUGIN_DIR add folders searched before the
+ * default one: a plugin_dir without redis.so still finds the build tree's,
+ * and its own template.so wins over the default. Each run is a new process
+ * (the CLI), as a type is loaded once per process.
+ */
+static void test_plugin__plugin_dir_searched_before_default(void **state)
+{
+	char *pdir = t_path(dir, "mine"), *so, *ini, *out;
+
+	(void)state;
+	assert_int_equal(mkdir(pdir, 0755), 0);
+	ini = t_write(dir, "s.ini",
+		      "[database]\nplugin_dir = mine\ndefault_source = a\n"
+		      "[source.a]\ntype = template\n[source.b]\ntype = redis\n"
+		      "port = 1\ntimeout = 0.1\n");
+	out = check_output(ini);
+	if (!strstr(out, "\t" DBR_BUILD_PLUGIN_DIR "/template.so") ||
+	    !strstr(out, "\t" DBR_BUILD_PLUGIN_DIR "/redis.so"))
+		fail_msg("not the default folder's plugins: %s", out);
+	free(out);
+	so = t_path(pdir, "template.so");
+	copy_file(DBR_BUILD_PLUGIN_DIR "/template.so", so);
+	assert_int_equal(chmod(so, 0755), 0);
+	out = check_output(ini);
+	if (!strstr(out, so) ||
+	    !strstr(out, "\t" DBR_BUILD_PLUGIN_DIR "/redis.so"))
+		fail_msg("plugin_dir's template.so not first: %s", out);
+	free(out);
+	/* The environment's folder comes first and adds to the others. */
+	setenv("DBROUTE_PLUGIN_DIR", DBR_FIXTURE_DIR "/good", 1);
+	out = check_output(ini);
+	unsetenv("DBROUTE_PLUGIN_DIR");
+	if (!strstr(out, so) ||
+	    !strstr(out, "\t" DBR_BUILD_PLUGIN_DIR "/redis.so"))
+		fail_msg("DBROUTE_PLUGIN_DIR hid the others: %s", out);
+	free(out);
+	free(ini);
+	free(so);
+	free(pdir);
+}
+
+/* An unknown type names the nearest built-in type or plugin file. */
+static void test_plugin__unknown_type_suggests(void **state)
+{
+	(void)state;
+	expect_refused("sqlit", DBR_FIXTURE_DIR "/good",
+		       "unknown driver type 'sqlit' (did you mean 'sqlite'?): "
+		       "no built-in driver",
+		       NULL);
+	expect_refused("goood", DBR_FIXTURE_DIR "/good",
+		       "unknown driver type 'goood' (did you mean 'good'?)",
+		       "tried '" DBR_FIXTURE_DIR "/good/goood.so' (plugin "
+		       "folder from plugin_dir), '" DBR_BUILD_PLUGIN_DIR
+		       "/goood.so' (plugin folder the build tree's default)");
+	expect_refused("redsi", DBR_FIXTURE_DIR "/good",
+		       "unknown driver type 'redsi' (did you mean 'redis'?)",
+		       NULL);
+	expect_refused("zzzzzz", DBR_FIXTURE_DIR "/good",
+		       "unknown driver type 'zzzzzz': no built-in driver",
+		       NULL);
 }
 
 int main(void)
@@ -525,6 +602,8 @@ int main(void)
 		T(test_plugin__loaded_once_per_process),
 		T(test_plugin__origin_rpath_works),
 		T(test_plugin__other_file_for_loaded_type_refused),
+		T(test_plugin__plugin_dir_searched_before_default),
+		T(test_plugin__unknown_type_suggests),
 #undef T
 	};
 
