@@ -150,6 +150,35 @@ cc -o "$prefix/pc_consumer" "$DBR_ROOT/tests/install/consumer.c" \
 	LD_LIBRARY_PATH=$(dirname "$(dirname "$pc")") \
 		"$prefix/pc_consumer" "$prefix/three.ini" lite pg cache
 )
+# A driver built out of tree, as docs/writing-a-driver.md walks through:
+# the template driver copied to a folder of its own, compiled against the
+# installed header alone (pkg-config dbroute-driver: no libdbroute), put in
+# a plugin_dir and served by the installed CLI.
+drv="$prefix/mydriver"
+mkdir -p "$drv/plugins"
+cp "$DBR_ROOT/drivers/template/template.c" "$drv/"
+pcdir=$(dirname "$pc")
+if [ -n "$(PKG_CONFIG_PATH=$pcdir pkg-config --libs dbroute-driver)" ]; then
+	echo "dbroute-driver.pc must not link anything" >&2
+	exit 1
+fi
+cc -std=c11 -Wall -Werror -fPIC -fvisibility=hidden -shared -Wl,-z,defs \
+	$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags dbroute-driver) \
+	-o "$drv/plugins/template.so" "$drv/template.c"
+chmod 0755 "$drv/plugins" "$drv/plugins/template.so"
+printf '[database]\nplugin_dir = plugins\n[source.t]\ntype = template\n%s\n' \
+	'label = out-of-tree' >"$drv/t.ini"
+(
+	cd /
+	unset LD_LIBRARY_PATH DBROUTE_PLUGIN_DIR
+	"$prefix/bin/dbroute" query -c "$drv/t.ini" --source t 'anything' \
+		>"$drv/out"
+)
+if ! grep -q out-of-tree "$drv/out"; then
+	echo "the out-of-tree driver returned no row" >&2
+	cat "$drv/out" >&2
+	exit 1
+fi
 # The fuzzers, for a bounded time each (DBR_FUZZ_SECONDS, default 60).
 "$DBR_ROOT/scripts/fuzz.sh" "${DBR_FUZZ_SECONDS:-60}"
 echo "== all tests passed"

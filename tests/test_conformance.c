@@ -1,6 +1,19 @@
 /*
- * test_conformance.c - the suite every SQL driver passes, run once per
- * driver: test_conformance sqlite | postgres.
+ * test_conformance.c - the suite every driver passes, its cases chosen by
+ * the source's capabilities:
+ *
+ *   test_conformance sqlite | postgres
+ *   test_conformance --config FILE --source NAME [--types I,R,T,B]
+ *                    [--readonly-source NAME] [--probe STATEMENT]
+ *
+ * The first form runs a built-in driver on a configuration of its own. The
+ * second runs any driver, a plugin built out of tree included, on the
+ * caller's source NAME: every source gets the ping and probe cases (the
+ * probe statement, "SELECT 1" on SQL, must return a row); SQL sources the
+ * SQL cases, on a table conf_v created with the column types I,R,T,B
+ * (integer, real, text, blob; default the SQLite ones); sources with
+ * transactions the transaction cases; --readonly-source (a `readonly =
+ * true` source on the same database) the read-only case.
  *
  * The PostgreSQL run needs DBR_TEST_PG (a conninfo; scripts/test.sh starts
  * a server and sets it). Without it the run is skipped (exit 77), unless
@@ -27,6 +40,14 @@ static const struct dialect dialects[] = {
 static const struct dialect *d;
 static char *dir;
 static struct dbr *db;
+
+/* The run: the source under test, its read-only twin (or NULL) and one
+ * whose pool holds a single connection (or the source itself). */
+static const char *src = "db", *ro_src = "ro", *one_src = "one";
+static const char *config_file, *probe;
+static struct dialect custom = { NULL, "INTEGER", "REAL", "TEXT", "BLOB" };
+static char types[256];
+static unsigned flags;
 
 /*
  * Three sources on one database: "db", its read-only twin "ro" and "one",
@@ -55,10 +76,21 @@ static void exec(const char *sql, const struct dbr_value *p, size_t n)
 {
 	struct dbr_error err;
 
-	if (dbr_query_source(db, "db", sql, p, n, NULL, &err)) {
+	if (dbr_query_source(db, src, sql, p, n, NULL, &err)) {
 		fprintf(stderr, "%s: %s\n", sql, err.message);
 		fail();
 	}
+}
+
+/* The flags of source name (0 when there is none). */
+static unsigned source_flags(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < dbr_source_count(db); i++)
+		if (!strcmp(dbr_source_name(db, i), name))
+			return dbr_source_flags(db, i);
+	return 0;
 }
 
 static int setup(void **state)
@@ -66,17 +98,25 @@ static int setup(void **state)
 	struct dbr_open_options o = { sizeof(o), t_count_cache_misses, NULL,
 				      DBR_LOG_DEBUG };
 	struct dbr_error err;
-	char sql[512], *path;
+	char sql[512], *path = NULL;
 
 	(void)state;
 	dir = t_tmpdir();
-	path = write_config();
-	if (dbr_open(&db, path, &o, &err)) {
+	if (!config_file)
+		path = write_config();
+	if (dbr_open(&db, config_file ? config_file : path, &o, &err)) {
 		fprintf(stderr, "%s\n", err.message);
 		free(path);
 		return -1;
 	}
 	free(path);
+	flags = source_flags(src);
+	if (!flags) {
+		fprintf(stderr, "no source '%s'\n", src);
+		return -1;
+	}
+	if (!(flags & DBR_SOURCE_SQL))
+		return 0;
 	exec("DROP TABLE IF EXISTS conf_v", NULL, 0);
 	snprintf(sql, sizeof(sql),
 		 "CREATE TABLE conf_v (id %s PRIMARY KEY, i %s, r %s, s %s, "
@@ -90,8 +130,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	dbr_query_source(db, "db", "DROP TABLE IF EXISTS conf_v", NULL, 0, NULL,
-			 NULL);
+	if (flags & DBR_SOURCE_SQL)
+		dbr_query_source(db, src, "DROP TABLE IF EXISTS conf_v", NULL,
+				 0, NULL, NULL);
 	dbr_close(db);
 	t_rmtree(dir);
 	free(dir);
@@ -101,8 +142,52 @@ static int teardown(void **state)
 static int each_setup(void **state)
 {
 	(void)state;
-	exec("DELETE FROM conf_v", NULL, 0);
+	if (flags & DBR_SOURCE_SQL)
+		exec("DELETE FROM conf_v", NULL, 0);
 	return 0;
+}
+
+/* A statement on the source under test. */
+static int q(const char *sql, const struct dbr_value *p, size_t n,
+	     struct dbr_result **res, struct dbr_error *err)
+{
+	return dbr_query_source(db, src, sql, p, n, res, err);
+}
+
+/* Every source answers a ping. */
+static void test_conformance__ping(void **state)
+{
+	struct dbr_error err;
+
+	(void)state;
+	if (dbr_source_ping(db, src, &err))
+		fail_msg("%s", err.message);
+}
+
+/* The probe statement returns a row whose columns have names and values
+ * of the five types; the result freed half-read leaves the source usable. */
+static void test_conformance__probe(void **state)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr_value v;
+	size_t i;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 2; round++) {
+		if (q(probe, NULL, 0, &res, &err))
+			fail_msg("%s: %s", probe, err.message);
+		assert_int_equal(dbr_result_next(res), DBR_ROW);
+		assert_true(dbr_result_column_count(res) > 0);
+		for (i = 0; i < dbr_result_column_count(res); i++) {
+			assert_non_null(dbr_result_column_name(res, i));
+			dbr_result_value(res, i, &v);
+			assert_true(v.type >= DBR_TYPE_NULL &&
+				    v.type <= DBR_TYPE_BLOB);
+		}
+		dbr_result_free(res);
+	}
 }
 
 /* Store v in column col of a new row and compare what comes back. */
@@ -118,7 +203,7 @@ static void round_trip(const char *col, struct dbr_value v)
 		 col);
 	exec(sql, p, 2);
 	snprintf(sql, sizeof(sql), "SELECT %s FROM conf_v WHERE id = ?", col);
-	assert_int_equal(dbr_query(db, 1, sql, p, 1, &res, &err), DBR_OK);
+	assert_int_equal(q(sql, p, 1, &res, &err), DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
 	dbr_result_value(res, 0, &got);
 	assert_int_equal(got.type, v.type);
@@ -171,10 +256,9 @@ static void test_conformance__null_is_not_empty(void **state)
 
 	(void)state;
 	exec("INSERT INTO conf_v (id, s) VALUES (?, ?), (?, ?)", p, 4);
-	assert_int_equal(dbr_query(db, 1,
-				   "SELECT id FROM conf_v WHERE s = '' "
-				   "ORDER BY id",
-				   NULL, 0, &res, &err),
+	assert_int_equal(q("SELECT id FROM conf_v WHERE s = '' "
+			   "ORDER BY id",
+			   NULL, 0, &res, &err),
 			 DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
 	assert_int_equal(dbr_result_int64(res, 0), 1);
@@ -189,10 +273,9 @@ static void test_conformance__placeholders_in_literals(void **state)
 	struct dbr_error err;
 
 	(void)state;
-	assert_int_equal(dbr_query(db, 1,
-				   "SELECT '?' AS q, ? AS p, 'a''?' AS "
-				   "r /* ? */ -- ?\n",
-				   &p, 1, &res, &err),
+	assert_int_equal(q("SELECT '?' AS q, ? AS p, 'a''?' AS "
+			   "r /* ? */ -- ?\n",
+			   &p, 1, &res, &err),
 			 DBR_OK);
 	assert_int_equal(dbr_result_column_count(res), 3);
 	assert_string_equal(dbr_result_column_name(res, 1), "p");
@@ -223,16 +306,14 @@ static void test_conformance__other_placeholders_refused(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(sql) / sizeof(*sql); i++) {
-		assert_int_equal(dbr_query(db, 1, sql[i], p, 2, NULL, &err),
-				 DBR_E_MISUSE);
+		assert_int_equal(q(sql[i], p, 2, NULL, &err), DBR_E_MISUSE);
 		assert_non_null(strstr(err.message, form[i]));
 	}
-	assert_int_equal(dbr_query(db, 1,
-				   "SELECT ? AS \":a ?1\", "
-				   "':x @y $z ?5 $1 ?"
-				   "?' AS t, "
-				   "CAST(? AS TEXT) /* :c $1 */ -- @d\n",
-				   p, 2, &res, &err),
+	assert_int_equal(q("SELECT ? AS \":a ?1\", "
+			   "':x @y $z ?5 $1 ?"
+			   "?' AS t, "
+			   "CAST(? AS TEXT) /* :c $1 */ -- @d\n",
+			   p, 2, &res, &err),
 			 DBR_OK);
 	assert_string_equal(dbr_result_column_name(res, 0), ":a ?1");
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
@@ -253,9 +334,9 @@ static void test_conformance__hostile_text_verbatim(void **state)
 
 	(void)state;
 	exec("INSERT INTO conf_v (id, s) VALUES (?, ?)", p, 2);
-	assert_int_equal(dbr_query(db, 1, "SELECT s FROM conf_v WHERE s = ?",
-				   &p[1], 1, &res, &err),
-			 DBR_OK);
+	assert_int_equal(
+		q("SELECT s FROM conf_v WHERE s = ?", &p[1], 1, &res, &err),
+		DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
 	assert_string_equal(dbr_result_text(res, 0, NULL), hostile);
 	dbr_result_free(res);
@@ -268,11 +349,11 @@ static void test_conformance__constraint_category(void **state)
 
 	(void)state;
 	exec("INSERT INTO conf_v (id) VALUES (?)", &p, 1);
-	assert_int_equal(dbr_query(db, 1, "INSERT INTO conf_v (id) VALUES (?)",
-				   &p, 1, NULL, &err),
-			 DBR_E_CONSTRAINT);
-	assert_string_equal(err.source, "db");
-	if (!strcmp(d->driver, "postgres"))
+	assert_int_equal(
+		q("INSERT INTO conf_v (id) VALUES (?)", &p, 1, NULL, &err),
+		DBR_E_CONSTRAINT);
+	assert_string_equal(err.source, src);
+	if (d->driver && !strcmp(d->driver, "postgres"))
 		assert_string_equal(err.sqlstate, "23505");
 }
 
@@ -282,8 +363,7 @@ static int64_t count_rows(void)
 	struct dbr_error err;
 	int64_t n;
 
-	assert_int_equal(dbr_query(db, 1, "SELECT count(*) FROM conf_v", NULL,
-				   0, &res, &err),
+	assert_int_equal(q("SELECT count(*) FROM conf_v", NULL, 0, &res, &err),
 			 DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
 	n = dbr_result_int64(res, 0);
@@ -298,14 +378,14 @@ static void test_conformance__transactions(void **state)
 	struct dbr_tx *tx;
 
 	(void)state;
-	assert_int_equal(dbr_tx_begin(db, 1, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_begin_source(db, src, &tx, &err), DBR_OK);
 	assert_int_equal(dbr_tx_query(tx, "INSERT INTO conf_v (id) VALUES (?)",
 				      &p, 1, NULL, &err),
 			 DBR_OK);
 	assert_int_equal(count_rows(), 0); /* another connection: unseen */
 	assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
 	assert_int_equal(count_rows(), 0);
-	assert_int_equal(dbr_tx_begin(db, 1, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_begin_source(db, src, &tx, &err), DBR_OK);
 	assert_int_equal(dbr_tx_query(tx, "INSERT INTO conf_v (id) VALUES (?)",
 				      &p, 1, NULL, &err),
 			 DBR_OK);
@@ -350,12 +430,12 @@ static void test_conformance__readonly_refuses_writes(void **state)
 	struct dbr_error err;
 
 	(void)state;
-	assert_int_equal(dbr_query_source(db, "ro",
+	assert_int_equal(dbr_query_source(db, ro_src,
 					  "INSERT INTO conf_v (id) "
 					  "VALUES (?)",
 					  &p, 1, NULL, &err),
 			 DBR_E_READONLY);
-	assert_string_equal(err.source, "ro");
+	assert_string_equal(err.source, ro_src);
 	assert_int_equal(count_rows(), 0);
 }
 
@@ -364,10 +444,9 @@ static void test_conformance__one_statement_per_call(void **state)
 	struct dbr_error err;
 
 	(void)state;
-	assert_int_equal(dbr_query(db, 1,
-				   "INSERT INTO conf_v (id) VALUES (1); "
-				   "INSERT INTO conf_v (id) VALUES (2)",
-				   NULL, 0, NULL, &err),
+	assert_int_equal(q("INSERT INTO conf_v (id) VALUES (1); "
+			   "INSERT INTO conf_v (id) VALUES (2)",
+			   NULL, 0, NULL, &err),
 			 DBR_E_STMT);
 	assert_non_null(strstr(err.message, "text after the first statement"));
 	assert_int_equal(count_rows(), 0);
@@ -385,33 +464,31 @@ static void test_conformance__changes_and_streaming(void **state)
 		p = dbr_int64(i);
 		exec("INSERT INTO conf_v (id, i) VALUES (?, 1)", &p, 1);
 	}
-	assert_int_equal(dbr_query(db, 1,
-				   "UPDATE conf_v SET i = 2 WHERE id "
-				   "<= 300",
-				   NULL, 0, &res, &err),
+	assert_int_equal(q("UPDATE conf_v SET i = 2 WHERE id "
+			   "<= 300",
+			   NULL, 0, &res, &err),
 			 DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_DONE);
 	assert_int_equal(dbr_result_changes(res), 300);
 	dbr_result_free(res);
-	assert_int_equal(dbr_query(db, 1, "SELECT id FROM conf_v ORDER BY id",
-				   NULL, 0, &res, &err),
-			 DBR_OK);
+	assert_int_equal(
+		q("SELECT id FROM conf_v ORDER BY id", NULL, 0, &res, &err),
+		DBR_OK);
 	while (dbr_result_next(res) == DBR_ROW)
 		assert_int_equal(dbr_result_int64(res, 0), ++n);
 	assert_int_equal(n, 500);
 	dbr_result_free(res);
 	/* A result freed half-read leaves the connection usable. */
-	assert_int_equal(dbr_query(db, 1, "SELECT id FROM conf_v ORDER BY id",
-				   NULL, 0, &res, &err),
-			 DBR_OK);
+	assert_int_equal(
+		q("SELECT id FROM conf_v ORDER BY id", NULL, 0, &res, &err),
+		DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
 	dbr_result_free(res);
 	assert_int_equal(count_rows(), 500);
 	/* No rows: the columns are still known. */
-	assert_int_equal(dbr_query(db, 1,
-				   "SELECT id, s FROM conf_v WHERE id "
-				   "< 0",
-				   NULL, 0, &res, &err),
+	assert_int_equal(q("SELECT id, s FROM conf_v WHERE id "
+			   "< 0",
+			   NULL, 0, &res, &err),
 			 DBR_OK);
 	assert_int_equal(dbr_result_column_count(res), 2);
 	assert_string_equal(dbr_result_column_name(res, 1), "s");
@@ -438,15 +515,15 @@ static void test_conformance__tx_control_refused(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		if (dbr_query_source(db, "one", refused[i], NULL, 0, NULL,
+		if (dbr_query_source(db, one_src, refused[i], NULL, 0, NULL,
 				     &err) != DBR_E_MISUSE)
 			fail_msg("not refused: '%s'", refused[i]);
-		assert_string_equal(err.source, "one");
+		assert_string_equal(err.source, one_src);
 	}
 	assert_non_null(strstr(err.message, "dbr_tx_begin"));
 	for (i = 1; i <= 3; i++) {
 		p = dbr_int64((int64_t)i);
-		assert_int_equal(dbr_query_source(db, "one",
+		assert_int_equal(dbr_query_source(db, one_src,
 						  "INSERT INTO conf_v (id) "
 						  "VALUES (?)",
 						  &p, 1, NULL, &err),
@@ -463,7 +540,7 @@ static void test_conformance__savepoint_in_transaction(void **state)
 	struct dbr_tx *tx;
 
 	(void)state;
-	assert_int_equal(dbr_tx_begin_source(db, "one", &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_begin_source(db, one_src, &tx, &err), DBR_OK);
 	assert_int_equal(dbr_tx_query(tx, "INSERT INTO conf_v (id) VALUES (?)",
 				      &p[0], 1, NULL, &err),
 			 DBR_OK);
@@ -484,45 +561,137 @@ static void test_conformance__savepoint_in_transaction(void **state)
 	assert_int_equal(count_rows(), 1);
 	/* The connection is back in the pool outside any transaction. */
 	p[0] = dbr_int64(3);
-	assert_int_equal(dbr_query_source(db, "one",
+	assert_int_equal(dbr_query_source(db, one_src,
 					  "INSERT INTO conf_v (id) VALUES (?)",
 					  &p[0], 1, NULL, &err),
 			 DBR_OK);
 	assert_int_equal(count_rows(), 2);
 }
 
+/* What a case needs of the source. */
+enum need { ANY = 0, SQL = 1, TX = 2, RO = 4 };
+
+struct conf_case {
+	struct CMUnitTest test;
+	unsigned need;
+};
+
+#define C(name, need)                                                          \
+	{                                                                      \
+		cmocka_unit_test_setup(name, each_setup), need                 \
+	}
+static const struct conf_case cases[] = {
+	C(test_conformance__ping, ANY),
+	C(test_conformance__probe, ANY),
+	C(test_conformance__values, SQL),
+	C(test_conformance__null_is_not_empty, SQL),
+	C(test_conformance__placeholders_in_literals, SQL),
+	C(test_conformance__other_placeholders_refused, SQL),
+	C(test_conformance__hostile_text_verbatim, SQL),
+	C(test_conformance__constraint_category, SQL),
+	C(test_conformance__transactions, SQL | TX),
+	C(test_conformance__statement_cache_hit, SQL),
+	C(test_conformance__statement_cache_evicts_lru, SQL),
+	C(test_conformance__readonly_refuses_writes, SQL | RO),
+	C(test_conformance__one_statement_per_call, SQL),
+	C(test_conformance__changes_and_streaming, SQL),
+	C(test_conformance__tx_control_refused, SQL),
+	C(test_conformance__savepoint_in_transaction, SQL | TX),
+};
+#undef C
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: test_conformance sqlite|postgres\n"
+			"       test_conformance --config FILE --source NAME "
+			"[--types INT,REAL,TEXT,BLOB]\n"
+			"                        [--readonly-source NAME] "
+			"[--probe STATEMENT]\n");
+	return 2;
+}
+
+/* --types I,R,T,B into custom. */
+static bool parse_types(const char *arg)
+{
+	const char **out[4] = { &custom.int_type, &custom.real_type,
+				&custom.text_type, &custom.blob_type };
+	char *p, *comma;
+	size_t i;
+
+	snprintf(types, sizeof(types), "%s", arg);
+	for (i = 0, p = types; i < 4; i++) {
+		comma = strchr(p, ',');
+		if ((comma == NULL) != (i == 3) || p == comma || !*p)
+			return false;
+		if (comma)
+			*comma = '\0';
+		*out[i] = p;
+		p = comma + 1;
+	}
+	return true;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	int i;
+	size_t k;
+
+	for (k = 0; argc == 2 && k < sizeof(dialects) / sizeof(*dialects); k++)
+		if (!strcmp(argv[1], dialects[k].driver))
+			d = &dialects[k];
+	if (d)
+		return 0;
+	d = &custom;
+	ro_src = NULL;
+	src = NULL;
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--config"))
+			config_file = argv[i + 1];
+		else if (!strcmp(argv[i], "--source"))
+			src = argv[i + 1];
+		else if (!strcmp(argv[i], "--readonly-source"))
+			ro_src = argv[i + 1];
+		else if (!strcmp(argv[i], "--probe"))
+			probe = argv[i + 1];
+		else if (strcmp(argv[i], "--types") ||
+			 !parse_types(argv[i + 1]))
+			return usage();
+	}
+	if (i != argc || !config_file || !src)
+		return usage();
+	one_src = src;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup(name, each_setup)
-		T(test_conformance__values),
-		T(test_conformance__null_is_not_empty),
-		T(test_conformance__placeholders_in_literals),
-		T(test_conformance__other_placeholders_refused),
-		T(test_conformance__hostile_text_verbatim),
-		T(test_conformance__constraint_category),
-		T(test_conformance__transactions),
-		T(test_conformance__statement_cache_hit),
-		T(test_conformance__statement_cache_evicts_lru),
-		T(test_conformance__readonly_refuses_writes),
-		T(test_conformance__one_statement_per_call),
-		T(test_conformance__changes_and_streaming),
-		T(test_conformance__tx_control_refused),
-		T(test_conformance__savepoint_in_transaction),
-#undef T
-	};
-	size_t i;
+	struct CMUnitTest run[sizeof(cases) / sizeof(cases[0])];
+	size_t i, n = 0;
+	unsigned have;
 	int rc;
 
-	for (i = 0; argc == 2 && i < sizeof(dialects) / sizeof(*dialects); i++)
-		if (!strcmp(argv[1], dialects[i].driver))
-			d = &dialects[i];
-	if (!d) {
-		fprintf(stderr, "usage: test_conformance sqlite|postgres\n");
-		return 2;
-	}
-	if (!strcmp(d->driver, "postgres") &&
+	rc = parse_args(argc, argv);
+	if (rc)
+		return rc;
+	if (d->driver && !strcmp(d->driver, "postgres") &&
 	    (rc = t_need_server("DBR_TEST_PG", "PostgreSQL server")))
 		return rc;
-	return cmocka_run_group_tests_name(d->driver, tests, setup, teardown);
+	if (setup(NULL))
+		return 1;
+	if (!probe)
+		probe = flags & DBR_SOURCE_SQL ? "SELECT 1" : NULL;
+	have = (flags & DBR_SOURCE_SQL ? SQL : 0) |
+	       (flags & DBR_SOURCE_TRANSACTIONS ? TX : 0) | (ro_src ? RO : 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if ((cases[i].need & have) != cases[i].need)
+			continue;
+		if (cases[i].test.test_func == test_conformance__probe &&
+		    !probe)
+			continue;
+		run[n++] = cases[i].test;
+	}
+	rc = _cmocka_run_group_tests(d->driver ? d->driver : src, run, n, NULL,
+				     NULL);
+	teardown(NULL);
+	return rc;
 }
