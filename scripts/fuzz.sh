@@ -17,9 +17,9 @@ CC=$cc cmake -S "$DBR_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DDBR_FUZZ=ON -DDBR_WERROR=ON -DDBR_BUILD_TESTS=OFF \
 	-DDBR_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build "$dir" -j "$(nproc)" --target fuzz_config fuzz_sqlscan \
-	fuzz_sqlguard
+	fuzz_sqlguard fuzz_sqlsplit
 rm -f "$dir"/crash-* "$dir"/leak-* "$dir"/timeout-* "$dir"/oom-*
-for target in config sqlscan sqlguard; do
+for target in config sqlscan sqlguard sqlsplit; do
 	echo "== fuzz $target for ${seconds} s"
 	work="$dir/corpus-$target"
 	mkdir -p "$work"

@@ -4,15 +4,16 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "sqllex.h"
 #include "sqlscan.h"
 
-static void expect(const char *sql, const char *want, size_t nparams,
-		   const char *trailing)
+static void expect_in(uint32_t flags, const char *sql, const char *want,
+		      size_t nparams, const char *trailing)
 {
 	struct dbr_sqlbuf b = { NULL, 0 };
 	struct dbr_sqlscan info;
 
-	assert_int_equal(dbr_sqlscan(sql, &b, &info), 0);
+	assert_int_equal(dbr_sqlscan(sql, flags, &b, &info), 0);
 	assert_string_equal(b.buf, want);
 	assert_int_equal(info.nparams, nparams);
 	if (trailing)
@@ -20,6 +21,12 @@ static void expect(const char *sql, const char *want, size_t nparams,
 	else
 		assert_null(info.trailing);
 	dbr_sqlbuf_free(&b);
+}
+
+static void expect(const char *sql, const char *want, size_t nparams,
+		   const char *trailing)
+{
+	expect_in(DBR_SQLLEX_POSTGRES, sql, want, nparams, trailing);
 }
 
 static void test_sqlscan__placeholders(void **state)
@@ -81,12 +88,30 @@ static void test_sqlscan__one_statement(void **state)
 	expect("SELECT ';'; x", "SELECT ';'", 0, "x");
 }
 
+/* The dialect decides what is quoted: the lexer's flags, not a name. */
+static void test_sqlscan__dialects(void **state)
+{
+	(void)state;
+	/* No dollar quotes, no E'' strings, comments that do not nest. */
+	expect_in(0, "SELECT $$?$$, E'\\', ?", "SELECT $$$1$$, E'\\', $2", 2,
+		  NULL);
+	expect_in(0, "SELECT /* /* */ ? */", "SELECT /* /* */ $1 */", 1, NULL);
+	/* MySQL: backslash escapes everywhere, # comments, `names`. */
+	expect_in(DBR_SQLLEX_BACKSLASH_ESCAPES | DBR_SQLLEX_HASH_COMMENTS |
+			  DBR_SQLLEX_BACKTICK_IDS,
+		  "SELECT '\\'?', `?`, ? # ?\n; x",
+		  "SELECT '\\'?', `?`, $1 # ?\n", 1, "x");
+	/* SQLite: [names]. */
+	expect_in(DBR_SQLLEX_SQLITE, "SELECT [?], ?", "SELECT [?], $1", 1,
+		  NULL);
+}
+
 static void refused(const char *sql, const char *want)
 {
 	struct dbr_sqlbuf b = { NULL, 0 };
 	struct dbr_sqlscan info;
 
-	assert_int_equal(dbr_sqlscan(sql, &b, &info), 0);
+	assert_int_equal(dbr_sqlscan(sql, DBR_SQLLEX_POSTGRES, &b, &info), 0);
 	if (!want) {
 		assert_null(info.refused);
 	} else {
@@ -126,6 +151,7 @@ int main(void)
 		cmocka_unit_test(test_sqlscan__quotes_and_comments),
 		cmocka_unit_test(test_sqlscan__escape_strings),
 		cmocka_unit_test(test_sqlscan__one_statement),
+		cmocka_unit_test(test_sqlscan__dialects),
 		cmocka_unit_test(test_sqlscan__other_placeholders_refused),
 	};
 

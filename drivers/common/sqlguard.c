@@ -63,25 +63,19 @@ struct reader {
 	enum dbr_sqlguard_dialect dialect;
 };
 
-static bool is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
-	       ch == '\f' || ch == '\v';
-}
-
 /* Skip blanks and comments; with `parens`, also opening parentheses. */
 static void skip_space(struct reader *r, bool parens)
 {
 	const char *p = r->p;
 
 	for (;;) {
-		if (is_blank(*p) || (parens && *p == '(')) {
+		if (dbr_sqllex_blank(*p) || (parens && *p == '(')) {
 			p++;
 		} else if (p[0] == '-' && p[1] == '-') {
 			p += strcspn(p, "\n");
 		} else if (p[0] == '/' && p[1] == '*') {
 			p = dbr_sqllex_skip_block_comment(
-				p, r->dialect == DBR_SQLGUARD_POSTGRES);
+				p, r->dialect == DBR_SQLGUARD_POSTGRES, NULL);
 		} else {
 			break;
 		}
@@ -356,6 +350,35 @@ const char *dbr_sqlguard_refuse(const char *sql,
 	return NULL;
 }
 
+bool dbr_sqlguard_is_tx_control(const char *sql)
+{
+	static const enum dbr_sqlguard_dialect dialects[] = {
+		DBR_SQLGUARD_SQLITE, DBR_SQLGUARD_POSTGRES
+	};
+	struct reader r = { sql, DBR_SQLGUARD_POSTGRES };
+	char w[MAXWORD + 1];
+	size_t i;
+
+	if (!sql)
+		return false;
+	/*
+	 * DECLARE is read to its FOR, which may lie in a later statement:
+	 * it is never transaction control.
+	 */
+	skip_space(&r, true);
+	next_word(&r, w);
+	if (!strcmp(w, "DECLARE"))
+		return false;
+	for (i = 0; i < sizeof(dialects) / sizeof(dialects[0]); i++) {
+		const char *why = dbr_sqlguard_refuse(sql, dialects[i], false);
+
+		if (why == why_tx || why == why_savepoint ||
+		    why == why_twophase)
+			return true;
+	}
+	return false;
+}
+
 bool dbr_sqlguard_is_read(const char *sql, enum dbr_sqlguard_dialect dialect)
 {
 	struct reader r = { sql, dialect };
@@ -439,12 +462,13 @@ static void next_token(struct reader *r, struct token *t, bool backslash)
 	if (!*p) {
 		t->kind = TOK_END;
 	} else if (*p == '\'') {
-		r->p = dbr_sqllex_skip_quoted(p, '\'', backslash);
+		r->p = dbr_sqllex_skip_quoted(p, '\'', backslash, NULL);
 		t->w[0] = '\0';
 	} else if (*p == '"') {
 		r->p = read_quoted_name(p, t->w);
 		t->kind = TOK_NAME;
-	} else if (*p == '$' && (end = dbr_sqllex_skip_dollar(p)) != NULL) {
+	} else if (*p == '$' &&
+		   (end = dbr_sqllex_skip_dollar(p, NULL)) != NULL) {
 		r->p = end;
 		t->w[0] = '\0';
 	} else if ((*p >= '0' && *p <= '9') ||
@@ -457,7 +481,8 @@ static void next_token(struct reader *r, struct token *t, bool backslash)
 		if (end - p == 1 && *end == '\'') {
 			/* E'x', B'x', X'x', N'x': a literal. */
 			r->p = dbr_sqllex_skip_quoted(
-				end, '\'', backslash || *p == 'e' || *p == 'E');
+				end, '\'', backslash || *p == 'e' || *p == 'E',
+				NULL);
 			t->kind = TOK_OTHER;
 			t->w[0] = '\0';
 		} else if (end - p == 1 && (*p == 'u' || *p == 'U') &&
@@ -468,7 +493,8 @@ static void next_token(struct reader *r, struct token *t, bool backslash)
 			r->p = end[1] == '"'
 				       ? read_quoted_name(end + 1, t->w)
 				       : dbr_sqllex_skip_quoted(end + 1, '\'',
-								backslash);
+								backslash,
+								NULL);
 			t->w[0] = '\0';
 		} else {
 			r->p = end;

@@ -36,6 +36,16 @@ const char *dbr_sqlguard_refuse(const char *sql,
 				enum dbr_sqlguard_dialect dialect, bool in_tx);
 
 /*
+ * Whether `sql` is transaction control in any dialect, as
+ * dbr_sqlguard_refuse classifies it outside a transaction: BEGIN, COMMIT,
+ * END, ROLLBACK, ABORT, START TRANSACTION, SAVEPOINT, RELEASE, ROLLBACK
+ * TO and the two-phase forms. For a script whose statements the caller
+ * wraps in a transaction of its own (migrations). Only the first words
+ * are read: the statement need not end with the text.
+ */
+bool dbr_sqlguard_is_tx_control(const char *sql);
+
+/*
  * Whether `sql` is a query that only reads, by its first keyword: SELECT,
  * VALUES, TABLE or SHOW (a function a SELECT calls may still write).
  * WITH, EXPLAIN and everything else answer false. Used to decide what may

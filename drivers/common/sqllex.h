@@ -1,15 +1,78 @@
 /*
- * sqllex.h - the lexical pieces of SQL text every scanner of the SQL
- * drivers needs: which characters make a word, and where a quoted run, a
- * block comment or a dollar quote ends. Shared by the placeholder
- * translator (sqlscan.c) and the statement guard (sqlguard.c); C library
- * only.
+ * sqllex.h - the one SQL lexer of the SQL drivers and the core: which
+ * characters make a word, where a quoted run, a block comment or a dollar
+ * quote ends, and the token at a position of a text, read by the rules of
+ * a lexical dialect (a set of flags, never a driver's name).
+ *
+ * Used by the placeholder translator (sqlscan.c), the statement splitter
+ * (sqlsplit.c) and the statement guard (sqlguard.c); compiled into each
+ * plugin and into the library; C library only.
  */
 #ifndef DBR_SQLLEX_H
 #define DBR_SQLLEX_H
 
 #include <stdbool.h>
-#include <string.h>
+#include <stdint.h>
+
+/*
+ * A lexical dialect. The first six bits are those of the driver ABI's
+ * lex_flags (a driver declares its dialect there); the last two are this
+ * lexer's own until the ABI has them.
+ */
+enum dbr_sqllex_flags {
+	/* $$ ... $$ and $tag$ ... $tag$ strings (PostgreSQL). */
+	DBR_SQLLEX_DOLLAR_QUOTES = 1u << 0,
+	/* E'...' strings take backslash escapes (PostgreSQL). */
+	DBR_SQLLEX_E_STRINGS = 1u << 1,
+	/* Backslash escapes in every '...' and "..." (MySQL). */
+	DBR_SQLLEX_BACKSLASH_ESCAPES = 1u << 2,
+	/* # comments to the end of the line (MySQL). */
+	DBR_SQLLEX_HASH_COMMENTS = 1u << 3,
+	/* `quoted` identifiers, `` for a backtick (MySQL, SQLite). */
+	DBR_SQLLEX_BACKTICK_IDS = 1u << 4,
+	/* CREATE TRIGGER ... BEGIN ...; END is one statement (SQLite). */
+	DBR_SQLLEX_TRIGGER_BODIES = 1u << 5,
+	/* Block comments nest (PostgreSQL, the SQL standard). */
+	DBR_SQLLEX_NESTED_COMMENTS = 1u << 6,
+	/* [quoted] identifiers (SQLite; in PostgreSQL [ is a subscript). */
+	DBR_SQLLEX_BRACKET_IDS = 1u << 7
+};
+
+/* PostgreSQL's dialect. */
+#define DBR_SQLLEX_POSTGRES                                                    \
+	(DBR_SQLLEX_DOLLAR_QUOTES | DBR_SQLLEX_E_STRINGS |                     \
+	 DBR_SQLLEX_NESTED_COMMENTS)
+/* SQLite's dialect. */
+#define DBR_SQLLEX_SQLITE                                                      \
+	(DBR_SQLLEX_TRIGGER_BODIES | DBR_SQLLEX_BACKTICK_IDS |                 \
+	 DBR_SQLLEX_BRACKET_IDS)
+
+enum dbr_sqllex_kind {
+	DBR_SQLLEX_END,	    /* the end of the text (an empty token) */
+	DBR_SQLLEX_BLANK,   /* a run of blanks */
+	DBR_SQLLEX_COMMENT, /* a line comment (not its newline), a block one */
+	DBR_SQLLEX_STRING,  /* '...', E'...', a dollar-quoted string */
+	DBR_SQLLEX_QUOTED,  /* a quoted identifier: "...", `...`, [...] */
+	DBR_SQLLEX_WORD, /* a run of word characters (dbr_sqllex_word_char) */
+	DBR_SQLLEX_OTHER /* any other character, alone */
+};
+
+/* What opens an unterminated token. */
+enum dbr_sqllex_open {
+	DBR_SQLLEX_CLOSED = 0,
+	DBR_SQLLEX_OPEN_QUOTE,	 /* a string literal */
+	DBR_SQLLEX_OPEN_IDENT,	 /* a quoted identifier */
+	DBR_SQLLEX_OPEN_COMMENT, /* a block comment */
+	DBR_SQLLEX_OPEN_DOLLAR	 /* a dollar-quoted string */
+};
+
+struct dbr_sqllex_token {
+	enum dbr_sqllex_kind kind;
+	const char *start; /* the first byte */
+	const char *end;   /* after the last byte (the end of the text for an
+			      unterminated token) */
+	enum dbr_sqllex_open open; /* the token runs to the end unclosed */
+};
 
 /* A character of a word or identifier (bytes of UTF-8 included). */
 static inline bool dbr_sqllex_word_char(char c)
@@ -19,71 +82,47 @@ static inline bool dbr_sqllex_word_char(char c)
 	       (unsigned char)c >= 0x80;
 }
 
+static inline bool dbr_sqllex_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	       c == '\v';
+}
+
 /*
  * The end of a quoted run that opens at s (on the quote q): a doubled
  * quote stands for itself and, with `backslash`, a backslash escapes the
- * next character. An unterminated one runs to the end.
+ * next character. An unterminated one runs to the end, and sets *open
+ * when open is not NULL.
  */
-static inline const char *dbr_sqllex_skip_quoted(const char *s, char q,
-						 bool backslash)
-{
-	for (s++; *s; s++) {
-		if (backslash && *s == '\\' && s[1]) {
-			s++;
-		} else if (*s == q) {
-			if (s[1] != q)
-				return s + 1;
-			s++;
-		}
-	}
-	return s;
-}
+const char *dbr_sqllex_skip_quoted(const char *s, char q, bool backslash,
+				   bool *open);
 
 /*
  * The end of a block comment that opens at s (on its slash); `nested`:
  * comments nest (PostgreSQL), or not (SQLite). An unterminated one runs
- * to the end.
+ * to the end, and sets *open when open is not NULL.
  */
-static inline const char *dbr_sqllex_skip_block_comment(const char *s,
-							bool nested)
-{
-	unsigned depth = 1;
-
-	for (s += 2; *s && depth;) {
-		if (s[0] == '*' && s[1] == '/') {
-			depth--;
-			s += 2;
-		} else if (nested && s[0] == '/' && s[1] == '*') {
-			depth++;
-			s += 2;
-		} else {
-			s++;
-		}
-	}
-	return s;
-}
+const char *dbr_sqllex_skip_block_comment(const char *s, bool nested,
+					  bool *open);
 
 /*
  * A dollar quote that opens at s ($$ or $tag$): its end, after the closing
- * delimiter (or the end of the text); NULL when s opens none ($1 is a
- * numbered parameter, not a quote).
+ * delimiter (or the end of the text, setting *open when open is not
+ * NULL); NULL when s opens none ($1 is a numbered parameter, not a quote).
  */
-static inline const char *dbr_sqllex_skip_dollar(const char *s)
-{
-	const char *t = s + 1, *end;
-	size_t taglen;
+const char *dbr_sqllex_skip_dollar(const char *s, bool *open);
 
-	if (*t >= '0' && *t <= '9')
-		return NULL;
-	while (*t && *t != '$' && dbr_sqllex_word_char(*t))
-		t++;
-	if (*t != '$')
-		return NULL;
-	taglen = (size_t)(t - s) + 1;
-	for (end = t + 1; (end = strchr(end, '$')) != NULL; end++)
-		if (!strncmp(end, s, taglen))
-			return end + taglen;
-	return s + strlen(s);
-}
+/*
+ * The token that starts at s, a position inside the NUL-terminated text
+ * that starts at sql (the character before s decides whether an E prefix
+ * or a dollar quote opens there), read by the rules of `flags` (enum
+ * dbr_sqllex_flags): blanks; -- comments (and # ones) to the end of the
+ * line; block comments; '...' strings with '' inside (and backslash
+ * escapes after an E prefix, or everywhere); "..." identifiers with ""
+ * inside (`...`, [...] when enabled); dollar-quoted strings; words; any
+ * other character alone. A token is never empty unless it is the end.
+ */
+void dbr_sqllex_next(const char *sql, const char *s, uint32_t flags,
+		     struct dbr_sqllex_token *t);
 
 #endif /* DBR_SQLLEX_H */

@@ -1,9 +1,6 @@
 /*
- * sqlscan.c - translating `?` placeholders outside quotes and comments.
- *
- * The lexical rules are PostgreSQL's: '...' strings with '' inside (and
- * backslash escapes after an E prefix), "..." identifiers with "", $tag$
- * dollar quotes, -- line comments and nested block comments.
+ * sqlscan.c - translating `?` placeholders outside quotes and comments,
+ * read by the shared lexer (sqllex.h) in the driver's dialect.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,22 +38,6 @@ static void put(struct out *o, const char *s, size_t n)
 	o->b->buf[o->len] = '\0';
 }
 
-/* The length of a blank-or-comment run at s. */
-static const char *skip_blanks(const char *s)
-{
-	for (;;) {
-		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' ||
-		    *s == '\f' || *s == '\v')
-			s++;
-		else if (s[0] == '-' && s[1] == '-')
-			s += strcspn(s, "\n");
-		else if (s[0] == '/' && s[1] == '*')
-			s = dbr_sqllex_skip_block_comment(s, true);
-		else
-			return s;
-	}
-}
-
 static bool ident_start(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
@@ -68,7 +49,8 @@ static bool ident_start(char c)
  * :name, @name or $name where the sign is not part of an operator (@>,
  * <@), a cast (::) or an array slice (a[1:n]).
  */
-static size_t foreign_param(const char *sql, const char *s, int brackets)
+static size_t foreign_param(const char *sql, const char *s, uint32_t flags,
+			    int brackets)
 {
 	char prev = s > sql ? s[-1] : ' ';
 	size_t n = 1;
@@ -89,67 +71,67 @@ static size_t foreign_param(const char *sql, const char *s, int brackets)
 	} else {
 		return 0;
 	}
-	if (!ident_start(s[1]) || (*s == '$' && dbr_sqllex_skip_dollar(s)))
+	if (!ident_start(s[1]) ||
+	    (*s == '$' && (flags & DBR_SQLLEX_DOLLAR_QUOTES) &&
+	     dbr_sqllex_skip_dollar(s, NULL)))
 		return 0;
 	while (dbr_sqllex_word_char(s[n]) && s[n] != '$')
 		n++;
 	return n;
 }
 
-int dbr_sqlscan(const char *sql, struct dbr_sqlbuf *b, struct dbr_sqlscan *info)
+/* The first token after s that is no blank or comment. */
+static const char *skip_blanks(const char *sql, const char *s, uint32_t flags)
+{
+	struct dbr_sqllex_token t;
+
+	for (;;) {
+		dbr_sqllex_next(sql, s, flags, &t);
+		if (t.kind != DBR_SQLLEX_BLANK && t.kind != DBR_SQLLEX_COMMENT)
+			return s;
+		s = t.end;
+	}
+}
+
+int dbr_sqlscan(const char *sql, uint32_t flags, struct dbr_sqlbuf *b,
+		struct dbr_sqlscan *info)
 {
 	struct out o = { b, 0, false };
-	const char *s = sql, *run = sql, *end;
+	struct dbr_sqllex_token t;
+	const char *s = sql, *run = sql;
 	char num[24];
 	int brackets = 0;
+	size_t n;
 
-	info->nparams = 0;
-	info->trailing = NULL;
-	info->refused = NULL;
-	info->refused_len = 0;
+	memset(info, 0, sizeof(*info));
 	put(&o, "", 0);
-	while (*s) {
-		bool after_ident = s > sql && dbr_sqllex_word_char(s[-1]);
-		size_t n;
-
-		if (!info->refused && (n = foreign_param(sql, s, brackets))) {
+	for (; *s; s = t.end) {
+		dbr_sqllex_next(sql, s, flags, &t);
+		if (t.kind != DBR_SQLLEX_WORD && t.kind != DBR_SQLLEX_OTHER)
+			continue;
+		if (!info->refused &&
+		    (n = foreign_param(sql, s, flags, brackets))) {
 			info->refused = s;
 			info->refused_len = n;
 		}
-		if (*s == '[' || *s == ']')
+		if (*s == '[' || *s == ']') {
 			brackets += *s == '[' ? 1 : -1;
-		if (*s == '\'') {
-			bool e = s > sql && (s[-1] == 'E' || s[-1] == 'e') &&
-				 !(s - 1 > sql && dbr_sqllex_word_char(s[-2]));
-			s = dbr_sqllex_skip_quoted(s, '\'', e);
-		} else if (*s == '"') {
-			s = dbr_sqllex_skip_quoted(s, '"', false);
-		} else if (*s == '$' && !after_ident &&
-			   (end = dbr_sqllex_skip_dollar(s))) {
-			s = end;
-		} else if (s[0] == '-' && s[1] == '-') {
-			s += strcspn(s, "\n");
-		} else if (s[0] == '/' && s[1] == '*') {
-			s = dbr_sqllex_skip_block_comment(s, true);
 		} else if (*s == '?') {
 			put(&o, run, (size_t)(s - run));
 			if (s[1] == '?') {
 				put(&o, "?", 1);
-				s += 2;
+				t.end = s + 2;
 			} else {
 				snprintf(num, sizeof(num), "$%zu",
 					 ++info->nparams);
 				put(&o, num, strlen(num));
-				s++;
 			}
-			run = s;
+			run = t.end;
 		} else if (*s == ';') {
-			end = skip_blanks(s + 1);
-			if (*end)
-				info->trailing = end;
+			t.end = skip_blanks(sql, s + 1, flags);
+			if (*t.end)
+				info->trailing = t.end;
 			break;
-		} else {
-			s++;
 		}
 	}
 	put(&o, run, (size_t)(s - run));

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct dbr_sqlscan {
 	size_t nparams;	      /* placeholders found */
@@ -27,15 +28,16 @@ struct dbr_sqlbuf {
 
 /*
  * Translate `sql` into out->buf: each `?` outside string literals, quoted
- * identifiers, dollar-quoted strings and comments becomes `$n` (numbered
- * from 1), `??` becomes a literal `?`. The statement ends at its first
+ * identifiers, dollar-quoted strings and comments, as the lexical dialect
+ * `flags` (enum dbr_sqllex_flags) reads them, becomes `$n` (numbered from
+ * 1), `??` becomes a literal `?`. The statement ends at its first
  * `;` outside those; info->trailing points at any text after it other than
  * blanks and comments. dbroute numbers parameters itself: info->refused
  * points at the first ?NNN, $n, :name, @name or $name (`::` casts, array
  * slices and operators such as @> are not placeholders). Returns 0, or -1
  * when out of memory.
  */
-int dbr_sqlscan(const char *sql, struct dbr_sqlbuf *out,
+int dbr_sqlscan(const char *sql, uint32_t flags, struct dbr_sqlbuf *out,
 		struct dbr_sqlscan *info);
 
 void dbr_sqlbuf_free(struct dbr_sqlbuf *out);

@@ -23,6 +23,7 @@
 
 #include "pg.h"
 #include "sqlguard.h"
+#include "sqllex.h"
 
 /* The tracked statement's companion in its pipeline: whether the implicit
  * transaction the two share has a transaction id, i.e. wrote. */
@@ -294,7 +295,7 @@ static int pg_translate(struct pg_conn *c, const char *sql, size_t n,
 {
 	struct dbr_sqlscan scan;
 
-	if (dbr_sqlscan(sql, &c->sqlbuf, &scan))
+	if (dbr_sqlscan(sql, DBR_SQLLEX_POSTGRES, &c->sqlbuf, &scan))
 		return pg_nomem(err);
 	if (scan.trailing) {
 		pg_host->set_error(err, DBR_E_STMT, 0, NULL,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sqllex.h"
 #include "sqlscan.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
@@ -23,7 +24,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	memcpy(sql, data, size);
 	sql[size] = '\0';
 	len = strlen(sql);
-	if (dbr_sqlscan(sql, &b, &info) == 0) {
+	if (dbr_sqlscan(sql, DBR_SQLLEX_POSTGRES, &b, &info) == 0) {
 		/* Each placeholder grows the text by at most its digits. */
 		if (strlen(b.buf) > len + info.nparams * 20)
 			abort();
