@@ -683,6 +683,52 @@ static void test_postgres__set_config_not_pooled(void **state)
 	pg_exec("DROP TABLE pg_sp");
 }
 
+/*
+ * Issue 15 item 6: `search_path` (a value with a blank, escaped for libpq)
+ * and `options` hold on every connection of the source (two at once here,
+ * one inside a transaction), and the source's search_path wins over the
+ * server's. A session that changes one later is not pooled: the next
+ * caller finds the configured values again.
+ */
+static void test_postgres__session_settings_on_every_connection(void **state)
+{
+	char buf[128], *path;
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	struct dbr *two;
+	int64_t pid;
+
+	(void)state;
+	pg_exec("DROP SCHEMA IF EXISTS dbr_app CASCADE");
+	pg_exec("CREATE SCHEMA dbr_app");
+	pg_exec("CREATE TABLE dbr_app.pg_ss (n INTEGER)");
+	two = open_pg("dbr_test_ss",
+		      "max_connections = 2\n"
+		      "search_path = dbr_app, public\n"
+		      "options = -c work_mem=7MB -c lock_timeout=3s\n",
+		      &path);
+	assert_int_equal(dbr_tx_begin(two, 1, &tx, &err), DBR_OK);
+	assert_string_equal(db_text(two, "SHOW search_path", buf, sizeof(buf)),
+			    "dbr_app, public");
+	assert_string_equal(db_text(two, "SHOW work_mem", buf, sizeof(buf)),
+			    "7MB");
+	assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
+	assert_string_equal(db_text(two, "SHOW lock_timeout", buf, sizeof(buf)),
+			    "3s");
+	t_exec(two, 1, "INSERT INTO pg_ss VALUES (1)", NULL, 0);
+	assert_int_equal(pg_int("SELECT count(*) FROM dbr_app.pg_ss"), 1);
+	/* Changed later: that connection is closed, not pooled. */
+	pid = db_int(two, "SELECT pg_backend_pid()");
+	t_exec(two, 1, "SELECT set_config('search_path', 'public', false)",
+	       NULL, 0);
+	assert_string_equal(db_text(two, "SHOW search_path", buf, sizeof(buf)),
+			    "dbr_app, public");
+	assert_int_not_equal(db_int(two, "SELECT pg_backend_pid()"), pid);
+	dbr_close(two);
+	free(path);
+	pg_exec("DROP SCHEMA dbr_app CASCADE");
+}
+
 /* Run sql on the one connection of h and check that it was closed after
  * it: the next statement runs on another backend. */
 static void closed_after(struct dbr *h, const char *sql)
@@ -1716,6 +1762,8 @@ int main(void)
 		cmocka_unit_test(test_postgres__readonly_holds),
 		cmocka_unit_test(test_postgres__readonly_tx_holds),
 		cmocka_unit_test(test_postgres__set_config_not_pooled),
+		cmocka_unit_test(
+			test_postgres__session_settings_on_every_connection),
 		cmocka_unit_test(test_postgres__temp_table_not_pooled),
 		cmocka_unit_test(test_postgres__pg_settings_not_pooled),
 		cmocka_unit_test(test_postgres__session_locks_not_pooled),

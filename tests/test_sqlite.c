@@ -616,6 +616,43 @@ static int64_t one_int(struct dbr *db, const char *sql)
 }
 
 /*
+ * Issue 15 item 6: `synchronous` holds on every connection of the source,
+ * not only the first (two are open at once here, one inside a
+ * transaction); unset, SQLite's default (FULL, 2) stays.
+ */
+static void test_sqlite__synchronous_on_every_connection(void **state)
+{
+	static const struct {
+		const char *value;
+		int64_t want;
+	} cases[] = { { "off", 0 },
+		      { "normal", 1 },
+		      { "full", 2 },
+		      { "extra", 3 },
+		      { NULL, 2 } };
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	struct dbr *db;
+	char keys[128], *dir;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(keys, sizeof(keys), "max_connections = 2\n%s%s\n",
+			 cases[i].value ? "synchronous = " : "",
+			 cases[i].value ? cases[i].value : "");
+		db = open_one(&dir, keys);
+		assert_int_equal(dbr_tx_begin(db, 1, &tx, &err), DBR_OK);
+		assert_int_equal(one_int(db, "PRAGMA synchronous"),
+				 cases[i].want);
+		assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
+		assert_int_equal(one_int(db, "PRAGMA synchronous"),
+				 cases[i].want);
+		close_one(db, dir);
+	}
+}
+
+/*
  * State SQLite keeps per connection, reached without the words the
  * statement guard knows: a table created as `temp.x` (not `CREATE TEMP`)
  * shadows the real one for every later statement on that connection, so
@@ -886,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_sqlite__no_fd_left_is_resource),
 		cmocka_unit_test(test_sqlite__temp_objects_not_pooled),
 		cmocka_unit_test(test_sqlite__hidden_state_not_pooled),
+		cmocka_unit_test(test_sqlite__synchronous_on_every_connection),
 		cmocka_unit_test(test_sqlite__readonly_writes_no_file),
 		cmocka_unit_test(test_sqlite__sql_sees_sqlite_rowid),
 		cmocka_unit_test(test_sqlite__reading_pragma_keeps_connection),

@@ -10,9 +10,9 @@
  * A connection is pooled again only when is_clean() says so, from libpq's
  * own state and without a round trip: connected, no statement pending,
  * outside any transaction, and every setting the server reports as it was
- * when the connection was opened. `readonly` and `statement_timeout` are
- * set in the startup packet (libpq `options`), so RESET ALL and DISCARD
- * ALL return to them, and a change of default_transaction_read_only is
+ * when the connection was opened. `readonly`, `statement_timeout`,
+ * `search_path` and the source's `options` are set in the startup packet
+ * (libpq `options`), so RESET ALL and DISCARD ALL return to them, and a change of default_transaction_read_only is
  * seen in the reported settings (reported since PostgreSQL 14).
  */
 #include <poll.h>
@@ -40,6 +40,11 @@ static const struct dbr_option_decl pg_options[] = {
 	  "the environment variable holding the password" },
 	{ "statement_timeout", DBR_OPT_SECONDS, 0, 0, 86400, "0", NULL,
 	  "the longest a statement may run (0: no limit)" },
+	{ "search_path", DBR_OPT_TEXT, 0, 0, 0, NULL, NULL,
+	  "the schemas searched on every connection, e.g. \"app, public\"" },
+	{ "options", DBR_OPT_TEXT, 0, 0, 0, NULL, NULL,
+	  "session settings for every connection in libpq's options form, "
+	  "e.g. \"-c work_mem=64MB -c lock_timeout=5s\"" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -50,6 +55,7 @@ static const char *const pg_watched[] = { "application_name",
 					  "default_transaction_read_only",
 					  "IntervalStyle",
 					  "is_superuser",
+					  "search_path",
 					  "session_authorization",
 					  "standard_conforming_strings",
 					  "TimeZone",
@@ -156,21 +162,25 @@ static void pg_notice(void *arg, const char *message)
 
 /*
  * The `options` of the startup packet: the user's own (from conninfo, else
- * PGOPTIONS), then dbroute's, which come last and so win. NULL when there
- * is nothing to add (*out then untouched); -1 when out of memory.
+ * PGOPTIONS), the source's `options` and `search_path` (its value escaped
+ * as libpq splits options: a backslash before each blank and backslash),
+ * then dbroute's, which come last and so win. Nothing is added (*out
+ * untouched) when there is nothing to add; -1 when out of memory.
  */
-static int pg_startup_options(const struct pg_conn *c, const char *conninfo,
-			      char **out)
+static int pg_startup_options(const struct pg_conn *c,
+			      const struct dbr_source_config *src,
+			      const char *conninfo, char **out)
 {
-	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL), *o;
-	const char *user = getenv("PGOPTIONS");
-	char ms[32] = "";
+	const char *mine = pg_host->opt_text(src, "options");
+	const char *path = pg_host->opt_text(src, "search_path");
+	const char *user = getenv("PGOPTIONS"), *p;
+	PQconninfoOption *opts, *o;
+	char ms[32] = "", *at;
 	size_t n;
 
-	if (!c->readonly && c->stmt_timeout <= 0) {
-		PQconninfoFree(opts);
+	if (!c->readonly && c->stmt_timeout <= 0 && !mine && !path)
 		return 0;
-	}
+	opts = PQconninfoParse(conninfo, NULL);
 	for (o = opts; o && o->keyword; o++)
 		if (!strcmp(o->keyword, "options") && o->val)
 			user = o->val;
@@ -178,12 +188,25 @@ static int pg_startup_options(const struct pg_conn *c, const char *conninfo,
 		snprintf(ms, sizeof(ms), " -c statement_timeout=%.0f",
 			 c->stmt_timeout * 1000 < 1 ? 1
 						    : c->stmt_timeout * 1000);
-	n = (user ? strlen(user) : 0) + strlen(ms) + 64;
-	*out = malloc(n);
-	if (*out)
-		snprintf(*out, n, "%s%s%s", user ? user : "", ms,
+	n = (user ? strlen(user) : 0) + (mine ? strlen(mine) : 0) +
+	    (path ? 2 * strlen(path) : 0) + strlen(ms) + 96;
+	*out = at = malloc(n);
+	if (at) {
+		at += snprintf(at, n, "%s %s", user ? user : "",
+			       mine ? mine : "");
+		if (path) {
+			memcpy(at, " -c search_path=", 16);
+			at += 16;
+		}
+		for (p = path; p && *p; p++) {
+			if (*p == ' ' || *p == '\\' || *p == '\t')
+				*at++ = '\\';
+			*at++ = *p;
+		}
+		snprintf(at, n - (size_t)(at - *out), "%s%s", ms,
 			 c->readonly ? " -c default_transaction_read_only=on"
 				     : "");
+	}
 	PQconninfoFree(opts);
 	return *out ? 0 : -1;
 }
@@ -205,7 +228,7 @@ static int pg_connect(struct pg_conn *c, const struct dbr_source_config *src,
 				   pwenv);
 		return DBR_E_CONN;
 	}
-	if (pg_startup_options(c, conninfo, &options))
+	if (pg_startup_options(c, src, conninfo, &options))
 		return pg_nomem(err);
 	/* Defaults first: the conninfo (dbname, expanded) overrides them.
 	 * Keepalives catch a dead peer where no deadline applies. */

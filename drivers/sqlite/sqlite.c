@@ -65,6 +65,9 @@ static const struct dbr_option_decl sqlt_options[] = {
 	{ "foreign_keys", DBR_OPT_BOOL, 0, 0, 0, "false", NULL,
 	  "enforce foreign keys on each connection (PRAGMA foreign_keys; "
 	  "SQLite's default is off)" },
+	{ "synchronous", DBR_OPT_ENUM, 0, 0, 0, NULL, "off|normal|full|extra",
+	  "PRAGMA synchronous on each connection (unset: SQLite's default, "
+	  "full)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -240,6 +243,7 @@ static int sqlt_settings(struct sqlt_conn *c,
 			 struct dbr_error *err)
 {
 	const char *mode = sqlt_host->opt_text(src, "locking_mode");
+	const char *sync = sqlt_host->opt_text(src, "synchronous");
 	int64_t kib = sqlt_host->opt_int(src, "cache_size");
 	char sql[64];
 	int rc = DBR_OK;
@@ -253,6 +257,11 @@ static int sqlt_settings(struct sqlt_conn *c,
 	}
 	if (!rc && sqlt_host->opt_bool(src, "foreign_keys"))
 		rc = sqlt_exec(c, "PRAGMA foreign_keys=ON", err);
+	/* One of the declared choices: the core refused any other. */
+	if (!rc && sync) {
+		snprintf(sql, sizeof(sql), "PRAGMA synchronous=%s", sync);
+		rc = sqlt_exec(c, sql, err);
+	}
 	return rc;
 }
 
