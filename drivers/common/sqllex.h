@@ -6,7 +6,7 @@
  *
  * Used by the placeholder translator (sqlscan.c), the statement splitter
  * (sqlsplit.c) and the statement guard (sqlguard.c); compiled into each
- * plugin and into the library; C library only.
+ * plugin and into the library; C library and the driver header only.
  */
 #ifndef DBR_SQLLEX_H
 #define DBR_SQLLEX_H
@@ -14,24 +14,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dbroute_driver.h"
+
 /*
- * A lexical dialect. The first six bits are those of the driver ABI's
- * lex_flags (a driver declares its dialect there); the last two are this
- * lexer's own until the ABI has them.
+ * A lexical dialect. The first six bits are the driver ABI's enum
+ * dbr_lex_flags (a driver declares its dialect in lex_flags); the last
+ * two are this lexer's own until the ABI has them.
  */
 enum dbr_sqllex_flags {
 	/* $$ ... $$ and $tag$ ... $tag$ strings (PostgreSQL). */
-	DBR_SQLLEX_DOLLAR_QUOTES = 1u << 0,
+	DBR_SQLLEX_DOLLAR_QUOTES = DBR_LEX_DOLLAR_QUOTES,
 	/* E'...' strings take backslash escapes (PostgreSQL). */
-	DBR_SQLLEX_E_STRINGS = 1u << 1,
+	DBR_SQLLEX_E_STRINGS = DBR_LEX_E_STRINGS,
 	/* Backslash escapes in every '...' and "..." (MySQL). */
-	DBR_SQLLEX_BACKSLASH_ESCAPES = 1u << 2,
+	DBR_SQLLEX_BACKSLASH_ESCAPES = DBR_LEX_BACKSLASH_ESCAPES,
 	/* # comments to the end of the line (MySQL). */
-	DBR_SQLLEX_HASH_COMMENTS = 1u << 3,
+	DBR_SQLLEX_HASH_COMMENTS = DBR_LEX_HASH_COMMENTS,
 	/* `quoted` identifiers, `` for a backtick (MySQL, SQLite). */
-	DBR_SQLLEX_BACKTICK_IDS = 1u << 4,
+	DBR_SQLLEX_BACKTICK_IDS = DBR_LEX_BACKTICK_IDS,
 	/* CREATE TRIGGER ... BEGIN ...; END is one statement (SQLite). */
-	DBR_SQLLEX_TRIGGER_BODIES = 1u << 5,
+	DBR_SQLLEX_TRIGGER_BODIES = DBR_LEX_TRIGGER_BODIES,
 	/* Block comments nest (PostgreSQL, the SQL standard). */
 	DBR_SQLLEX_NESTED_COMMENTS = 1u << 6,
 	/* [quoted] identifiers (SQLite; in PostgreSQL [ is a subscript). */
