@@ -6,6 +6,13 @@
  * then a cursor of its own; the merged cursor concatenates them in source
  * order, or merges them k-way by the order columns, holding one row per
  * source: memory stays bounded by the number of sources, not the rows.
+ *
+ * The merged result lives in a shell (struct dbr__merge) that is never
+ * given back to the allocator while the handle is open: a freed shell is
+ * kept by the default source's pool for the next fan-out and freed with
+ * the pool at dbr_close(). Its generation (pool.h) therefore stays
+ * readable, so a pointer kept past dbr_result_free() gets DBR_E_MISUSE
+ * instead of reading freed memory or the next fan-out's rows.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -54,7 +61,10 @@ struct rowset {
 };
 
 struct dbr__merge {
-	struct dbr_result res; /* what the caller holds; res.merge == this */
+	struct dbr__spare link; /* first: how its pool keeps it */
+	struct dbr_result res;	/* what the caller holds; res.merge == this */
+	struct dbr__pool *home; /* the pool that keeps it while spare */
+	/* From here on, per fan-out: cleared when the shell is reused. */
 	struct part *parts;
 	size_t nparts;
 	size_t *keys; /* order columns */
@@ -335,6 +345,32 @@ static int first_failure(const struct dbr__merge *m, bool all,
 	return DBR_OK;
 }
 
+/* A shell for a new fan-out: a spare one, else a new one. */
+static struct dbr__merge *shell_take(struct dbr *db)
+{
+	struct dbr__pool *home = &db->pools[db->cfg->default_source];
+	struct dbr__spare *spare = dbr__pool_spare_take(home);
+	struct dbr__merge *m = (struct dbr__merge *)(void *)spare;
+
+	if (m) {
+		/* `link`, `res.gen`, `res.merge` and `home` stay: a thread
+		 * holding a stale pointer may read them. */
+		memset(&m->parts, 0,
+		       sizeof(*m) - offsetof(struct dbr__merge, parts));
+		m->res.row = false;
+		memset(&m->res.err, 0, sizeof(m->res.err));
+		return m;
+	}
+	m = dbr__calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	atomic_init(&m->res.gen.live, 0);
+	m->res.gen.next = 1;
+	m->res.merge = m;
+	m->home = home;
+	return m;
+}
+
 static void merge_free(struct dbr__merge *m)
 {
 	size_t i;
@@ -352,7 +388,8 @@ static void merge_free(struct dbr__merge *m)
 	dbr__free(m->seen.off);
 	dbr__free(m->seen.len);
 	dbr__free(m->seen.arena);
-	dbr__free(m);
+	dbr__gen_close(&m->res.gen);
+	dbr__pool_spare_keep(m->home, &m->link);
 }
 
 int dbr_query_all(struct dbr *db, const struct dbr_fanout *f, const char *sql,
@@ -371,7 +408,7 @@ int dbr_query_all(struct dbr *db, const struct dbr_fanout *f, const char *sql,
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_query_all: handle, statement and "
 				      "out are required");
-	m = j.m = dbr__calloc(1, sizeof(*m));
+	m = j.m = shell_take(db);
 	if (!m)
 		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
 	m->flags = flags;
@@ -392,10 +429,8 @@ int dbr_query_all(struct dbr *db, const struct dbr_fanout *f, const char *sql,
 		merge_free(m);
 		return rc;
 	}
-	m->res.merge = m;
 	m->res.db = db;
-	m->res.open = true;
-	*out = &m->res;
+	*out = dbr__gen_tag(&m->res, dbr__gen_open(&m->res.gen));
 	return DBR_OK;
 }
 
@@ -725,9 +760,15 @@ void dbr__merge_free(struct dbr_result *res)
 	merge_free(res->merge);
 }
 
-const char *dbr_result_missing(const struct dbr_result *res, size_t i,
+struct dbr__pool *dbr__merge_home(const struct dbr_result *res)
+{
+	return DBR__CONTAINER_OF(res, struct dbr__merge, res)->home;
+}
+
+const char *dbr_result_missing(const struct dbr_result *p, size_t i,
 			       struct dbr_error *err)
 {
+	const struct dbr_result *res = dbr__result_of(p);
 	const struct dbr__merge *m = res ? res->merge : NULL;
 	size_t k;
 

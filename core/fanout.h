@@ -14,4 +14,8 @@ int dbr__merge_value(struct dbr_result *res, size_t col, struct dbr_value *out);
 const char *dbr__merge_source(const struct dbr_result *res);
 void dbr__merge_free(struct dbr_result *res);
 
+/* The pool that keeps a merged result's shell: a field that never changes,
+ * safe to read through a stale pointer. */
+struct dbr__pool *dbr__merge_home(const struct dbr_result *res);
+
 #endif /* DBR_FANOUT_H */

@@ -70,6 +70,7 @@ int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src)
 	p->max = (size_t)src->max_connections;
 	atomic_init(&p->slots, NULL);
 	atomic_init(&p->waiters, 0);
+	atomic_init(&p->stale_logged, false);
 	atomic_init(&p->sweep_ns,
 		    next_sweep(p, now_ns(CLOCK_MONOTONIC_COARSE)));
 	if (pthread_condattr_init(&attr))
@@ -99,6 +100,12 @@ void dbr__pool_release(struct dbr__pool *p)
 		if (slots[i].dc)
 			p->src->drv->vt.close(slots[i].dc);
 	dbr__free(slots);
+	while (p->spares) {
+		struct dbr__spare *s = p->spares;
+
+		p->spares = s->next;
+		dbr__free(s);
+	}
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	memset(p, 0, sizeof(*p));
@@ -120,6 +127,10 @@ static struct dbr__pconn *get_slots(struct dbr__pool *p)
 			atomic_init(&slots[i].total_ops, 0);
 			atomic_init(&slots[i].total_errors, 0);
 			atomic_init(&slots[i].put_ns, 0);
+			atomic_init(&slots[i].res.gen.live, 0);
+			atomic_init(&slots[i].tx.gen.live, 0);
+			slots[i].res.gen.next = 1;
+			slots[i].tx.gen.next = 1;
 			slots[i].pool = p;
 		}
 		atomic_store_explicit(&p->slots, slots, memory_order_release);
@@ -437,6 +448,37 @@ void dbr__pool_put(struct dbr__pconn *c)
 	if (DBR_UNLIKELY(now >= atomic_load_explicit(&p->sweep_ns,
 						     memory_order_relaxed)))
 		sweep(p, now);
+}
+
+struct dbr__spare *dbr__pool_spare_take(struct dbr__pool *p)
+{
+	struct dbr__spare *s;
+
+	pthread_mutex_lock(&p->mu);
+	s = p->spares;
+	if (s)
+		p->spares = s->next;
+	pthread_mutex_unlock(&p->mu);
+	return s;
+}
+
+void dbr__pool_spare_keep(struct dbr__pool *p, struct dbr__spare *s)
+{
+	pthread_mutex_lock(&p->mu);
+	s->next = p->spares;
+	p->spares = s;
+	pthread_mutex_unlock(&p->mu);
+}
+
+void dbr__pool_stale(struct dbr__pool *p, const char *what)
+{
+	if (!p || atomic_exchange(&p->stale_logged, true))
+		return;
+	dbr__log(p->src->log, DBR_LOG_WARN, p->src->name,
+		 "%s: a stale pointer (already freed or ended, or handed out "
+		 "again since) was ignored; further ones on this source are "
+		 "not logged",
+		 what);
 }
 
 size_t dbr__pool_count(struct dbr__pool *p, int state)

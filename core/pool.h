@@ -7,6 +7,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -25,10 +27,105 @@
 struct dbr__pool;
 
 /*
+ * Stale pointers. A result or a transaction lives in its pool slot (or, for
+ * a fan-out, in a shell the pool keeps), so the same address is handed to
+ * one caller after another. The pointer a caller gets therefore carries
+ * the object's generation in its top bits: bit 63 says the pointer is
+ * tagged, bits 48-62 hold the generation (1 to DBR__GEN_MAX), the low 48
+ * bits the address (Linux user addresses on x86-64 and aarch64 fit in 47
+ * and 48 bits). The object keeps the generation it was handed out with in
+ * `live` while it is open, 0 once it is freed or ended, so every public
+ * call compares one 16-bit load with the pointer's bits before it touches
+ * anything else, and a pointer from before a free no longer matches.
+ *
+ * An object whose address does not fit in 48 bits (a 57-bit address space)
+ * is handed out untagged, as are the pointers the core passes to itself:
+ * an untagged pointer is only checked to be open (generation 0, the
+ * fallback). Bit 63 is never set in a user-space address, so the two
+ * kinds cannot be confused. Generations wrap after DBR__GEN_MAX uses of
+ * one object: a pointer that stale passes the check again.
+ */
+#define DBR__GEN_MAX 0x7fffu
+#if UINTPTR_MAX > 0xffffffffu
+#define DBR__GEN_TAGGED ((uintptr_t)1 << 63)
+#define DBR__GEN_SHIFT	48
+#define DBR__GEN_ADDR	(((uintptr_t)1 << DBR__GEN_SHIFT) - 1)
+#endif
+
+/*
+ * An object's generations. `next` is the one its next hand-out uses (never
+ * 0) and belongs to the owner; `live` is read by any thread holding a
+ * pointer, stale or not, hence atomic.
+ */
+struct dbr__gen {
+	uint16_t next;
+	atomic_ushort live; /* the open generation, 0 when not open */
+};
+
+/* Open: live takes the next generation. Returns it. */
+static inline unsigned dbr__gen_open(struct dbr__gen *g)
+{
+	atomic_store_explicit(&g->live, g->next, memory_order_relaxed);
+	return g->next;
+}
+
+/* Closed: no pointer handed out so far matches any more. */
+static inline void dbr__gen_close(struct dbr__gen *g)
+{
+	atomic_store_explicit(&g->live, 0, memory_order_relaxed);
+	g->next = (uint16_t)(g->next >= DBR__GEN_MAX ? 1 : g->next + 1);
+}
+
+static inline bool dbr__gen_is_open(const struct dbr__gen *g)
+{
+	return atomic_load_explicit(&g->live, memory_order_relaxed) != 0;
+}
+
+/* The pointer to hand out for obj, opened with generation gen. */
+static inline void *dbr__gen_tag(void *obj, unsigned gen)
+{
+#ifdef DBR__GEN_TAGGED
+	uintptr_t v = (uintptr_t)obj;
+
+	if (!(v >> DBR__GEN_SHIFT))
+		return (void *)(v | DBR__GEN_TAGGED |
+				(uintptr_t)gen << DBR__GEN_SHIFT);
+#else
+	(void)gen;
+#endif
+	return obj;
+}
+
+/* The object a pointer names (never NULL for a tagged one), and the
+ * generation it carries in *gen (0: untagged). */
+static inline void *dbr__gen_strip(const void *p, unsigned *gen)
+{
+#ifdef DBR__GEN_TAGGED
+	uintptr_t v = (uintptr_t)p;
+
+	if (v & DBR__GEN_TAGGED) {
+		*gen = (unsigned)(v >> DBR__GEN_SHIFT) & DBR__GEN_MAX;
+		return (void *)(v & DBR__GEN_ADDR);
+	}
+#endif
+	*gen = 0;
+	return (void *)(uintptr_t)p;
+}
+
+/* Whether g is open under the generation a pointer carried. */
+static inline bool dbr__gen_matches(const struct dbr__gen *g, unsigned gen)
+{
+	unsigned live = atomic_load_explicit(&g->live, memory_order_relaxed);
+
+	return gen ? live == gen : live != 0;
+}
+
+/*
  * The state a query keeps while its result is open. One per pooled
  * connection, so that running a statement allocates nothing.
  */
 struct dbr_result {
+	struct dbr__gen gen;	  /* open: live != 0 */
 	struct dbr__merge *merge; /* a fan-out's merged cursor, else NULL */
 	struct dbr *db;
 	struct dbr__pconn *pc;
@@ -39,16 +136,41 @@ struct dbr_result {
 	int64_t chat;
 	bool has_chat;
 	size_t ncols;
-	bool open;	      /* handed to the caller, not yet freed */
 	bool row;	      /* positioned on a row */
 	bool done;	      /* the cursor reached its end */
 	struct dbr_error err; /* the last failure of a call on it */
 };
 
 struct dbr_tx {
+	struct dbr__gen gen; /* open: live != 0 */
 	struct dbr *db;
 	struct dbr__pconn *pc;
-	bool open;
+};
+
+/* A result or a transaction from a caller's pointer: NULL when the pointer
+ * is NULL or stale (freed, ended, or handed out again since). */
+static inline struct dbr_result *dbr__result_of(const struct dbr_result *p)
+{
+	unsigned gen;
+	struct dbr_result *r = dbr__gen_strip(p, &gen);
+
+	return r && dbr__gen_matches(&r->gen, gen) ? r : NULL;
+}
+
+static inline struct dbr_tx *dbr__tx_of(const struct dbr_tx *p)
+{
+	unsigned gen;
+	struct dbr_tx *t = dbr__gen_strip(p, &gen);
+
+	return t && dbr__gen_matches(&t->gen, gen) ? t : NULL;
+}
+
+/*
+ * A block the pool keeps for reuse until it is released (a fan-out's
+ * merged result: see fanout.c). It starts with this link.
+ */
+struct dbr__spare {
+	struct dbr__spare *next;
 };
 
 /* A slot's state; changed by compare-and-swap, never under a lock. */
@@ -76,6 +198,10 @@ struct dbr__pconn {
 	struct dbr_tx tx;
 };
 
+/* The struct that holds member m at p. */
+#define DBR__CONTAINER_OF(p, type, m)                                          \
+	((type *)(void *)((char *)(p)-offsetof(type, m)))
+
 struct dbr__pool {
 	struct dbr_source_config *src;
 	struct dbr__pconn *_Atomic slots; /* max_connections, on first use */
@@ -84,6 +210,8 @@ struct dbr__pool {
 	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
 	atomic_int waiters;
 	atomic_uint_fast64_t sweep_ns; /* coarse clock: the next sweep */
+	struct dbr__spare *spares;     /* under mu; freed with the pool */
+	atomic_bool stale_logged;      /* a stale pointer was reported */
 };
 
 int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src);
@@ -117,6 +245,19 @@ void dbr__pool_put(struct dbr__pconn *c);
 
 /* Close every idle connection now; returns how many. */
 size_t dbr__pool_close_idle(struct dbr__pool *p);
+
+/* A spare block of the pool, or NULL when it has none. */
+struct dbr__spare *dbr__pool_spare_take(struct dbr__pool *p);
+
+/* Keep a block for reuse; it is freed (dbr__free) with the pool. */
+void dbr__pool_spare_keep(struct dbr__pool *p, struct dbr__spare *s);
+
+/*
+ * A stale pointer (what) was freed or ended, and ignored: say so at warn
+ * level, the first time only for this pool. p may be NULL (nothing is
+ * logged).
+ */
+void dbr__pool_stale(struct dbr__pool *p, const char *what);
 
 /* How many slots are in a state (for status and tests). */
 size_t dbr__pool_count(struct dbr__pool *p, int state);

@@ -5,7 +5,10 @@
  * A result lives inside its pooled connection (struct dbr__pconn), so a
  * statement runs without allocating: route, take a connection (failover.c
  * decides which), let the driver run the statement, hand back the
- * connection's result.
+ * connection's result. The pointer handed back carries the result's
+ * generation (pool.h), and every call on a result or a transaction first
+ * checks it, so a pointer kept past its free or its transaction's end gets
+ * DBR_E_MISUSE instead of the next holder's object.
  */
 #include <string.h>
 
@@ -16,6 +19,30 @@
 static struct dbr_source_config *source_of(const struct dbr__pconn *pc)
 {
 	return pc->pool->src;
+}
+
+/* What dbr_result_error() gives for a stale pointer. */
+static const struct dbr_error stale_error = {
+	.code = DBR_E_MISUSE,
+	.message = "result is stale: used after dbr_result_free(), or after "
+		   "its transaction ended",
+};
+
+/*
+ * A stale pointer p was freed or ended: report it through the pool it
+ * belongs to. Only fields that never change after the object was made are
+ * read (another thread may hold the object now): a slot's pool, a fan-out
+ * shell's `merge` and home pool.
+ */
+static void stale_result(const struct dbr_result *p)
+{
+	unsigned gen;
+	struct dbr_result *r = dbr__gen_strip(p, &gen);
+
+	dbr__pool_stale(
+		r->merge ? dbr__merge_home(r)
+			 : DBR__CONTAINER_OF(r, struct dbr__pconn, res)->pool,
+		"dbr_result_free");
 }
 
 /*
@@ -93,10 +120,28 @@ static DBR_INLINE int run(struct dbr *db, struct dbr__pconn *pc,
 	res->has_chat = false;
 	res->row = false;
 	res->done = false;
-	res->open = true;
 	res->ncols = vt->column_count(pc->dc);
+	dbr__gen_open(&res->gen);
 	*out = res;
 	return DBR_OK;
+}
+
+/* End a result the core holds as its object, not as a caller's pointer. */
+static void result_end(struct dbr_result *res)
+{
+	if (res->merge) {
+		dbr__merge_free(res);
+		return;
+	}
+	note_diverted(res);
+	res->row = false;
+	/* Closed before the slot goes back: from then on another thread may
+	 * open it under the next generation. */
+	dbr__gen_close(&res->gen);
+	if (!res->tx)
+		dbr__pool_put(res->pc);
+	else
+		res->vt->finish(res->dc);
 }
 
 /* Hand the result to a caller who wants it, or run it to its end. */
@@ -106,12 +151,12 @@ static int deliver(struct dbr_result *res, struct dbr_result **out,
 	int rc;
 
 	if (out) {
-		*out = res;
+		*out = dbr__gen_tag(res, res->gen.next);
 		return DBR_OK;
 	}
 	/* Without result columns, query() already ran it to its end. */
 	rc = res->ncols ? drain(res, err) : DBR_OK;
-	dbr_result_free(res);
+	result_end(res);
 	return rc;
 }
 
@@ -212,11 +257,12 @@ int dbr_query_source(struct dbr *db, const char *source, const char *sql,
 			err);
 }
 
-int dbr_result_next(struct dbr_result *res)
+int dbr_result_next(struct dbr_result *p)
 {
+	struct dbr_result *res = dbr__result_of(p);
 	int rc;
 
-	if (!res || !res->open)
+	if (!res)
 		return DBR_E_MISUSE;
 	if (res->merge)
 		return dbr__merge_next(res);
@@ -234,24 +280,30 @@ int dbr_result_next(struct dbr_result *res)
 	return rc;
 }
 
-size_t dbr_result_column_count(const struct dbr_result *res)
+size_t dbr_result_column_count(const struct dbr_result *p)
 {
+	const struct dbr_result *res = dbr__result_of(p);
+
 	if (res && res->merge)
 		return dbr__merge_column_count(res);
-	return res && res->open ? res->ncols : 0;
+	return res ? res->ncols : 0;
 }
 
-const char *dbr_result_column_name(const struct dbr_result *res, size_t col)
+const char *dbr_result_column_name(const struct dbr_result *p, size_t col)
 {
+	const struct dbr_result *res = dbr__result_of(p);
+
 	if (res && res->merge)
 		return dbr__merge_column_name(res, col);
-	if (!res || !res->open || col >= res->ncols)
+	if (!res || col >= res->ncols)
 		return NULL;
 	return res->vt->column_name(res->dc, col);
 }
 
-int dbr_result_value(struct dbr_result *res, size_t col, struct dbr_value *out)
+int dbr_result_value(struct dbr_result *p, size_t col, struct dbr_value *out)
 {
+	struct dbr_result *res = dbr__result_of(p);
+
 	if (DBR_UNLIKELY(!res || !res->row || res->merge || col >= res->ncols ||
 			 !out)) {
 		if (res && res->merge && res->row && out)
@@ -311,57 +363,71 @@ const char *dbr_result_text(struct dbr_result *res, size_t col, size_t *len)
 	return NULL;
 }
 
-int64_t dbr_result_changes(const struct dbr_result *res)
+int64_t dbr_result_changes(const struct dbr_result *p)
 {
-	if (!res || !res->open || res->merge || !res->vt->changes)
+	const struct dbr_result *res = dbr__result_of(p);
+
+	if (!res || res->merge || !res->vt->changes)
 		return 0;
 	return res->vt->changes(res->dc);
 }
 
-bool dbr_result_last_insert_id(const struct dbr_result *res, int64_t *id)
+bool dbr_result_last_insert_id(const struct dbr_result *p, int64_t *id)
 {
+	const struct dbr_result *res = dbr__result_of(p);
 	int64_t dummy;
 
 	if (!id)
 		id = &dummy;
 	*id = 0;
-	if (!res || !res->open || res->merge || !res->vt->last_insert_id)
+	if (!res || res->merge || !res->vt->last_insert_id)
 		return false;
 	return res->vt->last_insert_id(res->dc, id);
 }
 
-const char *dbr_result_source(const struct dbr_result *res)
+const char *dbr_result_source(const struct dbr_result *p)
 {
+	const struct dbr_result *res = dbr__result_of(p);
+
 	if (res && res->merge)
 		return dbr__merge_source(res);
-	return res && res->pc ? source_of(res->pc)->name : NULL;
+	return res ? source_of(res->pc)->name : NULL;
 }
 
-const char *dbr_result_diverted_from(const struct dbr_result *res)
+const char *dbr_result_diverted_from(const struct dbr_result *p)
 {
-	return res && res->open && res->from ? res->from->name : NULL;
+	const struct dbr_result *res = dbr__result_of(p);
+
+	return res && res->from ? res->from->name : NULL;
 }
 
-const struct dbr_error *dbr_result_error(const struct dbr_result *res)
+const struct dbr_error *dbr_result_error(const struct dbr_result *p)
 {
-	return res ? &res->err : NULL;
+	const struct dbr_result *res = dbr__result_of(p);
+
+	if (!p)
+		return NULL;
+	return res ? &res->err : &stale_error;
 }
 
-void dbr_result_free(struct dbr_result *res)
+void dbr_result_free(struct dbr_result *p)
 {
-	if (!res || !res->open)
-		return;
-	if (res->merge) {
-		dbr__merge_free(res);
-		return;
-	}
-	note_diverted(res);
-	res->open = false;
-	res->row = false;
-	if (!res->tx)
-		dbr__pool_put(res->pc);
-	else
-		res->vt->finish(res->dc);
+	struct dbr_result *res = dbr__result_of(p);
+
+	if (res)
+		result_end(res);
+	else if (p)
+		stale_result(p);
+}
+
+/* The pool a stale transaction pointer belongs to (its slot's, which
+ * never changes). */
+static struct dbr__pool *stale_tx_pool(const struct dbr_tx *p)
+{
+	unsigned gen;
+	struct dbr_tx *t = dbr__gen_strip(p, &gen);
+
+	return DBR__CONTAINER_OF(t, struct dbr__pconn, tx)->pool;
 }
 
 static int tx_begin(struct dbr *db, const char *source, int64_t chat,
@@ -400,8 +466,7 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 	}
 	pc->tx.db = db;
 	pc->tx.pc = pc;
-	pc->tx.open = true;
-	*out = &pc->tx;
+	*out = dbr__gen_tag(&pc->tx, dbr__gen_open(&pc->tx.gen));
 	return DBR_OK;
 }
 
@@ -417,14 +482,19 @@ int dbr_tx_begin_source(struct dbr *db, const char *source, struct dbr_tx **out,
 	return tx_begin(db, source, 0, false, out, err);
 }
 
-static int tx_usable(struct dbr_tx *tx, struct dbr_error *err)
+/* The transaction p names, in *out, when it is open and its last result
+ * was freed. */
+static int tx_usable(struct dbr_tx *p, struct dbr_tx **out,
+		     struct dbr_error *err)
 {
+	struct dbr_tx *tx = *out = dbr__tx_of(p);
 	const char *name;
 
-	if (!tx || !tx->open)
+	if (!tx)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
-				      "transaction is NULL or already ended");
-	if (tx->pc->res.open) {
+				      "transaction is NULL, or stale: "
+				      "already ended");
+	if (dbr__gen_is_open(&tx->pc->res.gen)) {
 		name = source_of(tx->pc)->name;
 		return dbr__error_set(err, DBR_E_MISUSE, name,
 				      "source '%s': the transaction's "
@@ -435,37 +505,44 @@ static int tx_usable(struct dbr_tx *tx, struct dbr_error *err)
 	return DBR_OK;
 }
 
-int dbr_tx_query(struct dbr_tx *tx, const char *sql,
+int dbr_tx_query(struct dbr_tx *p, const char *sql,
 		 const struct dbr_value *params, size_t nparams,
 		 struct dbr_result **out, struct dbr_error *err)
 {
 	struct dbr_result *res;
 	struct dbr_error local;
+	struct dbr_tx *tx;
 	int rc;
 
 	if (!err)
 		err = &local;
-	rc = check_args(tx, sql, params, nparams, out, err);
+	rc = check_args(p, sql, params, nparams, out, err);
 	if (!rc)
-		rc = tx_usable(tx, err);
+		rc = tx_usable(p, &tx, err);
 	if (!rc)
 		rc = run(tx->db, tx->pc, tx, sql, params, nparams, &res, err);
 	return rc ? rc : deliver(res, out, err);
 }
 
 /* End a transaction with commit or rollback and give back its connection. */
-static int tx_end(struct dbr_tx *tx, bool commit, struct dbr_error *err)
+static int tx_end(struct dbr_tx *p, bool commit, struct dbr_error *err)
 {
 	const struct dbr_driver *vt;
 	struct dbr__pconn *pc;
 	struct dbr_error local;
+	struct dbr_tx *tx;
 	int rc;
 
 	if (!err)
 		err = &local;
-	rc = tx_usable(tx, err);
-	if (rc)
+	rc = tx_usable(p, &tx, err);
+	if (rc) {
+		/* A stale transaction's rollback (often on a cleanup path that
+		 * ignores the status) is logged; nothing else is done. */
+		if (!tx && p && !commit)
+			dbr__pool_stale(stale_tx_pool(p), "dbr_tx_rollback");
 		return rc;
+	}
 	pc = tx->pc;
 	vt = &source_of(pc)->drv->vt;
 	rc = commit ? vt->commit(pc->dc, err) : vt->rollback(pc->dc, err);
@@ -476,7 +553,7 @@ static int tx_end(struct dbr_tx *tx, bool commit, struct dbr_error *err)
 		if (!pc->lost && commit && vt->rollback(pc->dc, NULL))
 			pc->lost = true;
 	}
-	tx->open = false;
+	dbr__gen_close(&tx->gen);
 	dbr__pool_put(pc);
 	return rc;
 }

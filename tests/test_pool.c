@@ -61,7 +61,7 @@ static void *hammer(void *arg)
 			atomic_fetch_add(&failures, 1);
 			continue;
 		}
-		s = slot_of(res->dc);
+		s = slot_of(dbr__result_of(res)->dc);
 		if (!s || atomic_exchange(&s->busy, 1))
 			atomic_fetch_add(&overlaps, 1);
 		if (dbr_result_next(res) != DBR_ROW)
@@ -358,12 +358,12 @@ static void test_pool__without_is_clean_errors_close(void **state)
 	assert_int_equal(dbr_query_source(db, "t", "x", v, 1, &res, &err),
 			 DBR_OK);
 	assert_int_equal(dbr_result_next(res), DBR_ROW);
-	first = res->dc;
+	first = dbr__result_of(res)->dc;
 	dbr_result_free(res);
 	assert_int_equal(dbr__pool_count(p, DBR__SLOT_IDLE), 1);
 	assert_int_equal(dbr_query_source(db, "t", "x", v, 1, &res, &err),
 			 DBR_OK);
-	assert_ptr_equal(res->dc, first);
+	assert_ptr_equal(dbr__result_of(res)->dc, first);
 	dbr_result_free(res);
 	assert_int_equal(dbr__pool_count(p, DBR__SLOT_IDLE), 1);
 	/* An error on it: closed, not pooled. */
