@@ -364,8 +364,7 @@ static struct dbr__merge *shell_take(struct dbr *db)
 	m = dbr__calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
-	atomic_init(&m->res.gen.live, 0);
-	m->res.gen.next = 1;
+	dbr__gen_init(&m->res.gen);
 	m->res.merge = m;
 	m->home = home;
 	return m;
@@ -430,7 +429,7 @@ int dbr_query_all(struct dbr *db, const struct dbr_fanout *f, const char *sql,
 		return rc;
 	}
 	m->res.db = db;
-	*out = dbr__gen_tag(&m->res, dbr__gen_open(&m->res.gen));
+	*out = dbr__gen_open(&m->res.gen);
 	return DBR_OK;
 }
 

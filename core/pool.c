@@ -127,10 +127,8 @@ static struct dbr__pconn *get_slots(struct dbr__pool *p)
 			atomic_init(&slots[i].total_ops, 0);
 			atomic_init(&slots[i].total_errors, 0);
 			atomic_init(&slots[i].put_ns, 0);
-			atomic_init(&slots[i].res.gen.live, 0);
-			atomic_init(&slots[i].tx.gen.live, 0);
-			slots[i].res.gen.next = 1;
-			slots[i].tx.gen.next = 1;
+			dbr__gen_init(&slots[i].res.gen);
+			dbr__gen_init(&slots[i].tx.gen);
 			slots[i].pool = p;
 		}
 		atomic_store_explicit(&p->slots, slots, memory_order_release);

@@ -29,95 +29,128 @@ struct dbr__pool;
 /*
  * Stale pointers. A result or a transaction lives in its pool slot (or, for
  * a fan-out, in a shell the pool keeps), so the same address is handed to
- * one caller after another. The pointer a caller gets therefore carries
- * the object's generation in its top bits: bit 63 says the pointer is
- * tagged, bits 48-62 hold the generation (1 to DBR__GEN_MAX), the low 48
- * bits the address (Linux user addresses on x86-64 and aarch64 fit in 47
- * and 48 bits). The object keeps the generation it was handed out with in
- * `live` while it is open, 0 once it is freed or ended, so every public
- * call compares one 16-bit load with the pointer's bits before it touches
- * anything else, and a pointer from before a free no longer matches.
+ * one caller after another. The pointer a caller gets, its handle,
+ * therefore carries the object's generation in its top bits: bit 63 says
+ * the handle is tagged, bits 48-62 hold the generation, the low 48 bits
+ * the address (Linux user addresses on x86-64 and aarch64 fit in 47 and 48
+ * bits). The object keeps one word: the handle it was opened with while it
+ * is open; once closed, the handle of its next opening with bit 0 set (an
+ * object's address is even), which no handle equals. Every public call
+ * compares that word with the pointer it was given before it touches
+ * anything else: a pointer from before a free no longer matches.
  *
  * An object whose address does not fit in 48 bits (a 57-bit address space)
- * is handed out untagged, as are the pointers the core passes to itself:
- * an untagged pointer is only checked to be open (generation 0, the
- * fallback). Bit 63 is never set in a user-space address, so the two
- * kinds cannot be confused. Generations wrap after DBR__GEN_MAX uses of
- * one object: a pointer that stale passes the check again.
+ * is handed out untagged: its handle is its address, the same at every
+ * use, so only a pointer to a closed object is caught there (the
+ * fallback). Bit 63 is never set in a user-space address, so the two kinds
+ * cannot be confused. Generations wrap after DBR__GEN_COUNT uses of one
+ * object: a pointer that stale matches again.
  */
-#define DBR__GEN_MAX 0x7fffu
 #if UINTPTR_MAX > 0xffffffffu
 #define DBR__GEN_TAGGED ((uintptr_t)1 << 63)
-#define DBR__GEN_SHIFT	48
-#define DBR__GEN_ADDR	(((uintptr_t)1 << DBR__GEN_SHIFT) - 1)
+#define DBR__GEN_STEP	((uintptr_t)1 << 48) /* one generation */
+#define DBR__GEN_COUNT	32768u		     /* 15 bits */
+#else
+/* No room in a 32-bit pointer: every object is untagged. */
+#define DBR__GEN_TAGGED ((uintptr_t)0)
+#define DBR__GEN_STEP	((uintptr_t)0)
+#define DBR__GEN_COUNT	1u
 #endif
+#define DBR__GEN_ADDR	(DBR__GEN_STEP - 1) /* the address bits */
+#define DBR__GEN_CLOSED ((uintptr_t)1)
 
 /*
- * An object's generations. `next` is the one its next hand-out uses (never
- * 0) and belongs to the owner; `live` is read by any thread holding a
- * pointer, stale or not, hence atomic.
+ * The first member of every object a caller holds a handle to, read by
+ * any thread holding a pointer to it, stale or not (hence atomic), and
+ * written by its owner only.
  */
 struct dbr__gen {
-	uint16_t next;
-	atomic_ushort live; /* the open generation, 0 when not open */
+	atomic_uintptr_t handle; /* open: the handle; closed: the next | 1 */
 };
 
-/* Open: live takes the next generation. Returns it. */
-static inline unsigned dbr__gen_open(struct dbr__gen *g)
+/* The handle of obj with the generation bits of `bits`. */
+static inline void *dbr__gen_tag(void *obj, uintptr_t bits)
 {
-	atomic_store_explicit(&g->live, g->next, memory_order_relaxed);
-	return g->next;
+	uintptr_t v = (uintptr_t)obj;
+
+	return (void *)(v & ~DBR__GEN_ADDR ? v : v | bits);
 }
 
-/* Closed: no pointer handed out so far matches any more. */
+/* A new object's: closed, generation 0 next. */
+static inline void dbr__gen_init(struct dbr__gen *g)
+{
+	atomic_init(&g->handle, (uintptr_t)dbr__gen_tag(g, DBR__GEN_TAGGED) |
+					DBR__GEN_CLOSED);
+}
+
+static inline uintptr_t dbr__gen_word(const struct dbr__gen *g)
+{
+	return atomic_load_explicit(&g->handle, memory_order_relaxed);
+}
+
+/* Open a closed object: returns the handle to give out. */
+static inline void *dbr__gen_open(struct dbr__gen *g)
+{
+	uintptr_t h = dbr__gen_word(g) & ~DBR__GEN_CLOSED;
+
+	atomic_store_explicit(&g->handle, h, memory_order_relaxed);
+	return (void *)h;
+}
+
+/* Close an open object: no handle given out so far matches any more
+ * (until the generations wrap). An untagged handle stays the same. */
 static inline void dbr__gen_close(struct dbr__gen *g)
 {
-	atomic_store_explicit(&g->live, 0, memory_order_relaxed);
-	g->next = (uint16_t)(g->next >= DBR__GEN_MAX ? 1 : g->next + 1);
+	uintptr_t h = dbr__gen_word(g);
+
+	/* Tagged: the next generation (bit 63 set again when the 15 bits
+	 * wrap). */
+	if (DBR_UNLIKELY(!(h & DBR__GEN_TAGGED)))
+		h |= DBR__GEN_CLOSED;
+	else
+		h = (h + DBR__GEN_STEP) | DBR__GEN_TAGGED | DBR__GEN_CLOSED;
+	atomic_store_explicit(&g->handle, h, memory_order_relaxed);
+}
+
+/* An open object's handle; for its owner. */
+static inline void *dbr__gen_handle(const struct dbr__gen *g)
+{
+	return (void *)dbr__gen_word(g);
 }
 
 static inline bool dbr__gen_is_open(const struct dbr__gen *g)
 {
-	return atomic_load_explicit(&g->live, memory_order_relaxed) != 0;
+	return !(dbr__gen_word(g) & DBR__GEN_CLOSED);
 }
 
-/* The pointer to hand out for obj, opened with generation gen. */
-static inline void *dbr__gen_tag(void *obj, unsigned gen)
+/* The object a non-NULL pointer names, whether it is still open or not. */
+static inline void *dbr__gen_object(const void *p)
 {
-#ifdef DBR__GEN_TAGGED
-	uintptr_t v = (uintptr_t)obj;
-
-	if (!(v >> DBR__GEN_SHIFT))
-		return (void *)(v | DBR__GEN_TAGGED |
-				(uintptr_t)gen << DBR__GEN_SHIFT);
-#else
-	(void)gen;
-#endif
-	return obj;
-}
-
-/* The object a pointer names (never NULL for a tagged one), and the
- * generation it carries in *gen (0: untagged). */
-static inline void *dbr__gen_strip(const void *p, unsigned *gen)
-{
-#ifdef DBR__GEN_TAGGED
 	uintptr_t v = (uintptr_t)p;
 
-	if (v & DBR__GEN_TAGGED) {
-		*gen = (unsigned)(v >> DBR__GEN_SHIFT) & DBR__GEN_MAX;
-		return (void *)(v & DBR__GEN_ADDR);
-	}
-#endif
-	*gen = 0;
-	return (void *)(uintptr_t)p;
+	return (void *)(v & DBR__GEN_TAGGED ? v & DBR__GEN_ADDR : v);
 }
 
-/* Whether g is open under the generation a pointer carried. */
-static inline bool dbr__gen_matches(const struct dbr__gen *g, unsigned gen)
+/*
+ * Whether p is the open handle of an object; *obj is then that object.
+ * A status and an out-parameter rather than a pointer or NULL: the caller
+ * then needs no second test for NULL (this is on every call's path).
+ */
+static inline bool dbr__gen_check(const void *p, void **obj)
 {
-	unsigned live = atomic_load_explicit(&g->live, memory_order_relaxed);
+	uintptr_t v = (uintptr_t)p;
+	struct dbr__gen *g;
 
-	return gen ? live == gen : live != 0;
+	/* Every handle is tagged but the fallback's (and NULL). */
+	if (DBR_UNLIKELY(!(v & DBR__GEN_TAGGED))) {
+		if (!v)
+			return false;
+		g = (struct dbr__gen *)v;
+	} else {
+		g = (struct dbr__gen *)(v & DBR__GEN_ADDR);
+	}
+	*obj = g;
+	return dbr__gen_word(g) == v;
 }
 
 /*
@@ -125,7 +158,7 @@ static inline bool dbr__gen_matches(const struct dbr__gen *g, unsigned gen)
  * connection, so that running a statement allocates nothing.
  */
 struct dbr_result {
-	struct dbr__gen gen;	  /* open: live != 0 */
+	struct dbr__gen gen;	  /* first: see dbr__gen_check() */
 	struct dbr__merge *merge; /* a fan-out's merged cursor, else NULL */
 	struct dbr *db;
 	struct dbr__pconn *pc;
@@ -134,35 +167,41 @@ struct dbr_result {
 	struct dbr_tx *tx;		/* non-NULL: the transaction keeps pc */
 	struct dbr_source_config *from; /* diverted from this source */
 	int64_t chat;
-	bool has_chat;
 	size_t ncols;
+	bool has_chat;
 	bool row;	      /* positioned on a row */
 	bool done;	      /* the cursor reached its end */
 	struct dbr_error err; /* the last failure of a call on it */
 };
 
 struct dbr_tx {
-	struct dbr__gen gen; /* open: live != 0 */
+	struct dbr__gen gen; /* first: see dbr__gen_check() */
 	struct dbr *db;
 	struct dbr__pconn *pc;
 };
 
-/* A result or a transaction from a caller's pointer: NULL when the pointer
- * is NULL or stale (freed, ended, or handed out again since). */
-static inline struct dbr_result *dbr__result_of(const struct dbr_result *p)
-{
-	unsigned gen;
-	struct dbr_result *r = dbr__gen_strip(p, &gen);
+_Static_assert(offsetof(struct dbr_result, gen) == 0, "gen is first");
+_Static_assert(offsetof(struct dbr_tx, gen) == 0, "gen is first");
 
-	return r && dbr__gen_matches(&r->gen, gen) ? r : NULL;
+/* A result or a transaction from a caller's pointer: false when the
+ * pointer is NULL or stale (freed, ended, or handed out again since). */
+static inline bool dbr__result_check(const struct dbr_result *p,
+				     struct dbr_result **res)
+{
+	return dbr__gen_check(p, (void **)res);
 }
 
-static inline struct dbr_tx *dbr__tx_of(const struct dbr_tx *p)
+static inline bool dbr__tx_check(const struct dbr_tx *p, struct dbr_tx **tx)
 {
-	unsigned gen;
-	struct dbr_tx *t = dbr__gen_strip(p, &gen);
+	return dbr__gen_check(p, (void **)tx);
+}
 
-	return t && dbr__gen_matches(&t->gen, gen) ? t : NULL;
+/* The same, NULL when not open: for calls off the hot path. */
+static inline struct dbr_result *dbr__result_of(const struct dbr_result *p)
+{
+	struct dbr_result *res;
+
+	return dbr__result_check(p, &res) ? res : NULL;
 }
 
 /*
@@ -209,9 +248,9 @@ struct dbr__pool {
 	pthread_mutex_t mu; /* allocating slots; waiting for one */
 	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
 	atomic_int waiters;
+	atomic_bool stale_logged;      /* a stale pointer was reported */
 	atomic_uint_fast64_t sweep_ns; /* coarse clock: the next sweep */
 	struct dbr__spare *spares;     /* under mu; freed with the pool */
-	atomic_bool stale_logged;      /* a stale pointer was reported */
 };
 
 int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src);

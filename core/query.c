@@ -36,8 +36,7 @@ static const struct dbr_error stale_error = {
  */
 static void stale_result(const struct dbr_result *p)
 {
-	unsigned gen;
-	struct dbr_result *r = dbr__gen_strip(p, &gen);
+	struct dbr_result *r = dbr__gen_object(p);
 
 	dbr__pool_stale(
 		r->merge ? dbr__merge_home(r)
@@ -80,12 +79,33 @@ static void note_diverted(struct dbr_result *res)
 				     res->chat);
 }
 
+/* Step a result the core holds as its object. */
+static int result_next(struct dbr_result *res)
+{
+	int rc;
+
+	if (res->merge)
+		return dbr__merge_next(res);
+	res->row = false;
+	if (res->done)
+		return DBR_DONE;
+	rc = res->vt->next(res->dc, &res->err);
+	if (rc == DBR_ROW) {
+		res->row = true;
+		return rc;
+	}
+	res->done = true;
+	if (rc != DBR_DONE)
+		failed(res->db, res->pc, rc, &res->err);
+	return rc;
+}
+
 /* Drain a cursor to its end (for callers that want no rows). */
 static int drain(struct dbr_result *res, struct dbr_error *err)
 {
 	int rc;
 
-	while ((rc = dbr_result_next(res)) == DBR_ROW)
+	while ((rc = result_next(res)) == DBR_ROW)
 		;
 	if (rc == DBR_DONE)
 		return DBR_OK;
@@ -127,7 +147,7 @@ static DBR_INLINE int run(struct dbr *db, struct dbr__pconn *pc,
 }
 
 /* End a result the core holds as its object, not as a caller's pointer. */
-static void result_end(struct dbr_result *res)
+static DBR_INLINE void result_end(struct dbr_result *res)
 {
 	if (res->merge) {
 		dbr__merge_free(res);
@@ -145,13 +165,13 @@ static void result_end(struct dbr_result *res)
 }
 
 /* Hand the result to a caller who wants it, or run it to its end. */
-static int deliver(struct dbr_result *res, struct dbr_result **out,
-		   struct dbr_error *err)
+static DBR_INLINE int deliver(struct dbr_result *res, struct dbr_result **out,
+			      struct dbr_error *err)
 {
 	int rc;
 
 	if (out) {
-		*out = dbr__gen_tag(res, res->gen.next);
+		*out = dbr__gen_handle(&res->gen);
 		return DBR_OK;
 	}
 	/* Without result columns, query() already ran it to its end. */
@@ -224,7 +244,7 @@ int dbr__query_on(struct dbr *db, struct dbr__pconn *pc, const char *sql,
 		dbr__pool_put(pc);
 		return rc;
 	}
-	*out = res;
+	*out = dbr__gen_handle(&res->gen);
 	return DBR_OK;
 }
 
@@ -259,25 +279,9 @@ int dbr_query_source(struct dbr *db, const char *source, const char *sql,
 
 int dbr_result_next(struct dbr_result *p)
 {
-	struct dbr_result *res = dbr__result_of(p);
-	int rc;
+	struct dbr_result *res;
 
-	if (!res)
-		return DBR_E_MISUSE;
-	if (res->merge)
-		return dbr__merge_next(res);
-	res->row = false;
-	if (res->done)
-		return DBR_DONE;
-	rc = res->vt->next(res->dc, &res->err);
-	if (rc == DBR_ROW) {
-		res->row = true;
-		return rc;
-	}
-	res->done = true;
-	if (rc != DBR_DONE)
-		failed(res->db, res->pc, rc, &res->err);
-	return rc;
+	return dbr__result_check(p, &res) ? result_next(res) : DBR_E_MISUSE;
 }
 
 size_t dbr_result_column_count(const struct dbr_result *p)
@@ -302,11 +306,11 @@ const char *dbr_result_column_name(const struct dbr_result *p, size_t col)
 
 int dbr_result_value(struct dbr_result *p, size_t col, struct dbr_value *out)
 {
-	struct dbr_result *res = dbr__result_of(p);
+	struct dbr_result *res;
 
-	if (DBR_UNLIKELY(!res || !res->row || res->merge || col >= res->ncols ||
-			 !out)) {
-		if (res && res->merge && res->row && out)
+	if (DBR_UNLIKELY(!dbr__result_check(p, &res) || !res->row ||
+			 res->merge || col >= res->ncols || !out)) {
+		if (dbr__result_check(p, &res) && res->merge && res->row && out)
 			return dbr__merge_value(res, col, out);
 		if (out)
 			*out = dbr_null();
@@ -412,9 +416,9 @@ const struct dbr_error *dbr_result_error(const struct dbr_result *p)
 
 void dbr_result_free(struct dbr_result *p)
 {
-	struct dbr_result *res = dbr__result_of(p);
+	struct dbr_result *res;
 
-	if (res)
+	if (dbr__result_check(p, &res))
 		result_end(res);
 	else if (p)
 		stale_result(p);
@@ -424,8 +428,7 @@ void dbr_result_free(struct dbr_result *p)
  * never changes). */
 static struct dbr__pool *stale_tx_pool(const struct dbr_tx *p)
 {
-	unsigned gen;
-	struct dbr_tx *t = dbr__gen_strip(p, &gen);
+	struct dbr_tx *t = dbr__gen_object(p);
 
 	return DBR__CONTAINER_OF(t, struct dbr__pconn, tx)->pool;
 }
@@ -466,7 +469,7 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 	}
 	pc->tx.db = db;
 	pc->tx.pc = pc;
-	*out = dbr__gen_tag(&pc->tx, dbr__gen_open(&pc->tx.gen));
+	*out = dbr__gen_open(&pc->tx.gen);
 	return DBR_OK;
 }
 
@@ -484,16 +487,19 @@ int dbr_tx_begin_source(struct dbr *db, const char *source, struct dbr_tx **out,
 
 /* The transaction p names, in *out, when it is open and its last result
  * was freed. */
-static int tx_usable(struct dbr_tx *p, struct dbr_tx **out,
-		     struct dbr_error *err)
+static DBR_INLINE int tx_usable(struct dbr_tx *p, struct dbr_tx **out,
+				struct dbr_error *err)
 {
-	struct dbr_tx *tx = *out = dbr__tx_of(p);
+	struct dbr_tx *tx;
 	const char *name;
 
-	if (!tx)
+	if (!dbr__tx_check(p, &tx)) {
+		*out = NULL;
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "transaction is NULL, or stale: "
 				      "already ended");
+	}
+	*out = tx;
 	if (dbr__gen_is_open(&tx->pc->res.gen)) {
 		name = source_of(tx->pc)->name;
 		return dbr__error_set(err, DBR_E_MISUSE, name,
