@@ -394,8 +394,15 @@ DBR_API int dbr_query_source(struct dbr *db, const char *source,
 /**
  * Step a result to its next row.
  *
+ * Every dbr_result_*() call checks its pointer first: a stale one (used
+ * after dbr_result_free(), or after its transaction ended) gets
+ * DBR_E_MISUSE, or the call's "none" value (0, NULL, false,
+ * DBR_TYPE_NULL), and never reaches the result its connection serves now.
+ * See docs/architecture.md for the limits of that check.
+ *
  * @return DBR_ROW when a row is ready, DBR_DONE at the end, or an error
- *   status (details in dbr_result_error())
+ *   status (details in dbr_result_error()); DBR_E_MISUSE for a NULL or
+ *   stale result
  * Thread-safety: one thread at a time per result. Since: 0.1.
  */
 DBR_API int dbr_result_next(struct dbr_result *res);
@@ -502,14 +509,16 @@ DBR_API const char *dbr_result_diverted_from(const struct dbr_result *res);
 /**
  * The details of the last failed call on this result.
  *
- * @return borrowed, valid until the next call on res
+ * @return borrowed, valid until the next call on res; for a stale result
+ *   a static error (DBR_E_MISUSE) saying so; NULL for NULL
  * Thread-safety: one thread at a time per result. Since: 0.1.
  */
 DBR_API const struct dbr_error *dbr_result_error(const struct dbr_result *res);
 
 /**
  * Free a result and give its connection back to the pool (or keep it for
- * the transaction it belongs to).
+ * the transaction it belongs to). A stale result (freed already) is left
+ * alone: nothing is freed, and a warning is logged (once per source).
  *
  * @param res the result, or NULL
  * Thread-safety: one thread at a time per result. Since: 0.1.
@@ -591,7 +600,8 @@ DBR_API void dbr_fanout_set_flags(struct dbr_fanout *f, unsigned flags);
  * call (or, after rows were returned, dbr_result_next()).
  *
  * @param f the options, or NULL for the defaults of dbr_fanout_new()
- * @param out receives the merged result; free it with dbr_result_free()
+ * @param out receives the merged result; free it with dbr_result_free(),
+ *   after which it is stale like any result (see dbr_result_next())
  * @return DBR_OK or an error status naming the source
  * Thread-safety: any thread. Since: 0.1.
  */
@@ -641,7 +651,9 @@ DBR_API int dbr_tx_begin_source(struct dbr *db, const char *source,
  * savepoints are accepted here (SAVEPOINT, RELEASE, ROLLBACK TO; and on
  * PostgreSQL SET LOCAL, SET TRANSACTION and SET CONSTRAINTS, which end with
  * the transaction); BEGIN, COMMIT and ROLLBACK of the transaction itself
- * are still refused (use dbr_tx_commit() and dbr_tx_rollback()).
+ * are still refused (use dbr_tx_commit() and dbr_tx_rollback()). A stale
+ * transaction (already ended) gets DBR_E_MISUSE, and so do the results of
+ * a transaction once freed or once the transaction ended.
  *
  * On a read-only PostgreSQL source the transaction begins as
  * "BEGIN READ ONLY; SELECT 1" (so that read-write mode cannot be turned
@@ -665,7 +677,8 @@ DBR_API int dbr_tx_query(struct dbr_tx *tx, const char *sql,
  *
  * @param tx the transaction; its result must have been freed
  * @return DBR_OK, or an error status (then the transaction was rolled
- *   back or its connection lost)
+ *   back or its connection lost); DBR_E_MISUSE for a NULL or stale
+ *   transaction (already committed or rolled back), which is left alone
  * Thread-safety: one thread at a time per transaction. Since: 0.1.
  */
 DBR_API int dbr_tx_commit(struct dbr_tx *tx, struct dbr_error *err);
@@ -674,7 +687,9 @@ DBR_API int dbr_tx_commit(struct dbr_tx *tx, struct dbr_error *err);
  * Roll a transaction back and free it.
  *
  * @param tx the transaction, or NULL (then DBR_OK)
- * @return DBR_OK or an error status
+ * @return DBR_OK or an error status; DBR_E_MISUSE for a stale transaction
+ *   (already ended), which is left alone, and a warning is logged (once
+ *   per source)
  * Thread-safety: one thread at a time per transaction. Since: 0.1.
  */
 DBR_API int dbr_tx_rollback(struct dbr_tx *tx, struct dbr_error *err);
