@@ -73,7 +73,7 @@ static inline void *dbr__gen_tag(void *obj, uintptr_t bits)
 {
 	uintptr_t v = (uintptr_t)obj;
 
-	return (void *)(v & ~DBR__GEN_ADDR ? v : v | bits);
+	return (void *)((v & ~DBR__GEN_ADDR) ? v : v | bits);
 }
 
 /* A new object's: closed, generation 0 next. */
@@ -128,7 +128,7 @@ static inline void *dbr__gen_object(const void *p)
 {
 	uintptr_t v = (uintptr_t)p;
 
-	return (void *)(v & DBR__GEN_TAGGED ? v & DBR__GEN_ADDR : v);
+	return (void *)((v & DBR__GEN_TAGGED) ? v & DBR__GEN_ADDR : v);
 }
 
 /*
