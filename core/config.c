@@ -118,7 +118,7 @@ static bool name_ok(const char *s, size_t max)
 	return n >= 1 && n <= max;
 }
 
-static bool type_ok(const char *s)
+bool dbr__config_type_ok(const char *s)
 {
 	size_t n = 0;
 
@@ -540,7 +540,7 @@ static void source_driver(struct parse *p, struct dbr_source_config *s,
 	if (!type || !type->value)
 		return; /* reported by finish_keys() or the reader */
 	s->type_line = type->line;
-	if (!type_ok(type->value)) {
+	if (!dbr__config_type_ok(type->value)) {
 		dbr__diag_add(&p->diags, type->line,
 			      "bad value '%s' for 'type' in [source.%s]: "
 			      "expected 1 to 32 of a-z, 0-9 and '_'",

@@ -78,6 +78,9 @@ int dbr__config_read(FILE *f, const char *path, const struct dbr__logger *log,
 
 void dbr__config_free(struct dbr__config *cfg);
 
+/* Whether s may name a driver type: 1 to 32 of a-z, 0-9 and '_'. */
+bool dbr__config_type_ok(const char *s);
+
 /* A source by name, or NULL. */
 struct dbr_source_config *dbr__config_source(const struct dbr__config *cfg,
 					     const char *name);

@@ -344,15 +344,17 @@ static void unknown_type(const struct dbr__plugin_dirs *dirs, const char *type,
 	const size_t nb = sizeof(builtins) / sizeof(builtins[0]);
 	char names[MAX_SUGGEST][33], tried[1024], hint[64] = "";
 	const char *cands[MAX_SUGGEST], *best;
-	size_t i, n;
+	size_t i, n, m;
 
 	snprintf(tried, sizeof(tried), "%s", msg);
 	for (i = 0; i < nb; i++)
 		cands[i] = builtins[i].type;
-	n = dbr__plugin_types(dirs, names, MAX_SUGGEST - nb);
-	for (i = 0; i < n; i++)
-		cands[nb + i] = names[i];
-	best = dbr__suggest(type, cands, nb + n);
+	m = dbr__plugin_types(dirs, names, MAX_SUGGEST - nb);
+	/* Never the type itself (a file listed, then not found). */
+	for (i = 0, n = nb; i < m; i++)
+		if (strcmp(names[i], type))
+			cands[n++] = names[i];
+	best = dbr__suggest(type, cands, n);
 	if (best)
 		snprintf(hint, sizeof(hint), " (did you mean '%s'?)", best);
 	snprintf(msg, msgsize,
@@ -425,32 +427,30 @@ static int check_same_file(const struct node *n, const char *plugin_dir,
 			   char *msg, size_t msgsize)
 {
 	struct dbr__plugin_dirs dirs;
-	char *real, ebuf[128], tried[1024];
-	int rc = DBR_OK, e;
+	char *real, why[1024];
+	int rc;
 
 	if (!n->drv.file)
 		return DBR_OK;
 	dbr__plugin_dirs(plugin_dir, &dirs);
-	real = dbr__plugin_resolve(&dirs, n->drv.type);
-	e = errno;
-	if (!real && e == ENOMEM)
-		return DBR_E_NOMEM;
-	if (!real) {
-		dbr__plugin_tried(&dirs, n->drv.type, tried, sizeof(tried));
+	rc = dbr__plugin_resolve(&dirs, n->drv.type, &real, why, sizeof(why));
+	if (rc == DBR__PLUGIN_MISSING) {
 		snprintf(msg, msgsize,
 			 "type '%s' is already loaded from '%s' (a driver is "
 			 "loaded once per process), and no plugin folder has "
-			 "it now: tried %s: %s",
-			 n->drv.type, n->drv.file, tried,
-			 dbr__errno_text(e, ebuf, sizeof(ebuf)));
-		rc = DBR_E_CONFIG;
-	} else if (strcmp(real, n->drv.file)) {
+			 "it now: tried %s",
+			 n->drv.type, n->drv.file, why);
+		return DBR_E_CONFIG;
+	}
+	if (rc == DBR_OK && strcmp(real, n->drv.file)) {
 		snprintf(
 			msg, msgsize,
 			"type '%s' is already loaded from '%s', not from '%s'; "
 			"a driver is loaded once per process",
 			n->drv.type, n->drv.file, real);
 		rc = DBR_E_CONFIG;
+	} else if (rc) {
+		snprintf(msg, msgsize, "%s", why);
 	}
 	dbr__free(real);
 	return rc;

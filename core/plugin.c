@@ -2,7 +2,7 @@
  * plugin.c - the plugin folder and the checks a plugin passes before it is
  * loaded into the process.
  */
-#define _GNU_SOURCE /* dladdr() */
+#define _GNU_SOURCE /* dladdr(), secure_getenv() */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <elf.h>
@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "option.h"
 #include "plugin.h"
 
@@ -114,7 +115,9 @@ static void add_dir(struct dbr__plugin_dirs *out, const char *dir,
 
 void dbr__plugin_dirs(const char *configured, struct dbr__plugin_dirs *out)
 {
-	const char *env = getenv("DBROUTE_PLUGIN_DIR");
+	/* Ignored in a set-user-ID or set-group-ID program: its user does
+	 * not choose what it loads. */
+	const char *env = secure_getenv("DBROUTE_PLUGIN_DIR");
 
 	out->n = 0;
 	if (env && *env)
@@ -168,43 +171,176 @@ static int check_owner_mode(const char *what, const char *path,
 }
 
 /* A folder: as a file, but a root-owned sticky folder (/tmp) is safe. */
-static int check_folder(const char *path, char *msg, size_t size)
+static int check_folder(const char *path, const struct stat *st, char *msg,
+			size_t size)
 {
-	char ebuf[128];
-	struct stat st;
-
-	if (stat(path, &st)) {
-		snprintf(msg, size, "plugin folder '%s': %s", path,
-			 dbr__errno_text(errno, ebuf, sizeof(ebuf)));
-		return DBR_E_CONFIG;
-	}
-	if (!S_ISDIR(st.st_mode)) {
+	if (!S_ISDIR(st->st_mode)) {
 		snprintf(msg, size, "plugin folder '%s' is not a folder", path);
 		return DBR_E_CONFIG;
 	}
-	if (st.st_uid == 0 && (st.st_mode & S_ISVTX))
+	if (st->st_uid == 0 && (st->st_mode & S_ISVTX))
 		return DBR_OK;
-	return check_owner_mode("folder", path, &st, msg, size);
+	return check_owner_mode("folder", path, st, msg, size);
 }
 
-/* Every folder on an absolute, resolved path, from its parent up to /. */
-static int check_folders(const char *real, char *msg, size_t size)
-{
-	char buf[PATH_MAX], *slash;
-	int rc;
+/* The most symlinks followed on one path, as the kernel's ELOOP limit. */
+#define MAX_LINKS 40
 
-	snprintf(buf, sizeof(buf), "%s", real);
-	while ((slash = strrchr(buf, '/')) != NULL) {
-		if (slash == buf) {
-			slash[1] = '\0';
-			return check_folder(buf, msg, size);
-		}
-		*slash = '\0';
-		rc = check_folder(buf, msg, size);
-		if (rc)
-			return rc;
+/*
+ * A path being resolved: `cur` the folders resolved so far ("" for /),
+ * each of them checked; `rest` what remains to walk.
+ */
+struct walk {
+	char cur[PATH_MAX];
+	char rest[2 * PATH_MAX];
+	size_t len; /* of cur */
+	unsigned links;
+	char link[PATH_MAX]; /* the last symlink followed, for messages */
+};
+
+/* Follow the symlink at w->cur (just lstat'ed as st): its target replaces
+ * the component, and an absolute one restarts at /. */
+static int follow(struct walk *w, const struct stat *st, const char *next,
+		  char *msg, size_t size)
+{
+	char target[PATH_MAX], ebuf[128];
+	ssize_t n;
+	int len;
+
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(msg, size,
+			 "symlink '%s' is owned by uid %u, neither root nor "
+			 "the current user; refusing to follow it",
+			 w->cur, (unsigned)st->st_uid);
+		return DBR_E_CONFIG;
 	}
+	if (++w->links > MAX_LINKS) {
+		snprintf(msg, size, "more than %d symlinks at '%s'", MAX_LINKS,
+			 w->cur);
+		return DBR_E_CONFIG;
+	}
+	n = readlink(w->cur, target, sizeof(target) - 1);
+	if (n <= 0) {
+		snprintf(msg, size, "symlink '%s': %s", w->cur,
+			 n < 0 ? dbr__errno_text(errno, ebuf, sizeof(ebuf))
+			       : "empty");
+		return DBR_E_CONFIG;
+	}
+	target[n] = '\0';
+	memcpy(w->link, w->cur, w->len + 1);
+	/* Back to the folder holding the link, or to / for an absolute one. */
+	while (w->len && w->cur[w->len] != '/')
+		w->len--;
+	if (target[0] == '/')
+		w->len = 0;
+	w->cur[w->len] = '\0';
+	len = snprintf(target + n, sizeof(target) - (size_t)n, "%s", next);
+	if (len < 0 || (size_t)len >= sizeof(target) - (size_t)n) {
+		snprintf(msg, size, "the path through '%s' is too long",
+			 w->link);
+		return DBR_E_CONFIG;
+	}
+	memcpy(w->rest, target, strlen(target) + 1);
 	return DBR_OK;
+}
+
+/* Step into the next component of w->rest, checking what it reaches. */
+static int step(struct walk *w, char *msg, size_t size)
+{
+	char *p = w->rest, *next, ebuf[128];
+	struct stat st;
+	size_t n;
+
+	while (*p == '/')
+		p++;
+	n = strcspn(p, "/");
+	next = p + n;
+	if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+		/* "..": back to a folder already checked. */
+		while (n == 2 && w->len && w->cur[--w->len] != '/')
+			;
+		w->cur[w->len] = '\0';
+		memmove(w->rest, next, strlen(next) + 1);
+		return DBR_OK;
+	}
+	if (w->len + 1 + n >= sizeof(w->cur)) {
+		snprintf(msg, size, "the path '%s...' is too long", w->cur);
+		return DBR_E_CONFIG;
+	}
+	w->cur[w->len++] = '/';
+	memcpy(w->cur + w->len, p, n);
+	w->len += n;
+	w->cur[w->len] = '\0';
+	if (lstat(w->cur, &st)) {
+		snprintf(msg, size, "'%s': %s", w->cur,
+			 dbr__errno_text(errno, ebuf, sizeof(ebuf)));
+		return DBR_E_CONFIG;
+	}
+	if (S_ISLNK(st.st_mode))
+		return follow(w, &st, next, msg, size);
+	memmove(w->rest, next, strlen(next) + 1);
+	/* The last component is the file, checked on its descriptor. */
+	if (!w->rest[strspn(w->rest, "/")])
+		return DBR_OK;
+	return check_folder(w->cur, &st, msg, size);
+}
+
+/*
+ * Resolve `path` as the kernel does, one component at a time, made
+ * absolute first: every folder it passes through, on the path as written
+ * and on every symlink's target, must be safe (check_folder()), and every
+ * symlink on the way owned by root or the current user (as the kernel's
+ * protected_symlinks rule, whatever the sysctl says): whoever could change
+ * one of them could lead the path elsewhere. The resolved path goes into
+ * real (PATH_MAX bytes).
+ */
+static int walk_path(const char *path, char *real, char *msg, size_t size)
+{
+	char why[PATH_MAX + 200], ebuf[128], *tail;
+	struct walk *w;
+	struct stat st;
+	int rc = DBR_OK;
+
+	w = dbr__malloc(sizeof(*w));
+	if (!w) {
+		snprintf(msg, size, "out of memory");
+		return DBR_E_NOMEM;
+	}
+	w->cur[0] = '\0';
+	w->len = 0;
+	w->links = 0;
+	w->link[0] = '\0';
+	tail = w->rest;
+	if (path[0] != '/') {
+		if (!getcwd(w->rest, PATH_MAX)) {
+			snprintf(why, sizeof(why), "the current folder: %s",
+				 dbr__errno_text(errno, ebuf, sizeof(ebuf)));
+			rc = DBR_E_CONFIG;
+			goto out;
+		}
+		tail = w->rest + strlen(w->rest);
+		*tail++ = '/';
+	}
+	if (strlen(path) >= sizeof(w->rest) - (size_t)(tail - w->rest)) {
+		snprintf(why, sizeof(why), "the path is too long");
+		rc = DBR_E_CONFIG;
+		goto out;
+	}
+	memcpy(tail, path, strlen(path) + 1);
+	if (lstat("/", &st))
+		st.st_mode = 0;
+	rc = check_folder("/", &st, why, sizeof(why));
+	while (!rc && w->rest[strspn(w->rest, "/")])
+		rc = step(w, why, sizeof(why));
+	if (!rc)
+		snprintf(real, PATH_MAX, "%s", w->len ? w->cur : "/");
+out:
+	if (rc && w->link[0])
+		snprintf(msg, size, "through symlink '%s': %s", w->link, why);
+	else if (rc)
+		snprintf(msg, size, "%s", why);
+	dbr__free(w);
+	return rc;
 }
 
 #if __SIZEOF_POINTER__ == 8
@@ -348,41 +484,12 @@ static int check_elf_fd(int fd, uint64_t size, char *reason, size_t rsize)
 	return DBR_OK;
 }
 
-/*
- * The file an open descriptor reads, resolved: every folder on the way is
- * checked by name, so the name must still lead to this very file.
- */
-static int fd_real_path(int fd, const char *path, const struct stat *st,
-			char *real, size_t size)
+/* The checks on the opened file, the path to it and its ELF headers. */
+static int check_fd(int fd, const char *path, char *real, char *msg,
+		    size_t size)
 {
-	char link[40];
-	struct stat now;
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, real, size - 1);
-	if (n > 0 && (size_t)n < size - 1) {
-		real[n] = '\0';
-	} else {
-		/* No /proc (a chroot): the name, resolved, must lead here. */
-		char buf[PATH_MAX];
-
-		if (!path || size < sizeof(buf) || !realpath(path, buf))
-			return -1;
-		memcpy(real, buf, strlen(buf) + 1);
-	}
-	if (real[0] != '/' || stat(real, &now) || now.st_dev != st->st_dev ||
-	    now.st_ino != st->st_ino)
-		return -1;
-	return 0;
-}
-
-/* The checks on the opened file, its folders and its ELF headers. */
-static int check_fd(int fd, const char *dir, const char *path, char *real,
-		    size_t realsize, char *msg, size_t size)
-{
-	char reason[PATH_MAX + 200], ebuf[128];
-	struct stat st;
+	char reason[PATH_MAX + 300], ebuf[128];
+	struct stat st, now;
 	int rc;
 
 	if (fstat(fd, &st)) {
@@ -395,31 +502,22 @@ static int check_fd(int fd, const char *dir, const char *path, char *real,
 		return DBR_E_CONFIG;
 	}
 	rc = check_owner_mode("file", path, &st, msg, size);
-	if (!rc)
-		rc = check_folder(dir, msg, size);
 	if (rc)
 		return rc;
-	if (fd_real_path(fd, path, &st, real, realsize)) {
+	rc = walk_path(path, real, reason, sizeof(reason));
+	if (rc) {
+		snprintf(msg, size, "plugin '%s': %s", path, reason);
+		return rc;
+	}
+	/* Nobody else can change the path walked: it leads to this file
+	 * unless root or this user changed it meanwhile. */
+	if (stat(real, &now) || now.st_dev != st.st_dev ||
+	    now.st_ino != st.st_ino) {
 		snprintf(msg, size,
-			 "plugin '%s' cannot be loaded: its resolved path "
-			 "cannot be found",
+			 "plugin '%s' cannot be loaded: it changed while it "
+			 "was checked",
 			 path);
 		return DBR_E_CONFIG;
-	}
-	/* Every folder on the real path, whether or not a link led there:
-	 * whoever may rename one of them may swap the plugin. */
-	rc = strcmp(real, path) ? check_owner_mode("file", real, &st, reason,
-						   sizeof(reason))
-				: DBR_OK;
-	if (!rc)
-		rc = check_folders(real, reason, sizeof(reason));
-	if (rc) {
-		if (strcmp(real, path))
-			snprintf(msg, size, "plugin '%s' resolves to '%s': %s",
-				 path, real, reason);
-		else
-			snprintf(msg, size, "plugin '%s': %s", path, reason);
-		return rc;
 	}
 	rc = check_elf_fd(fd, (uint64_t)st.st_size, reason, sizeof(reason));
 	if (rc)
@@ -428,38 +526,84 @@ static int check_fd(int fd, const char *dir, const char *path, char *real,
 	return rc;
 }
 
-/* Whether a failed open() means "not in this folder": search on. */
-static bool not_here(int e)
+/*
+ * Why open() could not open `path` (errno e): DBR__PLUGIN_MISSING when
+ * nothing is there, so the search goes on; else the error. A file that is
+ * there is never passed over: a dangling symlink is an error, and so is a
+ * plugin folder that is not a folder (ENOTDIR).
+ */
+static int not_opened(int e, const char *path, const char *why, char *msg,
+		      size_t size)
 {
-	return e == ENOENT || e == ENOTDIR;
+	const char *what = NULL;
+	char ebuf[128];
+	struct stat st;
+
+	if (e == ENOENT) {
+		if (!lstat(path, &st))
+			what = "a symlink to a missing file";
+		else if (errno == ENOENT)
+			return DBR__PLUGIN_MISSING;
+		else
+			e = errno;
+	}
+	if (!what)
+		what = dbr__errno_text(e, ebuf, sizeof(ebuf));
+	snprintf(msg, size,
+		 "plugin '%s' (plugin folder %s) cannot be opened: %s", path,
+		 why, what);
+	return DBR_E_CONFIG;
 }
 
-char *dbr__plugin_resolve(const struct dbr__plugin_dirs *dirs, const char *type)
+/* Open `<type>.so` in the first folder that has it; *path receives the
+ * path tried last (owned). */
+static int open_first(const struct dbr__plugin_dirs *dirs, const char *type,
+		      int *fdp, char **path, char *msg, size_t msgsize)
 {
-	char name[40], buf[PATH_MAX], *path, *real = NULL;
+	char name[40];
 	size_t i;
+	int rc;
 
 	snprintf(name, sizeof(name), "%s.so", type);
-	errno = ENOENT;
-	for (i = 0; i < dirs->n && !real; i++) {
-		path = dbr__path_join(dirs->dir[i], name);
-		if (!path) {
-			errno = ENOMEM;
-			return NULL;
-		}
-		if (realpath(path, buf)) {
-			real = dbr__strdup(buf);
-			if (!real)
-				errno = ENOMEM;
-			dbr__free(path);
-			return real;
-		}
-		dbr__free(path);
-		if (!not_here(errno))
-			return NULL;
+	for (i = 0; i < dirs->n; i++) {
+		dbr__free(*path);
+		*path = dbr__path_join(dirs->dir[i], name);
+		if (!*path)
+			return DBR_E_NOMEM;
+		*fdp = open(*path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (*fdp >= 0)
+			return DBR_OK;
+		rc = not_opened(errno, *path, dirs->why[i], msg, msgsize);
+		if (rc != DBR__PLUGIN_MISSING)
+			return rc;
 	}
-	errno = ENOENT;
-	return NULL;
+	dbr__plugin_tried(dirs, type, msg, msgsize);
+	return DBR__PLUGIN_MISSING;
+}
+
+int dbr__plugin_resolve(const struct dbr__plugin_dirs *dirs, const char *type,
+			char **real, char *msg, size_t msgsize)
+{
+	char buf[PATH_MAX], ebuf[128], *path = NULL;
+	int fd, rc;
+
+	*real = NULL;
+	rc = open_first(dirs, type, &fd, &path, msg, msgsize);
+	if (rc) {
+		dbr__free(path);
+		return rc;
+	}
+	if (realpath(path, buf)) {
+		*real = dbr__strdup(buf);
+		rc = *real ? DBR_OK : DBR_E_NOMEM;
+	} else {
+		snprintf(msg, msgsize, "plugin '%s' cannot be resolved: %s",
+			 path, dbr__errno_text(errno, ebuf, sizeof(ebuf)));
+		rc = DBR_E_CONFIG;
+	}
+	close(fd);
+	dbr__free(path);
+	return rc;
 }
 
 size_t dbr__plugin_types(const struct dbr__plugin_dirs *dirs, char (*names)[33],
@@ -479,43 +623,13 @@ size_t dbr__plugin_types(const struct dbr__plugin_dirs *dirs, char (*names)[33],
 			    strcmp(e->d_name + len - 3, ".so"))
 				continue;
 			memcpy(names[n], e->d_name, len - 3);
-			names[n++][len - 3] = '\0';
+			names[n][len - 3] = '\0';
+			if (dbr__config_type_ok(names[n]))
+				n++;
 		}
 		closedir(d);
 	}
 	return n;
-}
-
-/* Open `<type>.so` in the first folder that has it. */
-static int open_first(const struct dbr__plugin_dirs *dirs, const char *type,
-		      int *fdp, size_t *which, char **path, char *msg,
-		      size_t msgsize)
-{
-	char name[40], ebuf[128];
-	size_t i;
-
-	snprintf(name, sizeof(name), "%s.so", type);
-	for (i = 0; i < dirs->n; i++) {
-		dbr__free(*path);
-		*path = dbr__path_join(dirs->dir[i], name);
-		if (!*path)
-			return DBR_E_NOMEM;
-		*fdp = open(*path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-		if (*fdp >= 0) {
-			*which = i;
-			return DBR_OK;
-		}
-		if (!not_here(errno)) {
-			snprintf(msg, msgsize,
-				 "plugin '%s' (plugin folder %s) cannot be "
-				 "opened: %s",
-				 *path, dirs->why[i],
-				 dbr__errno_text(errno, ebuf, sizeof(ebuf)));
-			return DBR_E_CONFIG;
-		}
-	}
-	dbr__plugin_tried(dirs, type, msg, msgsize);
-	return DBR__PLUGIN_MISSING;
 }
 
 int dbr__plugin_open(const struct dbr__plugin_dirs *dirs, const char *type,
@@ -524,7 +638,6 @@ int dbr__plugin_open(const struct dbr__plugin_dirs *dirs, const char *type,
 {
 	char resolved[PATH_MAX];
 	struct stat was, now;
-	size_t which = 0;
 	void *h, *sym;
 	int fd, rc;
 
@@ -533,11 +646,10 @@ int dbr__plugin_open(const struct dbr__plugin_dirs *dirs, const char *type,
 	*real = NULL;
 	*path = NULL;
 	/* Opened once: what is checked is what is loaded. */
-	rc = open_first(dirs, type, &fd, &which, path, msg, msgsize);
+	rc = open_first(dirs, type, &fd, path, msg, msgsize);
 	if (rc)
 		return rc;
-	rc = check_fd(fd, dirs->dir[which], *path, resolved, sizeof(resolved),
-		      msg, msgsize);
+	rc = check_fd(fd, *path, resolved, msg, msgsize);
 	if (rc) {
 		close(fd);
 		return rc;

@@ -34,26 +34,29 @@ void dbr__plugin_dirs(const char *configured, struct dbr__plugin_dirs *out);
 
 /*
  * Open `<type>.so` from the first folder of `dirs` that has it (a folder
- * without it, or missing, is skipped; a file that is there but refused
- * is an error, never passed over) once it passes the safety checks, and
- * find its entry symbol. The file is opened once and everything is checked on that
- * descriptor; it is then loaded by its real path (so that $ORIGIN in its
- * RPATH is its folder), and the loaded file must be the one the descriptor
- * reads. The checks: a regular file owned by root or the current user,
- * not writable by group or others; the same for `dir`, for the resolved
- * file, and for every folder on its real path up to / (a root-owned
- * folder with the sticky bit, like /tmp, is accepted), so nobody else can
- * swap the file between the check and the load; an ELF shared object for
- * this machine whose program headers, loadable segments and section
- * headers lie inside the file.
+ * without it, or missing, is skipped; a file that is there but refused,
+ * a dangling symlink or a plugin folder that is not a folder is an error,
+ * never passed over) once it passes the safety checks, and find its entry
+ * symbol. The file is opened once and checked on that descriptor; it is
+ * then loaded by its resolved path (so that $ORIGIN in its RPATH is its
+ * folder), and the loaded file must be the one the descriptor reads. The
+ * checks: a regular file owned by root or the current user, not writable
+ * by group or others; the path to it, made absolute, resolved one
+ * component at a time: every folder it passes through (on the path as
+ * written and on each symlink's target) the same (a root-owned folder
+ * with the sticky bit, like /tmp, is accepted) and every symlink on it
+ * owned by root or the current user, so nobody else can lead the path
+ * elsewhere or swap the file between the check and the load; an ELF
+ * shared object for this machine whose program headers, loadable
+ * segments and section headers lie inside the file.
  * Loaded with RTLD_NOW | RTLD_LOCAL. When no folder has the file, returns
  * DBR__PLUGIN_MISSING with the paths tried in msg (dbr__plugin_tried()).
  * Otherwise, on failure writes the reason (naming the configured path)
- * into msg and returns DBR_E_CONFIG. *path receives the configured path
- * (owned), also on failure when known; *real the resolved file (owned),
- * *fd the descriptor the plugin was loaded through (the loader knows the
- * plugin by its name, so it stays open while the plugin is loaded), both
- * on success only.
+ * into msg and returns DBR_E_CONFIG or DBR_E_NOMEM. *path receives the
+ * configured path (owned), also on failure when known; *real the resolved
+ * file (owned), *fd the descriptor the plugin was loaded through (the
+ * loader knows the plugin by its name, so it stays open while the plugin
+ * is loaded), both on success only.
  */
 int dbr__plugin_open(const struct dbr__plugin_dirs *dirs, const char *type,
 		     void **dl, int *fd, dbr_driver_entry_fn *entry,
@@ -61,11 +64,12 @@ int dbr__plugin_open(const struct dbr__plugin_dirs *dirs, const char *type,
 
 /*
  * The resolved path of `<type>.so` in the first folder of `dirs` that has
- * it (owned), or NULL when none has it (errno ENOENT) or memory runs out
- * (errno ENOMEM).
+ * it, found as dbr__plugin_open() finds it, into *real (owned). Returns
+ * DBR_OK, DBR__PLUGIN_MISSING (the paths tried in msg), or DBR_E_CONFIG or
+ * DBR_E_NOMEM with the reason in msg.
  */
-char *dbr__plugin_resolve(const struct dbr__plugin_dirs *dirs,
-			  const char *type);
+int dbr__plugin_resolve(const struct dbr__plugin_dirs *dirs, const char *type,
+			char **real, char *msg, size_t msgsize);
 
 /*
  * The types of the `*.so` files in the folders of `dirs` (at most max,

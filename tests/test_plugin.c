@@ -347,7 +347,8 @@ static void test_plugin__symlink_into_unsafe_folder_refused(void **state)
 	copy_file(DBR_FIXTURE_DIR "/linked/linked.so", so);
 	assert_int_equal(chmod(so, 0755), 0);
 	assert_int_equal(symlink(so, link), 0);
-	expect_refused("linked", safe, "plugin '", "/safe/linked.so' resolves");
+	expect_refused("linked", safe, "/safe/linked.so': through symlink '",
+		       "/safe/linked.so': plugin folder");
 	expect_refused("linked", safe, "plugin folder '", "/open' is writable");
 	/* No link needed: a safe folder inside an unsafe one is refused too
 	 * (whoever may write the parent may rename and swap the folder). */
@@ -373,6 +374,57 @@ static void test_plugin__symlink_into_unsafe_folder_refused(void **state)
 	free(link);
 	free(open);
 	free(safe);
+}
+
+/*
+ * A missing plugin_dir in a folder others may write: a symlink planted
+ * under its name must not lead the search into another folder, however
+ * safe that folder is. Every folder on the path as written is checked,
+ * and a symlink on it owned by neither root nor the current user is
+ * refused (the kernel's protected_symlinks rule, whatever the sysctl).
+ */
+static void test_plugin__symlink_planted_on_written_path_refused(void **state)
+{
+	char *shared = t_path(dir, "shared"), *other = t_path(dir, "other");
+	char *plugins = t_path(shared, "plugins");
+	char *so = t_path(other, "planted.so"), want[600], *path;
+	const char *origin;
+	struct dbr *db;
+
+	(void)state;
+	assert_int_equal(mkdir(shared, 0755), 0);
+	assert_int_equal(chmod(shared, 0777), 0);
+	assert_int_equal(mkdir(other, 0755), 0);
+	copy_file(DBR_FIXTURE_DIR "/planted/planted.so", so);
+	assert_int_equal(chmod(so, 0755), 0);
+	/* Missing: passed over. */
+	expect_refused("planted", plugins, "no plugin for this type", NULL);
+	assert_int_equal(symlink("../other", plugins), 0);
+	snprintf(want, sizeof(want), "plugin folder '%s' is writable", shared);
+	expect_refused("planted", plugins, want, NULL);
+	if (geteuid() != 0)
+		goto out;
+	/* A root-owned sticky parent, as /tmp: only its owner's links. */
+	assert_int_equal(chmod(shared, 01777), 0);
+	assert_int_equal(lchown(plugins, 65534, 65534), 0);
+	snprintf(want, sizeof(want),
+		 "symlink '%s' is owned by uid 65534, neither root nor the "
+		 "current user",
+		 plugins);
+	expect_refused("planted", plugins, want, NULL);
+	assert_int_equal(lchown(plugins, 0, 0), 0);
+	path = config("planted", plugins);
+	db = t_open(path);
+	assert_int_equal(dbr_source_driver(db, 0, &origin, NULL), DBR_OK);
+	snprintf(want, sizeof(want), "%s/planted.so", plugins);
+	assert_string_equal(origin, want);
+	dbr_close(db);
+	free(path);
+out:
+	free(so);
+	free(plugins);
+	free(other);
+	free(shared);
 }
 
 /* A copy of a real plugin as `<pdir>/<type>.so`, mode 0755. */
@@ -583,6 +635,106 @@ static void test_plugin__unknown_type_suggests(void **state)
 		       NULL);
 }
 
+/*
+ * A file that is there is never passed over: a dangling symlink TYPE.so
+ * and a plugin_dir that is a regular file are errors, not "no plugin".
+ */
+static void test_plugin__dangling_link_or_file_as_folder_refused(void **state)
+{
+	char *pdir = t_path(dir, "plugins.d"), *link, *file;
+
+	(void)state;
+	assert_int_equal(mkdir(pdir, 0755), 0);
+	link = t_path(pdir, "dangling.so");
+	assert_int_equal(symlink("nowhere.so", link), 0);
+	expect_refused(
+		"dangling", pdir,
+		"/plugins.d/dangling.so' (plugin folder from plugin_dir) "
+		"cannot be opened: a symlink to a missing file",
+		NULL);
+	file = t_write(dir, "notafolder", "x\n");
+	expect_refused("dangling", file,
+		       "/notafolder/dangling.so' (plugin folder from "
+		       "plugin_dir) cannot be opened: Not a directory",
+		       NULL);
+	free(file);
+	free(link);
+	free(pdir);
+}
+
+/* A plugin refused in an earlier folder is an error even though a later
+ * folder has a good one (a new process: `dbroute check`). */
+static void test_plugin__refused_file_shadows_later_folders(void **state)
+{
+	char *pdir = t_path(dir, "plugins.d"), *so, *ini;
+	char *out = NULL, *err = NULL;
+	int rc;
+
+	(void)state;
+	assert_int_equal(mkdir(pdir, 0755), 0);
+	so = t_path(pdir, "good.so");
+	copy_file(DBR_FIXTURE_DIR "/good/good.so", so);
+	assert_int_equal(chmod(so, 0775), 0);
+	ini = t_write(dir, "r.ini",
+		      "[database]\nplugin_dir = " DBR_FIXTURE_DIR "/good\n"
+		      "[source.a]\ntype = good\nlabel = hi\n");
+	setenv("DBROUTE_PLUGIN_DIR", pdir, 1);
+	rc = t_run_cli(dir, "check -c r.ini", &out, &err);
+	unsetenv("DBROUTE_PLUGIN_DIR");
+	assert_int_not_equal(rc, 0);
+	if (!strstr(err, so) || !strstr(err, "writable by group or others"))
+		fail_msg("not refused: %s%s", out, err);
+	free(out);
+	free(err);
+	free(ini);
+	free(so);
+	free(pdir);
+}
+
+/* DBROUTE_PLUGIN_DIR and plugin_dir both have TYPE.so: the environment's
+ * file serves it (a new process each time: `dbroute check`). */
+static void test_plugin__env_folder_wins_over_plugin_dir(void **state)
+{
+	char *ini, *out;
+
+	(void)state;
+	ini = t_write(dir, "e.ini",
+		      "[database]\nplugin_dir = " DBR_FIXTURE_DIR "/good2\n"
+		      "[source.a]\ntype = good\nlabel = hi\n");
+	out = check_output(ini);
+	if (!strstr(out, "\t" DBR_FIXTURE_DIR "/good2/good.so"))
+		fail_msg("not plugin_dir's good.so: %s", out);
+	free(out);
+	setenv("DBROUTE_PLUGIN_DIR", DBR_FIXTURE_DIR "/good", 1);
+	out = check_output(ini);
+	unsetenv("DBROUTE_PLUGIN_DIR");
+	if (!strstr(out, "\t" DBR_FIXTURE_DIR "/good/good.so"))
+		fail_msg("not DBROUTE_PLUGIN_DIR's good.so: %s", out);
+	free(out);
+	free(ini);
+}
+
+/* "Did you mean" names only what could be a type: never the type itself,
+ * nor a file whose name the configuration would refuse as a type. */
+static void test_plugin__suggestions_are_valid_other_types(void **state)
+{
+	char *pdir = t_path(dir, "plugins.d"), *so;
+
+	(void)state;
+	assert_int_equal(mkdir(pdir, 0755), 0);
+	so = t_path(pdir, "Sugg.so");
+	copy_file(DBR_FIXTURE_DIR "/good/good.so", so);
+	free(so);
+	so = t_path(pdir, "a-b.so");
+	copy_file(DBR_FIXTURE_DIR "/good/good.so", so);
+	expect_refused("sugg", pdir, "unknown driver type 'sugg': no built-in",
+		       NULL);
+	expect_refused("a_b", pdir, "unknown driver type 'a_b': no built-in",
+		       NULL);
+	free(so);
+	free(pdir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -599,11 +751,16 @@ int main(void)
 		T(test_plugin__unsafe_files_refused),
 		T(test_plugin__truncated_or_foreign_elf_refused),
 		T(test_plugin__symlink_into_unsafe_folder_refused),
+		T(test_plugin__symlink_planted_on_written_path_refused),
 		T(test_plugin__loaded_once_per_process),
 		T(test_plugin__origin_rpath_works),
 		T(test_plugin__other_file_for_loaded_type_refused),
 		T(test_plugin__plugin_dir_searched_before_default),
 		T(test_plugin__unknown_type_suggests),
+		T(test_plugin__dangling_link_or_file_as_folder_refused),
+		T(test_plugin__refused_file_shadows_later_folders),
+		T(test_plugin__env_folder_wins_over_plugin_dir),
+		T(test_plugin__suggestions_are_valid_other_types),
 #undef T
 	};
 
