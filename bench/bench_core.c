@@ -62,7 +62,7 @@ void bench_routing(struct bench *b)
 {
 	int64_t *ids, *probe;
 	uint64_t seed = 99;
-	const char *src;
+	char src[DBR_NAME_SIZE];
 	char path[512];
 	struct dbr *h;
 	long i, j = 0, n = bench_ops(b, 10000000), hits = 0;
@@ -84,7 +84,7 @@ void bench_routing(struct bench *b)
 				   : (int64_t)bench_rand(&seed);
 	t = bench_now();
 	for (i = 0; i < n; i++) {
-		dbr_route_chat(h, probe[j], &src, &reason);
+		dbr_route_chat(h, probe[j], src, sizeof(src), &reason);
 		hits += reason == DBR_ROUTE_MAPPED;
 		if (++j == MAPPINGS) /* no division in the timed loop */
 			j = 0;

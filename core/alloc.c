@@ -93,3 +93,8 @@ int dbr__grow(void *arr, size_t *cap, size_t need, size_t elem)
 	*cap = ncap;
 	return DBR_OK;
 }
+
+void dbr_free(void *p)
+{
+	dbr__free(p);
+}

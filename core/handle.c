@@ -161,45 +161,68 @@ int dbr_chat_parse(const char *text, int64_t *chat)
 	return DBR_OK;
 }
 
-int dbr_route_chat(struct dbr *db, int64_t chat, const char **source,
+/*
+ * Copy a source's name into a caller's buffer of cap bytes: MISUSE, and ""
+ * when cap > 0, for a name that does not fit (never a cut name). NULL dst
+ * copies nothing.
+ */
+static int copy_name(char *dst, size_t cap, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!dst)
+		return DBR_OK;
+	if (n >= cap) {
+		if (cap)
+			dst[0] = '\0';
+		return DBR_E_MISUSE;
+	}
+	memcpy(dst, name, n + 1);
+	return DBR_OK;
+}
+
+/* Answer a route query: the name copied, the reason given, or neither. */
+static int route_answer(const struct dbr_source_config *s, int r, char *source,
+			size_t cap, int *reason)
+{
+	int rc = copy_name(source, cap, s->name);
+
+	if (reason)
+		*reason = rc ? 0 : r;
+	return rc;
+}
+
+int dbr_route_chat(struct dbr *db, int64_t chat, char *source, size_t cap,
 		   int *reason)
 {
 	struct dbr_source_config *s;
 	int r;
 
-	if (source)
-		*source = NULL;
-	if (reason)
-		*reason = 0;
-	if (!db)
+	if (!db) {
+		copy_name(source, cap, "");
+		if (reason)
+			*reason = 0;
 		return DBR_E_MISUSE;
+	}
 	s = dbr__route_chat(db, chat, &r);
-	if (source)
-		*source = s->name;
-	if (reason)
-		*reason = r;
 	dbr__route_note(db, chat, r);
-	return DBR_OK;
+	return route_answer(s, r, source, cap, reason);
 }
 
-int dbr_route_scope(struct dbr *db, const char *scope, const char **source,
+int dbr_route_scope(struct dbr *db, const char *scope, char *source, size_t cap,
 		    int *reason)
 {
 	struct dbr_source_config *s;
 	int r;
 
-	if (source)
-		*source = NULL;
-	if (reason)
-		*reason = 0;
-	if (!db || !scope)
+	if (!db || !scope) {
+		copy_name(source, cap, "");
+		if (reason)
+			*reason = 0;
 		return DBR_E_MISUSE;
+	}
 	dbr__route_named(db, NULL, scope, &s, &r, NULL);
-	if (source)
-		*source = s->name;
-	if (reason)
-		*reason = r;
-	return DBR_OK;
+	return route_answer(s, r, source, cap, reason);
 }
 
 const char *dbr_route_reason_name(int reason)
@@ -213,51 +236,96 @@ const char *dbr_route_reason_name(int reason)
 	}
 }
 
-size_t dbr_source_count(const struct dbr *db)
+/*
+ * The source a per-source call names: NULL is the default source. Fills
+ * err (which may be NULL) for a NULL handle or an unknown name.
+ */
+static int source_of(struct dbr *db, const char *source, const char *call,
+		     struct dbr_source_config **out, struct dbr_error *err)
 {
-	return db ? db->cfg->nsources : 0;
+	int reason;
+
+	if (!db)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL, "%s: db is NULL",
+				      call);
+	if (!source) {
+		*out = &db->cfg->sources[db->cfg->default_source];
+		return DBR_OK;
+	}
+	return dbr__route_named(db, source, NULL, out, &reason, err);
 }
 
-const char *dbr_source_name(const struct dbr *db, size_t i)
+/*
+ * Check a caller's size-prefixed struct: at least `min` bytes (the struct
+ * as 0.3 defined it). Returns how many bytes to write.
+ */
+static int out_size(const size_t *size, size_t min, size_t have,
+		    const char *call, size_t *n, struct dbr_error *err)
 {
-	return db && i < db->cfg->nsources ? db->cfg->sources[i].name : NULL;
-}
-
-const char *dbr_source_type(const struct dbr *db, size_t i)
-{
-	return db && i < db->cfg->nsources ? db->cfg->sources[i].drv->vt.name
-					   : NULL;
-}
-
-int dbr_source_driver(const struct dbr *db, size_t i, const char **origin,
-		      const char **version)
-{
-	const struct dbr__driver *d;
-
-	if (origin)
-		*origin = NULL;
-	if (version)
-		*version = NULL;
-	if (!db || i >= db->cfg->nsources)
-		return DBR_E_MISUSE;
-	d = db->cfg->sources[i].drv;
-	if (origin)
-		*origin = d->origin;
-	if (version)
-		*version = d->vt.version;
+	if (!size)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "%s: out is NULL", call);
+	if (*size < min)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "%s: out->size is %zu, expected at least "
+				      "%zu",
+				      call, *size, min);
+	*n = *size < have ? *size : have;
 	return DBR_OK;
 }
 
-unsigned dbr_source_flags(const struct dbr *db, size_t i)
+int dbr_default_source(struct dbr *db, char *source, size_t cap)
 {
-	const struct dbr_source_config *s;
-	uint32_t caps;
+	if (!db || !source) {
+		copy_name(source, cap, "");
+		return DBR_E_MISUSE;
+	}
+	return copy_name(source, cap,
+			 db->cfg->sources[db->cfg->default_source].name);
+}
+
+int dbr_source_names(struct dbr *db, char ***names, size_t *count,
+		     struct dbr_error *err)
+{
+	const struct dbr__config *cfg;
+	size_t i, bytes, len;
+	char **v, *p;
+
+	if (names)
+		*names = NULL;
+	if (count)
+		*count = 0;
+	if (!db || !names)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_source_names: db and names are "
+				      "required");
+	cfg = db->cfg;
+	bytes = (cfg->nsources + 1) * sizeof(char *);
+	for (i = 0; i < cfg->nsources; i++)
+		bytes += strlen(cfg->sources[i].name) + 1;
+	v = dbr__malloc(bytes);
+	if (!v)
+		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	/* The strings follow the array, in the same allocation. */
+	p = (char *)(v + cfg->nsources + 1);
+	for (i = 0; i < cfg->nsources; i++) {
+		len = strlen(cfg->sources[i].name) + 1;
+		memcpy(p, cfg->sources[i].name, len);
+		v[i] = p;
+		p += len;
+	}
+	v[cfg->nsources] = NULL;
+	*names = v;
+	if (count)
+		*count = cfg->nsources;
+	return DBR_OK;
+}
+
+static unsigned source_flags(const struct dbr_source_config *s)
+{
+	uint32_t caps = s->drv->vt.caps;
 	unsigned f = 0;
 
-	if (!db || i >= db->cfg->nsources)
-		return 0;
-	s = &db->cfg->sources[i];
-	caps = s->drv->vt.caps;
 	if (caps & DBR_CAP_SQL)
 		f |= DBR_SOURCE_SQL;
 	if (caps & DBR_CAP_KV)
@@ -269,9 +337,32 @@ unsigned dbr_source_flags(const struct dbr *db, size_t i)
 	return f;
 }
 
-const char *dbr_default_source(const struct dbr *db)
+int dbr_source_info(struct dbr *db, const char *source,
+		    struct dbr_source_info *out, struct dbr_error *err)
 {
-	return db ? db->cfg->sources[db->cfg->default_source].name : NULL;
+	struct dbr_source_config *s;
+	struct dbr_source_info info;
+	size_t n;
+	int rc;
+
+	rc = out_size(out ? &out->size : NULL, sizeof(info), sizeof(info),
+		      "dbr_source_info", &n, err);
+	if (!rc)
+		rc = source_of(db, source, "dbr_source_info", &s, err);
+	if (rc)
+		return rc;
+	memset(&info, 0, sizeof(info));
+	info.size = out->size;
+	dbr__copy_text(info.name, sizeof(info.name), s->name);
+	dbr__copy_text(info.type, sizeof(info.type), s->drv->vt.name);
+	info.flags = source_flags(s);
+	info.is_default = s->index == db->cfg->default_source;
+	dbr__copy_text(info.driver_version, sizeof(info.driver_version),
+		       s->drv->vt.version ? s->drv->vt.version : "");
+	dbr__copy_text(info.driver_origin, sizeof(info.driver_origin),
+		       s->drv->origin);
+	memcpy(out, &info, n);
+	return DBR_OK;
 }
 
 /*
@@ -315,77 +406,101 @@ int dbr_source_ping(struct dbr *db, const char *source, struct dbr_error *err)
 	return rc;
 }
 
-int dbr_source_status(struct dbr *db, size_t i, int *state, int64_t *since,
-		      struct dbr_error *last)
+/* A source's availability, read under its health's lock. */
+static void read_status(struct dbr__health *h, int *state, int64_t *since,
+			struct dbr_error *last)
 {
-	struct dbr__health *h;
 	bool down;
+
+	pthread_mutex_lock(&h->mu);
+	down = dbr__health_is_down(h);
+	*state = down ? DBR_SOURCE_UNAVAILABLE : DBR_SOURCE_AVAILABLE;
+	*since = down ? h->down_since : 0;
+	if (last && h->has_last)
+		*last = h->last;
+	pthread_mutex_unlock(&h->mu);
+}
+
+int dbr_source_status(struct dbr *db, const char *source, int *state,
+		      int64_t *since, struct dbr_error *last)
+{
+	struct dbr_source_config *s;
+	int st, rc;
+	int64_t at;
 
 	if (state)
 		*state = 0;
 	if (since)
 		*since = 0;
-	if (!db || i >= db->cfg->nsources)
-		return DBR_E_MISUSE;
-	h = &db->health[i];
-	pthread_mutex_lock(&h->mu);
-	down = dbr__health_is_down(h);
+	rc = source_of(db, source, "dbr_source_status", &s, NULL);
+	if (rc)
+		return rc;
+	read_status(&db->health[s->index], &st, &at, last);
 	if (state)
-		*state = down ? DBR_SOURCE_UNAVAILABLE : DBR_SOURCE_AVAILABLE;
+		*state = st;
 	if (since)
-		*since = down ? h->down_since : 0;
-	if (last && h->has_last)
-		*last = h->last;
-	pthread_mutex_unlock(&h->mu);
+		*since = at;
 	return DBR_OK;
 }
 
-int dbr_source_counters(struct dbr *db, size_t i, uint64_t *ops,
-			uint64_t *errors, uint64_t *diverted)
+int dbr_source_stats(struct dbr *db, const char *source,
+		     struct dbr_source_stats *out, struct dbr_error *err)
 {
+	struct dbr_source_config *s;
+	struct dbr_source_stats st;
 	struct dbr__pool *p;
 	struct dbr__health *h;
-	uint64_t o, e;
+	size_t n;
+	int rc;
 
-	if (ops)
-		*ops = 0;
-	if (errors)
-		*errors = 0;
-	if (diverted)
-		*diverted = 0;
-	if (!db || i >= db->cfg->nsources)
-		return DBR_E_MISUSE;
-	p = &db->pools[i];
-	h = &db->health[i];
-	dbr__pool_totals(p, &o, &e);
+	rc = out_size(out ? &out->size : NULL, sizeof(st), sizeof(st),
+		      "dbr_source_stats", &n, err);
+	if (!rc)
+		rc = source_of(db, source, "dbr_source_stats", &s, err);
+	if (rc)
+		return rc;
+	memset(&st, 0, sizeof(st));
+	st.size = out->size;
+	p = &db->pools[s->index];
+	h = &db->health[s->index];
+	dbr__pool_totals(p, &st.ops, &st.errors);
+	read_status(h, &st.state, &st.since, NULL);
 	pthread_mutex_lock(&h->mu);
 	/* Operations that found no connection never reached the pool's
 	 * counts: add them to both. */
-	o += h->failed_ops;
-	e += h->failed_ops;
-	if (diverted)
-		*diverted = h->diverted;
+	st.ops += h->failed_ops;
+	st.errors += h->failed_ops;
+	st.diverted = h->diverted;
 	pthread_mutex_unlock(&h->mu);
-	if (ops)
-		*ops = o;
-	if (errors)
-		*errors = e;
+	st.pool_max = (uint32_t)p->max;
+	st.pool_idle = (uint32_t)dbr__pool_count(p, DBR__SLOT_IDLE);
+	st.pool_in_use = (uint32_t)(dbr__pool_count(p, DBR__SLOT_TAKEN) +
+				    dbr__pool_count(p, DBR__SLOT_OPENING));
+	st.pool_open = st.pool_idle + st.pool_in_use;
+	st.pool_waiters = (uint32_t)atomic_load(&p->waiters);
+	memcpy(out, &st, n);
 	return DBR_OK;
 }
 
-int dbr_source_diverted_chats(struct dbr *db, size_t i, int64_t *chats,
-			      size_t cap, size_t *n, uint64_t *beyond)
+int dbr_source_diverted_chats(struct dbr *db, const char *source,
+			      int64_t *chats, size_t cap, size_t *n,
+			      uint64_t *beyond)
 {
+	struct dbr_source_config *s;
 	struct dbr__health *h;
 	size_t k;
+	int rc;
 
 	if (n)
 		*n = 0;
 	if (beyond)
 		*beyond = 0;
-	if (!db || i >= db->cfg->nsources || (cap && !chats))
+	if (cap && !chats)
 		return DBR_E_MISUSE;
-	h = &db->health[i];
+	rc = source_of(db, source, "dbr_source_diverted_chats", &s, NULL);
+	if (rc)
+		return rc;
+	h = &db->health[s->index];
 	pthread_mutex_lock(&h->mu);
 	for (k = 0; k < h->nchats && k < cap; k++)
 		chats[k] = h->chats[k];

@@ -36,13 +36,17 @@ static int create_tables(struct dbr *db)
 		" user_id BIGINT, text TEXT,"
 		" PRIMARY KEY (chat_id, message_id))";
 	struct dbr_error err;
+	char **names;
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < dbr_source_count(db); i++)
-		if (dbr_query_source(db, dbr_source_name(db, i), sql, NULL, 0,
-				     NULL, &err))
-			return fail("create table", &err);
-	return 0;
+	if (dbr_source_names(db, &names, NULL, &err))
+		return fail("list sources", &err);
+	for (i = 0; names[i] && !rc; i++)
+		if (dbr_query_source(db, names[i], sql, NULL, 0, NULL, &err))
+			rc = fail("create table", &err);
+	dbr_free(names);
+	return rc;
 }
 
 /* Replace a chat's messages with three new ones, in one transaction. */
@@ -84,10 +88,9 @@ static int read_chat(struct dbr *db, int64_t chat)
 	struct dbr_value p = dbr_int64(chat);
 	struct dbr_result *res;
 	struct dbr_error err;
-	const char *source;
 	int reason, rc, n = 0;
 
-	dbr_route_chat(db, chat, &source, &reason);
+	dbr_route_chat(db, chat, NULL, 0, &reason);
 	if (dbr_query(db, chat,
 		      "SELECT message_id, text FROM messages "
 		      "WHERE chat_id = ? ORDER BY message_id",
@@ -113,23 +116,28 @@ static int count_rows(struct dbr *db)
 {
 	struct dbr_result *res;
 	struct dbr_error err;
-	const char *name;
+	char **names;
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < dbr_source_count(db); i++) {
-		name = dbr_source_name(db, i);
-		if (dbr_query_source(db, name, "SELECT count(*) FROM messages",
-				     NULL, 0, &res, &err))
-			return fail("count", &err);
-		if (dbr_result_next(res) != DBR_ROW) {
-			dbr_result_free(res);
-			return 1;
+	if (dbr_source_names(db, &names, NULL, &err))
+		return fail("list sources", &err);
+	for (i = 0; names[i] && !rc; i++) {
+		if (dbr_query_source(db, names[i],
+				     "SELECT count(*) FROM messages", NULL, 0,
+				     &res, &err)) {
+			rc = fail("count", &err);
+			break;
 		}
-		printf("source '%s' holds %" PRId64 " messages\n", name,
-		       dbr_result_int64(res, 0));
+		if (dbr_result_next(res) == DBR_ROW)
+			printf("source '%s' holds %" PRId64 " messages\n",
+			       names[i], dbr_result_int64(res, 0));
+		else
+			rc = 1;
 		dbr_result_free(res);
 	}
-	return 0;
+	dbr_free(names);
+	return rc;
 }
 
 int main(int argc, char **argv)

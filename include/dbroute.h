@@ -184,7 +184,7 @@ struct dbr_open_options {
 	int log_level;	   /**< 0: the configuration's log_level */
 };
 
-/** What a source is and can do (dbr_source_flags()). */
+/** What a source is and can do (dbr_source_info()). */
 enum dbr_source_flags {
 	DBR_SOURCE_SQL = 1u << 0, /**< statements are SQL */
 	DBR_SOURCE_KV = 1u << 1,  /**< statements are key-value commands */
@@ -300,25 +300,28 @@ DBR_API int dbr_chat_parse(const char *text, int64_t *chat);
  *
  * @param db the handle
  * @param chat the chat id
- * @param source receives the source name (borrowed, valid until
- *        dbr_close()); may be NULL
+ * @param source receives a copy of the source's name; NULL when the caller
+ *        only wants the reason
+ * @param cap the size of `source` in bytes (DBR_NAME_SIZE holds any name)
  * @param reason receives an enum dbr_route_reason; may be NULL
- * @return DBR_OK, or DBR_E_MISUSE when db is NULL
- * Thread-safety: any thread. Since: 0.1.
+ * @return DBR_OK, or DBR_E_MISUSE when db is NULL or the name does not fit
+ *   in cap bytes (then "" is written when cap > 0, and *reason is 0)
+ * Thread-safety: any thread. Since: 0.3 (0.1 returned a borrowed name).
  */
-DBR_API int dbr_route_chat(struct dbr *db, int64_t chat, const char **source,
-			   int *reason);
+DBR_API int dbr_route_chat(struct dbr *db, int64_t chat, char *source,
+			   size_t cap, int *reason);
 
 /**
  * Which source an operation in scope `scope` goes to, and why. A scope with
  * no entry in [scopes] goes to the default source.
  *
- * @return DBR_OK, or DBR_E_MISUSE when db or scope is NULL
- * Ownership: *source is borrowed, valid until dbr_close().
- * Thread-safety: any thread. Since: 0.1.
+ * @param source receives a copy of the source's name, as dbr_route_chat()
+ * @return DBR_OK, or DBR_E_MISUSE when db or scope is NULL or the name does
+ *   not fit in cap bytes
+ * Thread-safety: any thread. Since: 0.3 (0.1 returned a borrowed name).
  */
-DBR_API int dbr_route_scope(struct dbr *db, const char *scope,
-			    const char **source, int *reason);
+DBR_API int dbr_route_scope(struct dbr *db, const char *scope, char *source,
+			    size_t cap, int *reason);
 
 /**
  * The name of a route reason ("explicit", "scope", "mapped", "default").
@@ -491,8 +494,10 @@ DBR_API bool dbr_result_last_insert_id(const struct dbr_result *res,
  * The name of the source that served this result (for a fan-out: that
  * served the current row).
  *
- * @return the name, borrowed, valid until dbr_close()
- * Thread-safety: one thread at a time per result. Since: 0.1.
+ * @return the name, borrowed, valid until dbr_result_free() (0.1 said
+ *   dbr_close(): a result will keep its configuration across a reload)
+ * Thread-safety: one thread at a time per result. Since: 0.1; lifetime
+ * since 0.3.
  */
 DBR_API const char *dbr_result_source(const struct dbr_result *res);
 
@@ -501,8 +506,9 @@ DBR_API const char *dbr_result_source(const struct dbr_result *res);
  * default source instead because that source was unavailable
  * (`fallback = default`); NULL when it was not diverted.
  *
- * @return the name, borrowed, valid until dbr_close(), or NULL
- * Thread-safety: one thread at a time per result. Since: 0.1.
+ * @return the name, borrowed, valid until dbr_result_free(), or NULL
+ * Thread-safety: one thread at a time per result. Since: 0.1; lifetime
+ * since 0.3.
  */
 DBR_API const char *dbr_result_diverted_from(const struct dbr_result *res);
 
@@ -615,9 +621,10 @@ DBR_API int dbr_query_all(struct dbr *db, const struct dbr_fanout *f,
  *
  * @param i from 0
  * @param err receives the source's error; may be NULL
- * @return the source's name (borrowed until dbr_close()), or NULL when i
- *   is past the last skipped source or res is not a fan-out
- * Thread-safety: one thread at a time per result. Since: 0.1.
+ * @return the source's name (borrowed until dbr_result_free()), or NULL
+ *   when i is past the last skipped source or res is not a fan-out
+ * Thread-safety: one thread at a time per result. Since: 0.1; lifetime
+ * since 0.3.
  */
 DBR_API const char *dbr_result_missing(const struct dbr_result *res, size_t i,
 				       struct dbr_error *err);
@@ -695,49 +702,67 @@ DBR_API int dbr_tx_commit(struct dbr_tx *tx, struct dbr_error *err);
 DBR_API int dbr_tx_rollback(struct dbr_tx *tx, struct dbr_error *err);
 
 /**
- * The number of configured sources.
- * Thread-safety: any thread. Since: 0.1.
+ * Free memory the library allocated for the caller (dbr_source_names()).
+ *
+ * @param p the memory, or NULL (then nothing happens)
+ * Thread-safety: any thread. Since: 0.3.
  */
-DBR_API size_t dbr_source_count(const struct dbr *db);
+DBR_API void dbr_free(void *p);
 
 /**
- * A source's name, in the order the configuration defines them.
+ * The names of the configured sources, in the order the configuration
+ * defines them: a copy that stays valid whatever happens to db.
  *
- * @return borrowed until dbr_close(), or NULL when i is out of range
- * Thread-safety: any thread. Since: 0.1.
+ * @param db the handle
+ * @param names receives an array of *count names followed by NULL, in one
+ *        allocation (names and strings together); NULL on failure
+ * @param count receives the number of names; may be NULL; 0 on failure
+ * @param err error details, or NULL
+ * @return DBR_OK, DBR_E_NOMEM, or DBR_E_MISUSE when db or names is NULL
+ * Ownership: *names is owned; free it with one dbr_free(*names).
+ * Thread-safety: any thread. Since: 0.3.
  */
-DBR_API const char *dbr_source_name(const struct dbr *db, size_t i);
+DBR_API int dbr_source_names(struct dbr *db, char ***names, size_t *count,
+			     struct dbr_error *err);
 
 /**
- * A source's type (its driver's name), e.g. "sqlite".
- *
- * @return borrowed until dbr_close(), or NULL when i is out of range
- * Thread-safety: any thread. Since: 0.1.
+ * What a source is (dbr_source_info()). Set `size` to
+ * sizeof(struct dbr_source_info) before the call; later versions only
+ * append fields, and fill no more than `size` bytes.
  */
-DBR_API const char *dbr_source_type(const struct dbr *db, size_t i);
+struct dbr_source_info {
+	size_t size;		  /**< sizeof(struct dbr_source_info) */
+	char name[DBR_NAME_SIZE]; /**< the source's name */
+	char type[DBR_NAME_SIZE]; /**< its driver's name, e.g. "sqlite" */
+	/**
+	 * enum dbr_source_flags, from the driver's capabilities and the
+	 * configuration. SQL and key-value sources take different
+	 * statements; tell them apart before sending one.
+	 */
+	unsigned flags;
+	bool is_default;	  /**< the default source */
+	char driver_version[64];  /**< the driver's version string */
+	/** "built-in", or the plugin's file; a path too long for the buffer
+	 * ends in "..." */
+	char driver_origin[4096];
+};
 
 /**
- * Where a source's driver came from ("built-in" or the plugin's file) and
- * the driver's own version string.
+ * What a source is: its name, type, flags and driver, copied.
  *
- * @param origin receives the origin (borrowed until dbr_close()); may be NULL
- * @param version receives the version (borrowed until dbr_close()); may be
- *        NULL
- * @return DBR_OK, or DBR_E_MISUSE when i is out of range
- * Thread-safety: any thread. Since: 0.1.
+ * @param db the handle
+ * @param source the source's name, or NULL for the default source
+ * @param out receives the information; out->size must be set, to at least
+ *        sizeof(struct dbr_source_info) of 0.3; only min(out->size, this
+ *        library's sizeof) bytes are written, and out->size is kept
+ * @param err error details, or NULL
+ * @return DBR_OK, DBR_E_NOTFOUND for an unknown name, or DBR_E_MISUSE
+ *   (db or out NULL, out->size too small); on failure nothing is written
+ *   to out
+ * Thread-safety: any thread. Since: 0.3.
  */
-DBR_API int dbr_source_driver(const struct dbr *db, size_t i,
-			      const char **origin, const char **version);
-
-/**
- * What a source is and can do: enum dbr_source_flags, from its driver's
- * capabilities and its configuration. SQL and key-value sources take
- * different statements; tell them apart before sending one.
- *
- * @return the flags, or 0 when i is out of range
- * Thread-safety: any thread. Since: 0.1.
- */
-DBR_API unsigned dbr_source_flags(const struct dbr *db, size_t i);
+DBR_API int dbr_source_info(struct dbr *db, const char *source,
+			    struct dbr_source_info *out, struct dbr_error *err);
 
 /**
  * Check that a source answers: take a connection from its pool (opening
@@ -774,30 +799,60 @@ DBR_API int dbr_source_close_idle(struct dbr *db, const char *source,
  * on it but follow its fallback policy, and one operation per
  * retry_interval probes it.
  *
+ * @param source the source's name, or NULL for the default source
  * @param state receives an enum dbr_source_state; may be NULL
  * @param since receives when it became unavailable (Unix seconds), 0 when
  *        available; may be NULL
  * @param last receives the last error of an operation on the source; left
  *        as it was when there was none; may be NULL
- * @return DBR_OK, or DBR_E_MISUSE when i is out of range
- * Thread-safety: any thread. Since: 0.1.
+ * @return DBR_OK, DBR_E_NOTFOUND for an unknown name, or DBR_E_MISUSE when
+ *   db is NULL
+ * Thread-safety: any thread. Since: 0.3 (0.1 took an index).
  */
-DBR_API int dbr_source_status(struct dbr *db, size_t i, int *state,
+DBR_API int dbr_source_status(struct dbr *db, const char *source, int *state,
 			      int64_t *since, struct dbr_error *last);
 
 /**
- * A source's counters since the handle was opened.
+ * A source's counters and pool (dbr_source_stats()). Set `size` to
+ * sizeof(struct dbr_source_stats) before the call; later versions only
+ * append fields, and fill no more than `size` bytes.
  *
- * @param ops receives the operations routed to it that ran on it or
- *        failed for want of a connection; may be NULL
- * @param errors receives how many of those failed; may be NULL
- * @param diverted receives the operations routed to it that ran on the
- *        default source instead; may be NULL
- * @return DBR_OK, or DBR_E_MISUSE when i is out of range
- * Thread-safety: any thread. Since: 0.1.
+ * The pool numbers are read slot by slot while other threads use the
+ * pool: each is a recent value, and pool_open is always pool_in_use +
+ * pool_idle.
  */
-DBR_API int dbr_source_counters(struct dbr *db, size_t i, uint64_t *ops,
-				uint64_t *errors, uint64_t *diverted);
+struct dbr_source_stats {
+	size_t size; /**< sizeof(struct dbr_source_stats) */
+	/** Operations routed to the source that ran on it or failed for
+	 * want of a connection, since the handle was opened. */
+	uint64_t ops;
+	uint64_t errors;   /**< how many of those failed */
+	uint64_t diverted; /**< routed to it, run on the default source */
+	int state;	   /**< enum dbr_source_state */
+	int64_t since;	   /**< unavailable since (Unix seconds), else 0 */
+	uint32_t pool_max; /**< max_connections */
+	uint32_t pool_open;    /**< connections open or being opened */
+	uint32_t pool_in_use;  /**< of those, held by a caller or opening */
+	uint32_t pool_idle;    /**< of those, open and free */
+	uint32_t pool_waiters; /**< callers waiting for a free connection */
+};
+
+/**
+ * A source's counters, availability and pool, copied.
+ *
+ * @param source the source's name, or NULL for the default source
+ * @param out receives the numbers; out->size must be set, to at least
+ *        sizeof(struct dbr_source_stats) of 0.3; only min(out->size, this
+ *        library's sizeof) bytes are written, and out->size is kept
+ * @param err error details, or NULL
+ * @return DBR_OK, DBR_E_NOTFOUND for an unknown name, or DBR_E_MISUSE
+ *   (db or out NULL, out->size too small); on failure nothing is written
+ *   to out
+ * Thread-safety: any thread. Since: 0.3 (replaces dbr_source_counters()).
+ */
+DBR_API int dbr_source_stats(struct dbr *db, const char *source,
+			     struct dbr_source_stats *out,
+			     struct dbr_error *err);
 
 /**
  * The chats whose writes were diverted from a source to the default source
@@ -805,23 +860,29 @@ DBR_API int dbr_source_counters(struct dbr *db, size_t i, uint64_t *ops,
  * remembers at most 256 chats; diverted writes of further chats are
  * counted in *beyond (a chat there may be counted more than once).
  *
+ * @param source the source's name, or NULL for the default source
  * @param chats receives up to cap chat ids
  * @param n receives how many were written; may be NULL
  * @param beyond receives the count of diverted writes of chats not listed;
  *        may be NULL
- * @return DBR_OK, or DBR_E_MISUSE when i is out of range
- * Thread-safety: any thread. Since: 0.1.
+ * @return DBR_OK, DBR_E_NOTFOUND for an unknown name, or DBR_E_MISUSE
+ *   (db NULL, or chats NULL with cap > 0)
+ * Thread-safety: any thread. Since: 0.3 (0.1 took an index).
  */
-DBR_API int dbr_source_diverted_chats(struct dbr *db, size_t i, int64_t *chats,
-				      size_t cap, size_t *n, uint64_t *beyond);
+DBR_API int dbr_source_diverted_chats(struct dbr *db, const char *source,
+				      int64_t *chats, size_t cap, size_t *n,
+				      uint64_t *beyond);
 
 /**
- * The name of the default source.
+ * The name of the default source, copied.
  *
- * @return borrowed until dbr_close()
- * Thread-safety: any thread. Since: 0.1.
+ * @param source receives the name
+ * @param cap the size of `source` (DBR_NAME_SIZE holds any name)
+ * @return DBR_OK, or DBR_E_MISUSE when db or source is NULL or the name
+ *   does not fit (then "" is written when cap > 0)
+ * Thread-safety: any thread. Since: 0.3 (0.1 returned a borrowed name).
  */
-DBR_API const char *dbr_default_source(const struct dbr *db);
+DBR_API int dbr_default_source(struct dbr *db, char *source, size_t cap);
 
 /**
  * Replace the allocator the core uses (for tests that inject allocation

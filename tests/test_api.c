@@ -175,6 +175,198 @@ static void test_api__driver_failures_fill_every_field(void **state)
 	assert_string_equal(err.source, "gone");
 }
 
+/*
+ * The names are a copy in one allocation: they outlive the handle they came
+ * from, and one dbr_free() releases them (ASan reports a leak otherwise).
+ */
+static void test_api__names_outlive_their_handle(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_error err;
+	struct dbr *other;
+	char **names;
+	size_t n = 0;
+
+	other = t_open(f->path);
+	assert_int_equal(dbr_source_names(other, &names, &n, &err), DBR_OK);
+	dbr_close(other);
+	assert_int_equal(n, 3);
+	assert_string_equal(names[0], "main");
+	assert_string_equal(names[1], "other");
+	assert_string_equal(names[2], "gone");
+	assert_null(names[3]);
+	/* Still the same after another handle opened and closed. */
+	other = t_open(f->path);
+	dbr_close(other);
+	assert_string_equal(names[1], "other");
+	dbr_free(names);
+	dbr_free(NULL);
+	assert_int_equal(dbr_source_names(f->db, NULL, &n, &err), DBR_E_MISUSE);
+	assert_filled(&err, DBR_E_MISUSE, false);
+	assert_int_equal(n, 0);
+}
+
+static void test_api__info_copied(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_source_info info = { .size = sizeof(info) };
+	struct dbr_error err;
+
+	assert_int_equal(dbr_source_info(f->db, NULL, &info, &err), DBR_OK);
+	assert_int_equal(info.size, sizeof(info));
+	assert_string_equal(info.name, "main");
+	assert_string_equal(info.type, "sqlite");
+	assert_true(info.is_default);
+	assert_int_equal(info.flags, DBR_SOURCE_SQL | DBR_SOURCE_TRANSACTIONS);
+	assert_string_equal(info.driver_origin, "built-in");
+	assert_true(strlen(info.driver_version) > 0);
+	assert_int_equal(dbr_source_info(f->db, "gone", &info, &err), DBR_OK);
+	assert_string_equal(info.name, "gone");
+	assert_false(info.is_default);
+	assert_true(info.flags & DBR_SOURCE_READONLY);
+}
+
+/* A caller's struct of `size` bytes inside a buffer of guard bytes. */
+#define GUARD 0x5c
+struct guarded {
+	_Alignas(16) unsigned char buf[sizeof(struct dbr_source_info) + 64];
+};
+
+static void guard(struct guarded *g, size_t size)
+{
+	memset(g->buf, GUARD, sizeof(g->buf));
+	memcpy(g->buf, &size, sizeof(size));
+}
+
+/* Bytes from `from` on are still guard bytes. */
+static void assert_untouched(const struct guarded *g, size_t from)
+{
+	size_t i;
+
+	for (i = from; i < sizeof(g->buf); i++)
+		assert_int_equal(g->buf[i], GUARD);
+}
+
+/*
+ * info and stats write min(size, sizeof) bytes: never past a caller's size,
+ * never past what this version knows for a larger (newer) caller. A size
+ * below this version's struct is misuse, and then nothing is written; so
+ * is an unknown name.
+ */
+static void test_api__sized_structs_respected(void **state)
+{
+	struct fixture *f = *state;
+	const size_t isz = sizeof(struct dbr_source_info);
+	const size_t ssz = sizeof(struct dbr_source_stats);
+	struct guarded g;
+	struct dbr_error err;
+	size_t size;
+
+	guard(&g, isz);
+	assert_int_equal(dbr_source_info(f->db, "other",
+					 (struct dbr_source_info *)g.buf, &err),
+			 DBR_OK);
+	assert_untouched(&g, isz);
+	memcpy(&size, g.buf, sizeof(size));
+	assert_int_equal(size, isz);
+	assert_string_equal(((struct dbr_source_info *)g.buf)->name, "other");
+	guard(&g, isz + 64);
+	assert_int_equal(dbr_source_info(f->db, "other",
+					 (struct dbr_source_info *)g.buf, &err),
+			 DBR_OK);
+	assert_untouched(&g, isz);
+	guard(&g, ssz);
+	assert_int_equal(dbr_source_stats(f->db, "other",
+					  (struct dbr_source_stats *)g.buf,
+					  &err),
+			 DBR_OK);
+	assert_untouched(&g, ssz);
+	guard(&g, ssz + 8);
+	assert_int_equal(dbr_source_stats(f->db, "other",
+					  (struct dbr_source_stats *)g.buf,
+					  &err),
+			 DBR_OK);
+	assert_untouched(&g, ssz);
+	/* Too small, zero, or a name that does not exist: nothing written. */
+	guard(&g, isz - 1);
+	garbage(&err);
+	assert_int_equal(dbr_source_info(f->db, "other",
+					 (struct dbr_source_info *)g.buf, &err),
+			 DBR_E_MISUSE);
+	assert_filled(&err, DBR_E_MISUSE, false);
+	assert_untouched(&g, sizeof(size));
+	guard(&g, 0);
+	assert_int_equal(dbr_source_stats(f->db, "other",
+					  (struct dbr_source_stats *)g.buf,
+					  &err),
+			 DBR_E_MISUSE);
+	assert_untouched(&g, sizeof(size));
+	guard(&g, ssz - 1);
+	assert_int_equal(dbr_source_stats(f->db, "other",
+					  (struct dbr_source_stats *)g.buf,
+					  &err),
+			 DBR_E_MISUSE);
+	assert_untouched(&g, sizeof(size));
+	guard(&g, isz);
+	garbage(&err);
+	assert_int_equal(dbr_source_info(f->db, "nope",
+					 (struct dbr_source_info *)g.buf, &err),
+			 DBR_E_NOTFOUND);
+	assert_filled(&err, DBR_E_NOTFOUND, false);
+	assert_untouched(&g, sizeof(size));
+	guard(&g, ssz);
+	assert_int_equal(dbr_source_stats(f->db, "nope",
+					  (struct dbr_source_stats *)g.buf,
+					  &err),
+			 DBR_E_NOTFOUND);
+	assert_untouched(&g, sizeof(size));
+	assert_int_equal(dbr_source_info(f->db, "other", NULL, &err),
+			 DBR_E_MISUSE);
+	assert_int_equal(dbr_source_stats(NULL, "other",
+					  (struct dbr_source_stats *)g.buf,
+					  &err),
+			 DBR_E_MISUSE);
+}
+
+/* The stats count operations and read the pool's slots. */
+static void test_api__stats_counted(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_source_stats st = { .size = sizeof(st) };
+	struct dbr_result *res;
+	struct dbr_error err;
+
+	assert_int_equal(dbr_source_stats(f->db, "other", &st, &err), DBR_OK);
+	assert_int_equal(st.size, sizeof(st));
+	assert_true(st.ops == 0 && st.errors == 0 && st.diverted == 0);
+	assert_int_equal(st.state, DBR_SOURCE_AVAILABLE);
+	assert_int_equal(st.since, 0);
+	assert_int_equal(st.pool_max, 1);
+	assert_int_equal(st.pool_open, 0);
+	assert_int_equal(dbr_query(f->db, 7, "SELECT 1", NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_source_stats(f->db, "other", &st, &err), DBR_OK);
+	assert_int_equal(st.pool_open, 1);
+	assert_int_equal(st.pool_in_use, 1);
+	assert_int_equal(st.pool_idle, 0);
+	assert_int_equal(st.pool_waiters, 0);
+	dbr_result_free(res);
+	assert_int_equal(dbr_query(f->db, 7, "SELEC", NULL, 0, NULL, &err),
+			 DBR_E_STMT);
+	assert_int_equal(dbr_source_stats(f->db, "other", &st, &err), DBR_OK);
+	assert_int_equal(st.pool_open, 1);
+	assert_int_equal(st.pool_in_use, 0);
+	assert_int_equal(st.pool_idle, 1);
+	assert_int_equal(st.ops, 2);
+	assert_int_equal(st.errors, 1);
+	/* A source that cannot open: unavailable since now, one error. */
+	assert_int_equal(dbr_source_ping(f->db, "gone", &err), DBR_E_CONN);
+	assert_int_equal(dbr_source_stats(f->db, "gone", &st, &err), DBR_OK);
+	assert_int_equal(st.state, DBR_SOURCE_UNAVAILABLE);
+	assert_true(st.since > 0);
+	assert_int_equal(st.pool_open, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -185,6 +377,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_api__driver_failures_fill_every_field, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_api__names_outlive_their_handle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_api__info_copied, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_api__sized_structs_respected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_api__stats_counted, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

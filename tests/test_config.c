@@ -220,7 +220,7 @@ static void test_config__limits(void **state)
 static void test_config__crlf_and_bom(void **state)
 {
 	char *dir = t_tmpdir(), *path;
-	const char *src;
+	char src[DBR_NAME_SIZE];
 	struct dbr *db;
 	int reason;
 
@@ -231,10 +231,10 @@ static void test_config__crlf_and_bom(void **state)
 		       "[source.b]\r\ntype = sqlite ; comment\r\n"
 		       "path = b.db\r\n[chat_mapping]\r\n-5 = b\r\n");
 	db = t_open(path);
-	dbr_route_chat(db, -5, &src, &reason);
+	dbr_route_chat(db, -5, src, sizeof(src), &reason);
 	assert_string_equal(src, "b");
 	assert_int_equal(reason, DBR_ROUTE_MAPPED);
-	dbr_route_chat(db, 5, &src, &reason);
+	dbr_route_chat(db, 5, src, sizeof(src), &reason);
 	assert_string_equal(src, "a");
 	assert_int_equal(reason, DBR_ROUTE_DEFAULT);
 	dbr_close(db);

@@ -346,7 +346,8 @@ static void test_faults__postgres_down_fallback_default(void **state)
 {
 	struct scenario sc = { "default", false, pg_stop, pg_start };
 	struct writer w[THREADS];
-	uint64_t ops, errors, diverted, beyond;
+	struct dbr_source_stats st = { .size = sizeof(st) };
+	uint64_t beyond;
 	int64_t chats[16];
 	size_t n, i;
 	struct dbr *db;
@@ -358,13 +359,13 @@ static void test_faults__postgres_down_fallback_default(void **state)
 		assert_int_equal(w[i].lite_errors, 0);
 		assert_true(w[i].longest < TIMEOUT + 1.0);
 	}
-	dbr_source_counters(db, 1, &ops, &errors, &diverted);
+	assert_int_equal(dbr_source_stats(db, "pg", &st, NULL), DBR_OK);
 	fprintf(stderr, "pg: %llu ops, %llu errors, %llu diverted\n",
-		(unsigned long long)ops, (unsigned long long)errors,
-		(unsigned long long)diverted);
-	assert_true(diverted > 0);
+		(unsigned long long)st.ops, (unsigned long long)st.errors,
+		(unsigned long long)st.diverted);
+	assert_true(st.diverted > 0);
 	assert_int_equal(
-		dbr_source_diverted_chats(db, 1, chats, 16, &n, &beyond),
+		dbr_source_diverted_chats(db, "pg", chats, 16, &n, &beyond),
 		DBR_OK);
 	assert_true(n >= 1 && n <= THREADS);
 	for (i = 0; i < n; i++)
@@ -378,7 +379,7 @@ static void test_faults__postgres_down_fallback_none(void **state)
 {
 	struct scenario sc = { "none", false, pg_stop, pg_start };
 	struct writer w[THREADS];
-	uint64_t diverted;
+	struct dbr_source_stats st = { .size = sizeof(st) };
 	size_t i, k, fast = 0;
 	struct dbr *db;
 
@@ -397,8 +398,9 @@ static void test_faults__postgres_down_fallback_none(void **state)
 		}
 	}
 	assert_true(fast > 0);
-	dbr_source_counters(db, 1, NULL, NULL, &diverted);
-	assert_int_equal(diverted, 0);
+	assert_int_equal(dbr_source_stats(db, "pg", &st, NULL), DBR_OK);
+	assert_int_equal(st.diverted, 0);
+	assert_true(st.errors > 0);
 	dbr_close(db);
 	check_sql_writes(w);
 	free_logs(w);
@@ -476,10 +478,10 @@ static void test_faults__sqlite_not_a_database(void **state)
 						    "unavailable"));
 		t_exec(db, 9, "SELECT 1", NULL, 0);
 	}
-	dbr_source_status(db, 1, &state_of, NULL, &err);
+	dbr_source_status(db, "junk", &state_of, NULL, &err);
 	assert_int_equal(state_of, DBR_SOURCE_UNAVAILABLE);
 	assert_non_null(strstr(err.message, "not a database"));
-	dbr_source_status(db, 0, &state_of, NULL, NULL);
+	dbr_source_status(db, NULL, &state_of, NULL, NULL);
 	assert_int_equal(state_of, DBR_SOURCE_AVAILABLE);
 	dbr_close(db);
 	free(junk);

@@ -244,8 +244,8 @@ static void test_integration__out_pointers_cleared(void **state)
 	struct dbr_result *res = poison;
 	struct dbr_fanout *fo = NULL;
 	struct dbr_tx *tx;
-	const char *name = poison, *version = poison;
-	uint64_t ops = 7, errors = 7, diverted = 7, beyond = 7;
+	char name[DBR_NAME_SIZE] = "poison", **names = poison;
+	uint64_t beyond = 7;
 	int64_t chat = 7, since = 7;
 	size_t n = 7;
 	int reason = 7, st = 7;
@@ -284,33 +284,31 @@ static void test_integration__out_pointers_cleared(void **state)
 			 DBR_E_MISUSE);
 	assert_null(tx);
 	dbr_fanout_free(fo);
-	assert_int_equal(dbr_route_chat(NULL, 1, &name, &reason), DBR_E_MISUSE);
-	assert_null(name);
-	assert_int_equal(reason, 0);
-	name = poison;
-	reason = 7;
-	assert_int_equal(dbr_route_scope(f->db, NULL, &name, &reason),
+	assert_int_equal(dbr_route_chat(NULL, 1, name, sizeof(name), &reason),
 			 DBR_E_MISUSE);
-	assert_null(name);
+	assert_string_equal(name, "");
+	assert_int_equal(reason, 0);
+	strcpy(name, "poison");
+	reason = 7;
+	assert_int_equal(
+		dbr_route_scope(f->db, NULL, name, sizeof(name), &reason),
+		DBR_E_MISUSE);
+	assert_string_equal(name, "");
 	assert_int_equal(reason, 0);
 	assert_int_equal(dbr_chat_parse("x", &chat), DBR_E_MISUSE);
 	assert_int_equal(chat, 0);
-	name = poison;
-	assert_int_equal(dbr_source_driver(f->db, 99, &name, &version),
+	assert_int_equal(dbr_source_names(NULL, &names, &n, &err),
 			 DBR_E_MISUSE);
-	assert_null(name);
-	assert_null(version);
-	assert_int_equal(dbr_source_status(f->db, 99, &st, &since, NULL),
-			 DBR_E_MISUSE);
+	assert_null(names);
+	assert_int_equal(n, 0);
+	n = 7;
+	assert_int_equal(dbr_source_status(f->db, "nope", &st, &since, NULL),
+			 DBR_E_NOTFOUND);
 	assert_int_equal(st, 0);
 	assert_int_equal(since, 0);
 	assert_int_equal(
-		dbr_source_counters(f->db, 99, &ops, &errors, &diverted),
-		DBR_E_MISUSE);
-	assert_true(ops == 0 && errors == 0 && diverted == 0);
-	assert_int_equal(
-		dbr_source_diverted_chats(f->db, 99, NULL, 0, &n, &beyond),
-		DBR_E_MISUSE);
+		dbr_source_diverted_chats(f->db, "nope", NULL, 0, &n, &beyond),
+		DBR_E_NOTFOUND);
 	assert_true(n == 0 && beyond == 0);
 }
 
@@ -437,8 +435,9 @@ static size_t diverted(struct dbr *db, int64_t *chats, size_t cap)
 {
 	size_t n = 0;
 
-	assert_int_equal(dbr_source_diverted_chats(db, 1, chats, cap, &n, NULL),
-			 DBR_OK);
+	assert_int_equal(
+		dbr_source_diverted_chats(db, "pg", chats, cap, &n, NULL),
+		DBR_OK);
 	return n;
 }
 

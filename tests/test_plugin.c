@@ -43,6 +43,21 @@ static char *config(const char *type, const char *plugin_dir)
 	return t_write(dir, "p.ini", text);
 }
 
+/* Source x's driver comes from `origin` and reports `version` (either
+ * NULL: not checked). */
+static void expect_driver(struct dbr *db, const char *origin,
+			  const char *version)
+{
+	struct dbr_source_info info = { .size = sizeof(info) };
+	struct dbr_error err;
+
+	assert_int_equal(dbr_source_info(db, "x", &info, &err), DBR_OK);
+	if (origin)
+		assert_string_equal(info.driver_origin, origin);
+	if (version)
+		assert_string_equal(info.driver_version, version);
+}
+
 /* Opening fails with a message on line 5 (the type line) containing
  * each of the given fragments. */
 static void expect_refused(const char *type, const char *plugin_dir,
@@ -68,14 +83,11 @@ static void test_plugin__loads_from_plugin_dir(void **state)
 	char *path = config("good", DBR_FIXTURE_DIR "/good");
 	struct dbr_result *res;
 	struct dbr_error err;
-	const char *origin, *version;
 	struct dbr *db;
 
 	(void)state;
 	db = t_open(path);
-	assert_int_equal(dbr_source_driver(db, 0, &origin, &version), DBR_OK);
-	assert_string_equal(origin, DBR_FIXTURE_DIR "/good/good.so");
-	assert_string_equal(version, "0.1.0");
+	expect_driver(db, DBR_FIXTURE_DIR "/good/good.so", "0.1.0");
 	assert_int_equal(
 		dbr_query_source(db, "x", "anything", NULL, 0, &res, &err),
 		DBR_OK);
@@ -91,19 +103,16 @@ static void test_plugin__loads_from_plugin_dir(void **state)
 static void test_plugin__folder_precedence(void **state)
 {
 	char *path = config("template", NULL);
-	const char *origin;
 	struct dbr *db = t_open(path);
 
 	(void)state;
-	dbr_source_driver(db, 0, &origin, NULL);
-	assert_string_equal(origin, DBR_BUILD_PLUGIN_DIR "/template.so");
+	expect_driver(db, DBR_BUILD_PLUGIN_DIR "/template.so", NULL);
 	dbr_close(db);
 	free(path);
 	setenv("DBROUTE_PLUGIN_DIR", DBR_FIXTURE_DIR "/good", 1);
 	path = config("good", "/nonexistent");
 	db = t_open(path);
-	dbr_source_driver(db, 0, &origin, NULL);
-	assert_string_equal(origin, DBR_FIXTURE_DIR "/good/good.so");
+	expect_driver(db, DBR_FIXTURE_DIR "/good/good.so", NULL);
 	dbr_close(db);
 	unsetenv("DBROUTE_PLUGIN_DIR");
 	free(path);
@@ -337,7 +346,6 @@ static void test_plugin__symlink_into_unsafe_folder_refused(void **state)
 	char *safe = t_path(dir, "safe"), *open = t_path(dir, "open");
 	char *link = t_path(safe, "linked.so"), *so = t_path(open, "linked.so");
 	char *path, *inner;
-	const char *origin;
 	struct dbr *db;
 
 	(void)state;
@@ -366,8 +374,7 @@ static void test_plugin__symlink_into_unsafe_folder_refused(void **state)
 	assert_int_equal(symlink(DBR_FIXTURE_DIR "/linked/linked.so", link), 0);
 	path = config("linked", safe);
 	db = t_open(path);
-	assert_int_equal(dbr_source_driver(db, 0, &origin, NULL), DBR_OK);
-	assert_string_equal(origin, link);
+	expect_driver(db, link, NULL);
 	dbr_close(db);
 	free(path);
 	free(so);
@@ -494,10 +501,7 @@ static bool mapped(const char *path)
 /* The version the counting fixture reports: "calls N", N entry calls. */
 static void expect_version(struct dbr *db, const char *want)
 {
-	const char *version;
-
-	assert_int_equal(dbr_source_driver(db, 0, NULL, &version), DBR_OK);
-	assert_string_equal(version, want);
+	expect_driver(db, NULL, want);
 }
 
 /* Loaded once per process for every source and handle naming it: the
@@ -530,11 +534,13 @@ static void test_plugin__loaded_once_per_process(void **state)
 static void test_plugin__origin_rpath_works(void **state)
 {
 	char *path = config("origin", DBR_FIXTURE_DIR "/origin");
+	struct dbr_source_info info = { .size = sizeof(info) };
 	struct dbr *db;
 
 	(void)state;
 	db = t_open(path);
-	assert_string_equal(dbr_source_type(db, 0), "origin");
+	assert_int_equal(dbr_source_info(db, NULL, &info, NULL), DBR_OK);
+	assert_string_equal(info.type, "origin");
 	dbr_close(db);
 	free(path);
 }

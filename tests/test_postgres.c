@@ -1238,7 +1238,7 @@ static void test_postgres__diverted_reads_not_writes(void **state)
 	t_exec(dv, -8, "INSERT INTO pg_dv VALUES (2)", NULL, 0);
 	t_exec(dv, -9, "SELECT pg_dv_f()", NULL, 0);
 	assert_int_equal(
-		dbr_source_diverted_chats(dv, 1, chats, 8, &n, &beyond),
+		dbr_source_diverted_chats(dv, "pg_down", chats, 8, &n, &beyond),
 		DBR_OK);
 	for (i = 0; i < n; i++)
 		if (chats[i] <= -7 && chats[i] >= -9)
@@ -1327,7 +1327,7 @@ static void test_postgres__no_fd_is_resource(void **state)
 	close(fd);
 	assert_int_equal(rc, DBR_E_RESOURCE);
 	assert_non_null(strstr(err.message, "EMFILE"));
-	assert_int_equal(dbr_source_status(one, 0, &st, NULL, NULL), DBR_OK);
+	assert_int_equal(dbr_source_status(one, NULL, &st, NULL, NULL), DBR_OK);
 	assert_int_equal(st, DBR_SOURCE_AVAILABLE);
 	assert_int_equal(db_int(one, "SELECT 6"), 6);
 	dbr_close(one);

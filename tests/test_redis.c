@@ -193,6 +193,15 @@ static void test_redis__replies_to_rows(void **state)
 	dbr_result_free(res);
 }
 
+/* The enum dbr_source_flags of a source of db. */
+static unsigned flags_of(const char *source)
+{
+	struct dbr_source_info info = { .size = sizeof(info) };
+
+	assert_int_equal(dbr_source_info(db, source, &info, NULL), DBR_OK);
+	return info.flags;
+}
+
 /* A parameter with blanks, quotes and NUL bytes is one exact argument. */
 static void test_redis__binary_safe_parameter(void **state)
 {
@@ -259,10 +268,10 @@ static void test_redis__readonly_refuses_writes(void **state)
 	assert_int_equal(dbr_query_source(db, "ro", "GET ?", kv, 1, &res, &err),
 			 DBR_OK);
 	dbr_result_free(res);
-	assert_true(dbr_source_flags(db, 3) & DBR_SOURCE_READONLY);
-	assert_true(dbr_source_flags(db, 1) & DBR_SOURCE_KV);
-	assert_false(dbr_source_flags(db, 1) & DBR_SOURCE_SQL);
-	assert_true(dbr_source_flags(db, 0) & DBR_SOURCE_SQL);
+	assert_true(flags_of("ro") & DBR_SOURCE_READONLY);
+	assert_true(flags_of("cache") & DBR_SOURCE_KV);
+	assert_false(flags_of("cache") & DBR_SOURCE_SQL);
+	assert_true(flags_of("lite") & DBR_SOURCE_SQL);
 }
 
 /* db = 3 over the Unix socket: the key lands in database 3 only. */
@@ -318,7 +327,7 @@ static void test_redis__scope_beside_sql_chats(void **state)
 {
 	struct dbr_value kv[2] = { dbr_text("setting", 7), dbr_text("on", 2) };
 	char *lite = t_path(dir, "lite.db");
-	const char *src;
+	char src[DBR_NAME_SIZE];
 	redisReply *r;
 	int reason;
 
@@ -328,10 +337,10 @@ static void test_redis__scope_beside_sql_chats(void **state)
 	assert_int_equal(
 		dbr_query_scope(db, "cache", "SET ? ?", kv, 2, NULL, NULL),
 		DBR_OK);
-	dbr_route_scope(db, "cache", &src, &reason);
+	dbr_route_scope(db, "cache", src, sizeof(src), &reason);
 	assert_string_equal(src, "cache");
 	assert_int_equal(reason, DBR_ROUTE_SCOPE);
-	dbr_route_chat(db, -100, &src, &reason);
+	dbr_route_chat(db, -100, src, sizeof(src), &reason);
 	assert_string_equal(src, "lite");
 	assert_int_equal(t_sqlite_int(lite, "SELECT count(*) FROM msg"), 1);
 	r = cmd("EXISTS %s", "setting");
@@ -839,7 +848,7 @@ static void test_redis__diverted_reads_are_not_writes(void **state)
 	struct dbr_error err;
 	struct dbr *other;
 	int64_t chats[4];
-	size_t i, n = 0;
+	size_t n = 0;
 
 	(void)state;
 	snprintf(text, sizeof(text),
@@ -862,11 +871,8 @@ static void test_redis__diverted_reads_are_not_writes(void **state)
 		DBR_OK);
 	assert_int_equal(dbr_query(other, -300, "GET dk", NULL, 0, NULL, &err),
 			 DBR_OK);
-	for (i = 0; i < dbr_source_count(other); i++)
-		if (!strcmp(dbr_source_name(other, i), "gone"))
-			break;
 	assert_int_equal(
-		dbr_source_diverted_chats(other, i, chats, 4, &n, NULL),
+		dbr_source_diverted_chats(other, "gone", chats, 4, &n, NULL),
 		DBR_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(chats[0], -301);

@@ -49,10 +49,10 @@ static int teardown(void **state)
 static void expect_chat(struct dbr *db, int64_t chat, const char *source,
 			int reason)
 {
-	const char *s = NULL;
+	char s[DBR_NAME_SIZE];
 	int r = 0;
 
-	assert_int_equal(dbr_route_chat(db, chat, &s, &r), DBR_OK);
+	assert_int_equal(dbr_route_chat(db, chat, s, sizeof(s), &r), DBR_OK);
 	assert_string_equal(s, source);
 	assert_int_equal(r, reason);
 }
@@ -72,16 +72,20 @@ static void test_router__mapped_and_unmapped(void **state)
 static void test_router__scopes(void **state)
 {
 	struct fixture *f = *state;
-	const char *s;
+	char s[DBR_NAME_SIZE];
 	int r;
 
-	dbr_route_scope(f->db, "cache", &s, &r);
+	dbr_route_scope(f->db, "cache", s, sizeof(s), &r);
 	assert_string_equal(s, "cache");
 	assert_int_equal(r, DBR_ROUTE_SCOPE);
-	dbr_route_scope(f->db, "media", &s, &r); /* no entry: default */
+	/* No entry: the default source. */
+	dbr_route_scope(f->db, "media", s, sizeof(s), &r);
 	assert_string_equal(s, "main");
 	assert_int_equal(r, DBR_ROUTE_DEFAULT);
-	assert_int_equal(dbr_route_scope(f->db, NULL, &s, &r), DBR_E_MISUSE);
+	assert_int_equal(dbr_route_scope(f->db, NULL, s, sizeof(s), &r),
+			 DBR_E_MISUSE);
+	assert_string_equal(s, "");
+	assert_int_equal(r, 0);
 	assert_string_equal(dbr_route_reason_name(DBR_ROUTE_SCOPE), "scope");
 }
 
@@ -92,10 +96,12 @@ static void test_router__explicit_source_and_order(void **state)
 	struct fixture *f = *state;
 	struct dbr_result *res;
 	struct dbr_error err;
+	char **names;
 	size_t i;
 
-	for (i = 0; i < dbr_source_count(f->db); i++) {
-		const char *name = dbr_source_name(f->db, i);
+	assert_int_equal(dbr_source_names(f->db, &names, NULL, &err), DBR_OK);
+	for (i = 0; names[i]; i++) {
+		const char *name = names[i];
 		struct dbr_value v = dbr_text(name, strlen(name));
 
 		assert_int_equal(dbr_query_source(f->db, name,
@@ -107,6 +113,8 @@ static void test_router__explicit_source_and_order(void **state)
 						  &v, 1, NULL, &err),
 				 DBR_OK);
 	}
+	assert_int_equal(i, 3);
+	dbr_free(names);
 	/* Explicit beats everything; scope beats default. */
 	assert_int_equal(dbr_query_source(f->db, "cache",
 					  "SELECT name FROM "
@@ -147,13 +155,55 @@ static void test_router__explicit_source_and_order(void **state)
 	assert_string_equal(err.message, "no source named 'nope'");
 }
 
+/*
+ * A route's name is copied into the caller's buffer: one exactly big
+ * enough works, one a byte short is misuse with "" (never a cut name), and
+ * a NULL buffer asks for the reason only.
+ */
+static void test_router__name_copied_or_refused(void **state)
+{
+	struct fixture *f = *state;
+	char s[DBR_NAME_SIZE];
+	int r;
+
+	memset(s, 'x', sizeof(s));
+	assert_int_equal(dbr_route_chat(f->db, -1001234567890, s, 8, &r),
+			 DBR_OK);
+	assert_string_equal(s, "pg_like");
+	memset(s, 'x', sizeof(s));
+	assert_int_equal(dbr_route_chat(f->db, -1001234567890, s, 7, &r),
+			 DBR_E_MISUSE);
+	assert_string_equal(s, "");
+	assert_int_equal(r, 0);
+	assert_int_equal(s[1], 'x');
+	memset(s, 'x', sizeof(s));
+	assert_int_equal(dbr_route_scope(f->db, "cache", s, 5, &r),
+			 DBR_E_MISUSE);
+	assert_string_equal(s, "");
+	s[0] = 'x';
+	assert_int_equal(dbr_route_chat(f->db, 5, s, 0, &r), DBR_E_MISUSE);
+	assert_int_equal(s[0], 'x');
+	assert_int_equal(dbr_route_chat(f->db, 5, NULL, 0, &r), DBR_OK);
+	assert_int_equal(r, DBR_ROUTE_MAPPED);
+	assert_int_equal(dbr_route_scope(f->db, "settings", NULL, 0, &r),
+			 DBR_OK);
+	assert_int_equal(r, DBR_ROUTE_SCOPE);
+	assert_int_equal(dbr_route_chat(NULL, 5, s, sizeof(s), &r),
+			 DBR_E_MISUSE);
+	assert_int_equal(dbr_default_source(f->db, s, 5), DBR_OK);
+	assert_string_equal(s, "main");
+	assert_int_equal(dbr_default_source(f->db, s, 4), DBR_E_MISUSE);
+	assert_string_equal(s, "");
+	assert_int_equal(dbr_default_source(f->db, NULL, 0), DBR_E_MISUSE);
+}
+
 /* 100,000 mappings from a file: each maps where the file says. */
 static void test_router__hundred_thousand(void **state)
 {
 	char *dir = t_tmpdir(), *path = t_path(dir, "big.ini");
 	FILE *fp = fopen(path, "w");
 	struct dbr *db;
-	const char *s;
+	char s[DBR_NAME_SIZE];
 	int64_t chat;
 	int i, r;
 
@@ -170,10 +220,10 @@ static void test_router__hundred_thousand(void **state)
 	db = t_open(path);
 	for (i = 0; i < 100000; i++) {
 		chat = -1000000000000 - (int64_t)i * 7919;
-		dbr_route_chat(db, chat, &s, &r);
+		dbr_route_chat(db, chat, s, sizeof(s), &r);
 		assert_int_equal(r, DBR_ROUTE_MAPPED);
 		assert_string_equal(s, i % 2 ? "a" : "b");
-		dbr_route_chat(db, chat - 1, &s, &r);
+		dbr_route_chat(db, chat - 1, s, sizeof(s), &r);
 		assert_int_equal(r, DBR_ROUTE_DEFAULT);
 	}
 	dbr_close(db);
@@ -247,6 +297,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_router__explicit_source_and_order, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_router__name_copied_or_refused, setup, teardown),
 		cmocka_unit_test(test_router__hundred_thousand),
 		cmocka_unit_test(test_router__table_duplicates),
 		cmocka_unit_test(test_router__table_edge_ids),

@@ -564,7 +564,9 @@ static void test_sqlite__no_fd_left_is_resource(void **state)
 	assert_int_equal(rc, DBR_E_RESOURCE);
 	assert_non_null(strstr(err.message, "no file descriptor left"));
 	assert_non_null(strstr(err.message, "EMFILE"));
-	assert_int_equal(dbr_source_status(db, 0, &st, NULL, NULL), DBR_OK);
+	assert_true(err.retryable);
+	assert_non_null(strstr(err.hint, "ulimit"));
+	assert_int_equal(dbr_source_status(db, NULL, &st, NULL, NULL), DBR_OK);
 	assert_int_equal(st, DBR_SOURCE_AVAILABLE);
 	after = dbr_query(db, 1, "SELECT 1", NULL, 0, NULL, &err);
 	assert_int_equal(after, DBR_OK);

@@ -77,44 +77,69 @@ static int open_db(const struct args *a, struct dbr **db)
 	return 0;
 }
 
-static int cmd_check(const struct args *a)
+/* The configured sources' names (dbr_free() them), or NULL, said. */
+static char **source_names(struct dbr *db, size_t *n)
 {
 	struct dbr_error err;
-	const char *origin, *version;
+	char **names;
+
+	if (dbr_source_names(db, &names, n, &err)) {
+		out_error("dbroute: ", err.message);
+		return NULL;
+	}
+	return names;
+}
+
+/* One source's line of `check`. */
+static int check_source(struct dbr *db, const char *name)
+{
+	struct dbr_source_info info = { .size = sizeof(info) };
+	struct dbr_error err;
+	int rc;
+
+	rc = dbr_source_info(db, name, &info, &err);
+	if (!rc)
+		rc = dbr_source_ping(db, name, &err);
+	/*
+	 * The ping's connection stays idle in the pool: close it, so that
+	 * checking many sources holds one source's files and sockets at a
+	 * time.
+	 */
+	dbr_source_close_idle(db, name, NULL);
+	printf("%s\t%s\t", name, info.type);
+	if (rc) {
+		fputs("unavailable: ", stdout);
+		out_field(stdout, err.message);
+	} else {
+		fputs("ok", stdout);
+	}
+	putchar('\t');
+	out_field(stdout, info.driver_origin);
+	putchar(' ');
+	out_field(stdout, info.driver_version);
+	putchar('\n');
+	return rc;
+}
+
+static int cmd_check(const struct args *a)
+{
 	struct dbr *db;
+	char **names;
 	int rc, status = 0;
-	size_t i;
+	size_t i, n;
 
 	if (a->npos || a->nparams || a->chat_text || a->scope || a->nsources)
 		return fail_usage("check takes only %s", "-c FILE");
 	rc = open_db(a, &db);
 	if (rc)
 		return rc;
-	for (i = 0; i < dbr_source_count(db); i++) {
-		const char *name = dbr_source_name(db, i);
-
-		dbr_source_driver(db, i, &origin, &version);
-		rc = dbr_source_ping(db, name, &err);
-		/*
-		 * The ping's connection stays idle in the pool: close it, so
-		 * that checking many sources holds one source's files and
-		 * sockets at a time.
-		 */
-		dbr_source_close_idle(db, name, NULL);
-		printf("%s\t%s\t", name, dbr_source_type(db, i));
-		if (rc) {
+	names = source_names(db, &n);
+	if (!names)
+		status = EXIT_RUNTIME;
+	for (i = 0; i < n; i++)
+		if (check_source(db, names[i]))
 			status = EXIT_RUNTIME;
-			fputs("unavailable: ", stdout);
-			out_field(stdout, err.message);
-		} else {
-			fputs("ok", stdout);
-		}
-		putchar('\t');
-		out_field(stdout, origin);
-		putchar(' ');
-		out_field(stdout, version);
-		putchar('\n');
-	}
+	dbr_free(names);
 	dbr_close(db);
 	return status;
 }
@@ -122,7 +147,7 @@ static int cmd_check(const struct args *a)
 static int cmd_route(const struct args *a)
 {
 	struct dbr *db;
-	const char *source;
+	char source[DBR_NAME_SIZE];
 	int64_t chat;
 	size_t i;
 	int reason, rc;
@@ -142,7 +167,7 @@ static int cmd_route(const struct args *a)
 		return rc;
 	for (i = 0; i < a->npos; i++) {
 		parse_int64(a->pos[i], &chat);
-		dbr_route_chat(db, chat, &source, &reason);
+		dbr_route_chat(db, chat, source, sizeof(source), &reason);
 		printf("%" PRId64 "\t%s\t%s\n", chat, source,
 		       dbr_route_reason_name(reason));
 	}
@@ -270,33 +295,32 @@ static int read_statement(struct args *a)
 /* Every --source names a source; else the nearest name is suggested. */
 static int check_sources(const struct args *a, struct dbr *db)
 {
-	size_t i, j, n = dbr_source_count(db);
-	const char **names = calloc(n ? n : 1, sizeof(*names));
+	size_t i, j, n;
+	char **names = source_names(db, &n);
 	const char *hint;
 	char msg[256];
 
-	if (!names) {
-		fputs("dbroute: out of memory\n", stderr);
+	if (!names)
 		return EXIT_RUNTIME;
-	}
-	for (j = 0; j < n; j++)
-		names[j] = dbr_source_name(db, j);
 	for (i = 0; i < a->nsources; i++) {
 		for (j = 0; j < n && strcmp(names[j], a->sources[i]); j++)
 			;
 		if (j < n)
 			continue;
-		hint = dbr__suggest(a->sources[i], names, n);
-		free(names);
-		if (!hint)
-			return fail_usage("no source named '%s'",
-					  a->sources[i]);
-		snprintf(msg, sizeof(msg),
-			 "no source named '%.64s'; did you mean '%.64s'?",
-			 a->sources[i], hint);
+		hint = dbr__suggest(a->sources[i], (const char *const *)names,
+				    n);
+		if (hint)
+			snprintf(msg, sizeof(msg),
+				 "no source named '%.64s'; did you mean "
+				 "'%.64s'?",
+				 a->sources[i], hint);
+		else
+			snprintf(msg, sizeof(msg), "no source named '%.64s'",
+				 a->sources[i]);
+		dbr_free(names);
 		return fail_usage("%s", msg);
 	}
-	free(names);
+	dbr_free(names);
 	return 0;
 }
 

@@ -12,20 +12,18 @@
 
 static int run(struct dbr *db, const char *source)
 {
-	const char *type = NULL, *sql;
+	struct dbr_source_info info = { .size = sizeof(info) };
+	const char *type, *sql;
 	struct dbr_result *res = NULL;
 	struct dbr_error err;
-	size_t i;
 	int rc;
 
-	for (i = 0; i < dbr_source_count(db); i++)
-		if (!strcmp(dbr_source_name(db, i), source))
-			type = dbr_source_type(db, i);
-	if (!type) {
-		fprintf(stderr, "no source %s\n", source);
+	if (dbr_source_info(db, source, &info, &err)) {
+		fprintf(stderr, "%s\n", err.message);
 		return 1;
 	}
-	sql = strcmp(type, "redis") ? "SELECT 1" : "PING";
+	type = info.type;
+	sql = info.flags & DBR_SOURCE_KV ? "PING" : "SELECT 1";
 	rc = dbr_query_source(db, source, sql, NULL, 0, &res, &err);
 	if (rc == DBR_OK)
 		rc = dbr_result_next(res);
