@@ -288,7 +288,7 @@ int dbr_source_names(struct dbr *db, char ***names, size_t *count,
 		     struct dbr_error *err)
 {
 	const struct dbr__config *cfg;
-	size_t i, bytes, len;
+	size_t i, bytes;
 	char **v, *p;
 
 	if (names)
@@ -309,7 +309,8 @@ int dbr_source_names(struct dbr *db, char ***names, size_t *count,
 	/* The strings follow the array, in the same allocation. */
 	p = (char *)(v + cfg->nsources + 1);
 	for (i = 0; i < cfg->nsources; i++) {
-		len = strlen(cfg->sources[i].name) + 1;
+		size_t len = strlen(cfg->sources[i].name) + 1;
+
 		memcpy(p, cfg->sources[i].name, len);
 		v[i] = p;
 		p += len;

@@ -740,8 +740,8 @@ struct dbr_source_info {
 	 * statements; tell them apart before sending one.
 	 */
 	unsigned flags;
-	bool is_default;	  /**< the default source */
-	char driver_version[64];  /**< the driver's version string */
+	bool is_default;	 /**< the default source */
+	char driver_version[64]; /**< the driver's version string */
 	/** "built-in", or the plugin's file; a path too long for the buffer
 	 * ends in "..." */
 	char driver_origin[4096];
@@ -826,11 +826,11 @@ struct dbr_source_stats {
 	/** Operations routed to the source that ran on it or failed for
 	 * want of a connection, since the handle was opened. */
 	uint64_t ops;
-	uint64_t errors;   /**< how many of those failed */
-	uint64_t diverted; /**< routed to it, run on the default source */
-	int state;	   /**< enum dbr_source_state */
-	int64_t since;	   /**< unavailable since (Unix seconds), else 0 */
-	uint32_t pool_max; /**< max_connections */
+	uint64_t errors;       /**< how many of those failed */
+	uint64_t diverted;     /**< routed to it, run on the default source */
+	int state;	       /**< enum dbr_source_state */
+	int64_t since;	       /**< unavailable since (Unix seconds), else 0 */
+	uint32_t pool_max;     /**< max_connections */
 	uint32_t pool_open;    /**< connections open or being opened */
 	uint32_t pool_in_use;  /**< of those, held by a caller or opening */
 	uint32_t pool_idle;    /**< of those, open and free */
