@@ -305,7 +305,7 @@ DBR_API int dbr_chat_parse(const char *text, int64_t *chat);
  * @param cap the size of `source` in bytes (DBR_NAME_SIZE holds any name)
  * @param reason receives an enum dbr_route_reason; may be NULL
  * @return DBR_OK, or DBR_E_MISUSE when db is NULL or the name does not fit
- *   in cap bytes (then "" is written when cap > 0, and *reason is 0)
+ *   in cap bytes (then the cap bytes are zeroed, and *reason is 0)
  * Thread-safety: any thread. Since: 0.3 (0.1 returned a borrowed name).
  */
 DBR_API int dbr_route_chat(struct dbr *db, int64_t chat, char *source,
@@ -879,7 +879,7 @@ DBR_API int dbr_source_diverted_chats(struct dbr *db, const char *source,
  * @param source receives the name
  * @param cap the size of `source` (DBR_NAME_SIZE holds any name)
  * @return DBR_OK, or DBR_E_MISUSE when db or source is NULL or the name
- *   does not fit (then "" is written when cap > 0)
+ *   does not fit (then the cap bytes are zeroed)
  * Thread-safety: any thread. Since: 0.3 (0.1 returned a borrowed name).
  */
 DBR_API int dbr_default_source(struct dbr *db, char *source, size_t cap);

@@ -164,6 +164,7 @@ static void test_router__name_copied_or_refused(void **state)
 {
 	struct fixture *f = *state;
 	char s[DBR_NAME_SIZE];
+	size_t i;
 	int r;
 
 	memset(s, 'x', sizeof(s));
@@ -175,7 +176,10 @@ static void test_router__name_copied_or_refused(void **state)
 			 DBR_E_MISUSE);
 	assert_string_equal(s, "");
 	assert_int_equal(r, 0);
-	assert_int_equal(s[1], 'x');
+	/* Zeroed: no part of the name left behind, nothing past cap. */
+	for (i = 0; i < 7; i++)
+		assert_int_equal(s[i], '\0');
+	assert_int_equal(s[7], 'x');
 	memset(s, 'x', sizeof(s));
 	assert_int_equal(dbr_route_scope(f->db, "cache", s, 5, &r),
 			 DBR_E_MISUSE);
