@@ -85,12 +85,9 @@ static void exec(const char *sql, const struct dbr_value *p, size_t n)
 /* The flags of source name (0 when there is none). */
 static unsigned source_flags(const char *name)
 {
-	size_t i;
+	struct dbr_source_info info = { .size = sizeof(info) };
 
-	for (i = 0; i < dbr_source_count(db); i++)
-		if (!strcmp(dbr_source_name(db, i), name))
-			return dbr_source_flags(db, i);
-	return 0;
+	return dbr_source_info(db, name, &info, NULL) ? 0 : info.flags;
 }
 
 static int setup(void **state)
