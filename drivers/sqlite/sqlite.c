@@ -453,7 +453,11 @@ static int sqlt_lookup(struct sqlt_conn *c, const char *sql,
 	return rc;
 }
 
-/* Room for the copies of this call's text and blob parameters. */
+/*
+ * Room for the copies of the text and blob parameters p[0 .. n), asked at
+ * the first of this call's (none before it needs a copy), before any is
+ * bound: the buffer never moves under a bound parameter.
+ */
 static int sqlt_reserve(struct sqlt_conn *c, const struct dbr_value *p,
 			size_t n)
 {
@@ -476,23 +480,30 @@ static int sqlt_reserve(struct sqlt_conn *c, const struct dbr_value *p,
 }
 
 /*
- * A parameter's bytes for SQLite to read without copying them itself: the
- * caller's own when the statement ends within this call (its first step),
+ * Bind a text or blob parameter without SQLite copying it: the caller's
+ * own bytes when the statement ends within this call (its first step),
  * else a copy that lives until the next query, as rows are read later.
  */
-static const char *sqlt_bytes(struct sqlt_conn *c, const struct sqlt_stmt *e,
-			      const struct dbr_value *p)
+static int sqlt_bind_bytes(struct sqlt_conn *c, const struct sqlt_stmt *e,
+			   int i, const struct dbr_value *p)
 {
-	char *at;
+	const char *at = p->len ? (const char *)p->u.b : "";
+	char *copy;
 
-	if (e->rowless)
-		return p->len ? (const char *)p->u.b : "";
-	at = c->scratch + c->scratch_len;
-	if (p->len)
-		memcpy(at, p->u.b, p->len);
-	at[p->len] = '\0';
-	c->scratch_len += p->len + 1;
-	return at;
+	if (p->type == DBR_TYPE_BLOB && !p->len)
+		return sqlite3_bind_zeroblob(e->stmt, i, 0);
+	if (!e->rowless) {
+		copy = c->scratch + c->scratch_len;
+		if (p->len)
+			memcpy(copy, p->u.b, p->len);
+		copy[p->len] = '\0';
+		c->scratch_len += p->len + 1;
+		at = copy;
+	}
+	if (p->type == DBR_TYPE_TEXT)
+		return sqlite3_bind_text64(e->stmt, i, at, p->len,
+					   SQLITE_STATIC, SQLITE_UTF8);
+	return sqlite3_bind_blob64(e->stmt, i, at, p->len, SQLITE_STATIC);
 }
 
 static int sqlt_bind(struct sqlt_conn *c, const struct sqlt_stmt *e,
@@ -500,6 +511,7 @@ static int sqlt_bind(struct sqlt_conn *c, const struct sqlt_stmt *e,
 {
 	sqlite3_stmt *st = e->stmt;
 	int rc = SQLITE_OK, i;
+	bool room = e->rowless; /* no copies: room enough */
 
 	if ((size_t)e->nparams != n) {
 		sqlt_host->set_error(err, DBR_E_MISUSE, 0, NULL,
@@ -507,11 +519,6 @@ static int sqlt_bind(struct sqlt_conn *c, const struct sqlt_stmt *e,
 				     "parameters were given",
 				     e->nparams, n);
 		return DBR_E_MISUSE;
-	}
-	if (!e->rowless && sqlt_reserve(c, p, n)) {
-		sqlt_host->set_error(err, DBR_E_NOMEM, 0, NULL,
-				     "out of memory");
-		return DBR_E_NOMEM;
 	}
 	for (i = 0; i < e->nparams && rc == SQLITE_OK; i++, p++) {
 		switch (p->type) {
@@ -523,15 +530,14 @@ static int sqlt_bind(struct sqlt_conn *c, const struct sqlt_stmt *e,
 			rc = sqlite3_bind_double(st, i + 1, p->u.d);
 			break;
 		case DBR_TYPE_TEXT:
-			rc = sqlite3_bind_text64(st, i + 1, sqlt_bytes(c, e, p),
-						 p->len, SQLITE_STATIC,
-						 SQLITE_UTF8);
-			break;
 		case DBR_TYPE_BLOB:
-			rc = p->len ? sqlite3_bind_blob64(st, i + 1,
-							  sqlt_bytes(c, e, p),
-							  p->len, SQLITE_STATIC)
-				    : sqlite3_bind_zeroblob(st, i + 1, 0);
+			if (!room && sqlt_reserve(c, p, n - (size_t)i)) {
+				sqlt_host->set_error(err, DBR_E_NOMEM, 0, NULL,
+						     "out of memory");
+				return DBR_E_NOMEM;
+			}
+			room = true;
+			rc = sqlt_bind_bytes(c, e, i + 1, p);
 			break;
 		default:
 			sqlt_host->set_error(err, DBR_E_MISUSE, 0, NULL,
@@ -568,14 +574,18 @@ static int sqlt_step(struct sqlt_conn *c, struct dbr_error *err)
 	return rc;
 }
 
-static void sqlt_finish(struct dbr_driver_conn *conn)
+/* End the cursor's statement, if one is open. */
+static void sqlt_end(struct sqlt_conn *c)
 {
-	struct sqlt_conn *c = sqlt_conn(conn);
-
 	if (c->cur) {
 		sqlite3_reset(c->cur);
 		c->cur = NULL;
 	}
+}
+
+static void sqlt_finish(struct dbr_driver_conn *conn)
+{
+	sqlt_end(sqlt_conn(conn));
 }
 
 static int sqlt_query(struct dbr_driver_conn *conn, const char *sql,
@@ -586,7 +596,7 @@ static int sqlt_query(struct dbr_driver_conn *conn, const char *sql,
 	struct sqlt_stmt *e = NULL;
 	int rc;
 
-	sqlt_finish(conn);
+	sqlt_end(c);
 	c->changes = 0;
 	c->cur_readonly = false; /* unknown until it is prepared: a write */
 	rc = sqlt_lookup(c, sql, &e, err);
