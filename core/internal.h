@@ -22,10 +22,14 @@
 #define DBR_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define DBR_UNLIKELY(x)	 __builtin_expect(!!(x), 0)
 #define DBR_INLINE	 inline __attribute__((always_inline))
+#define DBR_COLD	 __attribute__((cold, noinline))
+#define DBR_NOINLINE	 __attribute__((noinline))
 #else
 #define DBR_PRINTF(f, a)
 #define DBR_UNLIKELY(x) (x)
 #define DBR_INLINE	inline
+#define DBR_COLD
+#define DBR_NOINLINE
 #endif
 
 /* alloc.c: the core's allocator, replaceable by dbr_set_allocator(). */

@@ -364,8 +364,10 @@ int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 	return dbr__pool_acquire_by(p, NULL, out, err);
 }
 
-int dbr__pool_acquire_by(struct dbr__pool *p, const struct timespec *by,
-			 struct dbr__pconn **out, struct dbr_error *err)
+/* Any free connection, waiting for one until the deadline (or the
+ * source's timeout when by is NULL). */
+static DBR_NOINLINE int acquire(struct dbr__pool *p, const struct timespec *by,
+				struct dbr__pconn **out, struct dbr_error *err)
 {
 	struct dbr__pconn *slots = get_slots(p), *c;
 	struct timespec deadline;
@@ -396,6 +398,30 @@ int dbr__pool_acquire_by(struct dbr__pool *p, const struct timespec *by,
 		    !any_free(p, slots))
 			return wait_timed_out(p, by, err);
 	}
+}
+
+/*
+ * This thread's last connection when it is idle and alive, the common
+ * case, is taken here; any other way goes through acquire(), out of line,
+ * so that this path saves no registers.
+ */
+int dbr__pool_acquire_by(struct dbr__pool *p, const struct timespec *by,
+			 struct dbr__pconn **out, struct dbr_error *err)
+{
+	struct dbr__pconn *slots =
+		atomic_load_explicit(&p->slots, memory_order_acquire);
+	struct dbr__pconn *c;
+
+	if (slots && hint_pool == p && hint_slot < p->max) {
+		c = &slots[hint_slot];
+		/* One that fails its check is retired: acquire() goes on. */
+		if (claim(c, DBR__SLOT_IDLE, DBR__SLOT_TAKEN) &&
+		    still_alive(c)) {
+			*out = c;
+			return DBR_OK;
+		}
+	}
+	return acquire(p, by, out, err);
 }
 
 /*

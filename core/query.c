@@ -304,18 +304,27 @@ const char *dbr_result_column_name(const struct dbr_result *p, size_t col)
 	return res->vt->column_name(res->dc, col);
 }
 
+/* dbr_result_value() off its path: a fan-out's row, or misuse. Out of
+ * line, so that the path saves no registers. */
+static DBR_COLD int result_value_other(struct dbr_result *p, size_t col,
+				       struct dbr_value *out)
+{
+	struct dbr_result *res;
+
+	if (dbr__result_check(p, &res) && res->merge && res->row && out)
+		return dbr__merge_value(res, col, out);
+	if (out)
+		*out = dbr_null();
+	return DBR_E_MISUSE;
+}
+
 int dbr_result_value(struct dbr_result *p, size_t col, struct dbr_value *out)
 {
 	struct dbr_result *res;
 
 	if (DBR_UNLIKELY(!dbr__result_check(p, &res) || !res->row ||
-			 res->merge || col >= res->ncols || !out)) {
-		if (dbr__result_check(p, &res) && res->merge && res->row && out)
-			return dbr__merge_value(res, col, out);
-		if (out)
-			*out = dbr_null();
-		return DBR_E_MISUSE;
-	}
+			 res->merge || col >= res->ncols || !out))
+		return result_value_other(p, col, out);
 	res->vt->column(res->dc, col, out);
 	return DBR_OK;
 }

@@ -177,6 +177,126 @@ static void test_sqlite__statement_cache_hit(void **state)
 	assert_int_equal(atomic_load(&t_cache_misses), 2);
 }
 
+/* The cache knows a statement by its text, never by the caller's address:
+ * one buffer holding new text each time runs each text. */
+static void test_sqlite__cache_key_is_the_text(void **state)
+{
+	static const char *const texts[] = { "SELECT 1 AS n", "SELECT 2 AS n",
+					     "SELECT 3",
+					     "SELECT 4 AS n, 0 AS padding",
+					     "SELECT 2 AS n" };
+	static const int64_t want[] = { 1, 2, 3, 4, 2 };
+	struct fixture *f = *state;
+	struct dbr_result *res;
+	struct dbr_error err;
+	char buf[64];
+	size_t i;
+
+	atomic_store(&t_cache_misses, 0);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		memset(buf, 'x', sizeof(buf));
+		strcpy(buf, texts[i]);
+		assert_int_equal(dbr_query(f->db, 1, buf, NULL, 0, &res, &err),
+				 DBR_OK);
+		assert_int_equal(dbr_result_next(res), DBR_ROW);
+		assert_int_equal(dbr_result_int64(res, 0), want[i]);
+		dbr_result_free(res);
+	}
+	assert_int_equal(atomic_load(&t_cache_misses), 4);
+}
+
+/* The statement used last is the most recently used: hits on it keep it
+ * when a new statement evicts one (the cache holds 64). */
+static void test_sqlite__cache_keeps_the_last_used(void **state)
+{
+	struct fixture *f = *state;
+	char sql[32];
+	int i;
+
+	t_exec(f->db, 1, "SELECT 0", NULL, 0);
+	for (i = 1; i < 64; i++) {
+		snprintf(sql, sizeof(sql), "SELECT %d", i);
+		t_exec(f->db, 1, sql, NULL, 0);
+	}
+	for (i = 0; i < 63; i++)
+		t_exec(f->db, 1, "SELECT 0", NULL, 0);
+	t_exec(f->db, 1, "SELECT 64", NULL, 0); /* evicts "SELECT 1" */
+	atomic_store(&t_cache_misses, 0);
+	t_exec(f->db, 1, "SELECT 0", NULL, 0);
+	assert_int_equal(atomic_load(&t_cache_misses), 0);
+	t_exec(f->db, 1, "SELECT 1", NULL, 0);
+	assert_int_equal(atomic_load(&t_cache_misses), 1);
+}
+
+/* Text and blob parameters after others, one past the copies' first
+ * room: every one is read as the caller gave it, after its buffers
+ * changed. */
+static void test_sqlite__byte_params_after_others(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr_value p[5], v;
+	char text[300], blob[600];
+
+	memset(text, 't', sizeof(text));
+	memset(blob, 'b', sizeof(blob));
+	p[0] = dbr_int64(7);
+	p[1] = dbr_text(text, sizeof(text));
+	p[2] = dbr_double(0.5);
+	p[3] = dbr_blob(blob, sizeof(blob));
+	p[4] = dbr_text("end", 3);
+	assert_int_equal(
+		dbr_query(f->db, 1, "SELECT ?, ?, ?, ?, ?", p, 5, &res, &err),
+		DBR_OK);
+	memset(text, 'x', sizeof(text));
+	memset(blob, 'x', sizeof(blob));
+	memset(text, 't', sizeof(text) / 2);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_int64(res, 0), 7);
+	assert_int_equal(dbr_result_value(res, 1, &v), DBR_OK);
+	assert_int_equal(v.len, sizeof(text));
+	assert_true(v.u.s[0] == 't' && v.u.s[sizeof(text) - 1] == 't');
+	assert_true(dbr_result_double(res, 2) == 0.5);
+	assert_int_equal(dbr_result_value(res, 3, &v), DBR_OK);
+	assert_int_equal(v.len, sizeof(blob));
+	assert_true(((const char *)v.u.b)[sizeof(blob) - 1] == 'b');
+	assert_string_equal(dbr_result_text(res, 4, NULL), "end");
+	dbr_result_free(res);
+}
+
+/* What a write changed is its own until its end, and read after it: a
+ * RETURNING insert reports nothing while its rows are read. */
+static void test_sqlite__changes_at_the_end_only(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_result *res;
+	struct dbr_error err;
+	int64_t id;
+
+	assert_int_equal(dbr_query(f->db, 1,
+				   "INSERT INTO t (id, v) VALUES (51, 1), "
+				   "(52, 2) RETURNING id",
+				   NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_changes(res), 0);
+	assert_false(dbr_result_last_insert_id(res, &id));
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_next(res), DBR_DONE);
+	assert_int_equal(dbr_result_changes(res), 2);
+	assert_true(dbr_result_last_insert_id(res, &id));
+	assert_int_equal(id, 52);
+	dbr_result_free(res);
+	assert_int_equal(dbr_query(f->db, 1, "SELECT 1", NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_next(res), DBR_DONE);
+	assert_int_equal(dbr_result_changes(res), 0);
+	assert_false(dbr_result_last_insert_id(res, &id));
+	dbr_result_free(res);
+}
+
 static void test_sqlite__readonly_refuses_writes(void **state)
 {
 	struct fixture *f = *state;
@@ -909,6 +1029,10 @@ int main(void)
 		T(test_sqlite__params_outlive_the_call),
 		T(test_sqlite__empty_is_not_null),
 		T(test_sqlite__statement_cache_hit),
+		T(test_sqlite__cache_key_is_the_text),
+		T(test_sqlite__cache_keeps_the_last_used),
+		T(test_sqlite__byte_params_after_others),
+		T(test_sqlite__changes_at_the_end_only),
 		T(test_sqlite__readonly_refuses_writes),
 		T(test_sqlite__one_statement_per_call),
 		T(test_sqlite__errors_categorised),

@@ -33,17 +33,16 @@ struct sqlt_conn {
 	sqlite3 *db;
 	struct dbr_stmtcache cache; /* of struct sqlt_stmt, by text */
 	sqlite3_stmt *cur;	    /* the cursor's statement, or NULL */
-	bool cur_readonly; /* the last statement's, once it has started */
-	bool in_tx;	   /* between a successful begin and its end */
-	bool state_left;   /* a statement left TEMP objects or an attached
+	bool cur_readonly;    /* the last statement's, once it has started */
+	bool cur_rowless;     /* the cursor's statement has no result columns */
+	bool in_tx;	      /* between a successful begin and its end */
+	bool state_left;      /* a statement left TEMP objects or an attached
 			  * database behind: never pooled */
-	bool state_seen;   /* the authorizer saw one while preparing */
-	int cur_rc;	   /* SQLITE_ROW or SQLITE_DONE: the last step */
-	bool first;	   /* next() returns the row query() stepped to */
-	int64_t changes;
-	int64_t rowid;		/* SQLite's last insert row id after it */
-	int64_t rowid_before;	/* ... and before it */
-	bool inserted;		/* the update hook saw a row inserted ... */
+	bool state_seen;      /* the authorizer saw one while preparing */
+	int cur_rc;	      /* SQLITE_ROW or SQLITE_DONE: the last step */
+	bool first;	      /* next() returns the row query() stepped to */
+	int64_t rowid_before; /* SQLite's last insert row id before it */
+	bool inserted;	      /* the update hook saw a row inserted ... */
 	int64_t inserted_rowid; /* ... with this row id, the last one */
 	/* Copies of text and blob parameters, bound without SQLite's own
 	 * copy: valid until the next query rebinds. len <= cap. */
@@ -562,10 +561,6 @@ static int sqlt_step(struct sqlt_conn *c, struct dbr_error *err)
 	}
 	if (rc == SQLITE_DONE) {
 		c->cur_rc = rc;
-		if (!c->cur_readonly) {
-			c->changes = sqlite3_changes64(c->db);
-			c->rowid = sqlite3_last_insert_rowid(c->db);
-		}
 		return DBR_DONE;
 	}
 	rc = sqlt_fail(c, rc, err, "statement failed");
@@ -597,7 +592,6 @@ static int sqlt_query(struct dbr_driver_conn *conn, const char *sql,
 	int rc;
 
 	sqlt_end(c);
-	c->changes = 0;
 	c->cur_readonly = false; /* unknown until it is prepared: a write */
 	rc = sqlt_lookup(c, sql, &e, err);
 	if (rc)
@@ -606,9 +600,9 @@ static int sqlt_query(struct dbr_driver_conn *conn, const char *sql,
 	/* Only a write can change the last insert row id. SQLite's own
 	 * value is never touched: SQL may read it (last_insert_rowid()). */
 	c->cur_readonly = e->readonly;
+	c->cur_rowless = e->rowless;
 	c->inserted = false;
-	c->rowid = c->rowid_before =
-		e->readonly ? 0 : sqlite3_last_insert_rowid(c->db);
+	c->rowid_before = e->readonly ? 0 : sqlite3_last_insert_rowid(c->db);
 	rc = sqlt_bind(c, e, params, nparams, err);
 	if (rc)
 		return rc;
@@ -639,7 +633,11 @@ static size_t sqlt_column_count(struct dbr_driver_conn *conn)
 {
 	struct sqlt_conn *c = sqlt_conn(conn);
 
-	return c->cur ? (size_t)sqlite3_column_count(c->cur) : 0;
+	/* A statement prepared without result columns never gains any (one
+	 * that has them may: SELECT * when its table does). */
+	if (!c->cur || c->cur_rowless)
+		return 0;
+	return (size_t)sqlite3_column_count(c->cur);
 }
 
 static const char *sqlt_column_name(struct dbr_driver_conn *conn, size_t col)
@@ -687,25 +685,40 @@ static void sqlt_column(struct dbr_driver_conn *conn, size_t col,
 	}
 }
 
-static int64_t sqlt_changes(struct dbr_driver_conn *conn)
+/*
+ * Whether the cursor's statement is a write that ran to its end. What it
+ * changed is then SQLite's: its counts stay the statement's until the
+ * connection runs another, and none runs while the result is open (the
+ * core holds the connection), so they are read when asked, not after
+ * every statement.
+ */
+static bool sqlt_wrote_all(const struct sqlt_conn *c)
 {
-	return sqlt_conn(conn)->changes;
+	return c->cur && c->cur_rc == SQLITE_DONE && !c->cur_readonly;
 }
 
-static bool sqlt_last_insert_id(struct dbr_driver_conn *conn, int64_t *id)
+static int64_t sqlt_changes(struct dbr_driver_conn *conn)
 {
 	struct sqlt_conn *c = sqlt_conn(conn);
 
-	/*
-	 * SQLite keeps the connection's last id: report it when this
-	 * statement changed it, or when this statement inserted a row with
-	 * that very id (insert, delete, insert reuses it: the update hook
-	 * saw it). An upsert that only updated, or an insert into a WITHOUT
-	 * ROWID table, has none.
-	 */
-	*id = c->rowid;
-	return c->rowid != c->rowid_before ||
-	       (c->inserted && c->inserted_rowid == c->rowid);
+	return sqlt_wrote_all(c) ? sqlite3_changes64(c->db) : 0;
+}
+
+/*
+ * SQLite keeps the connection's last id: report it when this statement
+ * changed it, or when this statement inserted a row with that very id
+ * (insert, delete, insert reuses it: the update hook saw it). An upsert
+ * that only updated, or an insert into a WITHOUT ROWID table, has none.
+ */
+static bool sqlt_last_insert_id(struct dbr_driver_conn *conn, int64_t *id)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+	int64_t rowid = sqlt_wrote_all(c) ? sqlite3_last_insert_rowid(c->db)
+					  : c->rowid_before;
+
+	*id = rowid;
+	return rowid != c->rowid_before ||
+	       (c->inserted && c->inserted_rowid == rowid);
 }
 
 static int sqlt_ping(struct dbr_driver_conn *conn, struct dbr_error *err)
