@@ -92,11 +92,6 @@ static int check_decl(const struct dbr_option_decl *d, size_t i, char *msg,
 			 i + 1, d->name);
 		return DBR_E_ABI;
 	}
-	if (d->kind < DBR_OPT_TEXT || d->kind > DBR_OPT_ENUM) {
-		snprintf(msg, msgsize, "option '%s': unknown kind %d", d->name,
-			 d->kind);
-		return DBR_E_ABI;
-	}
 	if (!(d->min <= d->max)) {
 		snprintf(msg, msgsize, "option '%s': min %g is above max %g",
 			 d->name, d->min, d->max);
@@ -178,14 +173,19 @@ static int check_decls(const struct dbr_driver *vt, char *msg, size_t msgsize)
 /*
  * The driver's option declarations walked by its option_size, each copied
  * into a zeroed one of this core's size: a driver built with a larger
- * struct (a later minor) loads, its extra fields ignored.
+ * struct (a later minor) loads, its extra fields ignored. The walk stops
+ * at the first NULL name, and is refused at the first unknown kind (read
+ * without following the name) or after MAX_OPTIONS: an array that lacks
+ * its NULL name is read no further than its first entry that cannot be a
+ * declaration.
  */
 static int copy_options(const struct dbr_driver *vt,
 			struct dbr_option_decl **out, char *msg, size_t msgsize)
 {
-	const unsigned char *p = (const unsigned char *)vt->options;
-	size_t stride = vt->option_size, n, i;
+	const unsigned char *p = (const unsigned char *)vt->options, *e;
+	size_t stride = vt->option_size, n, cap = 0;
 	const char *name;
+	int kind;
 
 	*out = NULL;
 	if (!p)
@@ -197,28 +197,35 @@ static int copy_options(const struct dbr_driver *vt,
 			 stride, DBR_ABI_MAJOR, (size_t)OPTION_SIZE_2_0);
 		return DBR_E_ABI;
 	}
-	for (n = 0; n < MAX_OPTIONS; n++) {
-		memcpy(&name, p + n * stride, sizeof(name));
+	for (n = 0;; n++) {
+		if (dbr__grow(out, &cap, n + 1, sizeof(**out))) {
+			snprintf(msg, msgsize, "out of memory");
+			return DBR_E_NOMEM;
+		}
+		memset(&(*out)[n], 0, sizeof(**out));
+		if (n == MAX_OPTIONS) {
+			snprintf(msg, msgsize,
+				 "more than %d option declarations (is the "
+				 "array ended by a NULL name?)",
+				 MAX_OPTIONS);
+			return DBR_E_ABI;
+		}
+		e = p + n * vt->option_size;
+		memcpy(&name, e, sizeof(name));
 		if (!name)
-			break;
+			return DBR_OK;
+		memcpy(&kind, e + offsetof(struct dbr_option_decl, kind),
+		       sizeof(kind));
+		if (kind < DBR_OPT_TEXT || kind > DBR_OPT_ENUM) {
+			snprintf(msg, msgsize,
+				 "option %zu: unknown kind %d (or the array "
+				 "lacks its NULL name)",
+				 n + 1, kind);
+			return DBR_E_ABI;
+		}
+		memcpy(&(*out)[n], e,
+		       stride < sizeof(**out) ? stride : sizeof(**out));
 	}
-	if (n == MAX_OPTIONS) {
-		snprintf(msg, msgsize,
-			 "more than %d option declarations (is the array "
-			 "ended by a NULL name?)",
-			 MAX_OPTIONS);
-		return DBR_E_ABI;
-	}
-	*out = dbr__calloc(n + 1, sizeof(**out));
-	if (!*out) {
-		snprintf(msg, msgsize, "out of memory");
-		return DBR_E_NOMEM;
-	}
-	if (stride > sizeof(**out))
-		stride = sizeof(**out);
-	for (i = 0; i < n; i++)
-		memcpy(&(*out)[i], p + i * vt->option_size, stride);
-	return DBR_OK;
 }
 
 /*
@@ -252,8 +259,15 @@ static int checked_open(const struct dbr_source_config *src,
 			      (size_t)CONN_SIZE_2_0);
 }
 
-int dbr__driver_check(const struct dbr_driver *vt, const char *type,
-		      struct dbr__driver *drv, char *msg, size_t msgsize)
+/*
+ * Check a driver table against the ABI, its option declarations (their
+ * stride, valid keys and kinds, min <= max, defaults that parse and lie in
+ * range, ENUM choices) and its capabilities against its calls, and copy it
+ * zero-extended into drv->vt, its declarations into drv->options. On
+ * failure, writes the reason into msg (drv->options may then need freeing).
+ */
+static int check_driver(const struct dbr_driver *vt, const char *type,
+			struct dbr__driver *drv, char *msg, size_t msgsize)
 {
 	struct dbr_driver *out = &drv->vt;
 	size_t n;
@@ -400,8 +414,8 @@ static int load(const char *type, const char *plugin_dir, struct node **out,
 		rc = load_plugin(n, type, plugin_dir, &entry, msg, msgsize);
 	}
 	if (!rc)
-		rc = dbr__driver_check(entry(&dbr__host), type, &n->drv, msg,
-				       msgsize);
+		rc = check_driver(entry(&dbr__host), type, &n->drv, msg,
+				  msgsize);
 	if (rc == DBR_E_ABI && n->drv.origin && n->drv.dl) {
 		/* Name the file the refused table came from. */
 		char why[512];

@@ -13,7 +13,7 @@ struct dbr__driver {
 	 * The driver's table, zero-extended. Two fields are the core's own:
 	 * options points to `options` below, and open to the core's checked
 	 * open, which calls the driver's (`open` below) and refuses a
-	 * connection head smaller than this core's.
+	 * connection head smaller than ABI 2.0's.
 	 */
 	struct dbr_driver vt;
 	/* The driver's option declarations, each zero-extended to this
@@ -48,16 +48,6 @@ int dbr__driver_get(const char *type, const char *plugin_dir,
  * NULL is ignored.
  */
 void dbr__driver_put(struct dbr__driver *d);
-
-/*
- * Check a driver table against the ABI, its option declarations (their
- * stride, valid keys and kinds, min <= max, defaults that parse and lie in
- * range, ENUM choices) and its capabilities against its calls, and copy it
- * zero-extended into out->vt, its declarations into out->options. On
- * failure, writes the reason into msg (out->options may then need freeing).
- */
-int dbr__driver_check(const struct dbr_driver *vt, const char *type,
-		      struct dbr__driver *out, char *msg, size_t msgsize);
 
 /* The built-in SQLite driver's entry (drivers/sqlite). */
 const struct dbr_driver *dbr__sqlite_entry(const struct dbr_host *host);

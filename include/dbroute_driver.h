@@ -162,8 +162,12 @@ struct dbr_host {
  * The head every driver connection embeds as its first member. The driver
  * sets every field in open(); the core only reads them. Fields are only
  * ever appended; the core refuses a connection whose struct_size is
- * smaller than the head it was built with (the connection is closed and
- * open fails with DBR_E_ABI).
+ * smaller than ABI 2.0's head (the connection is closed and open fails
+ * with DBR_E_ABI). The head is never copied (the core reads the driver's
+ * own), so a core of a later minor must check struct_size before it reads
+ * each field that minor appended; a driver built for an earlier minor
+ * lacks them. (Option declarations, by contrast, are copied into the
+ * core's own zeroed struct, so fields a driver lacks read as zero.)
  */
 struct dbr_driver_conn {
 	uint32_t struct_size; /**< sizeof(struct dbr_driver_conn), as built */

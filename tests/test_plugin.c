@@ -159,7 +159,8 @@ static void test_plugin__bad_declarations_refused(void **state)
 		{ "opt1", "option 'size': bad default '20': expected an "
 			  "integer from 1 to 10" },
 		{ "opt2", "option 'size': min 10 is above max 1" },
-		{ "opt3", "option 'size': unknown kind 99" },
+		{ "opt3", "option 1: unknown kind 99 (or the array lacks its "
+			  "NULL name)" },
 		{ "opt4", "option 1: name 'Size' is not a valid key" },
 		{ "opt5", "option 'mode': an ENUM needs choices" },
 		{ "opt6", "option 'mode': bad default 'c': expected one of "
@@ -214,6 +215,17 @@ static void test_plugin__short_option_size_refused(void **state)
 		       "/optsize8/broken.so' refused: option declarations "
 		       "of 8 bytes each (option_size)",
 		       want);
+}
+
+/* An array that lacks its NULL name is read no further than its first
+ * entry of an unknown kind (ASan saw the walk read past the array). */
+static void test_plugin__unterminated_options_stop_early(void **state)
+{
+	(void)state;
+	expect_refused("broken", DBR_FIXTURE_DIR "/unterminated",
+		       "/unterminated/broken.so' refused: option 2: unknown "
+		       "kind 99 (or the array lacks its NULL name)",
+		       NULL);
 }
 
 /* Declarations one field longer than the core's (a later minor) are
@@ -750,6 +762,7 @@ int main(void)
 		T(test_plugin__other_minor_accepted),
 		T(test_plugin__abi1_refused),
 		T(test_plugin__short_option_size_refused),
+		T(test_plugin__unterminated_options_stop_early),
 		T(test_plugin__wider_option_decls_walked_by_stride),
 		T(test_plugin__short_conn_head_refused),
 		T(test_plugin__unsafe_files_refused),

@@ -12,6 +12,8 @@
  *   FIX_CAPS=N        the table claims capabilities N
  *   FIX_OPT_SIZE=N    the table claims option declarations of N bytes
  *   FIX_CONN_SIZE=N   open() gives connections a head of N bytes
+ *   FIX_UNTERMINATED  two declarations, the second of an unknown kind, and
+ *                     no NULL name after them
  *   FIX_WIDE_OPTS     declarations one field longer than the core's (as a
  *                     later ABI minor may append), and option_size saying so:
  *                     "label" as the template's and "size", INT 1..10
@@ -51,6 +53,14 @@ static const struct dbr_option_decl bad_options[][3] = {
 	{ { "mode", DBR_OPT_ENUM, 0, 0, 0, "c", "a|b", "not a choice" } },
 	{ { "label", DBR_OPT_TEXT, 0, 0, 0, NULL, NULL, "twice" },
 	  { "label", DBR_OPT_TEXT, 0, 0, 0, NULL, NULL, "twice" } },
+};
+#endif
+
+#ifdef FIX_UNTERMINATED
+/* No NULL name: the core must stop at the second, never read past it. */
+static const struct dbr_option_decl unterminated[2] = {
+	{ "label", DBR_OPT_TEXT, 0, 0, 0, "template", NULL, "row text" },
+	{ "size", 99, 0, 0, 0, NULL, NULL, "unknown kind" },
 };
 #endif
 
@@ -118,6 +128,9 @@ dbr_driver_entry(const struct dbr_host *host)
 #endif
 #ifdef FIX_OPT_SIZE
 	broken.option_size = FIX_OPT_SIZE;
+#endif
+#ifdef FIX_UNTERMINATED
+	broken.options = unterminated;
 #endif
 #ifdef FIX_WIDE_OPTS
 	broken.options = &wide_options[0].decl;
