@@ -173,10 +173,17 @@ printf '[database]\nplugin_dir = plugins\n[source.t]\ntype = template\n%s\n' \
 	unset LD_LIBRARY_PATH DBROUTE_PLUGIN_DIR
 	"$prefix/bin/dbroute" query -c "$drv/t.ini" --source t 'anything' \
 		>"$drv/out"
+	"$prefix/bin/dbroute" check -c "$drv/t.ini" >"$drv/check"
 )
 if ! grep -q out-of-tree "$drv/out"; then
 	echo "the out-of-tree driver returned no row" >&2
 	cat "$drv/out" >&2
+	exit 1
+fi
+# Served by the file built above, not by the installed template.so.
+if ! grep -qF "	$drv/plugins/template.so " "$drv/check"; then
+	echo "the template source is not served by $drv/plugins/template.so" >&2
+	cat "$drv/check" >&2
 	exit 1
 fi
 # The fuzzers, for a bounded time each (DBR_FUZZ_SECONDS, default 60).
