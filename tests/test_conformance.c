@@ -30,9 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "helpers.h"
-#include "log.h"
 
 struct dialect {
 	const char *driver;
@@ -112,26 +110,20 @@ static unsigned source_flags(const char *name)
  */
 static int two_connections(void)
 {
-	struct dbr__logger log = { NULL, NULL, DBR_LOG_ERROR };
-	const struct dbr_source_config *s;
-	struct dbr__config *cfg;
+	struct dbr_source_stats st = { .size = sizeof(st) };
 	struct dbr_error err;
-	int max;
 
-	if (dbr__config_load(config_file, &log, &cfg, &err)) {
+	if (dbr_source_stats(db, src, &st, &err)) {
 		fprintf(stderr, "%s\n", err.message);
 		return -1;
 	}
-	s = dbr__config_source(cfg, src);
-	max = s ? s->max_connections : 0;
-	dbr__config_free(cfg);
-	if (max >= 2)
+	if (st.pool_max >= 2)
 		return 0;
 	fprintf(stderr,
-		"source '%s' allows %d connection%s (max_connections): the "
+		"source '%s' allows %u connection%s (max_connections): the "
 		"transaction cases need 2 connections, one held by a "
 		"transaction and one to read beside it\n",
-		src, max, max == 1 ? "" : "s");
+		src, (unsigned)st.pool_max, st.pool_max == 1 ? "" : "s");
 	return -1;
 }
 
