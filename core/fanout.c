@@ -364,7 +364,7 @@ static struct dbr__merge *shell_take(struct dbr *db)
 	m = dbr__calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
-	dbr__gen_init(&m->res.gen);
+	dbr__gen_init(&m->res.gen, DBR__GEN_RESULT);
 	m->res.merge = m;
 	m->home = home;
 	return m;
@@ -387,7 +387,10 @@ static void merge_free(struct dbr__merge *m)
 	dbr__free(m->seen.off);
 	dbr__free(m->seen.len);
 	dbr__free(m->seen.arena);
-	dbr__gen_close(&m->res.gen);
+	/*
+	 * Its word is closed already: claimed by dbr_result_free(), or never
+	 * opened (a fan-out that failed).
+	 */
 	dbr__pool_spare_keep(m->home, &m->link);
 }
 

@@ -70,7 +70,8 @@ int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src)
 	p->max = (size_t)src->max_connections;
 	atomic_init(&p->slots, NULL);
 	atomic_init(&p->waiters, 0);
-	atomic_init(&p->stale_logged, false);
+	atomic_init(&p->stale_seen[0], 0);
+	atomic_init(&p->stale_seen[1], 0);
 	atomic_init(&p->sweep_ns,
 		    next_sweep(p, now_ns(CLOCK_MONOTONIC_COARSE)));
 	if (pthread_condattr_init(&attr))
@@ -127,8 +128,8 @@ static struct dbr__pconn *get_slots(struct dbr__pool *p)
 			atomic_init(&slots[i].total_ops, 0);
 			atomic_init(&slots[i].total_errors, 0);
 			atomic_init(&slots[i].put_ns, 0);
-			dbr__gen_init(&slots[i].res.gen);
-			dbr__gen_init(&slots[i].tx.gen);
+			dbr__gen_init(&slots[i].res.gen, DBR__GEN_RESULT);
+			dbr__gen_init(&slots[i].tx.gen, DBR__GEN_TX);
 			slots[i].pool = p;
 		}
 		atomic_store_explicit(&p->slots, slots, memory_order_release);
@@ -494,15 +495,22 @@ void dbr__pool_spare_keep(struct dbr__pool *p, struct dbr__spare *s)
 	pthread_mutex_unlock(&p->mu);
 }
 
-void dbr__pool_stale(struct dbr__pool *p, const char *what)
+void dbr__pool_stale(struct dbr__pool *p, bool fanout, const char *what)
 {
-	if (!p || atomic_exchange(&p->stale_logged, true))
+	unsigned n;
+
+	if (!p)
 		return;
-	dbr__log(p->src->log, DBR_LOG_WARN, p->src->name,
-		 "%s: a stale pointer (already freed or ended, or handed out "
-		 "again since) was ignored; further ones on this source are "
-		 "not logged",
-		 what);
+	n = 1 + atomic_fetch_add_explicit(&p->stale_seen[fanout], 1,
+					  memory_order_relaxed);
+	if (n != 1 && n % DBR__STALE_LOG_EVERY)
+		return;
+	dbr__log(p->src->log, DBR_LOG_WARN, fanout ? NULL : p->src->name,
+		 "%s%s: a stale pointer (already freed or ended, handed out "
+		 "again since, or of the other kind) was ignored; %u so far "
+		 "on this %s, logged at the first and every %uth",
+		 fanout ? "fan-out: " : "", what, n,
+		 fanout ? "handle's fan-outs" : "source", DBR__STALE_LOG_EVERY);
 }
 
 size_t dbr__pool_count(struct dbr__pool *p, int state)

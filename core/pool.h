@@ -30,42 +30,64 @@ struct dbr__pool;
  * Stale pointers. A result or a transaction lives in its pool slot (or, for
  * a fan-out, in a shell the pool keeps), so the same address is handed to
  * one caller after another. The pointer a caller gets, its handle,
- * therefore carries the object's generation in its top bits: bit 63 says
- * the handle is tagged, bits 48-62 hold the generation, the low 48 bits
- * the address (Linux user addresses on x86-64 and aarch64 fit in 47 and 48
- * bits). The object keeps one word: the handle it was opened with while it
- * is open; once closed, the handle of its next opening with bit 0 set (an
- * object's address is even), which no handle equals. Every public call
- * compares that word with the pointer it was given before it touches
- * anything else: a pointer from before a free no longer matches.
+ * therefore carries the object's generation in bits the address leaves
+ * free: bit 63 says the handle is tagged, bits 48-62 and bit 2 hold a
+ * 16-bit generation, the rest is the address (Linux user addresses on
+ * x86-64 and aarch64 fit in 47 and 48 bits, and every object is 8-byte
+ * aligned, so bits 0-2 of its address are 0).
  *
- * An object whose address does not fit in 48 bits (a 57-bit address space)
- * is handed out untagged: its handle is its address, the same at every
- * use, so only a pointer to a closed object is caught there (the
- * fallback). Bit 63 is never set in a user-space address, so the two kinds
- * cannot be confused. Generations wrap after DBR__GEN_COUNT uses of one
- * object: a pointer that stale matches again.
+ * The object keeps one word. While it is open: its handle xor its kind
+ * (DBR__GEN_RESULT 0, DBR__GEN_TX 2 in bit 1), so that a transaction's
+ * handle never passes a result's check nor the reverse. Once closed: the
+ * word of its next opening with bit 0 set, which no handle's word equals.
+ * Every public call compares that word with the pointer it was given
+ * before it touches anything else: a pointer from before a free no longer
+ * matches. A call that ends the object (a free, a commit, a rollback)
+ * claims it instead: one compare-and-swap from the open word to the
+ * closed one, so that of two threads ending it at once, one only goes on.
+ *
+ * A call that only checks (next, value, ...) racing with the owner's free
+ * on another thread may still pass its check just before the free, and
+ * then read the object after the slot went to its next holder: only
+ * reference counting, on every call, would stop that; it is a data race
+ * in the caller's program, and not what this scheme is for.
+ *
+ * An object whose address does not fit in 48 bits (a 57-bit address
+ * space, or a top-byte tag on aarch64) is handed out untagged: its handle
+ * is its address, the same at every use, so only a pointer to a closed
+ * object is caught there, not one to a reused object (the fallback). A
+ * 32-bit build has no free bits and is always untagged. Bit 63 is never
+ * set in a user-space address, so the two kinds cannot be confused.
+ * Generations wrap after DBR__GEN_COUNT uses of one object: a pointer that
+ * stale matches again. A pointer that never came from the library is
+ * dereferenced: undefined, as in any C API.
  */
 #if UINTPTR_MAX > 0xffffffffu
 #define DBR__GEN_TAGGED ((uintptr_t)1 << 63)
-#define DBR__GEN_STEP	((uintptr_t)1 << 48) /* one generation */
-#define DBR__GEN_COUNT	32768u		     /* 15 bits */
+#define DBR__GEN_STEP	((uintptr_t)1 << 48) /* the generation's high part */
+#define DBR__GEN_LOW	((uintptr_t)4)	     /* its lowest bit */
+#define DBR__GEN_COUNT	65536u		     /* 16 bits */
 #else
 /* No room in a 32-bit pointer: every object is untagged. */
 #define DBR__GEN_TAGGED ((uintptr_t)0)
 #define DBR__GEN_STEP	((uintptr_t)0)
+#define DBR__GEN_LOW	((uintptr_t)0)
 #define DBR__GEN_COUNT	1u
 #endif
-#define DBR__GEN_ADDR	(DBR__GEN_STEP - 1) /* the address bits */
+#define DBR__GEN_ADDR	((DBR__GEN_STEP - 1) & ~DBR__GEN_LOW) /* address */
 #define DBR__GEN_CLOSED ((uintptr_t)1)
+#define DBR__GEN_RESULT ((uintptr_t)0) /* the kinds, in bit 1 of the word */
+#define DBR__GEN_TX	((uintptr_t)2)
+/* The bits an address leaves free at the bottom, all of them used. */
+#define DBR__GEN_LOWBITS (DBR__GEN_LOW | DBR__GEN_TX | DBR__GEN_CLOSED)
 
 /*
  * The first member of every object a caller holds a handle to, read by
  * any thread holding a pointer to it, stale or not (hence atomic), and
- * written by its owner only.
+ * written by its owner only, or by the thread whose claim succeeded.
  */
 struct dbr__gen {
-	atomic_uintptr_t handle; /* open: the handle; closed: the next | 1 */
+	atomic_uintptr_t handle; /* open: handle ^ kind; closed: next | 1 */
 };
 
 /* The handle of obj with the generation bits of `bits`. */
@@ -76,11 +98,11 @@ static inline void *dbr__gen_tag(void *obj, uintptr_t bits)
 	return (void *)((v & ~DBR__GEN_ADDR) ? v : v | bits);
 }
 
-/* A new object's: closed, generation 0 next. */
-static inline void dbr__gen_init(struct dbr__gen *g)
+/* A new object's word: closed, generation 0 next, of its kind. */
+static inline void dbr__gen_init(struct dbr__gen *g, uintptr_t kind)
 {
-	atomic_init(&g->handle, (uintptr_t)dbr__gen_tag(g, DBR__GEN_TAGGED) |
-					DBR__GEN_CLOSED);
+	atomic_init(&g->handle, ((uintptr_t)dbr__gen_tag(g, DBR__GEN_TAGGED) ^
+				 kind) | DBR__GEN_CLOSED);
 }
 
 static inline uintptr_t dbr__gen_word(const struct dbr__gen *g)
@@ -88,34 +110,44 @@ static inline uintptr_t dbr__gen_word(const struct dbr__gen *g)
 	return atomic_load_explicit(&g->handle, memory_order_relaxed);
 }
 
-/* Open a closed object: returns the handle to give out. */
-static inline void *dbr__gen_open(struct dbr__gen *g)
+/*
+ * The word that closes an open word w: the next generation's, closed.
+ * Tagged, the generation is bit 2 below bits 48-62 (bit 63 is set again
+ * when they wrap); untagged, the address stays.
+ */
+static inline uintptr_t dbr__gen_next(uintptr_t w)
 {
-	uintptr_t h = dbr__gen_word(g) & ~DBR__GEN_CLOSED;
-
-	atomic_store_explicit(&g->handle, h, memory_order_relaxed);
-	return (void *)h;
-}
-
-/* Close an open object: no handle given out so far matches any more
- * (until the generations wrap). An untagged handle stays the same. */
-static inline void dbr__gen_close(struct dbr__gen *g)
-{
-	uintptr_t h = dbr__gen_word(g);
-
-	/* Tagged: the next generation (bit 63 set again when the 15 bits
-	 * wrap). */
-	if (DBR_UNLIKELY(!(h & DBR__GEN_TAGGED)))
-		h |= DBR__GEN_CLOSED;
-	else
-		h = (h + DBR__GEN_STEP) | DBR__GEN_TAGGED | DBR__GEN_CLOSED;
-	atomic_store_explicit(&g->handle, h, memory_order_relaxed);
+	if (DBR_UNLIKELY(!(w & DBR__GEN_TAGGED)))
+		return w | DBR__GEN_CLOSED;
+	w ^= DBR__GEN_LOW;
+	if (!(w & DBR__GEN_LOW))
+		w += DBR__GEN_STEP;
+	return w | DBR__GEN_TAGGED | DBR__GEN_CLOSED;
 }
 
 /* An open object's handle; for its owner. */
 static inline void *dbr__gen_handle(const struct dbr__gen *g)
 {
-	return (void *)dbr__gen_word(g);
+	return (void *)(dbr__gen_word(g) & ~DBR__GEN_TX);
+}
+
+/* Open a closed object: returns the handle to give out. */
+static inline void *dbr__gen_open(struct dbr__gen *g)
+{
+	atomic_store_explicit(&g->handle, dbr__gen_word(g) & ~DBR__GEN_CLOSED,
+			      memory_order_relaxed);
+	return dbr__gen_handle(g);
+}
+
+/*
+ * Close an open object its owner holds as an object (no caller has its
+ * handle): no handle given out so far matches any more (until the
+ * generations wrap). A caller's handle is claimed instead (below).
+ */
+static inline void dbr__gen_close(struct dbr__gen *g)
+{
+	atomic_store_explicit(&g->handle, dbr__gen_next(dbr__gen_word(g)),
+			      memory_order_relaxed);
 }
 
 static inline bool dbr__gen_is_open(const struct dbr__gen *g)
@@ -132,11 +164,12 @@ static inline void *dbr__gen_object(const void *p)
 }
 
 /*
- * Whether p is the open handle of an object; *obj is then that object.
- * A status and an out-parameter rather than a pointer or NULL: the caller
- * then needs no second test for NULL (this is on every call's path).
+ * Whether p is the open handle of an object of its kind; *obj is then that
+ * object. A status and an out-parameter rather than a pointer or NULL: the
+ * caller then needs no second test for NULL (this is on every call's
+ * path). For a result (kind 0) the test is the word against p itself.
  */
-static inline bool dbr__gen_check(const void *p, void **obj)
+static inline bool dbr__gen_check(const void *p, uintptr_t kind, void **obj)
 {
 	uintptr_t v = (uintptr_t)p;
 	struct dbr__gen *g;
@@ -150,7 +183,27 @@ static inline bool dbr__gen_check(const void *p, void **obj)
 		g = (struct dbr__gen *)(v & DBR__GEN_ADDR);
 	}
 	*obj = g;
-	return dbr__gen_word(g) == v;
+	return dbr__gen_word(g) == (v ^ kind);
+}
+
+/*
+ * The same for a call that ends the object: closes it too, in one
+ * compare-and-swap, so that one caller only gets true for one opening.
+ * Relaxed: the word's own modification order is all that decides; the
+ * object's fields reached the caller with the handle.
+ */
+static inline bool dbr__gen_claim(const void *p, uintptr_t kind, void **obj)
+{
+	uintptr_t w = (uintptr_t)p ^ kind;
+	struct dbr__gen *g;
+
+	if (!p)
+		return false;
+	g = dbr__gen_object(p);
+	*obj = g;
+	return atomic_compare_exchange_strong_explicit(
+		&g->handle, &w, dbr__gen_next(w), memory_order_relaxed,
+		memory_order_relaxed);
 }
 
 /*
@@ -182,18 +235,52 @@ struct dbr_tx {
 
 _Static_assert(offsetof(struct dbr_result, gen) == 0, "gen is first");
 _Static_assert(offsetof(struct dbr_tx, gen) == 0, "gen is first");
+_Static_assert(_Alignof(struct dbr_result) > DBR__GEN_LOWBITS &&
+		       _Alignof(struct dbr_tx) > DBR__GEN_LOWBITS,
+	       "the low bits of an object's address are free");
 
-/* A result or a transaction from a caller's pointer: false when the
- * pointer is NULL or stale (freed, ended, or handed out again since). */
+/*
+ * A result or a transaction from a caller's pointer: false when the
+ * pointer is NULL, stale (freed, ended, or handed out again since) or of
+ * the other kind. Through a void * (no aliasing of the out-parameter).
+ */
 static inline bool dbr__result_check(const struct dbr_result *p,
 				     struct dbr_result **res)
 {
-	return dbr__gen_check(p, (void **)res);
+	void *o;
+	bool ok = dbr__gen_check(p, DBR__GEN_RESULT, &o);
+
+	*res = o;
+	return ok;
 }
 
 static inline bool dbr__tx_check(const struct dbr_tx *p, struct dbr_tx **tx)
 {
-	return dbr__gen_check(p, (void **)tx);
+	void *o;
+	bool ok = dbr__gen_check(p, DBR__GEN_TX, &o);
+
+	*tx = o;
+	return ok;
+}
+
+/* The same, closing it (dbr__gen_claim()): for the calls that end it. */
+static inline bool dbr__result_claim(const struct dbr_result *p,
+				     struct dbr_result **res)
+{
+	void *o = NULL;
+	bool ok = dbr__gen_claim(p, DBR__GEN_RESULT, &o);
+
+	*res = o;
+	return ok;
+}
+
+static inline bool dbr__tx_claim(const struct dbr_tx *p, struct dbr_tx **tx)
+{
+	void *o = NULL;
+	bool ok = dbr__gen_claim(p, DBR__GEN_TX, &o);
+
+	*tx = o;
+	return ok;
 }
 
 /* The same, NULL when not open: for calls off the hot path. */
@@ -207,6 +294,13 @@ static inline struct dbr_result *dbr__result_of(const struct dbr_result *p)
 /*
  * A block the pool keeps for reuse until it is released (a fan-out's
  * merged result: see fanout.c). It starts with this link.
+ *
+ * The list is never trimmed: a caller may still hold a stale pointer to
+ * any shell ever handed out, and its next call reads the shell's word, so
+ * a shell freed before dbr_close() would turn that MISUSE into a use after
+ * free. The list holds as many shells as fan-outs were ever open at once
+ * (at most one per thread running them), each a fixed size (its per-query
+ * arrays are freed when it is), which bounds it.
  */
 struct dbr__spare {
 	struct dbr__spare *next;
@@ -248,7 +342,7 @@ struct dbr__pool {
 	pthread_mutex_t mu; /* allocating slots; waiting for one */
 	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
 	atomic_int waiters;
-	atomic_bool stale_logged;      /* a stale pointer was reported */
+	atomic_uint stale_seen[2];     /* stale pointers: slots, fan-outs */
 	atomic_uint_fast64_t sweep_ns; /* coarse clock: the next sweep */
 	struct dbr__spare *spares;     /* under mu; freed with the pool */
 };
@@ -269,8 +363,10 @@ void dbr__pool_release(struct dbr__pool *p);
 int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 		      struct dbr_error *err);
 
-/* The same, waiting at most until `by` (CLOCK_MONOTONIC) for a free slot
- * instead of the source's timeout; NULL: the timeout. */
+/*
+ * The same, waiting at most until `by` (CLOCK_MONOTONIC) for a free slot
+ * instead of the source's timeout; NULL: the timeout.
+ */
 int dbr__pool_acquire_by(struct dbr__pool *p, const struct timespec *by,
 			 struct dbr__pconn **out, struct dbr_error *err);
 
@@ -293,10 +389,14 @@ void dbr__pool_spare_keep(struct dbr__pool *p, struct dbr__spare *s);
 
 /*
  * A stale pointer (what) was freed or ended, and ignored: say so at warn
- * level, the first time only for this pool. p may be NULL (nothing is
- * logged).
+ * level, the first time and then every DBR__STALE_LOG_EVERY-th time, for
+ * this pool's slots or (fanout) for the fan-out shells it keeps, each
+ * counted apart. p may be NULL (nothing is logged).
  */
-void dbr__pool_stale(struct dbr__pool *p, const char *what);
+void dbr__pool_stale(struct dbr__pool *p, bool fanout, const char *what);
+
+/* How often a stale pointer is logged after the first: a power of 2. */
+#define DBR__STALE_LOG_EVERY 1024u
 
 /* How many slots are in a state (for status and tests). */
 size_t dbr__pool_count(struct dbr__pool *p, int state);

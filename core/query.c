@@ -29,19 +29,28 @@ static const struct dbr_error stale_error = {
 };
 
 /*
- * A stale pointer p was freed or ended: report it through the pool it
- * belongs to. Only fields that never change after the object was made are
- * read (another thread may hold the object now): a slot's pool, a fan-out
- * shell's `merge` and home pool.
+ * A stale pointer p was given to `what`, which ended nothing: report it
+ * through the pool its object belongs to, whichever kind the object is
+ * (its word says; p may be of the other kind). Only fields that never
+ * change after the object was made are read (another thread may hold it
+ * now): a slot's pool, a fan-out shell's `merge` and home pool.
  */
-static void stale_result(const struct dbr_result *p)
+static void stale(const void *p, const char *what)
 {
-	struct dbr_result *r = dbr__gen_object(p);
+	void *obj = dbr__gen_object(p);
+	const struct dbr_result *r = obj;
+	struct dbr__pool *pool;
+	bool fanout = false;
 
-	dbr__pool_stale(
-		r->merge ? dbr__merge_home(r)
-			 : DBR__CONTAINER_OF(r, struct dbr__pconn, res)->pool,
-		"dbr_result_free");
+	if (dbr__gen_word(obj) & DBR__GEN_TX) {
+		pool = DBR__CONTAINER_OF(obj, struct dbr__pconn, tx)->pool;
+	} else if (r->merge) {
+		pool = dbr__merge_home(r);
+		fanout = true;
+	} else {
+		pool = DBR__CONTAINER_OF(r, struct dbr__pconn, res)->pool;
+	}
+	dbr__pool_stale(pool, fanout, what);
 }
 
 /*
@@ -114,8 +123,10 @@ static int drain(struct dbr_result *res, struct dbr_error *err)
 	return rc;
 }
 
-/* Run sql on pc; on success *out is its open result. Inlined: it is the
- * body of every statement's path. */
+/*
+ * Run sql on pc; on success *out is its open result. Inlined: it is the
+ * body of every statement's path.
+ */
 static DBR_INLINE int run(struct dbr *db, struct dbr__pconn *pc,
 			  struct dbr_tx *tx, const char *sql,
 			  const struct dbr_value *params, size_t nparams,
@@ -146,7 +157,11 @@ static DBR_INLINE int run(struct dbr *db, struct dbr__pconn *pc,
 	return DBR_OK;
 }
 
-/* End a result the core holds as its object, not as a caller's pointer. */
+/*
+ * End a result already closed (claimed from a caller's pointer, or closed
+ * by its owner): it was closed before its slot goes back, from when on
+ * another thread may open it under the next generation.
+ */
 static DBR_INLINE void result_end(struct dbr_result *res)
 {
 	if (res->merge) {
@@ -155,9 +170,6 @@ static DBR_INLINE void result_end(struct dbr_result *res)
 	}
 	note_diverted(res);
 	res->row = false;
-	/* Closed before the slot goes back: from then on another thread may
-	 * open it under the next generation. */
-	dbr__gen_close(&res->gen);
 	if (!res->tx)
 		dbr__pool_put(res->pc);
 	else
@@ -176,6 +188,7 @@ static DBR_INLINE int deliver(struct dbr_result *res, struct dbr_result **out,
 	}
 	/* Without result columns, query() already ran it to its end. */
 	rc = res->ncols ? drain(res, err) : DBR_OK;
+	dbr__gen_close(&res->gen);
 	result_end(res);
 	return rc;
 }
@@ -427,19 +440,16 @@ void dbr_result_free(struct dbr_result *p)
 {
 	struct dbr_result *res;
 
-	if (dbr__result_check(p, &res))
-		result_end(res);
-	else if (p)
-		stale_result(p);
-}
-
-/* The pool a stale transaction pointer belongs to (its slot's, which
- * never changes). */
-static struct dbr__pool *stale_tx_pool(const struct dbr_tx *p)
-{
-	struct dbr_tx *t = dbr__gen_object(p);
-
-	return DBR__CONTAINER_OF(t, struct dbr__pconn, tx)->pool;
+	/*
+	 * Claimed before anything is ended: of two threads freeing it at
+	 * once, one only gets past here.
+	 */
+	if (DBR_UNLIKELY(!dbr__result_claim(p, &res))) {
+		if (p)
+			stale(p, "dbr_result_free");
+		return;
+	}
+	result_end(res);
 }
 
 static int tx_begin(struct dbr *db, const char *source, int64_t chat,
@@ -494,8 +504,17 @@ int dbr_tx_begin_source(struct dbr *db, const char *source, struct dbr_tx **out,
 	return tx_begin(db, source, 0, false, out, err);
 }
 
-/* The transaction p names, in *out, when it is open and its last result
- * was freed. */
+static int tx_stale(struct dbr_error *err)
+{
+	return dbr__error_set(err, DBR_E_MISUSE, NULL,
+			      "transaction is NULL, stale (already ended), or "
+			      "not a transaction");
+}
+
+/*
+ * The transaction p names, in *out, when it is open and its last result
+ * was freed. It only checks: tx_end() then claims it.
+ */
 static DBR_INLINE int tx_usable(struct dbr_tx *p, struct dbr_tx **out,
 				struct dbr_error *err)
 {
@@ -504,9 +523,7 @@ static DBR_INLINE int tx_usable(struct dbr_tx *p, struct dbr_tx **out,
 
 	if (!dbr__tx_check(p, &tx)) {
 		*out = NULL;
-		return dbr__error_set(err, DBR_E_MISUSE, NULL,
-				      "transaction is NULL, or stale: "
-				      "already ended");
+		return tx_stale(err);
 	}
 	*out = tx;
 	if (dbr__gen_is_open(&tx->pc->res.gen)) {
@@ -551,11 +568,21 @@ static int tx_end(struct dbr_tx *p, bool commit, struct dbr_error *err)
 	if (!err)
 		err = &local;
 	rc = tx_usable(p, &tx, err);
+	/*
+	 * Claimed before the driver ends it: of two threads ending it at
+	 * once, one only gets past here; the other finds it stale.
+	 */
+	if (!rc && DBR_UNLIKELY(!dbr__tx_claim(p, &tx))) {
+		tx = NULL;
+		rc = tx_stale(err);
+	}
 	if (rc) {
-		/* A stale transaction's rollback (often on a cleanup path that
-		 * ignores the status) is logged; nothing else is done. */
-		if (!tx && p && !commit)
-			dbr__pool_stale(stale_tx_pool(p), "dbr_tx_rollback");
+		/*
+		 * A stale transaction's end (a rollback is often on a cleanup
+		 * path that ignores the status) is logged; nothing is done.
+		 */
+		if (!tx && p)
+			stale(p, commit ? "dbr_tx_commit" : "dbr_tx_rollback");
 		return rc;
 	}
 	pc = tx->pc;
@@ -563,12 +590,13 @@ static int tx_end(struct dbr_tx *p, bool commit, struct dbr_error *err)
 	rc = commit ? vt->commit(pc->dc, err) : vt->rollback(pc->dc, err);
 	if (rc) {
 		failed(tx->db, pc, rc, err);
-		/* A failed commit may leave the transaction open: end it so
-		 * the pooled connection starts clean. */
+		/*
+		 * A failed commit may leave the transaction open: end it so
+		 * the pooled connection starts clean.
+		 */
 		if (!pc->lost && commit && vt->rollback(pc->dc, NULL))
 			pc->lost = true;
 	}
-	dbr__gen_close(&tx->gen);
 	dbr__pool_put(pc);
 	return rc;
 }
