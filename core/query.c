@@ -158,11 +158,12 @@ static DBR_INLINE int run(struct dbr *db, struct dbr__pconn *pc,
 }
 
 /*
- * End a result already closed (claimed from a caller's pointer, or closed
- * by its owner): it was closed before its slot goes back, from when on
- * another thread may open it under the next generation.
+ * End a result: one claimed from a caller's pointer (closed already), or
+ * one the core holds as its object (closed here). Either is closed before
+ * its slot goes back, from when on another thread may open it under the
+ * next generation.
  */
-static DBR_INLINE void result_end(struct dbr_result *res)
+static DBR_INLINE void result_end(struct dbr_result *res, bool claimed)
 {
 	if (res->merge) {
 		dbr__merge_free(res);
@@ -170,6 +171,8 @@ static DBR_INLINE void result_end(struct dbr_result *res)
 	}
 	note_diverted(res);
 	res->row = false;
+	if (!claimed)
+		dbr__gen_close(&res->gen);
 	if (!res->tx)
 		dbr__pool_put(res->pc);
 	else
@@ -183,13 +186,12 @@ static DBR_INLINE int deliver(struct dbr_result *res, struct dbr_result **out,
 	int rc;
 
 	if (out) {
-		*out = dbr__gen_handle(&res->gen);
+		*out = dbr__gen_handle(&res->gen, DBR__GEN_RESULT);
 		return DBR_OK;
 	}
 	/* Without result columns, query() already ran it to its end. */
 	rc = res->ncols ? drain(res, err) : DBR_OK;
-	dbr__gen_close(&res->gen);
-	result_end(res);
+	result_end(res, false);
 	return rc;
 }
 
@@ -257,7 +259,7 @@ int dbr__query_on(struct dbr *db, struct dbr__pconn *pc, const char *sql,
 		dbr__pool_put(pc);
 		return rc;
 	}
-	*out = dbr__gen_handle(&res->gen);
+	*out = dbr__gen_handle(&res->gen, DBR__GEN_RESULT);
 	return DBR_OK;
 }
 
@@ -449,7 +451,7 @@ void dbr_result_free(struct dbr_result *p)
 			stale(p, "dbr_result_free");
 		return;
 	}
-	result_end(res);
+	result_end(res, true);
 }
 
 static int tx_begin(struct dbr *db, const char *source, int64_t chat,

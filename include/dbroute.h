@@ -398,10 +398,16 @@ DBR_API int dbr_query_source(struct dbr *db, const char *source,
  * Step a result to its next row.
  *
  * Every dbr_result_*() call checks its pointer first: a stale one (used
- * after dbr_result_free(), or after its transaction ended) gets
- * DBR_E_MISUSE, or the call's "none" value (0, NULL, false,
- * DBR_TYPE_NULL), and never reaches the result its connection serves now.
- * See docs/architecture.md for the limits of that check.
+ * after dbr_result_free(), or after its transaction ended) or a
+ * transaction's pointer gets DBR_E_MISUSE, or the call's "none" value (0,
+ * NULL, false, DBR_TYPE_NULL), instead of the result its connection serves
+ * now. The check cannot stop a call that races with the result's free on
+ * another thread (a data race in the caller): it may pass just before the
+ * free and then reach the connection's next result. The check needs a
+ * 64-bit build with 48-bit user addresses; elsewhere only a pointer to a
+ * result not yet handed out again is caught. A pointer that never came
+ * from dbroute, or any pointer after dbr_close(), is undefined. See
+ * docs/architecture.md.
  *
  * @return DBR_ROW when a row is ready, DBR_DONE at the end, or an error
  *   status (details in dbr_result_error()); DBR_E_MISUSE for a NULL or
@@ -523,8 +529,9 @@ DBR_API const struct dbr_error *dbr_result_error(const struct dbr_result *res);
 
 /**
  * Free a result and give its connection back to the pool (or keep it for
- * the transaction it belongs to). A stale result (freed already) is left
- * alone: nothing is freed, and a warning is logged (once per source).
+ * the transaction it belongs to). A stale result (freed already, also by
+ * another thread at the same moment) is left alone: nothing is freed, and
+ * a warning is logged (the first on a source, then every 1024th).
  *
  * @param res the result, or NULL
  * Thread-safety: one thread at a time per result. Since: 0.1.
@@ -659,8 +666,9 @@ DBR_API int dbr_tx_begin_source(struct dbr *db, const char *source,
  * PostgreSQL SET LOCAL, SET TRANSACTION and SET CONSTRAINTS, which end with
  * the transaction); BEGIN, COMMIT and ROLLBACK of the transaction itself
  * are still refused (use dbr_tx_commit() and dbr_tx_rollback()). A stale
- * transaction (already ended) gets DBR_E_MISUSE, and so do the results of
- * a transaction once freed or once the transaction ended.
+ * transaction (already ended) or a result's pointer gets DBR_E_MISUSE, and
+ * so do the results of a transaction once freed or once the transaction
+ * ended (with the limits dbr_result_next() states).
  *
  * On a read-only PostgreSQL source the transaction begins as
  * "BEGIN READ ONLY; SELECT 1" (so that read-write mode cannot be turned
@@ -685,7 +693,9 @@ DBR_API int dbr_tx_query(struct dbr_tx *tx, const char *sql,
  * @param tx the transaction; its result must have been freed
  * @return DBR_OK, or an error status (then the transaction was rolled
  *   back or its connection lost); DBR_E_MISUSE for a NULL or stale
- *   transaction (already committed or rolled back), which is left alone
+ *   transaction (already committed or rolled back, also by another thread
+ *   at the same moment) or a result's pointer, which is left alone, and a
+ *   warning is logged (the first on a source, then every 1024th)
  * Thread-safety: one thread at a time per transaction. Since: 0.1.
  */
 DBR_API int dbr_tx_commit(struct dbr_tx *tx, struct dbr_error *err);
@@ -695,8 +705,9 @@ DBR_API int dbr_tx_commit(struct dbr_tx *tx, struct dbr_error *err);
  *
  * @param tx the transaction, or NULL (then DBR_OK)
  * @return DBR_OK or an error status; DBR_E_MISUSE for a stale transaction
- *   (already ended), which is left alone, and a warning is logged (once
- *   per source)
+ *   (already ended, also by another thread at the same moment) or a
+ *   result's pointer, which is left alone, and a warning is logged (the
+ *   first on a source, then every 1024th)
  * Thread-safety: one thread at a time per transaction. Since: 0.1.
  */
 DBR_API int dbr_tx_rollback(struct dbr_tx *tx, struct dbr_error *err);
