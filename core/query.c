@@ -319,8 +319,10 @@ const char *dbr_result_column_name(const struct dbr_result *p, size_t col)
 	return res->vt->column_name(res->dc, col);
 }
 
-/* dbr_result_value() off its path: a fan-out's row, or misuse. Out of
- * line, so that the path saves no registers. */
+/*
+ * dbr_result_value() off its path: a fan-out's row, or misuse. Out of
+ * line, so that the path saves no registers.
+ */
 static DBR_COLD int result_value_other(struct dbr_result *p, size_t col,
 				       struct dbr_value *out)
 {
