@@ -335,10 +335,12 @@ static int walk_path(const char *path, char *real, char *msg, size_t size)
 	if (!rc)
 		snprintf(real, PATH_MAX, "%s", w->len ? w->cur : "/");
 out:
-	if (rc && w->link[0])
-		snprintf(msg, size, "through symlink '%s': %s", w->link, why);
-	else if (rc)
-		snprintf(msg, size, "%s", why);
+	if (rc && w->link[0] &&
+	    snprintf(msg, size, "through symlink '%s': %s", w->link, why) >=
+		    (int)size)
+		dbr__copy_text(msg + size - 4, 4, "..."); /* cut: say so */
+	else if (rc && !w->link[0])
+		dbr__copy_text(msg, size, why);
 	dbr__free(w);
 	return rc;
 }

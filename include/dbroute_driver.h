@@ -63,8 +63,11 @@ enum dbr_lex_flags {
 	DBR_LEX_E_STRINGS = 1u << 1,	     /**< PostgreSQL E'..' strings */
 	DBR_LEX_BACKSLASH_ESCAPES = 1u << 2, /**< MySQL: backslash escapes */
 	DBR_LEX_HASH_COMMENTS = 1u << 3,     /**< MySQL # comments */
-	DBR_LEX_BACKTICK_IDS = 1u << 4,	     /**< MySQL `ids` */
-	DBR_LEX_TRIGGER_BODIES = 1u << 5 /**< SQLite CREATE TRIGGER .. END */
+	DBR_LEX_BACKTICK_IDS = 1u << 4,	     /**< MySQL, SQLite `ids` */
+	DBR_LEX_TRIGGER_BODIES = 1u << 5, /**< SQLite CREATE TRIGGER .. END */
+	DBR_LEX_NESTED_COMMENTS = 1u
+				  << 6, /**< PostgreSQL: block comments nest */
+	DBR_LEX_BRACKET_IDS = 1u << 7	/**< SQLite [ids] */
 };
 
 /** The kind of a declared option's value. */

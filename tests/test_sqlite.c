@@ -964,6 +964,9 @@ static void test_sqlite__not_a_database(void **state)
 	assert_non_null(strstr(err.message, "not a database"));
 	assert_int_equal(dbr_source_ping(db, "j", &err), DBR_E_CONN);
 	assert_non_null(strstr(err.message, "source 'j': cannot use"));
+	/* Lost like a server, but no retry can help a damaged file. */
+	assert_false(err.retryable);
+	assert_non_null(strstr(err.hint, "not an SQLite database"));
 	dbr_close(db);
 	t_rmtree(dir);
 	free(junk);

@@ -17,9 +17,8 @@
 #include "dbroute_driver.h"
 
 /*
- * A lexical dialect. The first six bits are the driver ABI's enum
- * dbr_lex_flags (a driver declares its dialect in lex_flags); the last
- * two are this lexer's own until the ABI has them.
+ * A lexical dialect: the driver ABI's enum dbr_lex_flags, bit for bit (a
+ * driver declares its dialect in lex_flags), under the lexer's names.
  */
 enum dbr_sqllex_flags {
 	/* $$ ... $$ and $tag$ ... $tag$ strings (PostgreSQL). */
@@ -35,9 +34,9 @@ enum dbr_sqllex_flags {
 	/* CREATE TRIGGER ... BEGIN ...; END is one statement (SQLite). */
 	DBR_SQLLEX_TRIGGER_BODIES = DBR_LEX_TRIGGER_BODIES,
 	/* Block comments nest (PostgreSQL, the SQL standard). */
-	DBR_SQLLEX_NESTED_COMMENTS = 1u << 6,
+	DBR_SQLLEX_NESTED_COMMENTS = DBR_LEX_NESTED_COMMENTS,
 	/* [quoted] identifiers (SQLite; in PostgreSQL [ is a subscript). */
-	DBR_SQLLEX_BRACKET_IDS = 1u << 7
+	DBR_SQLLEX_BRACKET_IDS = DBR_LEX_BRACKET_IDS
 };
 
 /* PostgreSQL's dialect. */

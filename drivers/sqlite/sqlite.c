@@ -16,6 +16,7 @@
 
 #include "dbroute_driver.h"
 #include "sqlguard.h"
+#include "sqllex.h"
 #include "stmtcache.h"
 
 /* A cached prepared statement, and what is known of it once prepared. */
@@ -114,6 +115,20 @@ static const char *sqlt_no_fd(sqlite3 *db)
 	return NULL;
 }
 
+/*
+ * A file that is itself bad: the source is down (DBR_E_CONN), but trying
+ * again cannot help until someone repairs it, so the error says so.
+ */
+static void sqlt_damaged(int rc, struct dbr_error *err)
+{
+	if (err &&
+	    ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)) {
+		err->retryable = false;
+		err->hint = "the file is damaged or not an SQLite database: "
+			    "restore it, or point path at the right file";
+	}
+}
+
 static int sqlt_fail(struct sqlt_conn *c, int rc, struct dbr_error *err,
 		     const char *what)
 {
@@ -128,6 +143,7 @@ static int sqlt_fail(struct sqlt_conn *c, int rc, struct dbr_error *err,
 	sqlt_host->set_error(err, code, rc, NULL, "%s: %s", what,
 			     c->db ? sqlite3_errmsg(c->db)
 				   : sqlite3_errstr(rc));
+	sqlt_damaged(rc, err);
 	return code;
 }
 
@@ -273,15 +289,18 @@ static int sqlt_open_failed(struct sqlt_conn *c, int rc, const char *what,
 			    const char *path, struct dbr_error *err)
 {
 	const char *why = sqlt_no_fd(c->db);
+	int native = c->db ? sqlite3_extended_errcode(c->db) : 0;
 
 	if (why)
 		rc = DBR_E_RESOURCE;
 	else if (rc != DBR_E_TIMEOUT)
 		rc = DBR_E_CONN;
-	sqlt_host->set_error(err, rc, 0, NULL, "%s '%s': %s", what, path,
+	sqlt_host->set_error(err, rc, native, NULL, "%s '%s': %s", what, path,
 			     why     ? why
 			     : c->db ? sqlite3_errmsg(c->db)
 				     : "out of memory");
+	if (!why)
+		sqlt_damaged(native, err);
 	return rc;
 }
 
@@ -787,7 +806,7 @@ static const struct dbr_driver sqlt_driver = {
 	.abi_version = DBR_ABI_VERSION,
 	.struct_size = sizeof(struct dbr_driver),
 	.option_size = sizeof(struct dbr_option_decl),
-	.lex_flags = DBR_LEX_TRIGGER_BODIES,
+	.lex_flags = DBR_SQLLEX_SQLITE,
 	.name = "sqlite",
 	.version = "0.1.0 (SQLite " SQLITE_VERSION ")",
 	.caps = DBR_CAP_SQL | DBR_CAP_TRANSACTIONS | DBR_CAP_READONLY,
