@@ -1,0 +1,53 @@
+"""dbroute: route each database operation to the source its chat is
+mapped to (SQLite, PostgreSQL, Redis), from Python.
+
+    import dbroute
+    with dbroute.open("bot.ini") as db:
+        db.execute(chat, "INSERT INTO messages (chat_id, text) "
+                   "VALUES (?, ?)", (chat, text))
+        for (text,) in db.execute(chat, "SELECT text FROM messages "
+                                  "WHERE chat_id = ?", (chat,)):
+            print(text)
+
+See bindings/python/README.md; dbroute.aio has the asyncio interface.
+"""
+
+from ._native import ffi as _ffi
+from ._native import lib as _lib
+
+if _lib.dbr_version_number() != _lib.DBR_VERSION_NUMBER:
+    raise ImportError(
+        "dbroute: the extension was built against dbroute.h %d but loaded "
+        "libdbroute %d: rebuild the binding"
+        % (_lib.DBR_VERSION_NUMBER, _lib.dbr_version_number()))
+
+from ._db import Database, Result, Route, Source, Transaction  # noqa: E402
+from ._errors import (CATEGORIES, ConfigError, DatabaseError,  # noqa: E402
+                      DataError, Error, IntegrityError, InterfaceError,
+                      InternalError, NotSupportedError, OperationalError,
+                      ProgrammingError, Warning)
+
+__version__ = "0.3.0"
+
+# PEP 249 module globals.
+apilevel = "2.0"
+threadsafety = 2  # threads may share the module and handles
+paramstyle = "qmark"
+
+__all__ = [
+    "open", "version", "Database", "Result", "Transaction", "Route",
+    "Source", "CATEGORIES", "Error", "Warning", "InterfaceError",
+    "DatabaseError", "DataError", "OperationalError", "IntegrityError",
+    "InternalError", "ProgrammingError", "NotSupportedError", "ConfigError",
+]
+
+
+def open(config_path):  # noqa: A001 (dbroute.open, as the C dbr_open)
+    """Open a handle from an INI configuration file. No connection is made
+    yet. Raises ConfigError listing every problem of the file."""
+    return Database(config_path)
+
+
+def version():
+    """The loaded libdbroute's version, "MAJOR.MINOR.PATCH"."""
+    return _ffi.string(_lib.dbr_version()).decode()
