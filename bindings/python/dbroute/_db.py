@@ -668,11 +668,10 @@ class Transaction:
         if self._h.ptr is None:
             raise misuse("transaction has ended: %s" % self._h.gone)
 
-    def _close_result(self):
+    def _close_result(self, why):
         child = self._h.child
         if child is not None and child.ptr is not None:
-            ptr, child.ptr = child.ptr, None
-            child.gone = "the transaction ran another statement"
+            ptr, child.ptr, child.gone = child.ptr, None, why
             lib.dbr_result_free(ptr)
         self._h.child = None
 
@@ -688,7 +687,7 @@ class Transaction:
         try:
             with self._h.lock:
                 self._check()
-                self._close_result()
+                self._close_result("the transaction ran another statement")
                 if lib.dbr_tx_query(self._h.ptr, sql_b, arr, n, out,
                                     err) != lib.DBR_OK:
                     raise from_struct(err)
@@ -705,7 +704,7 @@ class Transaction:
         try:
             with self._h.lock:
                 self._check()
-                self._close_result()
+                self._close_result("its transaction ended: " + why)
                 ptr, self._h.ptr, self._h.gone = self._h.ptr, None, why
                 db._untrack(self._h)
                 if fn(ptr, err) != lib.DBR_OK:

@@ -1,0 +1,111 @@
+"""Every value type there and back, on each kind of source."""
+import pytest
+
+import dbroute
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+TEXTS = ["", "plain", "héllo wörld", "emoji 😀🎉 and 日本語",
+         "line\nbreak\ttab"]
+BLOBS = [b"", b"\x00", b"a\x00b\x00", bytes(range(256)),
+         bytes(range(256)) * 8192]  # the last is 2 MiB
+BIG = 2 * 1024 * 1024
+
+
+def roundtrip(db, run, create, table):
+    run("CREATE TABLE %s (i BIGINT, d DOUBLE PRECISION, t TEXT, b %s)"
+        % (table, create))
+    rows = [(None, None, None, None), (INT64_MIN, -1.5, TEXTS[0], BLOBS[0]),
+            (INT64_MAX, 1e300, TEXTS[1], BLOBS[1]), (0, 0.0, TEXTS[2],
+                                                     BLOBS[2]),
+            (1, -0.25, TEXTS[3], BLOBS[3]), (2, 3.5, TEXTS[4], BLOBS[4])]
+    for i, row in enumerate(rows):
+        r = run("INSERT INTO %s VALUES (?, ?, ?, ?)" % table, row)
+        assert r.rowcount == 1
+    got = run("SELECT i, d, t, b FROM %s" % table).fetchall()
+    assert got == rows
+    assert len(got[-1][3]) == BIG
+    return got
+
+
+def test_sqlite_roundtrip(lite, table):
+    roundtrip(lite, lambda s, p=(): lite.execute(1, s, p), "BLOB", table)
+
+
+def test_postgres_roundtrip(three, table):
+    roundtrip(three, lambda s, p=(): three.execute(-1, s, p), "BYTEA",
+              table)
+
+
+def test_sqlite_text_with_nul(lite):
+    # SQLite keeps a NUL inside text (PostgreSQL's text cannot hold one).
+    assert lite.execute(1, "SELECT ?", ("a\x00b😀",)).fetchone() \
+        == ("a\x00b😀",)
+
+
+def test_redis_roundtrip(three, key):
+    for v in TEXTS[1:]:
+        three.execute_scope("cache", "SET ? ?", (key, v))
+        assert three.execute_scope("cache", "GET ?", (key,)).fetchall() \
+            == [(v,)]
+    for v in BLOBS[1:]:
+        three.execute_scope("cache", "SET ? ?", (key, v))
+        (got,), = three.execute_scope("cache", "GET ?", (key,)).fetchall()
+        got = got if isinstance(got, bytes) else got.encode("utf-8")
+        assert got == v
+    three.execute_scope("cache", "DEL ?", (key,))
+    assert three.execute_scope("cache", "GET ?", (key,)).fetchall() \
+        == [(None,)]
+
+
+def test_buffers_and_bool(lite):
+    ba = bytearray(b"\x01\x02\x03")
+    mv = memoryview(b"xxabcxx")[2:5]
+    assert lite.execute(1, "SELECT ?, ?, ?, ?",
+                        (ba, mv, True, False)).fetchone() \
+        == (b"\x01\x02\x03", b"abc", 1, 0)
+
+
+def test_bad_parameters(lite):
+    with pytest.raises(dbroute.DataError, match="parameter 2"):
+        lite.execute(1, "SELECT ?, ?", (1, INT64_MAX + 1))
+    with pytest.raises(dbroute.DataError):
+        lite.execute(1, "SELECT ?", (INT64_MIN - 1,))
+    with pytest.raises(dbroute.ProgrammingError, match="complex"):
+        lite.execute(1, "SELECT ?", (1j,))
+    with pytest.raises(dbroute.NotSupportedError, match="named"):
+        lite.execute(1, "SELECT :x", {"x": 1})
+    with pytest.raises(dbroute.ProgrammingError, match="sequence"):
+        lite.execute(1, "SELECT ?", "x")
+    with pytest.raises(dbroute.DataError):
+        lite.execute(1, "SELECT ?", ("\udc80",))
+    with pytest.raises(dbroute.ProgrammingError, match="NUL"):
+        lite.execute(1, "SELECT 1\x00; DROP TABLE x")
+    with pytest.raises(dbroute.DataError):
+        lite.execute(1, "SELECT ?", (memoryview(b"abcd")[::2],))
+    with pytest.raises(OverflowError):
+        lite.execute(1 << 63, "SELECT 1")
+    with pytest.raises(TypeError):
+        lite.execute("1", "SELECT 1")
+
+
+def test_invalid_utf8_text(lite):
+    # CAST of a blob to text hands back bytes that are not UTF-8.
+    r = lite.execute(1, "SELECT CAST(x'ff00fe' AS TEXT), 1")
+    with pytest.raises(dbroute.DataError, match="UTF-8"):
+        r.fetchone()
+    r.close()
+
+
+def test_fetch_shapes(lite):
+    sql = ("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c"
+           " WHERE n < 10) SELECT n FROM c")
+    r = lite.execute(1, sql)
+    assert r.rowcount == -1
+    assert r.fetchone() == (1,)
+    r.arraysize = 3
+    assert r.fetchmany() == [(2,), (3,), (4,)]
+    assert r.fetchmany(2) == [(5,), (6,)]
+    assert list(r) == [(7,), (8,), (9,), (10,)]
+    assert r.fetchone() is None and r.fetchall() == []
+    assert lite.execute(1, "SELECT 1 WHERE 0").fetchall() == []
