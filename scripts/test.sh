@@ -186,6 +186,33 @@ if ! grep -qF "	$drv/plugins/template.so " "$drv/check"; then
 	cat "$drv/check" >&2
 	exit 1
 fi
+# The Python binding, installed as bindings/python/README.md says: into a
+# venv, offline, built against the installed copy found through pkg-config
+# (from a copy of the sources, so no build leftovers are picked up); its
+# pytest suite (on the servers above) and its example bot (on two SQLite
+# files, then with a PostgreSQL source) run from / without LD_LIBRARY_PATH.
+echo "== python binding"
+py="$prefix/py"
+cp -R "$DBR_ROOT/bindings/python" "$py-src"
+rm -rf "$py-src/build" "$py-src"/*.egg-info "$py-src/dbroute/_native".*
+/usr/bin/python3 -m venv --system-site-packages "$py"
+PKG_CONFIG_PATH=$pcdir "$py/bin/pip" install -q --no-build-isolation \
+	--no-index "$py-src"
+cp "$py-src/examples/chatbot.ini" "$prefix/"
+sed -e '/^\[source\.groups\]$/,/^path/s/^type = sqlite$/type = postgres/' \
+	-e "s|^path = groups.db$|conninfo = $DBR_TEST_PG|" \
+	"$prefix/chatbot.ini" >"$prefix/chatbot-pg.ini"
+(
+	cd /
+	unset LD_LIBRARY_PATH DBROUTE_PLUGIN_DIR PYTHONPATH
+	export PYTHONDONTWRITEBYTECODE=1
+	"$py/bin/python" -m pytest -q -p no:cacheprovider \
+		"$DBR_ROOT/bindings/python/tests"
+	"$py/bin/python" "$py-src/examples/chatbot.py" "$prefix/chatbot.ini"
+	"$py/bin/python" "$py-src/examples/chatbot.py" \
+		"$prefix/chatbot-pg.ini" >"$prefix/chatbot-pg.out"
+)
+grep "source groups (postgres): 3 messages" "$prefix/chatbot-pg.out"
 # The fuzzers, for a bounded time each (DBR_FUZZ_SECONDS, default 60).
 "$DBR_ROOT/scripts/fuzz.sh" "${DBR_FUZZ_SECONDS:-60}"
 echo "== all tests passed"
