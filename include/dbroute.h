@@ -909,6 +909,169 @@ DBR_API int dbr_set_allocator(void *(*malloc_fn)(size_t),
 			      void *(*realloc_fn)(void *, size_t),
 			      void (*free_fn)(void *));
 
+/* Schema migrations (docs/migrations.md). */
+
+/** Options of dbr_migrate() (struct dbr_migrate_options.flags). */
+enum dbr_migrate_flags {
+	/** Read every source's version and plan, write nothing: not even the
+	 * version table (dbroute migrate status, --dry-run). */
+	DBR_MIGRATE_DRY_RUN = 1u << 0,
+	/** Go on past files changed since they were applied. */
+	DBR_MIGRATE_ALLOW_CHANGED = 1u << 1,
+	/** Apply nothing: record `force_version` as each named source's
+	 * version (after a dirty version was repaired by hand). */
+	DBR_MIGRATE_FORCE_VERSION = 1u << 2
+};
+
+/**
+ * Options for dbr_migrate(). Set `size` to
+ * sizeof(struct dbr_migrate_options); later versions only append fields.
+ */
+struct dbr_migrate_options {
+	size_t size; /**< sizeof(struct dbr_migrate_options) */
+	/** The sources to migrate, ended by NULL; NULL: every source. */
+	const char *const *sources;
+	int64_t to;	       /**< stop after this version; 0: the latest */
+	int64_t force_version; /**< with DBR_MIGRATE_FORCE_VERSION */
+	unsigned flags;	       /**< enum dbr_migrate_flags */
+};
+
+/** What a struct dbr_migrate_event reports. */
+enum dbr_migrate_event_kind {
+	DBR_MIGRATE_STRAY = 1,	     /**< a file of the folder is ignored */
+	DBR_MIGRATE_APPLIED = 2,     /**< a file ran; its version is recorded */
+	DBR_MIGRATE_WOULD_APPLY = 3, /**< dry run: a file would run */
+	DBR_MIGRATE_NO_VARIANT = 4, /**< a number has only other types' files */
+	DBR_MIGRATE_CHANGED = 5,    /**< an applied file changed since */
+	DBR_MIGRATE_FAILED = 6,	    /**< a source failed (see `error`) */
+	DBR_MIGRATE_SOURCE = 7	    /**< a source's summary, once per source */
+};
+
+/** A source's schema state, as `dbroute migrate status` prints it. */
+enum dbr_migrate_state {
+	DBR_MIGRATE_OK = 1,	 /**< every file up to the target applied */
+	DBR_MIGRATE_PENDING = 2, /**< files remain to apply */
+	DBR_MIGRATE_DIRTY = 3,	 /**< a file failed outside a transaction */
+	DBR_MIGRATE_CHANGED_FILES = 4, /**< applied files changed since */
+	DBR_MIGRATE_SKIPPED = 5,       /**< read-only or not SQL */
+	DBR_MIGRATE_ERROR = 6	       /**< the version could not be read */
+};
+
+/**
+ * One event of dbr_migrate(), passed to its callback. Every pointer is
+ * borrowed until the callback returns. Fields are only appended; `size`
+ * is this library's sizeof.
+ */
+struct dbr_migrate_event {
+	size_t size;	    /**< sizeof(struct dbr_migrate_event) */
+	int kind;	    /**< enum dbr_migrate_event_kind */
+	const char *source; /**< the source, or NULL (STRAY) */
+	const char *file;   /**< the file's name, or NULL (SOURCE) */
+	/** The file's version; SOURCE: the source's version (0: none
+	 * applied, -1: skipped or unknown). */
+	int64_t version;
+	int state;	    /**< SOURCE: enum dbr_migrate_state */
+	size_t pending;	    /**< SOURCE: files left to apply */
+	size_t changed;	    /**< SOURCE: applied files changed since */
+	const char *reason; /**< STRAY, SOURCE skipped: why, else NULL */
+	/** FAILED, and SOURCE of a source that failed: the error, whose
+	 * message names the source and, for a statement, FILE:LINE; else
+	 * NULL. */
+	const struct dbr_error *error;
+};
+
+/**
+ * A callback of dbr_migrate(): called on the calling thread, in order.
+ * It must not call dbr_close() on the handle.
+ */
+typedef void (*dbr_migrate_fn)(void *ud, const struct dbr_migrate_event *ev);
+
+/**
+ * Bring every writable SQL source (or the sources named in opts) to the
+ * latest version (or opts->to) of the migration files in `dir`: files
+ * named NNNN_name.sql, or NNNN_name.TYPE.sql for sources of driver type
+ * TYPE only, applied in increasing order of their numbers, each once per
+ * source. Read-only and key-value sources are skipped.
+ *
+ * The whole folder is read and each file split into statements (in the
+ * lexical dialect of the source's driver) before anything runs on a
+ * source; a file that cannot be split or that holds transaction control
+ * fails that source. On drivers with transactional DDL each file runs in
+ * one transaction that also writes its version row, so a failing file
+ * leaves the source at the previous version. A file that begins with the
+ * line `-- dbroute: no-transaction`, or any file on other drivers, runs
+ * statement by statement: a failure leaves the version dirty (at
+ * FILE:LINE), and the source is refused until the operator repairs it and
+ * forces the version (DBR_MIGRATE_FORCE_VERSION). A file changed after it
+ * was applied stops the source unless DBR_MIGRATE_ALLOW_CHANGED. Versions
+ * are kept per source in the table dbroute_schema_version. Two processes
+ * migrating one source at once apply each file once.
+ *
+ * A failing source does not stop the others; the call returns the first
+ * failure. The sources' summaries reach the callback as
+ * DBR_MIGRATE_SOURCE events, one per source, in configuration order.
+ *
+ * @param db the handle
+ * @param dir the folder of migration files
+ * @param opts options, or NULL for the defaults (every source, latest)
+ * @param fn the callback, or NULL
+ * @param ud passed to fn
+ * @param err the first failure, or NULL
+ * @return DBR_OK when every source ended ok or skipped; DBR_E_MISUSE for
+ *   bad arguments (DBR_MIGRATE_FORCE_VERSION without named sources, a
+ *   negative version); DBR_E_NOTFOUND for an unknown source name;
+ *   DBR_E_CONFIG for a folder that cannot be read or two files of one
+ *   number and type; else the first source's failure (DBR_E_STMT for a
+ *   file refused when planning, a changed file or a dirty version)
+ * Thread-safety: any thread (run it once per folder at a time in one
+ *   process). Since: 0.3.
+ */
+DBR_API int dbr_migrate(struct dbr *db, const char *dir,
+			const struct dbr_migrate_options *opts,
+			dbr_migrate_fn fn, void *ud, struct dbr_error *err);
+
+/** One statement of a script (dbr_script_split()). */
+struct dbr_script_stmt {
+	size_t start;	 /**< its first byte in the text */
+	size_t end;	 /**< after its last byte, its ';' not included */
+	unsigned line;	 /**< the line it starts on, from 1 */
+	bool tx_control; /**< BEGIN, COMMIT, SAVEPOINT and the like */
+};
+
+/**
+ * Split a script into its statements as a source's driver reads its
+ * dialect (quotes, comments, dollar quotes, trigger bodies: see
+ * docs/migrations.md). A UTF-8 byte-order mark at the start is skipped.
+ * Used by `dbroute query -f`; dbr_migrate() splits its files the same way.
+ *
+ * @param db the handle
+ * @param source the source whose dialect applies, or NULL for the default
+ * @param text the script; text[len] must be a NUL byte
+ * @param len its length in bytes
+ * @param stmts receives *n statements in order (NULL when there is none)
+ * @param n receives the number of statements
+ * @param err error details, or NULL: a script that cannot be split fails
+ *   with DBR_E_STMT, its message "line N: why" (an unterminated quoted
+ *   string, a NUL byte...)
+ * @return DBR_OK, DBR_E_STMT, DBR_E_NOTFOUND, DBR_E_UNSUPPORTED (a source
+ *   that is not SQL), DBR_E_NOMEM or DBR_E_MISUSE
+ * Ownership: *stmts is owned; free it with dbr_free().
+ * Thread-safety: any thread. Since: 0.3.
+ */
+DBR_API int dbr_script_split(struct dbr *db, const char *source,
+			     const char *text, size_t len,
+			     struct dbr_script_stmt **stmts, size_t *n,
+			     struct dbr_error *err);
+
+/**
+ * The name of a migration state ("ok", "pending", "dirty", "changed",
+ * "skipped", "error").
+ *
+ * @return static text, or "?" for an unknown state
+ * Thread-safety: any thread. Since: 0.3.
+ */
+DBR_API const char *dbr_migrate_state_name(int state);
+
 #ifdef __cplusplus
 }
 #endif

@@ -49,7 +49,12 @@ enum dbr_driver_caps {
 	DBR_CAP_SQL = 1u << 0, /**< statements are SQL */
 	DBR_CAP_KV = 1u << 1,  /**< statements are key-value commands */
 	DBR_CAP_TRANSACTIONS = 1u << 2, /**< begin / commit / rollback work */
-	DBR_CAP_READONLY = 1u << 3	/**< `readonly = true` is enforced */
+	DBR_CAP_READONLY = 1u << 3,	/**< `readonly = true` is enforced */
+	/**
+	 * DDL (CREATE, ALTER, DROP) inside a transaction is rolled back with
+	 * it: a migration file runs in one transaction (ABI 2.0).
+	 */
+	DBR_CAP_TRANSACTIONAL_DDL = 1u << 4
 };
 
 /**
@@ -207,7 +212,7 @@ struct dbr_driver {
 	/**
 	 * enum dbr_lex_flags of its dialect, read by the statement splitter
 	 * (0 for a driver that is not SQL). Declared in ABI 2.0 for the
-	 * splitter to come: the core stores it and nothing reads it yet.
+	 * splitter: migrations and scripts split a source's files by it.
 	 */
 	uint32_t lex_flags;
 	const char *name;    /**< the source `type` it serves */

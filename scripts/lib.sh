@@ -3,7 +3,7 @@
 
 # Debian packages the build and the tests need.
 DBR_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libinih-dev libpq-dev \
-libhiredis-dev"
+libhiredis-dev libssl-dev"
 # And what only the tests need (the python3 ones: bindings/python).
 DBR_TEST_PACKAGES="libcmocka-dev clang-format valgrind python3-cffi \
 python3-dev python3-setuptools python3-wheel python3-pytest python3-venv"

@@ -741,7 +741,8 @@ static const struct dbr_driver pg_driver = {
 	.lex_flags = DBR_SQLLEX_POSTGRES,
 	.name = "postgres",
 	.version = "0.1.0 (libpq)",
-	.caps = DBR_CAP_SQL | DBR_CAP_TRANSACTIONS | DBR_CAP_READONLY,
+	.caps = DBR_CAP_SQL | DBR_CAP_TRANSACTIONS | DBR_CAP_READONLY |
+		DBR_CAP_TRANSACTIONAL_DDL,
 	.options = pg_options,
 	.open = pg_open,
 	.close = pg_close,

@@ -809,7 +809,8 @@ static const struct dbr_driver sqlt_driver = {
 	.lex_flags = DBR_SQLLEX_SQLITE,
 	.name = "sqlite",
 	.version = "0.1.0 (SQLite " SQLITE_VERSION ")",
-	.caps = DBR_CAP_SQL | DBR_CAP_TRANSACTIONS | DBR_CAP_READONLY,
+	.caps = DBR_CAP_SQL | DBR_CAP_TRANSACTIONS | DBR_CAP_READONLY |
+		DBR_CAP_TRANSACTIONAL_DDL,
 	.options = sqlt_options,
 	.open = sqlt_open,
 	.close = sqlt_close,

@@ -1,0 +1,985 @@
+/*
+ * migrate.c - schema migrations: a folder of numbered SQL files applied in
+ * order to every writable SQL source, each version recorded per source in
+ * dbroute_schema_version (docs/migrations.md).
+ *
+ * A source's run, in order: skip it when read-only or not SQL; choose its
+ * files (the variant of its type, else the plain file); read its version
+ * rows; refuse it when a version is dirty or an applied file changed;
+ * split every pending file (refusing transaction control) before anything
+ * runs; then apply the files one by one. A file runs in one transaction
+ * that first inserts its version row, on drivers with transactional DDL:
+ * a second process that reaches the same file waits on that row (SQLite's
+ * write lock, taken by BEGIN IMMEDIATE; PostgreSQL's unique index) and,
+ * once the first commits, fails on it and passes the file by. Other files
+ * insert their row as dirty first and clear it at the end.
+ *
+ * Only the public API runs statements here (dbr_query_source, dbr_tx_*),
+ * so every statement is routed, pooled and checked as any other.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "config.h"
+#include "handle.h"
+#include "migrate.h"
+#include "sqlguard.h"
+#include "sqlsplit.h"
+
+#define TABLE "dbroute_schema_version"
+
+static const char create_sql[] =
+	"CREATE TABLE IF NOT EXISTS " TABLE " (version BIGINT PRIMARY KEY, "
+	"file TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL, "
+	"dirty TEXT)";
+static const char select_sql[] =
+	"SELECT version, file, sha256, dirty FROM " TABLE " ORDER BY version";
+static const char insert_sql[] =
+	"INSERT INTO " TABLE " (version, file, sha256, applied_at, dirty) "
+	"VALUES (?, ?, ?, ?, ?)";
+static const char clear_sql[] = "UPDATE " TABLE " SET file = ?, sha256 = ?, "
+				"applied_at = ?, dirty = NULL "
+				"WHERE version = ?";
+static const char dirty_sql[] = "UPDATE " TABLE " SET dirty = ? "
+				"WHERE version = ?";
+static const char delete_sql[] = "DELETE FROM " TABLE " WHERE version > ?";
+
+/* The folder. */
+
+static int cmp_file(const void *a, const void *b)
+{
+	const struct dbr__migfile *x = a, *y = b;
+
+	if (x->version != y->version)
+		return x->version < y->version ? -1 : 1;
+	return strcmp(x->type, y->type);
+}
+
+/*
+ * Parse NNNN_name.sql or NNNN_name.TYPE.sql: 1 when it is one, 0 when it
+ * is not (*why says why), -1 for a number beyond int64.
+ */
+static int parse_name(const char *name, int64_t *version, char *type,
+		      const char **why)
+{
+	const char *p = name, *body, *end, *dot;
+	bool big = false;
+	int64_t v = 0;
+
+	*why = "not NNNN_name.sql";
+	for (; *p >= '0' && *p <= '9'; p++) {
+		big = big || v > (INT64_MAX - (*p - '0')) / 10;
+		v = big ? 0 : v * 10 + (*p - '0');
+	}
+	if (p == name || *p != '_')
+		return 0;
+	body = p + 1;
+	end = name + strlen(name);
+	if (end - body < 5 || strcmp(end - 4, ".sql"))
+		return 0;
+	end -= 4;
+	type[0] = '\0';
+	dot = memchr(body, '.', (size_t)(end - body));
+	if (dot) {
+		if (dot == body ||
+		    memchr(dot + 1, '.', (size_t)(end - dot - 1)) ||
+		    end - dot - 1 > 32)
+			return 0;
+		memcpy(type, dot + 1, (size_t)(end - dot - 1));
+		type[end - dot - 1] = '\0';
+		if (!dbr__config_type_ok(type)) {
+			*why = "not NNNN_name.TYPE.sql with a driver type";
+			return 0;
+		}
+	}
+	*version = v;
+	return big ? -1 : 1;
+}
+
+static void sha256_hex(const char *text, size_t len, char *hex)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	if (!EVP_Digest(text, len, md, &n, EVP_sha256(), NULL))
+		n = 0;
+	for (i = 0; i < n && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex[2 * i] = '\0';
+}
+
+/* Read dir/name into f->text; f->name is set. */
+static int read_file(int dfd, const char *dir, struct dbr__migfile *f,
+		     struct dbr_error *err)
+{
+	int fd = openat(dfd, f->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	char ebuf[128];
+	ssize_t got = 0;
+	size_t n = 0;
+	int rc = DBR_OK;
+
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    st.st_size > (off_t)DBR__MIGRATE_MAX_FILE) {
+		rc = dbr__error_set(
+			err, DBR_E_CONFIG, NULL, "%s/%s: cannot read: %s", dir,
+			f->name,
+			fd < 0 || errno
+				? dbr__errno_text(errno, ebuf, sizeof(ebuf))
+				: "not a regular file of at most 16 MiB");
+		goto out;
+	}
+	f->text = dbr__malloc((size_t)st.st_size + 1);
+	if (!f->text) {
+		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+		goto out;
+	}
+	while (n < (size_t)st.st_size &&
+	       (got = read(fd, f->text + n, (size_t)st.st_size - n)) > 0)
+		n += (size_t)got;
+	f->text[n] = '\0';
+	f->len = n;
+	if (got < 0)
+		rc = dbr__error_set(err, DBR_E_CONFIG, NULL,
+				    "%s/%s: cannot read: %s", dir, f->name,
+				    dbr__errno_text(errno, ebuf, sizeof(ebuf)));
+	else if (memchr(f->text, '\0', n))
+		rc = dbr__error_set(err, DBR_E_CONFIG, NULL,
+				    "%s/%s: a NUL byte: not a text file", dir,
+				    f->name);
+	else
+		sha256_hex(f->text, n, f->sha256);
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Add one entry of the folder: a file read, or a stray reported. */
+static int add_entry(struct dbr__migdir *out, size_t *cap, int dfd,
+		     const char *path, const char *name,
+		     dbr__migdir_stray_fn stray, void *ud,
+		     struct dbr_error *err)
+{
+	struct dbr__migfile *f;
+	const char *why;
+	char type[33];
+	int64_t v;
+	int kind = parse_name(name, &v, type, &why);
+
+	if (kind < 0)
+		return dbr__error_set(err, DBR_E_CONFIG, NULL,
+				      "%s/%s: the number is too large", path,
+				      name);
+	if (!kind) {
+		if (stray)
+			stray(ud, name, why);
+		return DBR_OK;
+	}
+	if (dbr__grow(&out->files, cap, out->n + 1, sizeof(*out->files)))
+		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	f = &out->files[out->n];
+	memset(f, 0, sizeof(*f));
+	f->version = v;
+	memcpy(f->type, type, sizeof(type));
+	f->name = dbr__strdup(name);
+	if (!f->name)
+		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	out->n++;
+	return read_file(dfd, path, f, err);
+}
+
+int dbr__migdir_read(const char *path, struct dbr__migdir *out,
+		     dbr__migdir_stray_fn stray, void *ud,
+		     struct dbr_error *err)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	size_t cap = 0, i;
+	char ebuf[128];
+	int rc = DBR_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (!d)
+		return dbr__error_set(
+			err, DBR_E_CONFIG, NULL, "migrations folder '%s': %s",
+			path, dbr__errno_text(errno, ebuf, sizeof(ebuf)));
+	while (!rc && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			rc = add_entry(out, &cap, dirfd(d), path, e->d_name,
+				       stray, ud, err);
+	closedir(d);
+	if (!rc && out->n)
+		qsort(out->files, out->n, sizeof(*out->files), cmp_file);
+	for (i = 1; !rc && i < out->n; i++)
+		if (!cmp_file(&out->files[i - 1], &out->files[i]))
+			rc = dbr__error_set(err, DBR_E_CONFIG, NULL,
+					    "migrations folder '%s': '%s' and "
+					    "'%s' have the same number",
+					    path, out->files[i - 1].name,
+					    out->files[i].name);
+	if (rc)
+		dbr__migdir_release(out);
+	return rc;
+}
+
+void dbr__migdir_release(struct dbr__migdir *dir)
+{
+	size_t i;
+
+	if (!dir)
+		return;
+	for (i = 0; i < dir->n; i++) {
+		dbr__free(dir->files[i].name);
+		dbr__free(dir->files[i].text);
+	}
+	dbr__free(dir->files);
+	memset(dir, 0, sizeof(*dir));
+}
+
+/* Splitting. */
+
+/* Where the text starts after a UTF-8 byte-order mark. */
+static size_t bom(const char *text, size_t len)
+{
+	return len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0;
+}
+
+int dbr_script_split(struct dbr *db, const char *source, const char *text,
+		     size_t len, struct dbr_script_stmt **stmts, size_t *n,
+		     struct dbr_error *err)
+{
+	struct dbr_source_config *src;
+	struct dbr_sqlsplit sp;
+	struct dbr_sqlstmt st;
+	enum dbr_sqlsplit_step step;
+	size_t cap = 0, off;
+	int reason, rc;
+
+	if (!db || !text || !stmts || !n)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_script_split: a NULL argument");
+	*stmts = NULL;
+	*n = 0;
+	rc = dbr__route_named(db, source, NULL, &src, &reason, err);
+	if (rc)
+		return rc;
+	if (!(src->drv->vt.caps & DBR_CAP_SQL))
+		return dbr__error_set(err, DBR_E_UNSUPPORTED, src->name,
+				      "source '%s': not an SQL source",
+				      src->name);
+	off = bom(text, len);
+	dbr_sqlsplit_init(&sp, text + off, len - off, src->drv->vt.lex_flags);
+	while ((step = dbr_sqlsplit_next(&sp, &st)) == DBR_SQLSPLIT_STMT) {
+		if (dbr__grow(stmts, &cap, *n + 1, sizeof(**stmts))) {
+			dbr__free(*stmts);
+			*stmts = NULL;
+			*n = 0;
+			return dbr__error_set(err, DBR_E_NOMEM, NULL,
+					      "out of memory");
+		}
+		(*stmts)[*n].start = st.start + off;
+		(*stmts)[*n].end = st.end + off;
+		(*stmts)[*n].line = st.line;
+		(*stmts)[(*n)++].tx_control =
+			dbr_sqlguard_is_tx_control(text + off + st.start);
+	}
+	if (step == DBR_SQLSPLIT_ERROR) {
+		dbr__free(*stmts);
+		*stmts = NULL;
+		*n = 0;
+		return dbr__error_set(err, DBR_E_STMT, src->name, "line %u: %s",
+				      sp.error_line,
+				      dbr_sqlsplit_strerror(sp.error));
+	}
+	return DBR_OK;
+}
+
+/* A source's run. */
+
+struct row {
+	int64_t version;
+	char *file; /* owned */
+	char sha256[65];
+	char *dirty; /* owned; NULL when clean */
+};
+
+struct run {
+	struct dbr *db;
+	struct dbr_migrate_options opts;
+	dbr_migrate_fn fn;
+	void *ud;
+	const struct dbr__migdir *dir;
+	struct dbr_source_config *src;
+	const struct dbr__migfile **files; /* the source's, one per version */
+	size_t nfiles;
+	struct row *rows; /* its version table, by version */
+	size_t nrows, rowcap;
+	bool table; /* the version table exists */
+};
+
+static void emit(const struct run *r, int kind, const char *file,
+		 int64_t version, const struct dbr_error *e)
+{
+	struct dbr_migrate_event ev = {
+		sizeof(ev), kind, r->src->name, file, version, 0, 0, 0, NULL, e
+	};
+
+	if (r->fn)
+		r->fn(r->ud, &ev);
+}
+
+/* Fill err from e about a file: "source 'S': FILE:LINE: message". */
+static int file_error(struct dbr_error *err, const struct dbr_error *e,
+		      const char *source, const char *file, unsigned line)
+{
+	struct dbr_error copy = *e;
+
+	if (line)
+		dbr__error_set(err, copy.code, source, "%s:%u: %s", file, line,
+			       dbr__error_bare(&copy, source));
+	else
+		dbr__error_set(err, copy.code, source, "%s: %s", file,
+			       dbr__error_bare(&copy, source));
+	if (err) {
+		err->native_code = copy.native_code;
+		memcpy(err->sqlstate, copy.sqlstate, sizeof(err->sqlstate));
+		dbr__error_classify(err);
+		dbr__error_source(err, source);
+	}
+	return copy.code;
+}
+
+/* The same with a message of the core's own. */
+static int file_refuse(struct dbr_error *err, int code, const char *source,
+		       const char *file, unsigned line, const char *why)
+{
+	dbr__error_set(err, code, source, "%s:%u: %s", file, line, why);
+	dbr__error_source(err, source);
+	return code;
+}
+
+static void rows_clear(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrows; i++) {
+		dbr__free(r->rows[i].file);
+		dbr__free(r->rows[i].dirty);
+	}
+	r->nrows = 0;
+	r->table = false;
+}
+
+static char *text_col(struct dbr_result *res, size_t col)
+{
+	size_t len;
+	const char *s = dbr_result_text(res, col, &len);
+
+	return s ? dbr__strndup(s, len) : NULL;
+}
+
+static int read_row(struct run *r, struct dbr_result *res)
+{
+	struct row *w;
+	const char *sha;
+
+	if (dbr__grow(&r->rows, &r->rowcap, r->nrows + 1, sizeof(*r->rows)))
+		return DBR_E_NOMEM;
+	w = &r->rows[r->nrows];
+	memset(w, 0, sizeof(*w));
+	w->version = dbr_result_int64(res, 0);
+	w->file = text_col(res, 1);
+	sha = dbr_result_text(res, 2, NULL);
+	dbr__copy_text(w->sha256, sizeof(w->sha256), sha ? sha : "");
+	if (dbr_result_type(res, 3) != DBR_TYPE_NULL)
+		w->dirty = text_col(res, 3);
+	r->nrows++;
+	if (!w->file || (dbr_result_type(res, 3) != DBR_TYPE_NULL && !w->dirty))
+		return DBR_E_NOMEM;
+	return DBR_OK;
+}
+
+/* Read the version table (none yet: no rows, r->table false). */
+static int read_rows(struct run *r, struct dbr_error *err)
+{
+	struct dbr_result *res = NULL;
+	struct dbr_error e;
+	int rc;
+
+	rows_clear(r);
+	rc = dbr_query_source(r->db, r->src->name, select_sql, NULL, 0, &res,
+			      &e);
+	if (rc == DBR_E_STMT && strstr(e.message, TABLE))
+		return DBR_OK;
+	if (rc) {
+		*err = e;
+		return rc;
+	}
+	r->table = true;
+	while ((rc = dbr_result_next(res)) == DBR_ROW)
+		if (read_row(r, res)) {
+			dbr_result_free(res);
+			return dbr__error_set(err, DBR_E_NOMEM, NULL,
+					      "out of memory");
+		}
+	if (rc != DBR_DONE)
+		*err = *dbr_result_error(res);
+	dbr_result_free(res);
+	return rc == DBR_DONE ? DBR_OK : rc;
+}
+
+static const struct row *find_row(const struct run *r, int64_t version)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrows; i++)
+		if (r->rows[i].version == version)
+			return &r->rows[i];
+	return NULL;
+}
+
+/* The source's files: per number, its type's variant, else the plain. */
+static int choose_files(struct run *r)
+{
+	const struct dbr__migdir *d = r->dir;
+	const struct dbr__migfile *pick;
+	size_t i = 0, j;
+
+	r->files = dbr__calloc(d->n ? d->n : 1, sizeof(*r->files));
+	if (!r->files)
+		return DBR_E_NOMEM;
+	while (i < d->n) {
+		pick = NULL;
+		for (j = i;
+		     j < d->n && d->files[j].version == d->files[i].version;
+		     j++)
+			if (!strcmp(d->files[j].type, r->src->drv->type) ||
+			    (!d->files[j].type[0] && !pick))
+				pick = &d->files[j];
+		if (pick)
+			r->files[r->nfiles++] = pick;
+		else
+			emit(r, DBR_MIGRATE_NO_VARIANT, d->files[i].name,
+			     d->files[i].version, NULL);
+		i = j;
+	}
+	return DBR_OK;
+}
+
+/* Whether a file is at or below the target version. */
+static bool wanted(const struct run *r, const struct dbr__migfile *f)
+{
+	return !r->opts.to || f->version <= r->opts.to;
+}
+
+/* The source's summary (version, state, pending, changed). */
+static void summarize(const struct run *r, struct dbr_migrate_event *ev)
+{
+	const struct row *w;
+	bool dirty = false;
+	size_t i;
+
+	ev->version = 0;
+	ev->pending = 0;
+	ev->changed = 0;
+	for (i = 0; i < r->nrows; i++) {
+		ev->version = r->rows[i].version;
+		dirty = dirty || r->rows[i].dirty;
+	}
+	for (i = 0; i < r->nfiles; i++) {
+		w = find_row(r, r->files[i]->version);
+		if (!w && wanted(r, r->files[i]))
+			ev->pending++;
+		else if (w && strcmp(w->sha256, r->files[i]->sha256))
+			ev->changed++;
+	}
+	ev->state =
+		dirty ? DBR_MIGRATE_DIRTY
+		: ev->changed && !(r->opts.flags & DBR_MIGRATE_ALLOW_CHANGED)
+			? DBR_MIGRATE_CHANGED_FILES
+		: ev->pending ? DBR_MIGRATE_PENDING
+			      : DBR_MIGRATE_OK;
+}
+
+/* Run one statement, in tx when not NULL. */
+static int exec(const struct run *r, struct dbr_tx *tx, const char *sql,
+		const struct dbr_value *p, size_t n, struct dbr_error *e)
+{
+	if (tx)
+		return dbr_tx_query(tx, sql, p, n, NULL, e);
+	return dbr_query_source(r->db, r->src->name, sql, p, n, NULL, e);
+}
+
+/* Now, UTC, as "YYYY-MM-DD HH:MM:SS". */
+static void now_text(char *buf, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm))
+		dbr__copy_text(buf, size, "?");
+}
+
+static int insert_row(const struct run *r, struct dbr_tx *tx,
+		      const struct dbr__migfile *f, const char *dirty,
+		      struct dbr_error *e)
+{
+	char at[32];
+	struct dbr_value p[5];
+
+	now_text(at, sizeof(at));
+	p[0] = dbr_int64(f->version);
+	p[1] = dbr_text(f->name, strlen(f->name));
+	p[2] = dbr_text(f->sha256, strlen(f->sha256));
+	p[3] = dbr_text(at, strlen(at));
+	p[4] = dirty ? dbr_text(dirty, strlen(dirty)) : dbr_null();
+	return exec(r, tx, insert_sql, p, 5, e);
+}
+
+static int create_table(const struct run *r, struct dbr_error *err)
+{
+	struct dbr_error e;
+	int rc = exec(r, NULL, create_sql, NULL, 0, &e);
+
+	/* Two processes creating it at once: one fails, and tries again. */
+	if (rc)
+		rc = exec(r, NULL, create_sql, NULL, 0, &e);
+	if (rc)
+		*err = e;
+	return rc;
+}
+
+/* Run a file's statements, in tx when not NULL; *line: the failing one. */
+static int run_statements(const struct run *r, struct dbr_tx *tx,
+			  const struct dbr__migfile *f, unsigned *line,
+			  struct dbr_error *e)
+{
+	struct dbr_script_stmt *st;
+	size_t n, i;
+	char *sql;
+	int rc;
+
+	rc = dbr_script_split(r->db, r->src->name, f->text, f->len, &st, &n, e);
+	for (i = 0; !rc && i < n; i++) {
+		*line = st[i].line;
+		sql = dbr__strndup(f->text + st[i].start,
+				   st[i].end - st[i].start);
+		rc = sql ? exec(r, tx, sql, NULL, 0, e)
+			 : dbr__error_set(e, DBR_E_NOMEM, NULL,
+					  "out of memory");
+		dbr__free(sql);
+	}
+	dbr_free(st);
+	return rc;
+}
+
+/*
+ * Apply a file in one transaction with its version row, inserted first:
+ * *raced when another process applied it meanwhile.
+ */
+static int apply_in_tx(const struct run *r, const struct dbr__migfile *f,
+		       bool *raced, struct dbr_error *err)
+{
+	struct dbr_tx *tx;
+	struct dbr_error e;
+	unsigned line = 0;
+	int rc;
+
+	rc = dbr_tx_begin_source(r->db, r->src->name, &tx, &e);
+	if (rc)
+		return file_error(err, &e, r->src->name, f->name, 0);
+	rc = insert_row(r, tx, f, NULL, &e);
+	if (rc == DBR_E_CONSTRAINT) {
+		*raced = true;
+		dbr_tx_rollback(tx, NULL);
+		return DBR_OK;
+	}
+	if (!rc)
+		rc = run_statements(r, tx, f, &line, &e);
+	if (rc) {
+		dbr_tx_rollback(tx, NULL);
+		return file_error(err, &e, r->src->name, f->name, line);
+	}
+	rc = dbr_tx_commit(tx, &e);
+	return rc ? file_error(err, &e, r->src->name, f->name, 0) : DBR_OK;
+}
+
+/* Apply a file statement by statement; a failure leaves it dirty. */
+static int apply_each(const struct run *r, const struct dbr__migfile *f,
+		      bool *raced, struct dbr_error *err)
+{
+	struct dbr_value p[4];
+	struct dbr_error e;
+	unsigned line = 0;
+	char at[32];
+	int rc;
+
+	rc = insert_row(r, NULL, f, "being applied", &e);
+	if (rc == DBR_E_CONSTRAINT) {
+		*raced = true;
+		return DBR_OK;
+	}
+	if (!rc)
+		rc = run_statements(r, NULL, f, &line, &e);
+	if (rc) {
+		file_error(err, &e, r->src->name, f->name, line);
+		/* The message without "source 'NAME': " is the dirty mark. */
+		p[0] = dbr_text(dbr__error_bare(err, r->src->name),
+				strlen(dbr__error_bare(err, r->src->name)));
+		p[1] = dbr_int64(f->version);
+		exec(r, NULL, dirty_sql, p, 2, &e);
+		return rc;
+	}
+	now_text(at, sizeof(at));
+	p[0] = dbr_text(f->name, strlen(f->name));
+	p[1] = dbr_text(f->sha256, strlen(f->sha256));
+	p[2] = dbr_text(at, strlen(at));
+	p[3] = dbr_int64(f->version);
+	rc = exec(r, NULL, clear_sql, p, 4, &e);
+	return rc ? file_error(err, &e, r->src->name, f->name, 0) : DBR_OK;
+}
+
+/* Split every pending file and refuse transaction control in it. */
+static int plan(const struct run *r, struct dbr_error *err)
+{
+	const struct dbr__migfile *f;
+	struct dbr_script_stmt *st;
+	struct dbr_error e;
+	size_t i, j, n;
+	int rc = DBR_OK;
+
+	for (i = 0; !rc && i < r->nfiles; i++) {
+		f = r->files[i];
+		if (find_row(r, f->version) || !wanted(r, f))
+			continue;
+		rc = dbr_script_split(r->db, r->src->name, f->text, f->len, &st,
+				      &n, &e);
+		if (rc) {
+			dbr__error_set(err, rc, r->src->name, "%s: %s", f->name,
+				       e.message);
+			dbr__error_source(err, r->src->name);
+		}
+		for (j = 0; !rc && j < n; j++)
+			if (st[j].tx_control)
+				rc = file_refuse(
+					err, DBR_E_STMT, r->src->name, f->name,
+					st[j].line,
+					"transaction control is refused in a "
+					"migration file: each file runs in "
+					"one transaction of dbroute's, or "
+					"statement by statement after "
+					"'-- dbroute: no-transaction'");
+		dbr_free(st);
+	}
+	return rc;
+}
+
+/* Apply every pending file up to the target, in order. */
+static int apply(struct run *r, struct dbr_error *err)
+{
+	const struct dbr__migfile *f;
+	bool tx_ddl = r->src->drv->vt.caps & DBR_CAP_TRANSACTIONAL_DDL;
+	bool raced;
+	size_t i, off;
+	int rc = create_table(r, err);
+
+	for (i = 0; !rc && i < r->nfiles; i++) {
+		f = r->files[i];
+		if (find_row(r, f->version) || !wanted(r, f))
+			continue;
+		raced = false;
+		off = bom(f->text, f->len);
+		if (tx_ddl &&
+		    !dbr_sqlsplit_no_transaction(f->text + off, f->len - off))
+			rc = apply_in_tx(r, f, &raced, err);
+		else
+			rc = apply_each(r, f, &raced, err);
+		if (rc)
+			emit(r, DBR_MIGRATE_FAILED, f->name, f->version, err);
+		else if (!raced)
+			emit(r, DBR_MIGRATE_APPLIED, f->name, f->version, NULL);
+	}
+	return rc;
+}
+
+/* Record force_version as the version: rows above it deleted, every file
+ * up to it recorded clean. */
+static int force(struct run *r, struct dbr_error *err)
+{
+	const struct dbr__migfile *f;
+	const struct row *w;
+	struct dbr_tx *tx = NULL;
+	struct dbr_value p[4];
+	struct dbr_error e;
+	char at[32];
+	size_t i;
+	int rc = create_table(r, err);
+
+	if (!rc)
+		rc = read_rows(r, err);
+	if (!rc && (r->src->drv->vt.caps & DBR_CAP_TRANSACTIONS))
+		rc = dbr_tx_begin_source(r->db, r->src->name, &tx, err);
+	if (rc)
+		return rc;
+	p[0] = dbr_int64(r->opts.force_version);
+	rc = exec(r, tx, delete_sql, p, 1, &e);
+	now_text(at, sizeof(at));
+	for (i = 0; !rc && i < r->nfiles; i++) {
+		f = r->files[i];
+		w = find_row(r, f->version);
+		if (f->version > r->opts.force_version || (w && !w->dirty))
+			continue;
+		if (!w) {
+			rc = insert_row(r, tx, f, NULL, &e);
+			continue;
+		}
+		p[0] = dbr_text(f->name, strlen(f->name));
+		p[1] = dbr_text(f->sha256, strlen(f->sha256));
+		p[2] = dbr_text(at, strlen(at));
+		p[3] = dbr_int64(f->version);
+		rc = exec(r, tx, clear_sql, p, 4, &e);
+	}
+	if (rc) {
+		dbr_tx_rollback(tx, NULL);
+		*err = e;
+		return rc;
+	}
+	rc = tx ? dbr_tx_commit(tx, &e) : DBR_OK;
+	if (rc)
+		*err = e;
+	return rc;
+}
+
+/* Refuse a source whose version is dirty or whose files changed. */
+static int refuse(const struct run *r, const struct dbr_migrate_event *sum,
+		  struct dbr_error *err)
+{
+	const char *name = r->src->name;
+	size_t i;
+
+	if (sum->state == DBR_MIGRATE_DIRTY) {
+		for (i = 0; i < r->nrows && !r->rows[i].dirty; i++)
+			;
+		dbr__error_set(err, DBR_E_STMT, name,
+			       "version %lld is dirty (%s): repair the source "
+			       "by hand, then record the version it is at "
+			       "with --force-version",
+			       (long long)r->rows[i].version, r->rows[i].dirty);
+	} else {
+		dbr__error_set(err, DBR_E_STMT, name,
+			       "%zu applied file(s) changed since: restore "
+			       "them, or go on with --allow-changed",
+			       sum->changed);
+	}
+	dbr__error_source(err, name);
+	return DBR_E_STMT;
+}
+
+/* Emit a CHANGED event for every applied file that changed since. */
+static void report_changed(const struct run *r)
+{
+	const struct row *w;
+	size_t i;
+
+	for (i = 0; i < r->nfiles; i++) {
+		w = find_row(r, r->files[i]->version);
+		if (w && strcmp(w->sha256, r->files[i]->sha256))
+			emit(r, DBR_MIGRATE_CHANGED, r->files[i]->name,
+			     r->files[i]->version, NULL);
+	}
+}
+
+/* Read, check, plan and apply (or only list) a source's files. */
+static int run_source(struct run *r, struct dbr_migrate_event *sum,
+		      struct dbr_error *err)
+{
+	bool dry = r->opts.flags & DBR_MIGRATE_DRY_RUN;
+	size_t i;
+	int rc;
+
+	if (r->opts.flags & DBR_MIGRATE_FORCE_VERSION)
+		return force(r, err);
+	rc = read_rows(r, err);
+	if (rc)
+		return rc;
+	summarize(r, sum);
+	report_changed(r);
+	if (sum->state == DBR_MIGRATE_DIRTY ||
+	    sum->state == DBR_MIGRATE_CHANGED_FILES)
+		return refuse(r, sum, err);
+	rc = plan(r, err);
+	if (rc || !dry)
+		return rc ? rc : apply(r, err);
+	for (i = 0; i < r->nfiles; i++)
+		if (!find_row(r, r->files[i]->version) &&
+		    wanted(r, r->files[i]))
+			emit(r, DBR_MIGRATE_WOULD_APPLY, r->files[i]->name,
+			     r->files[i]->version, NULL);
+	return DBR_OK;
+}
+
+/* One source, from the skip check to its summary event. */
+static int migrate_source(struct run *r, struct dbr_error *err)
+{
+	struct dbr_migrate_event sum = { .size = sizeof(sum),
+					 .kind = DBR_MIGRATE_SOURCE };
+	unsigned caps = r->src->drv->vt.caps;
+	struct dbr_error e;
+	int rc = DBR_OK;
+
+	sum.source = r->src->name;
+	sum.version = -1;
+	sum.state = DBR_MIGRATE_SKIPPED;
+	if (!(caps & DBR_CAP_SQL))
+		sum.reason = "not an SQL source";
+	else if (r->src->readonly)
+		sum.reason = "read-only";
+	else if (choose_files(r))
+		rc = dbr__error_set(&e, DBR_E_NOMEM, NULL, "out of memory");
+	else
+		rc = run_source(r, &sum, &e);
+	if (!sum.reason) {
+		struct dbr_error e2;
+		bool dry = r->opts.flags & DBR_MIGRATE_DRY_RUN;
+
+		/* What the source is at now: read again after a write. */
+		if ((!dry || rc) && read_rows(r, &e2)) {
+			sum.state = DBR_MIGRATE_ERROR;
+			sum.version = -1;
+		} else {
+			summarize(r, &sum);
+		}
+		if (rc && !e.source[0])
+			dbr__error_source(&e, r->src->name);
+		sum.error = rc ? &e : NULL;
+	}
+	if (r->fn)
+		r->fn(r->ud, &sum);
+	if (rc && err)
+		*err = e;
+	rows_clear(r);
+	dbr__free(r->rows);
+	dbr__free(r->files);
+	r->rows = NULL;
+	r->rowcap = 0;
+	r->files = NULL;
+	r->nfiles = 0;
+	return rc;
+}
+
+struct stray_ctx {
+	struct dbr *db;
+	dbr_migrate_fn fn;
+	void *ud;
+};
+
+static void on_stray(void *ud, const char *name, const char *why)
+{
+	struct stray_ctx *c = ud;
+	struct dbr_migrate_event ev = { .size = sizeof(ev),
+					.kind = DBR_MIGRATE_STRAY,
+					.file = name,
+					.reason = why };
+
+	if (c->fn)
+		c->fn(c->ud, &ev);
+	else
+		dbr__log(&c->db->log, DBR_LOG_WARN, NULL,
+			 "migrations: ignoring '%s': %s", name, why);
+}
+
+/* Whether the options name the source (no names: every source). */
+static bool selected(const struct dbr_migrate_options *o, const char *name)
+{
+	size_t i;
+
+	if (!o->sources)
+		return true;
+	for (i = 0; o->sources[i]; i++)
+		if (!strcmp(o->sources[i], name))
+			return true;
+	return false;
+}
+
+static int check_options(struct dbr *db, const struct dbr_migrate_options *o,
+			 struct dbr_error *err)
+{
+	size_t i;
+
+	if (o->to < 0 || o->force_version < 0)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_migrate: a negative version");
+	if ((o->flags & DBR_MIGRATE_FORCE_VERSION) &&
+	    (!o->sources || !o->sources[0]))
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_migrate: forcing a version needs "
+				      "the sources named");
+	for (i = 0; o->sources && o->sources[i]; i++)
+		if (!dbr__config_source(db->cfg, o->sources[i]))
+			return dbr__error_set(err, DBR_E_NOTFOUND, NULL,
+					      "no source named '%s'",
+					      o->sources[i]);
+	return DBR_OK;
+}
+
+int dbr_migrate(struct dbr *db, const char *dir,
+		const struct dbr_migrate_options *opts, dbr_migrate_fn fn,
+		void *ud, struct dbr_error *err)
+{
+	struct run r = { .db = db, .fn = fn, .ud = ud };
+	struct stray_ctx sc = { db, fn, ud };
+	struct dbr__migdir d;
+	struct dbr_error e;
+	size_t i;
+	int rc, first = DBR_OK;
+
+	if (!db || !dir || (opts && opts->size < sizeof(r.opts)))
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_migrate: a NULL argument or a bad "
+				      "options size");
+	if (opts)
+		memcpy(&r.opts, opts, sizeof(r.opts));
+	r.opts.size = sizeof(r.opts);
+	rc = check_options(db, &r.opts, err);
+	if (!rc)
+		rc = dbr__migdir_read(dir, &d, on_stray, &sc, err);
+	if (rc)
+		return rc;
+	r.dir = &d;
+	for (i = 0; i < db->cfg->nsources; i++) {
+		r.src = &db->cfg->sources[i];
+		if (!selected(&r.opts, r.src->name))
+			continue;
+		rc = migrate_source(&r, &e);
+		if (rc && !first) {
+			first = rc;
+			if (err)
+				*err = e;
+		}
+	}
+	dbr__migdir_release(&d);
+	return first;
+}
+
+const char *dbr_migrate_state_name(int state)
+{
+	switch (state) {
+	case DBR_MIGRATE_OK: return "ok";
+	case DBR_MIGRATE_PENDING: return "pending";
+	case DBR_MIGRATE_DIRTY: return "dirty";
+	case DBR_MIGRATE_CHANGED_FILES: return "changed";
+	case DBR_MIGRATE_SKIPPED: return "skipped";
+	case DBR_MIGRATE_ERROR: return "error";
+	default: return "?";
+	}
+}

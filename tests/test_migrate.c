@@ -1,0 +1,570 @@
+/*
+ * test_migrate.c - dbr_migrate() on real SQLite files and, when the suite
+ * started it (DBR_TEST_PG), the real PostgreSQL server: a folder of five
+ * files (a dialect variant, a trigger body, dollar quotes) on two SQLite
+ * sources and a PostgreSQL one, a read-only and a Redis source skipped;
+ * a re-run applies nothing; a failing file leaves its source at the
+ * version before; changed files, dirty versions, --to, dry runs,
+ * transaction control refused, two handles at once.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "migrate.h"
+
+static char *dir, *mig;
+static char events[16384];
+static size_t nev;
+
+/* Record each event as one line: KIND SOURCE FILE-or-summary. */
+static void record(void *ud, const struct dbr_migrate_event *ev)
+{
+	static const char *const kinds[] = { "?",      "stray",	    "applied",
+					     "would",  "novariant", "changed",
+					     "failed", "source" };
+	size_t left = sizeof(events) - nev;
+	int n;
+
+	(void)ud;
+	if (ev->kind == DBR_MIGRATE_SOURCE)
+		n = snprintf(events + nev, left, "source %s %lld %s %zu %zu\n",
+			     ev->source, (long long)ev->version,
+			     dbr_migrate_state_name(ev->state), ev->pending,
+			     ev->changed);
+	else
+		n = snprintf(events + nev, left, "%s %s %s\n", kinds[ev->kind],
+			     ev->source ? ev->source : "-", ev->file);
+	if (n > 0 && (size_t)n < left)
+		nev += (size_t)n;
+}
+
+static int migrate(struct dbr *db, const char *const *sources, int64_t to,
+		   unsigned flags, struct dbr_error *err)
+{
+	struct dbr_migrate_options o = { sizeof(o), sources, to, 0, flags };
+
+	nev = 0;
+	events[0] = '\0';
+	return dbr_migrate(db, mig, &o, record, NULL, err);
+}
+
+static bool has(const char *line)
+{
+	return strstr(events, line) != NULL;
+}
+
+#define assert_event(line)                                                     \
+	do {                                                                   \
+		if (!has(line))                                                \
+			fail_msg("no event '%s' in:\n%s", line, events);       \
+	} while (0)
+
+static void put(const char *name, const char *text)
+{
+	free(t_write(mig, name, text));
+}
+
+static int64_t sql_int(const char *db, const char *sql)
+{
+	char *path = t_path(dir, db);
+	int64_t v = t_sqlite_int(path, sql);
+
+	free(path);
+	return v;
+}
+
+/* An integer from a source through dbroute (-1 on error). */
+static int64_t src_int(struct dbr *db, const char *source, const char *sql)
+{
+	struct dbr_result *res = NULL;
+	int64_t v = -1;
+
+	if (dbr_query_source(db, source, sql, NULL, 0, &res, NULL))
+		return -1;
+	if (dbr_result_next(res) == DBR_ROW)
+		v = dbr_result_int64(res, 0);
+	dbr_result_free(res);
+	return v;
+}
+
+static const char init_sql[] =
+	"-- a comment; with a semicolon\n"
+	"CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);\n"
+	"INSERT INTO t VALUES (1, 'a;b');\n";
+static const char audit_sql[] = "CREATE TABLE audit (id BIGINT);\n";
+static const char trigger_sqlite[] =
+	"CREATE TRIGGER t_audit AFTER INSERT ON t\n"
+	"BEGIN\n"
+	"  INSERT INTO audit VALUES (CASE WHEN new.id > 0 THEN new.id END);\n"
+	"END;\n";
+static const char trigger_pg[] =
+	"CREATE FUNCTION t_audit() RETURNS trigger AS $body$\n"
+	"BEGIN\n"
+	"  INSERT INTO audit VALUES (NEW.id); -- ; in a body\n"
+	"  RETURN NEW;\n"
+	"END;\n"
+	"$body$ LANGUAGE plpgsql;\n"
+	"CREATE TRIGGER t_audit AFTER INSERT ON t\n"
+	"  FOR EACH ROW EXECUTE FUNCTION t_audit();\n";
+static const char view_sql[] = "\xef\xbb\xbf"
+			       "CREATE VIEW v AS SELECT id, name || '--;' AS n"
+			       " FROM t;\n";
+static const char seed_sql[] = "INSERT INTO t VALUES (2, 'x');\n";
+
+/* Create PostgreSQL database `name` afresh; false without the server. */
+static bool pg_database(const char *name, char *conninfo, size_t size)
+{
+	const char *pg = getenv("DBR_TEST_PG");
+	char cmd[1024];
+
+	if (!pg)
+		return false;
+	snprintf(cmd, sizeof(cmd),
+		 "PGOPTIONS='-c client_min_messages=warning' psql -X -q '%s' "
+		 "-c 'DROP DATABASE IF EXISTS %s' -c "
+		 "'CREATE DATABASE %s' >/dev/null",
+		 pg, name, name);
+	assert_int_equal(system(cmd), 0);
+	snprintf(conninfo, size, "%s dbname=%s", pg, name);
+	return true;
+}
+
+/* A configuration of sources a and b (SQLite), ro, kv, pg when given. */
+static struct dbr *open_sources(const char *conninfo)
+{
+	char text[2048], *path;
+	struct dbr *db;
+
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = a\n"
+		 "[source.a]\ntype = sqlite\npath = a.db\n"
+		 "[source.b]\ntype = sqlite\npath = b.db\n"
+		 "[source.ro]\ntype = sqlite\npath = a.db\nreadonly = true\n"
+		 "[source.kv]\ntype = redis\nport = 1\n"
+		 "%s%s%s",
+		 conninfo ? "[source.pg]\ntype = postgres\nconninfo = " : "",
+		 conninfo ? conninfo : "", conninfo ? "\n" : "");
+	path = t_write(dir, "m.ini", text);
+	db = t_open(path);
+	free(path);
+	return db;
+}
+
+static void five_files(void)
+{
+	put("0001_init.sql", init_sql);
+	put("0002_audit.sql", audit_sql);
+	put("0003_trigger.sqlite.sql", trigger_sqlite);
+	put("0003_trigger.postgres.sql", trigger_pg);
+	put("04_view.sql", view_sql);
+	put("0005_seed.sql", seed_sql);
+	put("README.md", "not a migration\n");
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = t_tmpdir();
+	mig = t_path(dir, "migrations");
+	assert_int_equal(mkdir(mig, 0755), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	t_rmtree(dir);
+	free(dir);
+	free(mig);
+	return 0;
+}
+
+/* Each test starts with an empty folder and fresh database files. */
+static int fresh(void **state)
+{
+	teardown(state);
+	return setup(state);
+}
+
+static void test_migrate__five_files_every_source(void **state)
+{
+	char conninfo[1024];
+	bool pg = pg_database("dbroute_mig_lib", conninfo, sizeof(conninfo));
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	five_files();
+	db = open_sources(pg ? conninfo : NULL);
+	if (migrate(db, NULL, 0, 0, &err))
+		fail_msg("%s\n%s", err.message, events);
+	assert_event("stray - README.md");
+	assert_event("applied a 0003_trigger.sqlite.sql");
+	assert_event("applied b 04_view.sql");
+	assert_event("source a 5 ok 0 0");
+	assert_event("source b 5 ok 0 0");
+	assert_event("source ro -1 skipped 0 0");
+	assert_event("source kv -1 skipped 0 0");
+	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM t"), 2);
+	assert_int_equal(sql_int("b.db", "SELECT count(*) FROM audit"), 1);
+	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM v WHERE n = "
+					 "'a;b--;'"),
+			 1);
+	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM "
+					 "dbroute_schema_version WHERE "
+					 "length(sha256) = 64 AND dirty IS "
+					 "NULL"),
+			 5);
+	if (pg) {
+		assert_event("applied pg 0003_trigger.postgres.sql");
+		assert_event("source pg 5 ok 0 0");
+		assert_int_equal(
+			src_int(db, "pg", "SELECT count(*) FROM audit"), 1);
+	}
+	/* Again: nothing to apply. */
+	assert_int_equal(migrate(db, NULL, 0, 0, &err), DBR_OK);
+	assert_null(strstr(events, "applied"));
+	assert_event("source a 5 ok 0 0");
+	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM t"), 2);
+	dbr_close(db);
+}
+
+/* File 3 fails on b: b stays at 2 with nothing of file 3; the others go
+ * on to 5, and the error names the source, the file and the line. */
+static void test_migrate__failing_file_leaves_previous_version(void **state)
+{
+	char conninfo[1024];
+	bool pg = pg_database("dbroute_mig_fail", conninfo, sizeof(conninfo));
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	put("0001_a.sql", "CREATE TABLE one (x INT);\n");
+	put("0002_b.sql", "CREATE TABLE two (x INT);\n");
+	put("0003_c.sql", "CREATE TABLE three (x INT);\n"
+			  "INSERT INTO three VALUES (1);\n"
+			  "CREATE TABLE clash (x INT);\n");
+	put("0004_d.sql", "CREATE TABLE four (x INT);\n");
+	put("0005_e.sql", "CREATE TABLE five (x INT);\n");
+	db = open_sources(pg ? conninfo : NULL);
+	assert_int_equal(dbr_query_source(db, "b", "CREATE TABLE clash (y)",
+					  NULL, 0, NULL, NULL),
+			 DBR_OK);
+	assert_int_equal(sql_int("b.db", "SELECT count(*) FROM clash"), 0);
+	assert_int_not_equal(migrate(db, NULL, 0, 0, &err), DBR_OK);
+	assert_non_null(strstr(err.message, "source 'b': 0003_c.sql:3: "));
+	assert_event("failed b 0003_c.sql");
+	assert_event("source b 2 pending 3 0");
+	assert_event("source a 5 ok 0 0");
+	if (pg)
+		assert_event("source pg 5 ok 0 0");
+	assert_int_equal(sql_int("b.db", "SELECT count(*) FROM sqlite_master "
+					 "WHERE name = 'three'"),
+			 0);
+	assert_int_equal(sql_int("b.db", "SELECT max(version) FROM "
+					 "dbroute_schema_version"),
+			 2);
+	dbr_close(db);
+}
+
+static void test_migrate__changed_file_reported(void **state)
+{
+	const char *const only_a[] = { "a", NULL };
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	put("0001_a.sql", "CREATE TABLE one (x INT);\n");
+	put("0002_b.sql", "CREATE TABLE two (x INT);\n");
+	db = open_sources(NULL);
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_OK);
+	put("0001_a.sql", "CREATE TABLE one (x INT, y INT);\n");
+	put("0003_c.sql", "CREATE TABLE three (x INT);\n");
+	assert_int_equal(migrate(db, only_a, 0, DBR_MIGRATE_DRY_RUN, &err),
+			 DBR_E_STMT);
+	assert_event("changed a 0001_a.sql");
+	assert_event("source a 2 changed 1 1");
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_E_STMT);
+	assert_non_null(strstr(err.message, "source 'a': 1 applied file(s) "
+					    "changed"));
+	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM sqlite_master "
+					 "WHERE name = 'three'"),
+			 0);
+	assert_int_equal(
+		migrate(db, only_a, 0, DBR_MIGRATE_ALLOW_CHANGED, &err),
+		DBR_OK);
+	assert_event("source a 3 ok 0 1");
+	dbr_close(db);
+}
+
+static void test_migrate__to_and_dry_run(void **state)
+{
+	const char *const only_b[] = { "b", NULL };
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	five_files();
+	db = open_sources(NULL);
+	assert_int_equal(migrate(db, only_b, 0, DBR_MIGRATE_DRY_RUN, &err),
+			 DBR_OK);
+	assert_event("would b 0001_init.sql");
+	assert_event("would b 0005_seed.sql");
+	assert_event("source b 0 pending 5 0");
+	assert_null(strstr(events, "source a"));
+	/* A dry run writes nothing, not even the version table. */
+	assert_int_equal(sql_int("b.db", "SELECT count(*) FROM sqlite_master"),
+			 0);
+	assert_int_equal(migrate(db, only_b, 2, 0, &err), DBR_OK);
+	assert_event("source b 2 ok 0 0");
+	assert_int_equal(sql_int("b.db", "SELECT count(*) FROM sqlite_master "
+					 "WHERE name = 'v'"),
+			 0);
+	assert_int_equal(migrate(db, only_b, 0, DBR_MIGRATE_DRY_RUN, &err),
+			 DBR_OK);
+	assert_event("source b 2 pending 3 0");
+	assert_null(strstr(events, "would b 0002"));
+	assert_int_equal(migrate(db, only_b, 0, 0, &err), DBR_OK);
+	assert_event("source b 5 ok 0 0");
+	dbr_close(db);
+}
+
+/* No transaction: a failure marks the version dirty at FILE:LINE; the
+ * source is refused until the version is forced. */
+static void test_migrate__dirty_then_forced(void **state)
+{
+	const char *const only_a[] = { "a", NULL };
+	struct dbr_migrate_options o = { sizeof(o), only_a, 0, 2,
+					 DBR_MIGRATE_FORCE_VERSION };
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	put("0001_a.sql", "CREATE TABLE one (x INT);\n");
+	put("0002_b.sql", "-- dbroute: no-transaction\n"
+			  "CREATE TABLE two (x INT);\n"
+			  "\n"
+			  "INSERT INTO nowhere VALUES (1);\n");
+	put("0003_c.sql", "CREATE TABLE three (x INT);\n");
+	db = open_sources(NULL);
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_E_STMT);
+	assert_non_null(strstr(err.message, "source 'a': 0002_b.sql:4: "));
+	assert_event("source a 2 dirty 1 0");
+	/* The statement before the failure stays: no transaction. */
+	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM two"), 0);
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_E_STMT);
+	assert_non_null(
+		strstr(err.message, "version 2 is dirty (0002_b.sql:4"));
+	assert_null(strstr(events, "applied"));
+	/* Repaired by hand, then forced to 2. */
+	assert_int_equal(dbr_migrate(db, mig, &o, record, NULL, &err), DBR_OK);
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_OK);
+	assert_event("applied a 0003_c.sql");
+	assert_event("source a 3 ok 0 0");
+	o.sources = NULL;
+	assert_int_equal(dbr_migrate(db, mig, &o, NULL, NULL, &err),
+			 DBR_E_MISUSE);
+	dbr_close(db);
+}
+
+static void test_migrate__tx_control_refused_when_planning(void **state)
+{
+	const char *const only_a[] = { "a", NULL };
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	put("0001_a.sql", "CREATE TABLE one (x INT);\n");
+	put("0002_b.sql", "CREATE TABLE two (x INT);\n"
+			  "/* ; */ COMMIT;\n");
+	db = open_sources(NULL);
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_E_STMT);
+	assert_non_null(strstr(err.message, "source 'a': 0002_b.sql:2: "
+					    "transaction control is refused"));
+	/* Refused before anything ran, file 1 included. */
+	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM sqlite_master "
+					 "WHERE name = 'one'"),
+			 0);
+	put("0002_b.sql", "CREATE TABLE two (x INT);\n'unterminated;\n");
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_E_STMT);
+	assert_non_null(strstr(err.message, "0002_b.sql: line 2: "));
+	dbr_close(db);
+}
+
+static void test_migrate__folder_errors(void **state)
+{
+	struct dbr__migdir d;
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	put("0001_a.sql", "SELECT 1;\n");
+	put("1_b.sql", "SELECT 2;\n");
+	assert_int_equal(dbr__migdir_read(mig, &d, NULL, NULL, &err),
+			 DBR_E_CONFIG);
+	assert_non_null(strstr(err.message, "have the same number"));
+	{
+		char *p = t_path(mig, "1_b.sql");
+
+		assert_int_equal(unlink(p), 0);
+		free(p);
+	}
+	put("0002_x.sqlite.sql", "SELECT 2;\n");
+	put("0002_x.sql", "SELECT 2;\n");
+	put("0003_only.postgres.sql", "SELECT 3;\n");
+	put("99999999999999999999_big.txt", "");
+	put("1_x.txt", "");
+	put("0004_bad.Type.sql", "");
+	assert_int_equal(dbr__migdir_read(mig, &d, NULL, NULL, &err), DBR_OK);
+	assert_int_equal(d.n, 4);
+	assert_string_equal(d.files[1].name, "0002_x.sql");
+	assert_string_equal(d.files[2].type, "sqlite");
+	dbr__migdir_release(&d);
+	db = open_sources(NULL);
+	{
+		const char *const only_a[] = { "a", NULL };
+
+		assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_OK);
+		assert_event("novariant a 0003_only.postgres.sql");
+		assert_event("stray - 0004_bad.Type.sql");
+		assert_event("source a 2 ok 0 0");
+		assert_int_equal(migrate(db,
+					 (const char *const[]){ "zz", NULL }, 0,
+					 0, &err),
+				 DBR_E_NOTFOUND);
+	}
+	dbr_close(db);
+	assert_int_equal(dbr_migrate(NULL, mig, NULL, NULL, NULL, &err),
+			 DBR_E_MISUSE);
+	put("99999999999999999999_big.sql", "");
+	assert_int_equal(dbr__migdir_read(mig, &d, NULL, NULL, &err),
+			 DBR_E_CONFIG);
+	assert_non_null(strstr(err.message, "the number is too large"));
+}
+
+struct racer {
+	char *config;
+	int rc;
+	struct dbr_error err;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct dbr *db = t_open(r->config);
+
+	r->rc = dbr_migrate(db, mig, NULL, NULL, NULL, &r->err);
+	dbr_close(db);
+	return NULL;
+}
+
+/* Two handles (each its own pools, as two processes) at once: each file
+ * runs once on each source. */
+static void test_migrate__two_at_once(void **state)
+{
+	char conninfo[1024], text[2048];
+	bool pg = pg_database("dbroute_mig_race", conninfo, sizeof(conninfo));
+	struct racer r[2];
+	pthread_t th[2];
+	struct dbr *db;
+	int i;
+
+	(void)state;
+	put("0001_a.sql", "CREATE TABLE log (f TEXT);\n");
+	for (i = 2; i <= 30; i++) {
+		char name[32], body[128];
+
+		snprintf(name, sizeof(name), "%04d_f.sql", i);
+		snprintf(body, sizeof(body),
+			 "CREATE TABLE t%d (x INT);\n"
+			 "INSERT INTO log VALUES ('%d');\n",
+			 i, i);
+		put(name, body);
+	}
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = a\n"
+		 "[source.a]\ntype = sqlite\npath = a.db\ntimeout = 30\n"
+		 "%s%s%s",
+		 pg ? "[source.pg]\ntype = postgres\nconninfo = " : "",
+		 pg ? conninfo : "", pg ? "\n" : "");
+	r[0].config = t_write(dir, "race.ini", text);
+	r[1].config = r[0].config;
+	for (i = 0; i < 2; i++) {
+		memset(&r[i].err, 0, sizeof(r[i].err));
+		assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		if (r[i].rc)
+			fail_msg("racer %d: %s", i, r[i].err.message);
+	}
+	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM log"), 29);
+	assert_int_equal(sql_int("a.db", "SELECT count(DISTINCT f) FROM log"),
+			 29);
+	if (pg) {
+		db = t_open(r[0].config);
+		assert_int_equal(src_int(db, "pg", "SELECT count(*) FROM log"),
+				 29);
+		dbr_close(db);
+	}
+	free(r[0].config);
+}
+
+static void test_migrate__split_api(void **state)
+{
+	static const char script[] =
+		"\xef\xbb\xbf-- head\nSELECT 1;\nBEGIN;\n"
+		"CREATE TRIGGER x AFTER INSERT ON t BEGIN SELECT 1; END;";
+	struct dbr_script_stmt *st;
+	struct dbr_error err;
+	struct dbr *db;
+	size_t n;
+
+	(void)state;
+	db = open_sources(NULL);
+	assert_int_equal(dbr_script_split(db, "a", script, strlen(script), &st,
+					  &n, &err),
+			 DBR_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(st[0].line, 2);
+	assert_memory_equal(script + st[0].start, "SELECT 1", 8);
+	assert_true(st[1].tx_control);
+	assert_false(st[0].tx_control);
+	assert_int_equal(st[2].line, 4);
+	assert_int_equal(script[st[2].end - 1], 'D');
+	dbr_free(st);
+	assert_int_equal(dbr_script_split(db, "kv", "GET x", 5, &st, &n, &err),
+			 DBR_E_UNSUPPORTED);
+	assert_int_equal(dbr_script_split(db, NULL, "'x", 2, &st, &n, &err),
+			 DBR_E_STMT);
+	assert_string_equal(err.message, "line 1: unterminated quoted string");
+	assert_null(st);
+	dbr_close(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_migrate__five_files_every_source,
+				       fresh),
+		cmocka_unit_test_setup(
+			test_migrate__failing_file_leaves_previous_version,
+			fresh),
+		cmocka_unit_test_setup(test_migrate__changed_file_reported,
+				       fresh),
+		cmocka_unit_test_setup(test_migrate__to_and_dry_run, fresh),
+		cmocka_unit_test_setup(test_migrate__dirty_then_forced, fresh),
+		cmocka_unit_test_setup(
+			test_migrate__tx_control_refused_when_planning, fresh),
+		cmocka_unit_test_setup(test_migrate__folder_errors, fresh),
+		cmocka_unit_test_setup(test_migrate__two_at_once, fresh),
+		cmocka_unit_test_setup(test_migrate__split_api, fresh),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
