@@ -589,7 +589,7 @@ static void test_cli__query_usage_errors(void **state)
 }
 
 /*
- * query -f FILE and -f - read the statement from a file or standard input;
+ * query -f FILE and -f - read a script from a file or standard input;
  * '-' as the statement is refused, never sent as SQL (issue 12 item 9).
  */
 static void test_cli__query_from_file(void **state)
@@ -604,15 +604,16 @@ static void test_cli__query_from_file(void **state)
 	assert_string_equal(out, "answer\n42\n");
 	assert_int_equal(run("query -c c.ini --chat 1 --file=q.sql"), 0);
 	assert_string_equal(out, "answer\n42\n");
-	assert_int_equal(run("query -c c.ini --all -f - < q.sql"), 0);
-	assert_string_equal(out, "answer\n42\n42\n");
+	assert_int_equal(run("query -c c.ini --chat 1 -f - < q.sql"), 0);
+	assert_string_equal(out, "answer\n42\n");
 	assert_int_equal(run("query -c c.ini --chat 1 -"), 2);
 	assert_non_null(strstr(err, "'-' is not a statement"));
 	assert_int_equal(run("query -c c.ini --chat 1 -- -"), 2);
 	assert_int_equal(run("query -c c.ini --chat 1 -f q.sql 'SELECT 1'"), 2);
 	assert_int_equal(run("query -c c.ini --chat 1 -f missing.sql"), 2);
 	assert_non_null(strstr(err, "-f 'missing.sql': cannot open"));
-	assert_int_equal(run("query -c c.ini --chat 1 -f two.sql"), 1);
+	assert_int_equal(run("query -c c.ini --chat 1 -f two.sql"), 0);
+	assert_string_equal(out, "1\n1\n2\n2\n");
 	f = fopen(nul, "ab");
 	assert_non_null(f);
 	assert_int_equal(fwrite("\0", 1, 1, f), 1);
@@ -624,6 +625,240 @@ static void test_cli__query_from_file(void **state)
 	free(nul);
 }
 
+/* Each line of cli.out read by Python's json: its array's length. */
+static const char lines_py[] =
+	"import json\n"
+	"for line in open('cli.out', encoding='utf-8'):\n"
+	"    v = json.loads(line)\n"
+	"    assert type(v) is list\n"
+	"    print(len(v), ','.join(sorted(v[0])) if v else '')\n";
+
+/*
+ * query -f runs every statement of a script in order (issue 15 item 5):
+ * SQLite trigger bodies and quotes, one JSON array per statement per line
+ * (read by Python's json), the first error stops it at FILE:LINE, and
+ * --single-transaction rolls the whole script back; -f with --param, a
+ * fan-out or a key-value source is a usage error.
+ */
+static void test_cli__query_script(void **state)
+{
+	char *files[6], *answer;
+
+	(void)state;
+	files[0] = t_write(dir, "s1.sql",
+			   "CREATE TABLE s1 (a INTEGER, b TEXT);\n"
+			   "CREATE TRIGGER s1t AFTER INSERT ON s1 BEGIN\n"
+			   "  UPDATE s1 SET b = b || ';' WHERE a = new.a;\n"
+			   "END;\n"
+			   "INSERT INTO s1 VALUES (1, 'x'), (2, 'y');\n"
+			   "SELECT a, b FROM s1 ORDER BY a;\n"
+			   "SELECT count(*) AS n FROM s1;\n");
+	files[1] = t_write(dir, "s2.sql",
+			   "INSERT INTO s1 VALUES (3, 'z');\n"
+			   "-- the next line fails\n"
+			   "\n"
+			   "INSERT INTO nowhere VALUES (1);\n"
+			   "INSERT INTO s1 VALUES (4, 'w');\n");
+	files[2] = t_path(dir, "lines.py");
+	free(files[2]);
+	files[2] = t_write(dir, "lines.py", lines_py);
+	files[3] =
+		t_write(dir, "kv.ini", "[source.kv]\ntype = redis\nport = 1\n");
+	files[4] = t_write(dir, "s3.sql", "SELECT 1;\n'open\n");
+	files[5] = t_path(dir, "lines.answer");
+	assert_int_equal(run("query -c c.ini --source groups --format json "
+			     "-f s1.sql"),
+			 0);
+	assert_int_equal(sh("cd '%s' && /usr/bin/python3 lines.py "
+			    ">lines.answer%s%s",
+			    "", ""),
+			 0);
+	answer = t_read(files[5]);
+	assert_string_equal(answer, "0 \n0 \n0 \n2 a,b\n1 n\n");
+	free(answer);
+	assert_int_equal(run("query -c c.ini --source groups -f s1.sql"), 1);
+	assert_non_null(strstr(err, "dbroute: s1.sql:1: source 'groups': "));
+	assert_int_equal(run("query -c c.ini --scope settings "
+			     "--single-transaction -f s2.sql"),
+			 1);
+	assert_non_null(strstr(err, "dbroute: s2.sql:4: source 'groups': "));
+	assert_int_equal(run("query -c c.ini --source groups 'SELECT "
+			     "group_concat(a) FROM s1'"),
+			 0);
+	assert_string_equal(out, "group_concat(a)\n1,2\n");
+	assert_int_equal(run("query -c c.ini --source groups -f - < s2.sql"),
+			 1);
+	assert_non_null(strstr(err, "dbroute: <stdin>:4: "));
+	assert_int_equal(run("query -c c.ini --source groups 'SELECT "
+			     "group_concat(a) FROM s1'"),
+			 0);
+	assert_string_equal(out, "group_concat(a)\n1,2,3\n");
+	assert_int_equal(run("query -c c.ini --chat 1 -f s3.sql"), 1);
+	assert_non_null(strstr(err, "s3.sql: line 2: unterminated quoted"));
+	assert_string_equal(out, "");
+	assert_int_equal(run("query -c c.ini --chat 1 --param 1 -f s1.sql"), 2);
+	assert_int_equal(run("query -c c.ini --all -f s1.sql"), 2);
+	assert_int_equal(run("query -c c.ini --source main --source groups "
+			     "-f s1.sql"),
+			 2);
+	assert_int_equal(run("query -c c.ini --chat 1 --single-transaction "
+			     "'SELECT 1'"),
+			 2);
+	assert_int_equal(run("query -c kv.ini --source kv -f s1.sql"), 2);
+	assert_non_null(strstr(err, "source 'kv' takes key-value commands"));
+	for (int i = 0; i < 6; i++)
+		free(files[i]);
+}
+
+/* Write a migration file into dir/mig. */
+static void mig_file(const char *name, const char *text)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "mig/%s", name);
+	free(t_write(dir, path, text));
+}
+
+/* Read cli.out as CSV with Python's csv: rows joined by '|'. */
+static const char csv_py[] =
+	"import csv\n"
+	"for row in csv.reader(open('cli.out', newline='')):\n"
+	"    print('|'.join(row))\n";
+
+/*
+ * dbroute migrate and migrate status (issue 15 items 2, 3): applied to
+ * the writable SQL sources, a read-only and a key-value source skipped,
+ * the status in text (no header), CSV and JSON read back by Python's
+ * parsers, --to, --dry-run, a changed file, exit codes.
+ */
+static void test_cli__migrate(void **state)
+{
+	char *files[3], *answer;
+
+	(void)state;
+	assert_int_equal(sh("mkdir -p '%s/mig'%s%s", "", ""), 0);
+	files[0] = t_write(dir, "m.ini",
+			   "[database]\ndefault_source = a\n"
+			   "[source.a]\ntype = sqlite\npath = ma.db\n"
+			   "[source.ro]\ntype = sqlite\npath = ma.db\n"
+			   "readonly = true\n"
+			   "[source.kv]\ntype = redis\nport = 1\n");
+	files[1] = t_write(dir, "read_csv.py", csv_py);
+	files[2] = NULL;
+	mig_file("0001_one.sql", "CREATE TABLE one (x INT);\n");
+	mig_file("0002_two.sql", "CREATE TABLE two (x INT);\n");
+	mig_file("0003_three.sqlite.sql", "CREATE TABLE three (x INT);\n");
+	mig_file("notes.txt", "not a migration\n");
+	assert_int_equal(run("migrate status -c m.ini --dir mig"), 0);
+	assert_string_equal(out, "a\t0\tpending\t3\t0\n"
+				 "ro\t-\tskipped\t0\t0\n"
+				 "kv\t-\tskipped\t0\t0\n");
+	assert_non_null(strstr(err, "ignoring 'notes.txt'"));
+	assert_int_equal(run("migrate -c m.ini --dir mig --dry-run"), 0);
+	assert_non_null(strstr(err, "would apply"));
+	assert_int_equal(run("migrate -c m.ini --dir mig --to 2"), 0);
+	assert_string_equal(out, "a\t2\tok\t0\t0\n"
+				 "ro\t-\tskipped\t0\t0\n"
+				 "kv\t-\tskipped\t0\t0\n");
+	assert_int_equal(run("migrate status -c m.ini --dir mig --format csv "
+			     "--source a"),
+			 0);
+	assert_int_equal(sh("cd '%s' && /usr/bin/python3 read_csv.py "
+			    ">csv.answer%s%s",
+			    "", ""),
+			 0);
+	files[2] = t_path(dir, "csv.answer");
+	answer = t_read(files[2]);
+	assert_string_equal(answer, "source|version|state|pending|changed\n"
+				    "a|2|pending|1|0\n");
+	free(answer);
+	assert_int_equal(run("migrate -c m.ini --dir mig"), 0);
+	mig_file("0001_one.sql", "CREATE TABLE one (x INT, y INT);\n");
+	assert_int_equal(run("migrate status -c m.ini --dir mig --format "
+			     "json"),
+			 0);
+	answer = json_pairs();
+	assert_string_equal(answer, "source=a,version=3,state=changed,"
+				    "pending=0,changed=1\n"
+				    "source=ro,version=-,state=skipped,"
+				    "pending=0,changed=0\n"
+				    "source=kv,version=-,state=skipped,"
+				    "pending=0,changed=0\n");
+	free(answer);
+	mig_file("0004_four.sql", "CREATE TABLE four (x INT);\n");
+	assert_int_equal(run("migrate -c m.ini --dir mig"), 1);
+	assert_non_null(strstr(err, "source 'a': 1 applied file(s) changed"));
+	assert_int_equal(run("migrate -c m.ini --dir mig --allow-changed"), 0);
+	assert_non_null(strstr(out, "a\t4\tok\t0\t1\n"));
+	/* Usage errors. */
+	assert_int_equal(run("migrate -c m.ini"), 2);
+	assert_int_equal(run("migrate -c m.ini --dir nowhere"), 2);
+	assert_int_equal(run("migrate -c m.ini --dir mig --source zz"), 2);
+	assert_int_equal(run("migrate -c m.ini --dir mig --force-version 2"),
+			 2);
+	assert_int_equal(run("migrate -c m.ini --dir mig --to x"), 2);
+	assert_int_equal(run("migrate status -c m.ini --dir mig --dry-run"), 2);
+	assert_int_equal(run("migrate stats -c m.ini --dir mig"), 2);
+	assert_int_equal(run("migrate -c m.ini --dir mig --chat 1"), 2);
+	for (int i = 0; i < 3; i++)
+		free(files[i]);
+}
+
+/*
+ * Two dbroute migrate processes at once on one SQLite file and, when the
+ * suite started it, one PostgreSQL database: each of 20 files runs once.
+ */
+static void test_cli__migrate_two_processes(void **state)
+{
+	const char *pg = getenv("DBR_TEST_PG");
+	char text[2048], body[128], name[64], *ini;
+	int i;
+
+	(void)state;
+	assert_int_equal(sh("rm -rf '%s/race' && mkdir -p '%s/race'", dir, ""),
+			 0);
+	free(t_write(dir, "race/0001_log.sql", "CREATE TABLE log (f INT);\n"));
+	for (i = 2; i <= 20; i++) {
+		snprintf(name, sizeof(name), "race/%04d_f.sql", i);
+		snprintf(body, sizeof(body),
+			 "CREATE TABLE t%d (x INT);\n"
+			 "INSERT INTO log VALUES (%d);\n",
+			 i, i);
+		free(t_write(dir, name, body));
+	}
+	if (pg)
+		assert_int_equal(
+			sh("cd '%s' && PGOPTIONS='-c client_min_messages=warning' "
+			   "psql -X -q '%s' "
+			   "-c 'DROP DATABASE IF EXISTS dbroute_mig_cli' "
+			   "-c 'CREATE DATABASE dbroute_mig_cli' >/dev/null%s",
+			   pg, ""),
+			0);
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = a\n"
+		 "[source.a]\ntype = sqlite\npath = race.db\ntimeout = 30\n"
+		 "%s%s%s",
+		 pg ? "[source.pg]\ntype = postgres\nconninfo = " : "",
+		 pg ? pg : "", pg ? " dbname=dbroute_mig_cli\n" : "");
+	ini = t_write(dir, "race.ini", text);
+	if (sh("cd '%s' && ('" DBR_CLI "' migrate -c race.ini --dir race "
+	       ">r1.out 2>&1 & '" DBR_CLI "' migrate -c race.ini --dir race "
+	       ">r2.out 2>&1; s=$?; wait $! && exit $s)%s%s",
+	       "", ""))
+		fail_msg("a migrate process failed: see %s/r1.out, r2.out",
+			 dir);
+	assert_int_equal(run("query -c race.ini --source a 'SELECT count(*), "
+			     "count(DISTINCT f) FROM log'"),
+			 0);
+	assert_string_equal(out, "count(*)\tcount(DISTINCT f)\n19\t19\n");
+	if (pg) {
+		assert_int_equal(run("query -c race.ini --source pg 'SELECT "
+				     "count(*) AS n FROM log'"),
+				 0);
+		assert_string_equal(out, "n\n19\n");
+	}
+	free(ini);
+}
 /*
  * A typo in a command, an option or a --source name is answered with the
  * nearest one (issue 12 item 6); a word near nothing gets no guess.
@@ -823,6 +1058,9 @@ int main(void)
 		cmocka_unit_test(test_cli__messages_escaped),
 		cmocka_unit_test(test_cli__query_usage_errors),
 		cmocka_unit_test(test_cli__query_from_file),
+		cmocka_unit_test(test_cli__query_script),
+		cmocka_unit_test(test_cli__migrate),
+		cmocka_unit_test(test_cli__migrate_two_processes),
 		cmocka_unit_test(test_cli__did_you_mean),
 		cmocka_unit_test(test_cli__unwritable_folder),
 		cmocka_unit_test(test_cli__malformed_input_catalogue),

@@ -84,6 +84,12 @@ static bool *flag_of(struct args *a, const char *opt)
 		return &a->sequential;
 	if (!strcmp(opt, "--with-source"))
 		return &a->with_source;
+	if (!strcmp(opt, "--single-transaction"))
+		return &a->single_tx;
+	if (!strcmp(opt, "--dry-run"))
+		return &a->dry_run;
+	if (!strcmp(opt, "--allow-changed"))
+		return &a->allow_changed;
 	return NULL;
 }
 
@@ -100,19 +106,47 @@ static const char **value_slot(struct args *a, const char *opt)
 		return &a->limit_text;
 	if (!strcmp(opt, "-f") || !strcmp(opt, "--file"))
 		return &a->file;
+	if (!strcmp(opt, "--dir"))
+		return &a->dir;
+	if (!strcmp(opt, "--to"))
+		return &a->to_text;
+	if (!strcmp(opt, "--force-version"))
+		return &a->force_text;
 	return NULL;
 }
 
 /* Every option, for suggestions; those taking a value come first. */
 static const char *const option_names[] = {
-	"-c",		"--config",	 "--chat",	   "--scope",
-	"--limit",	"--source",	 "--order",	   "--format",
-	"--param",	"--param-int",	 "--param-double", "-f",
-	"--file",	"--all",	 "--distinct",	   "--allow-partial",
-	"--sequential", "--with-source", "--param-null",   "-h",
-	"--help",	"--version",
+	"-c",
+	"--config",
+	"--chat",
+	"--scope",
+	"--limit",
+	"--source",
+	"--order",
+	"--format",
+	"--param",
+	"--param-int",
+	"--param-double",
+	"-f",
+	"--file",
+	"--dir",
+	"--to",
+	"--force-version",
+	"--all",
+	"--distinct",
+	"--allow-partial",
+	"--sequential",
+	"--with-source",
+	"--single-transaction",
+	"--dry-run",
+	"--allow-changed",
+	"--param-null",
+	"-h",
+	"--help",
+	"--version",
 };
-#define NVALUED 13 /* options in option_names that take a value */
+#define NVALUED 16 /* options in option_names that take a value */
 
 static bool takes_value(const char *opt)
 {

@@ -25,9 +25,14 @@ struct args {
 	const char **order; /* --order COL[:desc], repeatable */
 	size_t norder;
 	const char *limit_text;
-	const char *file; /* query -f FILE: the statement, "-" for stdin */
-	char *sql;	  /* the statement read from file, owned */
+	const char *file; /* query -f FILE: the script, "-" for stdin */
+	char *sql;	  /* the script read from file, owned */
+	size_t sql_len;
+	const char *dir;	/* migrate --dir DIR */
+	const char *to_text;	/* migrate --to N */
+	const char *force_text; /* migrate --force-version N */
 	bool all, distinct, partial, sequential, with_source;
+	bool single_tx, dry_run, allow_changed;
 	int format;
 	const char **pos; /* positional arguments */
 	size_t npos;
@@ -49,5 +54,14 @@ bool is_fanout(const struct args *a);
 
 /* Run a fan-out query and print its rows; returns the exit code. */
 int run_fanout(const struct args *a, struct dbr *db);
+
+/* Open the handle of -c FILE, errors said; returns 0 or the exit code. */
+int open_db(const struct args *a, struct dbr **db);
+
+/* Every --source names a source, else a usage error with a suggestion. */
+int check_sources(const struct args *a, struct dbr *db);
+
+/* dbroute migrate [status]; returns the exit code. */
+int cmd_migrate(const struct args *a);
 
 #endif /* DBR_CLI_H */

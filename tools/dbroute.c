@@ -14,7 +14,7 @@
 #include "cli.h"
 #include "output.h"
 
-/* The largest statement query -f reads. */
+/* The largest script query -f reads. */
 #define MAX_STATEMENT (16u * 1024 * 1024)
 
 static const char usage[] =
@@ -26,12 +26,26 @@ static const char usage[] =
 	"  route -c FILE CHAT_ID...\n"
 	"                          print CHAT_ID, source and reason per chat\n"
 	"  query -c FILE (--chat ID | --scope NAME | --source NAME)\n"
-	"        [--param VALUE]... ('STATEMENT' | -f FILE)\n"
+	"        [--param VALUE]... 'STATEMENT'\n"
 	"                          run one statement on the routed source\n"
+	"  query -c FILE (--chat ID | --scope NAME | --source NAME)\n"
+	"        [--single-transaction] -f FILE\n"
+	"                          run every statement of a script (FILE,\n"
+	"                          or '-' for standard input) in order,\n"
+	"                          stopping at the first error (FILE:LINE)\n"
 	"  query -c FILE (--all | --source NAME --source NAME...)\n"
 	"        [--order COL[:desc]]... [--limit N] [--distinct]\n"
 	"        [--allow-partial] [--sequential] 'STATEMENT'\n"
 	"                          run it on several sources, rows merged\n"
+	"  migrate -c FILE --dir DIR [--source NAME]... [--to N]\n"
+	"        [--dry-run] [--allow-changed] [--force-version N]\n"
+	"                          apply the migration files of DIR to every\n"
+	"                          writable SQL source (or those named), then\n"
+	"                          print each source's status\n"
+	"  migrate status -c FILE --dir DIR [--source NAME]... [--to N]\n"
+	"                          print SOURCE, VERSION, STATE, PENDING and\n"
+	"                          CHANGED per source; writes nothing\n"
+	"                          (docs/migrations.md)\n"
 	"\n"
 	"query options:\n"
 	"  --param VALUE           bind VALUE as text to the next '?'\n"
@@ -52,9 +66,11 @@ static const char usage[] =
 	"                            --with-source) is keyed NAME_2, NAME_3...,\n"
 	"                            skipping names a column has; [] for a\n"
 	"                            statement without columns\n"
+	"                          (-f: one array per statement, one per line)\n"
 	"  --with-source           a first column naming each row's source\n"
-	"  -f, --file FILE         read the statement from FILE ('-': standard\n"
-	"                          input) instead of the argument\n"
+	"  -f, --file FILE         run the script FILE ('-': standard input)\n"
+	"                          instead of one statement\n"
+	"  --single-transaction    -f: the whole script in one transaction\n"
 	"\n"
 	"  -c, --config FILE       the INI configuration\n"
 	"  -h, --help              show this help\n"
@@ -63,7 +79,7 @@ static const char usage[] =
 	"Negative chat ids need no '--': dbroute route -c f.ini -100123\n"
 	"Exit: 0 ok, 1 runtime error, 2 usage or configuration error.\n";
 
-static int open_db(const struct args *a, struct dbr **db)
+int open_db(const struct args *a, struct dbr **db)
 {
 	struct dbr_open_options opts = { sizeof(opts), out_log, NULL, 0 };
 	struct dbr_error err;
@@ -195,8 +211,117 @@ static int run_query(const struct args *a, struct dbr *db, int64_t chat)
 		out_error("dbroute: ", err.message);
 		return rc == DBR_E_NOTFOUND ? EXIT_USAGE : EXIT_RUNTIME;
 	}
-	rc = out_print(stdout, a->format, a->with_source, res);
+	rc = out_print(stdout, a->format, a->with_source ? OUT_WITH_SOURCE : 0,
+		       res);
 	dbr_result_free(res);
+	return rc;
+}
+
+/* The source a query goes to, its name copied; 0 or an exit code. */
+static int script_source(const struct args *a, struct dbr *db, int64_t chat,
+			 char *name)
+{
+	struct dbr_source_info info = { .size = sizeof(info) };
+	struct dbr_error err;
+	int rc = 0;
+
+	if (a->nsources)
+		snprintf(name, DBR_NAME_SIZE, "%s", a->sources[0]);
+	else if (a->scope)
+		dbr_route_scope(db, a->scope, name, DBR_NAME_SIZE, NULL);
+	else
+		dbr_route_chat(db, chat, name, DBR_NAME_SIZE, NULL);
+	rc = dbr_source_info(db, name, &info, &err);
+	if (rc) {
+		out_error("dbroute: ", err.message);
+		return EXIT_RUNTIME;
+	}
+	if (info.flags & DBR_SOURCE_KV)
+		return fail_usage("-f runs SQL scripts: source '%s' takes "
+				  "key-value commands",
+				  name);
+	return 0;
+}
+
+/* One statement of a script, in tx when not NULL; 0 or an exit code. */
+static int script_statement(const struct args *a, struct dbr *db, int64_t chat,
+			    struct dbr_tx *tx, const char *sql, unsigned line)
+{
+	struct dbr_result *res = NULL;
+	struct dbr_error err;
+	char where[600];
+	int rc;
+
+	if (tx)
+		rc = dbr_tx_query(tx, sql, NULL, 0, &res, &err);
+	else if (a->nsources)
+		rc = dbr_query_source(db, a->sources[0], sql, NULL, 0, &res,
+				      &err);
+	else if (a->scope)
+		rc = dbr_query_scope(db, a->scope, sql, NULL, 0, &res, &err);
+	else
+		rc = dbr_query(db, chat, sql, NULL, 0, &res, &err);
+	snprintf(where, sizeof(where),
+		 "dbroute: %s:%u: ", strcmp(a->file, "-") ? a->file : "<stdin>",
+		 line);
+	if (rc) {
+		out_error(where, err.message);
+		return EXIT_RUNTIME;
+	}
+	rc = out_print(stdout, a->format, OUT_ONE_LINE, res);
+	dbr_result_free(res);
+	return rc;
+}
+
+/* Begin the script's transaction on the routed source. */
+static int script_begin(const struct args *a, struct dbr *db, int64_t chat,
+			const char *name, struct dbr_tx **tx)
+{
+	struct dbr_error err;
+	int rc = a->chat_text ? dbr_tx_begin(db, chat, tx, &err)
+			      : dbr_tx_begin_source(db, name, tx, &err);
+
+	if (rc)
+		out_error("dbroute: ", err.message);
+	return rc ? EXIT_RUNTIME : 0;
+}
+
+/* query -f: every statement of the script in order, the first error
+ * ends it (and rolls back --single-transaction). */
+static int run_script(const struct args *a, struct dbr *db, int64_t chat)
+{
+	struct dbr_script_stmt *st = NULL;
+	struct dbr_tx *tx = NULL;
+	struct dbr_error err;
+	char name[DBR_NAME_SIZE], *sql;
+	size_t i, n = 0;
+	int rc = script_source(a, db, chat, name);
+
+	if (!rc &&
+	    dbr_script_split(db, name, a->sql, a->sql_len, &st, &n, &err)) {
+		fprintf(stderr, "dbroute: %s: ", a->file);
+		out_error("", err.message);
+		rc = EXIT_RUNTIME;
+	}
+	if (!rc && a->single_tx)
+		rc = script_begin(a, db, chat, name, &tx);
+	for (i = 0; !rc && i < n; i++) {
+		sql = strndup(a->sql + st[i].start, st[i].end - st[i].start);
+		if (!sql) {
+			fputs("dbroute: out of memory\n", stderr);
+			rc = EXIT_RUNTIME;
+			break;
+		}
+		rc = script_statement(a, db, chat, tx, sql, st[i].line);
+		free(sql);
+	}
+	if (tx && rc)
+		dbr_tx_rollback(tx, NULL);
+	else if (tx && dbr_tx_commit(tx, &err)) {
+		out_error("dbroute: ", err.message);
+		rc = EXIT_RUNTIME;
+	}
+	dbr_free(st);
 	return rc;
 }
 
@@ -219,9 +344,20 @@ static int check_query_args(const struct args *a, int64_t *chat)
 		return fail_usage("bad chat id '%s': expected a signed 64-bit "
 				  "integer",
 				  a->chat_text);
+	if (a->dir || a->to_text || a->force_text || a->dry_run ||
+	    a->allow_changed)
+		return fail_usage("%s", "--dir, --to, --force-version, "
+					"--dry-run and --allow-changed are "
+					"options of migrate");
 	if (a->file && a->npos)
 		return fail_usage("query takes %s, not both",
 				  "'STATEMENT' or -f FILE");
+	if (a->file && (a->nparams || is_fanout(a)))
+		return fail_usage("%s", "-f runs a script on one source: not "
+					"with --param, --all or several "
+					"--source");
+	if (a->single_tx && !a->file)
+		return fail_usage("%s", "--single-transaction needs -f FILE");
 	if (!a->file && a->npos != 1)
 		return fail_usage("query needs exactly one %s",
 				  "'STATEMENT' argument or -f FILE");
@@ -232,8 +368,8 @@ static int check_query_args(const struct args *a, int64_t *chat)
 	return 0;
 }
 
-/* Read the statement of query -f into a->sql; returns 0 or an exit code. */
-static int read_statement(struct args *a)
+/* Read the script of query -f into a->sql; returns 0 or an exit code. */
+static int read_script(struct args *a)
 {
 	bool in = !strcmp(a->file, "-");
 	FILE *f = in ? stdin : fopen(a->file, "rb");
@@ -287,13 +423,11 @@ static int read_statement(struct args *a)
 	}
 	buf[n] = '\0';
 	a->sql = buf;
-	a->pos[0] = buf;
-	a->npos = 1;
+	a->sql_len = n;
 	return 0;
 }
 
-/* Every --source names a source; else the nearest name is suggested. */
-static int check_sources(const struct args *a, struct dbr *db)
+int check_sources(const struct args *a, struct dbr *db)
 {
 	size_t i, j, n;
 	char **names = source_names(db, &n);
@@ -332,7 +466,7 @@ static int cmd_query(struct args *a)
 
 	rc = check_query_args(a, &chat);
 	if (!rc && a->file)
-		rc = read_statement(a);
+		rc = read_script(a);
 	if (!rc)
 		rc = open_db(a, &db);
 	if (rc)
@@ -342,7 +476,9 @@ static int cmd_query(struct args *a)
 		dbr_close(db);
 		return rc;
 	}
-	rc = is_fanout(a) ? run_fanout(a, db) : run_query(a, db, chat);
+	rc = is_fanout(a) ? run_fanout(a, db)
+	     : a->file	  ? run_script(a, db, chat)
+			  : run_query(a, db, chat);
 	if (fflush(stdout)) {
 		perror("dbroute: stdout");
 		rc = EXIT_RUNTIME;
@@ -353,8 +489,9 @@ static int cmd_query(struct args *a)
 
 static int unknown_command(const char *cmd)
 {
-	static const char *const cmds[] = { "check", "route", "query" };
-	const char *hint = dbr__suggest(cmd, cmds, 3);
+	static const char *const cmds[] = { "check", "route", "query",
+					    "migrate" };
+	const char *hint = dbr__suggest(cmd, cmds, 4);
 	char msg[160];
 
 	if (!hint)
@@ -392,12 +529,13 @@ int main(int argc, char **argv)
 		fputs("dbroute: out of memory\n", stderr);
 		rc = EXIT_RUNTIME;
 	} else if (strcmp(a.cmd, "check") && strcmp(a.cmd, "route") &&
-		   strcmp(a.cmd, "query")) {
+		   strcmp(a.cmd, "query") && strcmp(a.cmd, "migrate")) {
 		rc = unknown_command(a.cmd);
 	} else if (!(rc = parse_args(&a, argc, argv))) {
-		rc = !strcmp(a.cmd, "check")   ? cmd_check(&a)
-		     : !strcmp(a.cmd, "route") ? cmd_route(&a)
-					       : cmd_query(&a);
+		rc = !strcmp(a.cmd, "check")	 ? cmd_check(&a)
+		     : !strcmp(a.cmd, "route")	 ? cmd_route(&a)
+		     : !strcmp(a.cmd, "migrate") ? cmd_migrate(&a)
+						 : cmd_query(&a);
 	}
 	free(a.pos);
 	free(a.sources);

@@ -494,15 +494,16 @@ static void put_header(FILE *f, enum out_format fmt, bool with_source,
 }
 
 /* One row; keys are the JSON keys (result_keys), NULL in other formats. */
-static void put_row(FILE *f, enum out_format fmt, bool with_source,
+static void put_row(FILE *f, enum out_format fmt, unsigned flags,
 		    char *const *keys, struct dbr_result *res,
 		    unsigned long long row)
 {
+	bool with_source = flags & OUT_WITH_SOURCE;
 	size_t i, n = dbr_result_column_count(res);
 	struct dbr_value v;
 
 	if (fmt == OUT_JSON)
-		fputs(row ? ",\n{" : "{", f);
+		fputs(!row ? "{" : flags & OUT_ONE_LINE ? ",{" : ",\n{", f);
 	if (with_source) {
 		const char *src = dbr_result_source(res);
 
@@ -523,9 +524,10 @@ static void put_row(FILE *f, enum out_format fmt, bool with_source,
 	fputs(fmt == OUT_JSON ? "}" : "\n", f);
 }
 
-int out_print(FILE *f, enum out_format fmt, bool with_source,
+int out_print(FILE *f, enum out_format fmt, unsigned flags,
 	      struct dbr_result *res)
 {
+	bool with_source = flags & OUT_WITH_SOURCE;
 	unsigned long long rows = 0;
 	size_t n = dbr_result_column_count(res);
 	char **keys = NULL;
@@ -541,7 +543,7 @@ int out_print(FILE *f, enum out_format fmt, bool with_source,
 		fputs("[", f);
 	while ((rc = dbr_result_next(res)) == DBR_ROW)
 		if (n)
-			put_row(f, fmt, with_source, keys, res, rows++);
+			put_row(f, fmt, flags, keys, res, rows++);
 	if (fmt == OUT_JSON)
 		fputs("]\n", f);
 	keys_free(keys, n + with_source);
@@ -553,4 +555,33 @@ int out_print(FILE *f, enum out_format fmt, bool with_source,
 		fprintf(stderr, "%lld rows affected\n",
 			(long long)dbr_result_changes(res));
 	return 0;
+}
+
+void out_table(FILE *f, enum out_format fmt, bool header,
+	       const char *const *names, size_t ncols,
+	       const struct dbr_value *cells, size_t nrows)
+{
+	size_t r, c;
+
+	if (fmt != OUT_JSON && header) {
+		for (c = 0; c < ncols; c++)
+			put_name(f, fmt, names[c], c == 0);
+		putc('\n', f);
+	}
+	if (fmt == OUT_JSON)
+		putc('[', f);
+	for (r = 0; r < nrows; r++) {
+		if (fmt == OUT_JSON)
+			fputs(r ? ",\n{" : "{", f);
+		for (c = 0; c < ncols; c++) {
+			if (fmt == OUT_JSON)
+				put_name(f, fmt, names[c], c == 0);
+			else if (c)
+				putc(fmt == OUT_CSV ? ',' : '\t', f);
+			put_value(f, fmt, &cells[r * ncols + c]);
+		}
+		fputs(fmt == OUT_JSON ? "}" : "\n", f);
+	}
+	if (fmt == OUT_JSON)
+		fputs("]\n", f);
 }

@@ -12,18 +12,33 @@
 
 enum out_format { OUT_TEXT, OUT_CSV, OUT_JSON };
 
+/* How out_print() writes a result. */
+enum out_flags {
+	OUT_WITH_SOURCE = 1u << 0, /* a first column naming each row's source */
+	OUT_ONE_LINE = 1u << 1	   /* JSON: the whole array on one line */
+};
+
 /* Parse "text", "csv" or "json"; returns -1 for anything else. */
 int out_format_parse(const char *s);
 
 /*
  * Print a whole result: a header of column names and every row on f, or,
  * for a statement without columns, the rows affected on stderr (and [] on
- * f in JSON, whose keys are made unique: output.c). With
- * with_source, a first column "source" names each row's source. Errors go
- * to stderr. Returns the exit code (0, or 1 for a failed row).
+ * f in JSON, whose keys are made unique: output.c). flags: enum
+ * out_flags. Errors go to stderr. Returns the exit code (0, or 1 for a
+ * failed row).
  */
-int out_print(FILE *f, enum out_format fmt, bool with_source,
+int out_print(FILE *f, enum out_format fmt, unsigned flags,
 	      struct dbr_result *res);
+
+/*
+ * Print a table the tool built itself: nrows rows of ncols values (row
+ * by row in cells) under the column names, by the rules of out_print();
+ * the text format without its header line when header is false.
+ */
+void out_table(FILE *f, enum out_format fmt, bool header,
+	       const char *const *names, size_t ncols,
+	       const struct dbr_value *cells, size_t nrows);
 
 /*
  * One field of a tab-separated line in the text format's escaping (tab,

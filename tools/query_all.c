@@ -93,7 +93,8 @@ int run_fanout(const struct args *a, struct dbr *db)
 			     : EXIT_RUNTIME;
 	}
 	if (!rc && res) {
-		rc = out_print(stdout, a->format, a->with_source, res);
+		rc = out_print(stdout, a->format,
+			       a->with_source ? OUT_WITH_SOURCE : 0, res);
 		report_missing(res);
 	}
 	dbr_result_free(res);
