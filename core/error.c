@@ -113,6 +113,12 @@ int dbr__error_fillv(struct dbr_error *err, int code, int native_code,
 
 	if (!err)
 		return code;
+	/*
+	 * Every byte, padding and the text buffers' tails included: the
+	 * struct is copied whole to other callers (dbr_source_status's
+	 * `last`), who must never see this caller's stack.
+	 */
+	memset(err, 0, sizeof(*err));
 	err->code = code;
 	err->native_code = native_code;
 	dbr__copy_text(err->sqlstate, sizeof(err->sqlstate),
@@ -122,7 +128,6 @@ int dbr__error_fillv(struct dbr_error *err, int code, int native_code,
 	err->truncated = n >= (int)sizeof(err->message);
 	if (err->truncated)
 		memcpy(err->message + sizeof(err->message) - 4, "...", 4);
-	memset(err->reserved, 0, sizeof(err->reserved));
 	dbr__error_classify(err);
 	return code;
 }
@@ -144,20 +149,25 @@ int dbr__error_set(struct dbr_error *err, int code, const char *source,
 	return code;
 }
 
+void dbr__error_message(struct dbr_error *err, const char *text)
+{
+	memset(err->message, 0, sizeof(err->message));
+	if (dbr__copy_text(err->message, sizeof(err->message), text))
+		err->truncated = true;
+}
+
 void dbr__error_source(struct dbr_error *err, const char *source)
 {
-	char msg[sizeof(err->message)];
-	int n;
+	/* Room for the whole: cut, if at all, by dbr__error_message(). */
+	char msg[sizeof(err->message) + DBR_NAME_SIZE + 16];
 
 	if (!err)
 		return;
+	memset(err->source, 0, sizeof(err->source));
 	dbr__copy_text(err->source, sizeof(err->source), source);
-	n = snprintf(msg, sizeof(msg), "source '%s': %s", source, err->message);
-	if (n >= (int)sizeof(msg)) {
-		err->truncated = true;
-		memcpy(msg + sizeof(msg) - 4, "...", 4);
-	}
-	memcpy(err->message, msg, sizeof(msg));
+	snprintf(msg, sizeof(msg), "source '%.*s': %s", DBR_NAME_SIZE, source,
+		 err->message);
+	dbr__error_message(err, msg);
 }
 
 const char *dbr__error_bare(const struct dbr_error *e, const char *source)

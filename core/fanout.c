@@ -338,7 +338,7 @@ static int first_failure(const struct dbr__merge *m, bool all,
 			snprintf(msg, sizeof(msg),
 				 "fan-out: no source answered; first: %s",
 				 m->parts[i].err.message);
-			dbr__copy_text(err->message, sizeof(err->message), msg);
+			dbr__error_message(err, msg);
 		}
 		return m->parts[i].err.code ? m->parts[i].err.code : DBR_E_CONN;
 	}

@@ -55,6 +55,9 @@ int dbr__error_fillv(struct dbr_error *err, int code, int native_code,
 void dbr__error_classify(struct dbr_error *err);
 /* Replace err's hint (static text) by one that knows better; NULL ok. */
 void dbr__error_hint(struct dbr_error *err, const char *hint);
+/* Replace err's message by text (cut with "...", then truncated is set);
+ * the bytes after its NUL are zeroed. */
+void dbr__error_message(struct dbr_error *err, const char *text);
 /* Prefix err's message with "source 'NAME': " and set err->source. */
 void dbr__error_source(struct dbr_error *err, const char *source);
 /* err's message without its "source 'NAME': " prefix. */

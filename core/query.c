@@ -26,6 +26,20 @@ static const struct dbr_error stale_error = {
 	.code = DBR_E_MISUSE,
 	.message = "result is stale: used after dbr_result_free(), or after "
 		   "its transaction ended",
+	.hint = "keep no result past dbr_result_free() or the end of its "
+		"transaction",
+};
+
+/*
+ * What dbr_result_error() gives before a call on the result failed: a
+ * result's own error is marked unset by its code alone (run() stores one
+ * int, not the struct's 1.2 KB), and its other fields are then the last
+ * holder's of the slot, never shown.
+ */
+static const struct dbr_error no_error = {
+	.code = DBR_OK,
+	.message = "no error",
+	.hint = "",
 };
 
 /*
@@ -151,6 +165,7 @@ static DBR_INLINE int run(struct dbr *db, struct dbr__pconn *pc,
 	res->has_chat = false;
 	res->row = false;
 	res->done = false;
+	res->err.code = DBR_OK;
 	res->ncols = vt->column_count(pc->dc);
 	dbr__gen_open(&res->gen);
 	*out = res;
@@ -437,7 +452,9 @@ const struct dbr_error *dbr_result_error(const struct dbr_result *p)
 
 	if (!p)
 		return NULL;
-	return res ? &res->err : &stale_error;
+	if (!res)
+		return &stale_error;
+	return res->err.code ? &res->err : &no_error;
 }
 
 void dbr_result_free(struct dbr_result *p)

@@ -521,8 +521,10 @@ DBR_API const char *dbr_result_diverted_from(const struct dbr_result *res);
 /**
  * The details of the last failed call on this result.
  *
- * @return borrowed, valid until the next call on res; for a stale result
- *   a static error (DBR_E_MISUSE) saying so; NULL for NULL
+ * @return borrowed, valid until the next call on res; before any call on
+ *   res failed, a static error whose code is DBR_OK (message "no error",
+ *   hint ""); for a stale result a static, fully filled error
+ *   (DBR_E_MISUSE) saying so; NULL for NULL
  * Thread-safety: one thread at a time per result. Since: 0.1.
  */
 DBR_API const struct dbr_error *dbr_result_error(const struct dbr_result *res);

@@ -57,18 +57,33 @@ static void garbage(struct dbr_error *err)
 	memset(err, 0xa5, sizeof(*err));
 }
 
+/* A text field is terminated, and every byte after its NUL is zero: no
+ * byte of a caller's or the library's stack travels in the struct. */
+static void assert_text_clean(const char *text, size_t size)
+{
+	const char *nul = memchr(text, '\0', size);
+	size_t i;
+
+	assert_non_null(nul);
+	for (i = (size_t)(nul - text); i < size; i++)
+		assert_int_equal(text[i], 0);
+}
+
 /* Every field of a failure's error is set: code as returned, text fields
- * terminated, hint static and non-NULL, reserved zero. */
+ * terminated with zero tails, hint static and non-NULL, reserved zero. */
 static void assert_filled(const struct dbr_error *err, int code, bool retryable)
 {
+	unsigned char b;
 	size_t i;
 
 	assert_int_equal(err->code, code);
 	assert_true(err->retryable == retryable);
-	assert_true(err->truncated == false || err->truncated == true);
-	assert_non_null(memchr(err->sqlstate, '\0', sizeof(err->sqlstate)));
-	assert_non_null(memchr(err->source, '\0', sizeof(err->source)));
-	assert_non_null(memchr(err->message, '\0', sizeof(err->message)));
+	/* The byte itself: a bool read from 0xa5 bytes is undefined. */
+	memcpy(&b, &err->truncated, 1);
+	assert_true(b <= 1);
+	assert_text_clean(err->sqlstate, sizeof(err->sqlstate));
+	assert_text_clean(err->source, sizeof(err->source));
+	assert_text_clean(err->message, sizeof(err->message));
 	assert_non_null(err->hint);
 	assert_non_null(memchr(err->hint, '\0', 512));
 	for (i = 0; i < sizeof(err->reserved) / sizeof(err->reserved[0]); i++)
@@ -173,6 +188,69 @@ static void test_api__driver_failures_fill_every_field(void **state)
 			 DBR_E_UNAVAILABLE);
 	assert_filled(&err, DBR_E_UNAVAILABLE, true);
 	assert_string_equal(err.source, "gone");
+}
+
+/*
+ * A failure over a garbage struct leaves no garbage behind the NULs, and
+ * the copy a source keeps as its last error (dbr_source_status) carries
+ * none of that caller's bytes to another.
+ */
+static void test_api__no_garbage_past_the_text(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_error err, last;
+	int st;
+
+	garbage(&err);
+	assert_int_equal(dbr_query(f->db, 1, "SELEC 1", NULL, 0, NULL, &err),
+			 DBR_E_STMT);
+	assert_filled(&err, DBR_E_STMT, false);
+	garbage(&last);
+	assert_int_equal(dbr_source_status(f->db, "main", &st, NULL, &last),
+			 DBR_OK);
+	assert_filled(&last, DBR_E_STMT, false);
+	assert_string_equal(last.message, err.message);
+	/* Another caller's zeroed struct gets zero tails too. */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(dbr_query(f->db, 1, "SELEC 2", NULL, 0, NULL, &err),
+			 DBR_E_STMT);
+	assert_filled(&err, DBR_E_STMT, false);
+}
+
+/*
+ * dbr_result_error() is fully filled for a stale pointer, and a fresh
+ * result does not show the error of the slot's previous holder.
+ */
+static void test_api__result_error_stale_and_fresh(void **state)
+{
+	struct fixture *f = *state;
+	const struct dbr_error *e;
+	struct dbr_result *res;
+	struct dbr_error err;
+
+	/* The second row fails as it is stepped (an int64 overflow). */
+	assert_int_equal(dbr_query(f->db, 7,
+				   "SELECT abs(x) FROM (SELECT 1 AS x UNION "
+				   "ALL SELECT -9223372036854775807 - 1)",
+				   NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_error(res)->code, DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_next(res), DBR_E_STMT);
+	assert_filled(dbr_result_error(res), DBR_E_STMT, false);
+	dbr_result_free(res);
+	/* The same slot (max_connections = 1), a new holder. */
+	assert_int_equal(dbr_query(f->db, 7, "SELECT 1", NULL, 0, &res, &err),
+			 DBR_OK);
+	e = dbr_result_error(res);
+	assert_int_equal(e->code, DBR_OK);
+	assert_string_equal(e->message, "no error");
+	assert_string_equal(e->hint, "");
+	dbr_result_free(res);
+	e = dbr_result_error(res);
+	assert_filled(e, DBR_E_MISUSE, false);
+	assert_true(strlen(e->hint) > 0);
+	assert_non_null(strstr(e->message, "stale"));
 }
 
 /*
@@ -376,6 +454,11 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_api__driver_failures_fill_every_field, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_api__no_garbage_past_the_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_api__result_error_stale_and_fresh, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_api__names_outlive_their_handle, setup, teardown),
