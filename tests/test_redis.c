@@ -4,8 +4,10 @@
  * data to Redis while chats go to SQLite. A second hiredis connection
  * checks what dbroute stored.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -319,6 +322,76 @@ static void test_redis__auth_from_environment(void **state)
 	assert_non_null(strstr(err.message, "AUTH: "));
 	unsetenv("DBR_TEST_WRONG_PW");
 	dbr_close(other);
+	free(path);
+}
+
+/* Ping source `name` of the handle at path; its error in *err. */
+static int ping_at(const char *path, const char *name, struct dbr_error *err)
+{
+	struct dbr *other = t_open(path);
+	int rc;
+
+	memset(err, 0xa5, sizeof(*err));
+	rc = dbr_source_ping(other, name, err);
+	dbr_close(other);
+	return rc;
+}
+
+/*
+ * A connection refused for what the configuration says (a password unset
+ * or wrong, a database out of range) is not retryable and says what to
+ * fix; a server that never answers AUTH is an unreachable one: retryable,
+ * without the timeout's hint about a write that may have been applied.
+ */
+static void test_redis__connect_refusals_classified(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	char text[1024], *path;
+	struct dbr_error err;
+	int mute;
+
+	(void)state;
+	/* Listens, never accepts: connects, never answers. */
+	mute = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(mute >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(mute, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(mute, 8), 0);
+	assert_int_equal(getsockname(mute, (struct sockaddr *)&sa, &len), 0);
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = lite\n"
+		 "[source.lite]\ntype = sqlite\npath = lite.db\n"
+		 "[source.unset]\ntype = redis\nport = %d\n"
+		 "password_env = DBR_TEST_UNSET_PW\n"
+		 "[source.wrong]\ntype = redis\nport = %d\n"
+		 "password_env = DBR_TEST_WRONG_PW\n"
+		 "[source.nodb]\ntype = redis\nport = %d\ndb = 999999\n"
+		 "password_env = DBR_TEST_REDIS_PASSWORD\n"
+		 "[source.mute]\ntype = redis\nport = %d\ntimeout = 0.3\n"
+		 "password_env = DBR_TEST_REDIS_PASSWORD\n",
+		 port, port, port, (int)ntohs(sa.sin_port));
+	path = t_write(dir, "refused.ini", text);
+	unsetenv("DBR_TEST_UNSET_PW");
+	setenv("DBR_TEST_WRONG_PW", "nope", 1);
+	assert_int_equal(ping_at(path, "unset", &err), DBR_E_CONN);
+	assert_false(err.retryable);
+	assert_non_null(strstr(err.hint, "credentials"));
+	assert_int_equal(ping_at(path, "wrong", &err), DBR_E_CONN);
+	assert_non_null(strstr(err.message, "AUTH: "));
+	assert_false(err.retryable);
+	assert_non_null(strstr(err.hint, "credentials"));
+	assert_int_equal(ping_at(path, "nodb", &err), DBR_E_CONN);
+	assert_non_null(strstr(err.message, "SELECT: "));
+	assert_false(err.retryable);
+	assert_non_null(strstr(err.hint, "database"));
+	assert_int_equal(ping_at(path, "mute", &err), DBR_E_CONN);
+	assert_int_equal(err.code, DBR_E_CONN);
+	assert_true(err.retryable);
+	assert_null(strstr(err.hint, "timeout"));
+	assert_string_equal(err.source, "mute");
+	unsetenv("DBR_TEST_WRONG_PW");
+	close(mute);
 	free(path);
 }
 
@@ -986,6 +1059,7 @@ int main(void)
 		cmocka_unit_test(test_redis__errors),
 		cmocka_unit_test(test_redis__readonly_refuses_writes),
 		cmocka_unit_test(test_redis__db_selection),
+		cmocka_unit_test(test_redis__connect_refusals_classified),
 		cmocka_unit_test(test_redis__auth_from_environment),
 		cmocka_unit_test(test_redis__scope_beside_sql_chats),
 		cmocka_unit_test(test_redis__server_restart),

@@ -191,6 +191,20 @@ static redisReply *rds_call(struct rds_conn *c, int argc, const char **argv,
 	return reply;
 }
 
+/*
+ * A refusal no retry fixes (a password unset or refused, a database
+ * number out of range): the connection failed, but trying again fails the
+ * same way until the configuration changes.
+ */
+static void rds_refused(struct dbr_error *err)
+{
+	if (err) {
+		err->retryable = false;
+		err->hint = "fix the credentials or database in the "
+			    "configuration";
+	}
+}
+
 /* Run a setup command (AUTH, SELECT) whose reply must not be an error. */
 static int rds_setup(struct rds_conn *c, int argc, const char **argv,
 		     struct dbr_error *err)
@@ -203,6 +217,9 @@ static int rds_setup(struct rds_conn *c, int argc, const char **argv,
 	if (r->type == REDIS_REPLY_ERROR) {
 		rds_host->set_error(err, DBR_E_CONN, 0, NULL, "%s: %s", argv[0],
 				    r->str);
+		/* A server still loading its data set refuses for now. */
+		if (strncmp(r->str, "LOADING", 7))
+			rds_refused(err);
 		rc = DBR_E_CONN;
 	}
 	freeReplyObject(r);
@@ -245,6 +262,24 @@ static int rds_connect(struct rds_conn *c, const struct dbr_source_config *src,
 	return DBR_OK;
 }
 
+/*
+ * A timeout while connecting made a connection failure: filled again by
+ * set_error, so that retryable and the hint follow the new code (the
+ * timeout's hint speaks of a write that may have been applied).
+ */
+static void rds_unreachable(struct dbr_error *err)
+{
+	char msg[DBR_ERROR_MESSAGE_SIZE];
+	bool cut;
+
+	if (!err)
+		return;
+	memcpy(msg, err->message, sizeof(msg));
+	cut = err->truncated;
+	rds_host->set_error(err, DBR_E_CONN, err->native_code, NULL, "%s", msg);
+	err->truncated = cut;
+}
+
 /* (Re)connect, log in and select the database; any old context goes. */
 static int rds_start(struct rds_conn *c, struct dbr_error *err)
 {
@@ -268,6 +303,7 @@ static int rds_start(struct rds_conn *c, struct dbr_error *err)
 					    "password_env: environment "
 					    "variable '%s' is not set",
 					    pwenv);
+			rds_refused(err);
 			rc = DBR_E_CONN;
 		} else {
 			rc = rds_setup(c, 2, argv, err);
@@ -282,8 +318,7 @@ static int rds_start(struct rds_conn *c, struct dbr_error *err)
 	/* A server that does not answer while connecting is as unreachable
 	 * as one that refuses. */
 	if (rc == DBR_E_TIMEOUT) {
-		if (err)
-			err->code = DBR_E_CONN;
+		rds_unreachable(err);
 		rc = DBR_E_CONN;
 	}
 	/* Half set up (connected, but AUTH or SELECT refused) is no
