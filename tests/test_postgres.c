@@ -383,6 +383,83 @@ static void test_postgres__password_from_environment(void **state)
 	free(path);
 }
 
+/* Ping source `name` of a handle opened on path, over a garbage error. */
+static int ping_at(const char *path, const char *name, struct dbr_error *err)
+{
+	struct dbr *other = t_open(path);
+	int rc;
+
+	memset(err, 0xa5, sizeof(*err));
+	rc = dbr_source_ping(other, name, err);
+	dbr_close(other);
+	return rc;
+}
+
+/* A refusal no retry fixes: its SQLSTATE, libpq's usual message. */
+static void assert_refused(const struct dbr_error *err, const char *state,
+			   const char *text)
+{
+	assert_int_equal(err->code, DBR_E_CONN);
+	assert_string_equal(err->sqlstate, state);
+	assert_false(err->retryable);
+	assert_non_null(strstr(err->hint, "credentials or database"));
+	assert_non_null(strstr(err->message, text));
+	assert_null(strstr(err->message, state));
+	assert_null(strstr(err->message, "LOCATION"));
+}
+
+/*
+ * A connection refused for what the configuration says (a password
+ * unset or wrong, a role or a database that does not exist) carries the
+ * server's SQLSTATE, is not retryable and says what to fix; a server that
+ * is not there stays retryable. Statements after a connect keep libpq's
+ * usual messages.
+ */
+static void test_postgres__connect_refusals_classified(void **state)
+{
+	char text[4096], *path;
+	struct dbr_error err;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = lite\n"
+		 "[source.lite]\ntype = sqlite\npath = lite.db\n"
+		 "[source.pw]\ntype = postgres\nconninfo = %s user=dbr_pw\n"
+		 "password_env = DBR_TEST_WRONG_PASSWORD\n"
+		 "[source.unset]\ntype = postgres\nconninfo = %s\n"
+		 "password_env = DBR_TEST_UNSET_PASSWORD\n"
+		 "[source.role]\ntype = postgres\n"
+		 "conninfo = %s user=dbr_no_such_role\n"
+		 "[source.nodb]\ntype = postgres\n"
+		 "conninfo = %s dbname=dbr_no_such_db\n"
+		 "[source.away]\ntype = postgres\n"
+		 "conninfo = host=127.0.0.1 port=1 dbname=x\ntimeout = 1\n",
+		 conninfo, conninfo, conninfo, conninfo);
+	path = t_write(dir, "refused.ini", text);
+	setenv("DBR_TEST_WRONG_PASSWORD", "wrong", 1);
+	unsetenv("DBR_TEST_UNSET_PASSWORD");
+	assert_int_equal(ping_at(path, "pw", &err), DBR_E_CONN);
+	assert_refused(&err, "28P01", "password authentication failed");
+	assert_int_equal(ping_at(path, "role", &err), DBR_E_CONN);
+	assert_refused(&err, "28000", "dbr_no_such_role");
+	assert_int_equal(ping_at(path, "nodb", &err), DBR_E_CONN);
+	assert_refused(&err, "3D000", "dbr_no_such_db");
+	assert_int_equal(ping_at(path, "unset", &err), DBR_E_CONN);
+	assert_false(err.retryable);
+	assert_non_null(strstr(err.hint, "credentials or database"));
+	assert_int_equal(ping_at(path, "away", &err), DBR_E_CONN);
+	assert_true(err.retryable);
+	assert_string_equal(err.sqlstate, "");
+	/* A connection made: statements' messages as before. */
+	assert_int_equal(dbr_query(db, -1001, "SELEC 1", NULL, 0, NULL, &err),
+			 DBR_E_STMT);
+	assert_string_equal(err.sqlstate, "42601");
+	assert_null(strstr(err.message, "LOCATION"));
+	assert_null(strstr(err.message, "42601"));
+	unsetenv("DBR_TEST_WRONG_PASSWORD");
+	free(path);
+}
+
 /*
  * Item a: a deferred constraint fails at the implicit commit, after the
  * INSERT's command tag: the INSERT is an error and stores nothing, with
@@ -1755,6 +1832,7 @@ int main(void)
 		cmocka_unit_test(test_postgres__failed_transaction_commit),
 		cmocka_unit_test(test_postgres__terminated_backend_replaced),
 		cmocka_unit_test(test_postgres__password_from_environment),
+		cmocka_unit_test(test_postgres__connect_refusals_classified),
 		cmocka_unit_test(test_postgres__deferred_constraint_fails),
 		cmocka_unit_test(test_postgres__session_state_not_pooled),
 		cmocka_unit_test(test_postgres__copy_refused),

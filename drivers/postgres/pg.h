@@ -119,6 +119,10 @@ void pg_kill(struct pg_conn *c);
 /* Fill err from a result (or the connection); returns the category. */
 int pg_fail(struct pg_conn *c, const PGresult *res, struct dbr_error *err);
 
+/* Mark err (filled, or NULL) as a refusal no retry fixes: credentials or
+ * a database the configuration names wrongly. */
+void pg_refused(struct dbr_error *err);
+
 /* Send what libpq has queued, then wait until a result can be read
  * without blocking, under c->deadline. */
 int pg_wait_result(struct pg_conn *c, struct dbr_error *err);

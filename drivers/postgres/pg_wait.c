@@ -104,13 +104,20 @@ static int pg_category(PGconn *pg, const char *state)
 	return DBR_E_STMT;
 }
 
+/* The length of msg without libpq's trailing newline. */
+static int pg_trimmed(const char *msg, size_t n)
+{
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--;
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
 int pg_fail(struct pg_conn *c, const PGresult *res, struct dbr_error *err)
 {
 	const char *state =
 		res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = res ? PQresultErrorMessage(res) : "";
 	int code;
-	size_t n;
 
 	if (!c->pg) {
 		pg_host->set_error(err, DBR_E_CONN, 0, NULL,
@@ -119,13 +126,81 @@ int pg_fail(struct pg_conn *c, const PGresult *res, struct dbr_error *err)
 	}
 	if (!msg || !*msg)
 		msg = PQerrorMessage(c->pg);
-	/* The message without libpq's trailing newline. */
-	n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		n--;
 	code = pg_category(c->pg, state);
-	pg_host->set_error(err, code, 0, state, "%.*s", (int)n, msg);
+	pg_host->set_error(err, code, 0, state, "%.*s",
+			   pg_trimmed(msg, strlen(msg)), msg);
 	return code;
+}
+
+/* The link failed under a wait: a connection failure, libpq's message. */
+static void pg_lost(struct pg_conn *c, struct dbr_error *err)
+{
+	const char *msg = PQerrorMessage(c->pg);
+
+	pg_host->set_error(err, DBR_E_CONN, 0, NULL, "%.*s",
+			   pg_trimmed(msg, strlen(msg)), msg);
+}
+
+void pg_refused(struct dbr_error *err)
+{
+	if (err) {
+		err->retryable = false;
+		err->hint = "fix the credentials or database in the "
+			    "configuration";
+	}
+}
+
+/*
+ * Where the SQLSTATE sits in a message libpq formatted verbosely
+ * ("FATAL:  28P01: password ..."), or NULL. libpq keeps no field of a
+ * refused connection's error, only this text; the severity before it may
+ * be translated, the code never is.
+ */
+static const char *pg_state_in(const char *msg)
+{
+	const char *p;
+	int i;
+
+	for (p = strstr(msg, ":  "); p; p = strstr(p + 1, ":  ")) {
+		for (i = 3; i < 8; i++)
+			if (!((p[i] >= '0' && p[i] <= '9') ||
+			      (p[i] >= 'A' && p[i] <= 'Z')))
+				break;
+		if (i == 8 && p[8] == ':' && p[9] == ' ')
+			return p + 3;
+	}
+	return NULL;
+}
+
+/*
+ * A connection the server refused: its message as libpq's default would
+ * give it (the code and the LOCATION line of the verbose one taken out),
+ * with the SQLSTATE. A role, a password or a database that does not
+ * exist fails the same way until the configuration changes.
+ */
+static void pg_refusal(struct pg_conn *c, struct dbr_error *err)
+{
+	const char *msg = PQerrorMessage(c->pg);
+	const char *at = pg_state_in(msg);
+	const char *end;
+	char state[6];
+
+	if (!at) {
+		pg_host->set_error(err, DBR_E_CONN, 0, NULL, "%.*s",
+				   pg_trimmed(msg, strlen(msg)), msg);
+		return;
+	}
+	memcpy(state, at, 5);
+	state[5] = '\0';
+	end = strstr(at, "\nLOCATION:");
+	if (!end)
+		end = at + strlen(at);
+	pg_host->set_error(err, DBR_E_CONN, 0, state, "%.*s%.*s",
+			   (int)(at - msg), msg,
+			   pg_trimmed(at + 7, (size_t)(end - at - 7)), at + 7);
+	if (!strcmp(state, "28P01") || !strcmp(state, "28000") ||
+	    !strcmp(state, "3D000"))
+		pg_refused(err);
 }
 
 void pg_kill(struct pg_conn *c)
@@ -193,7 +268,7 @@ static int pg_connect_failed(struct pg_conn *c, bool timed_out,
 				   c->timeout);
 		return DBR_E_CONN;
 	}
-	pg_fail(c, NULL, err);
+	pg_refusal(c, err);
 	return DBR_E_CONN; /* whatever libpq says: no connection */
 }
 
@@ -209,6 +284,8 @@ int pg_wait_connect(struct pg_conn *c, const char *const *keys,
 		pg_host->set_error(err, DBR_E_NOMEM, 0, NULL, "out of memory");
 		return DBR_E_NOMEM;
 	}
+	/* While connecting only: a refusal's SQLSTATE (pg_refusal()). */
+	PQsetErrorVerbosity(c->pg, PQERRORS_VERBOSE);
 	if (PQstatus(c->pg) == CONNECTION_BAD)
 		return pg_connect_failed(c, false, err);
 	/* Each round waits, or makes progress: the deadline bounds it. */
@@ -226,6 +303,7 @@ int pg_wait_connect(struct pg_conn *c, const char *const *keys,
 		if (ready < 0)
 			return pg_connect_failed(c, false, err);
 	}
+	PQsetErrorVerbosity(c->pg, PQERRORS_DEFAULT);
 	if (PQsetnonblocking(c->pg, 1))
 		return pg_connect_failed(c, false, err);
 	return DBR_OK;
@@ -258,9 +336,10 @@ int pg_wait_result(struct pg_conn *c, struct dbr_error *err)
 		if (ready < 0 || !PQconsumeInput(c->pg)) {
 			if (PQstatus(c->pg) == CONNECTION_BAD)
 				return DBR_OK;
-			ready = pg_fail(c, NULL, err);
+			/* A lost link, whatever libpq's state says yet. */
+			pg_lost(c, err);
 			pg_kill(c);
-			return ready == DBR_E_STMT ? DBR_E_CONN : ready;
+			return DBR_E_CONN;
 		}
 	}
 }

@@ -226,6 +226,7 @@ static int pg_connect(struct pg_conn *c, const struct dbr_source_config *src,
 				   "password_env: environment variable '%s' "
 				   "is not set",
 				   pwenv);
+		pg_refused(err);
 		return DBR_E_CONN;
 	}
 	if (pg_startup_options(c, src, conninfo, &options))
