@@ -454,7 +454,7 @@ int dbr_source_stats(struct dbr *db, const char *source,
 	struct dbr_source_stats st;
 	struct dbr__pool *p;
 	struct dbr__health *h;
-	size_t n;
+	size_t n, idle, in_use;
 	int rc;
 
 	rc = out_size(out ? &out->size : NULL, sizeof(st), sizeof(st),
@@ -477,9 +477,9 @@ int dbr_source_stats(struct dbr *db, const char *source,
 	st.diverted = h->diverted;
 	pthread_mutex_unlock(&h->mu);
 	st.pool_max = (uint32_t)p->max;
-	st.pool_idle = (uint32_t)dbr__pool_count(p, DBR__SLOT_IDLE);
-	st.pool_in_use = (uint32_t)(dbr__pool_count(p, DBR__SLOT_TAKEN) +
-				    dbr__pool_count(p, DBR__SLOT_OPENING));
+	dbr__pool_census(p, &idle, &in_use);
+	st.pool_idle = (uint32_t)idle;
+	st.pool_in_use = (uint32_t)in_use;
 	st.pool_open = st.pool_idle + st.pool_in_use;
 	st.pool_waiters = (uint32_t)atomic_load(&p->waiters);
 	memcpy(out, &st, n);

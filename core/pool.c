@@ -523,6 +523,20 @@ size_t dbr__pool_count(struct dbr__pool *p, int state)
 	return n;
 }
 
+void dbr__pool_census(struct dbr__pool *p, size_t *idle, size_t *in_use)
+{
+	struct dbr__pconn *slots = atomic_load(&p->slots);
+	size_t i;
+	int st;
+
+	*idle = *in_use = 0;
+	for (i = 0; slots && i < p->max; i++) {
+		st = atomic_load(&slots[i].state);
+		*idle += st == DBR__SLOT_IDLE;
+		*in_use += st == DBR__SLOT_TAKEN || st == DBR__SLOT_OPENING;
+	}
+}
+
 void dbr__pool_totals(struct dbr__pool *p, uint64_t *ops, uint64_t *errors)
 {
 	struct dbr__pconn *slots = atomic_load(&p->slots);

@@ -396,8 +396,15 @@ void dbr__pool_stale(struct dbr__pool *p, bool fanout, const char *what);
 /* How often a stale pointer is logged after the first: a power of 2. */
 #define DBR__STALE_LOG_EVERY 1024u
 
-/* How many slots are in a state (for status and tests). */
+/* How many slots are in a state (for tests: one state per pass). */
 size_t dbr__pool_count(struct dbr__pool *p, int state);
+
+/*
+ * The slots idle and in use (taken or opening), in one pass that reads
+ * each slot's state once: a slot that moves while it is counted counts
+ * once, so *idle + *in_use never passes max (dbr_source_stats()).
+ */
+void dbr__pool_census(struct dbr__pool *p, size_t *idle, size_t *in_use);
 
 /* The operations and errors of the pool's connections so far. */
 void dbr__pool_totals(struct dbr__pool *p, uint64_t *ops, uint64_t *errors);

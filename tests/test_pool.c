@@ -501,6 +501,67 @@ static void test_pool__close_idle(void **state)
 	free(dir);
 }
 
+static atomic_bool census_stop;
+
+static void *census_load(void *arg)
+{
+	struct dbr *db = arg;
+	struct dbr_result *res;
+	struct dbr_error err;
+	int i;
+
+	for (i = 0; i < 1000000 && !atomic_load(&census_stop); i++) {
+		if (dbr_query(db, i, "SELECT 1", NULL, 0, &res, &err))
+			continue;
+		while (dbr_result_next(res) == DBR_ROW)
+			;
+		dbr_result_free(res);
+	}
+	return NULL;
+}
+
+/*
+ * dbr_source_stats() under load: each sample counts each slot once, so
+ * open never passes max and open == in_use + idle, whatever the slots do
+ * while they are counted.
+ */
+static void test_pool__stats_census_consistent(void **state)
+{
+	char *dir = t_tmpdir(), *path = make_config(dir, 4, "5");
+	struct dbr *db = t_open(path);
+	pthread_t th[THREADS];
+	double until = dbr__now() + 3;
+	long bad = 0, n;
+	int i;
+
+	(void)state;
+	atomic_store(&census_stop, false);
+	for (i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, census_load, db),
+				 0);
+	for (n = 0; n < 200000 && dbr__now() < until; n++) {
+		struct dbr_source_stats st = { .size = sizeof(st) };
+
+		assert_int_equal(dbr_source_stats(db, NULL, &st, NULL), DBR_OK);
+		if (st.pool_open > st.pool_max ||
+		    st.pool_open != st.pool_in_use + st.pool_idle) {
+			if (!bad++)
+				fprintf(stderr,
+					"max %u open %u in use %u idle %u\n",
+					st.pool_max, st.pool_open,
+					st.pool_in_use, st.pool_idle);
+		}
+	}
+	atomic_store(&census_stop, true);
+	for (i = 0; i < THREADS; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(bad, 0);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_pool__without_is_clean_errors_close),
 		cmocka_unit_test(test_pool__idle_timeout_closes),
 		cmocka_unit_test(test_pool__close_idle),
+		cmocka_unit_test(test_pool__stats_census_consistent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
