@@ -349,8 +349,8 @@ int dbr_source_info(struct dbr *db, const char *source,
 	size_t n;
 	int rc;
 
-	rc = out_size(out ? &out->size : NULL, sizeof(info), sizeof(info),
-		      "dbr_source_info", &n, err);
+	rc = out_size(out ? &out->size : NULL, DBR__SOURCE_INFO_SIZE_0_3,
+		      sizeof(info), "dbr_source_info", &n, err);
 	if (!rc)
 		rc = source_of(db, source, "dbr_source_info", &s, err);
 	if (rc)
@@ -457,8 +457,8 @@ int dbr_source_stats(struct dbr *db, const char *source,
 	size_t n, idle, in_use;
 	int rc;
 
-	rc = out_size(out ? &out->size : NULL, sizeof(st), sizeof(st),
-		      "dbr_source_stats", &n, err);
+	rc = out_size(out ? &out->size : NULL, DBR__SOURCE_STATS_SIZE_0_3,
+		      sizeof(st), "dbr_source_stats", &n, err);
 	if (!rc)
 		rc = source_of(db, source, "dbr_source_stats", &s, err);
 	if (rc)

@@ -32,6 +32,26 @@
 #define DBR_NOINLINE
 #endif
 
+/*
+ * The size-prefixed structs' sizes as 0.3 defined them: the least
+ * out->size accepted, frozen when fields are appended (sizeof grows with
+ * them, and would refuse a caller built against 0.3). Each is the end of
+ * 0.3's last field rounded up to the struct's alignment, as a 0.3
+ * caller's compiler computed sizeof.
+ */
+#define DBR__SIZE_UP(n, a) (((n) + (a)-1) / (a) * (a))
+#define DBR__SOURCE_INFO_SIZE_0_3                                              \
+	DBR__SIZE_UP(offsetof(struct dbr_source_info, driver_origin) + 4096,   \
+		     _Alignof(struct dbr_source_info))
+#define DBR__SOURCE_STATS_SIZE_0_3                                             \
+	DBR__SIZE_UP(offsetof(struct dbr_source_stats, pool_waiters) +         \
+			     sizeof(uint32_t),                                 \
+		     _Alignof(struct dbr_source_stats))
+_Static_assert(DBR__SOURCE_INFO_SIZE_0_3 <= sizeof(struct dbr_source_info),
+	       "struct dbr_source_info lost a 0.3 field");
+_Static_assert(DBR__SOURCE_STATS_SIZE_0_3 <= sizeof(struct dbr_source_stats),
+	       "struct dbr_source_stats lost a 0.3 field");
+
 /* alloc.c: the core's allocator, replaceable by dbr_set_allocator(). */
 void *dbr__malloc(size_t n);
 void *dbr__calloc(size_t count, size_t size);

@@ -365,6 +365,9 @@ static void test_api__sized_structs_respected(void **state)
 					  &err),
 			 DBR_OK);
 	assert_untouched(&g, ssz);
+	/* 0.3's sizes are the least accepted, frozen as the structs grow. */
+	assert_int_equal(DBR__SOURCE_INFO_SIZE_0_3, isz);
+	assert_int_equal(DBR__SOURCE_STATS_SIZE_0_3, ssz);
 	/* Too small, zero, or a name that does not exist: nothing written. */
 	guard(&g, isz - 1);
 	garbage(&err);
