@@ -76,7 +76,10 @@ enum dbr_status {
  * made again later (a lost or refused connection, a timeout, an
  * unavailable source, a local resource running out, and SQLSTATE class 40:
  * a serialization failure or a deadlock, after which the whole transaction
- * must be run again). It does not say the call had no effect: a statement
+ * must be run again). DBR_E_CONN is retryable unless the driver knows
+ * better: a damaged file, bad credentials or a database that does not
+ * exist fail the same way until the configuration changes (then
+ * `retryable` is false and `hint` says what to fix). It does not say the call had no effect: a statement
  * that failed with DBR_E_CONN or DBR_E_TIMEOUT may have been applied by the
  * server before the connection was lost. Retry only what is safe to run
  * twice (reads, idempotent writes), or check first.
@@ -715,7 +718,9 @@ DBR_API int dbr_tx_commit(struct dbr_tx *tx, struct dbr_error *err);
 DBR_API int dbr_tx_rollback(struct dbr_tx *tx, struct dbr_error *err);
 
 /**
- * Free memory the library allocated for the caller (dbr_source_names()).
+ * Free memory the library allocated for the caller (dbr_source_names()),
+ * with the allocator it was allocated with: call it before
+ * dbr_set_allocator() changes that allocator.
  *
  * @param p the memory, or NULL (then nothing happens)
  * Thread-safety: any thread. Since: 0.3.
@@ -753,8 +758,9 @@ struct dbr_source_info {
 	 * statements; tell them apart before sending one.
 	 */
 	unsigned flags;
-	bool is_default;	 /**< the default source */
-	char driver_version[64]; /**< the driver's version string */
+	bool is_default; /**< the default source */
+	/** the driver's version string; one too long ends in "..." */
+	char driver_version[64];
 	/** "built-in", or the plugin's file; a path too long for the buffer
 	 * ends in "..." */
 	char driver_origin[4096];
@@ -904,7 +910,9 @@ DBR_API int dbr_default_source(struct dbr *db, char *source, size_t cap);
  * @param malloc_fn, realloc_fn, free_fn all three, or all NULL for the C
  *        library's
  * @return DBR_OK, or DBR_E_MISUSE when only some are given
- * Thread-safety: before other threads start, and with no handle open.
+ * Thread-safety: before other threads start, with no handle open and no
+ * allocation outstanding (names from dbr_source_names() outlive their
+ * handle: dbr_free() them first, or they go to the wrong free_fn).
  * Since: 0.1.
  */
 DBR_API int dbr_set_allocator(void *(*malloc_fn)(size_t),

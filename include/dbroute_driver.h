@@ -135,7 +135,12 @@ struct dbr_host {
 	/**
 	 * Fill an error: its category (enum dbr_status), the backend's own
 	 * code, SQLSTATE (or NULL) and message. The text is copied into the
-	 * caller's buffer, truncation marked. err may be NULL.
+	 * caller's buffer, truncation marked. err may be NULL. Every field is
+	 * filled (the struct zeroed first): `retryable` and `hint` from the
+	 * category and the SQLSTATE (DBR_E_CONN is retryable); a driver that
+	 * knows better may adjust them after the call (a refusal no retry
+	 * fixes: retryable false, a static hint saying what to fix). Never
+	 * pass err's own message as an argument: copy it first.
 	 */
 	void (*set_error)(struct dbr_error *err, int code, int native_code,
 			  const char *sqlstate, const char *fmt, ...)
