@@ -216,7 +216,7 @@ static int copy_options(const struct dbr_driver *vt,
 			return DBR_OK;
 		memcpy(&kind, e + offsetof(struct dbr_option_decl, kind),
 		       sizeof(kind));
-		if (kind < DBR_OPT_TEXT || kind > DBR_OPT_ENUM) {
+		if (kind < DBR_OPT_TEXT || kind > DBR_OPT_EXTENSIONS) {
 			snprintf(msg, msgsize,
 				 "option %zu: unknown kind %d (or the array "
 				 "lacks its NULL name)",

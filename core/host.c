@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "plugin.h"
 
 static void host_log(const struct dbr_source_config *src, int level,
 		     const char *fmt, ...)
@@ -65,6 +66,21 @@ static bool host_opt_bool(const struct dbr_source_config *src, const char *name)
 	return v && v->isset && v->decl->kind == DBR_OPT_BOOL && v->v.b;
 }
 
+static int host_check_extension(const struct dbr_source_config *src,
+				const char *path, char *real, size_t realsize,
+				struct dbr_error *err)
+{
+	char msg[DBR_ERROR_MESSAGE_SIZE];
+	int rc = dbr__native_check("extension", path, real, realsize, msg,
+				   sizeof(msg));
+
+	/* The core names the source when it reports the failed open. */
+	(void)src;
+	if (rc)
+		host_set_error(err, rc, 0, NULL, "%s", msg);
+	return rc;
+}
+
 const struct dbr_host dbr__host = {
 	sizeof(struct dbr_host),
 	DBR_ABI_VERSION,
@@ -75,4 +91,5 @@ const struct dbr_host dbr__host = {
 	host_opt_int,
 	host_opt_seconds,
 	host_opt_bool,
+	host_check_extension,
 };

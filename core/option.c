@@ -2,8 +2,9 @@
  * option.c - parsing option values by their declared kind, and the
  * "did you mean" suggestion for unknown names.
  */
-#define _GNU_SOURCE /* strtod_l */
+#define _GNU_SOURCE /* strtod_l, memrchr */
 #include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <strings.h>
 
 #include "option.h"
+#include "plugin.h"
 
 int dbr__parse_int64(const char *s, int64_t *out)
 {
@@ -119,6 +121,98 @@ static bool enum_has(const char *choices, const char *s)
 	return false;
 }
 
+/* A C identifier: letters, digits and _, not starting with a digit. */
+static bool is_ident(const char *s, size_t n)
+{
+	size_t i;
+
+	if (!n || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return true;
+}
+
+/*
+ * One item of an EXTENSIONS list, `path[:entry]` (n bytes at item, spaces
+ * trimmed): resolved against base_dir, checked as a plugin is, appended to
+ * out as "path" or "path<TAB>entry" and a newline.
+ */
+static int parse_extension(const char *item, size_t n, const char *base_dir,
+			   char *out, size_t outsize, char *msg, size_t size)
+{
+	char rel[PATH_MAX], real[PATH_MAX], *path;
+	const char *colon = memrchr(item, ':', n);
+	size_t plen = n, used = strlen(out);
+	int rc, len;
+
+	if (colon && is_ident(colon + 1, n - (size_t)(colon + 1 - item)))
+		plen = (size_t)(colon - item);
+	if (!plen || plen >= sizeof(rel) || memchr(item, '\t', n) ||
+	    memchr(item, '\n', n)) {
+		snprintf(msg, size, "expected path[:entry], ... (item '%.*s')",
+			 (int)(n > 200 ? 200 : n), item);
+		return DBR_E_CONFIG;
+	}
+	memcpy(rel, item, plen);
+	rel[plen] = '\0';
+	path = dbr__path_join(base_dir, rel);
+	if (!path)
+		return DBR_E_NOMEM;
+	rc = dbr__native_check("extension", path, real, sizeof(real), msg,
+			       size);
+	len = snprintf(out + used, outsize - used, "%s%s%.*s\n", path,
+		       plen < n ? "\t" : "", (int)(n - plen - (plen < n)),
+		       item + plen + (plen < n));
+	dbr__free(path);
+	if (!rc && (len < 0 || (size_t)len >= outsize - used)) {
+		snprintf(msg, size, "the list is too long");
+		rc = DBR_E_CONFIG;
+	}
+	return rc;
+}
+
+/* A comma-separated list of extensions, into val->text. */
+static int parse_extensions(const char *text, const char *base_dir,
+			    struct dbr__optval *val, char *msg, size_t size)
+{
+	size_t cap = strlen(text) + 2, n;
+	const char *p = text, *end;
+	char *out;
+	int rc = DBR_OK;
+
+	/* Each item grows by at most the folder, a '/' and its newline. */
+	n = 1;
+	for (end = strchr(text, ','); end; end = strchr(end + 1, ','))
+		n++;
+	cap += n * ((base_dir ? strlen(base_dir) : 0) + 2);
+	out = dbr__malloc(cap);
+	if (!out)
+		return DBR_E_NOMEM;
+	out[0] = '\0';
+	while (!rc && *p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = p + strcspn(p, ",");
+		n = (size_t)(end - p);
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		rc = parse_extension(p, n, base_dir, out, cap, msg, size);
+		p = *end ? end + 1 : end;
+	}
+	if (rc || !out[0]) {
+		if (!rc)
+			snprintf(msg, size, "expected path[:entry], ...");
+		dbr__free(out);
+		return rc ? rc : DBR_E_CONFIG;
+	}
+	val->text = out;
+	return DBR_OK;
+}
+
 static bool has_range(const struct dbr_option_decl *d)
 {
 	return d->min != 0 || d->max != 0;
@@ -173,6 +267,8 @@ static int parse_kind(const struct dbr_option_decl *d, const char *text,
 		}
 		val->text = dbr__path_join(base_dir, text);
 		return val->text ? DBR_OK : DBR_E_NOMEM;
+	case DBR_OPT_EXTENSIONS:
+		return parse_extensions(text, base_dir, val, msg, size);
 	case DBR_OPT_TEXT: break;
 	default:
 		snprintf(msg, size, "option of unknown kind %d", d->kind);

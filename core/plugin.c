@@ -150,37 +150,39 @@ void dbr__plugin_tried(const struct dbr__plugin_dirs *dirs, const char *type,
 }
 
 /* Refuse what another user could have replaced. */
-static int check_owner_mode(const char *what, const char *path,
-			    const struct stat *st, char *msg, size_t size)
+static int check_owner_mode(const char *noun, const char *what,
+			    const char *path, const struct stat *st, char *msg,
+			    size_t size)
 {
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(msg, size,
-			 "plugin %s '%s' is writable by group or others "
+			 "%s %s '%s' is writable by group or others "
 			 "(mode %04o); refusing to load it",
-			 what, path, (unsigned)(st->st_mode & 07777));
+			 noun, what, path, (unsigned)(st->st_mode & 07777));
 		return DBR_E_CONFIG;
 	}
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
 		snprintf(msg, size,
-			 "plugin %s '%s' is owned by uid %u, neither root nor "
+			 "%s %s '%s' is owned by uid %u, neither root nor "
 			 "the current user; refusing to load it",
-			 what, path, (unsigned)st->st_uid);
+			 noun, what, path, (unsigned)st->st_uid);
 		return DBR_E_CONFIG;
 	}
 	return DBR_OK;
 }
 
 /* A folder: as a file, but a root-owned sticky folder (/tmp) is safe. */
-static int check_folder(const char *path, const struct stat *st, char *msg,
-			size_t size)
+static int check_folder(const char *noun, const char *path,
+			const struct stat *st, char *msg, size_t size)
 {
 	if (!S_ISDIR(st->st_mode)) {
-		snprintf(msg, size, "plugin folder '%s' is not a folder", path);
+		snprintf(msg, size, "%s folder '%s' is not a folder", noun,
+			 path);
 		return DBR_E_CONFIG;
 	}
 	if (st->st_uid == 0 && (st->st_mode & S_ISVTX))
 		return DBR_OK;
-	return check_owner_mode("folder", path, st, msg, size);
+	return check_owner_mode(noun, "folder", path, st, msg, size);
 }
 
 /* The most symlinks followed on one path, as the kernel's ELOOP limit. */
@@ -196,6 +198,7 @@ struct walk {
 	size_t len; /* of cur */
 	unsigned links;
 	char link[PATH_MAX]; /* the last symlink followed, for messages */
+	const char *noun;    /* "plugin" or "extension", for messages */
 };
 
 /* Follow the symlink at w->cur (just lstat'ed as st): its target replaces
@@ -282,7 +285,7 @@ static int step(struct walk *w, char *msg, size_t size)
 	/* The last component is the file, checked on its descriptor. */
 	if (!w->rest[strspn(w->rest, "/")])
 		return DBR_OK;
-	return check_folder(w->cur, &st, msg, size);
+	return check_folder(w->noun, w->cur, &st, msg, size);
 }
 
 /*
@@ -294,7 +297,8 @@ static int step(struct walk *w, char *msg, size_t size)
  * one of them could lead the path elsewhere. The resolved path goes into
  * real (PATH_MAX bytes).
  */
-static int walk_path(const char *path, char *real, char *msg, size_t size)
+static int walk_path(const char *noun, const char *path, char *real, char *msg,
+		     size_t size)
 {
 	char why[PATH_MAX + 200], ebuf[128], *tail;
 	struct walk *w;
@@ -310,6 +314,7 @@ static int walk_path(const char *path, char *real, char *msg, size_t size)
 	w->len = 0;
 	w->links = 0;
 	w->link[0] = '\0';
+	w->noun = noun;
 	tail = w->rest;
 	if (path[0] != '/') {
 		if (!getcwd(w->rest, PATH_MAX)) {
@@ -329,7 +334,7 @@ static int walk_path(const char *path, char *real, char *msg, size_t size)
 	memcpy(tail, path, strlen(path) + 1);
 	if (lstat("/", &st))
 		st.st_mode = 0;
-	rc = check_folder("/", &st, why, sizeof(why));
+	rc = check_folder(noun, "/", &st, why, sizeof(why));
 	while (!rc && w->rest[strspn(w->rest, "/")])
 		rc = step(w, why, sizeof(why));
 	if (!rc)
@@ -487,28 +492,29 @@ static int check_elf_fd(int fd, uint64_t size, char *reason, size_t rsize)
 }
 
 /* The checks on the opened file, the path to it and its ELF headers. */
-static int check_fd(int fd, const char *path, char *real, char *msg,
-		    size_t size)
+static int check_fd(const char *noun, int fd, const char *path, char *real,
+		    char *msg, size_t size)
 {
 	char reason[PATH_MAX + 300], ebuf[128];
 	struct stat st, now;
 	int rc;
 
 	if (fstat(fd, &st)) {
-		snprintf(msg, size, "plugin '%s' cannot be loaded: %s", path,
+		snprintf(msg, size, "%s '%s' cannot be loaded: %s", noun, path,
 			 dbr__errno_text(errno, ebuf, sizeof(ebuf)));
 		return DBR_E_CONFIG;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(msg, size, "plugin '%s' is not a regular file", path);
+		snprintf(msg, size, "%s '%s' is not a regular file", noun,
+			 path);
 		return DBR_E_CONFIG;
 	}
-	rc = check_owner_mode("file", path, &st, msg, size);
+	rc = check_owner_mode(noun, "file", path, &st, msg, size);
 	if (rc)
 		return rc;
-	rc = walk_path(path, real, reason, sizeof(reason));
+	rc = walk_path(noun, path, real, reason, sizeof(reason));
 	if (rc) {
-		snprintf(msg, size, "plugin '%s': %s", path, reason);
+		snprintf(msg, size, "%s '%s': %s", noun, path, reason);
 		return rc;
 	}
 	/* Nobody else can change the path walked: it leads to this file
@@ -516,15 +522,43 @@ static int check_fd(int fd, const char *path, char *real, char *msg,
 	if (stat(real, &now) || now.st_dev != st.st_dev ||
 	    now.st_ino != st.st_ino) {
 		snprintf(msg, size,
-			 "plugin '%s' cannot be loaded: it changed while it "
+			 "%s '%s' cannot be loaded: it changed while it "
 			 "was checked",
-			 path);
+			 noun, path);
 		return DBR_E_CONFIG;
 	}
 	rc = check_elf_fd(fd, (uint64_t)st.st_size, reason, sizeof(reason));
 	if (rc)
-		snprintf(msg, size, "plugin '%s' cannot be loaded: %s", path,
+		snprintf(msg, size, "%s '%s' cannot be loaded: %s", noun, path,
 			 reason);
+	return rc;
+}
+
+int dbr__native_check(const char *noun, const char *path, char *real,
+		      size_t realsize, char *msg, size_t msgsize)
+{
+	char resolved[PATH_MAX], ebuf[128];
+	struct stat st;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(msg, msgsize, "%s '%s' cannot be opened: %s", noun,
+			 path,
+			 e == ENOENT && !lstat(path, &st)
+				 ? "a symlink to a missing file"
+				 : dbr__errno_text(e, ebuf, sizeof(ebuf)));
+		return DBR_E_CONFIG;
+	}
+	rc = check_fd(noun, fd, path, resolved, msg, msgsize);
+	close(fd);
+	if (!rc && dbr__copy_text(real, realsize, resolved)) {
+		snprintf(msg, msgsize, "%s '%s': its real path is too long",
+			 noun, path);
+		rc = DBR_E_CONFIG;
+	}
 	return rc;
 }
 
@@ -651,7 +685,7 @@ int dbr__plugin_open(const struct dbr__plugin_dirs *dirs, const char *type,
 	rc = open_first(dirs, type, &fd, path, msg, msgsize);
 	if (rc)
 		return rc;
-	rc = check_fd(fd, *path, resolved, msg, msgsize);
+	rc = check_fd("plugin", fd, *path, resolved, msg, msgsize);
 	if (rc) {
 		close(fd);
 		return rc;

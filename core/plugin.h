@@ -86,6 +86,15 @@ size_t dbr__plugin_types(const struct dbr__plugin_dirs *dirs, char (*names)[33],
 void dbr__plugin_tried(const struct dbr__plugin_dirs *dirs, const char *type,
 		       char *buf, size_t size);
 
+/*
+ * Check the native file `path` (not loaded here) as dbr__plugin_open()
+ * checks a plugin, messages calling it `noun` ("extension"): writes its
+ * real path into real and returns DBR_OK, else DBR_E_CONFIG or
+ * DBR_E_NOMEM with the reason in msg.
+ */
+int dbr__native_check(const char *noun, const char *path, char *real,
+		      size_t realsize, char *msg, size_t msgsize);
+
 /* Unload a plugin and close its descriptor (NULL and -1 are ignored). */
 void dbr__plugin_close(void *dl, int fd);
 

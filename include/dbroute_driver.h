@@ -82,7 +82,15 @@ enum dbr_option_kind {
 	DBR_OPT_SECONDS = 3, /**< seconds, decimals allowed, within min..max */
 	DBR_OPT_BOOL = 4,    /**< true/false, yes/no, on/off, 1/0 */
 	DBR_OPT_PATH = 5,    /**< a file path; relative to the INI's folder */
-	DBR_OPT_ENUM = 6     /**< one of `choices` ("a|b|c") */
+	DBR_OPT_ENUM = 6,    /**< one of `choices` ("a|b|c") */
+	/**
+	 * Native extensions of the backend's library: `path[:entry], ...`,
+	 * each path relative to the INI's folder and checked as a plugin is
+	 * (host check_extension) when the configuration loads. opt_text
+	 * gives one line per file: its path, then a tab and the entry when
+	 * one is given. (ABI 2.0.)
+	 */
+	DBR_OPT_EXTENSIONS = 7
 };
 
 /** Flags of a declared option. */
@@ -169,6 +177,21 @@ struct dbr_host {
 
 	/** A BOOL option (false when unset without default). */
 	bool (*opt_bool)(const struct dbr_source_config *src, const char *name);
+
+	/**
+	 * Check a native extension about to be loaded into the backend's
+	 * library (a file of a DBR_OPT_EXTENSIONS option) as the core checks
+	 * a driver plugin: a regular file owned by root or the current user,
+	 * not writable by group or others; every folder and symlink on the
+	 * path to it the same; an ELF shared object for this machine. Writes
+	 * its real path (checked, symlinks resolved) into real and returns
+	 * DBR_OK; else fills err (DBR_E_CONFIG, naming the source and the
+	 * file; DBR_E_NOMEM) and returns its code. Load the file by that
+	 * real path, right after the check.
+	 */
+	int (*check_extension)(const struct dbr_source_config *src,
+			       const char *path, char *real, size_t realsize,
+			       struct dbr_error *err);
 };
 
 /**

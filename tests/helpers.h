@@ -18,6 +18,9 @@
 /* A new empty folder under /tmp; free() it after t_rmtree(). */
 char *t_tmpdir(void);
 
+/* Copy the file `from` to `to` (created with the umask's mode). */
+void t_copy(const char *from, const char *to);
+
 /* Remove a folder and everything under it. */
 void t_rmtree(const char *dir);
 

@@ -299,20 +299,6 @@ static void test_plugin__other_minor_accepted(void **state)
 	free(path);
 }
 
-static void copy_file(const char *from, const char *to)
-{
-	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-	char buf[8192];
-	size_t n;
-
-	assert_non_null(in);
-	assert_non_null(out);
-	while ((n = fread(buf, 1, sizeof(buf), in)))
-		assert_int_equal(fwrite(buf, 1, n, out), n);
-	fclose(in);
-	assert_int_equal(fclose(out), 0);
-}
-
 /* What another user could have replaced is refused. */
 static void test_plugin__unsafe_files_refused(void **state)
 {
@@ -322,7 +308,7 @@ static void test_plugin__unsafe_files_refused(void **state)
 
 	(void)state;
 	assert_int_equal(mkdir(pdir, 0755), 0);
-	copy_file(DBR_FIXTURE_DIR "/unsafe/unsafe.so", so);
+	t_copy(DBR_FIXTURE_DIR "/unsafe/unsafe.so", so);
 	assert_int_equal(chmod(so, 0775), 0);
 	expect_refused("unsafe", pdir, "writable by group or others",
 		       "mode 0775");
@@ -364,7 +350,7 @@ static void test_plugin__symlink_into_unsafe_folder_refused(void **state)
 	assert_int_equal(mkdir(safe, 0755), 0);
 	assert_int_equal(mkdir(open, 0755), 0);
 	assert_int_equal(chmod(open, 0777), 0);
-	copy_file(DBR_FIXTURE_DIR "/linked/linked.so", so);
+	t_copy(DBR_FIXTURE_DIR "/linked/linked.so", so);
 	assert_int_equal(chmod(so, 0755), 0);
 	assert_int_equal(symlink(so, link), 0);
 	expect_refused("linked", safe, "/safe/linked.so': through symlink '",
@@ -376,7 +362,7 @@ static void test_plugin__symlink_into_unsafe_folder_refused(void **state)
 	assert_int_equal(mkdir(inner, 0755), 0);
 	free(so);
 	so = t_path(inner, "linked.so");
-	copy_file(DBR_FIXTURE_DIR "/linked/linked.so", so);
+	t_copy(DBR_FIXTURE_DIR "/linked/linked.so", so);
 	assert_int_equal(chmod(so, 0755), 0);
 	expect_refused("linked", inner, "plugin folder '",
 		       "/open' is writable");
@@ -413,7 +399,7 @@ static void test_plugin__symlink_planted_on_written_path_refused(void **state)
 	assert_int_equal(mkdir(shared, 0755), 0);
 	assert_int_equal(chmod(shared, 0777), 0);
 	assert_int_equal(mkdir(other, 0755), 0);
-	copy_file(DBR_FIXTURE_DIR "/planted/planted.so", so);
+	t_copy(DBR_FIXTURE_DIR "/planted/planted.so", so);
 	assert_int_equal(chmod(so, 0755), 0);
 	/* Missing: passed over. */
 	expect_refused("planted", plugins, "no plugin for this type", NULL);
@@ -451,7 +437,7 @@ static char *copy_plugin(const char *pdir, const char *type)
 
 	snprintf(name, sizeof(name), "%s.so", type);
 	so = t_path(pdir, name);
-	copy_file(DBR_BUILD_PLUGIN_DIR "/postgres.so", so);
+	t_copy(DBR_BUILD_PLUGIN_DIR "/postgres.so", so);
 	assert_int_equal(chmod(so, 0755), 0);
 	return so;
 }
@@ -610,7 +596,7 @@ static void test_plugin__plugin_dir_searched_before_default(void **state)
 		fail_msg("not the default folder's plugins: %s", out);
 	free(out);
 	so = t_path(pdir, "template.so");
-	copy_file(DBR_BUILD_PLUGIN_DIR "/template.so", so);
+	t_copy(DBR_BUILD_PLUGIN_DIR "/template.so", so);
 	assert_int_equal(chmod(so, 0755), 0);
 	out = check_output(ini);
 	if (!strstr(out, so) ||
@@ -689,7 +675,7 @@ static void test_plugin__refused_file_shadows_later_folders(void **state)
 	(void)state;
 	assert_int_equal(mkdir(pdir, 0755), 0);
 	so = t_path(pdir, "good.so");
-	copy_file(DBR_FIXTURE_DIR "/good/good.so", so);
+	t_copy(DBR_FIXTURE_DIR "/good/good.so", so);
 	assert_int_equal(chmod(so, 0775), 0);
 	ini = t_write(dir, "r.ini",
 		      "[database]\nplugin_dir = " DBR_FIXTURE_DIR "/good\n"
@@ -739,10 +725,10 @@ static void test_plugin__suggestions_are_valid_other_types(void **state)
 	(void)state;
 	assert_int_equal(mkdir(pdir, 0755), 0);
 	so = t_path(pdir, "Sugg.so");
-	copy_file(DBR_FIXTURE_DIR "/good/good.so", so);
+	t_copy(DBR_FIXTURE_DIR "/good/good.so", so);
 	free(so);
 	so = t_path(pdir, "a-b.so");
-	copy_file(DBR_FIXTURE_DIR "/good/good.so", so);
+	t_copy(DBR_FIXTURE_DIR "/good/good.so", so);
 	expect_refused("sugg", pdir, "unknown driver type 'sugg': no built-in",
 		       NULL);
 	expect_refused("a_b", pdir, "unknown driver type 'a_b': no built-in",

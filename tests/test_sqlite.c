@@ -3,6 +3,7 @@
  * round trips, the statement cache, read-only sources, one statement per
  * call, error categories, transactions, WAL and the busy timeout.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <float.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -774,6 +776,185 @@ static void test_sqlite__synchronous_on_every_connection(void **state)
 	}
 }
 
+/* The test extension copied to dir/name (sub-folders made 0755), mode. */
+static char *put_ext(const char *dir, const char *name, mode_t mode)
+{
+	char *path = t_path(dir, name), *slash = strrchr(path, '/');
+
+	*slash = '\0';
+	if (strcmp(path, dir))
+		assert_true(!mkdir(path, 0755) || errno == EEXIST);
+	*slash = '/';
+	t_copy(DBR_TEST_EXT, path);
+	assert_int_equal(chmod(path, mode), 0);
+	return path;
+}
+
+/* dir/e.ini with one SQLite source 'e' and `keys`; its path. */
+static char *ext_ini(const char *dir, const char *keys)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = e\n"
+		 "[source.e]\ntype = sqlite\npath = e.db\n%s\n",
+		 keys);
+	return t_write(dir, "e.ini", text);
+}
+
+/* dbr_test_answer() inside a transaction and beside it: two connections
+ * at once. */
+static void answer_twice(struct dbr *db, int64_t want)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr_tx *tx;
+
+	if (dbr_tx_begin(db, 1, &tx, &err))
+		fail_msg("begin: %s", err.message);
+	if (dbr_tx_query(tx, "SELECT dbr_test_answer()", NULL, 0, &res, &err))
+		fail_msg("%s", err.message);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_int64(res, 0), want);
+	dbr_result_free(res);
+	assert_int_equal(one_int(db, "SELECT dbr_test_answer()"), want);
+	assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
+}
+
+/*
+ * Issue 15 item 6: `extensions` loads each file on every new connection
+ * (two open at once), by the entry point derived from the real file name
+ * (letters of the base name without "lib", lower case) or the one given;
+ * the SQL function load_extension() stays refused to statements.
+ */
+static void test_sqlite__extensions_on_every_connection(void **state)
+{
+	static const struct {
+		const char *file, *keys;
+		int64_t want;
+	} cases[] = {
+		{ "libdbranswer.so", "extensions = libdbranswer.so", 42 },
+		{ "sub/libDbr_Answer-2.x.so",
+		  "extensions = sub/libDbr_Answer-2.x.so", 42 },
+		{ "libdbranswer.so",
+		  "extensions = libdbranswer.so:dbr_answer_other_init", 43 },
+	};
+	struct dbr_error err;
+	char keys[512], sql[512], *dir, *ext, *ini;
+	struct dbr *db;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dir = t_tmpdir();
+		ext = put_ext(dir, cases[i].file, 0755);
+		snprintf(keys, sizeof(keys), "max_connections = 2\n%s",
+			 cases[i].keys);
+		ini = ext_ini(dir, keys);
+		db = t_open(ini);
+		answer_twice(db, cases[i].want);
+		snprintf(sql, sizeof(sql), "SELECT load_extension('%s')", ext);
+		assert_int_not_equal(dbr_query(db, 1, sql, NULL, 0, NULL, &err),
+				     DBR_OK);
+		assert_non_null(strstr(err.message, "not authorized"));
+		assert_int_equal(one_int(db, "SELECT dbr_test_answer()"),
+				 cases[i].want);
+		dbr_close(db);
+		t_rmtree(dir);
+		free(ini);
+		free(ext);
+		free(dir);
+	}
+}
+
+/*
+ * A missing file, one another user could replace (mode 0666, or in a
+ * 0777 folder) and one that is not a shared object are configuration
+ * errors with the INI's file and line, before anything is loaded.
+ */
+static void test_sqlite__unsafe_extensions_refused_at_load(void **state)
+{
+	static const struct {
+		const char *file;
+		mode_t mode;
+		const char *value, *why;
+	} cases[] = {
+		{ NULL, 0, "missing.so",
+		  "extension '%s/missing.so' cannot be opened" },
+		{ "libdbranswer.so", 0666, "libdbranswer.so",
+		  "extension file '%s/libdbranswer.so' is writable by group" },
+		{ "open/libdbranswer.so", 0755, "open/libdbranswer.so",
+		  "extension folder '%s/open' is writable by group" },
+		{ "e.ini", 0644, "e.ini:x_init", "not an ELF file" },
+	};
+	struct dbr_error err;
+	char keys[256], want[512], *dir, *ext, *ini, *sub;
+	struct dbr *db;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dir = t_tmpdir();
+		ext = cases[i].file && strcmp(cases[i].file, "e.ini")
+			      ? put_ext(dir, cases[i].file, cases[i].mode)
+			      : NULL;
+		sub = t_path(dir, "open");
+		if (ext && strstr(ext, "/open/"))
+			assert_int_equal(chmod(sub, 0777), 0);
+		snprintf(keys, sizeof(keys), "extensions = %s", cases[i].value);
+		ini = ext_ini(dir, keys);
+		assert_int_equal(dbr_open(&db, ini, NULL, &err), DBR_E_CONFIG);
+		snprintf(want, sizeof(want), "e.ini:6: bad value");
+		assert_non_null(strstr(err.message, want));
+		snprintf(want, sizeof(want), cases[i].why, dir);
+		if (!strstr(err.message, want))
+			fail_msg("'%s' lacks '%s'", err.message, want);
+		t_rmtree(dir);
+		free(sub);
+		free(ini);
+		free(ext);
+		free(dir);
+	}
+}
+
+/*
+ * Each file is checked again when a connection loads it (it may have
+ * changed since the configuration loaded), and an entry point the file
+ * lacks fails the open: the error names the source, the file and why.
+ */
+static void test_sqlite__extensions_checked_on_open(void **state)
+{
+	struct dbr_error err;
+	char *dir, *ext, *ini;
+	struct dbr *db;
+
+	(void)state;
+	dir = t_tmpdir();
+	ext = put_ext(dir, "libdbranswer.so", 0755);
+	ini = ext_ini(dir, "extensions = libdbranswer.so");
+	db = t_open(ini);
+	assert_int_equal(chmod(ext, 0666), 0);
+	assert_int_equal(dbr_source_ping(db, "e", &err), DBR_E_CONFIG);
+	assert_non_null(strstr(err.message, "source 'e': extension file '"));
+	assert_non_null(strstr(err.message, "writable by group or others"));
+	assert_false(err.retryable);
+	dbr_close(db);
+	free(ini);
+	assert_int_equal(chmod(ext, 0755), 0);
+	ini = ext_ini(dir, "extensions = libdbranswer.so:no_such_init");
+	db = t_open(ini);
+	assert_int_equal(dbr_source_ping(db, "e", &err), DBR_E_CONFIG);
+	assert_non_null(strstr(err.message, "source 'e': extension '"));
+	assert_non_null(strstr(err.message, "(entry no_such_init) cannot be "
+					    "loaded"));
+	assert_false(err.retryable);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(ini);
+	free(ext);
+	free(dir);
+}
+
 /*
  * State SQLite keeps per connection, reached without the words the
  * statement guard knows: a table created as `temp.x` (not `CREATE TEMP`)
@@ -1053,6 +1234,10 @@ int main(void)
 		cmocka_unit_test(test_sqlite__temp_objects_not_pooled),
 		cmocka_unit_test(test_sqlite__hidden_state_not_pooled),
 		cmocka_unit_test(test_sqlite__synchronous_on_every_connection),
+		cmocka_unit_test(test_sqlite__extensions_on_every_connection),
+		cmocka_unit_test(
+			test_sqlite__unsafe_extensions_refused_at_load),
+		cmocka_unit_test(test_sqlite__extensions_checked_on_open),
 		cmocka_unit_test(test_sqlite__readonly_writes_no_file),
 		cmocka_unit_test(test_sqlite__sql_sees_sqlite_rowid),
 		cmocka_unit_test(test_sqlite__reading_pragma_keeps_connection),

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -68,6 +69,9 @@ static const struct dbr_option_decl sqlt_options[] = {
 	{ "synchronous", DBR_OPT_ENUM, 0, 0, 0, NULL, "off|normal|full|extra",
 	  "PRAGMA synchronous on each connection (unset: SQLite's default, "
 	  "full)" },
+	{ "extensions", DBR_OPT_EXTENSIONS, 0, 0, 0, NULL, NULL,
+	  "loadable extensions, path[:entry], ..., loaded on each connection; "
+	  "each checked as a driver plugin is" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -281,6 +285,91 @@ static int sqlt_settings(struct sqlt_conn *c,
 }
 
 /*
+ * The entry point SQLite would derive from a file name, given explicitly:
+ * "sqlite3_" and the base name's letters before its first dot, lower
+ * case, without a leading "lib", then "_init".
+ */
+static void sqlt_entry_of(const char *real, char *entry, size_t size)
+{
+	const char *base = strrchr(real, '/');
+	size_t n = 0, len = 0;
+	char name[256];
+
+	base = base ? base + 1 : real;
+	if (!strncasecmp(base, "lib", 3))
+		base += 3;
+	for (; base[n] && base[n] != '.' && len + 1 < sizeof(name); n++)
+		if ((base[n] >= 'a' && base[n] <= 'z') ||
+		    (base[n] >= 'A' && base[n] <= 'Z'))
+			name[len++] = (char)(base[n] | 0x20);
+	name[len] = '\0';
+	snprintf(entry, size, "sqlite3_%s_init", name);
+}
+
+/* Load one extension (`path` or `path<TAB>entry`, n bytes) into c->db. */
+static int sqlt_load_one(struct sqlt_conn *c, const char *item, size_t n,
+			 struct dbr_error *err)
+{
+	const char *tab = memchr(item, '\t', n);
+	char path[4096], real[4096], entry[300], *msg = NULL;
+	size_t plen = tab ? (size_t)(tab - item) : n;
+	int rc;
+
+	if (plen >= sizeof(path) || n - plen >= sizeof(entry)) {
+		sqlt_host->set_error(err, DBR_E_CONFIG, 0, NULL,
+				     "extension '%.*s...': path too long", 64,
+				     item);
+		return DBR_E_CONFIG;
+	}
+	memcpy(path, item, plen);
+	path[plen] = '\0';
+	rc = sqlt_host->check_extension(c->base.src, path, real, sizeof(real),
+					err);
+	if (rc)
+		return rc;
+	if (tab)
+		snprintf(entry, sizeof(entry), "%.*s", (int)(n - plen - 1),
+			 tab + 1);
+	else
+		sqlt_entry_of(real, entry, sizeof(entry));
+	/* Enabled for this C call only: the SQL function load_extension()
+	 * stays refused. */
+	sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 1,
+			  NULL);
+	rc = sqlite3_load_extension(c->db, real, entry, &msg);
+	sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0,
+			  NULL);
+	if (rc != SQLITE_OK) {
+		sqlt_host->set_error(err, DBR_E_CONFIG, rc, NULL,
+				     "extension '%s' (entry %s) cannot be "
+				     "loaded: %s",
+				     path, entry, msg ? msg : "out of memory");
+		err->retryable = false;
+		sqlite3_free(msg);
+		return DBR_E_CONFIG;
+	}
+	return DBR_OK;
+}
+
+/* The source's extensions, one a line, loaded in order. */
+static int sqlt_extensions(struct sqlt_conn *c,
+			   const struct dbr_source_config *src,
+			   struct dbr_error *err)
+{
+	const char *p = sqlt_host->opt_text(src, "extensions"), *nl;
+	int rc = DBR_OK;
+
+	while (!rc && p && *p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		rc = sqlt_load_one(c, p, (size_t)(nl - p), err);
+		p = *nl ? nl + 1 : nl;
+	}
+	return rc;
+}
+
+/*
  * The category of a failed open: a shortage of descriptors is local
  * (DBR_E_RESOURCE), busy past the timeout is a wait that ended; anything
  * else leaves the file unusable (DBR_E_CONN).
@@ -338,6 +427,9 @@ static int sqlt_open(const struct dbr_source_config *src,
 		sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
 	sqlite3_set_authorizer(c->db, sqlt_authorize, c);
 	sqlite3_update_hook(c->db, sqlt_row_changed, c);
+	rc = sqlt_extensions(c, src, err);
+	if (rc)
+		goto fail;
 	rc = sqlt_settings(c, src, err);
 	/* Reading the schema version proves the file is a database. */
 	if (!rc)
