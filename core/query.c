@@ -507,8 +507,15 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 		dbr__pool_put(pc);
 		return rc;
 	}
-	pc->tx.db = db;
-	pc->tx.pc = pc;
+	/*
+	 * Written once per slot, never again: a stale handle's check may
+	 * read them while the slot serves its next transaction (the same
+	 * values: a slot belongs to one pool of one handle).
+	 */
+	if (pc->tx.pc != pc) {
+		pc->tx.db = db;
+		pc->tx.pc = pc;
+	}
 	*out = dbr__gen_open(&pc->tx.gen);
 	return DBR_OK;
 }
