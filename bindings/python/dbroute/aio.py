@@ -1,5 +1,5 @@
-"""asyncio interface: the blocking calls run in a bounded thread pool, so
-the event loop never waits on a database.
+"""asyncio interface: the blocking calls run in thread pools, so the
+event loop never waits on a database.
 
     import dbroute.aio
     async with dbroute.aio.open("bot.ini") as db:
@@ -8,14 +8,31 @@ the event loop never waits on a database.
         async with db.transaction(chat) as tx:
             await tx.execute("UPDATE t SET x = x + 1")
 
-The pool has `max_workers` threads (default 8): at most that many calls
-run at once, the others wait their turn without blocking the loop. Size it
-to the sources' max_connections.
+Two pools, so that a call which gives a connection back can always run:
+
+- the bounded pool (`max_workers` threads, default 8) runs the calls that
+  may wait for a connection: open, execute*, fetchall*, fanout,
+  transaction*, sources, ping;
+- the holders' pool runs the calls on an object that already holds a
+  connection: AsyncTransaction.execute/fetchall/commit/rollback and the
+  end of its `async with`, AsyncResult.fetch*/close. Each such object has
+  at most one call in that pool at a time, and the pool has a thread for
+  every connection the sources can hold (the sum of their
+  max_connections), so a commit never queues behind calls that wait for
+  the connection it would give back.
+
+A wrapper dropped without close() is closed (a transaction rolled back)
+by a thread of its own, never on the loop's thread.
+
+max_workers bounds only the first pool; it need not match the sources'
+max_connections.
 """
 
 import asyncio
 import concurrent.futures
 import functools
+import queue
+import threading
 
 from . import _db
 
@@ -48,17 +65,31 @@ def open(config_path, *, max_workers=8):  # noqa: A001
     return _Pending(_open(config_path, max_workers))
 
 
+def _connections(db):
+    """How many connections the handle's sources can hold at once."""
+    return max(1, sum(s.pool_max for s in db.sources()))
+
+
 async def _open(config_path, max_workers):
-    if not isinstance(max_workers, int) or max_workers < 1:
+    if (isinstance(max_workers, bool) or not isinstance(max_workers, int)
+            or max_workers < 1):
         raise ValueError("max_workers must be a positive int")
     pool = concurrent.futures.ThreadPoolExecutor(
         max_workers=max_workers, thread_name_prefix="dbroute")
     try:
         db = await _run(pool, _db.Database, config_path)
+        try:
+            n = await _run(pool, _connections, db)
+        except BaseException:
+            db.close()
+            raise
     except BaseException:
         pool.shutdown(wait=False)
         raise
-    return AsyncDatabase(db, pool)
+    # Threads start only when needed: the bound is not a cost.
+    held = concurrent.futures.ThreadPoolExecutor(
+        max_workers=n, thread_name_prefix="dbroute-held")
+    return AsyncDatabase(db, _Pools(pool, held))
 
 
 async def _run(pool, fn, *args, **kwargs):
@@ -67,27 +98,100 @@ async def _run(pool, fn, *args, **kwargs):
         pool, functools.partial(fn, *args, **kwargs))
 
 
-class AsyncResult:
-    """A Result whose fetches run in the pool. Attributes as Result."""
+class _Pools:
+    """The handle's two thread pools (see the module's docstring), and a
+    thread that closes the wrappers dropped without close()."""
 
-    def __init__(self, res, pool):
+    __slots__ = ("wait", "held", "dropped")
+
+    def __init__(self, wait, held):
+        self.wait = wait
+        self.held = held
+        self.dropped = queue.SimpleQueue()
+        threading.Thread(target=_reap, args=(self.dropped,),
+                         name="dbroute-reaper", daemon=True).start()
+
+    def drop(self, fn, *args):
+        """Run fn(*args) off the loop, from a __del__. A __del__ may run
+        in the middle of any call, a pool's submit() included, so this
+        takes no lock: SimpleQueue.put() is reentrant."""
+        self.dropped.put((fn, args))
+
+    def shutdown(self):
+        self.wait.shutdown(wait=False)
+        self.held.shutdown(wait=False)
+        self.dropped.put(None)
+
+
+def _reap(dropped):
+    """Close what drop() queued until shutdown() (after the handle closed
+    nothing is left to do: its close freed everything)."""
+    while True:
+        job = dropped.get()
+        if job is None:
+            return
+        fn, args = job
+        job = None
+        try:
+            fn(*args)
+        except Exception:
+            pass  # a __del__ has no one to tell
+        fn = args = None
+
+
+class _Holder:
+    """One object holding a connection (a transaction and its results
+    share one): its calls run in the holders' pool one at a time. A call
+    cancelled while it runs keeps its turn until it ends, so the object
+    never has two threads of the pool."""
+
+    __slots__ = ("pools", "lock")
+
+    def __init__(self, pools):
+        self.pools = pools
+        self.lock = asyncio.Lock()
+
+    async def run(self, fn, *args):
+        loop = asyncio.get_running_loop()
+        await self.lock.acquire()
+        try:
+            cf = self.pools.held.submit(fn, *args)
+        except BaseException:
+            self.lock.release()
+            raise
+        cf.add_done_callback(functools.partial(_release, loop, self.lock))
+        return await asyncio.wrap_future(cf)
+
+
+def _release(loop, lock, _):
+    try:
+        loop.call_soon_threadsafe(lock.release)
+    except RuntimeError:
+        pass  # the loop is closed: nobody waits for the lock
+
+
+class AsyncResult:
+    """A Result whose fetches run in the holders' pool. Attributes as
+    Result. Dropped without close(), it is closed in that pool."""
+
+    def __init__(self, res, holder):
         self.sync = res
-        self._pool = pool
+        self._holder = holder
 
     def __getattr__(self, name):
         return getattr(self.sync, name)
 
     async def fetchone(self):
-        return await _run(self._pool, self.sync.fetchone)
+        return await self._holder.run(self.sync.fetchone)
 
     async def fetchmany(self, size=None):
-        return await _run(self._pool, self.sync.fetchmany, size)
+        return await self._holder.run(self.sync.fetchmany, size)
 
     async def fetchall(self):
-        return await _run(self._pool, self.sync.fetchall)
+        return await self._holder.run(self.sync.fetchall)
 
     async def close(self):
-        await _run(self._pool, self.sync.close)
+        await self._holder.run(self.sync.close)
 
     def __aiter__(self):
         return self
@@ -105,41 +209,60 @@ class AsyncResult:
         await self.close()
         return False
 
+    def __del__(self):
+        # Freeing a result may wait for its connection: not on the loop.
+        sync = self.__dict__.get("sync")
+        holder = self.__dict__.get("_holder")
+        if sync is not None and holder is not None and sync._tx is None:
+            holder.pools.drop(sync.close)
+
 
 class AsyncTransaction:
-    """A Transaction whose calls run in the pool. As an async context
-    manager: commit when the block ends normally, rollback on an
-    exception (cancellation included)."""
+    """A Transaction whose calls run in the holders' pool. As an async
+    context manager: commit when the block ends normally, rollback on an
+    exception (cancellation included). Dropped while active, it is rolled
+    back in that pool."""
 
-    def __init__(self, tx, pool):
+    def __init__(self, tx, holder):
         self.sync = tx
-        self._pool = pool
+        self._holder = holder
 
     @property
     def active(self):
         return self.sync.active
 
     async def execute(self, sql, params=()):
-        res = await _run(self._pool, self.sync.execute, sql, params)
-        return AsyncResult(res, self._pool)
+        res = await self._holder.run(self.sync.execute, sql, params)
+        return AsyncResult(res, self._holder)
 
     async def fetchall(self, sql, params=()):
         """execute() and fetchall() in one call to the pool."""
-        return await _run(self._pool, _fetchall, self.sync.execute, sql,
-                          params)
+        return await self._holder.run(_fetchall, self.sync.execute, sql,
+                                      params)
 
     async def commit(self):
-        await _run(self._pool, self.sync.commit)
+        await self._holder.run(self.sync.commit)
 
     async def rollback(self):
-        await _run(self._pool, self.sync.rollback)
+        await self._holder.run(self.sync.rollback)
 
     async def __aenter__(self):
         return self
 
     async def __aexit__(self, exc_type, exc, tb):
-        await _run(self._pool, self.sync.__exit__, exc_type, exc, tb)
+        await self._holder.run(self.sync.__exit__, exc_type, exc, tb)
         return False
+
+    def __del__(self):
+        sync = self.__dict__.get("sync")
+        holder = self.__dict__.get("_holder")
+        if sync is not None and holder is not None and sync.active:
+            holder.pools.drop(_rollback, sync)
+
+
+def _rollback(tx):
+    if tx.active:
+        tx.rollback()
 
 
 def _fetchall(execute, *args):
@@ -148,19 +271,23 @@ def _fetchall(execute, *args):
 
 
 class AsyncDatabase:
-    """A Database whose calls run in a bounded thread pool."""
+    """A Database whose calls run in thread pools (see the module's
+    docstring)."""
 
-    def __init__(self, db, pool):
+    def __init__(self, db, pools):
         self.sync = db
-        self._pool = pool
+        self._pools = pools
 
     @property
     def closed(self):
         return self.sync.closed
 
+    def _wait(self, fn, *args, **kwargs):
+        return _run(self._pools.wait, fn, *args, **kwargs)
+
     async def _result(self, fn, *args, **kwargs):
-        res = await _run(self._pool, fn, *args, **kwargs)
-        return AsyncResult(res, self._pool)
+        res = await self._wait(fn, *args, **kwargs)
+        return AsyncResult(res, _Holder(self._pools))
 
     async def execute(self, chat, sql, params=()):
         return await self._result(self.sync.execute, chat, sql, params)
@@ -179,16 +306,16 @@ class AsyncDatabase:
     async def fetchall(self, chat, sql, params=()):
         """execute() and fetchall() in one call to the pool; the
         connection goes back before this returns."""
-        return await _run(self._pool, _fetchall, self.sync.execute, chat,
-                          sql, params)
+        return await self._wait(_fetchall, self.sync.execute, chat, sql,
+                                params)
 
     async def fetchall_scope(self, scope, sql, params=()):
-        return await _run(self._pool, _fetchall, self.sync.execute_scope,
-                          scope, sql, params)
+        return await self._wait(_fetchall, self.sync.execute_scope, scope,
+                                sql, params)
 
     async def fetchall_source(self, source, sql, params=()):
-        return await _run(self._pool, _fetchall, self.sync.execute_source,
-                          source, sql, params)
+        return await self._wait(_fetchall, self.sync.execute_source,
+                                source, sql, params)
 
     def transaction(self, chat):
         """Begin a transaction: await it for an AsyncTransaction, or use
@@ -199,8 +326,8 @@ class AsyncDatabase:
         return _Pending(self._begin(self.sync.transaction_source, source))
 
     async def _begin(self, fn, target):
-        tx = await _run(self._pool, fn, target)
-        return AsyncTransaction(tx, self._pool)
+        tx = await self._wait(fn, target)
+        return AsyncTransaction(tx, _Holder(self._pools))
 
     def route(self, chat):
         """Routing reads memory only: no need to await."""
@@ -210,17 +337,21 @@ class AsyncDatabase:
         return self.sync.route_scope(scope)
 
     async def sources(self):
-        return await _run(self._pool, self.sync.sources)
+        return await self._wait(self.sync.sources)
 
     async def ping(self, source=None):
-        await _run(self._pool, self.sync.ping, source)
+        await self._wait(self.sync.ping, source)
 
     async def close(self):
-        """Wait for calls in flight, close the handle, stop the pool."""
+        """Wait for calls in flight, close the handle, stop the pools.
+        Cancelled, the close still completes in the holders' pool (it
+        waits for the calls in flight) and the loop never blocks."""
+        cf = self._pools.held.submit(self.sync.close)
         try:
-            await _run(self._pool, self.sync.close)
+            await asyncio.shield(asyncio.wrap_future(cf))
         finally:
-            self._pool.shutdown(wait=True)
+            # The pools' threads end once their jobs are done.
+            self._pools.shutdown()
 
     async def __aenter__(self):
         return self
