@@ -194,7 +194,6 @@ fi
 echo "== python binding"
 py="$prefix/py"
 cp -R "$DBR_ROOT/bindings/python" "$py-src"
-rm -rf "$py-src/build" "$py-src"/*.egg-info "$py-src/dbroute/_native".*
 /usr/bin/python3 -m venv --system-site-packages "$py"
 PKG_CONFIG_PATH=$pcdir "$py/bin/pip" install -q --no-build-isolation \
 	--no-index "$py-src"
@@ -213,6 +212,25 @@ sed -e '/^\[source\.groups\]$/,/^path/s/^type = sqlite$/type = postgres/' \
 		"$prefix/chatbot-pg.ini" >"$prefix/chatbot-pg.out"
 )
 grep "source groups (postgres): 3 messages" "$prefix/chatbot-pg.out"
+# The library installed in another prefix, the binding installed again as
+# the README says, from the same folder (pip left its build there): the
+# extension is rebuilt and loads the library of the new prefix.
+echo "== python binding reinstalled against a second prefix"
+cmake --install "$ibuild" --prefix "$prefix/second" >/dev/null
+pc2=$(dirname "$(find "$prefix/second" -name dbroute.pc)")
+PKG_CONFIG_PATH=$pc2 "$py/bin/pip" install -q --no-build-isolation \
+	--no-index "$py-src"
+(
+	cd /
+	unset LD_LIBRARY_PATH DBROUTE_PLUGIN_DIR PYTHONPATH
+	"$py/bin/python" -c 'import dbroute; print(dbroute.version())
+print(*[l.split()[-1] for l in open("/proc/self/maps") if "libdbroute" in l])'
+) >"$prefix/reinstall.out"
+if ! grep -q "$prefix/second/.*libdbroute" "$prefix/reinstall.out"; then
+	cat "$prefix/reinstall.out"
+	echo "the reinstalled binding loads the old prefix's library"
+	exit 1
+fi
 # The fuzzers, for a bounded time each (DBR_FUZZ_SECONDS, default 60).
 "$DBR_ROOT/scripts/fuzz.sh" "${DBR_FUZZ_SECONDS:-60}"
 echo "== all tests passed"

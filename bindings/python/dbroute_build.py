@@ -222,6 +222,7 @@ def _library():
 
 def make_builder():
     include_dirs, library_dirs, libraries = _library()
+    headers = [os.path.join(d, "dbroute.h") for d in include_dirs]
     ffi = FFI()
     ffi.cdef(CDEF)
     ffi.set_source(
@@ -231,6 +232,7 @@ def make_builder():
         library_dirs=library_dirs,
         libraries=libraries,
         extra_link_args=["-Wl,-rpath," + d for d in library_dirs],
+        depends=[h for h in headers if os.path.exists(h)],
     )
     return ffi
 
