@@ -15,11 +15,20 @@ See bindings/python/README.md; dbroute.aio has the asyncio interface.
 from ._native import ffi as _ffi
 from ._native import lib as _lib
 
-if _lib.dbr_version_number() != _lib.DBR_VERSION_NUMBER:
+
+
+def _compatible(header, library):
+    """Whether a library of version number `library` serves an extension
+    built against dbroute.h `header`: the same major and minor (numbers
+    are MAJOR * 1000000 + MINOR * 1000 + PATCH); any patch will do."""
+    return header // 1000 == library // 1000
+
+
+if not _compatible(_lib.DBR_VERSION_NUMBER, _lib.dbr_version_number()):
     raise ImportError(
         "dbroute: the extension was built against dbroute.h %d but loaded "
-        "libdbroute %d: rebuild the binding"
-        % (_lib.DBR_VERSION_NUMBER, _lib.dbr_version_number()))
+        "libdbroute %d (another major or minor version): rebuild the "
+        "binding" % (_lib.DBR_VERSION_NUMBER, _lib.dbr_version_number()))
 
 from ._db import Database, Result, Route, Source, Transaction  # noqa: E402
 from ._errors import (CATEGORIES, ConfigError, DatabaseError,  # noqa: E402

@@ -29,6 +29,7 @@ from ._native import ffi, lib
 
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
+_UINT64_MAX = (1 << 64) - 1
 
 _REASONS = {
     lib.DBR_ROUTE_EXPLICIT: "explicit",
@@ -80,11 +81,15 @@ def _cstr(what, s):
         raise TypeError("%s must be str, not %s" % (what, type(s).__name__))
     if "\0" in s:
         raise misuse("%s contains a NUL character" % what)
-    return s.encode("utf-8")
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise DataError("%s: %s" % (what, e),
+                        code=lib.DBR_E_MISUSE) from None
 
 
 def _chat(chat):
-    if not isinstance(chat, int):
+    if isinstance(chat, bool) or not isinstance(chat, int):
         raise TypeError("chat must be int, not %s" % type(chat).__name__)
     if not _INT64_MIN <= chat <= _INT64_MAX:
         raise OverflowError("chat %d is out of the int64 range" % chat)
@@ -102,9 +107,10 @@ def _bind(params, keep):
         raise NotSupportedError(
             "named parameters are not supported by dbroute: pass a "
             "sequence for ? placeholders", code=lib.DBR_E_UNSUPPORTED)
-    if isinstance(params, (str, bytes, bytearray, memoryview)):
-        raise misuse("params must be a sequence of values, not %s"
-                     % type(params).__name__)
+    if (isinstance(params, (str, bytes, bytearray, memoryview))
+            or not isinstance(params, collections.abc.Sequence)):
+        raise misuse("params must be a sequence of values (a tuple or a "
+                     "list), not %s" % type(params).__name__)
     n = len(params)
     if n == 0:
         return ffi.NULL, 0
@@ -288,8 +294,15 @@ class Database:
         sql_b = _cstr("sql", sql)
         keys = _order_keys(order_by)
         names = [_cstr("source", s) for s in (sources or ())]
-        if limit is not None and (not isinstance(limit, int) or limit < 1):
-            raise ValueError("limit must be a positive int or None")
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int):
+                raise TypeError("limit must be int or None, not %s"
+                                % type(limit).__name__)
+            if limit < 1:
+                raise ValueError("limit must be positive")
+            if limit > _UINT64_MAX:
+                raise DataError("limit %d is out of the uint64 range"
+                                % limit, code=lib.DBR_E_MISUSE)
         flags = ((lib.DBR_FANOUT_DISTINCT if distinct else 0)
                  | (lib.DBR_FANOUT_ALLOW_PARTIAL if allow_partial else 0)
                  | (lib.DBR_FANOUT_SEQUENTIAL if sequential else 0))
@@ -697,7 +710,7 @@ class Transaction:
         finally:
             db._leave()
 
-    def _end(self, fn, why):
+    def _end(self, fn, why, failed):
         err = ffi.new("struct dbr_error *")
         db = self._db
         db._enter()
@@ -708,6 +721,7 @@ class Transaction:
                 ptr, self._h.ptr, self._h.gone = self._h.ptr, None, why
                 db._untrack(self._h)
                 if fn(ptr, err) != lib.DBR_OK:
+                    self._h.gone = failed
                     raise from_struct(err)
         finally:
             db._leave()
@@ -715,11 +729,14 @@ class Transaction:
     def commit(self):
         """Commit and end the transaction (rolled back when the commit
         fails: the exception says why)."""
-        self._end(lib.dbr_tx_commit, "it was committed")
+        self._end(lib.dbr_tx_commit, "it was committed",
+                  "its commit failed: it was rolled back or its "
+                  "connection lost")
 
     def rollback(self):
         """Roll back and end the transaction."""
-        self._end(lib.dbr_tx_rollback, "it was rolled back")
+        self._end(lib.dbr_tx_rollback, "it was rolled back",
+                  "its rollback failed: its connection was lost")
 
     def __enter__(self):
         return self

@@ -64,3 +64,11 @@ def test_sources(three):
     assert three.source().name == "lite"
     three.ping("pg")
     three.ping("cache")
+
+
+def test_version_check_accepts_any_patch():
+    """The same major.minor loads, whatever the patch; another minor or
+    major does not."""
+    ok = dbroute._compatible
+    assert ok(3001, 3001) and ok(3001, 3009) and ok(1002003, 1002000)
+    assert not ok(3001, 4001) and not ok(1003000, 2003000)

@@ -80,3 +80,20 @@ def test_dropped_transaction_rolls_back(lite, table):
     del tx  # garbage: rolled back, its connection given back
     assert count(lite, 1, table) == 0
     assert lite.source("lite").pool_in_use == 0
+
+
+def test_failed_commit_says_so(three, table):
+    """After a commit that failed, the transaction says it was rolled
+    back, not committed."""
+    three.execute(-1, "CREATE TABLE %s (x BIGINT UNIQUE DEFERRABLE "
+                  "INITIALLY DEFERRED)" % table)
+    tx = three.transaction(-1)
+    tx.execute("INSERT INTO %s VALUES (1), (1)" % table)
+    with pytest.raises(dbroute.IntegrityError):
+        tx.commit()
+    assert not tx.active
+    with pytest.raises(dbroute.ProgrammingError) as ei:
+        tx.execute("SELECT 1")
+    assert "commit failed" in str(ei.value)
+    assert "committed" not in str(ei.value).replace("commit failed", "")
+    assert count(three, -1, table) == 0

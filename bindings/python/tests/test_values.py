@@ -109,3 +109,55 @@ def test_fetch_shapes(lite):
     assert list(r) == [(7,), (8,), (9,), (10,)]
     assert r.fetchone() is None and r.fetchall() == []
     assert lite.execute(1, "SELECT 1 WHERE 0").fetchall() == []
+
+
+def test_surrogates_raise_data_error(lite):
+    """A str the library cannot get as UTF-8 is the binding's DataError,
+    wherever it is passed."""
+    with pytest.raises(dbroute.DataError, match="sql"):
+        lite.execute(1, "SELECT '\udc80'")
+    with pytest.raises(dbroute.DataError, match="scope"):
+        lite.execute_scope("\udc80", "SELECT 1")
+    with pytest.raises(dbroute.DataError, match="source"):
+        lite.execute_source("\udc80", "SELECT 1")
+    with pytest.raises(dbroute.DataError, match="source"):
+        lite.fanout("SELECT 1", sources=["\udc80"])
+
+
+def test_params_must_be_a_sequence(lite):
+    """A set (no order) or a generator (no len) is refused."""
+    with pytest.raises(dbroute.ProgrammingError, match="sequence.*set"):
+        lite.execute(1, "SELECT ?, ?", {"a", "b"})
+    with pytest.raises(dbroute.ProgrammingError, match="sequence"):
+        lite.execute(1, "SELECT ?", (x for x in [1]))
+    assert lite.execute(1, "SELECT ?, ?", range(2)).fetchone() == (0, 1)
+    assert lite.execute(1, "SELECT ?", [7]).fetchone() == (7,)
+
+
+def test_bool_is_not_a_chat_or_limit(lite):
+    with pytest.raises(TypeError):
+        lite.route(True)
+    with pytest.raises(TypeError):
+        lite.execute(False, "SELECT 1")
+    with pytest.raises(TypeError):
+        lite.fanout("SELECT 1", sources=["lite"], limit=True)
+    with pytest.raises(dbroute.DataError):
+        lite.fanout("SELECT 1", sources=["lite"], limit=1 << 64)
+    assert lite.fanout("SELECT 1", sources=["lite"],
+                       limit=(1 << 64) - 1).fetchall() == [(1,)]
+
+
+def test_lastrowid_and_nan(lite, table):
+    lite.execute(1, "CREATE TABLE %s (x)" % table)
+    assert lite.execute(1, "INSERT INTO %s VALUES (1)" % table) \
+        .lastrowid == 1
+    assert lite.execute(1, "INSERT INTO %s VALUES (2)" % table) \
+        .lastrowid == 2
+    r = lite.execute(1, "UPDATE %s SET x = 5 WHERE x = 1" % table)
+    assert (r.lastrowid, r.rowcount) == (None, 1)
+    r = lite.execute(1, "SELECT x FROM %s" % table)
+    r.fetchall()
+    assert r.lastrowid is None
+    # SQLite stores a NaN as NULL (documented); infinities stay.
+    assert lite.execute(1, "SELECT ?, ?", (float("nan"), float("inf"))) \
+        .fetchone() == (None, float("inf"))
