@@ -170,6 +170,39 @@ struct dbr *t_open(const char *config)
 	return db;
 }
 
+struct t_handle *t_handle_open(const char *name, const char *config)
+{
+	struct t_handle *h = calloc(1, sizeof(*h));
+
+	assert_non_null(h);
+	h->dir = t_tmpdir();
+	h->path = t_write(h->dir, name, config);
+	h->db = t_open(h->path);
+	return h;
+}
+
+void t_handle_close(struct t_handle *h)
+{
+	if (!h)
+		return;
+	dbr_close(h->db);
+	t_rmtree(h->dir);
+	free(h->path);
+	free(h->dir);
+	free(h);
+}
+
+int t_ping_at(const char *path, const char *name, struct dbr_error *err)
+{
+	struct dbr *other = t_open(path);
+	int rc;
+
+	memset(err, 0xa5, sizeof(*err));
+	rc = dbr_source_ping(other, name, err);
+	dbr_close(other);
+	return rc;
+}
+
 void t_exec(struct dbr *db, int64_t chat, const char *sql,
 	    const struct dbr_value *params, size_t n)
 {

@@ -77,6 +77,24 @@ void t_need_server_or_skip(const char *var, const char *what);
 /* Open a handle or fail the test, printing the error. */
 struct dbr *t_open(const char *config);
 
+/* A handle on a configuration written into a new temp folder: the whole
+ * fixture of a suite that needs nothing else. */
+struct t_handle {
+	char *dir;  /* the temp folder */
+	char *path; /* the configuration file in it */
+	struct dbr *db;
+};
+
+/* Write config as file `name` in a new temp folder and open it. */
+struct t_handle *t_handle_open(const char *name, const char *config);
+
+/* Close the handle, remove the folder, free everything; NULL is ignored. */
+void t_handle_close(struct t_handle *h);
+
+/* Ping source `name` on a new handle opened on path (and closed again),
+ * with *err filled with garbage first: its status, its error in *err. */
+int t_ping_at(const char *path, const char *name, struct dbr_error *err);
+
 /* Run sql with no rows wanted on the chat's source, or fail the test. */
 void t_exec(struct dbr *db, int64_t chat, const char *sql,
 	    const struct dbr_value *params, size_t n);

@@ -22,32 +22,15 @@ static const char config[] =
 	"[scopes]\ncache = other\n"
 	"[chat_mapping]\n7 = other\n8 = gone\n";
 
-struct fixture {
-	char *dir;
-	char *path;
-	struct dbr *db;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	f->dir = t_tmpdir();
-	f->path = t_write(f->dir, "api.ini", config);
-	f->db = t_open(f->path);
-	*state = f;
+	*state = t_handle_open("api.ini", config);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	dbr_close(f->db);
-	t_rmtree(f->dir);
-	free(f->path);
-	free(f->dir);
-	free(f);
+	t_handle_close(*state);
 	return 0;
 }
 
@@ -125,7 +108,7 @@ static void test_api__every_category_classified(void **state)
 /* Failures the core reports on its own, each over a garbage struct. */
 static void test_api__core_failures_fill_every_field(void **state)
 {
-	struct fixture *f = *state;
+	struct t_handle *f = *state;
 	struct dbr_result *res;
 	struct dbr_error err;
 	struct dbr *db;
@@ -161,7 +144,7 @@ static void test_api__core_failures_fill_every_field(void **state)
 /* Failures a driver reports through the host's set_error. */
 static void test_api__driver_failures_fill_every_field(void **state)
 {
-	struct fixture *f = *state;
+	struct t_handle *f = *state;
 	struct dbr_error err;
 
 	t_exec(f->db, 1, "CREATE TABLE u (id INTEGER PRIMARY KEY)", NULL, 0);
@@ -197,7 +180,7 @@ static void test_api__driver_failures_fill_every_field(void **state)
  */
 static void test_api__no_garbage_past_the_text(void **state)
 {
-	struct fixture *f = *state;
+	struct t_handle *f = *state;
 	struct dbr_error err, last;
 	int st;
 
@@ -223,7 +206,7 @@ static void test_api__no_garbage_past_the_text(void **state)
  */
 static void test_api__result_error_stale_and_fresh(void **state)
 {
-	struct fixture *f = *state;
+	struct t_handle *f = *state;
 	const struct dbr_error *e;
 	struct dbr_result *res;
 	struct dbr_error err;
@@ -259,7 +242,7 @@ static void test_api__result_error_stale_and_fresh(void **state)
  */
 static void test_api__names_outlive_their_handle(void **state)
 {
-	struct fixture *f = *state;
+	struct t_handle *f = *state;
 	struct dbr_error err;
 	struct dbr *other;
 	char **names;
@@ -286,7 +269,7 @@ static void test_api__names_outlive_their_handle(void **state)
 
 static void test_api__info_copied(void **state)
 {
-	struct fixture *f = *state;
+	struct t_handle *f = *state;
 	struct dbr_source_info info = { .size = sizeof(info) };
 	struct dbr_error err;
 
@@ -333,7 +316,7 @@ static void assert_untouched(const struct guarded *g, size_t from)
  */
 static void test_api__sized_structs_respected(void **state)
 {
-	struct fixture *f = *state;
+	struct t_handle *f = *state;
 	const size_t isz = sizeof(struct dbr_source_info);
 	const size_t ssz = sizeof(struct dbr_source_stats);
 	struct guarded g;
@@ -412,7 +395,7 @@ static void test_api__sized_structs_respected(void **state)
 /* The stats count operations and read the pool's slots. */
 static void test_api__stats_counted(void **state)
 {
-	struct fixture *f = *state;
+	struct t_handle *f = *state;
 	struct dbr_source_stats st = { .size = sizeof(st) };
 	struct dbr_result *res;
 	struct dbr_error err;

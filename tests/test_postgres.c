@@ -383,18 +383,6 @@ static void test_postgres__password_from_environment(void **state)
 	free(path);
 }
 
-/* Ping source `name` of a handle opened on path, over a garbage error. */
-static int ping_at(const char *path, const char *name, struct dbr_error *err)
-{
-	struct dbr *other = t_open(path);
-	int rc;
-
-	memset(err, 0xa5, sizeof(*err));
-	rc = dbr_source_ping(other, name, err);
-	dbr_close(other);
-	return rc;
-}
-
 /* A refusal no retry fixes: its SQLSTATE, libpq's usual message. */
 static void assert_refused(const struct dbr_error *err, const char *state,
 			   const char *text)
@@ -438,16 +426,16 @@ static void test_postgres__connect_refusals_classified(void **state)
 	path = t_write(dir, "refused.ini", text);
 	setenv("DBR_TEST_WRONG_PASSWORD", "wrong", 1);
 	unsetenv("DBR_TEST_UNSET_PASSWORD");
-	assert_int_equal(ping_at(path, "pw", &err), DBR_E_CONN);
+	assert_int_equal(t_ping_at(path, "pw", &err), DBR_E_CONN);
 	assert_refused(&err, "28P01", "password authentication failed");
-	assert_int_equal(ping_at(path, "role", &err), DBR_E_CONN);
+	assert_int_equal(t_ping_at(path, "role", &err), DBR_E_CONN);
 	assert_refused(&err, "28000", "dbr_no_such_role");
-	assert_int_equal(ping_at(path, "nodb", &err), DBR_E_CONN);
+	assert_int_equal(t_ping_at(path, "nodb", &err), DBR_E_CONN);
 	assert_refused(&err, "3D000", "dbr_no_such_db");
-	assert_int_equal(ping_at(path, "unset", &err), DBR_E_CONN);
+	assert_int_equal(t_ping_at(path, "unset", &err), DBR_E_CONN);
 	assert_false(err.retryable);
 	assert_non_null(strstr(err.hint, "credentials or database"));
-	assert_int_equal(ping_at(path, "away", &err), DBR_E_CONN);
+	assert_int_equal(t_ping_at(path, "away", &err), DBR_E_CONN);
 	assert_true(err.retryable);
 	assert_string_equal(err.sqlstate, "");
 	/* A connection made: statements' messages as before. */

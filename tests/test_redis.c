@@ -325,18 +325,6 @@ static void test_redis__auth_from_environment(void **state)
 	free(path);
 }
 
-/* Ping source `name` of the handle at path; its error in *err. */
-static int ping_at(const char *path, const char *name, struct dbr_error *err)
-{
-	struct dbr *other = t_open(path);
-	int rc;
-
-	memset(err, 0xa5, sizeof(*err));
-	rc = dbr_source_ping(other, name, err);
-	dbr_close(other);
-	return rc;
-}
-
 /*
  * A connection refused for what the configuration says (a password unset
  * or wrong, a database out of range) is not retryable and says what to
@@ -374,18 +362,18 @@ static void test_redis__connect_refusals_classified(void **state)
 	path = t_write(dir, "refused.ini", text);
 	unsetenv("DBR_TEST_UNSET_PW");
 	setenv("DBR_TEST_WRONG_PW", "nope", 1);
-	assert_int_equal(ping_at(path, "unset", &err), DBR_E_CONN);
+	assert_int_equal(t_ping_at(path, "unset", &err), DBR_E_CONN);
 	assert_false(err.retryable);
 	assert_non_null(strstr(err.hint, "credentials"));
-	assert_int_equal(ping_at(path, "wrong", &err), DBR_E_CONN);
+	assert_int_equal(t_ping_at(path, "wrong", &err), DBR_E_CONN);
 	assert_non_null(strstr(err.message, "AUTH: "));
 	assert_false(err.retryable);
 	assert_non_null(strstr(err.hint, "credentials"));
-	assert_int_equal(ping_at(path, "nodb", &err), DBR_E_CONN);
+	assert_int_equal(t_ping_at(path, "nodb", &err), DBR_E_CONN);
 	assert_non_null(strstr(err.message, "SELECT: "));
 	assert_false(err.retryable);
 	assert_non_null(strstr(err.hint, "database"));
-	assert_int_equal(ping_at(path, "mute", &err), DBR_E_CONN);
+	assert_int_equal(t_ping_at(path, "mute", &err), DBR_E_CONN);
 	assert_int_equal(err.code, DBR_E_CONN);
 	assert_true(err.retryable);
 	assert_null(strstr(err.hint, "timeout"));

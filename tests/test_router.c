@@ -17,32 +17,15 @@ static const char config[] =
 	"[scopes]\ncache = cache\nsettings = main\n"
 	"[chat_mapping]\n-1001234567890 = pg_like\n5 = cache\n";
 
-struct fixture {
-	char *dir;
-	char *path;
-	struct dbr *db;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	f->dir = t_tmpdir();
-	f->path = t_write(f->dir, "r.ini", config);
-	f->db = t_open(f->path);
-	*state = f;
+	*state = t_handle_open("r.ini", config);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	dbr_close(f->db);
-	t_rmtree(f->dir);
-	free(f->path);
-	free(f->dir);
-	free(f);
+	t_handle_close(*state);
 	return 0;
 }
 
@@ -59,7 +42,7 @@ static void expect_chat(struct dbr *db, int64_t chat, const char *source,
 
 static void test_router__mapped_and_unmapped(void **state)
 {
-	struct fixture *f = *state;
+	struct t_handle *f = *state;
 
 	expect_chat(f->db, -1001234567890, "pg_like", DBR_ROUTE_MAPPED);
 	expect_chat(f->db, 5, "cache", DBR_ROUTE_MAPPED);
@@ -71,7 +54,7 @@ static void test_router__mapped_and_unmapped(void **state)
 
 static void test_router__scopes(void **state)
 {
-	struct fixture *f = *state;
+	struct t_handle *f = *state;
 	char s[DBR_NAME_SIZE];
 	int r;
 
@@ -93,7 +76,7 @@ static void test_router__scopes(void **state)
  * own marker row only. */
 static void test_router__explicit_source_and_order(void **state)
 {
-	struct fixture *f = *state;
+	struct t_handle *f = *state;
 	struct dbr_result *res;
 	struct dbr_error err;
 	char **names;
@@ -162,7 +145,7 @@ static void test_router__explicit_source_and_order(void **state)
  */
 static void test_router__name_copied_or_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct t_handle *f = *state;
 	char s[DBR_NAME_SIZE];
 	size_t i;
 	int r;
