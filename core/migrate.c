@@ -34,7 +34,8 @@
 #include "sqlguard.h"
 #include "sqlsplit.h"
 
-#define TABLE "dbroute_schema_version"
+#define BEING_APPLIED "being applied"
+#define TABLE	      "dbroute_schema_version"
 
 static const char create_sql[] =
 	"CREATE TABLE IF NOT EXISTS " TABLE " (version BIGINT PRIMARY KEY, "
@@ -50,6 +51,8 @@ static const char clear_sql[] = "UPDATE " TABLE " SET file = ?, sha256 = ?, "
 				"WHERE version = ?";
 static const char dirty_sql[] = "UPDATE " TABLE " SET dirty = ? "
 				"WHERE version = ?";
+static const char one_sql[] =
+	"SELECT sha256, dirty FROM " TABLE " WHERE version = ?";
 static const char delete_sql[] = "DELETE FROM " TABLE " WHERE version > ?";
 
 /* The folder. */
@@ -584,6 +587,103 @@ static int run_statements(const struct run *r, struct dbr_tx *tx,
 }
 
 /*
+ * Read version f's row: *found, *dirty (owned, NULL when clean) and sha
+ * (65 bytes).
+ */
+static int read_one(const struct run *r, int64_t version, bool *found,
+		    char **dirty, char *sha, struct dbr_error *e)
+{
+	struct dbr_value p = dbr_int64(version);
+	struct dbr_result *res = NULL;
+	const char *s;
+	int rc;
+
+	*dirty = NULL;
+	*found = false;
+	rc = dbr_query_source(r->db, r->src->name, one_sql, &p, 1, &res, e);
+	if (rc)
+		return rc;
+	rc = dbr_result_next(res);
+	if (rc == DBR_ROW) {
+		*found = true;
+		s = dbr_result_text(res, 0, NULL);
+		dbr__copy_text(sha, 65, s ? s : "");
+		if (dbr_result_type(res, 1) != DBR_TYPE_NULL &&
+		    !(*dirty = text_col(res, 1)))
+			rc = dbr__error_set(e, DBR_E_NOMEM, NULL,
+					    "out of memory");
+		else
+			rc = DBR_OK;
+	} else if (rc == DBR_DONE) {
+		rc = DBR_OK;
+	} else {
+		*e = *dbr_result_error(res);
+	}
+	dbr_result_free(res);
+	return rc;
+}
+
+/*
+ * Another process inserted f's version row first. Wait while it applies
+ * the file (up to the source's timeout); then skip the file when its row
+ * is clean with f's hash, else fail: the file failed there, is still
+ * being applied, or changed.
+ */
+static int raced_row(const struct run *r, const struct dbr__migfile *f,
+		     struct dbr_error *err)
+{
+	const struct timespec poll = { 0, 200 * 1000 * 1000 };
+	double deadline = dbr__now() + r->src->timeout;
+	const char *name = r->src->name;
+	char sha[65], *dirty;
+	struct dbr_error e;
+	bool found;
+	int rc;
+
+	for (;;) {
+		rc = read_one(r, f->version, &found, &dirty, sha, &e);
+		if (rc)
+			return file_error(err, &e, name, f->name, 0);
+		if (dirty && !strcmp(dirty, BEING_APPLIED) &&
+		    dbr__now() < deadline) {
+			dbr__free(dirty);
+			nanosleep(&poll, NULL);
+			continue;
+		}
+		break;
+	}
+	if (!found)
+		rc = dbr__error_set(err, DBR_E_STMT, name,
+				    "%s: version %lld was inserted and "
+				    "removed by another process",
+				    f->name, (long long)f->version);
+	else if (dirty && !strcmp(dirty, BEING_APPLIED))
+		rc = dbr__error_set(err, DBR_E_TIMEOUT, name,
+				    "%s: another process is still applying "
+				    "version %lld after %gs: run migrate "
+				    "again when it is done",
+				    f->name, (long long)f->version,
+				    r->src->timeout);
+	else if (dirty)
+		rc = dbr__error_set(err, DBR_E_STMT, name,
+				    "%s: version %lld is dirty (%s): repair "
+				    "the source by hand, then record the "
+				    "version it is at with --force-version",
+				    f->name, (long long)f->version, dirty);
+	else if (strcmp(sha, f->sha256))
+		rc = dbr__error_set(err, DBR_E_STMT, name,
+				    "%s: another process applied version "
+				    "%lld from a different file",
+				    f->name, (long long)f->version);
+	else
+		rc = DBR_OK;
+	dbr__free(dirty);
+	if (rc)
+		dbr__error_source(err, name);
+	return rc;
+}
+
+/*
  * Apply a file in one transaction with its version row, inserted first:
  * *raced when another process applied it meanwhile.
  */
@@ -602,7 +702,7 @@ static int apply_in_tx(const struct run *r, const struct dbr__migfile *f,
 	if (rc == DBR_E_CONSTRAINT) {
 		*raced = true;
 		dbr_tx_rollback(tx, NULL);
-		return DBR_OK;
+		return raced_row(r, f, err);
 	}
 	if (!rc)
 		rc = run_statements(r, tx, f, &line, &e);
@@ -624,10 +724,10 @@ static int apply_each(const struct run *r, const struct dbr__migfile *f,
 	char at[32];
 	int rc;
 
-	rc = insert_row(r, NULL, f, "being applied", &e);
+	rc = insert_row(r, NULL, f, BEING_APPLIED, &e);
 	if (rc == DBR_E_CONSTRAINT) {
 		*raced = true;
-		return DBR_OK;
+		return raced_row(r, f, err);
 	}
 	if (!rc)
 		rc = run_statements(r, NULL, f, &line, &e);
@@ -760,6 +860,41 @@ static int force(struct run *r, struct dbr_error *err)
 	return rc;
 }
 
+/*
+ * Wait while a version row says another process is applying its file, up
+ * to the source's timeout; then read the rows again.
+ */
+static int wait_applying(struct run *r, struct dbr_migrate_event *sum,
+			 struct dbr_error *err)
+{
+	const struct timespec poll = { 0, 200 * 1000 * 1000 };
+	double deadline = dbr__now() + r->src->timeout;
+	size_t i;
+	int rc;
+
+	for (;;) {
+		for (i = 0; i < r->nrows && !r->rows[i].dirty; i++)
+			;
+		if (i == r->nrows || strcmp(r->rows[i].dirty, BEING_APPLIED))
+			return DBR_OK;
+		if (dbr__now() >= deadline) {
+			dbr__error_set(err, DBR_E_TIMEOUT, r->src->name,
+				       "another process is still applying "
+				       "version %lld after %gs: run migrate "
+				       "again when it is done",
+				       (long long)r->rows[i].version,
+				       r->src->timeout);
+			dbr__error_source(err, r->src->name);
+			return DBR_E_TIMEOUT;
+		}
+		nanosleep(&poll, NULL);
+		rc = read_rows(r, err);
+		if (rc)
+			return rc;
+		summarize(r, sum);
+	}
+}
+
 /* Refuse a source whose version is dirty or whose files changed. */
 static int refuse(const struct run *r, const struct dbr_migrate_event *sum,
 		  struct dbr_error *err)
@@ -813,6 +948,11 @@ static int run_source(struct run *r, struct dbr_migrate_event *sum,
 	if (rc)
 		return rc;
 	summarize(r, sum);
+	if (sum->state == DBR_MIGRATE_DIRTY && !dry) {
+		rc = wait_applying(r, sum, err);
+		if (rc)
+			return rc;
+	}
 	report_changed(r);
 	if (sum->state == DBR_MIGRATE_DIRTY ||
 	    sum->state == DBR_MIGRATE_CHANGED_FILES)

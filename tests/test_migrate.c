@@ -8,11 +8,15 @@
  * transaction control refused, two handles at once.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "helpers.h"
 #include "migrate.h"
@@ -372,6 +376,113 @@ static void test_migrate__dirty_then_forced(void **state)
 	dbr_close(db);
 }
 
+/*
+ * Another process's row for version 2 appears between files 1 and 2 (put
+ * there from the report callback): a failure mark stops the run.
+ */
+static const char *race_row, *race_later;
+static pthread_t later;
+static bool later_started;
+
+static int a_exec(const char *sql)
+{
+	char *path = t_path(dir, "a.db");
+	sqlite3 *c;
+	int rc = sqlite3_open(path, &c);
+
+	sqlite3_busy_timeout(c, 5000);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(c, sql, NULL, NULL, NULL);
+	sqlite3_close(c);
+	free(path);
+	return rc;
+}
+
+/* The other process finishes 300 ms later. */
+static void *finish_later(void *arg)
+{
+	const struct timespec ts = { 0, 300 * 1000 * 1000 };
+
+	(void)arg;
+	nanosleep(&ts, NULL);
+	return (void *)(intptr_t)a_exec(race_later);
+}
+
+static void record_then_race(void *ud, const struct dbr_migrate_event *ev)
+{
+	record(ud, ev);
+	if (ev->kind != DBR_MIGRATE_APPLIED || ev->version != 1)
+		return;
+	assert_int_equal(a_exec(race_row), SQLITE_OK);
+	if (race_later) {
+		assert_int_equal(
+			pthread_create(&later, NULL, finish_later, NULL), 0);
+		later_started = true;
+	}
+}
+
+static void test_migrate__raced_dirty_row_stops(void **state)
+{
+	const char *const only_a[] = { "a", NULL };
+	struct dbr_migrate_options o = { sizeof(o), only_a, 0, 0, 0 };
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	put("0001_a.sql", "CREATE TABLE one (x INT);\n");
+	put("0002_b.sql", "-- dbroute: no-transaction\n"
+			  "CREATE TABLE two (x INT);\n");
+	put("0003_c.sql", "CREATE TABLE three (x INT);\n");
+	race_row = "INSERT INTO dbroute_schema_version VALUES (2, "
+		   "'0002_b.sql', 'x', 'now', '0002_b.sql:2: boom')";
+	db = open_sources(NULL);
+	nev = 0;
+	assert_int_equal(dbr_migrate(db, mig, &o, record_then_race, NULL, &err),
+			 DBR_E_STMT);
+	assert_non_null(strstr(err.message, "version 2 is dirty (0002_b"));
+	assert_null(strstr(events, "0003_c.sql"));
+	assert_event("source a 2 dirty");
+	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM "
+					 "sqlite_master WHERE name = 'three'"),
+			 0);
+	dbr_close(db);
+}
+
+/*
+ * The other process is still applying version 2 (its "being applied"
+ * mark): the run waits for it and fails with the failure it leaves.
+ */
+static void test_migrate__raced_running_row_waited_for(void **state)
+{
+	const char *const only_a[] = { "a", NULL };
+	struct dbr_migrate_options o = { sizeof(o), only_a, 0, 0, 0 };
+	struct dbr_error err;
+	struct dbr *db;
+	void *res;
+
+	(void)state;
+	put("0001_a.sql", "CREATE TABLE one (x INT);\n");
+	put("0002_b.sql", "-- dbroute: no-transaction\n"
+			  "CREATE TABLE two (x INT);\n");
+	put("0003_c.sql", "CREATE TABLE three (x INT);\n");
+	race_row = "INSERT INTO dbroute_schema_version VALUES (2, "
+		   "'0002_b.sql', 'x', 'now', 'being applied')";
+	race_later = "UPDATE dbroute_schema_version SET dirty = "
+		     "'0002_b.sql:2: boom' WHERE version = 2";
+	later_started = false;
+	db = open_sources(NULL);
+	nev = 0;
+	assert_int_equal(dbr_migrate(db, mig, &o, record_then_race, NULL, &err),
+			 DBR_E_STMT);
+	assert_true(later_started);
+	assert_int_equal(pthread_join(later, &res), 0);
+	assert_int_equal((intptr_t)res, SQLITE_OK);
+	race_later = NULL;
+	assert_non_null(strstr(err.message, "version 2 is dirty (0002_b"));
+	assert_null(strstr(events, "0003_c.sql"));
+	dbr_close(db);
+}
+
 static void test_migrate__tx_control_refused_when_planning(void **state)
 {
 	const char *const only_a[] = { "a", NULL };
@@ -559,6 +670,10 @@ int main(void)
 				       fresh),
 		cmocka_unit_test_setup(test_migrate__to_and_dry_run, fresh),
 		cmocka_unit_test_setup(test_migrate__dirty_then_forced, fresh),
+		cmocka_unit_test_setup(test_migrate__raced_dirty_row_stops,
+				       fresh),
+		cmocka_unit_test_setup(
+			test_migrate__raced_running_row_waited_for, fresh),
 		cmocka_unit_test_setup(
 			test_migrate__tx_control_refused_when_planning, fresh),
 		cmocka_unit_test_setup(test_migrate__folder_errors, fresh),
