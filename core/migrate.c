@@ -53,6 +53,8 @@ static const char dirty_sql[] = "UPDATE " TABLE " SET dirty = ? "
 				"WHERE version = ?";
 static const char one_sql[] =
 	"SELECT sha256, dirty FROM " TABLE " WHERE version = ?";
+static const char rehash_sql[] = "UPDATE " TABLE " SET file = ?, "
+				 "sha256 = ? WHERE version = ?";
 static const char delete_sql[] = "DELETE FROM " TABLE " WHERE version > ?";
 
 /* The folder. */
@@ -123,21 +125,23 @@ static void sha256_hex(const char *text, size_t len, char *hex)
 static int read_file(int dfd, const char *dir, struct dbr__migfile *f,
 		     struct dbr_error *err)
 {
-	int fd = openat(dfd, f->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO named like a migration must not block. */
+	int fd = openat(dfd, f->name,
+			O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	char ebuf[128];
 	ssize_t got = 0;
 	size_t n = 0;
 	int rc = DBR_OK;
+	bool sys = fd < 0 || fstat(fd, &st);
 
-	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	if (sys || !S_ISREG(st.st_mode) ||
 	    st.st_size > (off_t)DBR__MIGRATE_MAX_FILE) {
 		rc = dbr__error_set(
 			err, DBR_E_CONFIG, NULL, "%s/%s: cannot read: %s", dir,
 			f->name,
-			fd < 0 || errno
-				? dbr__errno_text(errno, ebuf, sizeof(ebuf))
-				: "not a regular file of at most 16 MiB");
+			sys ? dbr__errno_text(errno, ebuf, sizeof(ebuf))
+			    : "not a regular file of at most 16 MiB");
 		goto out;
 	}
 	f->text = dbr__malloc((size_t)st.st_size + 1);
@@ -837,17 +841,23 @@ static int force(struct run *r, struct dbr_error *err)
 	for (i = 0; !rc && i < r->nfiles; i++) {
 		f = r->files[i];
 		w = find_row(r, f->version);
-		if (f->version > r->opts.force_version || (w && !w->dirty))
+		if (f->version > r->opts.force_version)
 			continue;
 		if (!w) {
 			rc = insert_row(r, tx, f, NULL, &e);
 			continue;
 		}
+		/* A clean row keeps its time; every row takes the file's hash. */
 		p[0] = dbr_text(f->name, strlen(f->name));
 		p[1] = dbr_text(f->sha256, strlen(f->sha256));
 		p[2] = dbr_text(at, strlen(at));
 		p[3] = dbr_int64(f->version);
-		rc = exec(r, tx, clear_sql, p, 4, &e);
+		if (w->dirty) {
+			rc = exec(r, tx, clear_sql, p, 4, &e);
+		} else {
+			p[2] = p[3];
+			rc = exec(r, tx, rehash_sql, p, 3, &e);
+		}
 	}
 	if (rc) {
 		dbr_tx_rollback(tx, NULL);

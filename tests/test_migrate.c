@@ -303,6 +303,16 @@ static void test_migrate__changed_file_reported(void **state)
 		migrate(db, only_a, 0, DBR_MIGRATE_ALLOW_CHANGED, &err),
 		DBR_OK);
 	assert_event("source a 3 ok 0 1");
+	/* Forcing records every file up to N with its current hash. */
+	{
+		struct dbr_migrate_options o = { sizeof(o), only_a, 0, 3,
+						 DBR_MIGRATE_FORCE_VERSION };
+
+		assert_int_equal(dbr_migrate(db, mig, &o, NULL, NULL, &err),
+				 DBR_OK);
+	}
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_OK);
+	assert_event("source a 3 ok 0 0");
 	dbr_close(db);
 }
 
@@ -556,6 +566,20 @@ static void test_migrate__folder_errors(void **state)
 	assert_int_equal(dbr__migdir_read(mig, &d, NULL, NULL, &err),
 			 DBR_E_CONFIG);
 	assert_non_null(strstr(err.message, "the number is too large"));
+	/* A FIFO named like a migration is refused, not opened to block. */
+	{
+		char *p = t_path(mig, "99999999999999999999_big.sql");
+
+		assert_int_equal(unlink(p), 0);
+		free(p);
+		p = t_path(mig, "0005_fifo.sql");
+		assert_int_equal(mkfifo(p, 0644), 0);
+		free(p);
+	}
+	assert_int_equal(dbr__migdir_read(mig, &d, NULL, NULL, &err),
+			 DBR_E_CONFIG);
+	assert_non_null(strstr(err.message, "0005_fifo.sql: cannot read: "
+					    "not a regular file"));
 }
 
 struct racer {
