@@ -170,6 +170,23 @@ struct dbr *t_open(const char *config)
 	return db;
 }
 
+bool t_pg_database(const char *name, char *conninfo, size_t size)
+{
+	const char *pg = getenv("DBR_TEST_PG");
+	char cmd[1024];
+
+	if (!pg)
+		return false;
+	snprintf(cmd, sizeof(cmd),
+		 "PGOPTIONS='-c client_min_messages=warning' psql -X -q '%s' "
+		 "-c 'DROP DATABASE IF EXISTS %s' -c "
+		 "'CREATE DATABASE %s' >/dev/null",
+		 pg, name, name);
+	assert_int_equal(system(cmd), 0);
+	snprintf(conninfo, size, "%s dbname=%s", pg, name);
+	return true;
+}
+
 struct t_handle *t_handle_open(const char *name, const char *config)
 {
 	struct t_handle *h = calloc(1, sizeof(*h));

@@ -74,6 +74,12 @@ int t_need_server(const char *var, const char *what);
  * the test is skipped, or fails under DBR_TEST_STRICT. */
 void t_need_server_or_skip(const char *var, const char *what);
 
+/*
+ * Create PostgreSQL database `name` afresh on the server scripts/test.sh
+ * starts, its conninfo in conninfo; false (nothing done) without it.
+ */
+bool t_pg_database(const char *name, char *conninfo, size_t size);
+
 /* Open a handle or fail the test, printing the error. */
 struct dbr *t_open(const char *config);
 

@@ -810,8 +810,8 @@ static void test_cli__migrate(void **state)
  */
 static void test_cli__migrate_two_processes(void **state)
 {
-	const char *pg = getenv("DBR_TEST_PG");
-	char text[2048], body[128], name[64], *ini;
+	char text[2048], body[128], name[64], conninfo[1024], *ini;
+	bool pg = t_pg_database("dbroute_mig_cli", conninfo, sizeof(conninfo));
 	int i;
 
 	(void)state;
@@ -826,20 +826,12 @@ static void test_cli__migrate_two_processes(void **state)
 			 i, i);
 		free(t_write(dir, name, body));
 	}
-	if (pg)
-		assert_int_equal(
-			sh("cd '%s' && PGOPTIONS='-c client_min_messages=warning' "
-			   "psql -X -q '%s' "
-			   "-c 'DROP DATABASE IF EXISTS dbroute_mig_cli' "
-			   "-c 'CREATE DATABASE dbroute_mig_cli' >/dev/null%s",
-			   pg, ""),
-			0);
 	snprintf(text, sizeof(text),
 		 "[database]\ndefault_source = a\n"
 		 "[source.a]\ntype = sqlite\npath = race.db\ntimeout = 30\n"
 		 "%s%s%s",
 		 pg ? "[source.pg]\ntype = postgres\nconninfo = " : "",
-		 pg ? pg : "", pg ? " dbname=dbroute_mig_cli\n" : "");
+		 pg ? conninfo : "", pg ? "\n" : "");
 	ini = t_write(dir, "race.ini", text);
 	if (sh("cd '%s' && ('" DBR_CLI "' migrate -c race.ini --dir race "
 	       ">r1.out 2>&1 & '" DBR_CLI "' migrate -c race.ini --dir race "

@@ -120,24 +120,6 @@ static const char view_sql[] = "\xef\xbb\xbf"
 			       " FROM t;\n";
 static const char seed_sql[] = "INSERT INTO t VALUES (2, 'x');\n";
 
-/* Create PostgreSQL database `name` afresh; false without the server. */
-static bool pg_database(const char *name, char *conninfo, size_t size)
-{
-	const char *pg = getenv("DBR_TEST_PG");
-	char cmd[1024];
-
-	if (!pg)
-		return false;
-	snprintf(cmd, sizeof(cmd),
-		 "PGOPTIONS='-c client_min_messages=warning' psql -X -q '%s' "
-		 "-c 'DROP DATABASE IF EXISTS %s' -c "
-		 "'CREATE DATABASE %s' >/dev/null",
-		 pg, name, name);
-	assert_int_equal(system(cmd), 0);
-	snprintf(conninfo, size, "%s dbname=%s", pg, name);
-	return true;
-}
-
 /* A configuration of sources a and b (SQLite), ro, kv, pg when given. */
 static struct dbr *open_sources(const char *conninfo)
 {
@@ -198,7 +180,7 @@ static int fresh(void **state)
 static void test_migrate__five_files_every_source(void **state)
 {
 	char conninfo[1024];
-	bool pg = pg_database("dbroute_mig_lib", conninfo, sizeof(conninfo));
+	bool pg = t_pg_database("dbroute_mig_lib", conninfo, sizeof(conninfo));
 	struct dbr_error err;
 	struct dbr *db;
 
@@ -243,7 +225,7 @@ static void test_migrate__five_files_every_source(void **state)
 static void test_migrate__failing_file_leaves_previous_version(void **state)
 {
 	char conninfo[1024];
-	bool pg = pg_database("dbroute_mig_fail", conninfo, sizeof(conninfo));
+	bool pg = t_pg_database("dbroute_mig_fail", conninfo, sizeof(conninfo));
 	struct dbr_error err;
 	struct dbr *db;
 
@@ -603,7 +585,7 @@ static void *race(void *arg)
 static void test_migrate__two_at_once(void **state)
 {
 	char conninfo[1024], text[2048];
-	bool pg = pg_database("dbroute_mig_race", conninfo, sizeof(conninfo));
+	bool pg = t_pg_database("dbroute_mig_race", conninfo, sizeof(conninfo));
 	struct racer r[2];
 	pthread_t th[2];
 	struct dbr *db;
