@@ -229,15 +229,19 @@ static int copy_options(const struct dbr_driver *vt,
 }
 
 /*
- * Every connection is opened here (the table's open): the driver's open,
- * then its connection head checked, so that the head can grow.
+ * Every connection is opened here (the table's open and open_with_flags):
+ * the driver's open, then its connection head checked, so that the head
+ * can grow. Without flags, or without the driver's open_with_flags, the
+ * driver's open.
  */
-static int checked_open(const struct dbr_source_config *src,
-			struct dbr_driver_conn **out, struct dbr_error *err)
+static int checked_open_flags(const struct dbr_source_config *src,
+			      unsigned flags, struct dbr_driver_conn **out,
+			      struct dbr_error *err)
 {
 	const struct dbr__driver *d = src->drv;
 	uint32_t size;
-	int rc = d->open(src, out, err);
+	int rc = d->open_flags && flags ? d->open_flags(src, flags, out, err)
+					: d->open(src, out, err);
 
 	if (rc)
 		return rc;
@@ -257,6 +261,12 @@ static int checked_open(const struct dbr_source_config *src,
 			      "%zu)",
 			      d->type, d->origin, (unsigned)size, DBR_ABI_MAJOR,
 			      (size_t)CONN_SIZE_2_0);
+}
+
+static int checked_open(const struct dbr_source_config *src,
+			struct dbr_driver_conn **out, struct dbr_error *err)
+{
+	return checked_open_flags(src, 0, out, err);
 }
 
 /*
@@ -321,7 +331,9 @@ static int check_driver(const struct dbr_driver *vt, const char *type,
 	if (rc)
 		return rc;
 	drv->open = out->open;
+	drv->open_flags = out->open_with_flags;
 	out->open = checked_open;
+	out->open_with_flags = checked_open_flags;
 	return DBR_OK;
 }
 

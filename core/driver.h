@@ -10,10 +10,11 @@
 
 struct dbr__driver {
 	/*
-	 * The driver's table, zero-extended. Two fields are the core's own:
-	 * options points to `options` below, and open to the core's checked
-	 * open, which calls the driver's (`open` below) and refuses a
-	 * connection head smaller than ABI 2.0's.
+	 * The driver's table, zero-extended. Three fields are the core's
+	 * own: options points to `options` below, and open and
+	 * open_with_flags to the core's checked opens, which call the
+	 * driver's (`open` and `open_flags` below; without the latter, its
+	 * open) and refuse a connection head smaller than ABI 2.0's.
 	 */
 	struct dbr_driver vt;
 	/* The driver's option declarations, each zero-extended to this
@@ -21,6 +22,8 @@ struct dbr__driver {
 	struct dbr_option_decl *options;
 	int (*open)(const struct dbr_source_config *src,
 		    struct dbr_driver_conn **out, struct dbr_error *err);
+	int (*open_flags)(const struct dbr_source_config *src, unsigned flags,
+			  struct dbr_driver_conn **out, struct dbr_error *err);
 	char type[33];
 	char *origin;  /* "built-in" or the plugin's configured path */
 	char *file;    /* the plugin's resolved file, NULL when built in */

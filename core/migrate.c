@@ -302,10 +302,11 @@ int dbr_script_split(struct dbr *db, const char *source, const char *text,
 	if (step == DBR_SQLSPLIT_ERROR) {
 		dbr__free(*stmts);
 		*stmts = NULL;
-		*n = 0;
-		return dbr__error_set(err, DBR_E_STMT, src->name, "line %u: %s",
-				      sp.error_line,
-				      dbr_sqlsplit_strerror(sp.error));
+		*n = sp.error_line;
+		dbr__error_set(err, DBR_E_STMT, NULL, "%s",
+			       dbr_sqlsplit_strerror(sp.error));
+		dbr__error_source(err, src->name);
+		return DBR_E_STMT;
 	}
 	return DBR_OK;
 }
@@ -330,7 +331,8 @@ struct run {
 	size_t nfiles;
 	struct row *rows; /* its version table, by version */
 	size_t nrows, rowcap;
-	bool table; /* the version table exists */
+	bool table;  /* the version table exists */
+	bool exists; /* the database exists (false: a dry run found none) */
 };
 
 static void emit(const struct run *r, int kind, const char *file,
@@ -394,54 +396,115 @@ static char *text_col(struct dbr_result *res, size_t col)
 	return s ? dbr__strndup(s, len) : NULL;
 }
 
-static int read_row(struct run *r, struct dbr_result *res)
+/* A column of the driver's current row as text, owned (NULL: none). */
+static char *value_text(const struct dbr_driver *vt, struct dbr_driver_conn *dc,
+			size_t col, bool *nomem)
 {
+	struct dbr_value v;
+	char *s;
+
+	vt->column(dc, col, &v);
+	if (v.type != DBR_TYPE_TEXT)
+		return NULL;
+	s = dbr__strndup(v.u.s, v.len);
+	*nomem = *nomem || !s;
+	return s;
+}
+
+static int read_row(struct run *r, const struct dbr_driver *vt,
+		    struct dbr_driver_conn *dc)
+{
+	struct dbr_value v;
 	struct row *w;
-	const char *sha;
+	char *sha;
+	bool nomem = false;
 
 	if (dbr__grow(&r->rows, &r->rowcap, r->nrows + 1, sizeof(*r->rows)))
 		return DBR_E_NOMEM;
 	w = &r->rows[r->nrows];
 	memset(w, 0, sizeof(*w));
-	w->version = dbr_result_int64(res, 0);
-	w->file = text_col(res, 1);
-	sha = dbr_result_text(res, 2, NULL);
+	vt->column(dc, 0, &v);
+	w->version = v.type == DBR_TYPE_INT64 ? v.u.i : 0;
+	w->file = value_text(vt, dc, 1, &nomem);
+	sha = value_text(vt, dc, 2, &nomem);
 	dbr__copy_text(w->sha256, sizeof(w->sha256), sha ? sha : "");
-	if (dbr_result_type(res, 3) != DBR_TYPE_NULL)
-		w->dirty = text_col(res, 3);
+	dbr__free(sha);
+	w->dirty = value_text(vt, dc, 3, &nomem);
 	r->nrows++;
-	if (!w->file || (dbr_result_type(res, 3) != DBR_TYPE_NULL && !w->dirty))
-		return DBR_E_NOMEM;
-	return DBR_OK;
+	if (!w->file && !nomem)
+		w->file = dbr__strdup("");
+	return nomem || !w->file ? DBR_E_NOMEM : DBR_OK;
 }
 
-/* Read the version table (none yet: no rows, r->table false). */
+/*
+ * Whether a failed read of the version table failed because the table is
+ * missing: by its SQLSTATE (42P01 standard, 42S02 MySQL's), never by the
+ * message's text.
+ */
+static bool no_table(const struct dbr_error *e)
+{
+	return !strcmp(e->sqlstate, "42P01") || !strcmp(e->sqlstate, "42S02");
+}
+
+/* Read the rows on a connection (no table: none, r->table false). */
+static int select_rows(struct run *r, struct dbr_driver_conn *dc,
+		       struct dbr_error *err)
+{
+	const struct dbr_driver *vt = &r->src->drv->vt;
+	bool found = true;
+	int rc = vt->has_table ? vt->has_table(dc, TABLE, &found, err) : 0;
+
+	if (rc || !found)
+		return rc;
+	rc = vt->query(dc, select_sql, NULL, 0, err);
+	if (rc)
+		return !vt->has_table && no_table(err) ? DBR_OK : rc;
+	r->table = true;
+	while ((rc = vt->next(dc, err)) == DBR_ROW)
+		if (read_row(r, vt, dc))
+			return dbr__error_set(err, DBR_E_NOMEM, NULL,
+					      "out of memory");
+	return rc == DBR_DONE ? DBR_OK : rc;
+}
+
+/*
+ * Read the version table (none yet: no rows, r->table false). A dry run
+ * reads on a connection of its own opened with DBR_OPEN_NO_CREATE and
+ * closed after, so that it never creates the database: one that does not
+ * exist reads as no rows, r->exists false. Else on a pooled connection.
+ */
 static int read_rows(struct run *r, struct dbr_error *err)
 {
-	struct dbr_result *res = NULL;
-	struct dbr_error e;
+	const struct dbr_driver *vt = &r->src->drv->vt;
+	struct dbr__pconn *pc = NULL;
+	struct dbr_driver_conn *dc = NULL;
 	int rc;
 
 	rows_clear(r);
-	rc = dbr_query_source(r->db, r->src->name, select_sql, NULL, 0, &res,
-			      &e);
-	if (rc == DBR_E_STMT && strstr(e.message, TABLE))
-		return DBR_OK;
-	if (rc) {
-		*err = e;
-		return rc;
-	}
-	r->table = true;
-	while ((rc = dbr_result_next(res)) == DBR_ROW)
-		if (read_row(r, res)) {
-			dbr_result_free(res);
-			return dbr__error_set(err, DBR_E_NOMEM, NULL,
-					      "out of memory");
+	r->exists = true;
+	if (r->opts.flags & DBR_MIGRATE_DRY_RUN) {
+		rc = vt->open_with_flags(r->src, DBR_OPEN_NO_CREATE, &dc, err);
+		if (rc == DBR_E_NOTFOUND) {
+			r->exists = false;
+			return DBR_OK;
 		}
-	if (rc != DBR_DONE)
-		*err = *dbr_result_error(res);
-	dbr_result_free(res);
-	return rc == DBR_DONE ? DBR_OK : rc;
+	} else {
+		rc = dbr__pool_acquire(&r->db->pools[r->src->index], &pc, err);
+		if (!rc)
+			dc = pc->dc;
+	}
+	if (!rc)
+		rc = select_rows(r, dc, err);
+	if (pc) {
+		pc->errors += rc != DBR_OK;
+		dbr__pool_put(pc);
+	} else if (dc) {
+		vt->finish(dc);
+		vt->close(dc);
+	}
+	if (rc && !err->source[0])
+		dbr__error_source(err, r->src->name);
+	return rc;
 }
 
 static const struct row *find_row(const struct run *r, int64_t version)
@@ -488,6 +551,28 @@ static bool wanted(const struct run *r, const struct dbr__migfile *f)
 	return !r->opts.to || f->version <= r->opts.to;
 }
 
+/* The source's version: its highest row's (0: none). */
+static int64_t top_version(const struct run *r)
+{
+	return r->nrows ? r->rows[r->nrows - 1].version : 0;
+}
+
+/*
+ * A late file: never applied, numbered below the source's version (added
+ * after a later file was applied). It is never applied out of order:
+ * reported (DBR_MIGRATE_LATE) and passed by.
+ */
+static bool late(const struct run *r, const struct dbr__migfile *f)
+{
+	return !find_row(r, f->version) && f->version < top_version(r);
+}
+
+/* Whether a file is to be applied on this run. */
+static bool pending(const struct run *r, const struct dbr__migfile *f)
+{
+	return !find_row(r, f->version) && wanted(r, f) && !late(r, f);
+}
+
 /* The source's summary (version, state, pending, changed). */
 static void summarize(const struct run *r, struct dbr_migrate_event *ev)
 {
@@ -504,7 +589,7 @@ static void summarize(const struct run *r, struct dbr_migrate_event *ev)
 	}
 	for (i = 0; i < r->nfiles; i++) {
 		w = find_row(r, r->files[i]->version);
-		if (!w && wanted(r, r->files[i]))
+		if (pending(r, r->files[i]))
 			ev->pending++;
 		else if (w && strcmp(w->sha256, r->files[i]->sha256))
 			ev->changed++;
@@ -764,15 +849,15 @@ static int plan(const struct run *r, struct dbr_error *err)
 
 	for (i = 0; !rc && i < r->nfiles; i++) {
 		f = r->files[i];
-		if (find_row(r, f->version) || !wanted(r, f))
+		if (!pending(r, f))
 			continue;
 		rc = dbr_script_split(r->db, r->src->name, f->text, f->len, &st,
 				      &n, &e);
-		if (rc) {
-			dbr__error_set(err, rc, r->src->name, "%s: %s", f->name,
-				       e.message);
-			dbr__error_source(err, r->src->name);
-		}
+		if (rc == DBR_E_STMT)
+			file_refuse(err, rc, r->src->name, f->name, (unsigned)n,
+				    dbr__error_bare(&e, r->src->name));
+		else if (rc)
+			*err = e;
 		for (j = 0; !rc && j < n; j++)
 			if (st[j].tx_control)
 				rc = file_refuse(
@@ -799,7 +884,7 @@ static int apply(struct run *r, struct dbr_error *err)
 
 	for (i = 0; !rc && i < r->nfiles; i++) {
 		f = r->files[i];
-		if (find_row(r, f->version) || !wanted(r, f))
+		if (!pending(r, f))
 			continue;
 		raced = false;
 		off = bom(f->text, f->len);
@@ -930,17 +1015,34 @@ static int refuse(const struct run *r, const struct dbr_migrate_event *sum,
 	return DBR_E_STMT;
 }
 
-/* Emit a CHANGED event for every applied file that changed since. */
-static void report_changed(const struct run *r)
+/*
+ * Emit a CHANGED event for every applied file that changed since, and a
+ * LATE one for every late file.
+ */
+static void report_files(const struct run *r)
 {
+	struct dbr_migrate_event ev = { .size = sizeof(ev),
+					.kind = DBR_MIGRATE_LATE,
+					.source = r->src->name };
 	const struct row *w;
+	char why[160];
 	size_t i;
 
+	snprintf(why, sizeof(why),
+		 "below version %lld, the source's, and never applied: "
+		 "passed by (renumber it above %lld to apply it)",
+		 (long long)top_version(r), (long long)top_version(r));
 	for (i = 0; i < r->nfiles; i++) {
 		w = find_row(r, r->files[i]->version);
 		if (w && strcmp(w->sha256, r->files[i]->sha256))
 			emit(r, DBR_MIGRATE_CHANGED, r->files[i]->name,
 			     r->files[i]->version, NULL);
+		if (!late(r, r->files[i]) || !r->fn)
+			continue;
+		ev.file = r->files[i]->name;
+		ev.version = r->files[i]->version;
+		ev.reason = why;
+		r->fn(r->ud, &ev);
 	}
 }
 
@@ -963,7 +1065,7 @@ static int run_source(struct run *r, struct dbr_migrate_event *sum,
 		if (rc)
 			return rc;
 	}
-	report_changed(r);
+	report_files(r);
 	if (sum->state == DBR_MIGRATE_DIRTY ||
 	    sum->state == DBR_MIGRATE_CHANGED_FILES)
 		return refuse(r, sum, err);
@@ -971,8 +1073,7 @@ static int run_source(struct run *r, struct dbr_migrate_event *sum,
 	if (rc || !dry)
 		return rc ? rc : apply(r, err);
 	for (i = 0; i < r->nfiles; i++)
-		if (!find_row(r, r->files[i]->version) &&
-		    wanted(r, r->files[i]))
+		if (pending(r, r->files[i]))
 			emit(r, DBR_MIGRATE_WOULD_APPLY, r->files[i]->name,
 			     r->files[i]->version, NULL);
 	return DBR_OK;
@@ -1009,6 +1110,8 @@ static int migrate_source(struct run *r, struct dbr_error *err)
 		} else {
 			summarize(r, &sum);
 		}
+		if (!r->exists)
+			sum.reason = "the database does not exist yet";
 		if (rc && !e.source[0])
 			dbr__error_source(&e, r->src->name);
 		sum.error = rc ? &e : NULL;

@@ -954,7 +954,13 @@ enum dbr_migrate_event_kind {
 	DBR_MIGRATE_NO_VARIANT = 4, /**< a number has only other types' files */
 	DBR_MIGRATE_CHANGED = 5,    /**< an applied file changed since */
 	DBR_MIGRATE_FAILED = 6,	    /**< a source failed (see `error`) */
-	DBR_MIGRATE_SOURCE = 7	    /**< a source's summary, once per source */
+	DBR_MIGRATE_SOURCE = 7,	    /**< a source's summary, once per source */
+	/**
+	 * A late file: never applied, numbered below the source's version
+	 * (`reason` says so); it is passed by, never applied out of order
+	 * (since 0.4)
+	 */
+	DBR_MIGRATE_LATE = 8
 };
 
 /** A source's schema state, as `dbroute migrate status` prints it. */
@@ -980,10 +986,13 @@ struct dbr_migrate_event {
 	/** The file's version; SOURCE: the source's version (0: none
 	 * applied, -1: skipped or unknown). */
 	int64_t version;
-	int state;	    /**< SOURCE: enum dbr_migrate_state */
-	size_t pending;	    /**< SOURCE: files left to apply */
-	size_t changed;	    /**< SOURCE: applied files changed since */
-	const char *reason; /**< STRAY, SOURCE skipped: why, else NULL */
+	int state;	/**< SOURCE: enum dbr_migrate_state */
+	size_t pending; /**< SOURCE: files left to apply */
+	size_t changed; /**< SOURCE: applied files changed since */
+	/** STRAY, LATE, SOURCE skipped: why; SOURCE of a dry run on a
+	 * database that does not exist (every file pending): "the database
+	 * does not exist yet" (since 0.4); else NULL. */
+	const char *reason;
 	/** FAILED, and SOURCE of a source that failed: the error, whose
 	 * message names the source and, for a statement, FILE:LINE; else
 	 * NULL. */

@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define DBR_ABI_MAJOR	2
-#define DBR_ABI_MINOR	0
+#define DBR_ABI_MINOR	1
 #define DBR_ABI_VERSION ((uint32_t)(DBR_ABI_MAJOR << 16 | DBR_ABI_MINOR))
 
 /** The symbol a plugin exports. */
@@ -91,6 +91,22 @@ enum dbr_option_kind {
 	 * one is given. (ABI 2.0.)
 	 */
 	DBR_OPT_EXTENSIONS = 7
+};
+
+/**
+ * How a connection is opened (open_with_flags(), ABI 2.1). A driver that
+ * has open_with_flags honours every flag below.
+ */
+enum dbr_open_flags {
+	/**
+	 * Open the database only if it exists, and write nothing while
+	 * opening: no database or file created, no setting of the database
+	 * changed (SQLite: its journal mode). A database that does not exist
+	 * fails with DBR_E_NOTFOUND. The core opens such a connection to read
+	 * without writing (`dbroute migrate status`), closes it after, and
+	 * never pools it.
+	 */
+	DBR_OPEN_NO_CREATE = 1u << 0
 };
 
 /** Flags of a declared option. */
@@ -323,6 +339,27 @@ struct dbr_driver {
 	 * is taken for a write.
 	 */
 	bool (*wrote)(struct dbr_driver_conn *conn);
+
+	/* ABI 2.1: optional (NULL when unsupported) */
+
+	/**
+	 * open() with enum dbr_open_flags. Without this call the core opens
+	 * with open() alone: a driver whose open() may create anything (a
+	 * database file) must have it.
+	 */
+	int (*open_with_flags)(const struct dbr_source_config *src,
+			       unsigned flags, struct dbr_driver_conn **out,
+			       struct dbr_error *err);
+	/**
+	 * Whether a table (or view) of this name exists where an unqualified
+	 * name in a statement on this connection finds it, asked of the
+	 * database's catalog, for a driver whose errors carry no SQLSTATE:
+	 * the core tells a missing table from a failed read by this call
+	 * when the driver has it, else by SQLSTATE 42P01 or 42S02, and never
+	 * by an error's text. Runs outside any cursor; fills *found.
+	 */
+	int (*has_table)(struct dbr_driver_conn *conn, const char *name,
+			 bool *found, struct dbr_error *err);
 };
 
 /** The type of a driver's entry function. */

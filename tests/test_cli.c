@@ -693,9 +693,13 @@ static void test_cli__query_script(void **state)
 			     "group_concat(a) FROM s1'"),
 			 0);
 	assert_string_equal(out, "group_concat(a)\n1,2,3\n");
+	/* A script that cannot be split: SCRIPT:LINE, as a statement's. */
 	assert_int_equal(run("query -c c.ini --chat 1 -f s3.sql"), 1);
-	assert_non_null(strstr(err, "s3.sql: line 2: unterminated quoted"));
+	assert_non_null(strstr(err, "dbroute: s3.sql:2: source '"));
+	assert_non_null(strstr(err, "': unterminated quoted string"));
 	assert_string_equal(out, "");
+	assert_int_equal(run("query -c c.ini --chat 1 -f - < s3.sql"), 1);
+	assert_non_null(strstr(err, "dbroute: <stdin>:2: source '"));
 	assert_int_equal(run("query -c c.ini --chat 1 --param 1 -f s1.sql"), 2);
 	assert_int_equal(run("query -c c.ini --all -f s1.sql"), 2);
 	assert_int_equal(run("query -c c.ini --source main --source groups "
@@ -749,13 +753,22 @@ static void test_cli__migrate(void **state)
 	mig_file("0002_two.sql", "CREATE TABLE two (x INT);\n");
 	mig_file("0003_three.sqlite.sql", "CREATE TABLE three (x INT);\n");
 	mig_file("notes.txt", "not a migration\n");
+	files[2] = t_path(dir, "ma.db");
+	/* status and --dry-run never write: no database file created. */
 	assert_int_equal(run("migrate status -c m.ini --dir mig"), 0);
 	assert_string_equal(out, "a\t0\tpending\t3\t0\n"
 				 "ro\t-\tskipped\t0\t0\n"
 				 "kv\t-\tskipped\t0\t0\n");
 	assert_non_null(strstr(err, "ignoring 'notes.txt'"));
+	assert_non_null(strstr(err, "source 'a': the database does not "
+				    "exist yet"));
+	/* status prints its table, no progress lines. */
+	assert_null(strstr(err, "would apply"));
+	assert_int_equal(access(files[2], F_OK), -1);
 	assert_int_equal(run("migrate -c m.ini --dir mig --dry-run"), 0);
-	assert_non_null(strstr(err, "would apply"));
+	assert_non_null(strstr(err, "would apply 0001_one.sql"));
+	assert_int_equal(access(files[2], F_OK), -1);
+	free(files[2]);
 	assert_int_equal(run("migrate -c m.ini --dir mig --to 2"), 0);
 	assert_string_equal(out, "a\t2\tok\t0\t0\n"
 				 "ro\t-\tskipped\t0\t0\n"
@@ -790,6 +803,18 @@ static void test_cli__migrate(void **state)
 	assert_non_null(strstr(err, "source 'a': 1 applied file(s) changed"));
 	assert_int_equal(run("migrate -c m.ini --dir mig --allow-changed"), 0);
 	assert_non_null(strstr(out, "a\t4\tok\t0\t1\n"));
+	/* A late file (below the version, never applied) is warned about. */
+	mig_file("0006_six.sql", "CREATE TABLE six (x INT);\n");
+	assert_int_equal(run("migrate -c m.ini --dir mig --allow-changed"), 0);
+	mig_file("0005_five.sql", "CREATE TABLE five (x INT);\n");
+	assert_int_equal(run("migrate status -c m.ini --dir mig"), 0);
+	assert_non_null(strstr(out, "a\t6\tchanged\t0\t1\n"));
+	assert_non_null(strstr(err, "dbroute: warn: source 'a': late file "
+				    "'0005_five.sql': below version 6"));
+	assert_int_equal(run("migrate -c m.ini --dir mig --allow-changed"), 0);
+	assert_non_null(strstr(out, "a\t6\tok\t0\t1\n"));
+	assert_non_null(strstr(err, "late file '0005_five.sql'"));
+	assert_null(strstr(err, "applied 0005"));
 	/* Usage errors. */
 	assert_int_equal(run("migrate -c m.ini"), 2);
 	assert_int_equal(run("migrate -c m.ini --dir nowhere"), 2);

@@ -30,16 +30,20 @@ static void record(void *ud, const struct dbr_migrate_event *ev)
 {
 	static const char *const kinds[] = { "?",      "stray",	    "applied",
 					     "would",  "novariant", "changed",
-					     "failed", "source" };
+					     "failed", "source",    "late" };
 	size_t left = sizeof(events) - nev;
 	int n;
 
 	(void)ud;
 	if (ev->kind == DBR_MIGRATE_SOURCE)
-		n = snprintf(events + nev, left, "source %s %lld %s %zu %zu\n",
-			     ev->source, (long long)ev->version,
+		n = snprintf(events + nev, left,
+			     "source %s %lld %s %zu %zu%s%s\n", ev->source,
+			     (long long)ev->version,
 			     dbr_migrate_state_name(ev->state), ev->pending,
-			     ev->changed);
+			     ev->changed, ev->reason ? ": " : "",
+			     ev->reason ? ev->reason : "");
+	else if (ev->kind < 1 || ev->kind > 8)
+		n = snprintf(events + nev, left, "kind %d\n", ev->kind);
 	else
 		n = snprintf(events + nev, left, "%s %s %s\n", kinds[ev->kind],
 			     ev->source ? ev->source : "-", ev->file);
@@ -120,6 +124,9 @@ static const char view_sql[] = "\xef\xbb\xbf"
 			       " FROM t;\n";
 static const char seed_sql[] = "INSERT INTO t VALUES (2, 'x');\n";
 
+/* More keys of source a (a test sets it, fresh() clears it). */
+static const char *a_keys = "";
+
 /* A configuration of sources a and b (SQLite), ro, kv, pg when given. */
 static struct dbr *open_sources(const char *conninfo)
 {
@@ -128,11 +135,12 @@ static struct dbr *open_sources(const char *conninfo)
 
 	snprintf(text, sizeof(text),
 		 "[database]\ndefault_source = a\n"
-		 "[source.a]\ntype = sqlite\npath = a.db\n"
+		 "[source.a]\ntype = sqlite\npath = a.db\n%s"
 		 "[source.b]\ntype = sqlite\npath = b.db\n"
 		 "[source.ro]\ntype = sqlite\npath = a.db\nreadonly = true\n"
 		 "[source.kv]\ntype = redis\nport = 1\n"
 		 "%s%s%s",
+		 a_keys,
 		 conninfo ? "[source.pg]\ntype = postgres\nconninfo = " : "",
 		 conninfo ? conninfo : "", conninfo ? "\n" : "");
 	path = t_write(dir, "m.ini", text);
@@ -173,6 +181,7 @@ static int teardown(void **state)
 /* Each test starts with an empty folder and fresh database files. */
 static int fresh(void **state)
 {
+	a_keys = "";
 	teardown(state);
 	return setup(state);
 }
@@ -303,6 +312,7 @@ static void test_migrate__to_and_dry_run(void **state)
 	const char *const only_b[] = { "b", NULL };
 	struct dbr_error err;
 	struct dbr *db;
+	char *path;
 
 	(void)state;
 	five_files();
@@ -313,9 +323,10 @@ static void test_migrate__to_and_dry_run(void **state)
 	assert_event("would b 0005_seed.sql");
 	assert_event("source b 0 pending 5 0");
 	assert_null(strstr(events, "source a"));
-	/* A dry run writes nothing, not even the version table. */
-	assert_int_equal(sql_int("b.db", "SELECT count(*) FROM sqlite_master"),
-			 0);
+	/* A dry run writes nothing, not even the database file. */
+	path = t_path(dir, "b.db");
+	assert_int_equal(access(path, F_OK), -1);
+	free(path);
 	assert_int_equal(migrate(db, only_b, 2, 0, &err), DBR_OK);
 	assert_event("source b 2 ok 0 0");
 	assert_int_equal(sql_int("b.db", "SELECT count(*) FROM sqlite_master "
@@ -376,9 +387,10 @@ static const char *race_row, *race_later;
 static pthread_t later;
 static bool later_started;
 
-static int a_exec(const char *sql)
+/* Run SQL on a database file of the test's folder, as another process. */
+static int file_exec(const char *name, const char *sql)
 {
-	char *path = t_path(dir, "a.db");
+	char *path = t_path(dir, name);
 	sqlite3 *c;
 	int rc = sqlite3_open(path, &c);
 
@@ -388,6 +400,19 @@ static int a_exec(const char *sql)
 	sqlite3_close(c);
 	free(path);
 	return rc;
+}
+
+static int a_exec(const char *sql)
+{
+	return file_exec("a.db", sql);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* The other process finishes 300 ms later. */
@@ -495,7 +520,8 @@ static void test_migrate__tx_control_refused_when_planning(void **state)
 			 0);
 	put("0002_b.sql", "CREATE TABLE two (x INT);\n'unterminated;\n");
 	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_E_STMT);
-	assert_non_null(strstr(err.message, "0002_b.sql: line 2: "));
+	assert_string_equal(err.message, "source 'a': 0002_b.sql:2: "
+					 "unterminated quoted string");
 	dbr_close(db);
 }
 
@@ -632,6 +658,145 @@ static void test_migrate__two_at_once(void **state)
 	free(r[0].config);
 }
 
+/*
+ * A dry run (migrate status) never writes: a database that does not
+ * exist is not created, all its files are pending; an existing one is
+ * read as it is (not switched to WAL).
+ */
+static void test_migrate__dry_run_creates_nothing(void **state)
+{
+	const char *const only_b[] = { "b", NULL };
+	struct dbr_error err;
+	struct dbr *db;
+	char *path;
+
+	(void)state;
+	five_files();
+	db = open_sources(NULL);
+	path = t_path(dir, "b.db");
+	assert_int_equal(migrate(db, only_b, 0, DBR_MIGRATE_DRY_RUN, &err),
+			 DBR_OK);
+	assert_event("would b 0001_init.sql");
+	assert_event("source b 0 pending 5 0: the database does not exist");
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(file_exec("b.db", "CREATE TABLE x (a INT)"),
+			 SQLITE_OK);
+	assert_int_equal(migrate(db, only_b, 0, DBR_MIGRATE_DRY_RUN, &err),
+			 DBR_OK);
+	assert_event("source b 0 pending 5 0\n");
+	assert_int_equal(sql_int("b.db", "SELECT journal_mode = 'wal' FROM "
+					 "pragma_journal_mode"),
+			 0);
+	assert_int_equal(sql_int("b.db", "SELECT count(*) FROM sqlite_master"),
+			 1);
+	free(path);
+	dbr_close(db);
+}
+
+/*
+ * A version table that exists but cannot be read is an error, never
+ * version 0 (the missing table is told by the catalog or SQLSTATE, not by
+ * a message naming the table).
+ */
+static void test_migrate__unreadable_version_table(void **state)
+{
+	const char *const only_a[] = { "a", NULL };
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	put("0001_a.sql", "CREATE TABLE one (x INT);\n");
+	assert_int_equal(a_exec("CREATE VIEW dbroute_schema_version AS "
+				"SELECT * FROM dbroute_schema_version_old"),
+			 SQLITE_OK);
+	db = open_sources(NULL);
+	assert_int_not_equal(migrate(db, only_a, 0, DBR_MIGRATE_DRY_RUN, &err),
+			     DBR_OK);
+	assert_event("source a -1 error");
+	assert_int_not_equal(migrate(db, only_a, 0, 0, &err), DBR_OK);
+	assert_null(strstr(events, "applied a"));
+	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM sqlite_master "
+					 "WHERE name = 'one'"),
+			 0);
+	dbr_close(db);
+}
+
+/*
+ * A late file (numbered below the applied version, never applied) is
+ * reported and passed by, in a dry run and a run, never applied out of
+ * order nor counted pending.
+ */
+static void test_migrate__late_file_reported(void **state)
+{
+	const char *const only_a[] = { "a", NULL };
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	put("0001_a.sql", "CREATE TABLE one (x INT);\n");
+	put("0003_c.sql", "CREATE TABLE three (x INT);\n");
+	db = open_sources(NULL);
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_OK);
+	assert_event("source a 3 ok 0 0");
+	put("0002_b.sql", "CREATE TABLE two (x INT);\n");
+	put("0004_d.sql", "CREATE TABLE four (x INT);\n");
+	assert_int_equal(migrate(db, only_a, 0, DBR_MIGRATE_DRY_RUN, &err),
+			 DBR_OK);
+	assert_event("late a 0002_b.sql");
+	assert_null(strstr(events, "would a 0002_b.sql"));
+	assert_event("source a 3 pending 1 0");
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_OK);
+	assert_event("late a 0002_b.sql");
+	assert_event("applied a 0004_d.sql");
+	assert_null(strstr(events, "applied a 0002_b.sql"));
+	assert_event("source a 4 ok 0 0");
+	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM sqlite_master "
+					 "WHERE name = 'two'"),
+			 0);
+	dbr_close(db);
+}
+
+/*
+ * Another process still applying a version when the source's timeout
+ * passes: the run fails with DBR_E_TIMEOUT and says so, both when the row
+ * is there at the start and when it appears on the conflict.
+ */
+static void test_migrate__applying_row_times_out(void **state)
+{
+	const char *const only_a[] = { "a", NULL };
+	struct dbr_migrate_options o = { sizeof(o), only_a, 0, 0, 0 };
+	struct dbr_error err;
+	struct dbr *db;
+	double t0;
+
+	(void)state;
+	a_keys = "timeout = 0.5\n";
+	put("0001_a.sql", "CREATE TABLE one (x INT);\n");
+	put("0002_b.sql", "-- dbroute: no-transaction\n"
+			  "CREATE TABLE two (x INT);\n");
+	db = open_sources(NULL);
+	race_row = "INSERT INTO dbroute_schema_version VALUES (2, "
+		   "'0002_b.sql', 'x', 'now', 'being applied')";
+	race_later = NULL;
+	nev = 0;
+	t0 = now_s();
+	assert_int_equal(dbr_migrate(db, mig, &o, record_then_race, NULL, &err),
+			 DBR_E_TIMEOUT);
+	assert_true(now_s() - t0 >= 0.5);
+	assert_string_equal(err.message,
+			    "source 'a': 0002_b.sql: another process is "
+			    "still applying version 2 after 0.5s: run "
+			    "migrate again when it is done");
+	/* The same row read at the start of the next run. */
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_E_TIMEOUT);
+	assert_string_equal(err.message,
+			    "source 'a': another process is still applying "
+			    "version 2 after 0.5s: run migrate again when it "
+			    "is done");
+	assert_null(strstr(events, "applied"));
+	dbr_close(db);
+}
+
 static void test_migrate__split_api(void **state)
 {
 	static const char script[] =
@@ -657,9 +822,13 @@ static void test_migrate__split_api(void **state)
 	dbr_free(st);
 	assert_int_equal(dbr_script_split(db, "kv", "GET x", 5, &st, &n, &err),
 			 DBR_E_UNSUPPORTED);
-	assert_int_equal(dbr_script_split(db, NULL, "'x", 2, &st, &n, &err),
+	assert_int_equal(dbr_script_split(db, NULL, "SELECT 1;\n\n'x", 13, &st,
+					  &n, &err),
 			 DBR_E_STMT);
-	assert_string_equal(err.message, "line 1: unterminated quoted string");
+	/* The line in n, for the caller's FILE:LINE. */
+	assert_string_equal(err.message,
+			    "source 'a': unterminated quoted string");
+	assert_int_equal(n, 3);
 	assert_null(st);
 	dbr_close(db);
 }
@@ -685,6 +854,13 @@ int main(void)
 		cmocka_unit_test_setup(test_migrate__folder_errors, fresh),
 		cmocka_unit_test_setup(test_migrate__two_at_once, fresh),
 		cmocka_unit_test_setup(test_migrate__split_api, fresh),
+		cmocka_unit_test_setup(test_migrate__dry_run_creates_nothing,
+				       fresh),
+		cmocka_unit_test_setup(test_migrate__unreadable_version_table,
+				       fresh),
+		cmocka_unit_test_setup(test_migrate__late_file_reported, fresh),
+		cmocka_unit_test_setup(test_migrate__applying_row_times_out,
+				       fresh),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -243,13 +243,23 @@ static int script_source(const struct args *a, struct dbr *db, int64_t chat,
 	return 0;
 }
 
+/* An error of the script at a line: "dbroute: SCRIPT:LINE: message". */
+static void script_error(const struct args *a, unsigned line, const char *msg)
+{
+	char where[600];
+
+	snprintf(where, sizeof(where),
+		 "dbroute: %s:%u: ", strcmp(a->file, "-") ? a->file : "<stdin>",
+		 line);
+	out_error(where, msg);
+}
+
 /* One statement of a script, in tx when not NULL; 0 or an exit code. */
 static int script_statement(const struct args *a, struct dbr *db, int64_t chat,
 			    struct dbr_tx *tx, const char *sql, unsigned line)
 {
 	struct dbr_result *res = NULL;
 	struct dbr_error err;
-	char where[600];
 	int rc;
 
 	if (tx)
@@ -261,11 +271,8 @@ static int script_statement(const struct args *a, struct dbr *db, int64_t chat,
 		rc = dbr_query_scope(db, a->scope, sql, NULL, 0, &res, &err);
 	else
 		rc = dbr_query(db, chat, sql, NULL, 0, &res, &err);
-	snprintf(where, sizeof(where),
-		 "dbroute: %s:%u: ", strcmp(a->file, "-") ? a->file : "<stdin>",
-		 line);
 	if (rc) {
-		out_error(where, err.message);
+		script_error(a, line, err.message);
 		return EXIT_RUNTIME;
 	}
 	rc = out_print(stdout, a->format, OUT_ONE_LINE, res);
@@ -299,8 +306,8 @@ static int run_script(const struct args *a, struct dbr *db, int64_t chat)
 
 	if (!rc &&
 	    dbr_script_split(db, name, a->sql, a->sql_len, &st, &n, &err)) {
-		fprintf(stderr, "dbroute: %s: ", a->file);
-		out_error("", err.message);
+		/* A script that cannot be split: n is the culprit's line. */
+		script_error(a, (unsigned)n, err.message);
 		rc = EXIT_RUNTIME;
 	}
 	if (!rc && a->single_tx)

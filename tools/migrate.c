@@ -1,8 +1,8 @@
 /*
  * migrate.c - dbroute migrate: apply a folder of migration files to the
  * sources (dbr_migrate()) and print each source's status, or only print
- * it (migrate status). Progress goes to stderr, the status table to
- * stdout.
+ * it (migrate status). Progress and warnings go to stderr, the status
+ * table to stdout; status prints no progress.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +20,7 @@ struct status {
 	size_t n, cap;
 	size_t unread; /* sources whose version could not be read */
 	bool nomem;
+	bool status; /* migrate status: no progress lines */
 };
 
 static void add_row(struct status *st, const struct dbr_migrate_event *ev)
@@ -60,6 +61,7 @@ static void add_row(struct status *st, const struct dbr_migrate_event *ev)
 
 static void on_event(void *ud, const struct dbr_migrate_event *ev)
 {
+	struct status *st = ud;
 	char prefix[160], msg[512];
 	const char *what = NULL;
 
@@ -71,16 +73,26 @@ static void on_event(void *ud, const struct dbr_migrate_event *ev)
 			 ev->reason);
 		out_error("dbroute: warn: ", msg);
 		break;
+	case DBR_MIGRATE_LATE:
+		snprintf(msg, sizeof(msg), "source '%s': late file '%s': %s",
+			 ev->source, ev->file, ev->reason);
+		out_error("dbroute: warn: ", msg);
+		break;
 	case DBR_MIGRATE_APPLIED: what = "applied"; break;
-	case DBR_MIGRATE_WOULD_APPLY: what = "would apply"; break;
+	/* status prints only its table: --dry-run lists the files. */
+	case DBR_MIGRATE_WOULD_APPLY:
+		what = st->status ? NULL : "would apply";
+		break;
 	case DBR_MIGRATE_NO_VARIANT: what = "no file of its type for"; break;
 	case DBR_MIGRATE_CHANGED: what = "changed since applied:"; break;
 	case DBR_MIGRATE_SOURCE:
 		if (ev->error)
 			out_error("dbroute: ", ev->error->message);
+		else if (ev->reason && ev->state != DBR_MIGRATE_SKIPPED)
+			out_error(prefix, ev->reason);
 		if (ev->state == DBR_MIGRATE_ERROR)
-			((struct status *)ud)->unread++;
-		add_row(ud, ev);
+			st->unread++;
+		add_row(st, ev);
 		break;
 	default: break;
 	}
@@ -168,6 +180,7 @@ int cmd_migrate(const struct args *a)
 		rc = EXIT_RUNTIME;
 	}
 	if (!rc) {
+		st.status = status;
 		migrate_options(a, status, names, &o);
 		rc = dbr_migrate(db, a->dir, &o, on_event, &st, &err);
 		if (rc && !st.n)

@@ -393,18 +393,37 @@ static int sqlt_open_failed(struct sqlt_conn *c, int rc, const char *what,
 	return rc;
 }
 
-static int sqlt_open(const struct dbr_source_config *src,
-		     struct dbr_driver_conn **out, struct dbr_error *err)
+/*
+ * A file that DBR_OPEN_NO_CREATE did not open because it does not exist:
+ * DBR_E_NOTFOUND (sqlite3_system_errno: ENOENT, not a message's text).
+ */
+static int sqlt_not_found(struct sqlt_conn *c, const char *path,
+			  struct dbr_error *err)
+{
+	sqlt_host->set_error(
+		err, DBR_E_NOTFOUND, sqlite3_extended_errcode(c->db), NULL,
+		"cannot open '%s': the database does not exist", path);
+	return DBR_E_NOTFOUND;
+}
+
+/*
+ * Open a connection. DBR_OPEN_NO_CREATE: only a file that exists, and
+ * without switching it to WAL (the file is read as it is).
+ */
+static int sqlt_open_flags(const struct dbr_source_config *src, unsigned oflags,
+			   struct dbr_driver_conn **out, struct dbr_error *err)
 {
 	const char *path = sqlt_host->opt_text(src, "path");
 	bool ro = sqlt_host->opt_bool(src, "readonly");
+	bool keep = ro || (oflags & DBR_OPEN_NO_CREATE);
 	double timeout = sqlt_host->opt_seconds(src, "timeout");
 	int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	struct sqlt_conn *c;
 	int rc;
 
-	flags |= ro ? SQLITE_OPEN_READONLY
-		    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	flags |= ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	if (!keep)
+		flags |= SQLITE_OPEN_CREATE;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		sqlt_host->set_error(err, DBR_E_NOMEM, 0, NULL,
@@ -416,6 +435,11 @@ static int sqlt_open(const struct dbr_source_config *src,
 	c->base.src = src;
 	c->cache.drop = sqlt_drop;
 	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK && (oflags & DBR_OPEN_NO_CREATE) && c->db &&
+	    sqlite3_system_errno(c->db) == ENOENT) {
+		rc = sqlt_not_found(c, path, err);
+		goto fail;
+	}
 	if (rc != SQLITE_OK) {
 		rc = sqlt_open_failed(c, DBR_E_CONN, "cannot open", path, err);
 		goto fail;
@@ -433,8 +457,8 @@ static int sqlt_open(const struct dbr_source_config *src,
 	rc = sqlt_settings(c, src, err);
 	/* Reading the schema version proves the file is a database. */
 	if (!rc)
-		rc = ro ? sqlt_exec(c, "PRAGMA schema_version", err)
-			: sqlt_wal(c, timeout, err);
+		rc = keep ? sqlt_exec(c, "PRAGMA schema_version", err)
+			  : sqlt_wal(c, timeout, err);
 	if (rc) {
 		rc = sqlt_open_failed(c, rc, "cannot use", path, err);
 		goto fail;
@@ -445,6 +469,40 @@ fail:
 	sqlite3_close_v2(c->db);
 	free(c);
 	return rc;
+}
+
+static int sqlt_open(const struct dbr_source_config *src,
+		     struct dbr_driver_conn **out, struct dbr_error *err)
+{
+	return sqlt_open_flags(src, 0, out, err);
+}
+
+/*
+ * Whether a table or view exists in the main or temp schema, as an
+ * unqualified name finds it, asked of the catalog (SQLite's errors have
+ * no SQLSTATE to tell a missing table by).
+ */
+static int sqlt_has_table(struct dbr_driver_conn *conn, const char *name,
+			  bool *found, struct dbr_error *err)
+{
+	static const char sql[] =
+		"SELECT 1 FROM sqlite_temp_master WHERE type IN ('table', "
+		"'view') AND name = ?1 COLLATE NOCASE UNION ALL SELECT 1 FROM "
+		"main.sqlite_master WHERE type IN ('table', 'view') AND "
+		"name = ?1 COLLATE NOCASE";
+	struct sqlt_conn *c = sqlt_conn(conn);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return DBR_OK;
+	return sqlt_fail(c, rc, err, "cannot read the catalog");
 }
 
 /*
@@ -905,6 +963,8 @@ static const struct dbr_driver sqlt_driver = {
 		DBR_CAP_TRANSACTIONAL_DDL,
 	.options = sqlt_options,
 	.open = sqlt_open,
+	.open_with_flags = sqlt_open_flags,
+	.has_table = sqlt_has_table,
 	.close = sqlt_close,
 	.query = sqlt_query,
 	.next = sqlt_next,
