@@ -26,9 +26,9 @@ extern "C" {
 #endif
 
 #define DBR_VERSION_MAJOR  0
-#define DBR_VERSION_MINOR  3
+#define DBR_VERSION_MINOR  4
 #define DBR_VERSION_PATCH  0
-#define DBR_VERSION_STRING "0.3.0"
+#define DBR_VERSION_STRING "0.4.0"
 /** MAJOR * 1000000 + MINOR * 1000 + PATCH, as dbr_version_number(). */
 #define DBR_VERSION_NUMBER                                                     \
 	(DBR_VERSION_MAJOR * 1000000 + DBR_VERSION_MINOR * 1000 +              \
@@ -50,7 +50,9 @@ enum dbr_status {
 	DBR_E_UNSUPPORTED = 8, /**< the driver cannot do this */
 	DBR_E_ABI = 9,	       /**< a driver was built for another ABI */
 	DBR_E_READONLY = 10,   /**< a write on a read-only source */
-	DBR_E_NOTFOUND = 11,   /**< no source or scope by that name */
+	/** No source or scope by that name; since 0.4 also a database that
+	 * does not exist, where it must not be created (a dry run) */
+	DBR_E_NOTFOUND = 11,
 	DBR_E_UNAVAILABLE = 12, /**< the source is unavailable: not tried */
 	DBR_E_RESOURCE = 13,	/**< out of a local resource (fds) */
 	DBR_ROW = 100,		/**< dbr_result_next(): a row is ready */
@@ -924,7 +926,8 @@ DBR_API int dbr_set_allocator(void *(*malloc_fn)(size_t),
 /** Options of dbr_migrate() (struct dbr_migrate_options.flags). */
 enum dbr_migrate_flags {
 	/** Read every source's version and plan, write nothing: not even the
-	 * version table (dbroute migrate status, --dry-run). */
+	 * version table, nor a SQLite file that does not exist yet (its
+	 * files are all pending) (dbroute migrate status, --dry-run). */
 	DBR_MIGRATE_DRY_RUN = 1u << 0,
 	/** Go on past files changed since they were applied. */
 	DBR_MIGRATE_ALLOW_CHANGED = 1u << 1,
@@ -1022,7 +1025,9 @@ typedef void (*dbr_migrate_fn)(void *ud, const struct dbr_migrate_event *ev);
  * statement by statement: a failure leaves the version dirty (at
  * FILE:LINE), and the source is refused until the operator repairs it and
  * forces the version (DBR_MIGRATE_FORCE_VERSION). A file changed after it
- * was applied stops the source unless DBR_MIGRATE_ALLOW_CHANGED. Versions
+ * was applied stops the source unless DBR_MIGRATE_ALLOW_CHANGED. A late
+ * file (never applied, numbered below the source's version) is never
+ * applied out of order: it is reported (DBR_MIGRATE_LATE). Versions
  * are kept per source in the table dbroute_schema_version. Two processes
  * migrating one source at once apply each file once.
  *
@@ -1068,10 +1073,11 @@ struct dbr_script_stmt {
  * @param text the script; text[len] must be a NUL byte
  * @param len its length in bytes
  * @param stmts receives *n statements in order (NULL when there is none)
- * @param n receives the number of statements
+ * @param n receives the number of statements (or a line: see err)
  * @param err error details, or NULL: a script that cannot be split fails
- *   with DBR_E_STMT, its message "line N: why" (an unterminated quoted
- *   string, a NUL byte...)
+ *   with DBR_E_STMT, its message "source 'NAME': why" (an unterminated
+ *   quoted string, a NUL byte...), *n the line where the culprit opens
+ *   (from 1, for a caller's FILE:LINE; since 0.4, was 0)
  * @return DBR_OK, DBR_E_STMT, DBR_E_NOTFOUND, DBR_E_UNSUPPORTED (a source
  *   that is not SQL), DBR_E_NOMEM or DBR_E_MISUSE
  * Ownership: *stmts is owned; free it with dbr_free().

@@ -797,6 +797,50 @@ static void test_migrate__applying_row_times_out(void **state)
 	dbr_close(db);
 }
 
+/*
+ * PostgreSQL: a version table the role may not read (SQLSTATE 42501, its
+ * message naming the table) is an error, never version 0; a missing one
+ * (42P01) is version 0.
+ */
+static void test_migrate__pg_permission_is_no_version(void **state)
+{
+	const char *const only_pg[] = { "pg", NULL };
+	char conninfo[1024], cmd[1536];
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	if (!t_pg_database("dbroute_mig_perm", conninfo, sizeof(conninfo)))
+		skip();
+	put("0001_a.sql", "CREATE TABLE one (x INT);\n");
+	snprintf(cmd, sizeof(cmd),
+		 "PGOPTIONS='-c client_min_messages=warning' psql -X -q '%s' "
+		 "-c 'DROP ROLE IF EXISTS dbr_mig_noperm' "
+		 "-c 'CREATE ROLE dbr_mig_noperm LOGIN' >/dev/null",
+		 conninfo);
+	assert_int_equal(system(cmd), 0);
+	db = open_sources(conninfo);
+	assert_int_equal(migrate(db, only_pg, 0, DBR_MIGRATE_DRY_RUN, &err),
+			 DBR_OK);
+	assert_event("source pg 0 pending 1 0");
+	dbr_close(db);
+	snprintf(cmd, sizeof(cmd),
+		 "psql -X -q '%s' -c 'CREATE TABLE dbroute_schema_version "
+		 "(version BIGINT PRIMARY KEY, file TEXT NOT NULL, sha256 TEXT "
+		 "NOT NULL, applied_at TEXT NOT NULL, dirty TEXT)' >/dev/null",
+		 conninfo);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s user=dbr_mig_noperm", conninfo);
+	db = open_sources(cmd);
+	assert_int_not_equal(migrate(db, only_pg, 0, DBR_MIGRATE_DRY_RUN, &err),
+			     DBR_OK);
+	assert_event("source pg -1 error");
+	assert_string_equal(err.sqlstate, "42501");
+	assert_int_not_equal(migrate(db, only_pg, 0, 0, &err), DBR_OK);
+	assert_null(strstr(events, "applied"));
+	dbr_close(db);
+}
+
 static void test_migrate__split_api(void **state)
 {
 	static const char script[] =
@@ -861,6 +905,8 @@ int main(void)
 		cmocka_unit_test_setup(test_migrate__late_file_reported, fresh),
 		cmocka_unit_test_setup(test_migrate__applying_row_times_out,
 				       fresh),
+		cmocka_unit_test_setup(
+			test_migrate__pg_permission_is_no_version, fresh),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
