@@ -975,6 +975,11 @@ static int check_options(struct dbr *db, const struct dbr_migrate_options *o,
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_migrate: a negative version");
 	if ((o->flags & DBR_MIGRATE_FORCE_VERSION) &&
+	    (o->flags & DBR_MIGRATE_DRY_RUN))
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_migrate: forcing a version writes: "
+				      "not in a dry run");
+	if ((o->flags & DBR_MIGRATE_FORCE_VERSION) &&
 	    (!o->sources || !o->sources[0]))
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_migrate: forcing a version needs "

@@ -1042,8 +1042,8 @@ typedef void (*dbr_migrate_fn)(void *ud, const struct dbr_migrate_event *ev);
  * @param ud passed to fn
  * @param err the first failure, or NULL
  * @return DBR_OK when every source ended ok or skipped; DBR_E_MISUSE for
- *   bad arguments (DBR_MIGRATE_FORCE_VERSION without named sources, a
- *   negative version); DBR_E_NOTFOUND for an unknown source name;
+ *   bad arguments (DBR_MIGRATE_FORCE_VERSION without named sources or
+ *   with DBR_MIGRATE_DRY_RUN, a negative version); DBR_E_NOTFOUND for an unknown source name;
  *   DBR_E_CONFIG for a folder that cannot be read or two files of one
  *   number and type; else the first source's failure (DBR_E_STMT for a
  *   file refused when planning, a changed file or a dirty version)

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "helpers.h"
 
@@ -631,6 +632,39 @@ static void test_conformance__savepoint_in_transaction(void **state)
 	assert_int_equal(count_rows(), 2);
 }
 
+static void record_summary(void *ud, const struct dbr_migrate_event *ev)
+{
+	if (ev->kind == DBR_MIGRATE_SOURCE)
+		*(struct dbr_migrate_event *)ud = *ev;
+}
+
+/*
+ * dbroute migrate reads a source's version table; a missing one must read
+ * as version 0, told without an error's text: the driver's has_table
+ * (ABI 2.1), else SQLSTATE 42P01 or 42S02. A dry run writes nothing.
+ */
+static void test_conformance__missing_version_table(void **state)
+{
+	const char *names[2] = { src, NULL };
+	struct dbr_migrate_options o = { sizeof(o), names, 0, 0,
+					 DBR_MIGRATE_DRY_RUN };
+	struct dbr_migrate_event sum = { 0 };
+	struct dbr_error err;
+	char *mig = t_path(dir, "conf_migrations");
+	char *file;
+
+	(void)state;
+	assert_int_equal(mkdir(mig, 0755), 0);
+	file = t_write(mig, "0001_conf.sql", "SELECT 1;\n");
+	if (dbr_migrate(db, mig, &o, record_summary, &sum, &err))
+		fail_msg("%s", err.message);
+	assert_int_equal(sum.state, DBR_MIGRATE_PENDING);
+	assert_int_equal(sum.version, 0);
+	assert_int_equal(sum.pending, 1);
+	free(file);
+	free(mig);
+}
+
 /* What a case needs of the source. */
 enum need { ANY = 0, SQL = 1, TX = 2, RO = 4 };
 
@@ -662,6 +696,7 @@ static const struct conf_case cases[] = {
 	C(test_conformance__changes_and_streaming, SQL),
 	C(test_conformance__tx_control_refused, SQL),
 	C(test_conformance__savepoint_in_transaction, SQL | TX),
+	C(test_conformance__missing_version_table, SQL),
 };
 #undef C
 

@@ -368,6 +368,15 @@ static void test_migrate__dirty_then_forced(void **state)
 	assert_non_null(
 		strstr(err.message, "version 2 is dirty (0002_b.sql:4"));
 	assert_null(strstr(events, "applied"));
+	/* Forcing writes: never in a dry run. */
+	o.flags |= DBR_MIGRATE_DRY_RUN;
+	assert_int_equal(dbr_migrate(db, mig, &o, record, NULL, &err),
+			 DBR_E_MISUSE);
+	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM "
+					 "dbroute_schema_version WHERE dirty "
+					 "IS NOT NULL"),
+			 1);
+	o.flags = DBR_MIGRATE_FORCE_VERSION;
 	/* Repaired by hand, then forced to 2. */
 	assert_int_equal(dbr_migrate(db, mig, &o, record, NULL, &err), DBR_OK);
 	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_OK);
