@@ -3,7 +3,7 @@
 
 # Debian packages the build and the tests need.
 DBR_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libinih-dev libpq-dev \
-libhiredis-dev libssl-dev"
+libhiredis-dev libssl-dev libmariadb-dev"
 # And what only the tests need (the python3 ones: bindings/python).
 DBR_TEST_PACKAGES="libcmocka-dev clang-format valgrind python3-cffi \
 python3-dev python3-setuptools python3-wheel python3-pytest python3-venv"
@@ -160,4 +160,113 @@ dbr_redis_stop() {
 	dbr_redis_kill
 	rm -rf "$DBR_REDIS_DIR"
 	DBR_REDIS_DIR=""
+}
+
+# Packages of the MariaDB tests.
+DBR_MYSQL_PACKAGES="mariadb-server mariadb-client"
+
+# Start a throw-away MariaDB server (mariadb-install-db + mariadbd, no
+# system service) in a new temp folder: a Unix socket there and a free
+# loopback port, utf8mb4 with a binary collation, database dbroute_test,
+# a user dbr (password DBR_TEST_MYSQL_PASSWORD) with every right on it and
+# a user dbr_ro that may only read it. As root the server runs as mysql.
+# Exports DBR_TEST_MYSQL (the socket), DBR_TEST_MYSQL_PORT,
+# DBR_TEST_MYSQL_PASSWORD, DBR_TEST_MYSQL_START (the command that starts it
+# again, for the fault tests) and DBR_TEST_MYSQL_PIDFILE. On failure the
+# server is stopped and its folder removed; otherwise call dbr_mysql_stop.
+dbr_mysql_start() {
+	DBR_MYSQL_DIR=$(mktemp -d /tmp/dbroute-mysql-XXXXXX)
+	chmod 755 "$DBR_MYSQL_DIR"
+	my_user=""
+	if [ "$(id -u)" -eq 0 ]; then
+		chown mysql "$DBR_MYSQL_DIR"
+		my_user="--user=mysql"
+	fi
+	mariadb-install-db --no-defaults $my_user --skip-test-db \
+		--auth-root-authentication-method=normal \
+		--datadir="$DBR_MYSQL_DIR/data" >"$DBR_MYSQL_DIR/install.log" \
+		2>&1 || {
+		cat "$DBR_MYSQL_DIR/install.log" >&2
+		dbr_mysql_stop
+		return 1
+	}
+	DBR_TEST_MYSQL="$DBR_MYSQL_DIR/mysql.sock"
+	DBR_TEST_MYSQL_PIDFILE="$DBR_MYSQL_DIR/mariadbd.pid"
+	DBR_TEST_MYSQL_PASSWORD="dbr-test-$$"
+	port=$((30000 + $$ % 10000))
+	tries=0
+	while [ $tries -lt 20 ]; do
+		# Backgrounded by the shell (mariadbd does not daemonize).
+		DBR_TEST_MYSQL_START="mariadbd --no-defaults $my_user \
+--datadir=$DBR_MYSQL_DIR/data --socket=$DBR_TEST_MYSQL --port=$port \
+--bind-address=127.0.0.1 --pid-file=$DBR_TEST_MYSQL_PIDFILE \
+--log-error=$DBR_MYSQL_DIR/server.log --character-set-server=utf8mb4 \
+--collation-server=utf8mb4_bin --skip-log-bin --innodb-buffer-pool-size=32M \
+--innodb-flush-log-at-trx-commit=0 --max-allowed-packet=32M \
+--skip-name-resolve"
+		($DBR_TEST_MYSQL_START </dev/null >/dev/null 2>&1 &)
+		# Bounded wait: 300 x 0.1 s for the server to answer.
+		n=0
+		while [ $n -lt 300 ]; do
+			if mariadb-admin --no-defaults -uroot \
+				--socket="$DBR_TEST_MYSQL" ping >/dev/null 2>&1
+			then
+				break
+			fi
+			grep -q "Do you already have another" \
+				"$DBR_MYSQL_DIR/server.log" 2>/dev/null && break
+			sleep 0.1
+			n=$((n + 1))
+		done
+		if mariadb-admin --no-defaults -uroot \
+			--socket="$DBR_TEST_MYSQL" ping >/dev/null 2>&1; then
+			break
+		fi
+		dbr_mysql_kill
+		rm -f "$DBR_MYSQL_DIR/server.log"
+		port=$((port + 1))
+		tries=$((tries + 1))
+	done
+	[ $tries -lt 20 ] || {
+		echo "mariadbd did not start" >&2
+		dbr_mysql_stop
+		return 1
+	}
+	DBR_TEST_MYSQL_PORT=$port
+	mariadb --no-defaults -uroot --socket="$DBR_TEST_MYSQL" <<SQL || {
+CREATE DATABASE dbroute_test;
+CREATE USER 'dbr'@'localhost' IDENTIFIED BY '$DBR_TEST_MYSQL_PASSWORD';
+CREATE USER 'dbr'@'127.0.0.1' IDENTIFIED BY '$DBR_TEST_MYSQL_PASSWORD';
+GRANT ALL ON *.* TO 'dbr'@'localhost';
+GRANT ALL ON *.* TO 'dbr'@'127.0.0.1';
+CREATE USER 'dbr_ro'@'localhost' IDENTIFIED BY '$DBR_TEST_MYSQL_PASSWORD';
+GRANT SELECT ON dbroute_test.* TO 'dbr_ro'@'localhost';
+SQL
+		dbr_mysql_stop
+		return 1
+	}
+	export DBR_TEST_MYSQL DBR_TEST_MYSQL_PORT DBR_TEST_MYSQL_PASSWORD \
+		DBR_TEST_MYSQL_START DBR_TEST_MYSQL_PIDFILE
+}
+
+# Kill the server started by dbr_mysql_start and wait (bounded) for it.
+dbr_mysql_kill() {
+	pidfile="$DBR_MYSQL_DIR/mariadbd.pid"
+	[ -f "$pidfile" ] || return 0
+	pid=$(cat "$pidfile")
+	kill -9 "$pid" 2>/dev/null
+	n=0
+	while [ $n -lt 100 ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	rm -f "$pidfile"
+	return 0
+}
+
+dbr_mysql_stop() {
+	[ -n "${DBR_MYSQL_DIR:-}" ] || return 0
+	dbr_mysql_kill
+	rm -rf "$DBR_MYSQL_DIR"
+	DBR_MYSQL_DIR=""
 }

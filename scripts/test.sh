@@ -1,6 +1,6 @@
 #!/bin/sh
-# test.sh - install what is missing, start throw-away PostgreSQL and Redis
-# servers, build, and run the whole test suite: in a debug build (and the
+# test.sh - install what is missing, start throw-away PostgreSQL, MariaDB
+# and Redis servers, build, and run the whole test suite: in a debug build (and the
 # CLI under valgrind), under AddressSanitizer + UBSan, the threaded suites
 # under ThreadSanitizer; then install and build against the installed copy,
 # and run the fuzzers for a bounded time.
@@ -9,7 +9,7 @@ DBR_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$DBR_ROOT/scripts/lib.sh"
 
 dbr_ensure_packages $DBR_PACKAGES $DBR_TEST_PACKAGES $DBR_PG_PACKAGES \
-	$DBR_REDIS_PACKAGES
+	$DBR_REDIS_PACKAGES $DBR_MYSQL_PACKAGES
 echo "== format"
 dbr_check_format
 
@@ -70,13 +70,15 @@ INI
 prefix=""
 cleanup() {
 	dbr_pg_stop
+	dbr_mysql_stop
 	dbr_redis_stop
 	[ -z "$prefix" ] || rm -rf "$prefix"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-echo "== start PostgreSQL and Redis"
+echo "== start PostgreSQL, MariaDB and Redis"
 dbr_pg_start
+dbr_mysql_start
 dbr_redis_start
 # Suites that need a server fail, rather than skip, without one.
 export DBR_TEST_STRICT=1
@@ -91,7 +93,7 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 # The suites that run threads, under ThreadSanitizer.
 TSAN_OPTIONS=halt_on_error=1 \
 	run_suite "$DBR_ROOT/build-tsan" \
-	"pool|integration|health|conformance|postgres|redis|faults|fanout|misuse" -- \
+	"pool|integration|health|conformance|postgres|mysql|redis|faults|fanout|misuse" -- \
 	-DCMAKE_BUILD_TYPE=Debug -DDBR_TSAN=ON
 # Install, then build an application against the installed copy both ways.
 # Everything installed runs from another folder (/) with neither

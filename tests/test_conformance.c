@@ -2,7 +2,7 @@
  * test_conformance.c - the suite every driver passes, its cases chosen by
  * the source's capabilities:
  *
- *   test_conformance sqlite | postgres
+ *   test_conformance sqlite | postgres | mysql
  *   test_conformance --config FILE --source NAME [--types I,R,T,B]
  *                    [--readonly-source NAME] [--probe STATEMENT]
  *
@@ -20,9 +20,12 @@
  * read-only case. The cases that need one connection throughout use a
  * second handle on the same configuration, used by one call at a time.
  *
- * The PostgreSQL run needs DBR_TEST_PG (a conninfo; scripts/test.sh starts
- * a server and sets it). Without it the run is skipped (exit 77), unless
- * DBR_TEST_STRICT is set, as scripts/test.sh does, when it fails.
+ * The PostgreSQL run needs DBR_TEST_PG (a conninfo), the MariaDB run
+ * DBR_TEST_MYSQL (a Unix socket; user dbr, password in
+ * DBR_TEST_MYSQL_PASSWORD, database dbroute_test): scripts/test.sh starts
+ * both servers and sets them. Without its server a run is skipped (exit
+ * 77), unless DBR_TEST_STRICT is set, as scripts/test.sh does, when it
+ * fails.
  */
 #include <float.h>
 #include <stdatomic.h>
@@ -41,6 +44,7 @@ struct dialect {
 static const struct dialect dialects[] = {
 	{ "sqlite", "INTEGER", "REAL", "TEXT", "BLOB" },
 	{ "postgres", "BIGINT", "DOUBLE PRECISION", "TEXT", "BYTEA" },
+	{ "mysql", "BIGINT", "DOUBLE", "LONGTEXT", "LONGBLOB" },
 };
 
 static const struct dialect *d;
@@ -75,6 +79,11 @@ static char *write_config(void)
 
 	if (!strcmp(d->driver, "sqlite"))
 		snprintf(where, sizeof(where), "path = conformance.db");
+	else if (!strcmp(d->driver, "mysql"))
+		snprintf(where, sizeof(where),
+			 "unix_socket = %s\nuser = dbr\ndatabase = "
+			 "dbroute_test\npassword_env = DBR_TEST_MYSQL_PASSWORD",
+			 getenv("DBR_TEST_MYSQL"));
 	else
 		snprintf(where, sizeof(where), "conninfo = %s", pg);
 	snprintf(text, sizeof(text),
@@ -369,7 +378,7 @@ static void test_conformance__other_placeholders_refused(void **state)
 	assert_int_equal(q("SELECT ? AS \":a ?1\", "
 			   "':x @y $z ?5 $1 ?"
 			   "?' AS t, "
-			   "CAST(? AS TEXT) /* :c $1 */ -- @d\n",
+			   "CAST(? AS CHAR) /* :c $1 */ -- @d\n",
 			   p, 2, &res, &err),
 			 DBR_OK);
 	assert_string_equal(dbr_result_column_name(res, 0), ":a ?1");
@@ -412,6 +421,10 @@ static void test_conformance__constraint_category(void **state)
 	assert_string_equal(err.source, src);
 	if (d->driver && !strcmp(d->driver, "postgres"))
 		assert_string_equal(err.sqlstate, "23505");
+	if (d->driver && !strcmp(d->driver, "mysql")) {
+		assert_string_equal(err.sqlstate, "23000");
+		assert_int_equal(err.native_code, 1062); /* ER_DUP_ENTRY */
+	}
 }
 
 static int64_t count_rows(void)
@@ -702,7 +715,7 @@ static const struct conf_case cases[] = {
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: test_conformance sqlite|postgres\n"
+	fprintf(stderr, "usage: test_conformance sqlite|postgres|mysql\n"
 			"       test_conformance --config FILE --source NAME "
 			"[--types INT,REAL,TEXT,BLOB]\n"
 			"                        [--readonly-source NAME] "
@@ -775,6 +788,9 @@ int main(int argc, char **argv)
 		return rc;
 	if (d->driver && !strcmp(d->driver, "postgres") &&
 	    (rc = t_need_server("DBR_TEST_PG", "PostgreSQL server")))
+		return rc;
+	if (d->driver && !strcmp(d->driver, "mysql") &&
+	    (rc = t_need_server("DBR_TEST_MYSQL", "MariaDB server")))
 		return rc;
 	if (setup(NULL))
 		return 1;

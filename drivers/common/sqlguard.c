@@ -53,6 +53,23 @@ static const char *const why_copy = "COPY is not supported through dbr_query";
 static const char *const why_temp =
 	"temporary objects would outlive the call on a pooled connection: "
 	"create them inside dbr_tx with ON COMMIT DROP";
+static const char *const why_my_set =
+	"SET is refused: a session setting would outlive the call on a "
+	"pooled connection (MySQL has no SET LOCAL); configure it for the "
+	"source instead";
+static const char *const why_use =
+	"USE is refused: the default database would outlive the call on a "
+	"pooled connection; configure another source instead";
+static const char *const why_lock =
+	"LOCK TABLES and UNLOCK TABLES are refused: table locks would "
+	"outlive the call on a pooled connection; use a transaction with "
+	"SELECT ... FOR UPDATE";
+static const char *const why_handler =
+	"HANDLER is refused: an open handler would outlive the call on a "
+	"pooled connection";
+static const char *const why_my_temp =
+	"temporary tables are refused: one would outlive the call on a "
+	"pooled connection (MySQL keeps it past the transaction)";
 static const char *const why_load =
 	"LOAD is refused: a loaded library would outlive the call on a "
 	"pooled connection";
@@ -71,7 +88,8 @@ static void skip_space(struct reader *r, bool parens)
 	for (;;) {
 		if (dbr_sqllex_blank(*p) || (parens && *p == '(')) {
 			p++;
-		} else if (p[0] == '-' && p[1] == '-') {
+		} else if ((p[0] == '-' && p[1] == '-') ||
+			   (*p == '#' && r->dialect == DBR_SQLGUARD_MYSQL)) {
 			p += strcspn(p, "\n");
 		} else if (p[0] == '/' && p[1] == '*') {
 			p = dbr_sqllex_skip_block_comment(
@@ -165,7 +183,7 @@ static const char *rollback(struct reader *r, bool in_tx)
 {
 	if (r->dialect == DBR_SQLGUARD_POSTGRES && accept(r, "PREPARED"))
 		return why_twophase;
-	if (!accept(r, "TRANSACTION") && r->dialect == DBR_SQLGUARD_POSTGRES)
+	if (!accept(r, "TRANSACTION") && r->dialect != DBR_SQLGUARD_SQLITE)
 		(void)accept(r, "WORK");
 	if (accept(r, "TO"))
 		return in_tx ? NULL : why_savepoint;
@@ -331,6 +349,41 @@ static const char *pg_refuse(struct reader *r, const char *w, bool in_tx)
 	return NULL;
 }
 
+static const char *my_refuse(struct reader *r, const char *w, bool in_tx)
+{
+	static const char *const prepare[] = { "PREPARE", "EXECUTE",
+					       "DEALLOCATE", NULL };
+	size_t i;
+
+	if (!strcmp(w, "BEGIN") || !strcmp(w, "COMMIT") || !strcmp(w, "END"))
+		return why_tx;
+	if (!strcmp(w, "START"))
+		return accept(r, "TRANSACTION") ? why_tx : NULL;
+	if (!strcmp(w, "ROLLBACK"))
+		return rollback(r, in_tx);
+	if (!strcmp(w, "SAVEPOINT") || !strcmp(w, "RELEASE"))
+		return in_tx ? NULL : why_savepoint;
+	if (!strcmp(w, "XA"))
+		return why_twophase;
+	if (!strcmp(w, "SET"))
+		return why_my_set;
+	if (!strcmp(w, "USE"))
+		return why_use;
+	if (!strcmp(w, "LOCK") || !strcmp(w, "UNLOCK"))
+		return why_lock;
+	if (!strcmp(w, "HANDLER"))
+		return why_handler;
+	for (i = 0; prepare[i]; i++)
+		if (!strcmp(w, prepare[i]))
+			return why_prepare;
+	if (!strcmp(w, "CREATE")) {
+		if (accept(r, "OR"))
+			(void)accept(r, "REPLACE");
+		return accept(r, "TEMPORARY") ? why_my_temp : NULL;
+	}
+	return NULL;
+}
+
 const char *dbr_sqlguard_refuse(const char *sql,
 				enum dbr_sqlguard_dialect dialect, bool in_tx)
 {
@@ -347,13 +400,15 @@ const char *dbr_sqlguard_refuse(const char *sql,
 		return sqlite_refuse(&r, w, in_tx);
 	if (dialect == DBR_SQLGUARD_POSTGRES)
 		return pg_refuse(&r, w, in_tx);
+	if (dialect == DBR_SQLGUARD_MYSQL)
+		return my_refuse(&r, w, in_tx);
 	return NULL;
 }
 
 bool dbr_sqlguard_is_tx_control(const char *sql)
 {
 	static const enum dbr_sqlguard_dialect dialects[] = {
-		DBR_SQLGUARD_SQLITE, DBR_SQLGUARD_POSTGRES
+		DBR_SQLGUARD_SQLITE, DBR_SQLGUARD_POSTGRES, DBR_SQLGUARD_MYSQL
 	};
 	struct reader r = { sql, DBR_SQLGUARD_POSTGRES };
 	char w[MAXWORD + 1];

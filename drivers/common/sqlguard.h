@@ -17,7 +17,8 @@
 
 enum dbr_sqlguard_dialect {
 	DBR_SQLGUARD_SQLITE = 1,
-	DBR_SQLGUARD_POSTGRES = 2
+	DBR_SQLGUARD_POSTGRES = 2,
+	DBR_SQLGUARD_MYSQL = 3
 };
 
 /*

@@ -121,6 +121,9 @@ int dbr_sqlscan(const char *sql, uint32_t flags, struct dbr_sqlbuf *b,
 			if (s[1] == '?') {
 				put(&o, "?", 1);
 				t.end = s + 2;
+			} else if (flags & DBR_SQLSCAN_QMARK) {
+				info->nparams++;
+				put(&o, "?", 1);
 			} else {
 				snprintf(num, sizeof(num), "$%zu",
 					 ++info->nparams);

@@ -20,6 +20,12 @@ struct dbr_sqlscan {
 	size_t refused_len;
 };
 
+/*
+ * A flag of dbr_sqlscan beside the lexical ones: each `?` stays `?` (the
+ * backend's own placeholder, MySQL's) instead of becoming `$n`.
+ */
+#define DBR_SQLSCAN_QMARK (1u << 31)
+
 /* A growable output buffer: `buf` has room for `cap` bytes. */
 struct dbr_sqlbuf {
 	char *buf;
@@ -30,7 +36,7 @@ struct dbr_sqlbuf {
  * Translate `sql` into out->buf: each `?` outside string literals, quoted
  * identifiers, dollar-quoted strings and comments, as the lexical dialect
  * `flags` (enum dbr_sqllex_flags) reads them, becomes `$n` (numbered from
- * 1), `??` becomes a literal `?`. The statement ends at its first
+ * 1; stays `?` with DBR_SQLSCAN_QMARK), `??` becomes a literal `?`. The statement ends at its first
  * `;` outside those; info->trailing points at any text after it other than
  * blanks and comments. dbroute numbers parameters itself: info->refused
  * points at the first ?NNN, $n, :name, @name or $name (`::` casts, array
