@@ -73,13 +73,15 @@ struct my_conn {
 	struct my_col *cols;
 	size_t ccap, ncols;
 
-	bool first;	    /* next() returns the row query() fetched */
-	bool row;	    /* a row is current */
-	bool busy;	    /* rows not yet read to the end */
-	bool in_tx;	    /* between begin() and commit() / rollback() */
-	bool unclean;	    /* session state changed, or a huge value went */
-	bool wrote;	    /* the statement may have written */
-	int64_t busy_since; /* a wait on the server began (ns), 0: none */
+	bool first;   /* next() returns the row query() fetched */
+	bool row;     /* a row is current */
+	bool busy;    /* rows not yet read to the end */
+	bool in_tx;   /* between begin() and commit() / rollback() */
+	bool unclean; /* session state changed, or a huge value went */
+	bool wrote;   /* the statement may have written */
+	/* When the last wait on the server began (ns): set before each,
+	 * read by my_fail to tell a read timeout from a lost link. */
+	int64_t busy_since;
 	int64_t changes;
 	int64_t insert_id;
 };

@@ -47,6 +47,7 @@ static int my_send_long(struct my_conn *c, MYSQL_STMT *st, unsigned i,
 
 	for (at = 0; at < len; at += n) {
 		n = len - at < MY_LONG_DATA ? len - at : MY_LONG_DATA;
+		c->busy_since = my_now();
 		if (mysql_stmt_send_long_data(st, i, data + at,
 					      (unsigned long)n))
 			return my_fail(c, st, err);

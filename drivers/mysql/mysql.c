@@ -198,9 +198,11 @@ int my_fail(struct my_conn *c, MYSQL_STMT *st, struct dbr_error *err)
 		return DBR_E_CONN;
 	}
 	code = my_category(no, state, &lost);
+	/* Connector/C reports a read that timed out as a lost link: a loss
+	 * after (nearly: its clock rounds) the whole read timeout is one. */
 	if ((no == CR_SERVER_LOST || no == CR_SERVER_GONE_ERROR) &&
 	    c->busy_since &&
-	    my_now() - c->busy_since >= (int64_t)c->rw_secs * 1000000000) {
+	    my_now() - c->busy_since >= (int64_t)c->rw_secs * 900000000) {
 		code = DBR_E_TIMEOUT;
 		my_host->set_error(err, code, (int)no, state,
 				   "no answer within %u s: %s", c->rw_secs,
@@ -214,6 +216,7 @@ int my_fail(struct my_conn *c, MYSQL_STMT *st, struct dbr_error *err)
 					   : NULL,
 				   "%s", msg);
 	}
+	c->busy_since = 0;
 	if (lost || code == DBR_E_TIMEOUT)
 		my_kill(c);
 	return code;
@@ -324,7 +327,6 @@ static int my_command(struct my_conn *c, const char *sql, struct dbr_error *err)
 		return my_fail(c, NULL, err);
 	c->busy_since = my_now();
 	rc = mysql_real_query(c->m, sql, strlen(sql));
-	c->busy_since = 0;
 	return rc ? my_fail(c, NULL, err) : DBR_OK;
 }
 
@@ -527,7 +529,6 @@ static int my_prepare(struct my_conn *c, const char *sql, size_t n,
 				   mysql_stmt_param_count(st->st), n);
 		rc = DBR_E_MISUSE;
 	}
-	c->busy_since = 0;
 	if (!rc && !dbr_stmtcache_add(&c->cache, sql, strlen(sql), st))
 		rc = my_nomem(err);
 	if (rc) {
@@ -648,7 +649,6 @@ static int my_step(struct my_conn *c, struct dbr_error *err)
 
 	c->busy_since = my_now();
 	rc = my_fetch(c, err);
-	c->busy_since = 0;
 	if (rc == DBR_ROW) {
 		c->row = true;
 		return rc;
@@ -716,7 +716,6 @@ static int my_run(struct my_conn *c, struct my_stmt *st,
 	c->wrote = true; /* from here on, it may reach the server */
 	c->busy_since = my_now();
 	rc = mysql_stmt_execute(s);
-	c->busy_since = 0;
 	if (rc)
 		return my_fail(c, s, err);
 	if (!mysql_stmt_field_count(s)) {
@@ -823,7 +822,6 @@ static int my_ping(struct dbr_driver_conn *conn, struct dbr_error *err)
 		return my_fail(c, NULL, err);
 	c->busy_since = my_now();
 	rc = mysql_ping(c->m);
-	c->busy_since = 0;
 	return rc ? my_fail(c, NULL, err) : DBR_OK;
 }
 

@@ -1,0 +1,473 @@
+/*
+ * test_mysql.c - the MariaDB/MySQL plugin against a real server (started
+ * by scripts/test.sh: DBR_TEST_MYSQL is its socket, user dbr with the
+ * password in DBR_TEST_MYSQL_PASSWORD): binary data and utf8mb4, values
+ * of 16 MiB and one larger than the server's packet, a statement that
+ * outlives the timeout (killed on the server), a read-only source that
+ * refuses every write form, a changed session not pooled, the server
+ * killed and started again. Runs alone (it stops the server).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mysql.h>
+
+#include "helpers.h"
+
+static char *dir, *config;
+static struct dbr *db;
+static MYSQL *check; /* root, to look behind dbroute */
+
+static MYSQL *root_link(void)
+{
+	MYSQL *m = mysql_init(NULL);
+
+	if (!m || !mysql_real_connect(m, NULL, "root", NULL, "dbroute_test", 0,
+				      getenv("DBR_TEST_MYSQL"), 0)) {
+		fprintf(stderr, "root: %s\n", m ? mysql_error(m) : "no memory");
+		mysql_close(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void my_exec(const char *sql)
+{
+	if (mysql_query(check, sql)) {
+		fprintf(stderr, "%s: %s\n", sql, mysql_error(check));
+		fail();
+	}
+}
+
+/* The first column of the first row, as an integer (-1: none). */
+static long long my_int(const char *sql)
+{
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	long long v = -1;
+
+	if (mysql_query(check, sql) || !(r = mysql_store_result(check))) {
+		fprintf(stderr, "%s: %s\n", sql, mysql_error(check));
+		return -1;
+	}
+	row = mysql_fetch_row(r);
+	if (row && row[0])
+		v = strtoll(row[0], NULL, 10);
+	mysql_free_result(r);
+	return v;
+}
+
+static void pause_ms(long ms)
+{
+	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L },
+		  NULL);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int setup(void **state)
+{
+	char text[2048];
+	const char *sock = getenv("DBR_TEST_MYSQL");
+
+	(void)state;
+	dir = t_tmpdir();
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = my\nretry_interval = 1\n"
+		 "[source.my]\ntype = mysql\nunix_socket = %s\nuser = dbr\n"
+		 "database = dbroute_test\n"
+		 "password_env = DBR_TEST_MYSQL_PASSWORD\ntimeout = 1\n"
+		 "[source.one]\ntype = mysql\nunix_socket = %s\nuser = dbr\n"
+		 "database = dbroute_test\n"
+		 "password_env = DBR_TEST_MYSQL_PASSWORD\nmax_connections = 1\n"
+		 "[source.ro]\ntype = mysql\nunix_socket = %s\nuser = dbr\n"
+		 "database = dbroute_test\n"
+		 "password_env = DBR_TEST_MYSQL_PASSWORD\nreadonly = true\n"
+		 "[source.tcp]\ntype = mysql\nhost = 127.0.0.1\nport = %s\n"
+		 "user = dbr\ndatabase = dbroute_test\n"
+		 "password_env = DBR_TEST_MYSQL_PASSWORD\n",
+		 sock, sock, sock, getenv("DBR_TEST_MYSQL_PORT"));
+	config = t_write(dir, "my.ini", text);
+	check = root_link();
+	if (!check)
+		return -1;
+	db = t_open(config);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	dbr_close(db);
+	if (check) {
+		mysql_query(check, "DROP TABLE IF EXISTS my_t");
+		mysql_query(check, "DROP FUNCTION IF EXISTS my_writes");
+		mysql_query(check, "DROP PROCEDURE IF EXISTS my_sets");
+		mysql_close(check);
+	}
+	t_rmtree(dir);
+	free(dir);
+	free(config);
+	return 0;
+}
+
+static int each_setup(void **state)
+{
+	(void)state;
+	if (!check)
+		check = root_link();
+	if (!check)
+		return -1;
+	my_exec("DROP TABLE IF EXISTS my_t");
+	my_exec("CREATE TABLE my_t (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+		"s LONGTEXT, b LONGBLOB)");
+	return 0;
+}
+
+static int q(const char *source, const char *sql, const struct dbr_value *p,
+	     size_t n, struct dbr_result **res, struct dbr_error *err)
+{
+	return dbr_query_source(db, source, sql, p, n, res, err);
+}
+
+/* Every byte value in a blob, and 4-byte UTF-8 (an emoji) in text, come
+ * back unchanged; the insert id and the matched rows are reported. */
+static void test_mysql__binary_and_utf8mb4(void **state)
+{
+	static const char emoji[] = "chat \xf0\x9f\x98\x80 \xf0\x9f\x91\x8b";
+	struct dbr_value p[2], v;
+	struct dbr_result *res;
+	struct dbr_error err;
+	unsigned char all[256];
+	int64_t id = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 256; i++)
+		all[i] = (unsigned char)i;
+	p[0] = dbr_text(emoji, strlen(emoji));
+	p[1] = dbr_blob(all, sizeof(all));
+	assert_int_equal(q("my", "INSERT INTO my_t (s, b) VALUES (?, ?)", p, 2,
+			   &res, &err),
+			 DBR_OK);
+	assert_true(dbr_result_last_insert_id(res, &id));
+	assert_int_equal(id, 1);
+	dbr_result_free(res);
+	assert_int_equal(q("my", "SELECT s, b, LENGTH(s) FROM my_t", NULL, 0,
+			   &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	dbr_result_value(res, 0, &v);
+	assert_int_equal(v.type, DBR_TYPE_TEXT);
+	assert_string_equal(v.u.s, emoji);
+	dbr_result_value(res, 1, &v);
+	assert_int_equal(v.type, DBR_TYPE_BLOB);
+	assert_int_equal(v.len, sizeof(all));
+	assert_memory_equal(v.u.b, all, sizeof(all));
+	assert_int_equal(dbr_result_int64(res, 2), (int64_t)strlen(emoji));
+	dbr_result_free(res);
+	/* An UPDATE that changes nothing still matched its row. */
+	assert_int_equal(q("my", "UPDATE my_t SET s = s", NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_changes(res), 1);
+	dbr_result_free(res);
+}
+
+/* A 16 MiB value both ways; one larger than the server's packet limit is
+ * a statement error, and the source stays up. */
+static void test_mysql__huge_values(void **state)
+{
+	size_t big = (size_t)16 << 20, over = (size_t)40 << 20, i;
+	char *buf = malloc(over);
+	struct dbr_value p, v;
+	struct dbr_result *res;
+	struct dbr_error err;
+	int st;
+
+	(void)state;
+	assert_non_null(buf);
+	for (i = 0; i < over; i++)
+		buf[i] = (char)(i * 7 + i / 1000);
+	p = dbr_blob(buf, big);
+	assert_int_equal(
+		q("my", "INSERT INTO my_t (b) VALUES (?)", &p, 1, NULL, &err),
+		DBR_OK);
+	assert_int_equal(q("my", "SELECT b FROM my_t", NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	dbr_result_value(res, 0, &v);
+	assert_int_equal(v.len, big);
+	assert_memory_equal(v.u.b, buf, big);
+	dbr_result_free(res);
+	p = dbr_blob(buf, over);
+	st = q("my", "INSERT INTO my_t (b) VALUES (?)", &p, 1, NULL, &err);
+	assert_int_equal(st, DBR_E_STMT);
+	assert_int_equal(dbr_source_ping(db, "my", &err), DBR_OK);
+	assert_int_equal(dbr_source_status(db, "my", &st, NULL, NULL), DBR_OK);
+	assert_int_equal(st, DBR_SOURCE_AVAILABLE);
+	free(buf);
+}
+
+/* A statement that outlives the timeout (1 s) fails with DBR_E_TIMEOUT
+ * and is killed on the server. */
+static void test_mysql__timeout_kills_query(void **state)
+{
+	struct dbr_error err;
+	double t0 = now_s();
+	long long left = -1;
+	int i;
+
+	(void)state;
+	i = q("my", "SELECT SLEEP(30) AS dbr_timeout_probe", NULL, 0, NULL,
+	      &err);
+	if (i != DBR_E_TIMEOUT)
+		fail_msg("%d after %.1f s: %s", i, now_s() - t0, err.message);
+	assert_true(now_s() - t0 < 10);
+	for (i = 0; i < 100; i++) {
+		left = my_int("SELECT COUNT(*) FROM information_schema."
+			      "processlist WHERE info LIKE "
+			      "'%dbr_timeout_probe%' AND info NOT LIKE "
+			      "'%processlist%'");
+		if (left == 0)
+			break;
+		pause_ms(50);
+	}
+	assert_int_equal(left, 0);
+	assert_int_equal(q("my", "SELECT 1", NULL, 0, NULL, &err), DBR_OK);
+}
+
+/* Write helpers created through the writable source. */
+static void make_routines(void)
+{
+	my_exec("DROP FUNCTION IF EXISTS my_writes");
+	my_exec("CREATE FUNCTION my_writes() RETURNS INT MODIFIES SQL DATA "
+		"BEGIN INSERT INTO my_t (s) VALUES ('f'); RETURN 1; END");
+	my_exec("DROP PROCEDURE IF EXISTS my_sets");
+	my_exec("CREATE PROCEDURE my_sets() "
+		"SET SESSION sql_mode = 'ANSI_QUOTES'");
+}
+
+/* Every form of write is refused on a read-only source, before or by the
+ * server, and nothing is written. */
+static void test_mysql__readonly_refuses_every_write(void **state)
+{
+	static const char *const writes[] = {
+		"INSERT INTO my_t (s) VALUES ('x')",
+		"REPLACE INTO my_t (s) VALUES ('x')",
+		"UPDATE my_t SET s = 'x'",
+		"DELETE FROM my_t",
+		"TRUNCATE TABLE my_t",
+		"CREATE TABLE my_t2 (a INT)",
+		"DROP TABLE my_t",
+		"ALTER TABLE my_t ADD COLUMN c INT",
+		"RENAME TABLE my_t TO my_t3",
+		"SET SESSION TRANSACTION READ WRITE",
+		"SET STATEMENT tx_read_only = 0 FOR INSERT INTO my_t (s) "
+		"VALUES ('x')",
+		"EXECUTE IMMEDIATE 'INSERT INTO my_t (s) VALUES (1)'",
+		"CALL my_sets()",
+		"DO my_writes()",
+		"SELECT my_writes()",
+		"(SELECT my_writes())",
+		"SELECT 1 INTO OUTFILE '/tmp/dbr_my_outfile'",
+		"/*! INSERT INTO my_t (s) VALUES ('x') */",
+		"SELECT 1 /*! INTO OUTFILE '/tmp/dbr_my_outfile2' */",
+		"WITH w AS (SELECT 1) SELECT my_writes() FROM w",
+		"ANALYZE SELECT my_writes()",
+		"EXPLAIN ANALYZE SELECT my_writes()",
+		"GRANT SELECT ON my_t TO 'dbr_ro'@'localhost'",
+		"LOCK TABLES my_t WRITE",
+		"HANDLER my_t OPEN",
+		"LOAD DATA INFILE '/etc/hostname' INTO TABLE my_t",
+		"XA START 'x'",
+	};
+	struct dbr_error err;
+	size_t i;
+	int rc;
+
+	(void)state;
+	make_routines();
+	for (i = 0; i < sizeof(writes) / sizeof(*writes); i++) {
+		rc = q("ro", writes[i], NULL, 0, NULL, &err);
+		if (rc != DBR_E_READONLY && rc != DBR_E_MISUSE)
+			fail_msg("not refused (%d): %s: %s", rc, writes[i],
+				 rc ? err.message : "");
+	}
+	assert_int_equal(my_int("SELECT COUNT(*) FROM my_t"), 0);
+	assert_int_equal(my_int("SELECT COUNT(*) FROM information_schema."
+				"tables WHERE table_name IN ('my_t2', "
+				"'my_t3')"),
+			 0);
+	assert_int_equal(
+		q("ro", "SELECT COUNT(*) FROM my_t", NULL, 0, NULL, &err),
+		DBR_OK);
+	assert_int_equal(q("ro", "SHOW TABLES", NULL, 0, NULL, &err), DBR_OK);
+	assert_int_equal(q("ro", "DESCRIBE my_t", NULL, 0, NULL, &err), DBR_OK);
+}
+
+/* The session's id on the one-connection source. */
+static int64_t session_id(void)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	int64_t id;
+
+	assert_int_equal(
+		q("one", "SELECT CONNECTION_ID()", NULL, 0, &res, &err),
+		DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	id = dbr_result_int64(res, 0);
+	dbr_result_free(res);
+	return id;
+}
+
+/*
+ * A connection whose session changed (a procedure set a variable: no
+ * guard sees it) is not pooled again; a plain statement keeps it.
+ */
+static void test_mysql__changed_session_not_pooled(void **state)
+{
+	struct dbr_error err;
+	int64_t a, b;
+
+	(void)state;
+	make_routines();
+	a = session_id();
+	assert_int_equal(q("one", "INSERT INTO my_t (s) VALUES ('a')", NULL, 0,
+			   NULL, &err),
+			 DBR_OK);
+	b = session_id();
+	assert_true(a == b);
+	assert_int_equal(q("one", "CALL my_sets()", NULL, 0, NULL, &err),
+			 DBR_OK);
+	b = session_id();
+	assert_true(a != b);
+	assert_int_equal(
+		q("one", "SET SESSION sql_mode = ''", NULL, 0, NULL, &err),
+		DBR_E_MISUSE);
+	assert_int_equal(q("one", "CREATE TEMPORARY TABLE tt (a INT)", NULL, 0,
+			   NULL, &err),
+			 DBR_E_MISUSE);
+	assert_int_equal(q("one", "USE mysql", NULL, 0, NULL, &err),
+			 DBR_E_MISUSE);
+}
+
+/* Backslash escapes, # comments and backticks are read as MySQL reads
+ * them: a ? inside them is text, the one outside a placeholder. */
+static void test_mysql__lexer(void **state)
+{
+	struct dbr_value p = dbr_int64(7);
+	struct dbr_result *res;
+	struct dbr_error err;
+
+	(void)state;
+	assert_int_equal(q("my",
+			   "SELECT 'a\\'?' AS `x?``y`, ? AS n # ?\n"
+			   "-- ?\n",
+			   &p, 1, &res, &err),
+			 DBR_OK);
+	assert_string_equal(dbr_result_column_name(res, 0), "x?`y");
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), "a'?");
+	assert_int_equal(dbr_result_int64(res, 1), 7);
+	dbr_result_free(res);
+	assert_int_equal(
+		q("my", "SELECT \"a\\\"?\" AS s, ?", &p, 1, &res, &err),
+		DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), "a\"?");
+	dbr_result_free(res);
+}
+
+/* TCP on loopback works as the socket does; a wrong password is a
+ * refused connection no retry fixes. */
+static void test_mysql__tcp_and_bad_password(void **state)
+{
+	struct dbr_error err;
+	char *saved = strdup(getenv("DBR_TEST_MYSQL_PASSWORD"));
+
+	(void)state;
+	assert_int_equal(q("tcp", "SELECT 1", NULL, 0, NULL, &err), DBR_OK);
+	setenv("DBR_TEST_MYSQL_PASSWORD", "wrong", 1);
+	assert_int_equal(t_ping_at(config, "tcp", &err), DBR_E_CONN);
+	assert_int_equal(err.native_code, 1045);
+	assert_string_equal(err.sqlstate, "28000");
+	assert_false(err.retryable);
+	assert_non_null(strstr(err.hint, "credentials or database"));
+	setenv("DBR_TEST_MYSQL_PASSWORD", saved, 1);
+	free(saved);
+}
+
+/*
+ * The server killed: a query fails with DBR_E_CONN (or, once the source
+ * is known down, DBR_E_UNAVAILABLE), never hangs; started again, the
+ * source serves again.
+ */
+static void test_mysql__server_killed_and_back(void **state)
+{
+	const char *start = getenv("DBR_TEST_MYSQL_START");
+	const char *pidfile = getenv("DBR_TEST_MYSQL_PIDFILE");
+	char *pid_text, cmd[4096];
+	struct dbr_error err;
+	int rc = DBR_OK, i;
+	pid_t pid;
+
+	(void)state;
+	if (!start || !pidfile)
+		skip();
+	assert_int_equal(q("my", "SELECT 1", NULL, 0, NULL, &err), DBR_OK);
+	pid_text = t_read(pidfile);
+	assert_non_null(pid_text);
+	pid = (pid_t)strtol(pid_text, NULL, 10);
+	free(pid_text);
+	mysql_close(check);
+	check = NULL;
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	for (i = 0; i < 100 && kill(pid, 0) == 0; i++)
+		pause_ms(50);
+	unlink(pidfile);
+	rc = q("my", "SELECT 1", NULL, 0, NULL, &err);
+	assert_true(rc == DBR_E_CONN || rc == DBR_E_UNAVAILABLE);
+	snprintf(cmd, sizeof(cmd), "(%s </dev/null >/dev/null 2>&1 &)", start);
+	assert_int_equal(system(cmd), 0);
+	for (i = 0; i < 200 && !(check = root_link()); i++)
+		pause_ms(100);
+	assert_non_null(check);
+	for (i = 0, rc = -1; i < 100 && rc; i++) {
+		rc = q("my", "SELECT 1", NULL, 0, NULL, &err);
+		if (rc)
+			pause_ms(100);
+	}
+	assert_int_equal(rc, DBR_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, each_setup, NULL)
+		T(test_mysql__binary_and_utf8mb4),
+		T(test_mysql__huge_values),
+		T(test_mysql__timeout_kills_query),
+		T(test_mysql__readonly_refuses_every_write),
+		T(test_mysql__changed_session_not_pooled),
+		T(test_mysql__lexer),
+		T(test_mysql__tcp_and_bad_password),
+		T(test_mysql__server_killed_and_back),
+#undef T
+	};
+	int rc = t_need_server("DBR_TEST_MYSQL", "MariaDB server");
+
+	if (rc)
+		return rc;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
