@@ -17,6 +17,8 @@
 #include <mysql.h>
 
 #include "helpers.h"
+#include "sqllex.h"
+#include "sqlscan.h"
 
 static char *dir, *config;
 static struct dbr *db;
@@ -389,6 +391,69 @@ static void test_mysql__lexer(void **state)
 	dbr_result_free(res);
 }
 
+/*
+ * The shared lexer counts placeholders as the server does: 3,000 random
+ * SELECTs of literals with backslash escapes and doubled quotes, `?`
+ * inside and outside them, #, -- and block comments and backtick and
+ * double-quoted aliases, each prepared by the server itself; wherever it
+ * accepts one, its count of parameters is the lexer's, and the lexer saw
+ * one statement.
+ */
+static void test_mysql__lexer_agrees_with_server(void **state)
+{
+	static const char *const vals[] = {
+		"?",	"'a?'",	  "'\\'?'",  "'x''?'", "\"?\\\"?\"", "'\\\\'",
+		"'#?'", "'-- ?'", "'/*?*/'", "1",      "0x3f",	     "\"a'?\"",
+	};
+	static const char *const seps[] = {
+		" + ",		 " /* ? */ + ", " # ? ' \n + ",
+		" -- ? \"\n + ", "\n+",		"/**/+/*'*/",
+	};
+	static const char *const alias[] = { "", " AS `a?``b`", " AS \"q?\"",
+					     " AS `#?`" };
+	struct dbr_sqlbuf out = { NULL, 0 };
+	struct dbr_sqlscan info;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	char sql[1024];
+	int i, k, n, accepted = 0;
+	MYSQL_STMT *st;
+
+	(void)state;
+	for (i = 0; i < 3000; i++) {
+		n = snprintf(sql, sizeof(sql), "SELECT ");
+		for (k = 0; k < 1 + (int)(x % 6); k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			n += snprintf(sql + n, sizeof(sql) - (size_t)n, "%s%s",
+				      k ? seps[x % 6] : "",
+				      vals[(x >> 8) % 12]);
+		}
+		snprintf(sql + n, sizeof(sql) - (size_t)n, "%s",
+			 alias[(x >> 16) % 4]);
+		assert_int_equal(dbr_sqlscan(sql,
+					     DBR_SQLLEX_BACKSLASH_ESCAPES |
+						     DBR_SQLLEX_HASH_COMMENTS |
+						     DBR_SQLLEX_BACKTICK_IDS |
+						     DBR_SQLSCAN_QMARK,
+					     &out, &info),
+				 0);
+		st = mysql_stmt_init(check);
+		assert_non_null(st);
+		if (!mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql))) {
+			accepted++;
+			if (mysql_stmt_param_count(st) != info.nparams ||
+			    info.trailing || info.refused)
+				fail_msg("server %lu, lexer %zu: %s",
+					 mysql_stmt_param_count(st),
+					 info.nparams, sql);
+		}
+		mysql_stmt_close(st);
+	}
+	dbr_sqlbuf_free(&out);
+	assert_true(accepted > 1000);
+}
+
 /* TCP on loopback works as the socket does; a wrong password is a
  * refused connection no retry fixes. */
 static void test_mysql__tcp_and_bad_password(void **state)
@@ -461,6 +526,7 @@ int main(void)
 		T(test_mysql__readonly_refuses_every_write),
 		T(test_mysql__changed_session_not_pooled),
 		T(test_mysql__lexer),
+		T(test_mysql__lexer_agrees_with_server),
 		T(test_mysql__tcp_and_bad_password),
 		T(test_mysql__server_killed_and_back),
 #undef T

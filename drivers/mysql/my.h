@@ -32,6 +32,7 @@ struct my_stmt {
 	MYSQL_STMT *st;
 	bool tx_only; /* allowed inside dbr_tx only (e.g. SAVEPOINT) */
 	bool reads;   /* a query (SELECT ...): may be stopped when freed */
+	bool leaves;  /* calls GET_LOCK: its connection is closed after it */
 };
 
 /* One result column: its buffer, valid until the next row. */

@@ -443,23 +443,29 @@ static bool my_reads(const char *sql)
 }
 
 /*
- * An executable comment (a block comment that opens with an exclamation
- * mark, or MariaDB's with M and one) in sql, outside literals: MySQL runs its text, every other engine skips it, so
- * the statement would not mean the same (and its words would escape the
- * guards).
+ * Read sql's code (outside literals and comments) once, when it is
+ * prepared: *exec is set for an executable comment (a block comment that
+ * opens with an exclamation mark, or MariaDB's with M and one), which
+ * MySQL runs and every other engine skips, so the statement would not
+ * mean the same (and its words would escape the guards); *leaves for a
+ * call of GET_LOCK, whose lock the session keeps and the tracker does
+ * not report.
  */
-static bool my_exec_comment(const char *sql)
+static void my_scan(const char *sql, bool *exec, bool *leaves)
 {
 	struct dbr_sqllex_token t;
 	const char *s;
 
+	*exec = *leaves = false;
 	for (s = sql; *s; s = t.end) {
 		dbr_sqllex_next(sql, s, MY_LEX, &t);
 		if (t.kind == DBR_SQLLEX_COMMENT && s[0] == '/' &&
 		    (s[2] == '!' || (s[2] == 'M' && s[3] == '!')))
-			return true;
+			*exec = true;
+		if (t.kind == DBR_SQLLEX_WORD && t.end - s == 8 &&
+		    !strncasecmp(s, "GET_LOCK", 8))
+			*leaves = true;
 	}
-	return false;
 }
 
 static int my_refuse(const char *why, struct dbr_error *err)
@@ -549,6 +555,7 @@ static int my_lookup(struct my_conn *c, const char *sql, size_t n,
 		     struct my_stmt **out, struct dbr_error *err)
 {
 	struct dbr_stmtcache_entry *e = dbr_stmtcache_find_str(&c->cache, sql);
+	bool exec, leaves;
 	const char *why;
 	int rc;
 
@@ -562,7 +569,8 @@ static int my_lookup(struct my_conn *c, const char *sql, size_t n,
 		return DBR_OK;
 	}
 	why = dbr_sqlguard_refuse(sql, DBR_SQLGUARD_MYSQL, c->in_tx);
-	if (!why && my_exec_comment(sql))
+	my_scan(sql, &exec, &leaves);
+	if (!why && exec)
 		why = "executable comments (/*! ... */) are refused: MySQL "
 		      "runs them, other engines skip them; write the "
 		      "statement itself";
@@ -580,6 +588,7 @@ static int my_lookup(struct my_conn *c, const char *sql, size_t n,
 			c->in_tx &&
 			dbr_sqlguard_refuse(sql, DBR_SQLGUARD_MYSQL, false);
 		(*out)->reads = dbr_sqlguard_is_read(sql, DBR_SQLGUARD_MYSQL);
+		(*out)->leaves = leaves;
 	}
 	return rc;
 }
@@ -714,6 +723,7 @@ static int my_run(struct my_conn *c, struct my_stmt *st,
 	if (rc)
 		return rc;
 	c->wrote = true; /* from here on, it may reach the server */
+	c->unclean |= st->leaves;
 	c->busy_since = my_now();
 	rc = mysql_stmt_execute(s);
 	if (rc)

@@ -1,6 +1,6 @@
 /*
  * fuzz_sqlguard.c - libFuzzer target: any text through the statement
- * guard, in both dialects and both transaction states. Checks that it
+ * guard, in the three dialects and both transaction states. Checks that it
  * never crashes or reads past the text, and that its answers hold
  * together: what it refuses inside a transaction it refuses outside too.
  * The whole-text scan for session state runs over the same text (the
@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	static const enum dbr_sqlguard_dialect dialects[] = {
-		DBR_SQLGUARD_SQLITE, DBR_SQLGUARD_POSTGRES
+		DBR_SQLGUARD_SQLITE, DBR_SQLGUARD_POSTGRES, DBR_SQLGUARD_MYSQL
 	};
 	char *sql = malloc(size + 1);
 	size_t i;
@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		return 0;
 	memcpy(sql, data, size);
 	sql[size] = '\0';
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < sizeof(dialects) / sizeof(*dialects); i++) {
 		const char *in_tx = dbr_sqlguard_refuse(sql, dialects[i], true);
 		const char *out = dbr_sqlguard_refuse(sql, dialects[i], false);
 

@@ -1,8 +1,10 @@
 /*
  * fuzz_sqlscan.c - libFuzzer target: any text through the `?` placeholder
- * translator. Checks that it never crashes and that its answers hold
- * together: one `$n` per placeholder, a trailing statement inside the
- * input.
+ * translator, in the dialect the first byte picks (PostgreSQL, SQLite,
+ * MySQL's with `?` kept). Checks that it never crashes and that its
+ * answers hold together: one `$n` per placeholder (with `?` kept, no
+ * longer than the input and no more `?` than placeholders and `??`s), a
+ * trailing statement inside the input.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +16,31 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
+	static const uint32_t dialects[] = {
+		DBR_SQLLEX_POSTGRES, DBR_SQLLEX_SQLITE,
+		DBR_SQLLEX_BACKSLASH_ESCAPES | DBR_SQLLEX_HASH_COMMENTS |
+			DBR_SQLLEX_BACKTICK_IDS | DBR_SQLSCAN_QMARK
+	};
 	struct dbr_sqlbuf b = { NULL, 0 };
 	struct dbr_sqlscan info;
-	char *sql = malloc(size + 1);
+	uint32_t flags;
+	char *sql;
 	size_t len;
 
+	if (!size)
+		return 0;
+	flags = dialects[data[0] % 3];
+	sql = malloc(size);
 	if (!sql)
 		return 0;
-	memcpy(sql, data, size);
-	sql[size] = '\0';
+	memcpy(sql, data + 1, size - 1);
+	sql[size - 1] = '\0';
 	len = strlen(sql);
-	if (dbr_sqlscan(sql, DBR_SQLLEX_POSTGRES, &b, &info) == 0) {
+	if (dbr_sqlscan(sql, flags, &b, &info) == 0) {
 		/* Each placeholder grows the text by at most its digits. */
 		if (strlen(b.buf) > len + info.nparams * 20)
+			abort();
+		if ((flags & DBR_SQLSCAN_QMARK) && strlen(b.buf) > len)
 			abort();
 		if (info.trailing &&
 		    (info.trailing <= sql || info.trailing > sql + len))
