@@ -147,7 +147,7 @@ void bench_compare(struct bench *b, const char *name, bench_fn raw,
 				d[i] = t;
 		}
 	}
-	if (b->nrows == 32)
+	if (b->nrows == (int)(sizeof(b->rows) / sizeof(b->rows[0])))
 		bench_die("too many workloads");
 	row = &b->rows[b->nrows++];
 	snprintf(row->name, sizeof(row->name), "%s", name);
@@ -240,6 +240,7 @@ int main(int argc, char **argv)
 	       "dbroute ns/op", "ratio");
 	bench_sqlite(&b);
 	bench_postgres(&b);
+	bench_mysql(&b);
 	bench_redis(&b);
 	bench_routing(&b);
 	bench_memory(&b);

@@ -29,7 +29,7 @@ struct bench {
 		char name[48];
 		double raw_ns, dbr_ns;
 		double ratio; /* bench_ratio() of the rounds */
-	} rows[32];
+	} rows[40];
 	int nrows;
 	double routing_ns, bytes_per_source, bytes_per_mapping;
 	double speedup, raw_speedup, speedup_ratio;
@@ -122,6 +122,7 @@ void bench_dbr_insert(void *side, long n);
 
 void bench_sqlite(struct bench *b);
 void bench_postgres(struct bench *b);
+void bench_mysql(struct bench *b);
 void bench_redis(struct bench *b);
 void bench_routing(struct bench *b);
 void bench_memory(struct bench *b);

@@ -454,6 +454,36 @@ static void test_mysql__lexer_agrees_with_server(void **state)
 	assert_true(accepted > 1000);
 }
 
+/*
+ * DECIMAL results (AVG of integers, a decimal column) are doubles, as
+ * PostgreSQL's numeric is, so they compare and sort as numbers; read in
+ * the C locale whatever the application's LC_NUMERIC.
+ */
+static void test_mysql__decimal_is_double(void **state)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr_value v;
+	bool comma = t_comma_locale(dir);
+
+	(void)state;
+	assert_int_equal(q("my",
+			   "SELECT AVG(x), CAST(-12.75 AS DECIMAL(10,2)) "
+			   "FROM (SELECT 2 AS x UNION ALL SELECT 3) t",
+			   NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	dbr_result_value(res, 0, &v);
+	assert_int_equal(v.type, DBR_TYPE_DOUBLE);
+	assert_true(v.u.d == 2.5);
+	dbr_result_value(res, 1, &v);
+	assert_int_equal(v.type, DBR_TYPE_DOUBLE);
+	assert_true(v.u.d == -12.75);
+	dbr_result_free(res);
+	if (comma)
+		t_c_locale();
+}
+
 /* TCP on loopback works as the socket does; a wrong password is a
  * refused connection no retry fixes. */
 static void test_mysql__tcp_and_bad_password(void **state)
@@ -527,6 +557,7 @@ int main(void)
 		T(test_mysql__changed_session_not_pooled),
 		T(test_mysql__lexer),
 		T(test_mysql__lexer_agrees_with_server),
+		T(test_mysql__decimal_is_double),
 		T(test_mysql__tcp_and_bad_password),
 		T(test_mysql__server_killed_and_back),
 #undef T

@@ -6,6 +6,7 @@
 #ifndef DBR_MY_H
 #define DBR_MY_H
 
+#include <locale.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,7 @@ struct my_col {
 	my_bool null, error;
 	int kind; /* enum dbr_type it is read as */
 	bool is_unsigned;
+	bool decimal; /* DECIMAL: the server's text, read as a double */
 	int64_t i;
 	double d;
 };
@@ -88,6 +90,10 @@ struct my_conn {
 };
 
 extern const struct dbr_host *my_host;
+
+/* The C locale, made once by the entry function: DECIMAL values are read
+ * with it, whatever the application's LC_NUMERIC. */
+extern locale_t my_c_locale;
 
 /* A monotonic clock in nanoseconds. */
 int64_t my_now(void);

@@ -6,10 +6,14 @@
  * completed with mysql_stmt_fetch_column).
  *
  * Result types: integers (BIGINT UNSIGNED above INT64_MAX: as text),
- * FLOAT and DOUBLE as double, binary strings (charset 63: BINARY,
- * VARBINARY, BLOB, BIT, GEOMETRY) as blobs, everything else (text,
- * DECIMAL, dates and times, JSON) as the server's text.
+ * FLOAT, DOUBLE and DECIMAL as double (DECIMAL is exact in MySQL and is
+ * rounded here, as PostgreSQL's numeric is: AVG() and sums of decimals
+ * compare and sort as numbers on every engine; a statement that needs the
+ * exact decimals selects CAST(x AS CHAR)), binary strings (charset 63:
+ * BINARY, VARBINARY, BLOB, BIT, GEOMETRY) as blobs, everything else
+ * (text, dates and times, JSON) as the server's text.
  */
+#define _GNU_SOURCE /* strtod_l */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,7 +147,9 @@ static int my_kind(const MYSQL_FIELD *f)
 	case MYSQL_TYPE_LONGLONG:
 	case MYSQL_TYPE_YEAR: return DBR_TYPE_INT64;
 	case MYSQL_TYPE_FLOAT:
-	case MYSQL_TYPE_DOUBLE: return DBR_TYPE_DOUBLE;
+	case MYSQL_TYPE_DOUBLE:
+	case MYSQL_TYPE_DECIMAL:
+	case MYSQL_TYPE_NEWDECIMAL: return DBR_TYPE_DOUBLE;
 	case MYSQL_TYPE_BIT:
 	case MYSQL_TYPE_GEOMETRY: return DBR_TYPE_BLOB;
 	case MYSQL_TYPE_TINY_BLOB:
@@ -198,6 +204,8 @@ int my_bind_result(struct my_conn *c, MYSQL_STMT *st)
 		b = &c->rb[i];
 		col->kind = my_kind(&st->fields[i]);
 		col->is_unsigned = (st->fields[i].flags & UNSIGNED_FLAG) != 0;
+		col->decimal = st->fields[i].type == MYSQL_TYPE_DECIMAL ||
+			       st->fields[i].type == MYSQL_TYPE_NEWDECIMAL;
 		b->is_null = &col->null;
 		b->error = &col->error;
 		b->length = &col->len;
@@ -205,12 +213,14 @@ int my_bind_result(struct my_conn *c, MYSQL_STMT *st)
 			b->buffer_type = MYSQL_TYPE_LONGLONG;
 			b->buffer = &col->i;
 			b->is_unsigned = col->is_unsigned;
-		} else if (col->kind == DBR_TYPE_DOUBLE) {
+		} else if (col->kind == DBR_TYPE_DOUBLE && !col->decimal) {
 			b->buffer_type = MYSQL_TYPE_DOUBLE;
 			b->buffer = &col->d;
 		} else {
 			if (my_col_grow(col, MY_COL_START - 1))
 				return -1;
+			/* DECIMAL as the server wrote it: Connector/C would
+			 * convert it with the process's LC_NUMERIC. */
 			b->buffer_type = col->kind == DBR_TYPE_BLOB
 						 ? MYSQL_TYPE_BLOB
 						 : MYSQL_TYPE_STRING;
@@ -294,7 +304,14 @@ void my_value(struct my_conn *c, size_t col, struct dbr_value *out)
 		}
 		*out = dbr_int64(v->i);
 		return;
-	case DBR_TYPE_DOUBLE: *out = dbr_double(v->d); return;
+	case DBR_TYPE_DOUBLE:
+		if (v->decimal) {
+			v->buf[v->len] = '\0';
+			*out = dbr_double(strtod_l(v->buf, NULL, my_c_locale));
+			return;
+		}
+		*out = dbr_double(v->d);
+		return;
 	case DBR_TYPE_NULL: *out = dbr_null(); return;
 	default:
 		v->buf[v->len] = '\0';

@@ -58,6 +58,7 @@
 #define MY_ER_READ_ONLY_TX 1792
 
 const struct dbr_host *my_host;
+locale_t my_c_locale;
 static const struct dbr_driver my_driver;
 
 static const struct dbr_option_decl my_options[] = {
@@ -936,12 +937,15 @@ DBR_DRIVER_EXPORT const struct dbr_driver *
 dbr_driver_entry(const struct dbr_host *host);
 
 /* Runs once per process, under the core's lock: Connector/C's global
- * state is set up here, before any thread opens a connection. */
+ * state and the C locale are set up here, before any thread opens a
+ * connection. NULL (the core refuses the plugin) when either fails. */
 DBR_DRIVER_EXPORT const struct dbr_driver *
 dbr_driver_entry(const struct dbr_host *host)
 {
 	my_host = host;
-	if (mysql_library_init(0, NULL, NULL))
+	if (!my_c_locale)
+		my_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	if (!my_c_locale || mysql_library_init(0, NULL, NULL))
 		return NULL;
 	return &my_driver;
 }
