@@ -651,6 +651,8 @@ static int plan(const struct run *r, struct dbr_error *err)
 
 	for (i = 0; !rc && i < r->nfiles; i++) {
 		f = r->files[i];
+		st = NULL;
+		n = 0;
 		if (!pending(r, f))
 			continue;
 		rc = dbr_script_split(r->db, r->src->name, f->text, f->len, &st,
