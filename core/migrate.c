@@ -841,8 +841,15 @@ static void report_files(const struct run *r)
 		if (w && strcmp(w->sha256, r->files[i]->sha256))
 			emit(r, DBR_MIGRATE_CHANGED, r->files[i]->name,
 			     r->files[i]->version, NULL);
-		if (!late(r, r->files[i]) || !r->fn)
+		if (!late(r, r->files[i]))
 			continue;
+		if (!r->fn) {
+			/* Never silent: logged when nobody listens. */
+			dbr__log(&r->db->log, DBR_LOG_WARN, r->src->name,
+				 "migrations: late file '%s': %s",
+				 r->files[i]->name, why);
+			continue;
+		}
 		ev.file = r->files[i]->name;
 		ev.version = r->files[i]->version;
 		ev.reason = why;

@@ -1027,7 +1027,8 @@ typedef void (*dbr_migrate_fn)(void *ud, const struct dbr_migrate_event *ev);
  * forces the version (DBR_MIGRATE_FORCE_VERSION). A file changed after it
  * was applied stops the source unless DBR_MIGRATE_ALLOW_CHANGED. A late
  * file (never applied, numbered below the source's version) is never
- * applied out of order: it is reported (DBR_MIGRATE_LATE). Versions
+ * applied out of order: it is reported (DBR_MIGRATE_LATE; without a
+ * callback, logged as a warning). Versions
  * are kept per source in the table dbroute_schema_version. Two processes
  * migrating one source at once apply each file once.
  *

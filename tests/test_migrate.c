@@ -730,6 +730,32 @@ static void test_migrate__unreadable_version_table(void **state)
 	dbr_close(db);
 }
 
+static char logged[4096];
+
+static void log_line(void *ud, int level, const char *source, const char *msg)
+{
+	size_t n = strlen(logged);
+
+	(void)ud;
+	snprintf(logged + n, sizeof(logged) - n, "%s %s %s\n",
+		 dbr_log_level_name(level), source ? source : "-", msg);
+}
+
+/* The sources of open_sources(NULL) on a handle that logs into logged. */
+static struct dbr *open_logged(void)
+{
+	struct dbr_open_options o = { sizeof(o), log_line, NULL, DBR_LOG_WARN };
+	char *path;
+	struct dbr *db;
+
+	dbr_close(open_sources(NULL));
+	path = t_path(dir, "m.ini");
+	logged[0] = '\0';
+	assert_int_equal(dbr_open(&db, path, &o, NULL), DBR_OK);
+	free(path);
+	return db;
+}
+
 /*
  * A late file (numbered below the applied version, never applied) is
  * reported and passed by, in a dry run and a run, never applied out of
@@ -762,6 +788,12 @@ static void test_migrate__late_file_reported(void **state)
 	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM sqlite_master "
 					 "WHERE name = 'two'"),
 			 0);
+	dbr_close(db);
+	/* Without a callback, the warning is logged. */
+	db = open_logged();
+	assert_int_equal(dbr_migrate(db, mig, NULL, NULL, NULL, &err), DBR_OK);
+	assert_non_null(strstr(logged, "warn a migrations: late file "
+				       "'0002_b.sql': below version 4"));
 	dbr_close(db);
 }
 
