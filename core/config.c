@@ -58,6 +58,28 @@ static const struct dbr_option_decl source_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
+static const struct dbr_option_decl mapping_keys[] = {
+	{ "store", DBR_OPT_TEXT, DBR_OPT_REQUIRED, 0, 0, NULL, NULL,
+	  "the SQL source that holds the mapping store" },
+	{ "poll_interval", DBR_OPT_SECONDS, 0, 0.01, 3600, "1", NULL,
+	  "seconds between two reads of the store's change log" },
+	{ "max_age", DBR_OPT_SECONDS, 0, 0, 604800, "0", NULL,
+	  "fail mapped chats' writes on an older snapshot (0: off)" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
+static const struct dbr_option_decl move_keys[] = {
+	{ "chat_column", DBR_OPT_TEXT, 0, 0, 0, "chat_id", NULL,
+	  "the chat column of every table, without [table.NAME]" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
+static const struct dbr_option_decl table_keys[] = {
+	{ "chat_column", DBR_OPT_TEXT, 0, 0, 0, NULL, NULL,
+	  "the table's chat column (default: [move] chat_column)" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
 /* A key as read, before its section can be checked. */
 struct rawkv {
 	char *key;
@@ -82,6 +104,9 @@ enum section {
 	SEC_SOURCE,
 	SEC_SCOPES,
 	SEC_MAPPING,
+	SEC_STORE, /* [mapping] */
+	SEC_MOVE,
+	SEC_TABLE,
 	SEC_UNKNOWN
 };
 
@@ -94,6 +119,9 @@ struct parse {
 	int seen[SEC_UNKNOWN];	/* header line of each single section */
 	struct rawsec database;
 	struct rawsec scopes;
+	struct rawsec store, move;
+	struct rawsec *tabraw; /* one per [table.NAME] */
+	size_t tabcap, tabrawcap;
 	struct rawsec *srcraw; /* one per source */
 	size_t srccap, rawcap;
 	struct mapping *maps;
@@ -218,8 +246,79 @@ static size_t *raw_firsts(struct parse *p, const struct rawsec *sec)
 	return firsts;
 }
 
-static const char *const section_names[] = { "database", "scopes",
-					     "chat_mapping", "source.NAME" };
+static const char *const section_names[] = { "database",     "scopes",
+					     "chat_mapping", "source.NAME",
+					     "mapping",	     "move",
+					     "table.NAME" };
+
+/* Whether s is an SQL identifier that needs no quoting: a letter or '_',
+ * then letters, digits or '_', at most 63 in all. */
+static bool ident_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      c == '_' || (n && c >= '0' && c <= '9')))
+			return false;
+	}
+	return n >= 1 && n <= 63;
+}
+
+/* Whether s names a table: TABLE or SCHEMA.TABLE, each an identifier. */
+static bool table_name_ok(const char *s)
+{
+	const char *dot = strchr(s, '.');
+	char schema[64];
+
+	if (!dot)
+		return ident_ok(s);
+	if ((size_t)(dot - s) >= sizeof(schema))
+		return false;
+	memcpy(schema, s, (size_t)(dot - s));
+	schema[dot - s] = '\0';
+	return ident_ok(schema) && ident_ok(dot + 1);
+}
+
+static void table_section(struct parse *p, const char *name, int line)
+{
+	struct dbr__config *cfg = p->cfg;
+	size_t i;
+
+	p->sec = SEC_UNKNOWN;
+	if (!table_name_ok(name)) {
+		dbr__diag_add(&p->diags, line,
+			      "bad table name '%s': expected TABLE or "
+			      "SCHEMA.TABLE, each a letter or '_' then "
+			      "letters, digits or '_' (at most 63)",
+			      name);
+		return;
+	}
+	for (i = 0; i < cfg->ntables; i++) {
+		if (!strcmp(cfg->tables[i].name, name)) {
+			dbr__diag_add(&p->diags, line,
+				      "duplicate section [table.%s] (first on "
+				      "line %d)",
+				      name, cfg->tables[i].line);
+			return;
+		}
+	}
+	if (dbr__grow(&cfg->tables, &p->tabcap, cfg->ntables + 1,
+		      sizeof(*cfg->tables)) ||
+	    dbr__grow(&p->tabraw, &p->tabrawcap, cfg->ntables + 1,
+		      sizeof(*p->tabraw)) ||
+	    !(cfg->tables[cfg->ntables].name = dbr__strdup(name))) {
+		p->diags.nomem = true;
+		return;
+	}
+	cfg->tables[cfg->ntables].chat_column = NULL;
+	cfg->tables[cfg->ntables].line = line;
+	memset(&p->tabraw[cfg->ntables], 0, sizeof(*p->tabraw));
+	cfg->ntables++;
+	p->sec = SEC_TABLE;
+}
 
 static void source_section(struct parse *p, const char *name, int line)
 {
@@ -278,15 +377,23 @@ static void on_section(void *ud, const char *name, int line)
 		source_section(p, name + 7, line);
 		return;
 	}
+	if (!strncmp(name, "table.", 6)) {
+		table_section(p, name + 6, line);
+		return;
+	}
 	if (!strcmp(name, "database"))
 		sec = SEC_DATABASE;
 	else if (!strcmp(name, "scopes"))
 		sec = SEC_SCOPES;
 	else if (!strcmp(name, "chat_mapping"))
 		sec = SEC_MAPPING;
+	else if (!strcmp(name, "mapping"))
+		sec = SEC_STORE;
+	else if (!strcmp(name, "move"))
+		sec = SEC_MOVE;
 	p->sec = sec;
 	if (sec == SEC_UNKNOWN) {
-		hint = dbr__suggest(name, section_names, 4);
+		hint = dbr__suggest(name, section_names, 7);
 		if (hint)
 			dbr__diag_add(
 				&p->diags, line,
@@ -295,8 +402,9 @@ static void on_section(void *ud, const char *name, int line)
 		else
 			dbr__diag_add(&p->diags, line,
 				      "unknown section [%s]; expected "
-				      "[database], [source.NAME], [scopes] or "
-				      "[chat_mapping]",
+				      "[database], [source.NAME], [scopes], "
+				      "[chat_mapping], [mapping], [move] or "
+				      "[table.NAME]",
 				      name);
 		return;
 	}
@@ -411,6 +519,11 @@ static void on_key(void *ud, const char *key, const char *value, int line)
 		break;
 	case SEC_SCOPES: raw_add(p, &p->scopes, key, value, line); break;
 	case SEC_MAPPING: mapping_key(p, key, value, line); break;
+	case SEC_STORE: raw_add(p, &p->store, key, value, line); break;
+	case SEC_MOVE: raw_add(p, &p->move, key, value, line); break;
+	case SEC_TABLE:
+		raw_add(p, &p->tabraw[p->cfg->ntables - 1], key, value, line);
+		break;
 	case SEC_UNKNOWN: break; /* the section itself was reported */
 	}
 }
@@ -792,12 +905,96 @@ static void check_mappings(struct parse *p)
 	dbr__free(idx);
 }
 
+/* A chat_column value: an identifier, else reported. */
+static bool column_ok(struct parse *p, const struct dbr__optval *v,
+		      const char *where)
+{
+	if (!v->text || ident_ok(v->text))
+		return true;
+	dbr__diag_add(&p->diags, v->line,
+		      "bad value '%s' for 'chat_column' in %s: expected a "
+		      "letter or '_' then letters, digits or '_' (at most 63)",
+		      v->text, where);
+	return false;
+}
+
+/* [mapping]: the store must be a defined SQL source. */
+static void check_store(struct parse *p)
+{
+	struct dbr__config *cfg = p->cfg;
+	struct dbr__optval v[3];
+	const struct dbr_source_config *s;
+	size_t i;
+
+	if (!p->seen[SEC_STORE])
+		return;
+	memset(v, 0, sizeof(v));
+	parse_keys(p, &p->store, "[mapping]", mapping_keys, v, NULL, NULL,
+		   false);
+	finish_keys(p, mapping_keys, v, "[mapping]", p->seen[SEC_STORE]);
+	cfg->poll_interval = v[1].v.d;
+	cfg->max_age = v[2].v.d;
+	s = v[0].text ? dbr__config_source(cfg, v[0].text) : NULL;
+	if (v[0].text && !s) {
+		undefined_source(p, v[0].line, "[mapping] store", v[0].text);
+	} else if (s && s->drv && !(s->drv->vt.caps & DBR_CAP_SQL)) {
+		dbr__diag_add(&p->diags, v[0].line,
+			      "[mapping] store: source '%s' is not an SQL "
+			      "source (type %s): the store needs SQL",
+			      s->name, s->drv->vt.name);
+	} else if (s) {
+		cfg->has_store = true;
+		cfg->store = s->index;
+	}
+	for (i = 0; i < 3; i++)
+		dbr__optval_release(&v[i]);
+}
+
+/* [move] chat_column, then each [table.NAME]'s own. */
+static void check_tables(struct parse *p)
+{
+	struct dbr__config *cfg = p->cfg;
+	struct dbr__optval v;
+	char where[96];
+	size_t i;
+
+	memset(&v, 0, sizeof(v));
+	parse_keys(p, &p->move, "[move]", move_keys, &v, NULL, NULL, false);
+	finish_keys(p, move_keys, &v, "[move]", p->seen[SEC_MOVE]);
+	if (column_ok(p, &v, "[move]")) {
+		cfg->chat_column = v.text;
+		v.text = NULL;
+	}
+	dbr__optval_release(&v);
+	for (i = 0; i < cfg->ntables; i++) {
+		struct dbr__chat_table *t = &cfg->tables[i];
+
+		snprintf(where, sizeof(where), "[table.%s]", t->name);
+		memset(&v, 0, sizeof(v));
+		parse_keys(p, &p->tabraw[i], where, table_keys, &v, NULL, NULL,
+			   false);
+		if (column_ok(p, &v, where) && v.text) {
+			t->chat_column = v.text;
+			v.text = NULL;
+		} else if (cfg->chat_column &&
+			   !(t->chat_column = dbr__strdup(cfg->chat_column))) {
+			p->diags.nomem = true;
+		}
+		dbr__optval_release(&v);
+	}
+}
+
 static void parse_release(struct parse *p)
 {
 	size_t i;
 
 	raw_release(&p->database);
 	raw_release(&p->scopes);
+	raw_release(&p->store);
+	raw_release(&p->move);
+	for (i = 0; p->tabraw && i < p->cfg->ntables; i++)
+		raw_release(&p->tabraw[i]);
+	dbr__free(p->tabraw);
 	for (i = 0; p->srcraw && i < p->cfg->nsources; i++)
 		raw_release(&p->srcraw[i]);
 	dbr__free(p->srcraw);
@@ -856,6 +1053,8 @@ static void check_all(struct parse *p, int nlines)
 		check_source(p, &p->cfg->sources[i], &p->srcraw[i]);
 	check_scopes(p);
 	check_mappings(p);
+	check_store(p);
+	check_tables(p);
 	for (i = 0; i < DB_COUNT; i++)
 		dbr__optval_release(&dbv[i]);
 }
@@ -935,6 +1134,12 @@ void dbr__config_free(struct dbr__config *cfg)
 		dbr__free(cfg->scopes[i].name);
 	dbr__free(cfg->scopes);
 	dbr__router_release(&cfg->router);
+	for (i = 0; i < cfg->ntables; i++) {
+		dbr__free(cfg->tables[i].name);
+		dbr__free(cfg->tables[i].chat_column);
+	}
+	dbr__free(cfg->tables);
+	dbr__free(cfg->chat_column);
 	dbr__free(cfg->plugin_dir);
 	dbr__free(cfg->path);
 	dbr__free(cfg->dir);

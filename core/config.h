@@ -49,6 +49,13 @@ struct dbr__scope {
 	uint32_t source;
 };
 
+/* One [table.NAME] section: a table that holds chats' rows. */
+struct dbr__chat_table {
+	char *name;	   /* as written: TABLE or SCHEMA.TABLE */
+	char *chat_column; /* its chat column */
+	int line;	   /* the section header's line */
+};
+
 struct dbr__config {
 	char *path; /* as given */
 	char *dir;  /* its folder: base of relative paths */
@@ -62,6 +69,15 @@ struct dbr__config {
 	struct dbr__scope *scopes;
 	size_t nscopes;
 	struct dbr__router router;
+	/* [mapping]: the store (docs/operations.md), when has_store. */
+	bool has_store;
+	uint32_t store;	      /* the store's source */
+	double poll_interval; /* seconds */
+	double max_age;	      /* seconds; 0: off */
+	/* [move] chat_column: the convention when ntables is 0. */
+	char *chat_column;
+	struct dbr__chat_table *tables; /* [table.NAME], in file order */
+	size_t ntables;
 };
 
 /*

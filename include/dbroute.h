@@ -1098,6 +1098,199 @@ DBR_API int dbr_script_split(struct dbr *db, const char *source,
  */
 DBR_API const char *dbr_migrate_state_name(int state);
 
+/* The mapping store (docs/operations.md, "The mapping store"). */
+
+/** One chat's row of the store's mapping (dbr_mapping_read()). */
+struct dbr_mapping_entry {
+	int64_t chat;		    /**< the chat id */
+	int64_t version;	    /**< the change that set the row */
+	char source[DBR_NAME_SIZE]; /**< the source the chat is mapped to */
+};
+
+/** One row of the store's change log (dbr_mapping_changes()). */
+struct dbr_mapping_change {
+	int64_t version; /**< 1, 2, 3 ...: one per change, no gaps */
+	int64_t at_ms;	 /**< when, Unix milliseconds (the actor's clock) */
+	int64_t chat;	 /**< the chat changed */
+	/** the chat's new source, "" when its row was removed (unset) */
+	char source[DBR_NAME_SIZE];
+	const char *actor;  /**< who: "user@host:pid" */
+	const char *reason; /**< why, as the actor gave it */
+};
+
+/** A chat the INI file and the store map apart (dbr_mapping_compare()). */
+struct dbr_mapping_conflict {
+	int64_t chat;		   /**< the chat id */
+	char ini[DBR_NAME_SIZE];   /**< its source in [chat_mapping] */
+	char store[DBR_NAME_SIZE]; /**< its source in the store */
+};
+
+/** A process that records itself in the store (dbr_mapping_clients()). */
+struct dbr_mapping_client {
+	const char *client_id; /**< unique per handle: "host:pid:n" */
+	const char *host;      /**< the machine's name */
+	int64_t pid;	       /**< the process id */
+	int64_t version_seen;  /**< the store version its routing holds */
+	int64_t seen_ms;       /**< its last heartbeat, Unix milliseconds */
+};
+
+/** Options of dbr_mapping_import(). */
+enum dbr_mapping_import_flags {
+	/** Overwrite the store's rows that the INI file maps elsewhere. */
+	DBR_MAPPING_REPLACE = 1u << 0
+};
+
+/**
+ * Create the store's tables on the `[mapping] store` source: dbroute_meta,
+ * dbroute_mapping, dbroute_changes and dbroute_clients (docs/operations.md
+ * lists their columns). Idempotent; no other table is touched.
+ * dbr_mapping_set() and dbr_mapping_import() create them too when missing.
+ *
+ * @param db the handle
+ * @param err error details, or NULL
+ * @return DBR_OK; DBR_E_CONFIG when the configuration has no [mapping]
+ *   store or the store's schema is newer than this library knows; the
+ *   store source's error otherwise
+ * Thread-safety: any thread. Since: 0.4.
+ */
+DBR_API int dbr_mapping_init(struct dbr *db, struct dbr_error *err);
+
+/**
+ * Read the store's mapping, whole or filtered, and the store's version it
+ * is the state of (consistent: no change lies half in it).
+ *
+ * @param db the handle
+ * @param chat only this chat's row; NULL for every chat
+ * @param source only rows of this source; NULL for every source
+ * @param rows receives *n rows by chat id (NULL when there is none)
+ * @param n receives the number of rows
+ * @param version receives the store's version (0: no change yet); may be
+ *        NULL
+ * @param err error details, or NULL
+ * @return DBR_OK, DBR_E_CONFIG (no [mapping] store), DBR_E_NOMEM,
+ *   DBR_E_MISUSE, or the store source's error (DBR_E_STMT when the
+ *   tables do not exist: run dbr_mapping_init())
+ * Ownership: *rows is owned; free it with dbr_free().
+ * Thread-safety: any thread. Since: 0.4.
+ */
+DBR_API int dbr_mapping_read(struct dbr *db, const int64_t *chat,
+			     const char *source,
+			     struct dbr_mapping_entry **rows, size_t *n,
+			     int64_t *version, struct dbr_error *err);
+
+/**
+ * Read the store's change log after a version: the audit of every routing
+ * change, and what a process holding version `since` must apply to catch
+ * up.
+ *
+ * @param db the handle
+ * @param since only changes of a later version (0: all)
+ * @param chat only this chat's changes; NULL for every chat
+ * @param changes receives *n changes by version (NULL when there is none)
+ * @param n receives the number of changes
+ * @param err error details, or NULL
+ * @return as dbr_mapping_read()
+ * Ownership: *changes is owned, its strings with it; free it with
+ *   dbr_free().
+ * Thread-safety: any thread. Since: 0.4.
+ */
+DBR_API int dbr_mapping_changes(struct dbr *db, int64_t since,
+				const int64_t *chat,
+				struct dbr_mapping_change **changes, size_t *n,
+				struct dbr_error *err);
+
+/**
+ * Map a chat to a source in the store, or remove its row, in one store
+ * transaction that also appends the change (the next version, the actor
+ * user@host:pid and the reason) to the change log.
+ *
+ * Refused while the chat has rows on the source it is routed to now (the
+ * store's row, else [chat_mapping], else the default): its rows would be
+ * stranded there. The tables searched are the [table.NAME] sections, or
+ * without them every table of the source that has a column named
+ * [move] chat_column (default chat_id), as its database's catalog lists
+ * them; dbroute's own tables (dbroute_*, _dbroute_*) never count. Until
+ * the chat-move command exists, a process that has not yet seen the
+ * change may still write the chat's first rows to the old source.
+ *
+ * A chat routed to `source` already changes nothing (*version is 0).
+ *
+ * @param db the handle
+ * @param chat the chat id
+ * @param source the new source (one of this configuration's), or NULL to
+ *        remove the chat's row from the store (the chat is then routed by
+ *        [chat_mapping] or to the default source)
+ * @param reason why, recorded in the change log (required, not empty)
+ * @param version receives the change's version, or 0 when nothing
+ *        changed; may be NULL
+ * @param err error details, or NULL
+ * @return DBR_OK; DBR_E_CONSTRAINT when the chat has rows on its current
+ *   source (err names a table); DBR_E_NOTFOUND for an unknown source (the
+ *   new one, or the current one the store names); DBR_E_UNSUPPORTED when
+ *   the current source cannot list its tables and no [table.NAME] names
+ *   them (a key-value source); DBR_E_CONFIG (no [mapping] store);
+ *   DBR_E_MISUSE; or a source's error
+ * Thread-safety: any thread; any number of processes at once (versions
+ *   stay gapless, one change-log row per change). Since: 0.4.
+ */
+DBR_API int dbr_mapping_set(struct dbr *db, int64_t chat, const char *source,
+			    const char *reason, int64_t *version,
+			    struct dbr_error *err);
+
+/**
+ * Which chats [chat_mapping] and the store map to different sources
+ * (`dbroute check` warns about them). Chats only one of them maps are not
+ * listed.
+ *
+ * @param conflicts receives *n conflicts by chat id (NULL when none)
+ * @param n receives the number of conflicts
+ * @return as dbr_mapping_read()
+ * Ownership: *conflicts is owned; free it with dbr_free().
+ * Thread-safety: any thread. Since: 0.4.
+ */
+DBR_API int dbr_mapping_compare(struct dbr *db,
+				struct dbr_mapping_conflict **conflicts,
+				size_t *n, struct dbr_error *err);
+
+/**
+ * Copy [chat_mapping] into the store, in one store transaction, one
+ * change-log row (and version) per chat added or changed, each with the
+ * reason. Chats the store maps the same way are left alone. A chat the
+ * store maps elsewhere is a conflict: the import is refused and nothing
+ * written, unless DBR_MAPPING_REPLACE, which overwrites them (as
+ * dbr_mapping_set() would: refused while the chat has rows on the
+ * store's source).
+ *
+ * @param flags enum dbr_mapping_import_flags
+ * @param reason recorded in the change log (required, not empty)
+ * @param imported receives the number of chats written; may be NULL
+ * @param conflicts receives the conflicts found (with or without
+ *        DBR_MAPPING_REPLACE), or NULL when none; may be NULL
+ * @param nconflicts receives their number; may be NULL
+ * @return DBR_OK; DBR_E_CONSTRAINT when conflicts refused the import;
+ *   otherwise as dbr_mapping_set()
+ * Ownership: *conflicts is owned; free it with dbr_free().
+ * Thread-safety: any thread. Since: 0.4.
+ */
+DBR_API int dbr_mapping_import(struct dbr *db, unsigned flags,
+			       const char *reason, size_t *imported,
+			       struct dbr_mapping_conflict **conflicts,
+			       size_t *nconflicts, struct dbr_error *err);
+
+/**
+ * The processes that recorded themselves in the store, by client id.
+ *
+ * @param clients receives *n clients (NULL when none)
+ * @param n receives the number of clients
+ * @return as dbr_mapping_read()
+ * Ownership: *clients is owned, its strings with it; free it with
+ *   dbr_free().
+ * Thread-safety: any thread. Since: 0.4.
+ */
+DBR_API int dbr_mapping_clients(struct dbr *db,
+				struct dbr_mapping_client **clients, size_t *n,
+				struct dbr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

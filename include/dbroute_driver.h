@@ -227,6 +227,49 @@ struct dbr_driver_conn {
 	const struct dbr_source_config *src; /**< its source's options */
 };
 
+/** A column's portable class (struct dbr_column_info.cls; ABI 2.1). */
+enum dbr_column_class {
+	DBR_CLASS_INTEGER = 1, /**< whole numbers (INTEGER, BIGINT ...) */
+	DBR_CLASS_REAL = 2,    /**< floating or exact decimals */
+	DBR_CLASS_TEXT = 3,    /**< character strings */
+	DBR_CLASS_BLOB = 4,    /**< bytes */
+	DBR_CLASS_OTHER = 5    /**< anything else (dates, JSON, arrays ...) */
+};
+
+/**
+ * One column of a table (list_tables(), ABI 2.1). Fields may be appended
+ * in a later minor: the core walks a table's columns by its
+ * `column_size`.
+ */
+struct dbr_column_info {
+	const char *name;      /**< the column's name, as the catalog has it */
+	const char *decl_type; /**< its declared type as written, or "" */
+	uint32_t cls;	       /**< enum dbr_column_class */
+	uint32_t pk;	       /**< position in the primary key from 1, or 0 */
+	bool notnull;	       /**< declared NOT NULL (a primary key or not) */
+};
+
+/**
+ * One table of a connection's database (list_tables(), ABI 2.1). Every
+ * pointer is borrowed until the callback returns. Fields may be appended
+ * in a later minor: the core reads no more than `struct_size` bytes.
+ */
+struct dbr_table_info {
+	uint32_t struct_size; /**< sizeof(struct dbr_table_info), as built */
+	uint32_t column_size; /**< sizeof(struct dbr_column_info), as built */
+	/**
+	 * The schema that qualifies the name in a statement, or "" when
+	 * the plain name is enough (SQLite's main database)
+	 */
+	const char *schema;
+	const char *name;		       /**< the table's name */
+	const struct dbr_column_info *columns; /**< in declared order */
+	size_t ncolumns;
+};
+
+/** list_tables()'s callback: once per table. */
+typedef void (*dbr_table_fn)(void *ud, const struct dbr_table_info *t);
+
 /**
  * A driver's table of calls. Plugins return a pointer to a static const
  * instance from their entry function.
@@ -360,6 +403,18 @@ struct dbr_driver {
 	 */
 	int (*has_table)(struct dbr_driver_conn *conn, const char *name,
 			 bool *found, struct dbr_error *err);
+	/**
+	 * List the ordinary tables of the connection's database (not views,
+	 * not the backend's own catalog; PostgreSQL: the schemas of the
+	 * search path; SQLite: the main database), each with its columns:
+	 * fn is called once per table, in an order stable for one schema
+	 * (by schema, then name). The core uses it to find the tables that
+	 * hold a chat's rows and to compare two sources' schemas. The
+	 * connection's cursor may be used and is ended on return; fn never
+	 * calls back into the connection.
+	 */
+	int (*list_tables)(struct dbr_driver_conn *conn, dbr_table_fn fn,
+			   void *ud, struct dbr_error *err);
 };
 
 /** The type of a driver's entry function. */

@@ -90,6 +90,8 @@ static bool *flag_of(struct args *a, const char *opt)
 		return &a->dry_run;
 	if (!strcmp(opt, "--allow-changed"))
 		return &a->allow_changed;
+	if (!strcmp(opt, "--replace"))
+		return &a->replace;
 	return NULL;
 }
 
@@ -112,6 +114,8 @@ static const char **value_slot(struct args *a, const char *opt)
 		return &a->to_text;
 	if (!strcmp(opt, "--force-version"))
 		return &a->force_text;
+	if (!strcmp(opt, "--reason"))
+		return &a->reason;
 	return NULL;
 }
 
@@ -133,6 +137,7 @@ static const char *const option_names[] = {
 	"--dir",
 	"--to",
 	"--force-version",
+	"--reason",
 	"--all",
 	"--distinct",
 	"--allow-partial",
@@ -141,12 +146,13 @@ static const char *const option_names[] = {
 	"--single-transaction",
 	"--dry-run",
 	"--allow-changed",
+	"--replace",
 	"--param-null",
 	"-h",
 	"--help",
 	"--version",
 };
-#define NVALUED 16 /* options in option_names that take a value */
+#define NVALUED 17 /* options in option_names that take a value */
 
 static bool takes_value(const char *opt)
 {

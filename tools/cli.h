@@ -6,6 +6,7 @@
 #define DBR_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "dbroute.h"
@@ -31,8 +32,9 @@ struct args {
 	const char *dir;	/* migrate --dir DIR */
 	const char *to_text;	/* migrate --to N */
 	const char *force_text; /* migrate --force-version N */
+	const char *reason;	/* mapping set/unset/import --reason TEXT */
 	bool all, distinct, partial, sequential, with_source;
-	bool single_tx, dry_run, allow_changed;
+	bool single_tx, dry_run, allow_changed, replace;
 	int format;
 	const char **pos; /* positional arguments */
 	size_t npos;
@@ -60,6 +62,12 @@ int open_db(const struct args *a, struct dbr **db);
 
 /* Every --source names a source, else a usage error with a suggestion. */
 int check_sources(const struct args *a, struct dbr *db);
+
+/* dbroute mapping SUBCOMMAND; returns the exit code. */
+int cmd_mapping(const struct args *a);
+
+/* The usage of dbroute mapping, on f. */
+void mapping_usage(FILE *f);
 
 /* dbroute migrate [status]; returns the exit code. */
 int cmd_migrate(const struct args *a);

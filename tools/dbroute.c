@@ -46,6 +46,10 @@ static const char usage[] =
 	"                          print SOURCE, VERSION, STATE, PENDING and\n"
 	"                          CHANGED per source; writes nothing\n"
 	"                          (docs/migrations.md)\n"
+	"  mapping SUBCOMMAND -c FILE ...\n"
+	"                          the mapping store: init, import, list,\n"
+	"                          set, unset, history, clients (dbroute\n"
+	"                          mapping --help)\n"
 	"\n"
 	"query options:\n"
 	"  --param VALUE           bind VALUE as text to the next '?'\n"
@@ -137,6 +141,30 @@ static int check_source(struct dbr *db, const char *name)
 	return rc;
 }
 
+/*
+ * With a mapping store: warn (stderr, exit code unchanged) where
+ * [chat_mapping] and the store map a chat apart, or when the store
+ * cannot be read.
+ */
+static void check_mapping(struct dbr *db)
+{
+	struct dbr_mapping_conflict *c = NULL;
+	struct dbr_error err;
+	size_t i, n = 0;
+	int rc = dbr_mapping_compare(db, &c, &n, &err);
+
+	if (rc == DBR_E_CONFIG)
+		return; /* no [mapping] store */
+	if (rc)
+		out_error("dbroute: warn: mapping store: ", err.message);
+	for (i = 0; i < n; i++)
+		fprintf(stderr,
+			"dbroute: warn: chat %" PRId64 ": [chat_mapping] says "
+			"'%s', the mapping store says '%s' (the store wins)\n",
+			c[i].chat, c[i].ini, c[i].store);
+	dbr_free(c);
+}
+
 static int cmd_check(const struct args *a)
 {
 	struct dbr *db;
@@ -155,6 +183,7 @@ static int cmd_check(const struct args *a)
 	for (i = 0; i < n; i++)
 		if (check_source(db, names[i]))
 			status = EXIT_RUNTIME;
+	check_mapping(db);
 	dbr_free(names);
 	dbr_close(db);
 	return status;
@@ -497,8 +526,8 @@ static int cmd_query(struct args *a)
 static int unknown_command(const char *cmd)
 {
 	static const char *const cmds[] = { "check", "route", "query",
-					    "migrate" };
-	const char *hint = dbr__suggest(cmd, cmds, 4);
+					    "migrate", "mapping" };
+	const char *hint = dbr__suggest(cmd, cmds, 5);
 	char msg[160];
 
 	if (!hint)
@@ -506,6 +535,17 @@ static int unknown_command(const char *cmd)
 	snprintf(msg, sizeof(msg),
 		 "unknown command '%.64s'; did you mean '%s'?", cmd, hint);
 	return fail_usage("%s", msg);
+}
+
+/* Whether -h or --help stands among the arguments (before any "--"). */
+static bool wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 2; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -525,6 +565,10 @@ int main(int argc, char **argv)
 		printf("dbroute %s\n", dbr_version());
 		return 0;
 	}
+	if (!strcmp(argv[1], "mapping") && wants_help(argc, argv)) {
+		mapping_usage(stdout);
+		return 0;
+	}
 	memset(&a, 0, sizeof(a));
 	a.cmd = argv[1];
 	a.format = OUT_TEXT;
@@ -536,12 +580,14 @@ int main(int argc, char **argv)
 		fputs("dbroute: out of memory\n", stderr);
 		rc = EXIT_RUNTIME;
 	} else if (strcmp(a.cmd, "check") && strcmp(a.cmd, "route") &&
-		   strcmp(a.cmd, "query") && strcmp(a.cmd, "migrate")) {
+		   strcmp(a.cmd, "query") && strcmp(a.cmd, "migrate") &&
+		   strcmp(a.cmd, "mapping")) {
 		rc = unknown_command(a.cmd);
 	} else if (!(rc = parse_args(&a, argc, argv))) {
 		rc = !strcmp(a.cmd, "check")	 ? cmd_check(&a)
 		     : !strcmp(a.cmd, "route")	 ? cmd_route(&a)
 		     : !strcmp(a.cmd, "migrate") ? cmd_migrate(&a)
+		     : !strcmp(a.cmd, "mapping") ? cmd_mapping(&a)
 						 : cmd_query(&a);
 	}
 	free(a.pos);

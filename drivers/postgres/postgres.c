@@ -24,6 +24,7 @@
 #include "pg.h"
 #include "sqlguard.h"
 #include "sqllex.h"
+#include "tablelist.h"
 
 /* The tracked statement's companion in its pipeline: whether the implicit
  * transaction the two share has a transaction id, i.e. wrote. */
@@ -735,6 +736,85 @@ static bool pg_wrote(struct dbr_driver_conn *conn)
 	return pg_conn(conn)->wrote;
 }
 
+/*
+ * The tables of the search path's schemas (first schema first), a row per
+ * column: its class from its type (integers, floats and numeric, the
+ * string category, bytea), its position in the primary key.
+ */
+static const char pg_tables_sql[] =
+	"SELECT n.nspname, c.relname, a.attname, "
+	"format_type(a.atttypid, a.atttypmod), "
+	"CASE WHEN a.attnotnull THEN 1 ELSE 0 END, "
+	/* int2vector's lower bound is 0: positions counted from 1. */
+	"COALESCE(array_position(i.indkey::int2[], a.attnum) + 1 - "
+	"array_lower(i.indkey::int2[], 1), 0), "
+	"CASE WHEN a.atttypid IN (20, 21, 23) THEN 1 "
+	"WHEN a.atttypid IN (700, 701, 1700) THEN 2 "
+	"WHEN a.atttypid = 17 THEN 4 WHEN t.typcategory = 'S' THEN 3 "
+	"ELSE 5 END "
+	"FROM pg_catalog.pg_class c "
+	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+	"AND a.attnum > 0 AND NOT a.attisdropped "
+	"JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+	"LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid "
+	"AND i.indisprimary "
+	"WHERE c.relkind IN ('r', 'p') "
+	"AND n.nspname = ANY (current_schemas(false)) "
+	"ORDER BY array_position(current_schemas(false), n.nspname), "
+	"c.relname, a.attnum";
+
+/* Text column col of the current row ("" for NULL). */
+static const char *pg_text_at(struct pg_conn *c, size_t col)
+{
+	struct dbr_value v;
+
+	pg_value(c, col, &v);
+	return v.type == DBR_TYPE_TEXT ? v.u.s : "";
+}
+
+static int64_t pg_int_at(struct pg_conn *c, size_t col)
+{
+	struct dbr_value v;
+
+	pg_value(c, col, &v);
+	return v.type == DBR_TYPE_INT64 ? v.u.i : 0;
+}
+
+static int pg_list_tables(struct dbr_driver_conn *conn, dbr_table_fn fn,
+			  void *ud, struct dbr_error *err)
+{
+	struct pg_conn *c = pg_conn(conn);
+	struct dbr_column_info col;
+	struct dbr_tablelist t;
+	int rc = pg_query(conn, pg_tables_sql, NULL, 0, err);
+
+	dbr_tablelist_init(&t, fn, ud);
+	while (!rc && (rc = pg_next(conn, err)) == DBR_ROW) {
+		char schema[64], table[64];
+
+		/* Names of at most 63 bytes (NAMEDATALEN), copied before
+		 * the next column is read. */
+		snprintf(schema, sizeof(schema), "%s", pg_text_at(c, 0));
+		snprintf(table, sizeof(table), "%s", pg_text_at(c, 1));
+		memset(&col, 0, sizeof(col));
+		col.notnull = pg_int_at(c, 4) != 0;
+		col.pk = (uint32_t)pg_int_at(c, 5);
+		col.cls = (uint32_t)pg_int_at(c, 6);
+		col.name = pg_text_at(c, 2);
+		col.decl_type = pg_text_at(c, 3);
+		rc = dbr_tablelist_add(&t, schema, table, &col) ? pg_nomem(err)
+								: DBR_OK;
+	}
+	if (rc == DBR_DONE) {
+		dbr_tablelist_end(&t);
+		rc = DBR_OK;
+	}
+	dbr_tablelist_release(&t);
+	pg_finish(conn);
+	return rc;
+}
+
 static const struct dbr_driver pg_driver = {
 	.abi_version = DBR_ABI_VERSION,
 	.struct_size = sizeof(struct dbr_driver),
@@ -762,6 +842,7 @@ static const struct dbr_driver pg_driver = {
 	.is_clean = pg_is_clean,
 	.track_writes = pg_track_writes,
 	.wrote = pg_wrote,
+	.list_tables = pg_list_tables,
 };
 
 DBR_DRIVER_EXPORT const struct dbr_driver *

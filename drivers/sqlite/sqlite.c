@@ -19,6 +19,7 @@
 #include "sqlguard.h"
 #include "sqllex.h"
 #include "stmtcache.h"
+#include "tablelist.h"
 
 /* A cached prepared statement, and what is known of it once prepared. */
 struct sqlt_stmt {
@@ -952,6 +953,74 @@ static bool sqlt_wrote(struct dbr_driver_conn *conn)
 	return !sqlt_conn(conn)->cur_readonly;
 }
 
+/* Whether the declared type t holds word, in any case. */
+static bool sqlt_has(const char *t, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (; *t; t++)
+		if (!strncasecmp(t, word, n))
+			return true;
+	return false;
+}
+
+/* The portable class of a declared type, by SQLite's affinity rules. */
+static uint32_t sqlt_class(const char *t)
+{
+	if (sqlt_has(t, "INT"))
+		return DBR_CLASS_INTEGER;
+	if (sqlt_has(t, "CHAR") || sqlt_has(t, "CLOB") || sqlt_has(t, "TEXT"))
+		return DBR_CLASS_TEXT;
+	if (!*t || sqlt_has(t, "BLOB"))
+		return DBR_CLASS_BLOB;
+	if (sqlt_has(t, "REAL") || sqlt_has(t, "FLOA") || sqlt_has(t, "DOUB") ||
+	    sqlt_has(t, "NUMERIC") || sqlt_has(t, "DECIMAL"))
+		return DBR_CLASS_REAL;
+	return DBR_CLASS_OTHER;
+}
+
+/* The main database's tables, but SQLite's own (sqlite_*). */
+static const char sqlt_tables_sql[] =
+	"SELECT m.name, p.name, p.type, p.\"notnull\", p.pk "
+	"FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p "
+	"WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+	"ORDER BY m.name, p.cid";
+
+static int sqlt_list_tables(struct dbr_driver_conn *conn, dbr_table_fn fn,
+			    void *ud, struct dbr_error *err)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+	struct dbr_tablelist t;
+	struct dbr_column_info col;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	sqlt_end(c);
+	dbr_tablelist_init(&t, fn, ud);
+	rc = sqlite3_prepare_v2(c->db, sqlt_tables_sql, -1, &st, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *table = (const char *)sqlite3_column_text(st, 0);
+
+		memset(&col, 0, sizeof(col));
+		col.name = (const char *)sqlite3_column_text(st, 1);
+		col.decl_type = (const char *)sqlite3_column_text(st, 2);
+		col.cls = sqlt_class(col.decl_type ? col.decl_type : "");
+		col.notnull = sqlite3_column_int(st, 3) != 0;
+		col.pk = (uint32_t)sqlite3_column_int(st, 4);
+		rc = SQLITE_OK;
+		if (table && dbr_tablelist_add(&t, "", table, &col))
+			rc = SQLITE_NOMEM;
+	}
+	if (rc == SQLITE_DONE) {
+		dbr_tablelist_end(&t);
+		rc = SQLITE_OK;
+	}
+	dbr_tablelist_release(&t);
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? DBR_OK
+			       : sqlt_fail(c, rc, err, "cannot list tables");
+}
+
 static const struct dbr_driver sqlt_driver = {
 	.abi_version = DBR_ABI_VERSION,
 	.struct_size = sizeof(struct dbr_driver),
@@ -980,6 +1049,7 @@ static const struct dbr_driver sqlt_driver = {
 	.rollback = sqlt_rollback,
 	.is_clean = sqlt_is_clean,
 	.wrote = sqlt_wrote,
+	.list_tables = sqlt_list_tables,
 };
 
 const struct dbr_driver *dbr__sqlite_entry(const struct dbr_host *host);

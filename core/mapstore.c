@@ -1,0 +1,1162 @@
+/*
+ * mapstore.c - the mapping store: the chat -> source table every process
+ * shares, its version and its change log, kept in four tables of the
+ * `[mapping] store` source (docs/operations.md lists their columns):
+ *
+ *   dbroute_meta     (k, v): ('version', n) and ('schema', 1)
+ *   dbroute_mapping  one row per mapped chat, with the version that set it
+ *   dbroute_changes  one row per change, versions 1, 2, 3 ... without gaps:
+ *                    the durable audit of routing changes
+ *   dbroute_clients  the processes that record themselves (heartbeats)
+ *
+ * A change is one transaction on the store. Its first statement bumps the
+ * version row, which serialises every writer (a row lock on PostgreSQL;
+ * on SQLite the write lock BEGIN IMMEDIATE already holds), so each change
+ * takes the next version and commits it with its change-log row or not at
+ * all. Statements are plain SQL every SQL driver runs (no upsert, no
+ * dialect), through the public calls, as an application would.
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "handle.h"
+
+/* The schema of the store's tables this library writes. */
+#define SCHEMA 1
+
+/* Attempts of a change whose chat moved under it, and of init. */
+#define ATTEMPTS 5
+
+static const char *const create_sql[] = {
+	"CREATE TABLE IF NOT EXISTS dbroute_meta (k VARCHAR(64) PRIMARY KEY, "
+	"v BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS dbroute_mapping (chat_id BIGINT PRIMARY "
+	"KEY, source VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL, "
+	"move_id BIGINT, fence_until_ms BIGINT, version BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS dbroute_changes (version BIGINT PRIMARY "
+	"KEY, chat_id BIGINT NOT NULL, source VARCHAR(64), state VARCHAR(16) "
+	"NOT NULL, move_id BIGINT, at_ms BIGINT NOT NULL, actor VARCHAR(512) "
+	"NOT NULL, reason TEXT NOT NULL)",
+	"CREATE INDEX IF NOT EXISTS dbroute_changes_chat ON dbroute_changes "
+	"(chat_id, version)",
+	"CREATE TABLE IF NOT EXISTS dbroute_clients (client_id VARCHAR(255) "
+	"PRIMARY KEY, host VARCHAR(255) NOT NULL, pid BIGINT NOT NULL, "
+	"version_seen BIGINT NOT NULL, seen_ms BIGINT NOT NULL)",
+};
+
+static const char meta_sql[] = "SELECT v FROM dbroute_meta WHERE k = ?";
+static const char meta_add_sql[] =
+	"INSERT INTO dbroute_meta (k, v) VALUES (?, ?)";
+static const char bump_sql[] =
+	"UPDATE dbroute_meta SET v = v + ? WHERE k = 'version'";
+static const char row_sql[] =
+	"SELECT source FROM dbroute_mapping WHERE chat_id = ?";
+static const char del_sql[] = "DELETE FROM dbroute_mapping WHERE chat_id = ?";
+static const char add_sql[] =
+	"INSERT INTO dbroute_mapping (chat_id, source, state, version) "
+	"VALUES (?, ?, 'active', ?)";
+static const char log_sql[] =
+	"INSERT INTO dbroute_changes (version, chat_id, source, state, at_ms, "
+	"actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+/* The store's source name, or DBR_E_CONFIG without [mapping]. */
+static int store_of(struct dbr *db, const char *fn, const char **name,
+		    struct dbr_error *err)
+{
+	if (!db)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL, "%s: db is NULL",
+				      fn);
+	if (!db->cfg->has_store)
+		return dbr__error_set(err, DBR_E_CONFIG, NULL,
+				      "%s: the configuration has no [mapping] "
+				      "store",
+				      fn);
+	*name = db->cfg->sources[db->cfg->store].name;
+	return DBR_OK;
+}
+
+/* Run sql in tx, or on the store outside any transaction. */
+static int run(struct dbr *db, const char *store, struct dbr_tx *tx,
+	       const char *sql, const struct dbr_value *p, size_t n,
+	       struct dbr_result **res, struct dbr_error *err)
+{
+	if (tx)
+		return dbr_tx_query(tx, sql, p, n, res, err);
+	return dbr_query_source(db, store, sql, p, n, res, err);
+}
+
+/* The first column of the first row as an integer; *found says if any. */
+static int run_int(struct dbr *db, const char *store, struct dbr_tx *tx,
+		   const char *sql, const struct dbr_value *p, size_t n,
+		   int64_t *out, bool *found, struct dbr_error *err)
+{
+	struct dbr_result *res = NULL;
+	int rc = run(db, store, tx, sql, p, n, &res, err);
+
+	*found = false;
+	if (rc)
+		return rc;
+	rc = dbr_result_next(res);
+	if (rc == DBR_ROW) {
+		*out = dbr_result_int64(res, 0);
+		*found = true;
+		rc = DBR_OK;
+	} else if (rc == DBR_DONE) {
+		rc = DBR_OK;
+	} else {
+		*err = *dbr_result_error(res);
+	}
+	dbr_result_free(res);
+	return rc;
+}
+
+/* A chat's source in the store ("" when it has no row) into name. */
+static int run_source(struct dbr *db, const char *store, struct dbr_tx *tx,
+		      int64_t chat, char *name, struct dbr_error *err)
+{
+	struct dbr_value p = dbr_int64(chat);
+	struct dbr_result *res = NULL;
+	size_t len;
+	const char *s;
+	int rc = run(db, store, tx, row_sql, &p, 1, &res, err);
+
+	name[0] = '\0';
+	if (rc)
+		return rc;
+	rc = dbr_result_next(res);
+	if (rc == DBR_ROW) {
+		s = dbr_result_text(res, 0, &len);
+		snprintf(name, DBR_NAME_SIZE, "%.*s", (int)len, s ? s : "");
+		rc = DBR_OK;
+	} else if (rc == DBR_DONE) {
+		rc = DBR_OK;
+	} else {
+		*err = *dbr_result_error(res);
+	}
+	dbr_result_free(res);
+	return rc;
+}
+
+static int meta_get(struct dbr *db, const char *store, struct dbr_tx *tx,
+		    const char *key, int64_t *v, bool *found,
+		    struct dbr_error *err)
+{
+	struct dbr_value p = dbr_text(key, strlen(key));
+
+	*v = 0;
+	return run_int(db, store, tx, meta_sql, &p, 1, v, found, err);
+}
+
+/* A meta row, added when missing (another process may add it first). */
+static int meta_ensure(struct dbr *db, const char *store, const char *key,
+		       int64_t value, int64_t *v, struct dbr_error *err)
+{
+	struct dbr_value p[2] = { dbr_text(key, strlen(key)),
+				  dbr_int64(value) };
+	struct dbr_error e;
+	bool found;
+	int rc = meta_get(db, store, NULL, key, v, &found, err);
+
+	if (rc || found)
+		return rc;
+	rc = dbr_query_source(db, store, meta_add_sql, p, 2, NULL, &e);
+	if (rc && rc != DBR_E_CONSTRAINT) {
+		*err = e;
+		return rc;
+	}
+	return meta_get(db, store, NULL, key, v, &found, err);
+}
+
+/* A store written by a newer dbroute is left alone. */
+static int check_schema(const char *store, int64_t schema,
+			struct dbr_error *err)
+{
+	if (schema <= SCHEMA)
+		return DBR_OK;
+	return dbr__error_set(err, DBR_E_CONFIG, store,
+			      "source '%s': the mapping store's schema is "
+			      "%lld, newer than this dbroute knows (%d): "
+			      "upgrade dbroute",
+			      store, (long long)schema, SCHEMA);
+}
+
+static int init_once(struct dbr *db, const char *store, struct dbr_error *err)
+{
+	int64_t v = 0;
+	size_t i;
+	int rc = DBR_OK;
+
+	for (i = 0; !rc && i < sizeof(create_sql) / sizeof(*create_sql); i++)
+		rc = dbr_query_source(db, store, create_sql[i], NULL, 0, NULL,
+				      err);
+	if (!rc)
+		rc = meta_ensure(db, store, "version", 0, &v, err);
+	if (!rc)
+		rc = meta_ensure(db, store, "schema", SCHEMA, &v, err);
+	return rc ? rc : check_schema(store, v, err);
+}
+
+int dbr_mapping_init(struct dbr *db, struct dbr_error *err_)
+{
+	struct dbr_error local = { 0 }, *err = err_ ? err_ : &local;
+	struct timespec pause = { 0, 20000000L }; /* 20 ms */
+	const char *store;
+	int attempt, rc = store_of(db, "dbr_mapping_init", &store, err);
+
+	/*
+	 * Two processes creating the tables at once: PostgreSQL may refuse
+	 * the second CREATE ... IF NOT EXISTS (a duplicate in its catalog)
+	 * until the first commits; the next attempt finds the table.
+	 */
+	for (attempt = 0; !rc && attempt < ATTEMPTS; attempt++) {
+		rc = init_once(db, store, err);
+		if (rc != DBR_E_STMT && rc != DBR_E_CONSTRAINT)
+			break;
+		if (attempt + 1 < ATTEMPTS) {
+			rc = DBR_OK;
+			nanosleep(&pause, NULL);
+		}
+	}
+	return rc;
+}
+
+/* The tables, created when the store has none yet. */
+static int ensure(struct dbr *db, const char *store, struct dbr_error *err)
+{
+	struct dbr_error e;
+	int64_t schema;
+	bool found;
+
+	if (!meta_get(db, store, NULL, "schema", &schema, &found, &e) && found)
+		return check_schema(store, schema, err);
+	return dbr_mapping_init(db, err);
+}
+
+/*
+ * Pack n structs of `size` bytes, whose `const char *` fields at offsets
+ * off[0 .. noff) are owned strings, into one block with the strings after
+ * the structs (one dbr_free() frees all). The strings are freed; *out is
+ * NULL when n is 0.
+ */
+static int pack(void *v, size_t n, size_t size, const size_t *off, size_t noff,
+		void **out)
+{
+	size_t i, j, bytes = n * size;
+	char *block, *p;
+
+	*out = NULL;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < noff; j++)
+			bytes += strlen(*(char **)((char *)v + i * size +
+						   off[j])) +
+				 1;
+	block = n ? dbr__malloc(bytes) : NULL;
+	if (n && block) {
+		memcpy(block, v, n * size);
+		p = block + n * size;
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < noff; j++) {
+				char **f = (char **)(block + i * size + off[j]);
+				size_t len = strlen(*f) + 1;
+
+				memcpy(p, *f, len);
+				*f = p;
+				p += len;
+			}
+		}
+	}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < noff; j++)
+			dbr__free(*(char **)((char *)v + i * size + off[j]));
+	if (n && !block)
+		return DBR_E_NOMEM;
+	*out = block;
+	return DBR_OK;
+}
+
+/* Text column col of the current row, copied (NULL reads as ""). */
+static char *text_copy(struct dbr_result *res, size_t col)
+{
+	size_t len = 0;
+	const char *s = dbr_result_text(res, col, &len);
+
+	return dbr__strndup(s ? s : "", s ? len : 0);
+}
+
+/* Read every row of res with fn into a growing array *v of `size`. */
+typedef int (*row_fn)(struct dbr_result *res, void *elem);
+
+static int read_rows(struct dbr_result *res, row_fn fn, void **v, size_t *n,
+		     size_t size, struct dbr_error *err)
+{
+	size_t cap = 0;
+	int rc;
+
+	*v = NULL;
+	*n = 0;
+	while ((rc = dbr_result_next(res)) == DBR_ROW) {
+		if (dbr__grow(v, &cap, *n + 1, size))
+			return dbr__error_set(err, DBR_E_NOMEM, NULL,
+					      "out of memory");
+		memset((char *)*v + *n * size, 0, size);
+		if (fn(res, (char *)*v + *n * size))
+			return dbr__error_set(err, DBR_E_NOMEM, NULL,
+					      "out of memory");
+		++*n;
+	}
+	if (rc != DBR_DONE) {
+		*err = *dbr_result_error(res);
+		return rc;
+	}
+	return DBR_OK;
+}
+
+static int entry_row(struct dbr_result *res, void *elem)
+{
+	struct dbr_mapping_entry *e = elem;
+	size_t len = 0;
+	const char *s;
+
+	e->chat = dbr_result_int64(res, 0);
+	s = dbr_result_text(res, 1, &len);
+	snprintf(e->source, sizeof(e->source), "%.*s", (int)len, s ? s : "");
+	e->version = dbr_result_int64(res, 2);
+	return 0;
+}
+
+/* The mapping's rows (filtered) between two reads of one version. */
+static int read_mapping(struct dbr *db, const char *store, const int64_t *chat,
+			const char *source, struct dbr_mapping_entry **rows,
+			size_t *n, int64_t *version, struct dbr_error *err)
+{
+	struct dbr_value p = chat     ? dbr_int64(*chat)
+			     : source ? dbr_text(source, strlen(source))
+				      : dbr_null();
+	const char *sql =
+		chat ? "SELECT chat_id, source, version FROM dbroute_mapping "
+		       "WHERE chat_id = ?"
+		: source ? "SELECT chat_id, source, version FROM "
+			   "dbroute_mapping WHERE source = ? ORDER BY chat_id"
+			 : "SELECT chat_id, source, version FROM "
+			   "dbroute_mapping ORDER BY chat_id";
+	struct dbr_result *res = NULL;
+	int64_t after;
+	bool found;
+	void *v = NULL;
+	int attempt, rc = DBR_OK;
+
+	/*
+	 * Each statement may see a later commit than the one before it (no
+	 * transaction: a reader never takes the writers' lock). The same
+	 * version before and after the rows proves no change lies between.
+	 */
+	for (attempt = 0; attempt < 100; attempt++) {
+		rc = meta_get(db, store, NULL, "version", version, &found, err);
+		if (!rc)
+			rc = run(db, store, NULL, sql, &p, chat || source, &res,
+				 err);
+		if (!rc)
+			rc = read_rows(res, entry_row, &v, n, sizeof(**rows),
+				       err);
+		dbr_result_free(res);
+		res = NULL;
+		if (!rc)
+			rc = meta_get(db, store, NULL, "version", &after,
+				      &found, err);
+		if (rc || after == *version)
+			break;
+		dbr__free(v);
+		v = NULL;
+	}
+	if (!rc && after != *version)
+		rc = dbr__error_set(err, DBR_E_TIMEOUT, store,
+				    "source '%s': the mapping changed under "
+				    "every one of 100 reads",
+				    store);
+	if (rc) {
+		dbr__free(v);
+		v = NULL;
+		*n = 0;
+	}
+	*rows = v;
+	return rc;
+}
+
+int dbr_mapping_read(struct dbr *db, const int64_t *chat, const char *source,
+		     struct dbr_mapping_entry **rows, size_t *n,
+		     int64_t *version, struct dbr_error *err_)
+{
+	struct dbr_error local = { 0 }, *err = err_ ? err_ : &local;
+	const char *store;
+	int64_t v = 0;
+	int rc;
+
+	if (rows)
+		*rows = NULL;
+	if (n)
+		*n = 0;
+	if (version)
+		*version = 0;
+	rc = store_of(db, "dbr_mapping_read", &store, err);
+	if (!rc && (!rows || !n))
+		rc = dbr__error_set(err, DBR_E_MISUSE, NULL,
+				    "dbr_mapping_read: rows and n are "
+				    "required");
+	if (rc)
+		return rc;
+	rc = read_mapping(db, store, chat, source, rows, n, &v, err);
+	if (version)
+		*version = v;
+	return rc;
+}
+
+static int change_row(struct dbr_result *res, void *elem)
+{
+	struct dbr_mapping_change *c = elem;
+	size_t len = 0;
+	const char *s;
+
+	c->version = dbr_result_int64(res, 0);
+	c->at_ms = dbr_result_int64(res, 1);
+	c->chat = dbr_result_int64(res, 2);
+	s = dbr_result_text(res, 3, &len);
+	snprintf(c->source, sizeof(c->source), "%.*s", (int)len, s ? s : "");
+	c->actor = text_copy(res, 4);
+	c->reason = text_copy(res, 5);
+	if (c->actor && c->reason)
+		return 0;
+	dbr__free((char *)c->actor);
+	dbr__free((char *)c->reason);
+	return -1;
+}
+
+int dbr_mapping_changes(struct dbr *db, int64_t since, const int64_t *chat,
+			struct dbr_mapping_change **changes, size_t *n,
+			struct dbr_error *err_)
+{
+	struct dbr_error local = { 0 }, *err = err_ ? err_ : &local;
+	static const size_t off[] = {
+		offsetof(struct dbr_mapping_change, actor),
+		offsetof(struct dbr_mapping_change, reason)
+	};
+	struct dbr_value p[2] = { dbr_int64(since),
+				  dbr_int64(chat ? *chat : 0) };
+	struct dbr_result *res = NULL;
+	const char *store;
+	size_t got = 0;
+	void *v = NULL;
+	int rc;
+
+	if (changes)
+		*changes = NULL;
+	if (n)
+		*n = 0;
+	rc = store_of(db, "dbr_mapping_changes", &store, err);
+	if (!rc && (!changes || !n))
+		rc = dbr__error_set(err, DBR_E_MISUSE, NULL,
+				    "dbr_mapping_changes: changes and n are "
+				    "required");
+	if (rc)
+		return rc;
+	rc = dbr_query_source(
+		db, store,
+		chat ? "SELECT version, at_ms, chat_id, source, actor, reason "
+		       "FROM dbroute_changes WHERE version > ? AND chat_id = ? "
+		       "ORDER BY version"
+		     : "SELECT version, at_ms, chat_id, source, actor, reason "
+		       "FROM dbroute_changes WHERE version > ? ORDER BY "
+		       "version",
+		p, chat ? 2 : 1, &res, err);
+	if (!rc)
+		rc = read_rows(res, change_row, &v, &got, sizeof(**changes),
+			       err);
+	dbr_result_free(res);
+	if (pack(v, got, sizeof(**changes), off, 2, (void **)changes) && !rc)
+		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	dbr__free(v);
+	if (rc) {
+		dbr__free(*changes);
+		*changes = NULL;
+		return rc;
+	}
+	*n = got;
+	return DBR_OK;
+}
+
+/* Who changes the store: "user@host:pid". */
+static void actor_text(char *buf, size_t size)
+{
+	char host[256] = "", pwbuf[1024], uid[32];
+	struct passwd pw, *found = NULL;
+	const char *user = uid;
+
+	if (gethostname(host, sizeof(host)) || !host[0])
+		snprintf(host, sizeof(host), "?");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(uid, sizeof(uid), "%lu", (unsigned long)geteuid());
+	if (!getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &found) &&
+	    found && found->pw_name)
+		user = found->pw_name;
+	snprintf(buf, size, "%.64s@%.255s:%ld", user, host, (long)getpid());
+}
+
+/* The wall clock in Unix milliseconds. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A chat's source in [chat_mapping], or NULL. */
+static const struct dbr_source_config *ini_mapped(const struct dbr__config *cfg,
+						  int64_t chat)
+{
+	uint32_t hit = dbr__router_lookup(&cfg->router, chat);
+
+	return hit == DBR__ROUTE_MISS ? NULL : &cfg->sources[hit];
+}
+
+/* Where a chat goes without a store row: [chat_mapping], else default. */
+static const char *ini_route(const struct dbr__config *cfg, int64_t chat)
+{
+	const struct dbr_source_config *s = ini_mapped(cfg, chat);
+
+	return (s ? s : &cfg->sources[cfg->default_source])->name;
+}
+
+/* A table that may hold chats' rows, as SQL names it. */
+struct chat_table {
+	char *from;   /* the table, quoted when discovered */
+	char *column; /* its chat column, the same */
+};
+
+struct tables {
+	const struct dbr__config *cfg;
+	struct chat_table *v;
+	size_t n, cap;
+	bool *present; /* per [table.NAME]: the catalog lists it */
+	bool nomem;
+};
+
+/* s in double quotes, inner quotes doubled, into an owned string. */
+static char *quoted(const char *schema, const char *name)
+{
+	size_t n = 3 * (strlen(schema) + strlen(name)) + 8, i = 0;
+	char *q = dbr__malloc(n);
+	const char *parts[2] = { schema, name };
+	int k;
+
+	if (!q)
+		return NULL;
+	for (k = *schema ? 0 : 1; k < 2; k++) {
+		const char *p = parts[k];
+
+		if (i)
+			q[i++] = '.';
+		q[i++] = '"';
+		for (; *p; p++) {
+			if (*p == '"')
+				q[i++] = '"';
+			q[i++] = *p;
+		}
+		q[i++] = '"';
+	}
+	q[i] = '\0';
+	return q;
+}
+
+static void tables_add(struct tables *t, char *from, char *column)
+{
+	if (!from || !column ||
+	    dbr__grow(&t->v, &t->cap, t->n + 1, sizeof(*t->v))) {
+		dbr__free(from);
+		dbr__free(column);
+		t->nomem = true;
+		return;
+	}
+	t->v[t->n].from = from;
+	t->v[t->n++].column = column;
+}
+
+static void tables_release(struct tables *t)
+{
+	while (t->n--) {
+		dbr__free(t->v[t->n].from);
+		dbr__free(t->v[t->n].column);
+	}
+	dbr__free(t->v);
+	dbr__free(t->present);
+}
+
+/* Whether configured name (TABLE or SCHEMA.TABLE) is the listed table. */
+static bool same_table(const char *conf, const struct dbr_table_info *ti)
+{
+	const char *dot = strchr(conf, '.');
+
+	if (!dot)
+		return !strcasecmp(conf, ti->name);
+	return !strncasecmp(conf, ti->schema, (size_t)(dot - conf)) &&
+	       !ti->schema[dot - conf] && !strcasecmp(dot + 1, ti->name);
+}
+
+/* The catalog's callback: chat tables by [table.NAME] or by convention. */
+static void on_table(void *ud, const struct dbr_table_info *ti)
+{
+	struct tables *t = ud;
+	const struct dbr__config *cfg = t->cfg;
+	size_t i;
+
+	if (dbr__catalog_is_own(ti->name))
+		return;
+	if (cfg->ntables) {
+		for (i = 0; i < cfg->ntables; i++)
+			if (same_table(cfg->tables[i].name, ti))
+				t->present[i] = true;
+		return;
+	}
+	for (i = 0; i < ti->ncolumns; i++) {
+		const char *col = ti->columns[i].name;
+
+		if (col && !strcasecmp(col, cfg->chat_column)) {
+			tables_add(t, quoted(ti->schema, ti->name),
+				   quoted("", col));
+			return;
+		}
+	}
+}
+
+/*
+ * The tables of source s that may hold chats' rows: the [table.NAME]
+ * sections the catalog lists (all of them when the driver cannot list),
+ * else every table with a column named [move] chat_column.
+ */
+static int chat_tables(struct dbr *db, struct dbr_source_config *s,
+		       int64_t chat, struct tables *t, struct dbr_error *err)
+{
+	const struct dbr__config *cfg = db->cfg;
+	size_t i;
+	int rc;
+
+	t->cfg = cfg;
+	if (!(s->drv->vt.caps & DBR_CAP_SQL))
+		return dbr__error_set(err, DBR_E_UNSUPPORTED, s->name,
+				      "source '%s' is not SQL: cannot tell "
+				      "whether chat %lld has rows there",
+				      s->name, (long long)chat);
+	if (!cfg->ntables && !s->drv->vt.list_tables)
+		return dbr__error_set(err, DBR_E_UNSUPPORTED, s->name,
+				      "source '%s': driver '%s' cannot list "
+				      "its tables, so which hold chat %lld's "
+				      "rows is unknown: name them in "
+				      "[table.NAME] sections",
+				      s->name, s->drv->vt.name,
+				      (long long)chat);
+	t->present = dbr__calloc(cfg->ntables + 1, sizeof(*t->present));
+	if (!t->present)
+		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	if (s->drv->vt.list_tables) {
+		rc = dbr__catalog_tables(db, s, on_table, t, err);
+		if (rc)
+			return rc;
+	} else {
+		memset(t->present, 1, cfg->ntables * sizeof(*t->present));
+	}
+	for (i = 0; i < cfg->ntables; i++)
+		if (t->present[i])
+			tables_add(t, dbr__strdup(cfg->tables[i].name),
+				   dbr__strdup(cfg->tables[i].chat_column));
+	if (t->nomem)
+		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	return DBR_OK;
+}
+
+/* Refuse a change of a chat that has rows on source `name`. */
+static int check_empty(struct dbr *db, const char *name, int64_t chat,
+		       struct dbr_error *err)
+{
+	struct dbr_source_config *s = dbr__config_source(db->cfg, name);
+	struct tables t = { 0 };
+	struct dbr_value p = dbr_int64(chat);
+	char sql[512];
+	int64_t one;
+	bool found = false;
+	size_t i;
+	int rc;
+
+	if (!s)
+		return dbr__error_set(err, DBR_E_NOTFOUND, NULL,
+				      "chat %lld is mapped to source '%s', "
+				      "which this configuration lacks",
+				      (long long)chat, name);
+	rc = chat_tables(db, s, chat, &t, err);
+	for (i = 0; !rc && !found && i < t.n; i++) {
+		snprintf(sql, sizeof(sql),
+			 "SELECT 1 FROM %s WHERE %s = ? LIMIT 1", t.v[i].from,
+			 t.v[i].column);
+		rc = run_int(db, name, NULL, sql, &p, 1, &one, &found, err);
+	}
+	if (!rc && found) {
+		rc = dbr__error_set(err, DBR_E_CONSTRAINT, name,
+				    "chat %lld has rows on source '%s' "
+				    "(table %s): its mapping cannot change "
+				    "until they are moved",
+				    (long long)chat, name, t.v[i - 1].from);
+		dbr__error_hint(err, "move the chat with the chat-move "
+				     "command (dbroute move-chat), or delete "
+				     "its rows first");
+	}
+	tables_release(&t);
+	return rc;
+}
+
+/* Append one change: the chat's new row (or none) and its log row. */
+static int write_change(struct dbr_tx *tx, int64_t version, int64_t chat,
+			const char *source, const char *actor,
+			const char *reason, int64_t at, struct dbr_error *err)
+{
+	struct dbr_value id = dbr_int64(chat);
+	struct dbr_value add[3] = { id, dbr_null(), dbr_int64(version) };
+	struct dbr_value log[7] = { dbr_int64(version),
+				    id,
+				    dbr_null(),
+				    source ? dbr_text("active", 6)
+					   : dbr_text("unset", 5),
+				    dbr_int64(at),
+				    dbr_text(actor, strlen(actor)),
+				    dbr_text(reason, strlen(reason)) };
+	int rc = dbr_tx_query(tx, del_sql, &id, 1, NULL, err);
+
+	if (source) {
+		add[1] = dbr_text(source, strlen(source));
+		log[2] = add[1];
+	}
+	if (!rc && source)
+		rc = dbr_tx_query(tx, add_sql, add, 3, NULL, err);
+	if (!rc)
+		rc = dbr_tx_query(tx, log_sql, log, 7, NULL, err);
+	return rc;
+}
+
+/* Take `count` versions: the first of them in *first (the row lock on
+ * dbroute_meta's version is held until the transaction ends). */
+static int take_versions(struct dbr_tx *tx, int64_t count, int64_t *first,
+			 struct dbr_error *err)
+{
+	struct dbr_value p = dbr_int64(count);
+	struct dbr_value k = dbr_text("version", 7);
+	bool found;
+	int rc = dbr_tx_query(tx, bump_sql, &p, 1, NULL, err);
+
+	if (!rc)
+		rc = run_int(NULL, NULL, tx, meta_sql, &k, 1, first, &found,
+			     err);
+	if (!rc && !found)
+		rc = dbr__error_set(err, DBR_E_STMT, NULL,
+				    "dbroute_meta has no version row: run "
+				    "dbroute mapping init");
+	*first -= count - 1;
+	return rc;
+}
+
+/*
+ * One attempt of a set: *again when the chat's row changed between the
+ * check and the transaction (another process set it).
+ */
+static int set_once(struct dbr *db, const char *store, int64_t chat,
+		    const char *source, const char *reason, int64_t *version,
+		    bool *again, struct dbr_error *err)
+{
+	char cur[DBR_NAME_SIZE], now[DBR_NAME_SIZE], actor[400];
+	const char *from, *to;
+	struct dbr_tx *tx = NULL;
+	int rc = run_source(db, store, NULL, chat, cur, err);
+
+	*again = false;
+	*version = 0;
+	if (rc)
+		return rc;
+	from = cur[0] ? cur : ini_route(db->cfg, chat);
+	to = source ? source : ini_route(db->cfg, chat);
+	if ((source && !strcmp(from, source)) || (!source && !cur[0]))
+		return DBR_OK; /* routed there already, or no row to remove */
+	if (strcmp(from, to) && (rc = check_empty(db, from, chat, err)))
+		return rc;
+	actor_text(actor, sizeof(actor));
+	rc = dbr_tx_begin_source(db, store, &tx, err);
+	if (!rc)
+		rc = take_versions(tx, 1, version, err);
+	if (!rc)
+		rc = run_source(db, store, tx, chat, now, err);
+	if (!rc && strcmp(now, cur)) {
+		*again = true;
+		dbr_tx_rollback(tx, NULL);
+		*version = 0;
+		return DBR_OK;
+	}
+	if (!rc)
+		rc = write_change(tx, *version, chat, source, actor, reason,
+				  now_ms(), err);
+	if (!rc)
+		rc = dbr_tx_commit(tx, err);
+	else if (tx)
+		dbr_tx_rollback(tx, NULL);
+	if (rc)
+		*version = 0;
+	return rc;
+}
+
+/* A reason is required: the change log is the audit. */
+static int check_reason(const char *fn, const char *reason,
+			struct dbr_error *err)
+{
+	if (reason && *reason)
+		return DBR_OK;
+	return dbr__error_set(err, DBR_E_MISUSE, NULL,
+			      "%s: a reason is required (it is recorded in "
+			      "the change log)",
+			      fn);
+}
+
+int dbr_mapping_set(struct dbr *db, int64_t chat, const char *source,
+		    const char *reason, int64_t *version,
+		    struct dbr_error *err_)
+{
+	struct dbr_error local = { 0 }, *err = err_ ? err_ : &local;
+	const char *store;
+	int64_t v = 0;
+	bool again = true;
+	int attempt, rc = store_of(db, "dbr_mapping_set", &store, err);
+
+	if (version)
+		*version = 0;
+	if (!rc)
+		rc = check_reason("dbr_mapping_set", reason, err);
+	if (!rc && source && !dbr__config_source(db->cfg, source))
+		rc = dbr__error_set(err, DBR_E_NOTFOUND, NULL,
+				    "no source named '%s'", source);
+	if (!rc)
+		rc = ensure(db, store, err);
+	for (attempt = 0; !rc && again && attempt < ATTEMPTS; attempt++)
+		rc = set_once(db, store, chat, source, reason, &v, &again, err);
+	if (!rc && again)
+		rc = dbr__error_set(err, DBR_E_TIMEOUT, store,
+				    "chat %lld: its mapping changed under "
+				    "each of %d attempts",
+				    (long long)chat, ATTEMPTS);
+	if (!rc && version)
+		*version = v;
+	return rc;
+}
+
+static int by_chat(const void *a, const void *b)
+{
+	const struct dbr_mapping_conflict *x = a, *y = b;
+
+	return (x->chat > y->chat) - (x->chat < y->chat);
+}
+
+/* The store's row of chat among rows sorted by chat, or NULL. */
+static const struct dbr_mapping_entry *
+find_entry(const struct dbr_mapping_entry *rows, size_t n, int64_t chat)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rows[mid].chat < chat)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && rows[lo].chat == chat ? &rows[lo] : NULL;
+}
+
+/* The INI mapping against the store's rows: conflicts, and what to add. */
+struct diff {
+	struct dbr_mapping_conflict *conflicts, *adds; /* adds: store "" */
+	size_t nconflicts, nadds, ccap, acap;
+};
+
+static int diff_ini(const struct dbr__config *cfg,
+		    const struct dbr_mapping_entry *rows, size_t n,
+		    struct diff *d)
+{
+	const struct dbr__router *r = &cfg->router;
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	for (i = 0; r->count && i <= r->mask; i++) {
+		const struct dbr_mapping_entry *e;
+		struct dbr_mapping_conflict c = { 0 };
+		struct dbr_mapping_conflict **v;
+		size_t *cnt, *cap;
+
+		if (!r->tags[i])
+			continue;
+		c.chat = r->slots[i].chat;
+		snprintf(c.ini, sizeof(c.ini), "%s",
+			 cfg->sources[r->slots[i].source].name);
+		e = find_entry(rows, n, c.chat);
+		if (e && !strcmp(e->source, c.ini))
+			continue;
+		if (e)
+			snprintf(c.store, sizeof(c.store), "%s", e->source);
+		v = e ? &d->conflicts : &d->adds;
+		cnt = e ? &d->nconflicts : &d->nadds;
+		cap = e ? &d->ccap : &d->acap;
+		if (dbr__grow(v, cap, *cnt + 1, sizeof(c)))
+			return DBR_E_NOMEM;
+		(*v)[(*cnt)++] = c;
+	}
+	qsort(d->conflicts, d->nconflicts, sizeof(*d->conflicts), by_chat);
+	qsort(d->adds, d->nadds, sizeof(*d->adds), by_chat);
+	return DBR_OK;
+}
+
+static void diff_release(struct diff *d)
+{
+	dbr__free(d->conflicts);
+	dbr__free(d->adds);
+}
+
+int dbr_mapping_compare(struct dbr *db, struct dbr_mapping_conflict **conflicts,
+			size_t *n, struct dbr_error *err_)
+{
+	struct dbr_error local = { 0 }, *err = err_ ? err_ : &local;
+	struct dbr_mapping_entry *rows = NULL;
+	struct diff d = { 0 };
+	const char *store;
+	size_t nrows = 0;
+	int64_t v;
+	int rc;
+
+	if (conflicts)
+		*conflicts = NULL;
+	if (n)
+		*n = 0;
+	rc = store_of(db, "dbr_mapping_compare", &store, err);
+	if (!rc && (!conflicts || !n))
+		rc = dbr__error_set(err, DBR_E_MISUSE, NULL,
+				    "dbr_mapping_compare: conflicts and n are "
+				    "required");
+	if (!rc)
+		rc = read_mapping(db, store, NULL, NULL, &rows, &nrows, &v,
+				  err);
+	if (!rc && diff_ini(db->cfg, rows, nrows, &d))
+		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	dbr__free(rows);
+	if (!rc) {
+		*conflicts = d.conflicts;
+		*n = d.nconflicts;
+		d.conflicts = NULL;
+	}
+	diff_release(&d);
+	return rc;
+}
+
+/* Write the import's chats (adds, then replaced conflicts) in one
+ * transaction; *again when the store changed since it was read. */
+static int import_write(struct dbr *db, const char *store, const struct diff *d,
+			bool replace, int64_t seen, const char *reason,
+			bool *again, struct dbr_error *err)
+{
+	size_t i, total = d->nadds + (replace ? d->nconflicts : 0);
+	struct dbr_tx *tx = NULL;
+	char actor[400];
+	int64_t first = 0, at = now_ms();
+	int rc;
+
+	*again = false;
+	if (!total)
+		return DBR_OK;
+	actor_text(actor, sizeof(actor));
+	rc = dbr_tx_begin_source(db, store, &tx, err);
+	if (!rc)
+		rc = take_versions(tx, (int64_t)total, &first, err);
+	if (!rc && first - 1 != seen) {
+		*again = true;
+		dbr_tx_rollback(tx, NULL);
+		return DBR_OK;
+	}
+	for (i = 0; !rc && i < total; i++) {
+		const struct dbr_mapping_conflict *c =
+			i < d->nadds ? &d->adds[i]
+				     : &d->conflicts[i - d->nadds];
+
+		rc = write_change(tx, first + (int64_t)i, c->chat, c->ini,
+				  actor, reason, at, err);
+	}
+	if (!rc)
+		rc = dbr_tx_commit(tx, err);
+	else if (tx)
+		dbr_tx_rollback(tx, NULL);
+	return rc;
+}
+
+/* The conflicts refused, listed in the message (the first 10). */
+static int refuse_conflicts(const struct diff *d, struct dbr_error *err)
+{
+	char list[600] = "";
+	size_t i, used = 0;
+
+	for (i = 0; i < d->nconflicts && i < 10 && used < sizeof(list); i++)
+		used += (size_t)snprintf(
+			list + used, sizeof(list) - used,
+			"%s%lld ('%s' in the INI, '%s' in the "
+			"store)",
+			i ? ", " : "", (long long)d->conflicts[i].chat,
+			d->conflicts[i].ini, d->conflicts[i].store);
+	dbr__error_set(
+		err, DBR_E_CONSTRAINT, NULL,
+		"%zu chats of [chat_mapping] are mapped elsewhere in the "
+		"store: %s%s",
+		d->nconflicts, list, d->nconflicts > 10 ? ", ..." : "");
+	dbr__error_hint(err, "import with --replace (DBR_MAPPING_REPLACE) to "
+			     "overwrite the store's rows, or change them with "
+			     "dbroute mapping set");
+	return DBR_E_CONSTRAINT;
+}
+
+/* One attempt of an import; *again when the store changed under it. */
+static int import_once(struct dbr *db, const char *store, unsigned flags,
+		       const char *reason, struct diff *d, size_t *imported,
+		       bool *again, struct dbr_error *err)
+{
+	struct dbr_mapping_entry *rows = NULL;
+	bool replace = flags & DBR_MAPPING_REPLACE;
+	size_t nrows = 0, i;
+	int64_t seen = 0;
+	int rc = read_mapping(db, store, NULL, NULL, &rows, &nrows, &seen, err);
+
+	*again = false;
+	if (!rc && diff_ini(db->cfg, rows, nrows, d))
+		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	dbr__free(rows);
+	if (!rc && d->nconflicts && !replace)
+		rc = refuse_conflicts(d, err);
+	for (i = 0; !rc && replace && i < d->nconflicts; i++)
+		if (strcmp(d->conflicts[i].store, d->conflicts[i].ini))
+			rc = check_empty(db, d->conflicts[i].store,
+					 d->conflicts[i].chat, err);
+	if (!rc)
+		rc = import_write(db, store, d, replace, seen, reason, again,
+				  err);
+	if (!rc && !*again)
+		*imported = d->nadds + (replace ? d->nconflicts : 0);
+	return rc;
+}
+
+int dbr_mapping_import(struct dbr *db, unsigned flags, const char *reason,
+		       size_t *imported,
+		       struct dbr_mapping_conflict **conflicts,
+		       size_t *nconflicts, struct dbr_error *err_)
+{
+	struct dbr_error local = { 0 }, *err = err_ ? err_ : &local;
+	struct diff d = { 0 };
+	const char *store;
+	size_t done = 0;
+	bool again = true;
+	int attempt, rc = store_of(db, "dbr_mapping_import", &store, err);
+
+	if (imported)
+		*imported = 0;
+	if (conflicts)
+		*conflicts = NULL;
+	if (nconflicts)
+		*nconflicts = 0;
+	if (!rc)
+		rc = check_reason("dbr_mapping_import", reason, err);
+	if (!rc)
+		rc = ensure(db, store, err);
+	for (attempt = 0; !rc && again && attempt < ATTEMPTS; attempt++) {
+		diff_release(&d);
+		rc = import_once(db, store, flags, reason, &d, &done, &again,
+				 err);
+	}
+	if (!rc && again)
+		rc = dbr__error_set(err, DBR_E_TIMEOUT, store,
+				    "the mapping store changed under each of "
+				    "%d attempts to import",
+				    ATTEMPTS);
+	if (imported)
+		*imported = done;
+	if (conflicts && d.nconflicts) {
+		*conflicts = d.conflicts;
+		d.conflicts = NULL;
+	}
+	if (nconflicts)
+		*nconflicts = d.nconflicts;
+	diff_release(&d);
+	return rc;
+}
+
+static int client_row(struct dbr_result *res, void *elem)
+{
+	struct dbr_mapping_client *c = elem;
+
+	c->client_id = text_copy(res, 0);
+	c->host = text_copy(res, 1);
+	c->pid = dbr_result_int64(res, 2);
+	c->version_seen = dbr_result_int64(res, 3);
+	c->seen_ms = dbr_result_int64(res, 4);
+	if (c->client_id && c->host)
+		return 0;
+	dbr__free((char *)c->client_id);
+	dbr__free((char *)c->host);
+	return -1;
+}
+
+int dbr_mapping_clients(struct dbr *db, struct dbr_mapping_client **clients,
+			size_t *n, struct dbr_error *err_)
+{
+	struct dbr_error local = { 0 }, *err = err_ ? err_ : &local;
+	static const size_t off[] = {
+		offsetof(struct dbr_mapping_client, client_id),
+		offsetof(struct dbr_mapping_client, host)
+	};
+	struct dbr_result *res = NULL;
+	const char *store;
+	size_t got = 0;
+	void *v = NULL;
+	int rc;
+
+	if (clients)
+		*clients = NULL;
+	if (n)
+		*n = 0;
+	rc = store_of(db, "dbr_mapping_clients", &store, err);
+	if (!rc && (!clients || !n))
+		rc = dbr__error_set(err, DBR_E_MISUSE, NULL,
+				    "dbr_mapping_clients: clients and n are "
+				    "required");
+	if (rc)
+		return rc;
+	rc = dbr_query_source(db, store,
+			      "SELECT client_id, host, pid, version_seen, "
+			      "seen_ms FROM dbroute_clients ORDER BY client_id",
+			      NULL, 0, &res, err);
+	if (!rc)
+		rc = read_rows(res, client_row, &v, &got, sizeof(**clients),
+			       err);
+	dbr_result_free(res);
+	if (pack(v, got, sizeof(**clients), off, 2, (void **)clients) && !rc)
+		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	dbr__free(v);
+	if (rc) {
+		dbr__free(*clients);
+		*clients = NULL;
+		return rc;
+	}
+	*n = got;
+	return DBR_OK;
+}
