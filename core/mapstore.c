@@ -918,8 +918,11 @@ static int diff_ini(const struct dbr__config *cfg,
 			return DBR_E_NOMEM;
 		(*v)[(*cnt)++] = c;
 	}
-	qsort(d->conflicts, d->nconflicts, sizeof(*d->conflicts), by_chat);
-	qsort(d->adds, d->nadds, sizeof(*d->adds), by_chat);
+	if (d->nconflicts)
+		qsort(d->conflicts, d->nconflicts, sizeof(*d->conflicts),
+		      by_chat);
+	if (d->nadds)
+		qsort(d->adds, d->nadds, sizeof(*d->adds), by_chat);
 	return DBR_OK;
 }
 
