@@ -45,11 +45,18 @@ password_env = DBR_TEST_REDIS_PASSWORD
 cache = cache
 [chat_mapping]
 -1 = pg
+[mapping]
+store = lite
 INI
 	vg="valgrind -q --error-exitcode=9 --leak-check=full
 		--errors-for-leak-kinds=definite,indirect
 		$DBR_ROOT/build-test/dbroute"
+	$vg mapping init -c "$vdir/v.ini"
 	$vg check -c "$vdir/v.ini" >/dev/null
+	$vg mapping set -c "$vdir/v.ini" 5 pg --reason valgrind 2>/dev/null
+	$vg mapping import -c "$vdir/v.ini" --reason valgrind 2>/dev/null
+	$vg mapping history -c "$vdir/v.ini" --format json >/dev/null
+	$vg mapping list -c "$vdir/v.ini" --source pg >/dev/null
 	$vg route -c "$vdir/v.ini" -1 5 >/dev/null
 	$vg query -c "$vdir/v.ini" --chat 5 'SELECT ? AS x' --param 1 >/dev/null
 	$vg query -c "$vdir/v.ini" --chat -1 'SELECT ?::int + 1 AS y' \
