@@ -4,7 +4,7 @@
  *
  * usage: dbroute-bench [--json FILE] [--only NAME] [--iterations N]
  *                      [--rounds R] [--raw-gap N] [--raw-hold N]
- *                      [--verbose]
+ *                      [--metrics off|counters|timing] [--verbose]
  */
 #define _GNU_SOURCE /* mkdtemp, nftw */
 #include <ftw.h>
@@ -221,12 +221,15 @@ int main(int argc, char **argv)
 			b.raw_gap = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--raw-hold") && v)
 			b.raw_hold = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--metrics") && v)
+			b.metrics = argv[++i];
 		else if (!strcmp(argv[i], "--verbose"))
 			b.verbose = true;
 		else
 			bench_die("usage: dbroute-bench [--json FILE] [--only "
 				  "NAME] [--iterations N] [--rounds R] "
-				  "[--raw-gap N] [--raw-hold N] [--verbose]");
+				  "[--raw-gap N] [--raw-hold N] [--metrics "
+				  "off|counters|timing] [--verbose]");
 	}
 	if (b.rounds < 1 || b.rounds > 64 || b.iterations < 0 ||
 	    b.raw_gap < 0 || b.raw_hold < 0)

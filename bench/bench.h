@@ -24,6 +24,8 @@ struct bench {
 	 * while its statement is still open (hold). */
 	long raw_gap, raw_hold;
 	bool verbose; /* each round's times on stderr */
+	/* [database] metrics of every dbroute side; NULL: the default. */
+	const char *metrics;
 	/* Results for the JSON output. */
 	struct bench_row {
 		char name[48];

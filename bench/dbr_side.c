@@ -3,6 +3,7 @@
  * application makes, whatever the driver.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "bench.h"
 
@@ -29,10 +30,23 @@ void bench_init_keys(void)
 
 struct dbr *bench_open(struct bench *b, const char *name, const char *text)
 {
+	static const char db[] = "[database]\n";
 	struct dbr_error err;
 	struct dbr *h;
-	char path[512];
+	char path[512], with[4096];
+	const char *at = strstr(text, db);
 
+	/* [database] metrics = MODE, in the section or in a new one. */
+	if (b->metrics) {
+		if (at)
+			snprintf(with, sizeof(with), "%.*s%smetrics = %s\n%s",
+				 (int)(at - text), text, db, b->metrics,
+				 at + sizeof(db) - 1);
+		else
+			snprintf(with, sizeof(with), "%smetrics = %s\n%s", db,
+				 b->metrics, text);
+		text = with;
+	}
 	bench_write(b, path, sizeof(path), name, text);
 	bench_ok(dbr_open(&h, path, NULL, &err), &err, name);
 	return h;

@@ -18,6 +18,7 @@
 #include "diag.h"
 #include "hash.h"
 #include "ini_reader.h"
+#include "metrics.h"
 
 /* The keys of [database]. */
 enum {
@@ -26,6 +27,7 @@ enum {
 	DB_FALLBACK,
 	DB_RETRY,
 	DB_LOG_LEVEL,
+	DB_METRICS,
 	DB_COUNT
 };
 
@@ -40,6 +42,8 @@ static const struct dbr_option_decl database_keys[] = {
 	  "seconds an unavailable source is skipped" },
 	{ "log_level", DBR_OPT_ENUM, 0, 0, 0, "warn", "error|warn|info|debug",
 	  "the least severe level logged" },
+	{ "metrics", DBR_OPT_ENUM, 0, 0, 0, "timing", "off|counters|timing",
+	  "what is measured: nothing, counts, or counts and time" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -720,6 +724,16 @@ static int level_of(const char *name)
 	return DBR_LOG_WARN;
 }
 
+/* [database] metrics: timing unless it says less. */
+static int metrics_of(const char *name)
+{
+	if (name && !strcmp(name, "off"))
+		return DBR__METRICS_OFF;
+	if (name && !strcmp(name, "counters"))
+		return DBR__METRICS_COUNTERS;
+	return DBR__METRICS_TIMING;
+}
+
 /* Suggest the nearest defined source for an undefined name. */
 static void undefined_source(struct parse *p, int line, const char *what,
 			     const char *name)
@@ -756,6 +770,7 @@ static void check_database(struct parse *p, struct dbr__optval *v)
 	cfg->retry_interval = v[DB_RETRY].v.d;
 	cfg->log_level =
 		level_of(v[DB_LOG_LEVEL].text ? v[DB_LOG_LEVEL].text : "warn");
+	cfg->metrics = metrics_of(v[DB_METRICS].text);
 	cfg->plugin_dir = v[DB_PLUGIN_DIR].text;
 	v[DB_PLUGIN_DIR].text = NULL;
 	if (v[DB_DEFAULT_SOURCE].isset) {

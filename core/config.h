@@ -66,6 +66,7 @@ struct dbr__config {
 	int fallback;	  /* enum dbr__fallback */
 	double retry_interval;
 	int log_level; /* enum dbr_log_level */
+	int metrics;   /* enum dbr__metrics_mode */
 	struct dbr__scope *scopes;
 	size_t nscopes;
 	struct dbr__router router;

@@ -60,7 +60,7 @@ static int take_from(struct dbr *db, struct dbr_source_config *s,
 		return unavailable(db, s, err);
 	}
 	/* Busy (the pool's wait ended), not down. */
-	dbr__health_error(h, true, err);
+	dbr__health_error(h, true, rc, err);
 	if (probe)
 		dbr__health_end_probe(h);
 	return rc;
@@ -98,7 +98,7 @@ int dbr__failover_take(struct dbr *db, struct dbr_source_config *s,
 	}
 	/* An operation of s that found no connection anywhere. */
 	if (rc == DBR_E_UNAVAILABLE)
-		dbr__health_error(health_of(db, s), true, NULL);
+		dbr__health_error(health_of(db, s), true, rc, NULL);
 	return rc;
 }
 

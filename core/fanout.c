@@ -229,19 +229,26 @@ static int take_parts(struct dbr *db, struct dbr__merge *m, bool partial,
 	struct dbr_source_config *from;
 	double shortest = m->parts[0].src->timeout;
 	struct timespec by;
+	uint64_t t0;
 	size_t i;
 
 	for (i = 1; i < m->nparts; i++)
 		if (m->parts[i].src->timeout < shortest)
 			shortest = m->parts[i].src->timeout;
 	dbr__deadline(&by, shortest);
+	t0 = dbr__clock_ns();
 	for (i = 0; i < m->nparts; i++) {
 		struct part *pt = &m->parts[i];
 		int rc = dbr__failover_take(db, pt->src, false, &by, &pt->pc,
 					    &from, &pt->err);
 
-		if (!rc)
+		if (!rc) {
+			/* Each part waited from the fan-out's start. */
+			if (pt->pc->pool->metrics == DBR__METRICS_TIMING)
+				dbr__hist_add(&pt->pc->m.acquire,
+					      dbr__clock_ns() - t0);
 			continue;
+		}
 		pt->pc = NULL;
 		pt->state = PART_DONE;
 		if (partial)

@@ -85,6 +85,7 @@ int dbr_open(struct dbr **out, const char *config_path,
 				    &db->cfg->sources[npools]);
 		if (rc)
 			break;
+		db->pools[npools].metrics = db->cfg->metrics;
 		npools++;
 		rc = dbr__health_init(&db->health[nhealth]);
 		if (rc)
@@ -447,6 +448,22 @@ int dbr_source_status(struct dbr *db, const char *source, int *state,
 	return DBR_OK;
 }
 
+/* The 0.4 fields of dbr_source_stats(). */
+static void fill_metrics(struct dbr__pool *p, struct dbr__health *h,
+			 struct dbr_source_stats *st)
+{
+	size_t i;
+
+	st->metrics = p->metrics;
+	dbr__pool_metrics(p, st);
+	pthread_mutex_lock(&h->mu);
+	for (i = 0; i < DBR__ERROR_CODES; i++)
+		st->errors_by_code[i] = h->errors[i];
+	st->probes = h->probes;
+	st->state_since = h->state_since;
+	pthread_mutex_unlock(&h->mu);
+}
+
 int dbr_source_stats(struct dbr *db, const char *source,
 		     struct dbr_source_stats *out, struct dbr_error *err)
 {
@@ -454,7 +471,7 @@ int dbr_source_stats(struct dbr *db, const char *source,
 	struct dbr_source_stats st;
 	struct dbr__pool *p;
 	struct dbr__health *h;
-	size_t n, idle, in_use;
+	size_t n = 0, idle, in_use;
 	int rc;
 
 	rc = out_size(out ? &out->size : NULL, DBR__SOURCE_STATS_SIZE_0_3,
@@ -482,6 +499,7 @@ int dbr_source_stats(struct dbr *db, const char *source,
 	st.pool_in_use = (uint32_t)in_use;
 	st.pool_open = st.pool_idle + st.pool_in_use;
 	st.pool_waiters = (uint32_t)atomic_load(&p->waiters);
+	fill_metrics(p, h, &st);
 	memcpy(out, &st, n);
 	return DBR_OK;
 }

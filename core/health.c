@@ -10,6 +10,7 @@
 int dbr__health_init(struct dbr__health *h)
 {
 	memset(h, 0, sizeof(*h));
+	h->state_since = (int64_t)time(NULL);
 	atomic_init(&h->down, false);
 	atomic_init(&h->probing, false);
 	return pthread_mutex_init(&h->mu, NULL) ? DBR_E_NOMEM : DBR_OK;
@@ -33,6 +34,7 @@ int dbr__health_try_probe(struct dbr__health *h)
 		rc = DBR__PROBE_UP;
 	else if (!atomic_load(&h->probing) && dbr__now() >= h->retry_at) {
 		atomic_store(&h->probing, true);
+		h->probes++;
 		rc = DBR__PROBE_CLAIMED;
 	}
 	pthread_mutex_unlock(&h->mu);
@@ -48,7 +50,7 @@ void dbr__health_down(struct dbr__health *h, const struct dbr__logger *log,
 	pthread_mutex_lock(&h->mu);
 	was_down = atomic_load(&h->down);
 	if (!was_down)
-		h->down_since = (int64_t)time(NULL);
+		h->down_since = h->state_since = (int64_t)time(NULL);
 	h->retry_at = dbr__now() + retry_interval;
 	if (why) {
 		h->last = *why;
@@ -72,6 +74,8 @@ void dbr__health_up(struct dbr__health *h, const struct dbr__logger *log,
 
 	pthread_mutex_lock(&h->mu);
 	was_down = atomic_load(&h->down);
+	if (was_down)
+		h->state_since = (int64_t)time(NULL);
 	atomic_store_explicit(&h->down, false, memory_order_release);
 	atomic_store(&h->probing, false);
 	pthread_mutex_unlock(&h->mu);
@@ -86,10 +90,12 @@ void dbr__health_end_probe(struct dbr__health *h)
 	pthread_mutex_unlock(&h->mu);
 }
 
-void dbr__health_error(struct dbr__health *h, bool no_connection,
+void dbr__health_error(struct dbr__health *h, bool no_connection, int code,
 		       const struct dbr_error *err)
 {
 	pthread_mutex_lock(&h->mu);
+	h->errors[code > 0 && code < DBR__ERROR_CODES ? code
+						      : DBR__ERROR_CODES - 1]++;
 	if (no_connection)
 		h->failed_ops++;
 	if (err) {

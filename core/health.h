@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "log.h"
+#include "metrics.h"
 
 /* How many chat ids of diverted writes a source remembers. */
 #define DBR__DIVERTED_MAX 256
@@ -26,6 +27,9 @@ struct dbr__health {
 	bool has_last;
 	uint64_t failed_ops; /* operations that found no connection */
 	uint64_t diverted;
+	uint64_t probes;		   /* probes claimed */
+	uint64_t errors[DBR__ERROR_CODES]; /* failed operations by code */
+	int64_t state_since;		   /* Unix seconds */
 	int64_t *chats; /* chats whose writes were diverted */
 	size_t nchats;
 	uint64_t chats_beyond;
@@ -69,8 +73,9 @@ void dbr__health_down(struct dbr__health *h, const struct dbr__logger *log,
 void dbr__health_up(struct dbr__health *h, const struct dbr__logger *log,
 		    const char *source);
 
-/* Count an operation that failed; keep its error as the last one. */
-void dbr__health_error(struct dbr__health *h, bool no_connection,
+/* Count an operation that failed with code; keep its error (may be
+ * NULL) as the last one. */
+void dbr__health_error(struct dbr__health *h, bool no_connection, int code,
 		       const struct dbr_error *err);
 
 /*

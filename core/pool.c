@@ -72,6 +72,11 @@ int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src)
 	atomic_init(&p->waiters, 0);
 	atomic_init(&p->stale_seen[0], 0);
 	atomic_init(&p->stale_seen[1], 0);
+	atomic_init(&p->connects, 0);
+	atomic_init(&p->connect_failures, 0);
+	atomic_init(&p->discarded, 0);
+	for (size_t i = 0; i < DBR__ROUTE_REASONS; i++)
+		atomic_init(&p->routed_failed[i], 0);
 	atomic_init(&p->sweep_ns,
 		    next_sweep(p, now_ns(CLOCK_MONOTONIC_COARSE)));
 	if (pthread_condattr_init(&attr))
@@ -128,6 +133,8 @@ static struct dbr__pconn *get_slots(struct dbr__pool *p)
 			atomic_init(&slots[i].total_ops, 0);
 			atomic_init(&slots[i].total_errors, 0);
 			atomic_init(&slots[i].put_ns, 0);
+			dbr__metrics_init(&slots[i].m,
+					  (uint32_t)(i + 1) * 2654435761u);
 			dbr__gen_init(&slots[i].res.gen, DBR__GEN_RESULT);
 			dbr__gen_init(&slots[i].tx.gen, DBR__GEN_TX);
 			slots[i].pool = p;
@@ -163,6 +170,13 @@ static void retire(struct dbr__pconn *c)
 	c->lost = false;
 	atomic_store(&c->state, DBR__SLOT_EMPTY);
 	wake(c->pool);
+}
+
+/* The same for a connection found unusable: counted as discarded. */
+static void discard(struct dbr__pconn *c)
+{
+	atomic_fetch_add_explicit(&c->pool->discarded, 1, memory_order_relaxed);
+	retire(c);
 }
 
 /*
@@ -256,12 +270,15 @@ static int conn_open(struct dbr__pconn *c, struct dbr_error *err)
 	int rc = src->drv->vt.open(src, &c->dc, err);
 
 	if (rc) {
+		atomic_fetch_add_explicit(&c->pool->connect_failures, 1,
+					  memory_order_relaxed);
 		c->dc = NULL;
 		dbr__error_source(err, src->name);
 		atomic_store(&c->state, DBR__SLOT_EMPTY);
 		wake(c->pool);
 		return rc;
 	}
+	atomic_fetch_add_explicit(&c->pool->connects, 1, memory_order_relaxed);
 	atomic_store(&c->state, DBR__SLOT_TAKEN);
 	return DBR_OK;
 }
@@ -300,7 +317,7 @@ static bool still_alive(struct dbr__pconn *c)
 		why = "did not answer a ping";
 	dbr__log(c->pool->src->log, DBR_LOG_INFO, c->pool->src->name,
 		 "idle connection %s; reconnecting", why);
-	retire(c);
+	discard(c);
 	return false;
 }
 
@@ -465,7 +482,7 @@ void dbr__pool_put(struct dbr__pconn *c)
 	if (!c->lost)
 		p->src->drv->vt.finish(c->dc);
 	if (!reusable(c, had_errors)) {
-		retire(c);
+		discard(c);
 		return;
 	}
 	atomic_store(&c->state, DBR__SLOT_IDLE);
@@ -549,4 +566,43 @@ void dbr__pool_totals(struct dbr__pool *p, uint64_t *ops, uint64_t *errors)
 		*errors += atomic_load_explicit(&slots[i].total_errors,
 						memory_order_relaxed);
 	}
+}
+
+void dbr__pool_metrics(struct dbr__pool *p, struct dbr_source_stats *st)
+{
+	struct dbr__pconn *slots = atomic_load(&p->slots);
+	size_t i, nops = 0, ntime = 0;
+	/* Room for every slot's sketch entries before the cut. */
+	struct dbr_chat_load *ops = NULL, *tm = NULL;
+	size_t room = (p->max + 1) * DBR__TOPN_ENTRIES;
+
+	for (i = 0; i < DBR__ROUTE_REASONS; i++)
+		st->routed[i] += atomic_load_explicit(&p->routed_failed[i],
+						      memory_order_relaxed);
+	st->connects = atomic_load_explicit(&p->connects, memory_order_relaxed);
+	st->connect_failures = atomic_load_explicit(&p->connect_failures,
+						    memory_order_relaxed);
+	st->discarded =
+		atomic_load_explicit(&p->discarded, memory_order_relaxed);
+	if (slots) {
+		ops = dbr__calloc(room, sizeof(*ops));
+		tm = dbr__calloc(room, sizeof(*tm));
+	}
+	for (i = 0; slots && i < p->max; i++) {
+		dbr__metrics_fold(&slots[i].m, st);
+		if (ops && tm) {
+			dbr__topn_merge(&slots[i].m.chat_ops, ops, &nops, true);
+			dbr__topn_merge(&slots[i].m.chat_ns, tm, &ntime, false);
+		}
+	}
+	if (ops && tm) {
+		dbr__topn_sort(ops, &nops, DBR_TOP_CHATS, true);
+		dbr__topn_sort(tm, &ntime, DBR_TOP_CHATS, false);
+		memcpy(st->top_ops, ops, nops * sizeof(*ops));
+		memcpy(st->top_time, tm, ntime * sizeof(*tm));
+		st->ntop_ops = (uint32_t)nops;
+		st->ntop_time = (uint32_t)ntime;
+	}
+	dbr__free(ops);
+	dbr__free(tm);
 }

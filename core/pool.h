@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "metrics.h"
 
 /* A connection idle longer than this is pinged before it is handed out. */
 #define DBR__IDLE_PING_SECONDS 5.0
@@ -229,6 +230,8 @@ struct dbr_tx {
 	struct dbr__gen gen; /* first: see dbr__gen_check() */
 	struct dbr *db;
 	struct dbr__pconn *pc;
+	int64_t chat;  /* the chat it was begun for (metrics) */
+	bool has_chat; /* begun for a chat, not a named source */
 };
 
 _Static_assert(offsetof(struct dbr_result, gen) == 0, "gen is first");
@@ -325,6 +328,7 @@ struct dbr__pconn {
 	bool lost;		     /* the driver reported it lost: close it */
 	unsigned ops, errors;	     /* since taken */
 	atomic_uint_fast64_t total_ops, total_errors;
+	struct dbr__slot_metrics m; /* written by the holder: metrics.h */
 	struct dbr_result res;
 	struct dbr_tx tx;
 };
@@ -343,6 +347,11 @@ struct dbr__pool {
 	atomic_uint stale_seen[2];     /* stale pointers: slots, fan-outs */
 	atomic_uint_fast64_t sweep_ns; /* coarse clock: the next sweep */
 	struct dbr__spare *spares;     /* under mu; freed with the pool */
+	int metrics;		       /* enum dbr__metrics_mode */
+	/* Off the hot path, so shared: connections opened, failed to open,
+	 * discarded; routing decisions that found no connection. */
+	atomic_uint_fast64_t connects, connect_failures, discarded;
+	atomic_uint_fast64_t routed_failed[DBR__ROUTE_REASONS];
 };
 
 int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src);
@@ -408,5 +417,8 @@ void dbr__pool_census(struct dbr__pool *p, size_t *idle, size_t *in_use);
 
 /* The operations and errors of the pool's connections so far. */
 void dbr__pool_totals(struct dbr__pool *p, uint64_t *ops, uint64_t *errors);
+
+/* Add the pool's metrics (every slot's, and its own) to st. */
+void dbr__pool_metrics(struct dbr__pool *p, struct dbr_source_stats *st);
 
 #endif /* DBR_POOL_H */

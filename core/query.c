@@ -80,7 +80,7 @@ static void failed(struct dbr *db, struct dbr__pconn *pc, int rc,
 
 	pc->errors++;
 	dbr__error_source(err, s->name);
-	dbr__health_error(&db->health[s->index], false, err);
+	dbr__health_error(&db->health[s->index], false, rc, err);
 	if (rc == DBR_E_CONN)
 		dbr__failover_lost(db, s);
 }
@@ -118,6 +118,7 @@ static int result_next(struct dbr_result *res)
 		return rc;
 	}
 	res->done = true;
+	dbr__metrics_ended(&res->pc->m);
 	if (rc != DBR_DONE)
 		failed(res->db, res->pc, rc, &res->err);
 	return rc;
@@ -138,21 +139,40 @@ static int drain(struct dbr_result *res, struct dbr_error *err)
 }
 
 /*
- * Run sql on pc; on success *out is its open result. Inlined: it is the
- * body of every statement's path.
+ * Count an operation of `kind` (-1: read or write, by its text) on pc,
+ * and with timing note when it is sent: `sent`, or now when 0.
+ */
+static DBR_INLINE void count_op(struct dbr__pconn *pc, int kind,
+				const char *sql, uint64_t sent)
+{
+	int mode = pc->pool->metrics;
+
+	pc->ops++;
+	if (DBR_UNLIKELY(mode == DBR__METRICS_OFF))
+		return;
+	dbr__count(&pc->m.ops[kind < 0 ? dbr__metrics_kind_of(sql) : kind], 1);
+	if (mode == DBR__METRICS_TIMING)
+		pc->m.sent_ns = sent ? sent : dbr__clock_ns();
+}
+
+/*
+ * Run sql on pc as an operation of `kind` (count_op()); on success *out
+ * is its open result. Inlined: it is the body of every statement's path.
  */
 static DBR_INLINE int run(struct dbr *db, struct dbr__pconn *pc,
-			  struct dbr_tx *tx, const char *sql,
-			  const struct dbr_value *params, size_t nparams,
-			  struct dbr_result **out, struct dbr_error *err)
+			  struct dbr_tx *tx, int kind, uint64_t sent,
+			  const char *sql, const struct dbr_value *params,
+			  size_t nparams, struct dbr_result **out,
+			  struct dbr_error *err)
 {
 	const struct dbr_driver *vt = &source_of(pc)->drv->vt;
 	struct dbr_result *res = &pc->res;
 	int rc;
 
-	pc->ops++;
+	count_op(pc, kind, sql, sent);
 	rc = vt->query(pc->dc, sql, params, nparams, err);
 	if (rc) {
+		dbr__metrics_ended(&pc->m);
 		failed(db, pc, rc, err);
 		return rc;
 	}
@@ -185,6 +205,9 @@ static DBR_INLINE void result_end(struct dbr_result *res, bool claimed)
 		return;
 	}
 	note_diverted(res);
+	dbr__metrics_ended(&res->pc->m);
+	if (res->has_chat && res->pc->pool->metrics)
+		dbr__metrics_chat(&res->pc->m, res->chat);
 	res->row = false;
 	if (!claimed)
 		dbr__gen_close(&res->gen);
@@ -223,6 +246,40 @@ static int check_args(const void *db, const char *sql,
 	return DBR_OK;
 }
 
+/*
+ * Take a connection for an operation routed to s for `reason`, counting
+ * the decision (on the source that serves it, or on s when none does)
+ * and, with timing, the wait; *sent is then the time taken, else 0.
+ */
+static DBR_INLINE int take(struct dbr *db, struct dbr_source_config *s,
+			   int reason, bool may_divert, struct dbr__pconn **pc,
+			   struct dbr_source_config **from, uint64_t *sent,
+			   struct dbr_error *err)
+{
+	struct dbr__pool *p = &db->pools[s->index];
+	uint64_t t0 = 0;
+	int rc;
+
+	*sent = 0;
+	if (p->metrics == DBR__METRICS_TIMING)
+		t0 = dbr__clock_ns();
+	rc = dbr__failover_take(db, s, may_divert, NULL, pc, from, err);
+	if (DBR_UNLIKELY(rc)) {
+		if (p->metrics)
+			atomic_fetch_add_explicit(&p->routed_failed[reason], 1,
+						  memory_order_relaxed);
+		return rc;
+	}
+	p = (*pc)->pool;
+	if (p->metrics)
+		dbr__count(&(*pc)->m.routed[reason], 1);
+	if (t0 && p->metrics == DBR__METRICS_TIMING) {
+		*sent = dbr__clock_ns();
+		dbr__hist_add(&(*pc)->m.acquire, *sent - t0);
+	}
+	return DBR_OK;
+}
+
 static int query_at(struct dbr *db, const char *source, const char *scope,
 		    int64_t chat, bool by_chat, const char *sql,
 		    const struct dbr_value *params, size_t nparams,
@@ -232,6 +289,7 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 	struct dbr_result *res;
 	struct dbr_error local;
 	struct dbr__pconn *pc;
+	uint64_t sent;
 	int reason, rc;
 
 	if (!err)
@@ -242,18 +300,20 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 	rc = dbr__route(db, source, scope, chat, by_chat, &s, &reason, err);
 	if (rc)
 		return rc;
-	rc = dbr__failover_take(db, s, reason != DBR_ROUTE_EXPLICIT, NULL, &pc,
-				&from, err);
+	rc = take(db, s, reason, reason != DBR_ROUTE_EXPLICIT, &pc, &from,
+		  &sent, err);
 	if (rc)
 		return rc;
 	if (from && source_of(pc)->drv->vt.track_writes)
 		source_of(pc)->drv->vt.track_writes(pc->dc);
-	rc = run(db, pc, NULL, sql, params, nparams, &res, err);
+	rc = run(db, pc, NULL, -1, sent, sql, params, nparams, &res, err);
 	if (rc) {
 		/* A lost link or a timeout may hide a write that was made. */
 		if (from && by_chat &&
 		    (rc == DBR_E_CONN || rc == DBR_E_TIMEOUT))
 			dbr__health_remember(&db->health[from->index], chat);
+		if (by_chat && pc->pool->metrics)
+			dbr__metrics_chat(&pc->m, chat);
 		dbr__pool_put(pc);
 		return rc;
 	}
@@ -268,7 +328,8 @@ int dbr__query_on(struct dbr *db, struct dbr__pconn *pc, const char *sql,
 		  struct dbr_result **out, struct dbr_error *err)
 {
 	struct dbr_result *res;
-	int rc = run(db, pc, NULL, sql, params, nparams, &res, err);
+	int rc = run(db, pc, NULL, DBR_OP_FANOUT, 0, sql, params, nparams, &res,
+		     err);
 
 	if (rc) {
 		dbr__pool_put(pc);
@@ -479,6 +540,7 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 	struct dbr_source_config *s, *from;
 	struct dbr_error local;
 	struct dbr__pconn *pc;
+	uint64_t sent;
 	int reason, rc;
 
 	if (!err)
@@ -497,11 +559,12 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 				      "transactions",
 				      s->name, s->drv->type);
 	/* A transaction never falls back. */
-	rc = dbr__failover_take(db, s, false, NULL, &pc, &from, err);
+	rc = take(db, s, reason, false, &pc, &from, &sent, err);
 	if (rc)
 		return rc;
-	pc->ops++;
+	count_op(pc, DBR_OP_TRANSACTION, NULL, sent);
 	rc = s->drv->vt.begin(pc->dc, err);
+	dbr__metrics_ended(&pc->m);
 	if (rc) {
 		failed(db, pc, rc, err);
 		dbr__pool_put(pc);
@@ -516,6 +579,8 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 		pc->tx.db = db;
 		pc->tx.pc = pc;
 	}
+	pc->tx.chat = chat;
+	pc->tx.has_chat = by_chat;
 	*out = dbr__gen_open(&pc->tx.gen);
 	return DBR_OK;
 }
@@ -580,8 +645,13 @@ int dbr_tx_query(struct dbr_tx *p, const char *sql,
 	if (!rc)
 		rc = tx_usable(p, &tx, err);
 	if (!rc)
-		rc = run(tx->db, tx->pc, tx, sql, params, nparams, &res, err);
-	return rc ? rc : deliver(res, out, err);
+		rc = run(tx->db, tx->pc, tx, DBR_OP_TRANSACTION, 0, sql, params,
+			 nparams, &res, err);
+	if (rc)
+		return rc;
+	res->chat = tx->chat;
+	res->has_chat = tx->has_chat;
+	return deliver(res, out, err);
 }
 
 /* End a transaction with commit or rollback and give back its connection. */

@@ -833,6 +833,56 @@ DBR_API int dbr_source_close_idle(struct dbr *db, const char *source,
 DBR_API int dbr_source_status(struct dbr *db, const char *source, int *state,
 			      int64_t *since, struct dbr_error *last);
 
+/** The kinds of operation counted apart (dbr_source_stats()). */
+enum dbr_op_kind {
+	DBR_OP_READ = 0,	/**< a statement of its own that reads */
+	DBR_OP_WRITE = 1,	/**< a statement of its own that writes */
+	DBR_OP_TRANSACTION = 2, /**< a begin or statement of a transaction */
+	DBR_OP_FANOUT = 3,	/**< one source's part of a fan-out */
+	DBR_OP_KINDS = 4
+};
+
+/**
+ * Buckets of a latency histogram: the upper bounds are 1, 2.5, 5, 10,
+ * 25, 50, 100, 250, 500 µs, 1, 2.5, 5, 10, 25, 50, 100, 250, 500 ms, 1,
+ * 2.5, 5 and 10 s (dbr_histogram_bound()), then one without a bound.
+ */
+#define DBR_HISTOGRAM_BUCKETS 23
+
+/** A latency histogram (dbr_source_stats()). */
+struct dbr_histogram {
+	uint64_t count;	 /**< observations */
+	uint64_t sum_ns; /**< their sum, in nanoseconds */
+	/** Observations per bucket, not cumulative: bucket i counts those
+	 * above bucket i - 1's bound and at most bucket i's. */
+	uint64_t bucket[DBR_HISTOGRAM_BUCKETS];
+};
+
+/**
+ * The upper bound of a histogram bucket.
+ *
+ * @param i a bucket, 0 to DBR_HISTOGRAM_BUCKETS - 1
+ * @return the bound in nanoseconds; UINT64_MAX for the last bucket and
+ *   for i out of range
+ * Thread-safety: any thread. Since: 0.4.
+ */
+DBR_API uint64_t dbr_histogram_bound(size_t i);
+
+/** How many chats dbr_source_stats() lists as the heaviest. */
+#define DBR_TOP_CHATS 16
+
+/**
+ * One chat's load on a source, estimated: operations are sampled (one in
+ * 8) into a bounded heavy-hitters sketch, so a figure may be above the
+ * truth by up to a sixteenth of the source's total, and a light chat may
+ * be missing; a chat with more than that share is always listed.
+ */
+struct dbr_chat_load {
+	int64_t chat;	  /**< the chat id */
+	uint64_t ops;	  /**< its operations (top_ops) */
+	uint64_t time_ns; /**< its statements' time (top_time) */
+};
+
 /**
  * A source's counters and pool (dbr_source_stats()). Set `size` to
  * sizeof(struct dbr_source_stats) before the call; later versions only
@@ -856,6 +906,38 @@ struct dbr_source_stats {
 	uint32_t pool_in_use;  /**< of those, held by a caller or opening */
 	uint32_t pool_idle;    /**< of those, open and free */
 	uint32_t pool_waiters; /**< callers waiting for a free connection */
+	/* Since 0.4: the fields below are filled when out->size has room. */
+	/** `[database] metrics` in effect: 0 off (ops_by_kind, routed and
+	 * the top lists stay 0), 1 counters, 2 timing (the histograms and
+	 * top_time too); the other fields below are counted in every mode. */
+	int metrics;
+	/** Operations run on the source by enum dbr_op_kind: each statement
+	 * sent (a diverted one counts here, on the source that ran it), each
+	 * transaction's begin and statements, each fan-out part. */
+	uint64_t ops_by_kind[DBR_OP_KINDS];
+	/** Failed operations by enum dbr_status (DBR_E_CONN, ...; index 15
+	 * also holds any larger code). */
+	uint64_t errors_by_code[16];
+	/** Routing decisions of operations the source ran, by enum
+	 * dbr_route_reason (index 0 is unused). */
+	uint64_t routed[8];
+	uint64_t probes;	   /**< operations that probed it while down */
+	int64_t state_since;	   /**< its state began (Unix seconds) */
+	uint64_t connects;	   /**< connections opened */
+	uint64_t connect_failures; /**< connections that failed to open */
+	uint64_t discarded; /**< connections closed as unusable (lost, unclean,
+			       failed a check), not for idling */
+	/** From a statement's sending to its result's end (last row read, or
+	 * the result freed); timing only. */
+	struct dbr_histogram statement_time;
+	/** From routing to holding a connection; timing only. */
+	struct dbr_histogram acquire_wait;
+	uint32_t ntop_ops;  /**< entries of top_ops in use */
+	uint32_t ntop_time; /**< entries of top_time in use (timing only) */
+	/** The heaviest chats by operations, heaviest first (estimates). */
+	struct dbr_chat_load top_ops[DBR_TOP_CHATS];
+	/** The heaviest chats by statement time, heaviest first. */
+	struct dbr_chat_load top_time[DBR_TOP_CHATS];
 };
 
 /**
