@@ -455,6 +455,10 @@ static void fill_metrics(struct dbr__pool *p, struct dbr__health *h,
 	size_t i;
 
 	st->metrics = p->metrics;
+	/* Counted apart from the census: at most a recent value of it. */
+	st->pool_opening = (uint32_t)dbr__pool_count(p, DBR__SLOT_OPENING);
+	if (st->pool_opening > st->pool_in_use)
+		st->pool_opening = st->pool_in_use;
 	dbr__pool_metrics(p, st);
 	pthread_mutex_lock(&h->mu);
 	for (i = 0; i < DBR__ERROR_CODES; i++)

@@ -911,6 +911,7 @@ struct dbr_source_stats {
 	 * the top lists stay 0), 1 counters, 2 timing (the histograms and
 	 * top_time too); the other fields below are counted in every mode. */
 	int metrics;
+	uint32_t pool_opening; /**< of pool_in_use, connections opening */
 	/** Operations run on the source by enum dbr_op_kind: each statement
 	 * sent (a diverted one counts here, on the source that ran it), each
 	 * transaction's begin and statements, each fan-out part. */
@@ -975,6 +976,28 @@ DBR_API int dbr_source_stats(struct dbr *db, const char *source,
 DBR_API int dbr_source_diverted_chats(struct dbr *db, const char *source,
 				      int64_t *chats, size_t cap, size_t *n,
 				      uint64_t *beyond);
+
+/**
+ * Write every source's metrics in the Prometheus text exposition format
+ * (version 0.0.4): the numbers of dbr_source_stats() for each configured
+ * source (every series present from the start, at 0), routing decisions
+ * by reason, unmapped chats, and the heaviest chats over all sources.
+ * docs/observability.md lists each metric. The text goes out in pieces
+ * of at most a few KiB, each a whole number of lines.
+ *
+ * @param db    the handle
+ * @param write called with each piece; returns 0 to go on, anything else
+ *              to stop (dbr_metrics_write() then returns DBR_E_RESOURCE)
+ * @param ud    passed to write
+ * @param err   error details, or NULL
+ * @return DBR_OK, DBR_E_MISUSE (db or write NULL), DBR_E_RESOURCE
+ * Thread-safety: any thread; write runs on the calling thread and must
+ * not call dbroute on db. Since: 0.4.
+ */
+DBR_API int dbr_metrics_write(struct dbr *db,
+			      int (*write)(void *ud, const char *text,
+					   size_t len),
+			      void *ud, struct dbr_error *err);
 
 /**
  * The name of the default source, copied.

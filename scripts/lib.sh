@@ -4,9 +4,12 @@
 # Debian packages the build and the tests need.
 DBR_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libinih-dev libpq-dev \
 libhiredis-dev libssl-dev libmariadb-dev"
-# And what only the tests need (the python3 ones: bindings/python).
+# And what only the tests need (the python3 ones: bindings/python;
+# prometheus: promtool checks the metrics text, and the server scrapes
+# the example).
 DBR_TEST_PACKAGES="libcmocka-dev clang-format valgrind python3-cffi \
-python3-dev python3-setuptools python3-wheel python3-pytest python3-venv"
+python3-dev python3-setuptools python3-wheel python3-pytest python3-venv \
+prometheus"
 
 # Install the named Debian packages that are missing. As root this runs
 # apt-get; otherwise it names what is missing and how to install it.

@@ -353,7 +353,7 @@ static void test_api__sized_structs_respected(void **state)
 	/* 0.4 appended to the stats: a 0.3 caller's size ends where 0.3's
 	 * last field and its padding did. */
 	assert_int_equal(DBR__SOURCE_STATS_SIZE_0_3,
-			 offsetof(struct dbr_source_stats, ops_by_kind));
+			 offsetof(struct dbr_source_stats, pool_opening));
 	assert_true(DBR__SOURCE_STATS_SIZE_0_3 < ssz);
 	/* Too small, zero, or a name that does not exist: nothing written. */
 	guard(&g, isz - 1);

@@ -321,6 +321,127 @@ static void test_metrics__exact_under_threads(void **state)
 	assert_true(st.ntop_ops > 0);
 }
 
+struct text {
+	char *buf;
+	size_t n, cap;
+	int calls, stop_at; /* stop_at > 0: that call returns nonzero */
+};
+
+static int collect(void *ud, const char *text, size_t len)
+{
+	struct text *t = ud;
+
+	t->calls++;
+	if (t->stop_at && t->calls == t->stop_at)
+		return 1;
+	assert_true(len > 0 && text[len - 1] == '\n');
+	if (t->n + len + 1 > t->cap) {
+		t->cap = (t->n + len + 1) * 2;
+		t->buf = realloc(t->buf, t->cap);
+		assert_non_null(t->buf);
+	}
+	memcpy(t->buf + t->n, text, len);
+	t->n += len;
+	t->buf[t->n] = '\0';
+	return 0;
+}
+
+/* The value of the series `series` (name and labels), or -1. */
+static long long value_of(const char *text, const char *series)
+{
+	size_t len = strlen(series);
+	const char *p = text;
+
+	while ((p = strstr(p, series))) {
+		if ((p == text || p[-1] == '\n') && p[len] == ' ')
+			return atoll(p + len + 1);
+		p += len;
+	}
+	return -1;
+}
+
+/*
+ * The exposition: every source's series from the start, counts that
+ * match dbr_source_stats(), cumulative buckets up to +Inf equal to
+ * _count, and `promtool check metrics` (Debian's prometheus) passes it.
+ */
+static void test_metrics__prometheus_text(void **state)
+{
+	struct t_handle *h = *state;
+	struct text t = { 0 };
+	char *path, cmd[1024];
+	int i, rc;
+
+	assert_int_equal(dbr_metrics_write(h->db, collect, &t, NULL), DBR_OK);
+	assert_int_equal(value_of(t.buf, "dbroute_operations_total{source="
+					 "\"side\",kind=\"read\"}"),
+			 0);
+	assert_int_equal(value_of(t.buf, "dbroute_source_up{source=\"side\"}"),
+			 1);
+	free(t.buf);
+	memset(&t, 0, sizeof(t));
+	for (i = 0; i < 5; i++)
+		t_exec(h->db, 9, "SELECT 1", NULL, 0);
+	t_exec(h->db, 7, "CREATE TABLE x (a)", NULL, 0);
+	assert_int_equal(dbr_query(h->db, 9, "SELEC", NULL, 0, NULL, NULL),
+			 DBR_E_STMT);
+	assert_int_equal(dbr_metrics_write(h->db, collect, &t, NULL), DBR_OK);
+	assert_int_equal(value_of(t.buf, "dbroute_operations_total{source="
+					 "\"main\",kind=\"read\"}"),
+			 5);
+	assert_int_equal(value_of(t.buf, "dbroute_operations_total{source="
+					 "\"main\",kind=\"write\"}"),
+			 1);
+	assert_int_equal(value_of(t.buf, "dbroute_operations_total{source="
+					 "\"side\",kind=\"write\"}"),
+			 1);
+	assert_int_equal(value_of(t.buf, "dbroute_errors_total{source="
+					 "\"main\",category=\"stmt\"}"),
+			 1);
+	assert_int_equal(value_of(t.buf, "dbroute_route_decisions_total{reason="
+					 "\"default\"}"),
+			 6);
+	assert_int_equal(value_of(t.buf, "dbroute_route_decisions_total{reason="
+					 "\"mapped\"}"),
+			 1);
+	assert_int_equal(value_of(t.buf, "dbroute_statement_duration_seconds_"
+					 "bucket{source=\"main\",le=\"+Inf\"}"),
+			 6);
+	assert_int_equal(value_of(t.buf, "dbroute_statement_duration_seconds_"
+					 "count{source=\"main\"}"),
+			 6);
+	assert_int_equal(value_of(t.buf,
+				  "dbroute_acquire_wait_seconds_bucket"
+				  "{source=\"main\",le=\"0.000001\"}") >= 0,
+			 1);
+	assert_non_null(strstr(t.buf, "# TYPE dbroute_operations_total "
+				      "counter\n"));
+	/* promtool reads it as the server would. */
+	path = t_write(h->dir, "metrics.txt", t.buf);
+	if (system("command -v promtool >/dev/null 2>&1")) {
+		free(path);
+		free(t.buf);
+		if (getenv("DBR_TEST_STRICT"))
+			fail_msg("promtool is missing (Debian's prometheus)");
+		skip();
+	}
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s'", path);
+	rc = system(cmd);
+	assert_int_equal(rc, 0);
+	free(path);
+	/* A callback that stops the output ends it. */
+	t.calls = 0;
+	t.stop_at = 1;
+	assert_int_equal(dbr_metrics_write(h->db, collect, &t, NULL),
+			 DBR_E_RESOURCE);
+	assert_int_equal(t.calls, 1);
+	assert_int_equal(dbr_metrics_write(NULL, collect, &t, NULL),
+			 DBR_E_MISUSE);
+	assert_int_equal(dbr_metrics_write(h->db, NULL, &t, NULL),
+			 DBR_E_MISUSE);
+	free(t.buf);
+}
+
 /* Counters without the clock, and nothing per operation when off. */
 static void test_metrics__modes(void **state)
 {
@@ -368,6 +489,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_metrics__exact_under_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics__prometheus_text,
+						setup, teardown),
 		cmocka_unit_test(test_metrics__modes),
 	};
 
