@@ -91,6 +91,8 @@ dbr_redis_start
 export DBR_TEST_STRICT=1
 
 run_suite "$DBR_ROOT/build-test" "" -- -DCMAKE_BUILD_TYPE=Debug
+echo "== prometheus scrapes examples/chatbot-server"
+"$DBR_ROOT/tests/scrape/scrape.sh" "$DBR_ROOT/build-test"
 echo "== valgrind on the CLI"
 valgrind_cli
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

@@ -82,6 +82,10 @@ static void test_cli__check(void **state)
 	assert_int_equal(run("check -c c.ini"), 0);
 	assert_non_null(strstr(out, "main\tsqlite\tok\tbuilt-in "));
 	assert_non_null(strstr(out, "groups\tsqlite\tok\tbuilt-in "));
+	/* Each source's pool and health after its ping. */
+	assert_non_null(strstr(out, "\tpool 1/5 open (1 idle, 0 in use, 0 "
+				    "waiting); connects 1, failed 0, "
+				    "discarded 0; available for "));
 	bad = t_write(dir, "bad.ini", "[source.a]\ntype = sqlite\n");
 	assert_int_equal(run("check -c bad.ini"), 2);
 	assert_string_equal(err, "bad.ini:1: missing required key 'path' in "
@@ -95,6 +99,9 @@ static void test_cli__check(void **state)
 	assert_int_equal(run("check -c junk.ini"), 1);
 	assert_non_null(strstr(out, "j\tsqlite\tunavailable: source 'j': "
 				    "cannot use"));
+	assert_non_null(strstr(out, "\tpool 0/5 open (0 idle, 0 in use, 0 "
+				    "waiting); connects 0, failed 1, "
+				    "discarded 0; unavailable for "));
 	free(bad);
 	assert_int_equal(run("check -c missing.ini"), 2);
 	assert_non_null(strstr(err, "missing.ini: cannot open"));

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "output.h"
@@ -110,16 +111,43 @@ static char **source_names(struct dbr *db, size_t *n)
 	return names;
 }
 
+/*
+ * A source's pool and health as the check left them (a running
+ * application's own figures come from its metrics endpoint).
+ */
+static void check_figures(struct dbr *db, const char *name, char *buf,
+			  size_t cap)
+{
+	struct dbr_source_stats st = { .size = sizeof(st) };
+	int64_t now = (int64_t)time(NULL);
+
+	if (dbr_source_stats(db, name, &st, NULL)) {
+		snprintf(buf, cap, "-");
+		return;
+	}
+	snprintf(buf, cap,
+		 "pool %u/%u open (%u idle, %u in use, %u waiting); "
+		 "connects %llu, failed %llu, discarded %llu; %s for %lld s",
+		 st.pool_open, st.pool_max, st.pool_idle, st.pool_in_use,
+		 st.pool_waiters, (unsigned long long)st.connects,
+		 (unsigned long long)st.connect_failures,
+		 (unsigned long long)st.discarded,
+		 st.state == DBR_SOURCE_AVAILABLE ? "available" : "unavailable",
+		 (long long)(now > st.state_since ? now - st.state_since : 0));
+}
+
 /* One source's line of `check`. */
 static int check_source(struct dbr *db, const char *name)
 {
 	struct dbr_source_info info = { .size = sizeof(info) };
 	struct dbr_error err;
+	char figures[256];
 	int rc;
 
 	rc = dbr_source_info(db, name, &info, &err);
 	if (!rc)
 		rc = dbr_source_ping(db, name, &err);
+	check_figures(db, name, figures, sizeof(figures));
 	/*
 	 * The ping's connection stays idle in the pool: close it, so that
 	 * checking many sources holds one source's files and sockets at a
@@ -137,6 +165,8 @@ static int check_source(struct dbr *db, const char *name)
 	out_field(stdout, info.driver_origin);
 	putchar(' ');
 	out_field(stdout, info.driver_version);
+	putchar('\t');
+	fputs(figures, stdout);
 	putchar('\n');
 	return rc;
 }
