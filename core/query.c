@@ -562,7 +562,7 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 	rc = take(db, s, reason, false, &pc, &from, &sent, err);
 	if (rc)
 		return rc;
-	count_op(pc, DBR_OP_TRANSACTION, NULL, sent);
+	count_op(pc, DBR_OP_TRANSACTION, "BEGIN", sent);
 	rc = s->drv->vt.begin(pc->dc, err);
 	dbr__metrics_ended(&pc->m);
 	if (rc) {
