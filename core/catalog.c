@@ -66,7 +66,7 @@ int dbr__catalog_tables(struct dbr *db, struct dbr_source_config *s,
 				      "source '%s': driver '%s' cannot list "
 				      "its tables",
 				      s->name, s->drv->vt.name);
-	rc = dbr__pool_acquire(&db->pools[s->index], &c, err);
+	rc = dbr__pool_acquire(&s->rt->pool, &c, err);
 	if (rc)
 		return rc;
 	rc = s->drv->vt.list_tables(c->dc, relay_table, &r, err);

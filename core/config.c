@@ -890,7 +890,7 @@ static void check_mappings(struct parse *p)
 	size_t i;
 
 	idx = dbr__malloc((p->nnames ? p->nnames : 1) * sizeof(*idx));
-	if (!idx || dbr__router_init(&cfg->router, p->nmaps)) {
+	if (!idx || dbr__chat_table_init(&cfg->chats, p->nmaps)) {
 		dbr__free(idx);
 		p->diags.nomem = true;
 		return;
@@ -907,8 +907,8 @@ static void check_mappings(struct parse *p)
 			snprintf(what, sizeof(what), "chat %lld",
 				 (long long)m->chat);
 			undefined_source(p, m->line, what, p->names[m->name]);
-		} else if (dbr__router_insert(&cfg->router, m->chat,
-					      idx[m->name], &existing)) {
+		} else if (dbr__chat_table_insert(&cfg->chats, m->chat,
+						  idx[m->name], &existing)) {
 			dbr__diag_add(&p->diags, m->line,
 				      "duplicate chat id %lld (first on line "
 				      "%d)",
@@ -982,7 +982,7 @@ static void check_tables(struct parse *p)
 	}
 	dbr__optval_release(&v);
 	for (i = 0; i < cfg->ntables; i++) {
-		struct dbr__chat_table *t = &cfg->tables[i];
+		struct dbr__table_section *t = &cfg->tables[i];
 
 		snprintf(where, sizeof(where), "[table.%s]", t->name);
 		memset(&v, 0, sizeof(v));
@@ -1148,7 +1148,7 @@ void dbr__config_free(struct dbr__config *cfg)
 	for (i = 0; i < cfg->nscopes; i++)
 		dbr__free(cfg->scopes[i].name);
 	dbr__free(cfg->scopes);
-	dbr__router_release(&cfg->router);
+	dbr__chat_table_release(&cfg->chats);
 	for (i = 0; i < cfg->ntables; i++) {
 		dbr__free(cfg->tables[i].name);
 		dbr__free(cfg->tables[i].chat_column);

@@ -10,7 +10,9 @@
 #include "driver.h"
 #include "log.h"
 #include "option.h"
-#include "router.h"
+#include "chat_table.h"
+
+struct dbr__source_rt;
 
 enum dbr__fallback { DBR__FALLBACK_DEFAULT = 0, DBR__FALLBACK_NONE = 1 };
 
@@ -42,6 +44,8 @@ struct dbr_source_config {
 	double idle_timeout; /* 0: never */
 	bool readonly;
 	int fallback; /* enum dbr__fallback */
+	/* Its pool and health (handle.h); NULL until a handle opens it. */
+	struct dbr__source_rt *rt;
 };
 
 struct dbr__scope {
@@ -50,7 +54,7 @@ struct dbr__scope {
 };
 
 /* One [table.NAME] section: a table that holds chats' rows. */
-struct dbr__chat_table {
+struct dbr__table_section {
 	char *name;	   /* as written: TABLE or SCHEMA.TABLE */
 	char *chat_column; /* its chat column */
 	int line;	   /* the section header's line */
@@ -69,7 +73,7 @@ struct dbr__config {
 	int metrics;   /* enum dbr__metrics_mode */
 	struct dbr__scope *scopes;
 	size_t nscopes;
-	struct dbr__router router;
+	struct dbr__chat_table chats; /* [chat_mapping]: source indices */
 	/* [mapping]: the store (docs/operations.md), when has_store. */
 	bool has_store;
 	uint32_t store;	      /* the store's source */
@@ -77,7 +81,7 @@ struct dbr__config {
 	double max_age;	      /* seconds; 0: off */
 	/* [move] chat_column: the convention when ntables is 0. */
 	char *chat_column;
-	struct dbr__chat_table *tables; /* [table.NAME], in file order */
+	struct dbr__table_section *tables; /* [table.NAME], in file order */
 	size_t ntables;
 };
 
@@ -101,6 +105,12 @@ bool dbr__config_type_ok(const char *s);
 /* A source by name, or NULL. */
 struct dbr_source_config *dbr__config_source(const struct dbr__config *cfg,
 					     const char *name);
+
+/* Whether s's driver offers transactions. */
+static inline bool dbr__source_has_tx(const struct dbr_source_config *s)
+{
+	return s->drv->vt.begin && s->drv->vt.commit && s->drv->vt.rollback;
+}
 
 /* The value of a declared option of a source (core or driver), or NULL. */
 const struct dbr__optval *dbr__source_opt(const struct dbr_source_config *s,

@@ -24,6 +24,7 @@ const char *dbr_strerror(int code)
 	case DBR_E_NOTFOUND: return "no such source";
 	case DBR_E_UNAVAILABLE: return "source unavailable";
 	case DBR_E_RESOURCE: return "out of a local resource";
+	case DBR_E_NOTLOADED: return "mapping not loaded";
 	case DBR_ROW: return "row ready";
 	case DBR_DONE: return "no more rows";
 	default: return "unknown status";

@@ -10,7 +10,8 @@
 static struct dbr__health *health_of(struct dbr *db,
 				     const struct dbr_source_config *s)
 {
-	return &db->health[s->index];
+	(void)db;
+	return &s->rt->health;
 }
 
 static int unavailable(struct dbr *db, struct dbr_source_config *s,
@@ -48,7 +49,7 @@ static int take_from(struct dbr *db, struct dbr_source_config *s,
 			return unavailable(db, s, err);
 		probe = claim == DBR__PROBE_CLAIMED;
 	}
-	rc = dbr__pool_acquire_by(&db->pools[s->index], by, pc, err);
+	rc = dbr__pool_acquire_by(&s->rt->pool, by, pc, err);
 	if (rc == DBR_OK) {
 		if (probe)
 			dbr__health_up(h, &db->log, s->name);

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "handle.h"
+#include "route.h"
 #include "option.h"
 
 int dbr_version_number(void)
@@ -19,22 +19,54 @@ const char *dbr_version(void)
 }
 
 /*
- * Releases the first `pools` pools and the first `health` health records:
- * a partial dbr_open() has initialised only those, and destroying a mutex
- * that was never initialised is undefined.
+ * Releases the first `n` sources' runtime: a partial dbr_open() has
+ * initialised only those (and the pool, not the health, of the n+1st when
+ * `pool_only`), and destroying a mutex that was never initialised is
+ * undefined.
  */
-static void handle_free(struct dbr *db, size_t pools, size_t health)
+static void handle_free(struct dbr *db, size_t n, bool pool_only)
 {
+	struct dbr__source_rt *rt;
 	size_t i;
 
-	for (i = 0; i < pools; i++)
-		dbr__pool_release(&db->pools[i]);
-	for (i = 0; i < health; i++)
-		dbr__health_release(&db->health[i]);
-	dbr__free(db->pools);
-	dbr__free(db->health);
+	dbr__snaps_release(&db->snaps);
+	for (i = 0; db->cfg && i < db->cfg->nsources; i++) {
+		rt = db->cfg->sources[i].rt;
+		if (i < n || (i == n && pool_only))
+			dbr__pool_release(&rt->pool);
+		if (i < n)
+			dbr__health_release(&rt->health);
+		dbr__free(rt);
+	}
 	dbr__config_free(db->cfg);
 	dbr__free(db);
+}
+
+/* Each source's pool and health. */
+static int open_sources(struct dbr *db, size_t *n, bool *pool_only,
+			struct dbr_error *err)
+{
+	struct dbr_source_config *s;
+	int rc;
+
+	for (*n = 0; *n < db->cfg->nsources; ++*n) {
+		s = &db->cfg->sources[*n];
+		s->rt = dbr__calloc(1, sizeof(*s->rt));
+		if (!s->rt)
+			return dbr__error_set(err, DBR_E_NOMEM, NULL,
+					      "out of memory");
+		rc = dbr__pool_init(&s->rt->pool, s);
+		if (!rc) {
+			s->rt->pool.metrics = db->cfg->metrics;
+			*pool_only = true;
+			rc = dbr__health_init(&s->rt->health);
+		}
+		if (rc)
+			return dbr__error_set(err, rc, NULL,
+					      "cannot create pools");
+		*pool_only = false;
+	}
+	return DBR_OK;
 }
 
 int dbr_open(struct dbr **out, const char *config_path,
@@ -42,7 +74,8 @@ int dbr_open(struct dbr **out, const char *config_path,
 {
 	struct dbr_open_options o = { sizeof(o), NULL, NULL, 0 };
 	struct dbr *db;
-	size_t npools = 0, nhealth = 0;
+	size_t n = 0;
+	bool pool_only = false;
 	int rc;
 
 	if (out)
@@ -73,84 +106,31 @@ int dbr_open(struct dbr **out, const char *config_path,
 		goto fail;
 	if (!o.log_level)
 		db->log.level = db->cfg->log_level;
-	/* Zeroed pools and health need no release until initialised. */
-	db->pools = dbr__calloc(db->cfg->nsources, sizeof(*db->pools));
-	db->health = dbr__calloc(db->cfg->nsources, sizeof(*db->health));
-	if (!db->pools || !db->health) {
-		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	rc = open_sources(db, &n, &pool_only, err);
+	if (rc)
 		goto fail;
-	}
-	while (npools < db->cfg->nsources) {
-		rc = dbr__pool_init(&db->pools[npools],
-				    &db->cfg->sources[npools]);
-		if (rc)
-			break;
-		db->pools[npools].metrics = db->cfg->metrics;
-		npools++;
-		rc = dbr__health_init(&db->health[nhealth]);
-		if (rc)
-			break;
-		nhealth++;
-	}
+	/* Without a [mapping] store, no store is expected: routing is the
+	 * INI's alone, as before 0.4. */
+	rc = dbr__snaps_init(&db->snaps, db->cfg, false);
 	if (rc) {
-		dbr__error_set(err, rc, NULL, "cannot create pools");
+		dbr__error_set(err, rc, NULL, "out of memory");
 		goto fail;
 	}
 	dbr__log(&db->log, DBR_LOG_INFO, NULL,
 		 "%s: %zu sources, %zu chat mappings, default source '%s'",
-		 config_path, db->cfg->nsources, db->cfg->router.count,
+		 config_path, db->cfg->nsources, db->cfg->chats.count,
 		 db->cfg->sources[db->cfg->default_source].name);
 	*out = db;
 	return DBR_OK;
 fail:
-	handle_free(db, npools, nhealth);
+	handle_free(db, n, pool_only);
 	return rc;
 }
 
 void dbr_close(struct dbr *db)
 {
 	if (db)
-		handle_free(db, db->cfg->nsources, db->cfg->nsources);
-}
-
-void dbr__route_miss(struct dbr *db, int64_t chat)
-{
-	/* Counted only when debugging: a shared counter on every unmapped
-	 * chat would make threads contend. */
-	dbr__log(&db->log, DBR_LOG_DEBUG, NULL,
-		 "chat %lld is not mapped (miss %llu): default source",
-		 (long long)chat,
-		 (unsigned long long)atomic_fetch_add_explicit(
-			 &db->misses, 1, memory_order_relaxed) +
-			 1);
-}
-
-int dbr__route_named(struct dbr *db, const char *source, const char *scope,
-		     struct dbr_source_config **out, int *reason,
-		     struct dbr_error *err)
-{
-	const struct dbr__config *cfg = db->cfg;
-	uint32_t idx = cfg->default_source;
-	size_t i;
-
-	*reason = DBR_ROUTE_DEFAULT;
-	if (source) {
-		*out = dbr__config_source(cfg, source);
-		*reason = DBR_ROUTE_EXPLICIT;
-		if (!*out)
-			return dbr__error_set(err, DBR_E_NOTFOUND, source,
-					      "no source named '%s'", source);
-		return DBR_OK;
-	}
-	for (i = 0; scope && i < cfg->nscopes; i++) {
-		if (!strcmp(cfg->scopes[i].name, scope)) {
-			idx = cfg->scopes[i].source;
-			*reason = DBR_ROUTE_SCOPE;
-			break;
-		}
-	}
-	*out = &cfg->sources[idx];
-	return DBR_OK;
+		handle_free(db, db->cfg->nsources, false);
 }
 
 int dbr_chat_parse(const char *text, int64_t *chat)
@@ -160,84 +140,6 @@ int dbr_chat_parse(const char *text, int64_t *chat)
 	if (!text || !chat || dbr__parse_int64(text, chat))
 		return DBR_E_MISUSE;
 	return DBR_OK;
-}
-
-/*
- * Copy a source's name into a caller's buffer of cap bytes: MISUSE, and the
- * buffer zeroed, for a name that does not fit (never a cut name). NULL dst
- * copies nothing.
- */
-static int copy_name(char *dst, size_t cap, const char *name)
-{
-	size_t i;
-
-	if (!dst)
-		return DBR_OK;
-	/* A byte loop: names are short, and routing calls this on every
-	 * answer (strlen and memcpy cost more in calls than in bytes). */
-	for (i = 0; i < cap; i++) {
-		dst[i] = name[i];
-		if (!name[i])
-			return DBR_OK;
-	}
-	/* Too long: no part of the name is left behind. */
-	memset(dst, 0, cap);
-	return DBR_E_MISUSE;
-}
-
-/* Answer a route query: the name copied, the reason given, or neither. */
-static int route_answer(const struct dbr_source_config *s, int r, char *source,
-			size_t cap, int *reason)
-{
-	int rc = copy_name(source, cap, s->name);
-
-	if (reason)
-		*reason = rc ? 0 : r;
-	return rc;
-}
-
-int dbr_route_chat(struct dbr *db, int64_t chat, char *source, size_t cap,
-		   int *reason)
-{
-	struct dbr_source_config *s;
-	int r;
-
-	if (!db) {
-		copy_name(source, cap, "");
-		if (reason)
-			*reason = 0;
-		return DBR_E_MISUSE;
-	}
-	s = dbr__route_chat(db, chat, &r);
-	dbr__route_note(db, chat, r);
-	return route_answer(s, r, source, cap, reason);
-}
-
-int dbr_route_scope(struct dbr *db, const char *scope, char *source, size_t cap,
-		    int *reason)
-{
-	struct dbr_source_config *s;
-	int r;
-
-	if (!db || !scope) {
-		copy_name(source, cap, "");
-		if (reason)
-			*reason = 0;
-		return DBR_E_MISUSE;
-	}
-	dbr__route_named(db, NULL, scope, &s, &r, NULL);
-	return route_answer(s, r, source, cap, reason);
-}
-
-const char *dbr_route_reason_name(int reason)
-{
-	switch (reason) {
-	case DBR_ROUTE_EXPLICIT: return "explicit";
-	case DBR_ROUTE_SCOPE: return "scope";
-	case DBR_ROUTE_MAPPED: return "mapped";
-	case DBR_ROUTE_DEFAULT: return "default";
-	default: return "?";
-	}
 }
 
 /*
@@ -256,7 +158,7 @@ static int source_of(struct dbr *db, const char *source, const char *call,
 		*out = &db->cfg->sources[db->cfg->default_source];
 		return DBR_OK;
 	}
-	return dbr__route_named(db, source, NULL, out, &reason, err);
+	return dbr__route_named(db->cfg, source, NULL, out, &reason, err);
 }
 
 /*
@@ -276,16 +178,6 @@ static int out_size(const size_t *size, size_t min, size_t have,
 				      call, *size, min);
 	*n = *size < have ? *size : have;
 	return DBR_OK;
-}
-
-int dbr_default_source(struct dbr *db, char *source, size_t cap)
-{
-	if (!db || !source) {
-		copy_name(source, cap, "");
-		return DBR_E_MISUSE;
-	}
-	return copy_name(source, cap,
-			 db->cfg->sources[db->cfg->default_source].name);
 }
 
 int dbr_source_names(struct dbr *db, char ***names, size_t *count,
@@ -335,7 +227,7 @@ static unsigned source_flags(const struct dbr_source_config *s)
 		f |= DBR_SOURCE_SQL;
 	if (caps & DBR_CAP_KV)
 		f |= DBR_SOURCE_KV;
-	if (s->drv->vt.begin && s->drv->vt.commit && s->drv->vt.rollback)
+	if (dbr__source_has_tx(s))
 		f |= DBR_SOURCE_TRANSACTIONS;
 	if (s->readonly)
 		f |= DBR_SOURCE_READONLY;
@@ -387,11 +279,11 @@ int dbr_source_ping(struct dbr *db, const char *source, struct dbr_error *err)
 	if (!db)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_source_ping: db is NULL");
-	rc = dbr__route_named(db, source, NULL, &s, &reason, err);
+	rc = dbr__route_named(db->cfg, source, NULL, &s, &reason, err);
 	if (rc)
 		return rc;
-	h = &db->health[s->index];
-	rc = dbr__pool_acquire(&db->pools[s->index], &c, err);
+	h = &s->rt->health;
+	rc = dbr__pool_acquire(&s->rt->pool, &c, err);
 	if (!rc) {
 		if (s->drv->vt.ping) {
 			rc = s->drv->vt.ping(c->dc, err);
@@ -440,7 +332,7 @@ int dbr_source_status(struct dbr *db, const char *source, int *state,
 	rc = source_of(db, source, "dbr_source_status", &s, NULL);
 	if (rc)
 		return rc;
-	read_status(&db->health[s->index], &st, &at, last);
+	read_status(&s->rt->health, &st, &at, last);
 	if (state)
 		*state = st;
 	if (since)
@@ -486,8 +378,8 @@ int dbr_source_stats(struct dbr *db, const char *source,
 		return rc;
 	memset(&st, 0, sizeof(st));
 	st.size = out->size;
-	p = &db->pools[s->index];
-	h = &db->health[s->index];
+	p = &s->rt->pool;
+	h = &s->rt->health;
 	dbr__pool_totals(p, &st.ops, &st.errors);
 	read_status(h, &st.state, &st.since, NULL);
 	pthread_mutex_lock(&h->mu);
@@ -526,7 +418,7 @@ int dbr_source_diverted_chats(struct dbr *db, const char *source,
 	rc = source_of(db, source, "dbr_source_diverted_chats", &s, NULL);
 	if (rc)
 		return rc;
-	h = &db->health[s->index];
+	h = &s->rt->health;
 	pthread_mutex_lock(&h->mu);
 	for (k = 0; k < h->nchats && k < cap; k++)
 		chats[k] = h->chats[k];
@@ -550,11 +442,11 @@ int dbr_source_close_idle(struct dbr *db, const char *source,
 				      "dbr_source_close_idle: db is NULL");
 	if (!source) {
 		for (i = 0; i < db->cfg->nsources; i++)
-			dbr__pool_close_idle(&db->pools[i]);
+			dbr__pool_close_idle(&db->cfg->sources[i].rt->pool);
 		return DBR_OK;
 	}
-	rc = dbr__route_named(db, source, NULL, &s, &reason, err);
+	rc = dbr__route_named(db->cfg, source, NULL, &s, &reason, err);
 	if (!rc)
-		dbr__pool_close_idle(&db->pools[s->index]);
+		dbr__pool_close_idle(&s->rt->pool);
 	return rc;
 }

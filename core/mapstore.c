@@ -520,9 +520,9 @@ static int64_t now_ms(void)
 static const struct dbr_source_config *ini_mapped(const struct dbr__config *cfg,
 						  int64_t chat)
 {
-	uint32_t hit = dbr__router_lookup(&cfg->router, chat);
+	uint32_t hit = dbr__chat_table_lookup(&cfg->chats, chat);
 
-	return hit == DBR__ROUTE_MISS ? NULL : &cfg->sources[hit];
+	return hit == DBR__CHAT_MISS ? NULL : &cfg->sources[hit];
 }
 
 /* Where a chat goes without a store row: [chat_mapping], else default. */
@@ -891,11 +891,11 @@ static int diff_ini(const struct dbr__config *cfg,
 		    const struct dbr_mapping_entry *rows, size_t n,
 		    struct diff *d)
 {
-	const struct dbr__router *r = &cfg->router;
+	const struct dbr__chat_table *r = &cfg->chats;
 	size_t i;
 
 	memset(d, 0, sizeof(*d));
-	for (i = 0; r->count && i <= r->mask; i++) {
+	for (i = 0; r->count && i < r->cap; i++) {
 		const struct dbr_mapping_entry *e;
 		struct dbr_mapping_conflict c = { 0 };
 		struct dbr_mapping_conflict **v;
@@ -905,7 +905,7 @@ static int diff_ini(const struct dbr__config *cfg,
 			continue;
 		c.chat = r->slots[i].chat;
 		snprintf(c.ini, sizeof(c.ini), "%s",
-			 cfg->sources[r->slots[i].source].name);
+			 cfg->sources[r->slots[i].value].name);
 		e = find_entry(rows, n, c.chat);
 		if (e && !strcmp(e->source, c.ini))
 			continue;

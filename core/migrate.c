@@ -28,6 +28,7 @@
 #include "config.h"
 #include "handle.h"
 #include "migrate.h"
+#include "route.h"
 #include "sqlguard.h"
 #include "sqlsplit.h"
 
@@ -78,7 +79,7 @@ int dbr_script_split(struct dbr *db, const char *source, const char *text,
 				      "dbr_script_split: a NULL argument");
 	*stmts = NULL;
 	*n = 0;
-	rc = dbr__route_named(db, source, NULL, &src, &reason, err);
+	rc = dbr__route_named(db->cfg, source, NULL, &src, &reason, err);
 	if (rc)
 		return rc;
 	if (!(src->drv->vt.caps & DBR_CAP_SQL))

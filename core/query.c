@@ -15,6 +15,7 @@
 #include "failover.h"
 #include "fanout.h"
 #include "query.h"
+#include "route.h"
 
 static struct dbr_source_config *source_of(const struct dbr__pconn *pc)
 {
@@ -80,7 +81,7 @@ static void failed(struct dbr *db, struct dbr__pconn *pc, int rc,
 
 	pc->errors++;
 	dbr__error_source(err, s->name);
-	dbr__health_error(&db->health[s->index], false, rc, err);
+	dbr__health_error(&s->rt->health, false, rc, err);
 	if (rc == DBR_E_CONN)
 		dbr__failover_lost(db, s);
 }
@@ -98,7 +99,7 @@ static void note_diverted(struct dbr_result *res)
 		return;
 	vt->finish(res->dc);
 	if (!vt->wrote || vt->wrote(res->dc))
-		dbr__health_remember(&res->db->health[res->from->index],
+		dbr__health_remember(&res->from->rt->health,
 				     res->chat);
 }
 
@@ -256,7 +257,7 @@ static DBR_INLINE int take(struct dbr *db, struct dbr_source_config *s,
 			   struct dbr_source_config **from, uint64_t *sent,
 			   struct dbr_error *err)
 {
-	struct dbr__pool *p = &db->pools[s->index];
+	struct dbr__pool *p = &s->rt->pool;
 	uint64_t t0 = 0;
 	int rc;
 
@@ -280,28 +281,58 @@ static DBR_INLINE int take(struct dbr *db, struct dbr_source_config *s,
 	return DBR_OK;
 }
 
+/*
+ * Route an operation and take a connection for it (take()), both against
+ * one snapshot: the epoch section spans the decision and the checkout, so
+ * that the source and its pool cannot be retired in between. A
+ * transaction (`divert` false) is refused at once by a source whose
+ * driver has none, and never falls back.
+ */
+static DBR_INLINE int route_take(struct dbr *db, const char *source,
+				 const char *scope, int64_t chat, bool by_chat,
+				 bool divert, struct dbr__pconn **pc,
+				 struct dbr_source_config **from, uint64_t *sent,
+				 struct dbr_error *err)
+{
+	struct dbr__ebr_rec *rec = dbr__ebr_enter();
+	struct dbr_source_config *s;
+	int reason, rc;
+
+	if (DBR_UNLIKELY(!rec))
+		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	rc = dbr__route(db, dbr__snap_current(&db->snaps), source, scope, chat,
+			by_chat, &s, &reason, err);
+	if (!rc && !divert && !dbr__source_has_tx(s))
+		rc = dbr__error_set(err, DBR_E_UNSUPPORTED, s->name,
+				    "source '%s': driver '%s' has no "
+				    "transactions",
+				    s->name, s->drv->type);
+	if (!rc)
+		rc = take(db, s, reason, divert && reason != DBR_ROUTE_EXPLICIT,
+			  pc, from, sent, err);
+	dbr__ebr_exit(rec);
+	return rc;
+}
+
 static int query_at(struct dbr *db, const char *source, const char *scope,
 		    int64_t chat, bool by_chat, const char *sql,
 		    const struct dbr_value *params, size_t nparams,
 		    struct dbr_result **out, struct dbr_error *err)
 {
-	struct dbr_source_config *s, *from;
+	struct dbr_source_config *from;
 	struct dbr_result *res;
 	struct dbr_error local;
 	struct dbr__pconn *pc;
 	uint64_t sent;
-	int reason, rc;
+	int rc;
 
 	if (!err)
 		err = &local; /* the source's last error is kept */
 	rc = check_args(db, sql, params, nparams, out, err);
 	if (rc)
 		return rc;
-	rc = dbr__route(db, source, scope, chat, by_chat, &s, &reason, err);
-	if (rc)
-		return rc;
-	rc = take(db, s, reason, reason != DBR_ROUTE_EXPLICIT, &pc, &from,
-		  &sent, err);
+	rc = route_take(db, source, scope, chat, by_chat, true, &pc, &from,
+			&sent, err);
 	if (rc)
 		return rc;
 	if (from && source_of(pc)->drv->vt.track_writes)
@@ -311,7 +342,7 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 		/* A lost link or a timeout may hide a write that was made. */
 		if (from && by_chat &&
 		    (rc == DBR_E_CONN || rc == DBR_E_TIMEOUT))
-			dbr__health_remember(&db->health[from->index], chat);
+			dbr__health_remember(&from->rt->health, chat);
 		if (by_chat && pc->pool->metrics)
 			dbr__metrics_chat(&pc->m, chat);
 		dbr__pool_put(pc);
@@ -541,7 +572,7 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 	struct dbr_error local;
 	struct dbr__pconn *pc;
 	uint64_t sent;
-	int reason, rc;
+	int rc;
 
 	if (!err)
 		err = &local;
@@ -550,18 +581,12 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 	if (!db || !out)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_tx_begin: db and out are required");
-	rc = dbr__route(db, source, NULL, chat, by_chat, &s, &reason, err);
-	if (rc)
-		return rc;
-	if (!s->drv->vt.begin || !s->drv->vt.commit || !s->drv->vt.rollback)
-		return dbr__error_set(err, DBR_E_UNSUPPORTED, s->name,
-				      "source '%s': driver '%s' has no "
-				      "transactions",
-				      s->name, s->drv->type);
 	/* A transaction never falls back. */
-	rc = take(db, s, reason, false, &pc, &from, &sent, err);
+	rc = route_take(db, source, NULL, chat, by_chat, false, &pc, &from,
+			&sent, err);
 	if (rc)
 		return rc;
+	s = source_of(pc);
 	count_op(pc, DBR_OP_TRANSACTION, "BEGIN", sent);
 	rc = s->drv->vt.begin(pc->dc, err);
 	dbr__metrics_ended(&pc->m);

@@ -55,8 +55,11 @@ enum dbr_status {
 	DBR_E_NOTFOUND = 11,
 	DBR_E_UNAVAILABLE = 12, /**< the source is unavailable: not tried */
 	DBR_E_RESOURCE = 13,	/**< out of a local resource (fds) */
-	DBR_ROW = 100,		/**< dbr_result_next(): a row is ready */
-	DBR_DONE = 101		/**< dbr_result_next(): no more rows */
+	/** a mapping store is configured and its table has not loaded yet:
+	 *  a chat's operation is not routed (since 0.4) */
+	DBR_E_NOTLOADED = 14,
+	DBR_ROW = 100, /**< dbr_result_next(): a row is ready */
+	DBR_DONE = 101 /**< dbr_result_next(): no more rows */
 };
 
 /** Size of struct dbr_error's message buffer, NUL included. */
@@ -208,7 +211,8 @@ enum dbr_route_reason {
 	DBR_ROUTE_EXPLICIT = 1, /**< the caller named the source */
 	DBR_ROUTE_SCOPE = 2,	/**< the scope is mapped in [scopes] */
 	DBR_ROUTE_MAPPED = 3,	/**< the chat is mapped in [chat_mapping] */
-	DBR_ROUTE_DEFAULT = 4	/**< nothing matched: the default source */
+	DBR_ROUTE_DEFAULT = 4,	/**< nothing matched: the default source */
+	DBR_ROUTE_STORE = 5	/**< the mapping store's row (since 0.4) */
 };
 
 /** Options of a fan-out (dbr_fanout_set_flags()). */
@@ -301,7 +305,9 @@ DBR_API void dbr_close(struct dbr *db);
 DBR_API int dbr_chat_parse(const char *text, int64_t *chat);
 
 /**
- * Which source an operation for `chat` goes to, and why.
+ * Which source an operation for `chat` goes to, and why: the mapping
+ * store's row when a store is configured (DBR_ROUTE_STORE), else the INI's
+ * [chat_mapping] (DBR_ROUTE_MAPPED), else the default source.
  *
  * @param db the handle
  * @param chat the chat id
@@ -309,9 +315,15 @@ DBR_API int dbr_chat_parse(const char *text, int64_t *chat);
  *        only wants the reason
  * @param cap the size of `source` in bytes (DBR_NAME_SIZE holds any name)
  * @param reason receives an enum dbr_route_reason; may be NULL
- * @return DBR_OK, or DBR_E_MISUSE when db is NULL or the name does not fit
- *   in cap bytes (then the cap bytes are zeroed, and *reason is 0)
- * Thread-safety: any thread. Since: 0.3 (0.1 returned a borrowed name).
+ * @return DBR_OK; DBR_E_NOTFOUND when the store's row names a source this
+ *   configuration lacks (`source` then holds that name, *reason is
+ *   DBR_ROUTE_STORE: the chat's operations fail the same way, they never
+ *   go to the default); DBR_E_NOTLOADED when a store is configured and its
+ *   table has not loaded yet ("" and 0); DBR_E_NOMEM; or DBR_E_MISUSE when
+ *   db is NULL or the name does not fit in cap bytes (then the cap bytes
+ *   are zeroed, and *reason is 0)
+ * Thread-safety: any thread. Since: 0.3 (0.1 returned a borrowed name;
+ *   DBR_E_NOTFOUND and DBR_E_NOTLOADED since 0.4).
  */
 DBR_API int dbr_route_chat(struct dbr *db, int64_t chat, char *source,
 			   size_t cap, int *reason);
@@ -367,7 +379,10 @@ DBR_API const char *dbr_route_reason_name(int reason);
  * @param out receives the result cursor; NULL runs the statement to its end
  *        and discards any rows
  * @param err error details, or NULL
- * @return DBR_OK or an error status
+ * @return DBR_OK or an error status; for the chat's route (as
+ *   dbr_route_chat() gives it, nothing sent): DBR_E_NOTLOADED while a
+ *   configured mapping store's table has not loaded, DBR_E_NOTFOUND when
+ *   the store maps the chat to a source this configuration lacks
  * Ownership: *out is owned; free it with dbr_result_free(). It holds one
  *   pooled connection until freed. Parameters are read during the call
  *   only.

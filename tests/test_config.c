@@ -162,12 +162,12 @@ static void test_config__full_values(void **state)
 	assert_string_equal(dbr__source_opt(s, "path")->text,
 			    "/tmp/dbroute-archive-never-opened.db");
 	assert_int_equal(cfg->nscopes, 2);
-	assert_int_equal(cfg->router.count, 4);
-	assert_int_equal(dbr__router_lookup(&cfg->router, 42),
+	assert_int_equal(cfg->chats.count, 4);
+	assert_int_equal(dbr__chat_table_lookup(&cfg->chats, 42),
 			 dbr__config_source(cfg, "archive")->index);
-	assert_int_equal(dbr__router_lookup(&cfg->router, INT64_MIN),
+	assert_int_equal(dbr__chat_table_lookup(&cfg->chats, INT64_MIN),
 			 dbr__config_source(cfg, "groups")->index);
-	assert_int_equal(dbr__router_lookup(&cfg->router, INT64_MAX),
+	assert_int_equal(dbr__chat_table_lookup(&cfg->chats, INT64_MAX),
 			 dbr__config_source(cfg, "groups")->index);
 	dbr__config_free(cfg);
 }

@@ -357,7 +357,7 @@ static void test_health__one_probe_per_interval_threads(void **state)
 	per_attempt = t_listener_accepts(l);
 	assert_true(per_attempt >= 1);
 	atomic_store(&slow_mu,
-		     &db->health[dbr__config_source(db->cfg, "pg")->index].mu);
+		     &dbr__config_source(db->cfg, "pg")->rt->health.mu);
 	for (i = 0; i < HAMMER_THREADS; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, hammer_down, db),
 				 0);

@@ -151,7 +151,8 @@ static size_t taken(const char *source)
 
 	for (i = 0; i < cfg->nsources; i++)
 		if (!strcmp(cfg->sources[i].name, source))
-			return dbr__pool_count(&db->pools[i], DBR__SLOT_TAKEN);
+			return dbr__pool_count(&db->cfg->sources[i].rt->pool,
+					       DBR__SLOT_TAKEN);
 	fail_msg("no source %s", source);
 	return 0;
 }
@@ -164,7 +165,9 @@ static unsigned stale_seen(const char *source, bool fanout)
 
 	for (i = 0; i < cfg->nsources; i++)
 		if (!strcmp(cfg->sources[i].name, source))
-			return atomic_load(&db->pools[i].stale_seen[fanout]);
+			return atomic_load(
+				&db->cfg->sources[i]
+					 .rt->pool.stale_seen[fanout]);
 	fail_msg("no source %s", source);
 	return 0;
 }

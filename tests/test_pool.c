@@ -100,8 +100,8 @@ static void test_pool__threads_never_share(void **state)
 	assert_int_equal(atomic_load(&overlaps), 0);
 	assert_int_equal(atomic_load(&failures), 0);
 	assert_true(nslots >= 1 && nslots <= POOL);
-	assert_true(dbr__pool_count(&db->pools[0], DBR__SLOT_EMPTY) ==
-		    POOL - nslots);
+	assert_true(dbr__pool_count(&db->cfg->sources[0].rt->pool,
+				    DBR__SLOT_EMPTY) == POOL - nslots);
 	dbr_close(db);
 	t_rmtree(dir);
 	free(path);
@@ -143,7 +143,7 @@ static void test_pool__lifo_and_lost(void **state)
 {
 	char *dir = t_tmpdir(), *path = make_config(dir, 2, "1");
 	struct dbr *db = t_open(path);
-	struct dbr__pool *p = &db->pools[0];
+	struct dbr__pool *p = &db->cfg->sources[0].rt->pool;
 	struct dbr__pconn *a, *b, *c;
 	struct dbr_error err;
 
@@ -301,13 +301,17 @@ static void test_pool__lifo_across_threads_and_ticks(void **state)
 		assert_int_equal(dbr_result_next(held[i]), DBR_ROW);
 		assert_int_equal(dbr_result_int64(held[i], 0), i + 1);
 	}
-	assert_int_equal(dbr__pool_count(&db->pools[0], DBR__SLOT_TAKEN), 3);
+	assert_int_equal(
+		dbr__pool_count(&db->cfg->sources[0].rt->pool, DBR__SLOT_TAKEN),
+		3);
 	/* Given back by three threads, a tick apart: 2, 3, then 1. */
 	for (i = 0; i < 3; i++) {
 		nanosleep(&tick, NULL);
 		run_thread(free_one, held[put_order[i]]);
 	}
-	assert_int_equal(dbr__pool_count(&db->pools[0], DBR__SLOT_IDLE), 3);
+	assert_int_equal(
+		dbr__pool_count(&db->cfg->sources[0].rt->pool, DBR__SLOT_IDLE),
+		3);
 	/* Taken by three other threads, each keeping its connection: last
 	 * in, first out (1, 3, 2), not first in (2, 3, 1) nor slot order
 	 * (1, 2, 3). */
@@ -343,7 +347,7 @@ static void test_pool__without_is_clean_errors_close(void **state)
 {
 	char *dir = t_tmpdir(), *path = template_config(dir);
 	struct dbr *db = t_open(path);
-	struct dbr__pool *p = &db->pools[0];
+	struct dbr__pool *p = &db->cfg->sources[0].rt->pool;
 	struct dbr_value v[17];
 	struct dbr_result *res;
 	struct dbr_error err;
@@ -410,7 +414,9 @@ static void make_two_idle(struct dbr *db)
 		DBR_OK);
 	dbr_result_free(a);
 	dbr_result_free(b);
-	assert_int_equal(dbr__pool_count(&db->pools[0], DBR__SLOT_IDLE), 2);
+	assert_int_equal(
+		dbr__pool_count(&db->cfg->sources[0].rt->pool, DBR__SLOT_IDLE),
+		2);
 }
 
 /*
@@ -425,7 +431,7 @@ static void test_pool__idle_timeout_closes(void **state)
 	     *never = idle_config(dir, "0");
 	struct timespec wait = { 0, 500 * 1000 * 1000 };
 	struct dbr *db = t_open(path);
-	struct dbr__pool *p = &db->pools[0];
+	struct dbr__pool *p = &db->cfg->sources[0].rt->pool;
 
 	(void)state;
 	assert_true(p->src->idle_timeout == 0.2);
@@ -439,7 +445,7 @@ static void test_pool__idle_timeout_closes(void **state)
 	dbr_close(db);
 	/* 0: never. */
 	db = t_open(never);
-	p = &db->pools[0];
+	p = &db->cfg->sources[0].rt->pool;
 	make_two_idle(db);
 	nanosleep(&wait, NULL);
 	t_exec(db, 1, "SELECT 3", NULL, 0);
@@ -460,7 +466,8 @@ static void test_pool__close_idle(void **state)
 {
 	char *dir = t_tmpdir(), *path = idle_config(dir, "300");
 	struct dbr *db = t_open(path);
-	struct dbr__pool *p = &db->pools[0], *q = &db->pools[1];
+	struct dbr__pool *p = &db->cfg->sources[0].rt->pool,
+			 *q = &db->cfg->sources[1].rt->pool;
 	struct dbr_result *held;
 	struct dbr_error err;
 

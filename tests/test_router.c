@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "router.h"
+#include "chat_table.h"
 
 static const char config[] =
 	"[database]\ndefault_source = main\n"
@@ -222,56 +222,60 @@ static void test_router__hundred_thousand(void **state)
 /* The table itself: a duplicate is refused and names the first. */
 static void test_router__table_duplicates(void **state)
 {
-	struct dbr__router r;
+	struct dbr__chat_table r;
 	uint32_t existing = 0;
 
 	(void)state;
-	assert_int_equal(dbr__router_init(&r, 3), DBR_OK);
-	assert_int_equal(dbr__router_lookup(&r, 1), DBR__ROUTE_MISS);
-	assert_int_equal(dbr__router_insert(&r, 1, 7, &existing), DBR_OK);
-	assert_int_equal(dbr__router_insert(&r, 1, 8, &existing), DBR_E_MISUSE);
+	assert_int_equal(dbr__chat_table_init(&r, 3), DBR_OK);
+	assert_int_equal(dbr__chat_table_lookup(&r, 1), DBR__CHAT_MISS);
+	assert_int_equal(dbr__chat_table_insert(&r, 1, 7, &existing), DBR_OK);
+	assert_int_equal(dbr__chat_table_insert(&r, 1, 8, &existing),
+			 DBR_E_MISUSE);
 	assert_int_equal(existing, 7);
-	assert_int_equal(dbr__router_lookup(&r, 1), 7);
-	dbr__router_release(&r);
+	assert_int_equal(dbr__chat_table_lookup(&r, 1), 7);
+	dbr__chat_table_release(&r);
 }
 
 /* The extreme ids, zero, an empty table, and a table that is full. */
 static void test_router__table_edge_ids(void **state)
 {
-	struct dbr__router r;
+	struct dbr__chat_table r;
 	uint32_t existing = 0;
 	int64_t i;
 
 	(void)state;
-	assert_int_equal(dbr__router_init(&r, 0), DBR_OK);
-	assert_int_equal(dbr__router_lookup(&r, INT64_MIN), DBR__ROUTE_MISS);
-	assert_int_equal(dbr__router_lookup(&r, 0), DBR__ROUTE_MISS);
-	assert_int_equal(dbr__router_insert(&r, 5, 1, &existing), DBR_E_NOMEM);
-	dbr__router_release(&r);
+	assert_int_equal(dbr__chat_table_init(&r, 0), DBR_OK);
+	assert_int_equal(dbr__chat_table_lookup(&r, INT64_MIN), DBR__CHAT_MISS);
+	assert_int_equal(dbr__chat_table_lookup(&r, 0), DBR__CHAT_MISS);
+	assert_int_equal(dbr__chat_table_insert(&r, 5, 1, &existing),
+			 DBR_E_NOMEM);
+	dbr__chat_table_release(&r);
 
-	assert_int_equal(dbr__router_init(&r, 3), DBR_OK);
-	assert_int_equal(dbr__router_lookup(&r, INT64_MIN), DBR__ROUTE_MISS);
-	assert_int_equal(dbr__router_insert(&r, INT64_MIN, 4, &existing),
+	assert_int_equal(dbr__chat_table_init(&r, 3), DBR_OK);
+	assert_int_equal(dbr__chat_table_lookup(&r, INT64_MIN), DBR__CHAT_MISS);
+	assert_int_equal(dbr__chat_table_insert(&r, INT64_MIN, 4, &existing),
 			 DBR_OK);
-	assert_int_equal(dbr__router_insert(&r, INT64_MIN, 5, &existing),
+	assert_int_equal(dbr__chat_table_insert(&r, INT64_MIN, 5, &existing),
 			 DBR_E_MISUSE);
 	assert_int_equal(existing, 4);
-	assert_int_equal(dbr__router_insert(&r, INT64_MAX, 6, &existing),
+	assert_int_equal(dbr__chat_table_insert(&r, INT64_MAX, 6, &existing),
 			 DBR_OK);
-	assert_int_equal(dbr__router_insert(&r, 0, 0, &existing), DBR_OK);
-	assert_int_equal(dbr__router_lookup(&r, INT64_MIN), 4);
-	assert_int_equal(dbr__router_lookup(&r, INT64_MAX), 6);
-	assert_int_equal(dbr__router_lookup(&r, 0), 0);
-	assert_int_equal(dbr__router_lookup(&r, INT64_MIN + 1),
-			 DBR__ROUTE_MISS);
+	assert_int_equal(dbr__chat_table_insert(&r, 0, 0, &existing), DBR_OK);
+	assert_int_equal(dbr__chat_table_lookup(&r, INT64_MIN), 4);
+	assert_int_equal(dbr__chat_table_lookup(&r, INT64_MAX), 6);
+	assert_int_equal(dbr__chat_table_lookup(&r, 0), 0);
+	assert_int_equal(dbr__chat_table_lookup(&r, INT64_MIN + 1),
+			 DBR__CHAT_MISS);
 	/* Sized for 3: room for 8 (load 1/2), then refused, not overfilled. */
 	for (i = 1; i <= 5; i++)
-		assert_int_equal(dbr__router_insert(&r, i * 1000, 1, &existing),
-				 DBR_OK);
-	assert_int_equal(dbr__router_insert(&r, 77, 1, &existing), DBR_E_NOMEM);
+		assert_int_equal(
+			dbr__chat_table_insert(&r, i * 1000, 1, &existing),
+			DBR_OK);
+	assert_int_equal(dbr__chat_table_insert(&r, 77, 1, &existing),
+			 DBR_E_NOMEM);
 	for (i = 1; i <= 5; i++)
-		assert_int_equal(dbr__router_lookup(&r, i * 1000), 1);
-	dbr__router_release(&r);
+		assert_int_equal(dbr__chat_table_lookup(&r, i * 1000), 1);
+	dbr__chat_table_release(&r);
 }
 
 int main(void)

@@ -36,6 +36,7 @@ _REASONS = {
     lib.DBR_ROUTE_SCOPE: "scope",
     lib.DBR_ROUTE_MAPPED: "mapped",
     lib.DBR_ROUTE_DEFAULT: "default",
+    lib.DBR_ROUTE_STORE: "store",
 }
 
 #: Where an operation goes: the source's name and why ("scope", "mapped",

@@ -17,6 +17,7 @@ CATEGORIES = {
     lib.DBR_E_NOTFOUND: "notfound",
     lib.DBR_E_UNAVAILABLE: "unavailable",
     lib.DBR_E_RESOURCE: "resource",
+    lib.DBR_E_NOTLOADED: "notloaded",
 }
 
 
@@ -112,6 +113,7 @@ CLASSES = {
     lib.DBR_E_NOTFOUND: ProgrammingError,
     lib.DBR_E_UNAVAILABLE: OperationalError,
     lib.DBR_E_RESOURCE: OperationalError,
+    lib.DBR_E_NOTLOADED: OperationalError,
 }
 
 
