@@ -20,3 +20,19 @@ dbr_mysql_start
 dbr_redis_start
 echo "== dbroute-bench $* ($(nproc) cores, $(uname -m))"
 "$build/bench/dbroute-bench" "$@"
+# Routing through a mapping store's snapshot (its own program: it loads the
+# store's table through the core's internal calls). Only --only and
+# --iterations apply to it.
+only=; iters=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--only) only=$2; shift ;;
+	--iterations) iters=$2; shift ;;
+	esac
+	shift
+done
+case ${only:-routing} in
+routing | routing.store* | memory | memory.store_mapping)
+	"$build/bench/dbroute-bench-routing" ${only:+--only "$only"} \
+		${iters:+--iterations "$iters"} ;;
+esac
