@@ -5,9 +5,11 @@
  * usage: dbroute-bench [--json FILE] [--only NAME] [--iterations N]
  *                      [--rounds R] [--raw-gap N] [--raw-hold N]
  *                      [--metrics off|counters|timing] [--verbose]
+ *                      [--pin CPU]
  */
 #define _GNU_SOURCE /* mkdtemp, nftw */
 #include <ftw.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,12 +124,33 @@ static int rm_one(const char *p, const struct stat *st, int flag,
 	return remove(p);
 }
 
+/*
+ * Run a group of workloads with this thread (and the threads it starts)
+ * on CPU `cpu`, then as before; cpu < 0: where the scheduler likes.
+ * scripts/bench.sh pins the servers to the same CPU.
+ */
+static void pinned(struct bench *b, int cpu, void (*fn)(struct bench *))
+{
+	cpu_set_t old, one;
+	bool pin = cpu >= 0 && !sched_getaffinity(0, sizeof(old), &old);
+
+	if (pin) {
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one))
+			bench_die("cannot pin to CPU %d", cpu);
+	}
+	fn(b);
+	if (pin)
+		sched_setaffinity(0, sizeof(old), &old);
+}
+
 int main(int argc, char **argv)
 {
 	static struct bench b;
 	char tmpl[] = "/tmp/dbroute-bench-XXXXXX";
 	const char *json = NULL;
-	int i;
+	int i, pin = -1;
 
 	b.rounds = 10;
 	for (i = 1; i < argc; i++) {
@@ -149,11 +172,14 @@ int main(int argc, char **argv)
 			b.metrics = argv[++i];
 		else if (!strcmp(argv[i], "--verbose"))
 			b.verbose = true;
+		else if (!strcmp(argv[i], "--pin") && v)
+			pin = atoi(argv[++i]);
 		else
 			bench_die("usage: dbroute-bench [--json FILE] [--only "
 				  "NAME] [--iterations N] [--rounds R] "
 				  "[--raw-gap N] [--raw-hold N] [--metrics "
-				  "off|counters|timing] [--verbose]");
+				  "off|counters|timing] [--verbose] [--pin "
+				  "CPU]");
 	}
 	if (b.rounds < 1 || b.rounds > 64 || b.iterations < 0 ||
 	    b.raw_gap < 0 || b.raw_hold < 0)
@@ -166,9 +192,10 @@ int main(int argc, char **argv)
 	printf("%-28s %12s %12s %8s\n", "workload", "raw ns/op",
 	       "dbroute ns/op", "ratio");
 	bench_sqlite(&b);
-	bench_postgres(&b);
-	bench_mysql(&b);
-	bench_redis(&b);
+	/* The network workloads: client and server on one CPU. */
+	pinned(&b, pin, bench_postgres);
+	pinned(&b, pin, bench_mysql);
+	pinned(&b, pin, bench_redis);
 	bench_routing(&b);
 	bench_memory(&b);
 	if (json)

@@ -79,6 +79,9 @@ static const char *hint_of(int code)
 	case DBR_E_RESOURCE:
 		return "raise the file descriptor limit (ulimit -n) or lower "
 		       "max_connections";
+	case DBR_E_NOTLOADED:
+		return "retry once the mapping store's table has loaded (is "
+		       "the store's source reachable?)";
 	default: return "";
 	}
 }
@@ -96,7 +99,8 @@ void dbr__error_classify(struct dbr_error *err)
 	}
 	err->retryable =
 		err->code == DBR_E_CONN || err->code == DBR_E_TIMEOUT ||
-		err->code == DBR_E_UNAVAILABLE || err->code == DBR_E_RESOURCE;
+		err->code == DBR_E_UNAVAILABLE || err->code == DBR_E_RESOURCE ||
+		err->code == DBR_E_NOTLOADED;
 	err->hint = hint_of(err->code);
 }
 

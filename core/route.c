@@ -26,10 +26,13 @@ DBR_COLD int dbr__route_refused(const struct dbr__snap *sn, int64_t chat,
 				      "chat %lld: the mapping store's table "
 				      "is not loaded yet",
 				      (long long)chat);
-	return dbr__error_set(err, rc, sn->names[name],
-			      "chat %lld: the mapping store maps it to "
-			      "source '%s', which this configuration lacks",
-			      (long long)chat, sn->names[name]);
+	dbr__error_set(err, rc, sn->names[name],
+		       "chat %lld: the mapping store maps it to source '%s', "
+		       "which this configuration lacks",
+		       (long long)chat, sn->names[name]);
+	dbr__error_hint(err, "add the source to the configuration, or map "
+			     "the chat to a source it has");
+	return rc;
 }
 
 int dbr__route_named(const struct dbr__config *cfg, const char *source,

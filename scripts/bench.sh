@@ -18,8 +18,18 @@ trap 'exit 1' INT TERM
 dbr_pg_start
 dbr_mysql_start
 dbr_redis_start
-echo "== dbroute-bench $* ($(nproc) cores, $(uname -m))"
-"$build/bench/dbroute-bench" "$@"
+# Each network workload's client and server on one CPU: a loopback round
+# trip is 8-15 us within one core here and 85-120 us across cores, so an
+# unpinned run measures where the scheduler put them. The servers are
+# pinned here (PostgreSQL's backends, forked later, inherit the
+# postmaster's affinity), the client by dbroute-bench --pin, around its
+# network workloads only.
+pin=0
+taskset -p -c $pin "$(head -n 1 "$DBR_PG_DIR/data/postmaster.pid")" >/dev/null
+taskset -a -p -c $pin "$(cat "$DBR_REDIS_DIR/redis.pid")" >/dev/null
+echo "== dbroute-bench $* ($(nproc) cores, $(uname -m); network workloads" \
+	"pinned to CPU $pin)"
+"$build/bench/dbroute-bench" --pin $pin "$@"
 # Routing through a mapping store's snapshot (its own program: it loads the
 # store's table through the core's internal calls). Only --only and
 # --iterations apply to it.

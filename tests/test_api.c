@@ -86,7 +86,7 @@ static void test_api__every_category_classified(void **state)
 		{ DBR_E_MISUSE, false },     { DBR_E_UNSUPPORTED, false },
 		{ DBR_E_ABI, false },	     { DBR_E_READONLY, false },
 		{ DBR_E_NOTFOUND, false },   { DBR_E_UNAVAILABLE, true },
-		{ DBR_E_RESOURCE, true },
+		{ DBR_E_RESOURCE, true },    { DBR_E_NOTLOADED, true },
 	};
 	struct dbr_error err;
 	size_t i;

@@ -116,6 +116,7 @@ static void test_snapshot__not_loaded_refuses_chats(void **state)
 	assert_int_equal(err.code, DBR_E_NOTLOADED);
 	assert_string_equal(err.message, "chat 5: the mapping store's table "
 					 "is not loaded yet");
+	assert_true(err.retryable);
 	assert_int_equal(dbr_tx_begin(h->db, 6, &tx, &err), DBR_E_NOTLOADED);
 	assert_null(tx);
 	assert_string_equal(dbr_strerror(DBR_E_NOTLOADED),
@@ -163,6 +164,9 @@ static void test_snapshot__store_order_and_overlay(void **state)
 			    "chat 7: the mapping store maps it to source "
 			    "'ghost', which this configuration lacks");
 	assert_string_equal(err.source, "ghost");
+	assert_false(err.retryable);
+	assert_string_equal(err.hint, "add the source to the configuration, "
+				      "or map the chat to a source it has");
 	/* The operation runs where the store says. */
 	assert_int_equal(dbr_query(h->db, 6, "SELECT 1", NULL, 0, &res, &err),
 			 DBR_OK);
