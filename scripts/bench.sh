@@ -22,10 +22,11 @@ dbr_redis_start
 # trip is 8-15 us within one core here and 85-120 us across cores, so an
 # unpinned run measures where the scheduler put them. The servers are
 # pinned here (PostgreSQL's backends, forked later, inherit the
-# postmaster's affinity), the client by dbroute-bench --pin, around its
+# postmaster's affinity; MariaDB's and Redis's threads, all of them), the client by dbroute-bench --pin, around its
 # network workloads only.
 pin=0
 taskset -p -c $pin "$(head -n 1 "$DBR_PG_DIR/data/postmaster.pid")" >/dev/null
+taskset -a -p -c $pin "$(cat "$DBR_MYSQL_DIR/mariadbd.pid")" >/dev/null
 taskset -a -p -c $pin "$(cat "$DBR_REDIS_DIR/redis.pid")" >/dev/null
 echo "== dbroute-bench $* ($(nproc) cores, $(uname -m); network workloads" \
 	"pinned to CPU $pin)"
