@@ -292,7 +292,7 @@ static int read_rows(struct run *r, struct dbr_error *err)
 			return DBR_OK;
 		}
 	} else {
-		rc = dbr__pool_acquire(&r->db->pools[r->src->index], &pc, err);
+		rc = dbr__pool_acquire(&r->src->rt->pool, &pc, err);
 		if (!rc)
 			dc = pc->dc;
 	}
