@@ -54,8 +54,8 @@ static void relay_table(void *ud, const struct dbr_table_info *in)
 		r->fn(r->ud, &t);
 }
 
-int dbr__catalog_tables(struct dbr *db, struct dbr_source_config *s,
-			dbr_table_fn fn, void *ud, struct dbr_error *err)
+int dbr__catalog_tables(struct dbr_source_config *s, dbr_table_fn fn, void *ud,
+			struct dbr_error *err)
 {
 	struct relay r = { fn, ud, NULL, 0, false };
 	struct dbr__pconn *c;

@@ -20,8 +20,8 @@ struct dbr_source_config;
  * when the driver cannot list tables, DBR_E_NOMEM, or the source's error
  * (its message names the source).
  */
-int dbr__catalog_tables(struct dbr *db, struct dbr_source_config *s,
-			dbr_table_fn fn, void *ud, struct dbr_error *err);
+int dbr__catalog_tables(struct dbr_source_config *s, dbr_table_fn fn, void *ud,
+			struct dbr_error *err);
 
 /* Whether a table is dbroute's own (dbroute_*, _dbroute_*): never a chat
  * table. */

@@ -664,7 +664,7 @@ static int chat_tables(struct dbr *db, struct dbr_source_config *s,
 	if (!t->present)
 		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
 	if (s->drv->vt.list_tables) {
-		rc = dbr__catalog_tables(db, s, on_table, t, err);
+		rc = dbr__catalog_tables(s, on_table, t, err);
 		if (rc)
 			return rc;
 	} else {

@@ -443,8 +443,7 @@ static void test_mapstore__catalog_lists_tables(void **state)
 		}
 		memset(&s, 0, sizeof(s));
 		assert_int_equal(
-			dbr__catalog_tables(e.db,
-					    dbr__config_source(e.db->cfg, "st"),
+			dbr__catalog_tables(dbr__config_source(e.db->cfg, "st"),
 					    on_table, &s, &err),
 			DBR_OK);
 		if (e.pg)
