@@ -99,8 +99,7 @@ static void note_diverted(struct dbr_result *res)
 		return;
 	vt->finish(res->dc);
 	if (!vt->wrote || vt->wrote(res->dc))
-		dbr__health_remember(&res->from->rt->health,
-				     res->chat);
+		dbr__health_remember(&res->from->rt->health, res->chat);
 }
 
 /* Step a result the core holds as its object. */
@@ -291,8 +290,8 @@ static DBR_INLINE int take(struct dbr *db, struct dbr_source_config *s,
 static DBR_INLINE int route_take(struct dbr *db, const char *source,
 				 const char *scope, int64_t chat, bool by_chat,
 				 bool divert, struct dbr__pconn **pc,
-				 struct dbr_source_config **from, uint64_t *sent,
-				 struct dbr_error *err)
+				 struct dbr_source_config **from,
+				 uint64_t *sent, struct dbr_error *err)
 {
 	struct dbr__ebr_rec *rec = dbr__ebr_enter();
 	struct dbr_source_config *s;
