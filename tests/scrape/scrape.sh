@@ -98,7 +98,8 @@ want_ops = {
 for s in ("lite1", "lite2", "pg", "cache"):
     want_ops[(s, "transaction")] = 0
     want_ops[(s, "fanout")] = 0
-want_route = {"explicit": 27, "mapped": 6, "default": 6, "scope": 0}
+want_route = {"explicit": 27, "mapped": 6, "default": 6, "scope": 0,
+              "store": 0}
 
 
 def query(q):
