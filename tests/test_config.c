@@ -173,6 +173,53 @@ static void test_config__full_values(void **state)
 }
 
 /*
+ * [mapping], [move] and [table.NAME] read back: the store's index, the
+ * seconds, the convention's column and each table's own or inherited
+ * column. (Not in good_full.ini: a handle opened on a store reads it.)
+ */
+static void test_config__mapping_values(void **state)
+{
+	static const char text[] =
+		"[database]\ndefault_source = a\n"
+		"[source.a]\ntype = sqlite\npath = a.db\n"
+		"[source.b]\ntype = sqlite\npath = b.db\n"
+		"[mapping]\nstore = b\npoll_interval = 0.25\nmax_age = 30\n"
+		"[move]\nchat_column = room\n"
+		"[table.messages]\n"
+		"[table.app.members]\nchat_column = group_id\n";
+	struct dbr__logger log = { NULL, NULL, DBR_LOG_WARN };
+	struct dbr__config *cfg;
+	struct dbr_error err;
+	char *dir = t_tmpdir(), *path = t_write(dir, "m.ini", text);
+
+	(void)state;
+	assert_int_equal(dbr__config_load(path, &log, &cfg, &err), DBR_OK);
+	assert_true(cfg->has_store);
+	assert_string_equal(cfg->sources[cfg->store].name, "b");
+	assert_true(cfg->poll_interval == 0.25);
+	assert_true(cfg->max_age == 30);
+	assert_string_equal(cfg->chat_column, "room");
+	assert_int_equal(cfg->ntables, 2);
+	assert_string_equal(cfg->tables[0].name, "messages");
+	assert_string_equal(cfg->tables[0].chat_column, "room");
+	assert_string_equal(cfg->tables[1].name, "app.members");
+	assert_string_equal(cfg->tables[1].chat_column, "group_id");
+	dbr__config_free(cfg);
+	/* Without the sections: no store, the defaults. */
+	free(path);
+	path = t_write(dir, "m.ini",
+		       "[source.a]\ntype = sqlite\npath = a.db\n");
+	assert_int_equal(dbr__config_load(path, &log, &cfg, &err), DBR_OK);
+	assert_false(cfg->has_store);
+	assert_string_equal(cfg->chat_column, "chat_id");
+	assert_int_equal(cfg->ntables, 0);
+	dbr__config_free(cfg);
+	t_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
+/*
  * The largest values accepted (good_limits.ini; one more of each is in a
  * bad_*_limit.ini): max_connections = 10000, a Redis port = 65535, a
  * 63-byte source name, which an error reports whole.
@@ -644,6 +691,7 @@ int main(void)
 		cmocka_unit_test(test_config__bad_files_report_file_line),
 		cmocka_unit_test(test_config__good_files_load),
 		cmocka_unit_test(test_config__full_values),
+		cmocka_unit_test(test_config__mapping_values),
 		cmocka_unit_test(test_config__limits),
 		cmocka_unit_test(test_config__crlf_and_bom),
 		cmocka_unit_test(test_config__inline_comments),

@@ -552,6 +552,7 @@ static void test_mapstore__cli(void **state)
 	assert_int_equal(
 		t_run_cli(e.dir, "mapping set -c map.ini -5 b", &out, &err), 2);
 	assert_non_null(strstr(err, "--reason"));
+	assert_non_null(strstr(err, "Try 'dbroute mapping --help'."));
 	assert_int_equal(t_run_cli(e.dir,
 				   "mapping set -c map.ini -5 b --reason 'r 1'",
 				   &out, &err),

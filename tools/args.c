@@ -11,6 +11,8 @@
 #include "cli.h"
 #include "output.h"
 
+const char *usage_help = "dbroute --help";
+
 int fail_usage(const char *fmt, const char *arg)
 {
 	int n = snprintf(NULL, 0, fmt, arg);
@@ -23,7 +25,7 @@ int fail_usage(const char *fmt, const char *arg)
 	} else {
 		out_error("dbroute: ", "out of memory");
 	}
-	fputs("Try 'dbroute --help'.\n", stderr);
+	fprintf(stderr, "Try '%s'.\n", usage_help);
 	return EXIT_USAGE;
 }
 

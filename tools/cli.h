@@ -42,6 +42,9 @@ struct args {
 	size_t nparams;
 };
 
+/* The help fail_usage() points to: "dbroute --help" or a command's. */
+extern const char *usage_help;
+
 /* Print "dbroute: " fmt (with arg) and a hint; returns EXIT_USAGE. */
 int fail_usage(const char *fmt, const char *arg);
 

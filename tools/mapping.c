@@ -277,9 +277,7 @@ static int check_mapping_args(const struct args *a, const char *sub)
 	    a->distinct || a->partial || a->sequential || a->with_source ||
 	    a->file || a->single_tx || a->dir || a->to_text || a->force_text ||
 	    a->dry_run || a->allow_changed || a->nsources > 1)
-		return fail_usage("mapping %s: unexpected option (see dbroute "
-				  "mapping --help)",
-				  sub);
+		return fail_usage("mapping %s: unexpected option", sub);
 	if (a->npos != want)
 		return fail_usage(want == 1   ? "mapping %s takes no argument"
 				  : want == 2 ? "mapping %s needs CHAT"
@@ -325,6 +323,7 @@ int cmd_mapping(const struct args *a)
 	size_t i;
 	int rc;
 
+	usage_help = "dbroute mapping --help";
 	for (i = 0; sub && i < sizeof(subs) / sizeof(*subs); i++)
 		if (!strcmp(sub, subs[i]))
 			break;
