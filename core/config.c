@@ -47,6 +47,15 @@ static const struct dbr_option_decl database_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
+/* The keys of [audit]. */
+enum { AUDIT_FILE, AUDIT_COUNT };
+
+static const struct dbr_option_decl audit_keys[] = {
+	{ "file", DBR_OPT_PATH, 0, 0, 0, NULL, NULL,
+	  "the JSON-lines audit file (relative: to this file's folder)" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
 static const struct dbr_option_decl source_keys[] = {
 	{ "type", DBR_OPT_TEXT, DBR_OPT_REQUIRED, 0, 0, NULL, NULL,
 	  "the driver: sqlite, or a plugin's name" },
@@ -111,6 +120,7 @@ enum section {
 	SEC_STORE, /* [mapping] */
 	SEC_MOVE,
 	SEC_TABLE,
+	SEC_AUDIT,
 	SEC_UNKNOWN
 };
 
@@ -126,6 +136,7 @@ struct parse {
 	struct rawsec store, move;
 	struct rawsec *tabraw; /* one per [table.NAME] */
 	size_t tabcap, tabrawcap;
+	struct rawsec audit;
 	struct rawsec *srcraw; /* one per source */
 	size_t srccap, rawcap;
 	struct mapping *maps;
@@ -253,7 +264,7 @@ static size_t *raw_firsts(struct parse *p, const struct rawsec *sec)
 static const char *const section_names[] = { "database",     "scopes",
 					     "chat_mapping", "source.NAME",
 					     "mapping",	     "move",
-					     "table.NAME" };
+					     "table.NAME",   "audit" };
 
 /* Whether s is an SQL identifier that needs no quoting: a letter or '_',
  * then letters, digits or '_', at most 63 in all. */
@@ -395,9 +406,11 @@ static void on_section(void *ud, const char *name, int line)
 		sec = SEC_STORE;
 	else if (!strcmp(name, "move"))
 		sec = SEC_MOVE;
+	else if (!strcmp(name, "audit"))
+		sec = SEC_AUDIT;
 	p->sec = sec;
 	if (sec == SEC_UNKNOWN) {
-		hint = dbr__suggest(name, section_names, 7);
+		hint = dbr__suggest(name, section_names, 8);
 		if (hint)
 			dbr__diag_add(
 				&p->diags, line,
@@ -407,8 +420,8 @@ static void on_section(void *ud, const char *name, int line)
 			dbr__diag_add(&p->diags, line,
 				      "unknown section [%s]; expected "
 				      "[database], [source.NAME], [scopes], "
-				      "[chat_mapping], [mapping], [move] or "
-				      "[table.NAME]",
+				      "[chat_mapping], [mapping], [move], "
+				      "[table.NAME] or [audit]",
 				      name);
 		return;
 	}
@@ -528,6 +541,7 @@ static void on_key(void *ud, const char *key, const char *value, int line)
 	case SEC_TABLE:
 		raw_add(p, &p->tabraw[p->cfg->ntables - 1], key, value, line);
 		break;
+	case SEC_AUDIT: raw_add(p, &p->audit, key, value, line); break;
 	case SEC_UNKNOWN: break; /* the section itself was reported */
 	}
 }
@@ -791,6 +805,20 @@ static void check_database(struct parse *p, struct dbr__optval *v)
 	}
 }
 
+/* [audit]: the file's path, resolved against the INI's folder. */
+static void check_audit(struct parse *p)
+{
+	struct dbr__optval v[AUDIT_COUNT];
+	size_t i;
+
+	memset(v, 0, sizeof(v));
+	parse_keys(p, &p->audit, "[audit]", audit_keys, v, NULL, NULL, false);
+	p->cfg->audit_file = v[AUDIT_FILE].text;
+	v[AUDIT_FILE].text = NULL;
+	for (i = 0; i < AUDIT_COUNT; i++)
+		dbr__optval_release(&v[i]);
+}
+
 static void check_scopes(struct parse *p)
 {
 	struct dbr__config *cfg = p->cfg;
@@ -1010,6 +1038,7 @@ static void parse_release(struct parse *p)
 	for (i = 0; p->tabraw && i < p->cfg->ntables; i++)
 		raw_release(&p->tabraw[i]);
 	dbr__free(p->tabraw);
+	raw_release(&p->audit);
 	for (i = 0; p->srcraw && i < p->cfg->nsources; i++)
 		raw_release(&p->srcraw[i]);
 	dbr__free(p->srcraw);
@@ -1070,6 +1099,7 @@ static void check_all(struct parse *p, int nlines)
 	check_mappings(p);
 	check_store(p);
 	check_tables(p);
+	check_audit(p);
 	for (i = 0; i < DB_COUNT; i++)
 		dbr__optval_release(&dbv[i]);
 }
@@ -1156,6 +1186,7 @@ void dbr__config_free(struct dbr__config *cfg)
 	dbr__free(cfg->tables);
 	dbr__free(cfg->chat_column);
 	dbr__free(cfg->plugin_dir);
+	dbr__free(cfg->audit_file);
 	dbr__free(cfg->path);
 	dbr__free(cfg->dir);
 	dbr__free(cfg);

@@ -91,9 +91,13 @@ int dbr__failover_take(struct dbr *db, struct dbr_source_config *s,
 		/* Nothing was sent: run it on the default source instead. */
 		rc = take_from(db, def, by, pc, err);
 		if (!rc) {
+			uint64_t n = dbr__health_diverted(
+				health_of(db, s), &db->log, s->name, def->name);
+
 			*from = s;
-			dbr__health_diverted(health_of(db, s), &db->log,
-					     s->name, def->name);
+			if (n && dbr__audit_on(&db->audit))
+				dbr__audit_diverted(&db->audit, s->name,
+						    def->name, n);
 			return DBR_OK;
 		}
 	}
@@ -122,4 +126,19 @@ void dbr__failover_lost(struct dbr *db, struct dbr_source_config *s)
 	dbr__error_source(&err, s->name);
 	dbr__health_down(health_of(db, s), &db->log, s->name,
 			 db->cfg->retry_interval, &err);
+}
+
+void dbr__failover_flush(struct dbr *db)
+{
+	const struct dbr__config *cfg = db->cfg;
+	const char *def = cfg->sources[cfg->default_source].name;
+	uint64_t n;
+	size_t i;
+
+	for (i = 0; i < cfg->nsources; i++) {
+		n = dbr__health_divert_flush(&cfg->sources[i].rt->health);
+		if (n && dbr__audit_on(&db->audit))
+			dbr__audit_diverted(&db->audit, cfg->sources[i].name,
+					    def, n);
+	}
 }

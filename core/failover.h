@@ -29,4 +29,10 @@ int dbr__failover_take(struct dbr *db, struct dbr_source_config *s,
  */
 void dbr__failover_lost(struct dbr *db, struct dbr_source_config *s);
 
+/*
+ * The handle closes: each source's diversions that no log line or audit
+ * event has counted yet are raised as one DBR_AUDIT_DIVERTED event.
+ */
+void dbr__failover_flush(struct dbr *db);
+
 #endif /* DBR_FAILOVER_H */

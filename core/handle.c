@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "failover.h"
 #include "route.h"
 #include "option.h"
 
@@ -39,6 +40,7 @@ static void handle_free(struct dbr *db, size_t n, bool pool_only)
 		dbr__free(rt);
 	}
 	dbr__config_free(db->cfg);
+	dbr__audit_release(&db->audit);
 	dbr__free(db);
 }
 
@@ -72,7 +74,7 @@ static int open_sources(struct dbr *db, size_t *n, bool *pool_only,
 int dbr_open(struct dbr **out, const char *config_path,
 	     const struct dbr_open_options *opts, struct dbr_error *err)
 {
-	struct dbr_open_options o = { sizeof(o), NULL, NULL, 0 };
+	struct dbr_open_options o = { .size = sizeof(o) };
 	struct dbr *db;
 	size_t n = 0;
 	bool pool_only = false;
@@ -101,11 +103,20 @@ int dbr_open(struct dbr **out, const char *config_path,
 	db->log.ud = o.log_ud;
 	db->log.level = o.log_level ? o.log_level : DBR_LOG_WARN;
 	atomic_init(&db->misses, 0);
+	if (dbr__audit_init(&db->audit, o.audit_fn, o.audit_ud, &db->log)) {
+		dbr__free(db);
+		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	}
 	rc = dbr__config_load(config_path, &db->log, &db->cfg, err);
 	if (rc)
 		goto fail;
 	if (!o.log_level)
 		db->log.level = db->cfg->log_level;
+	if (db->cfg->audit_file &&
+	    dbr__audit_file(&db->audit, db->cfg->audit_file)) {
+		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+		goto fail;
+	}
 	rc = open_sources(db, &n, &pool_only, err);
 	if (rc)
 		goto fail;
@@ -129,8 +140,10 @@ fail:
 
 void dbr_close(struct dbr *db)
 {
-	if (db)
-		handle_free(db, db->cfg->nsources, false);
+	if (!db)
+		return;
+	dbr__failover_flush(db);
+	handle_free(db, db->cfg->nsources, false);
 }
 
 int dbr_chat_parse(const char *text, int64_t *chat)

@@ -7,6 +7,7 @@
 
 #include <stdatomic.h>
 
+#include "audit.h"
 #include "config.h"
 #include "health.h"
 #include "pool.h"
@@ -28,6 +29,7 @@ struct dbr {
 	struct dbr__config *cfg;     /* the configuration opened; owned */
 	struct dbr__snaps snaps;     /* what routing reads (snapshot.h) */
 	atomic_uint_fast64_t misses; /* chats that fell to the default */
+	struct dbr__audit audit;
 };
 
 #endif /* DBR_HANDLE_H */

@@ -125,8 +125,9 @@ void dbr__health_remember(struct dbr__health *h, int64_t chat)
 	pthread_mutex_unlock(&h->mu);
 }
 
-void dbr__health_diverted(struct dbr__health *h, const struct dbr__logger *log,
-			  const char *source, const char *to)
+uint64_t dbr__health_diverted(struct dbr__health *h,
+			      const struct dbr__logger *log, const char *source,
+			      const char *to)
 {
 	uint64_t n = 0;
 	double now = dbr__now();
@@ -145,4 +146,16 @@ void dbr__health_diverted(struct dbr__health *h, const struct dbr__logger *log,
 			 "unavailable: %llu operations diverted to '%s' "
 			 "(logged at most every %g s)",
 			 (unsigned long long)n, to, DBR__DIVERT_LOG_SECONDS);
+	return n;
+}
+
+uint64_t dbr__health_divert_flush(struct dbr__health *h)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&h->mu);
+	n = h->divert_unlogged;
+	h->divert_unlogged = 0;
+	pthread_mutex_unlock(&h->mu);
+	return n;
 }

@@ -80,10 +80,16 @@ void dbr__health_error(struct dbr__health *h, bool no_connection, int code,
 
 /*
  * Count an operation diverted from this source to `to`. Logs at most one
- * line per DBR__DIVERT_LOG_SECONDS.
+ * line per DBR__DIVERT_LOG_SECONDS; returns the count that line gave (the
+ * operations diverted since the previous line), else 0.
  */
-void dbr__health_diverted(struct dbr__health *h, const struct dbr__logger *log,
-			  const char *source, const char *to);
+uint64_t dbr__health_diverted(struct dbr__health *h,
+			      const struct dbr__logger *log, const char *source,
+			      const char *to);
+
+/* The operations diverted since the last line, which none will log now
+ * (the handle closes): returned and reset. */
+uint64_t dbr__health_divert_flush(struct dbr__health *h);
 
 /* Remember a chat whose write was diverted (a bounded list). */
 void dbr__health_remember(struct dbr__health *h, int64_t chat);

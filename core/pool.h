@@ -209,6 +209,13 @@ static inline bool dbr__gen_claim(const void *p, uintptr_t kind, void **obj)
  * The state a query keeps while its result is open. One per pooled
  * connection, so that running a statement allocates nothing.
  */
+/* What the core must learn when a result's statement ends: whether it
+ * wrote (query.c, note_writes). */
+enum dbr__result_notes {
+	DBR__NOTE_DIVERTED = 1u << 0, /* a chat's diverted operation */
+	DBR__NOTE_AUDIT = 1u << 1     /* on a named source, audited */
+};
+
 struct dbr_result {
 	struct dbr__gen gen;	  /* first: see dbr__gen_check() */
 	struct dbr__merge *merge; /* a fan-out's merged cursor, else NULL */
@@ -221,6 +228,7 @@ struct dbr_result {
 	int64_t chat;
 	size_t ncols;
 	bool has_chat;
+	uint8_t notes;	      /* enum dbr__result_notes: asked at its end */
 	bool row;	      /* positioned on a row */
 	bool done;	      /* the cursor reached its end */
 	struct dbr_error err; /* the last failure of a call on it */

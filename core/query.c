@@ -87,19 +87,58 @@ static void failed(struct dbr *db, struct dbr__pconn *pc, int rc,
 }
 
 /*
- * A diverted operation that may have written is remembered by its chat,
- * to be moved back later: the driver says, after its statement ended,
- * unless it cannot tell (then every diverted statement counts).
+ * Writes the core must know of (enum dbr__result_notes): a diverted
+ * operation of a chat that may have written is remembered by its chat, to
+ * be moved back later; a statement on an explicitly named source that may
+ * have written is audited, when auditing is on. For an operation diverted
+ * from `from` or run on a named source: which of the two apply, the
+ * driver told to learn exactly whether the statement writes. Off the
+ * common path: a chat's operation on its own source never comes here.
  */
-static void note_diverted(struct dbr_result *res)
+static DBR_NOINLINE unsigned notes_for(struct dbr *db, struct dbr__pconn *pc,
+				       const struct dbr_source_config *from,
+				       bool by_chat)
+{
+	const struct dbr_driver *vt = &source_of(pc)->drv->vt;
+	unsigned notes = 0;
+
+	if (from && by_chat)
+		notes |= DBR__NOTE_DIVERTED;
+	if (!from && dbr__audit_on(&db->audit))
+		notes |= DBR__NOTE_AUDIT;
+	if ((from || notes) && vt->track_writes)
+		vt->track_writes(pc->dc);
+	return notes;
+}
+
+/* A statement with `notes` wrote, or may have: remembered, audited. */
+static void noted_write(struct dbr *db, unsigned notes,
+			const struct dbr_source_config *from, int64_t chat,
+			const struct dbr_source_config *s)
+{
+	if (notes & DBR__NOTE_DIVERTED)
+		dbr__health_remember(&from->rt->health, chat);
+	if (notes & DBR__NOTE_AUDIT)
+		dbr__audit_explicit_write(&db->audit, s->name);
+}
+
+/* The statement of a result with notes ended: did it write? The driver
+ * says, unless it cannot tell (then every such statement counts). */
+static DBR_NOINLINE void notes_ended(struct dbr_result *res)
 {
 	const struct dbr_driver *vt = res->vt;
 
-	if (!res->from || !res->has_chat)
-		return;
 	vt->finish(res->dc);
 	if (!vt->wrote || vt->wrote(res->dc))
-		dbr__health_remember(&res->from->rt->health, res->chat);
+		noted_write(res->db, res->notes, res->from, res->chat,
+			    source_of(res->pc));
+}
+
+/* Inlined: every result's end passes here, and few have notes. */
+static DBR_INLINE void note_writes(struct dbr_result *res)
+{
+	if (DBR_UNLIKELY(res->notes))
+		notes_ended(res);
 }
 
 /* Step a result the core holds as its object. */
@@ -183,6 +222,7 @@ static DBR_INLINE int run(struct dbr *db, struct dbr__pconn *pc,
 	res->tx = tx;
 	res->from = NULL;
 	res->has_chat = false;
+	res->notes = 0;
 	res->row = false;
 	res->done = false;
 	res->err.code = DBR_OK;
@@ -204,7 +244,7 @@ static DBR_INLINE void result_end(struct dbr_result *res, bool claimed)
 		dbr__merge_free(res);
 		return;
 	}
-	note_diverted(res);
+	note_writes(res);
 	dbr__metrics_ended(&res->pc->m);
 	if (res->has_chat && res->pc->pool->metrics)
 		dbr__metrics_chat(&res->pc->m, res->chat);
@@ -323,6 +363,7 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 	struct dbr_error local;
 	struct dbr__pconn *pc;
 	uint64_t sent;
+	unsigned notes;
 	int rc;
 
 	if (!err)
@@ -334,14 +375,14 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 			&sent, err);
 	if (rc)
 		return rc;
-	if (from && source_of(pc)->drv->vt.track_writes)
-		source_of(pc)->drv->vt.track_writes(pc->dc);
+	/* A named source is never diverted from. */
+	notes = DBR_UNLIKELY(from || source) ? notes_for(db, pc, from, by_chat)
+					     : 0;
 	rc = run(db, pc, NULL, -1, sent, sql, params, nparams, &res, err);
 	if (rc) {
 		/* A lost link or a timeout may hide a write that was made. */
-		if (from && by_chat &&
-		    (rc == DBR_E_CONN || rc == DBR_E_TIMEOUT))
-			dbr__health_remember(&from->rt->health, chat);
+		if (notes && (rc == DBR_E_CONN || rc == DBR_E_TIMEOUT))
+			noted_write(db, notes, from, chat, source_of(pc));
 		if (by_chat && pc->pool->metrics)
 			dbr__metrics_chat(&pc->m, chat);
 		dbr__pool_put(pc);
@@ -350,6 +391,7 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 	res->from = from;
 	res->chat = chat;
 	res->has_chat = by_chat;
+	res->notes = notes;
 	return deliver(res, out, err);
 }
 

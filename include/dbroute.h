@@ -181,6 +181,70 @@ enum dbr_log_level {
 typedef void (*dbr_log_fn)(void *ud, int level, const char *source,
 			   const char *message);
 
+/** What a struct dbr_audit_event reports (docs/operations.md, "Audit"). */
+enum dbr_audit_kind {
+	/** Operations routed to an unavailable source ran on the default
+	 * source (its fallback policy): at most one event per source per
+	 * 10 s, counting them. */
+	DBR_AUDIT_DIVERTED = 1,
+	/** A statement sent to a source named by the caller
+	 * (dbr_query_source()) may have written. */
+	DBR_AUDIT_EXPLICIT_WRITE = 2,
+	/** The configuration was reloaded, or a reload was refused
+	 * (defined for configuration reload; not raised yet). */
+	DBR_AUDIT_RELOAD = 3,
+	/** A new version of the mapping store was seen (defined for a
+	 * handle that follows the store; not raised yet). */
+	DBR_AUDIT_MAPPING = 4
+};
+
+/**
+ * One run-time audit event, passed to the audit hook of struct
+ * dbr_open_options and written as one JSON line to `[audit] file`.
+ * Fields a kind does not use are 0 or NULL. Fields are only appended;
+ * `size` is this library's sizeof.
+ *
+ * Ownership: the struct and everything it points to are borrowed, valid
+ * until the hook returns; copy what you keep. Since: 0.4.
+ */
+struct dbr_audit_event {
+	size_t size;	 /**< sizeof(struct dbr_audit_event) */
+	int kind;	 /**< enum dbr_audit_kind */
+	int64_t time_ms; /**< when: Unix time in milliseconds */
+	/** DIVERTED: the unavailable source; EXPLICIT_WRITE: the source
+	 * written */
+	const char *source;
+	/** DIVERTED: the source the operations ran on */
+	const char *to;
+	/** DIVERTED: operations diverted since the source's last event
+	 * (or since the handle opened) */
+	uint64_t count;
+	/** MAPPING: the version now held */
+	int64_t version;
+	/** MAPPING: the chats whose route changed, nchats of them */
+	const int64_t *chats;
+	size_t nchats;
+	/** RELOAD: the configuration file */
+	const char *path;
+	/** RELOAD: DBR_OK when applied, else the status it was refused
+	 * with (`message` says why) */
+	int status;
+	/** RELOAD: the sources added, removed and changed, each list ended
+	 * by NULL (NULL: none) */
+	const char *const *added;
+	const char *const *removed;
+	const char *const *changed;
+	/** RELOAD refused: why; otherwise NULL */
+	const char *message;
+};
+
+/**
+ * An audit hook (struct dbr_open_options). It is called from any thread
+ * that caused the event, maybe from several at once: it must be
+ * thread-safe, return quickly, and must not call back into dbroute.
+ */
+typedef void (*dbr_audit_fn)(void *ud, const struct dbr_audit_event *ev);
+
 /**
  * Options for dbr_open(). Set `size` to sizeof(struct dbr_open_options);
  * later versions only append fields, so an old caller stays valid.
@@ -190,6 +254,10 @@ struct dbr_open_options {
 	dbr_log_fn log_fn; /**< NULL: warnings and errors go to stderr */
 	void *log_ud;	   /**< passed to log_fn */
 	int log_level;	   /**< 0: the configuration's log_level */
+	/** since 0.4: the audit hook, or NULL (then events only reach
+	 * `[audit] file`, when set) */
+	dbr_audit_fn audit_fn;
+	void *audit_ud; /**< since 0.4: passed to audit_fn */
 };
 
 /** What a source is and can do (dbr_source_info()). */
@@ -1040,6 +1108,40 @@ DBR_API int dbr_default_source(struct dbr *db, char *source, size_t cap);
 DBR_API int dbr_set_allocator(void *(*malloc_fn)(size_t),
 			      void *(*realloc_fn)(void *, size_t),
 			      void (*free_fn)(void *));
+
+/**
+ * The audit trail's counters (dbr_audit_stats()). Set `size` to
+ * sizeof(struct dbr_audit_stats); later versions only append fields.
+ */
+struct dbr_audit_stats {
+	size_t size;	  /**< sizeof(struct dbr_audit_stats) */
+	uint64_t events;  /**< events raised since the handle opened */
+	uint64_t written; /**< records written to `[audit] file` */
+	/** records `[audit] file` could not take (not open, full, a FIFO
+	 * without a reader...): lost, each counted once */
+	uint64_t failed;
+};
+
+/**
+ * The audit trail's counters, copied.
+ *
+ * @param db the handle
+ * @param out receives the counters; out->size must be set; only
+ *        min(out->size, this library's sizeof) bytes are written
+ * @return DBR_OK, or DBR_E_MISUSE (db or out NULL, out->size smaller
+ *   than 0.4's struct)
+ * Thread-safety: any thread. Since: 0.4.
+ */
+DBR_API int dbr_audit_stats(struct dbr *db, struct dbr_audit_stats *out);
+
+/**
+ * The name of an audit event kind ("diverted", "explicit_write",
+ * "reload", "mapping"), as the audit file's "event" field.
+ *
+ * @return static text, or "?" for an unknown kind
+ * Thread-safety: any thread. Since: 0.4.
+ */
+DBR_API const char *dbr_audit_kind_name(int kind);
 
 /* Schema migrations (docs/migrations.md). */
 

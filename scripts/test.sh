@@ -102,7 +102,8 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 # The suites that run threads, under ThreadSanitizer.
 TSAN_OPTIONS=halt_on_error=1 \
 	run_suite "$DBR_ROOT/build-tsan" \
-	"pool|integration|health|conformance|postgres|mysql|redis|faults|fanout|misuse|metrics|snapshot" -- \
+	"pool|integration|health|conformance|postgres|mysql|redis|faults|fanout|misuse|metrics|snapshot|audit" \
+	-- \
 	-DCMAKE_BUILD_TYPE=Debug -DDBR_TSAN=ON
 # Install, then build an application against the installed copy both ways.
 # Everything installed runs from another folder (/) with neither

@@ -146,6 +146,7 @@ static void test_config__full_values(void **state)
 	assert_int_equal(cfg->fallback, DBR__FALLBACK_NONE);
 	assert_true(cfg->retry_interval == 2.5);
 	assert_int_equal(cfg->log_level, DBR_LOG_ERROR);
+	assert_string_equal(cfg->audit_file, "/dev/null");
 	s = dbr__config_source(cfg, "primary");
 	assert_non_null(s);
 	assert_true(s->timeout == 0.5);

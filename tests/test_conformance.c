@@ -139,8 +139,9 @@ static int two_connections(void)
 
 static int setup(void **state)
 {
-	struct dbr_open_options o = { sizeof(o), t_count_cache_misses, NULL,
-				      DBR_LOG_DEBUG };
+	struct dbr_open_options o = { .size = sizeof(o),
+				      .log_fn = t_count_cache_misses,
+				      .log_level = DBR_LOG_DEBUG };
 	struct dbr_error err;
 	char sql[512], *path = NULL;
 

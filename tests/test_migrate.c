@@ -744,7 +744,9 @@ static void log_line(void *ud, int level, const char *source, const char *msg)
 /* The sources of open_sources(NULL) on a handle that logs into logged. */
 static struct dbr *open_logged(void)
 {
-	struct dbr_open_options o = { sizeof(o), log_line, NULL, DBR_LOG_WARN };
+	struct dbr_open_options o = { .size = sizeof(o),
+				      .log_fn = log_line,
+				      .log_level = DBR_LOG_WARN };
 	char *path;
 	struct dbr *db;
 

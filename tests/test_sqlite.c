@@ -30,8 +30,9 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct dbr_open_options o = { sizeof(o), t_count_cache_misses, NULL,
-				      DBR_LOG_DEBUG };
+	struct dbr_open_options o = { .size = sizeof(o),
+				      .log_fn = t_count_cache_misses,
+				      .log_level = DBR_LOG_DEBUG };
 	struct dbr_error err;
 
 	f->dir = t_tmpdir();
@@ -1065,8 +1066,9 @@ static void test_sqlite__sql_sees_sqlite_rowid(void **state)
  * connection and its cached statement: prepared once for three runs. */
 static void test_sqlite__reading_pragma_keeps_connection(void **state)
 {
-	struct dbr_open_options o = { sizeof(o), t_count_cache_misses, NULL,
-				      DBR_LOG_DEBUG };
+	struct dbr_open_options o = { .size = sizeof(o),
+				      .log_fn = t_count_cache_misses,
+				      .log_level = DBR_LOG_DEBUG };
 	struct dbr_error err;
 	char *dir = t_tmpdir(), *path;
 	struct dbr *db;

@@ -86,7 +86,8 @@ static const char usage[] =
 
 int open_db(const struct args *a, struct dbr **db)
 {
-	struct dbr_open_options opts = { sizeof(opts), out_log, NULL, 0 };
+	struct dbr_open_options opts = { .size = sizeof(opts),
+					 .log_fn = out_log };
 	struct dbr_error err;
 	int rc = dbr_open(db, a->config, &opts, &err);
 

@@ -25,7 +25,6 @@
 #include <locale.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +35,7 @@
 
 #include "command.h"
 #include "dbroute_driver.h"
+#include "nosigpipe.h"
 
 #define RDS_FLAG_CACHE 64
 #define RDS_NAME_MAX   32 /* longest name cached, NAME|SUB included */
@@ -146,31 +146,18 @@ static void rds_close(struct dbr_driver_conn *conn)
 /*
  * Send what hiredis has buffered. hiredis writes with plain write(), and
  * a write to a peer that closed raises SIGPIPE, whose default action ends
- * the process. So this thread blocks SIGPIPE around the writes; a SIGPIPE
- * they raised is then pending on the thread and is consumed before the
- * mask is restored, unless one was pending already (someone else's).
- * Each write is bounded by the context's timeout.
+ * the process. So this thread blocks SIGPIPE around the writes
+ * (nosigpipe.h). Each write is bounded by the context's timeout.
  */
 static int rds_send(redisContext *ctx)
 {
-	static const struct timespec now = { 0, 0 };
-	sigset_t pipe, old, pending;
-	bool was_pending = false;
-	int done = 0, rc = REDIS_OK, saved;
+	struct dbr_nosigpipe np;
+	int done = 0, rc = REDIS_OK;
 
-	sigemptyset(&pipe);
-	sigaddset(&pipe, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe, &old);
-	if (sigismember(&old, SIGPIPE) && !sigpending(&pending))
-		was_pending = sigismember(&pending, SIGPIPE);
+	dbr_nosigpipe_begin(&np);
 	while (!done && rc == REDIS_OK)
 		rc = redisBufferWrite(ctx, &done);
-	saved = errno;
-	if (rc != REDIS_OK && !was_pending && !sigpending(&pending) &&
-	    sigismember(&pending, SIGPIPE))
-		sigtimedwait(&pipe, NULL, &now);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = saved;
+	dbr_nosigpipe_end(&np, rc != REDIS_OK);
 	return rc;
 }
 
