@@ -58,10 +58,10 @@ static uint32_t name_index(const struct dbr__snap *sn, const char *name)
 static int names_with(struct dbr__snap *sn, const struct dbr__snap *from,
 		      const struct dbr__store_row *rows, size_t n)
 {
-	size_t i, have = from ? from->nnames : 0;
+	size_t i, cap = 0, have = from ? from->nnames : 0;
 
-	sn->names = dbr__calloc(have + n + 1, sizeof(*sn->names));
-	if (!sn->names)
+	/* Sized by the names, not the rows: a million rows name a few. */
+	if (dbr__grow(&sn->names, &cap, have + 1, sizeof(*sn->names)))
 		return DBR_E_NOMEM;
 	for (i = 0; i < have; i++) {
 		sn->names[i] = dbr__strdup(from->names[i]);
@@ -73,6 +73,9 @@ static int names_with(struct dbr__snap *sn, const struct dbr__snap *from,
 		if (!rows[i].source ||
 		    name_index(sn, rows[i].source) != DBR__CHAT_MISS)
 			continue;
+		if (dbr__grow(&sn->names, &cap, sn->nnames + 1,
+			      sizeof(*sn->names)))
+			return DBR_E_NOMEM;
 		sn->names[sn->nnames] = dbr__strdup(rows[i].source);
 		if (!sn->names[sn->nnames])
 			return DBR_E_NOMEM;
