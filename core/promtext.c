@@ -326,6 +326,37 @@ static void chats(struct out *o, const struct src *s, size_t n, bool ops)
 	}
 }
 
+/*
+ * With a mapping store: its version and the age of its latest change,
+ * read from the store now (two statements on the store's source, counted
+ * there as any operation). Nothing without a store, or when it cannot be
+ * read (its source's errors say why).
+ */
+static void mapping(struct out *o, struct dbr *db)
+{
+	struct dbr_mapping_entry *rows = NULL;
+	struct dbr_mapping_change *ch = NULL;
+	int64_t version = 0, chat = 0, age_ms = 0;
+	char v[32];
+	size_t n = 0;
+
+	if (dbr_mapping_read(db, &chat, NULL, &rows, &n, &version, NULL))
+		return;
+	dbr_free(rows);
+	if (version > 0 &&
+	    !dbr_mapping_changes(db, version - 1, NULL, &ch, &n, NULL) && n)
+		age_ms = (int64_t)time(NULL) * 1000 - ch[n - 1].at_ms;
+	dbr_free(ch);
+	family(o, "dbroute_mapping_version", "gauge",
+	       "The mapping store's version: its latest change (0: none).");
+	line(o, "dbroute_mapping_version %lld\n", (long long)version);
+	family(o, "dbroute_mapping_age_seconds", "gauge",
+	       "Seconds since the mapping store's latest change (0: none).");
+	line(o, "dbroute_mapping_age_seconds %s\n",
+	     seconds(age_ms > 0 ? (uint64_t)age_ms * 1000000u : 0, v,
+		     sizeof(v)));
+}
+
 int dbr_metrics_write(struct dbr *db,
 		      int (*write)(void *ud, const char *text, size_t len),
 		      void *ud, struct dbr_error *err)
@@ -365,6 +396,7 @@ int dbr_metrics_write(struct dbr *db,
 	histogram(o, s, n, "dbroute_acquire_wait_seconds",
 		  "From routing an operation to holding a connection.", false);
 	routing(o, s, n);
+	mapping(o, db);
 	chats(o, s, n, true);
 	chats(o, s, n, false);
 	flush(o);

@@ -416,6 +416,7 @@ static void test_metrics__prometheus_text(void **state)
 			 1);
 	assert_non_null(strstr(t.buf, "# TYPE dbroute_operations_total "
 				      "counter\n"));
+	assert_null(strstr(t.buf, "dbroute_mapping_version"));
 	/* promtool reads it as the server would. */
 	path = t_write(h->dir, "metrics.txt", t.buf);
 	if (system("command -v promtool >/dev/null 2>&1")) {
@@ -440,6 +441,48 @@ static void test_metrics__prometheus_text(void **state)
 	assert_int_equal(dbr_metrics_write(h->db, NULL, &t, NULL),
 			 DBR_E_MISUSE);
 	free(t.buf);
+}
+
+/*
+ * With a mapping store: its version and the age of its latest change;
+ * without one (the suite's other configuration), neither series.
+ */
+static void test_metrics__mapping_store(void **state)
+{
+	struct t_handle *h;
+	struct text t = { 0 };
+	int64_t v = 0;
+	long long age;
+	const char *at;
+
+	(void)state;
+	h = t_handle_open("store.ini", "[database]\ndefault_source = main\n"
+				       "[source.main]\ntype = sqlite\n"
+				       "path = main.db\n"
+				       "[source.side]\ntype = sqlite\n"
+				       "path = side.db\n"
+				       "[mapping]\nstore = main\n");
+	assert_int_equal(dbr_metrics_write(h->db, collect, &t, NULL), DBR_OK);
+	/* No change yet: the tables do not exist, nothing is shown. */
+	assert_null(strstr(t.buf, "dbroute_mapping_version"));
+	assert_int_equal(dbr_mapping_init(h->db, NULL), DBR_OK);
+	assert_int_equal(dbr_mapping_set(h->db, 55, "side", "test", &v, NULL),
+			 DBR_OK);
+	assert_int_equal(dbr_mapping_set(h->db, 56, "side", "test", &v, NULL),
+			 DBR_OK);
+	assert_int_equal(v, 2);
+	free(t.buf);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(dbr_metrics_write(h->db, collect, &t, NULL), DBR_OK);
+	assert_int_equal(value_of(t.buf, "dbroute_mapping_version"), 2);
+	at = strstr(t.buf, "\ndbroute_mapping_age_seconds ");
+	assert_non_null(at);
+	age = atoll(at + strlen("\ndbroute_mapping_age_seconds "));
+	assert_true(age >= 0 && age < 60);
+	assert_non_null(strstr(t.buf, "# TYPE dbroute_mapping_age_seconds "
+				      "gauge\n"));
+	free(t.buf);
+	t_handle_close(h);
 }
 
 /* Counters without the clock, and nothing per operation when off. */
@@ -491,6 +534,7 @@ int main(void)
 			test_metrics__exact_under_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics__prometheus_text,
 						setup, teardown),
+		cmocka_unit_test(test_metrics__mapping_store),
 		cmocka_unit_test(test_metrics__modes),
 	};
 
