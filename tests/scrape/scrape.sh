@@ -8,8 +8,9 @@
 # which the example leaves alone) with a known workload (--ops 36), and
 # Debian's prometheus on another free loopback port with its own storage
 # in a temp folder, scraping every second. Then it asks Prometheus's HTTP
-# API for dbroute_operations_total and dbroute_route_decisions_total until
-# every series has the count the workload implies (at most 60 s). Both
+# API for dbroute_operations_total, dbroute_route_decisions_total and the
+# statement histogram's _count until every series has the count the
+# workload implies (at most 60 s). Both
 # processes are stopped and the folder removed however it ends.
 set -eu
 build=$1
@@ -121,12 +122,17 @@ while time.monotonic() < deadline:
                    for r in query("dbroute_operations_total")}
         got_route = {r["metric"]["reason"]: int(float(r["value"][1]))
                      for r in query("dbroute_route_decisions_total")}
+        got_timed = {r["metric"]["source"]: int(float(r["value"][1]))
+                     for r in query("dbroute_statement_duration_seconds_count")}
         up = query('up{job="dbroute"}')
     except Exception as e:  # not up yet
         got_ops = str(e)
         time.sleep(0.5)
         continue
-    if (got_ops == want_ops and got_route == want_route and up
+    want_timed = {src: sum(v for (s, k), v in want_ops.items() if s == src)
+                  for src in ("lite1", "lite2", "pg", "cache")}
+    if (got_ops == want_ops and got_route == want_route
+            and got_timed == want_timed and up
             and up[0]["value"][1] == "1"):
         print("prometheus scraped dbroute_operations_total for %d "
               "sources: %s" % (len({k[0] for k in got_ops}),
