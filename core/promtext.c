@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "handle.h"
 #include "metrics.h"
 
 /* The longest line written: a name, labels of at most two escaped names
@@ -327,6 +328,25 @@ static void chats(struct out *o, const struct src *s, size_t n, bool ops)
 }
 
 /*
+ * With a mapping store: the version this handle's routing holds (0: not
+ * loaded yet), from the published snapshot; false without a store.
+ */
+static bool held_version(struct dbr *db, uint64_t *version)
+{
+	struct dbr__ebr_rec *rec = dbr__ebr_enter();
+	const struct dbr__snap *sn;
+	bool expected;
+
+	if (!rec)
+		return false;
+	sn = dbr__snap_current(&db->snaps);
+	expected = sn->store_expected;
+	*version = sn->base ? sn->version : 0;
+	dbr__ebr_exit(rec);
+	return expected;
+}
+
+/*
  * With a mapping store: its version and the age of its latest change,
  * read from the store now (two statements on the store's source, counted
  * there as any operation). Nothing without a store, or when it cannot be
@@ -337,9 +357,17 @@ static void mapping(struct out *o, struct dbr *db)
 	struct dbr_mapping_entry *rows = NULL;
 	struct dbr_mapping_change *ch = NULL;
 	int64_t version = 0, chat = 0, age_ms = 0;
+	uint64_t held;
 	char v[32];
 	size_t n = 0;
 
+	if (held_version(db, &held)) {
+		family(o, "dbroute_mapping_version_held", "gauge",
+		       "The mapping store's version this process routes by "
+		       "(0: not loaded yet).");
+		line(o, "dbroute_mapping_version_held %llu\n",
+		     (unsigned long long)held);
+	}
 	if (dbr_mapping_read(db, &chat, NULL, &rows, &n, &version, NULL))
 		return;
 	dbr_free(rows);
