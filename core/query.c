@@ -467,6 +467,47 @@ const char *dbr_result_column_name(const struct dbr_result *p, size_t col)
 	return res->vt->column_name(res->dc, col);
 }
 
+/* Whether a and b are equal ignoring ASCII case (whatever the locale). */
+static bool ascii_case_equal(const char *a, const char *b)
+{
+	unsigned char x, y;
+
+	do {
+		x = (unsigned char)*a++;
+		y = (unsigned char)*b++;
+		x = x >= 'A' && x <= 'Z' ? (unsigned char)(x + 32) : x;
+		y = y >= 'A' && y <= 'Z' ? (unsigned char)(y + 32) : y;
+	} while (x && x == y);
+	return x == y;
+}
+
+int dbr_result_column_index(const struct dbr_result *p, const char *name,
+			    size_t *index)
+{
+	const struct dbr_result *res = dbr__result_of(p);
+	size_t i, n, folded = 0, nfolded = 0;
+	const char *col;
+
+	if (!res || !name || !index)
+		return DBR_E_MISUSE;
+	n = dbr_result_column_count(p);
+	for (i = 0; i < n; i++) {
+		col = dbr_result_column_name(p, i);
+		if (!col)
+			continue;
+		if (!strcmp(col, name)) {
+			*index = i;
+			return DBR_OK;
+		}
+		if (ascii_case_equal(col, name) && !nfolded++)
+			folded = i;
+	}
+	if (nfolded != 1)
+		return DBR_E_NOTFOUND;
+	*index = folded;
+	return DBR_OK;
+}
+
 /*
  * dbr_result_value() off its path: a fan-out's row, or misuse. Out of
  * line, so that the path saves no registers.

@@ -521,6 +521,25 @@ DBR_API const char *dbr_result_column_name(const struct dbr_result *res,
 					   size_t col);
 
 /**
+ * The index of the column called `name`, so that a row is read by column
+ * name whatever order the statement selects them in. The name as written
+ * first; else, so that `SELECT Name` finds `name` on every engine
+ * (PostgreSQL folds unquoted names to lower case, SQLite and MariaDB keep
+ * them as written), the one column whose name equals it ignoring ASCII
+ * case. Several columns of the same name: the first.
+ *
+ * @param res a result
+ * @param name the column's name (NUL-terminated)
+ * @param index receives the index (0-based) on success
+ * @return DBR_OK; DBR_E_NOTFOUND when no column is called name, or more
+ *   than one is when case is ignored; DBR_E_MISUSE for a NULL argument
+ *   or a freed result
+ * Thread-safety: one thread at a time per result. Since: 0.4.
+ */
+DBR_API int dbr_result_column_index(const struct dbr_result *res,
+				    const char *name, size_t *index);
+
+/**
  * A column of the current row as a typed value.
  *
  * @param res the result, positioned on a row by dbr_result_next()

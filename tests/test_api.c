@@ -237,6 +237,56 @@ static void test_api__result_error_stale_and_fresh(void **state)
 }
 
 /*
+ * A column found by its name: as written first, then the one column equal
+ * ignoring ASCII case; none, or two equal ignoring case, is not found; a
+ * fan-out's merged result too; misuse for NULLs and a freed result.
+ */
+static void test_api__column_index(void **state)
+{
+	struct t_handle *f = *state;
+	struct dbr_fanout *fan;
+	struct dbr_result *res;
+	struct dbr_error err;
+	size_t i = 99;
+
+	assert_int_equal(dbr_query(f->db, 1,
+				   "SELECT 1 AS id, 2 AS Name, 3 AS name, "
+				   "4 AS Score, 5 AS id",
+				   NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_column_index(res, "id", &i), DBR_OK);
+	assert_int_equal(i, 0);
+	assert_int_equal(dbr_result_column_index(res, "name", &i), DBR_OK);
+	assert_int_equal(i, 2);
+	assert_int_equal(dbr_result_column_index(res, "Name", &i), DBR_OK);
+	assert_int_equal(i, 1);
+	assert_int_equal(dbr_result_column_index(res, "score", &i), DBR_OK);
+	assert_int_equal(i, 3);
+	i = 99;
+	assert_int_equal(dbr_result_column_index(res, "NAME", &i),
+			 DBR_E_NOTFOUND);
+	assert_int_equal(dbr_result_column_index(res, "nope", &i),
+			 DBR_E_NOTFOUND);
+	assert_int_equal(dbr_result_column_index(res, "", &i), DBR_E_NOTFOUND);
+	assert_int_equal(i, 99);
+	assert_int_equal(dbr_result_column_index(res, NULL, &i), DBR_E_MISUSE);
+	assert_int_equal(dbr_result_column_index(res, "id", NULL),
+			 DBR_E_MISUSE);
+	assert_int_equal(dbr_result_column_index(NULL, "id", &i), DBR_E_MISUSE);
+	dbr_result_free(res);
+	assert_int_equal(dbr_result_column_index(res, "id", &i), DBR_E_MISUSE);
+	assert_int_equal(dbr_fanout_new(&fan), DBR_OK);
+	assert_int_equal(dbr_fanout_add_source(fan, "main"), DBR_OK);
+	assert_int_equal(dbr_query_all(f->db, fan, "SELECT 7 AS a, 8 AS B",
+				       NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_column_index(res, "b", &i), DBR_OK);
+	assert_int_equal(i, 1);
+	dbr_result_free(res);
+	dbr_fanout_free(fan);
+}
+
+/*
  * The names are a copy in one allocation: they outlive the handle they came
  * from, and one dbr_free() releases them (ASan reports a leak otherwise).
  */
@@ -457,6 +507,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_api__sized_structs_respected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api__stats_counted, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_api__column_index, setup,
 						teardown),
 	};
 

@@ -205,6 +205,10 @@ static void expect_stale(struct dbr_result *stale)
 	assert_int_equal(len, 0);
 	assert_int_equal(dbr_result_column_count(stale), 0);
 	assert_null(dbr_result_column_name(stale, 0));
+	len = 7;
+	assert_int_equal(dbr_result_column_index(stale, "a", &len),
+			 DBR_E_MISUSE);
+	assert_int_equal(len, 7);
 	assert_int_equal(dbr_result_changes(stale), 0);
 	assert_false(dbr_result_last_insert_id(stale, &id));
 	assert_int_equal(id, 0);
