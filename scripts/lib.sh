@@ -200,12 +200,14 @@ dbr_mysql_start() {
 	tries=0
 	while [ $tries -lt 20 ]; do
 		# Backgrounded by the shell (mariadbd does not daemonize).
+		# The log reaches the OS at each commit (a killed server
+		# keeps every acknowledged write), the disk once a second.
 		DBR_TEST_MYSQL_START="mariadbd --no-defaults $my_user \
 --datadir=$DBR_MYSQL_DIR/data --socket=$DBR_TEST_MYSQL --port=$port \
 --bind-address=127.0.0.1 --pid-file=$DBR_TEST_MYSQL_PIDFILE \
 --log-error=$DBR_MYSQL_DIR/server.log --character-set-server=utf8mb4 \
 --collation-server=utf8mb4_bin --skip-log-bin --innodb-buffer-pool-size=32M \
---innodb-flush-log-at-trx-commit=0 --max-allowed-packet=32M \
+--innodb-flush-log-at-trx-commit=2 --max-allowed-packet=32M \
 --skip-name-resolve"
 		($DBR_TEST_MYSQL_START </dev/null >/dev/null 2>&1 &)
 		# Bounded wait: 300 x 0.1 s for the server to answer.

@@ -1,8 +1,8 @@
 /*
  * test_faults.c - fault injection against the real servers that
  * scripts/test.sh starts: PostgreSQL stopped with `pg_ctl stop -m
- * immediate` and restarted, redis-server killed and restarted, while
- * threads write. Runs alone (RUN_SERIAL): it stops servers other suites
+ * immediate` and restarted, mariadbd killed with SIGKILL and restarted,
+ * redis-server killed and restarted, while threads write. Runs alone (RUN_SERIAL): it stops servers other suites
  * use. Every loop is bounded in count and in time.
  *
  * What must hold: no crash, no hang, no operation longer than its timeout;
@@ -26,6 +26,7 @@
 
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
+#include <mysql.h>
 #include <sqlite3.h>
 
 #include "helpers.h"
@@ -58,6 +59,27 @@ struct writer {
 static atomic_bool stop;
 static char *dir;
 
+/*
+ * The SQL server under test, whose source is "srv" (chats -1..-4):
+ * PostgreSQL or MariaDB. Its section's keys, the statements that stop it
+ * at once and start it again (waiting until it answers), and its table.
+ */
+struct sqlsrv {
+	const char *type;
+	char keys[1024];
+	char stop[1024], start[2048];
+	const char *ddl;
+};
+
+static struct sqlsrv pg_srv = {
+	"postgres", "", "", "",
+	"CREATE TABLE faults_w (chat BIGINT, seq BIGINT)"
+};
+static struct sqlsrv my_srv = {
+	"mysql", "", "", "", "CREATE TABLE faults_w (chat BIGINT, seq BIGINT)"
+};
+static const struct sqlsrv *srv = &pg_srv;
+
 static void sleep_s(double s)
 {
 	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
@@ -71,7 +93,7 @@ static void run_cmd(const char *cmd)
 		fail_msg("command failed: %s", cmd);
 }
 
-/* Chats -1..-4 are mapped to pg; 1..4 fall to the SQLite default. */
+/* Chats -1..-4 are mapped to srv; 1..4 fall to the SQLite default. */
 static char *write_config(const char *fallback)
 {
 	char text[2048];
@@ -81,13 +103,13 @@ static char *write_config(const char *fallback)
 		 "retry_interval = %g\nlog_level = error\n"
 		 "[source.lite]\ntype = sqlite\npath = lite.db\ntimeout = %g\n"
 		 "max_connections = 4\n"
-		 "[source.pg]\ntype = postgres\nconninfo = %s\ntimeout = %g\n"
+		 "[source.srv]\ntype = %s\n%s\ntimeout = %g\n"
 		 "max_connections = 4\n"
 		 "[source.cache]\ntype = redis\nport = %s\ntimeout = %g\n"
 		 "password_env = DBR_TEST_REDIS_PASSWORD\n"
 		 "[scopes]\ncache = cache\n"
-		 "[chat_mapping]\n-1 = pg\n-2 = pg\n-3 = pg\n-4 = pg\n",
-		 fallback, RETRY, TIMEOUT, getenv("DBR_TEST_PG"), TIMEOUT,
+		 "[chat_mapping]\n-1 = srv\n-2 = srv\n-3 = srv\n-4 = srv\n",
+		 fallback, RETRY, TIMEOUT, srv->type, srv->keys, TIMEOUT,
 		 getenv("DBR_TEST_REDIS_PORT"), TIMEOUT);
 	return t_write(dir, "faults.ini", text);
 }
@@ -201,7 +223,7 @@ static void run_scenario(const struct scenario *sc, struct writer *w,
 	run_cmd(sc->stop_cmd);
 	sleep_s(2 * RETRY + 0.5); /* down through at least one probe */
 	run_cmd(sc->start_cmd);
-	back = until_served(db, sc->redis, sc->redis ? "cache" : "pg", 15);
+	back = until_served(db, sc->redis, sc->redis ? "cache" : "srv", 15);
 	fprintf(stderr, "%s: served again %.2f s after the restart\n",
 		sc->redis ? "redis" : sc->fallback, back);
 	assert_true(back <= RETRY + 1.0);
@@ -219,14 +241,40 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The seq column of faults_w in SQLite (pg false) or PostgreSQL, sorted. */
-static int64_t *all_seqs(bool pg, size_t *n)
+/* The seq column of faults_w on MariaDB into v (grown), *n values. */
+static int64_t *my_seqs(int64_t *v, size_t cap, size_t *n)
+{
+	MYSQL *m = mysql_init(NULL);
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+
+	assert_non_null(mysql_real_connect(m, NULL, "root", NULL,
+					   "dbroute_test", 0,
+					   getenv("DBR_TEST_MYSQL"), 0));
+	assert_int_equal(mysql_query(m, "SELECT seq FROM faults_w"), 0);
+	r = mysql_store_result(m);
+	assert_non_null(r);
+	while ((row = mysql_fetch_row(r)) != NULL) {
+		if (*n == cap)
+			v = realloc(v, (cap *= 2) * sizeof(*v));
+		v[(*n)++] = strtoll(row[0], NULL, 10);
+	}
+	mysql_free_result(r);
+	mysql_close(m);
+	return v;
+}
+
+/* The seq column of faults_w in SQLite (server false) or on srv,
+ * sorted. */
+static int64_t *all_seqs(bool server, size_t *n)
 {
 	size_t cap = 1024;
 	int64_t *v = malloc(cap * sizeof(*v));
 
 	*n = 0;
-	if (pg) {
+	if (server && srv == &my_srv) {
+		v = my_seqs(v, cap, n);
+	} else if (server) {
 		PGconn *c = PQconnectdb(getenv("DBR_TEST_PG"));
 		PGresult *r = PQexec(c, "SELECT seq FROM faults_w");
 		int i;
@@ -300,8 +348,8 @@ static void check_sql_writes(struct writer *w)
 	}
 	fprintf(stderr,
 		"%zu writes acknowledged, %zu failed; rows: %zu in "
-		"lite, %zu in pg\n",
-		acked, failed, nl, np);
+		"lite, %zu in %s\n",
+		acked, failed, nl, np, srv->type);
 	/* Unacknowledged writes may exist (lost in flight), never extra. */
 	assert_true(nl + np <= acked + failed);
 	free(lite);
@@ -310,8 +358,8 @@ static void check_sql_writes(struct writer *w)
 
 static void make_tables(void)
 {
-	static const char *const ddl[2][2] = {
-		{ "pg", "CREATE TABLE faults_w (chat BIGINT, seq BIGINT)" },
+	const char *const ddl[2][2] = {
+		{ "srv", srv->ddl },
 		{ "lite", "CREATE TABLE faults_w (chat INTEGER, seq INTEGER)" },
 	};
 	char *path = write_config("none");
@@ -332,8 +380,6 @@ static void make_tables(void)
 	dbr_close(db);
 }
 
-static char pg_stop[1024], pg_start[1024];
-
 static void free_logs(struct writer *w)
 {
 	int i;
@@ -342,9 +388,11 @@ static void free_logs(struct writer *w)
 		free(w[i].log);
 }
 
-static void test_faults__postgres_down_fallback_default(void **state)
+/* srv stopped under writers, fallback = default: its chats' writes run on
+ * the SQLite default meanwhile, each found where it was acknowledged. */
+static void down_fallback_default(void)
 {
-	struct scenario sc = { "default", false, pg_stop, pg_start };
+	struct scenario sc = { "default", false, srv->stop, srv->start };
 	struct writer w[THREADS];
 	struct dbr_source_stats st = { .size = sizeof(st) };
 	uint64_t beyond;
@@ -352,20 +400,19 @@ static void test_faults__postgres_down_fallback_default(void **state)
 	size_t n, i;
 	struct dbr *db;
 
-	(void)state;
 	make_tables();
 	run_scenario(&sc, w, &db);
 	for (i = 0; i < THREADS; i++) {
 		assert_int_equal(w[i].lite_errors, 0);
 		assert_true(w[i].longest < TIMEOUT + 1.0);
 	}
-	assert_int_equal(dbr_source_stats(db, "pg", &st, NULL), DBR_OK);
-	fprintf(stderr, "pg: %llu ops, %llu errors, %llu diverted\n",
+	assert_int_equal(dbr_source_stats(db, "srv", &st, NULL), DBR_OK);
+	fprintf(stderr, "srv: %llu ops, %llu errors, %llu diverted\n",
 		(unsigned long long)st.ops, (unsigned long long)st.errors,
 		(unsigned long long)st.diverted);
 	assert_true(st.diverted > 0);
 	assert_int_equal(
-		dbr_source_diverted_chats(db, "pg", chats, 16, &n, &beyond),
+		dbr_source_diverted_chats(db, "srv", chats, 16, &n, &beyond),
 		DBR_OK);
 	assert_true(n >= 1 && n <= THREADS);
 	for (i = 0; i < n; i++)
@@ -375,15 +422,16 @@ static void test_faults__postgres_down_fallback_default(void **state)
 	free_logs(w);
 }
 
-static void test_faults__postgres_down_fallback_none(void **state)
+/* srv stopped under writers, fallback = none: its chats fail fast, the
+ * SQLite chats are unaffected, nothing is sent twice. */
+static void down_fallback_none(void)
 {
-	struct scenario sc = { "none", false, pg_stop, pg_start };
+	struct scenario sc = { "none", false, srv->stop, srv->start };
 	struct writer w[THREADS];
 	struct dbr_source_stats st = { .size = sizeof(st) };
 	size_t i, k, fast = 0;
 	struct dbr *db;
 
-	(void)state;
 	make_tables();
 	run_scenario(&sc, w, &db);
 	for (i = 0; i < THREADS; i++) {
@@ -394,16 +442,44 @@ static void test_faults__postgres_down_fallback_none(void **state)
 		for (k = 0; k < w[i].n; k++) {
 			fast += w[i].log[k].rc == DBR_E_UNAVAILABLE;
 			if (!w[i].log[k].rc && w[i].log[k].chat < 0)
-				assert_string_equal(w[i].log[k].served, "pg");
+				assert_string_equal(w[i].log[k].served, "srv");
 		}
 	}
 	assert_true(fast > 0);
-	assert_int_equal(dbr_source_stats(db, "pg", &st, NULL), DBR_OK);
+	assert_int_equal(dbr_source_stats(db, "srv", &st, NULL), DBR_OK);
 	assert_int_equal(st.diverted, 0);
 	assert_true(st.errors > 0);
 	dbr_close(db);
 	check_sql_writes(w);
 	free_logs(w);
+}
+
+static void test_faults__postgres_down_fallback_default(void **state)
+{
+	(void)state;
+	srv = &pg_srv;
+	down_fallback_default();
+}
+
+static void test_faults__postgres_down_fallback_none(void **state)
+{
+	(void)state;
+	srv = &pg_srv;
+	down_fallback_none();
+}
+
+static void test_faults__mysql_down_fallback_default(void **state)
+{
+	(void)state;
+	srv = &my_srv;
+	down_fallback_default();
+}
+
+static void test_faults__mysql_down_fallback_none(void **state)
+{
+	(void)state;
+	srv = &my_srv;
+	down_fallback_none();
 }
 
 /* Redis is a key-value source: nothing crosses to the SQL default. */
@@ -582,13 +658,34 @@ static void test_faults__distinct_timeouts(void **state)
 static int setup(void **state)
 {
 	const char *ctl = getenv("DBR_TEST_PG_CTL");
+	const char *pid = getenv("DBR_TEST_MYSQL_PIDFILE");
+	const char *sock = getenv("DBR_TEST_MYSQL");
 
 	(void)state;
 	dir = t_tmpdir();
-	snprintf(pg_stop, sizeof(pg_stop), "%s -m immediate stop >/dev/null",
-		 ctl);
-	snprintf(pg_start, sizeof(pg_start),
+	snprintf(pg_srv.keys, sizeof(pg_srv.keys), "conninfo = %s",
+		 getenv("DBR_TEST_PG"));
+	snprintf(pg_srv.stop, sizeof(pg_srv.stop),
+		 "%s -m immediate stop >/dev/null", ctl);
+	snprintf(pg_srv.start, sizeof(pg_srv.start),
 		 "%s -l %s/pg-restart.log start >/dev/null", ctl, dir);
+	snprintf(my_srv.keys, sizeof(my_srv.keys),
+		 "unix_socket = %s\nuser = dbr\ndatabase = dbroute_test\n"
+		 "password_env = DBR_TEST_MYSQL_PASSWORD",
+		 sock);
+	/* SIGKILL, then a bounded wait (5 s) until the process is gone. */
+	snprintf(my_srv.stop, sizeof(my_srv.stop),
+		 "p=$(cat %s) && kill -9 $p && n=0 && while kill -0 $p "
+		 "2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); "
+		 "done; rm -f %s",
+		 pid, pid);
+	/* Started in the background, then a bounded wait (15 s) until it
+	 * answers, as pg_ctl -w does. */
+	snprintf(my_srv.start, sizeof(my_srv.start),
+		 "(%s </dev/null >/dev/null 2>&1 &); n=0; until mariadb-admin "
+		 "--no-defaults -uroot --socket=%s ping >/dev/null 2>&1; do "
+		 "[ $n -lt 150 ] || exit 1; sleep 0.1; n=$((n+1)); done",
+		 getenv("DBR_TEST_MYSQL_START"), sock);
 	chmod(dir, 0777); /* the postgres user writes its log here */
 	return 0;
 }
@@ -606,6 +703,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_faults__postgres_down_fallback_default),
 		cmocka_unit_test(test_faults__postgres_down_fallback_none),
+		cmocka_unit_test(test_faults__mysql_down_fallback_default),
+		cmocka_unit_test(test_faults__mysql_down_fallback_none),
 		cmocka_unit_test(test_faults__redis_killed),
 		cmocka_unit_test(test_faults__sqlite_not_a_database),
 		cmocka_unit_test(test_faults__distinct_timeouts),
@@ -616,6 +715,8 @@ int main(void)
 	if (!rc)
 		rc = t_need_server("DBR_TEST_REDIS_START",
 				   "redis-server to stop");
+	if (!rc)
+		rc = t_need_server("DBR_TEST_MYSQL_START", "mariadbd to stop");
 	if (rc)
 		return rc;
 	return cmocka_run_group_tests(tests, setup, teardown);
