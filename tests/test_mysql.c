@@ -16,6 +16,9 @@
 
 #include <mysql.h>
 
+#include "catalog.h"
+#include "config.h"
+#include "handle.h"
 #include "helpers.h"
 #include "sqllex.h"
 #include "sqlscan.h"
@@ -484,6 +487,63 @@ static void test_mysql__decimal_is_double(void **state)
 		t_c_locale();
 }
 
+static void on_table(void *ud, const struct dbr_table_info *t)
+{
+	char *text = ud;
+	size_t i, len = strlen(text);
+
+	len += (size_t)snprintf(text + len, 1024 - len, "%s%s%s:", t->schema,
+				*t->schema ? "." : "", t->name);
+	for (i = 0; i < t->ncolumns; i++)
+		len += (size_t)snprintf(text + len, 1024 - len, " %s/%u/%u/%d",
+					t->columns[i].name, t->columns[i].cls,
+					t->columns[i].pk,
+					t->columns[i].notnull);
+	snprintf(text + len, 1024 - len, "\n");
+}
+
+/*
+ * list_tables: the base tables of the source's database (not views, not
+ * another database's), columns in order with class, primary key position
+ * and NOT NULL.
+ */
+static void test_mysql__catalog_lists_tables(void **state)
+{
+	struct dbr_error err;
+	char text[1024] = "", *path;
+	struct dbr *cat;
+
+	(void)state;
+	my_exec("DROP DATABASE IF EXISTS dbr_cat");
+	my_exec("DROP DATABASE IF EXISTS dbr_other");
+	my_exec("CREATE DATABASE dbr_cat");
+	my_exec("CREATE DATABASE dbr_other");
+	my_exec("CREATE TABLE dbr_cat.t (a INT, b VARCHAR(20) NOT NULL, "
+		"c DOUBLE, d DECIMAL(10,2), e DATE, f VARBINARY(8), "
+		"g BOOLEAN, PRIMARY KEY (b, a))");
+	my_exec("CREATE TABLE dbr_cat.u (x LONGBLOB)");
+	my_exec("CREATE VIEW dbr_cat.v AS SELECT a FROM dbr_cat.t");
+	my_exec("CREATE TABLE dbr_other.h (x INT)");
+	snprintf(text, sizeof(text),
+		 "[source.cat]\ntype = mysql\nunix_socket = %s\nuser = dbr\n"
+		 "database = dbr_cat\npassword_env = DBR_TEST_MYSQL_PASSWORD\n",
+		 getenv("DBR_TEST_MYSQL"));
+	path = t_write(dir, "cat.ini", text);
+	cat = t_open(path);
+	text[0] = '\0';
+	assert_int_equal(
+		dbr__catalog_tables(dbr__config_source(cat->cfg, "cat"),
+				    on_table, text, &err),
+		DBR_OK);
+	assert_string_equal(text, "t: a/1/2/1 b/3/1/1 c/2/0/0 d/2/0/0 "
+				  "e/5/0/0 f/4/0/0 g/1/0/0\n"
+				  "u: x/4/0/0\n");
+	dbr_close(cat);
+	free(path);
+	my_exec("DROP DATABASE dbr_cat");
+	my_exec("DROP DATABASE dbr_other");
+}
+
 /* TCP on loopback works as the socket does; a wrong password is a
  * refused connection no retry fixes. */
 static void test_mysql__tcp_and_bad_password(void **state)
@@ -558,6 +618,7 @@ int main(void)
 		T(test_mysql__lexer),
 		T(test_mysql__lexer_agrees_with_server),
 		T(test_mysql__decimal_is_double),
+		T(test_mysql__catalog_lists_tables),
 		T(test_mysql__tcp_and_bad_password),
 		T(test_mysql__server_killed_and_back),
 #undef T

@@ -44,6 +44,7 @@
 #include "my.h"
 #include "sqlguard.h"
 #include "sqllex.h"
+#include "tablelist.h"
 
 /* MySQL's dialect: backslash escapes, # comments, `identifiers`. */
 #define MY_LEX                                                                 \
@@ -905,6 +906,77 @@ static bool my_wrote(struct dbr_driver_conn *conn)
 	return my_conn(conn)->wrote;
 }
 
+/*
+ * The base tables of the connection's database (unqualified names find
+ * them), a row per column in declared order: its class from its type,
+ * its position in the primary key, NOT NULL.
+ */
+static const char my_tables_sql[] =
+	"SELECT c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, "
+	"CASE WHEN c.IS_NULLABLE = 'NO' THEN 1 ELSE 0 END, "
+	"COALESCE(k.ORDINAL_POSITION, 0), "
+	"CASE WHEN c.DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', "
+	"'int', 'bigint') THEN 1 "
+	"WHEN c.DATA_TYPE IN ('float', 'double', 'decimal') THEN 2 "
+	"WHEN c.DATA_TYPE IN ('binary', 'varbinary', 'tinyblob', 'blob', "
+	"'mediumblob', 'longblob') THEN 4 "
+	"WHEN c.DATA_TYPE IN ('char', 'varchar', 'tinytext', 'text', "
+	"'mediumtext', 'longtext') THEN 3 ELSE 5 END "
+	"FROM information_schema.COLUMNS c "
+	"JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA "
+	"AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE' "
+	"LEFT JOIN information_schema.KEY_COLUMN_USAGE k "
+	"ON k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME "
+	"AND k.COLUMN_NAME = c.COLUMN_NAME AND k.CONSTRAINT_NAME = 'PRIMARY' "
+	"WHERE c.TABLE_SCHEMA = DATABASE() "
+	"ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION";
+
+/* Text column col of the current row ("" for NULL). */
+static const char *my_text_at(struct my_conn *c, size_t col)
+{
+	struct dbr_value v;
+
+	my_value(c, col, &v);
+	return v.type == DBR_TYPE_TEXT ? v.u.s : "";
+}
+
+static int64_t my_int_at(struct my_conn *c, size_t col)
+{
+	struct dbr_value v;
+
+	my_value(c, col, &v);
+	return v.type == DBR_TYPE_INT64 ? v.u.i : 0;
+}
+
+static int my_list_tables(struct dbr_driver_conn *conn, dbr_table_fn fn,
+			  void *ud, struct dbr_error *err)
+{
+	struct my_conn *c = my_conn(conn);
+	struct dbr_column_info col;
+	struct dbr_tablelist t;
+	int rc = my_query(conn, my_tables_sql, NULL, 0, err);
+
+	dbr_tablelist_init(&t, fn, ud);
+	while (!rc && (rc = my_next(conn, err)) == DBR_ROW) {
+		memset(&col, 0, sizeof(col));
+		col.notnull = my_int_at(c, 3) != 0;
+		col.pk = (uint32_t)my_int_at(c, 4);
+		col.cls = (uint32_t)my_int_at(c, 5);
+		col.name = my_text_at(c, 1);
+		col.decl_type = my_text_at(c, 2);
+		rc = dbr_tablelist_add(&t, "", my_text_at(c, 0), &col)
+			     ? my_nomem(err)
+			     : DBR_OK;
+	}
+	if (rc == DBR_DONE) {
+		dbr_tablelist_end(&t);
+		rc = DBR_OK;
+	}
+	dbr_tablelist_release(&t);
+	my_finish(conn);
+	return rc;
+}
+
 static const struct dbr_driver my_driver = {
 	.abi_version = DBR_ABI_VERSION,
 	.struct_size = sizeof(struct dbr_driver),
@@ -931,6 +1003,7 @@ static const struct dbr_driver my_driver = {
 	.is_alive = my_is_alive,
 	.is_clean = my_is_clean,
 	.wrote = my_wrote,
+	.list_tables = my_list_tables,
 };
 
 DBR_DRIVER_EXPORT const struct dbr_driver *
