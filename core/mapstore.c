@@ -70,6 +70,7 @@ static const char log_sql[] =
 static int store_of(struct dbr *db, const char *fn, const char **name,
 		    struct dbr_error *err)
 {
+	*name = NULL;
 	if (!db)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL, "%s: db is NULL",
 				      fn);

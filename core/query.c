@@ -362,7 +362,7 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 	struct dbr_result *res;
 	struct dbr_error local;
 	struct dbr__pconn *pc;
-	uint64_t sent;
+	uint64_t sent = 0;
 	unsigned notes;
 	int rc;
 
@@ -653,7 +653,7 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 	struct dbr_source_config *s, *from;
 	struct dbr_error local;
 	struct dbr__pconn *pc;
-	uint64_t sent;
+	uint64_t sent = 0;
 	int rc;
 
 	if (!err)

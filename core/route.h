@@ -85,7 +85,7 @@ static DBR_INLINE int dbr__route(struct dbr *db, const struct dbr__snap *sn,
 				 struct dbr_source_config **out, int *reason,
 				 struct dbr_error *err)
 {
-	uint32_t idx, name;
+	uint32_t idx, name = 0; /* name: read only for a refused chat */
 	int rc;
 
 	if (by_chat && !source && !scope) {

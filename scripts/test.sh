@@ -12,6 +12,10 @@ dbr_ensure_packages $DBR_PACKAGES $DBR_TEST_PACKAGES $DBR_PG_PACKAGES \
 	$DBR_REDIS_PACKAGES $DBR_MYSQL_PACKAGES
 echo "== format"
 dbr_check_format
+# The optimiser finds warnings a debug build does not (maybe-uninitialized,
+# format-truncation); scripts/bench.sh builds this way.
+echo "== build Release"
+dbr_build "$DBR_ROOT/build-release" -DCMAKE_BUILD_TYPE=Release
 
 # run_suite DIR [CTEST-REGEX] -- CMAKE-ARGS...
 run_suite() {

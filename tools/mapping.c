@@ -124,14 +124,15 @@ static void time_text(int64_t ms, char *buf, size_t size)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
+	size_t n;
 
-	if (ms < 0 || !gmtime_r(&t, &tm)) {
+	/* strftime says 0 where the date does not fit in buf. */
+	if (ms < 0 || !gmtime_r(&t, &tm) ||
+	    !(n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm))) {
 		snprintf(buf, size, "%" PRId64, ms);
 		return;
 	}
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	snprintf(buf + n, size - n, ".%03dZ", (int)(ms % 1000));
 }
 
 static int do_history(const struct args *a, struct dbr *db)
