@@ -80,12 +80,16 @@ int dbr__failover_take(struct dbr *db, struct dbr_source_config *s,
 		       struct dbr__pconn **pc, struct dbr_source_config **from,
 		       struct dbr_error *err)
 {
-	struct dbr_source_config *def =
-		&db->cfg->sources[db->cfg->default_source];
+	/* One load: a reload may publish another configuration. */
+	const struct dbr__config *cfg = db->cfg;
+	struct dbr_source_config *def = &cfg->sources[cfg->default_source];
 	int rc;
 
 	*from = NULL;
 	rc = take_from(db, s, by, pc, err);
+	/* A pool a reload retired is not down: never diverted. */
+	if (DBR_UNLIKELY(rc && atomic_load(&s->rt->pool.retired)))
+		return rc;
 	if (rc == DBR_E_UNAVAILABLE && may_divert && s != def &&
 	    s->fallback == DBR__FALLBACK_DEFAULT && same_kind(s, def)) {
 		/* Nothing was sent: run it on the default source instead. */

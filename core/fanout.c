@@ -355,8 +355,8 @@ static int first_failure(const struct dbr__merge *m, bool all,
 /* A shell for a new fan-out: a spare one, else a new one. */
 static struct dbr__merge *shell_take(struct dbr *db)
 {
-	struct dbr__pool *home =
-		&db->cfg->sources[db->cfg->default_source].rt->pool;
+	const struct dbr__config *cfg = db->cfg; /* one load: reload */
+	struct dbr__pool *home = &cfg->sources[cfg->default_source].rt->pool;
 	struct dbr__spare *spare = dbr__pool_spare_take(home);
 	struct dbr__merge *m = (struct dbr__merge *)(void *)spare;
 

@@ -27,46 +27,82 @@ const char *dbr_version(void)
  */
 static void handle_free(struct dbr *db, size_t n, bool pool_only)
 {
+	struct dbr__config *cfg = db->cfg;
 	struct dbr__source_rt *rt;
+	struct dbr__retired *r;
 	size_t i;
 
 	dbr__snaps_release(&db->snaps);
-	for (i = 0; db->cfg && i < db->cfg->nsources; i++) {
-		rt = db->cfg->sources[i].rt;
+	for (i = 0; cfg && i < cfg->nsources; i++) {
+		rt = cfg->sources[i].rt;
 		if (i < n || (i == n && pool_only))
 			dbr__pool_release(&rt->pool);
 		if (i < n)
 			dbr__health_release(&rt->health);
 		dbr__free(rt);
 	}
-	dbr__config_free(db->cfg);
+	/* The runtimes a reload retired, then the configurations it
+	 * replaced: a pool closes its connections through its source's
+	 * entry, which may be in any of them. */
+	for (r = db->retired; r; r = r->next)
+		if (r->rt)
+			dbr__source_rt_free(r->rt);
+	while ((r = db->retired)) {
+		db->retired = r->next;
+		dbr__config_free(r->cfg);
+		dbr__free(r);
+	}
+	dbr__config_free(cfg);
 	dbr__audit_release(&db->audit);
+	pthread_mutex_destroy(&db->reload_mu);
 	dbr__free(db);
+}
+
+void dbr__source_rt_free(struct dbr__source_rt *rt)
+{
+	dbr__pool_release(&rt->pool);
+	dbr__health_release(&rt->health);
+	dbr__free(rt);
+}
+
+/*
+ * A new runtime for s: its pool and health. On failure, *pool_only says
+ * whether the pool (not the health) was initialised; s->rt is set as soon
+ * as it is allocated.
+ */
+int dbr__source_rt_new(struct dbr_source_config *s, int metrics,
+		       bool *pool_only, struct dbr_error *err)
+{
+	int rc;
+
+	*pool_only = false;
+	s->rt = dbr__calloc(1, sizeof(*s->rt));
+	if (!s->rt)
+		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	rc = dbr__pool_init(&s->rt->pool, s);
+	if (!rc) {
+		s->rt->pool.metrics = metrics;
+		*pool_only = true;
+		rc = dbr__health_init(&s->rt->health);
+	}
+	if (rc)
+		return dbr__error_set(err, rc, NULL, "cannot create pools");
+	*pool_only = false;
+	return DBR_OK;
 }
 
 /* Each source's pool and health. */
 static int open_sources(struct dbr *db, size_t *n, bool *pool_only,
 			struct dbr_error *err)
 {
-	struct dbr_source_config *s;
+	struct dbr__config *cfg = db->cfg;
 	int rc;
 
-	for (*n = 0; *n < db->cfg->nsources; ++*n) {
-		s = &db->cfg->sources[*n];
-		s->rt = dbr__calloc(1, sizeof(*s->rt));
-		if (!s->rt)
-			return dbr__error_set(err, DBR_E_NOMEM, NULL,
-					      "out of memory");
-		rc = dbr__pool_init(&s->rt->pool, s);
-		if (!rc) {
-			s->rt->pool.metrics = db->cfg->metrics;
-			*pool_only = true;
-			rc = dbr__health_init(&s->rt->health);
-		}
+	for (*n = 0; *n < cfg->nsources; ++*n) {
+		rc = dbr__source_rt_new(&cfg->sources[*n], cfg->metrics,
+					pool_only, err);
 		if (rc)
-			return dbr__error_set(err, rc, NULL,
-					      "cannot create pools");
-		*pool_only = false;
+			return rc;
 	}
 	return DBR_OK;
 }
@@ -75,6 +111,7 @@ int dbr_open(struct dbr **out, const char *config_path,
 	     const struct dbr_open_options *opts, struct dbr_error *err)
 {
 	struct dbr_open_options o = { .size = sizeof(o) };
+	struct dbr__config *cfg = NULL;
 	struct dbr *db;
 	size_t n = 0;
 	bool pool_only = false;
@@ -101,19 +138,29 @@ int dbr_open(struct dbr **out, const char *config_path,
 		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
 	db->log.fn = o.log_fn;
 	db->log.ud = o.log_ud;
-	db->log.level = o.log_level ? o.log_level : DBR_LOG_WARN;
+	atomic_init(&db->log.level, o.log_level ? o.log_level : DBR_LOG_WARN);
+	db->log_fixed = o.log_level != 0;
 	atomic_init(&db->misses, 0);
+	atomic_init(&db->reloads, 0);
+	atomic_init(&db->reloads_failed, 0);
+	atomic_init(&db->cfg, NULL);
+	if (pthread_mutex_init(&db->reload_mu, NULL)) {
+		dbr__free(db);
+		return dbr__error_set(err, DBR_E_RESOURCE, NULL,
+				      "cannot create a mutex");
+	}
 	if (dbr__audit_init(&db->audit, o.audit_fn, o.audit_ud, &db->log)) {
+		pthread_mutex_destroy(&db->reload_mu);
 		dbr__free(db);
 		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
 	}
-	rc = dbr__config_load(config_path, &db->log, &db->cfg, err);
+	rc = dbr__config_load(config_path, &db->log, &cfg, err);
 	if (rc)
 		goto fail;
+	db->cfg = cfg;
 	if (!o.log_level)
-		db->log.level = db->cfg->log_level;
-	if (db->cfg->audit_file &&
-	    dbr__audit_file(&db->audit, db->cfg->audit_file)) {
+		db->log.level = cfg->log_level;
+	if (cfg->audit_file && dbr__audit_file(&db->audit, cfg->audit_file)) {
 		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
 		goto fail;
 	}
@@ -129,8 +176,8 @@ int dbr_open(struct dbr **out, const char *config_path,
 	}
 	dbr__log(&db->log, DBR_LOG_INFO, NULL,
 		 "%s: %zu sources, %zu chat mappings, default source '%s'",
-		 config_path, db->cfg->nsources, db->cfg->chats.count,
-		 db->cfg->sources[db->cfg->default_source].name);
+		 config_path, cfg->nsources, cfg->chats.count,
+		 cfg->sources[cfg->default_source].name);
 	*out = db;
 	return DBR_OK;
 fail:
@@ -162,16 +209,18 @@ int dbr_chat_parse(const char *text, int64_t *chat)
 static int source_of(struct dbr *db, const char *source, const char *call,
 		     struct dbr_source_config **out, struct dbr_error *err)
 {
+	const struct dbr__config *cfg;
 	int reason;
 
 	if (!db)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL, "%s: db is NULL",
 				      call);
+	cfg = db->cfg; /* one load: a reload may replace it */
 	if (!source) {
-		*out = &db->cfg->sources[db->cfg->default_source];
+		*out = &cfg->sources[cfg->default_source];
 		return DBR_OK;
 	}
-	return dbr__route_named(db->cfg, source, NULL, out, &reason, err);
+	return dbr__route_named(cfg, source, NULL, out, &reason, err);
 }
 
 /*
@@ -250,6 +299,7 @@ static unsigned source_flags(const struct dbr_source_config *s)
 int dbr_source_info(struct dbr *db, const char *source,
 		    struct dbr_source_info *out, struct dbr_error *err)
 {
+	const struct dbr__config *cfg;
 	struct dbr_source_config *s;
 	struct dbr_source_info info;
 	size_t n;
@@ -266,7 +316,9 @@ int dbr_source_info(struct dbr *db, const char *source,
 	dbr__copy_text(info.name, sizeof(info.name), s->name);
 	dbr__copy_text(info.type, sizeof(info.type), s->drv->vt.name);
 	info.flags = source_flags(s);
-	info.is_default = s->index == db->cfg->default_source;
+	cfg = db->cfg; /* one load: a reload may replace it */
+	info.is_default =
+		!strcmp(s->name, cfg->sources[cfg->default_source].name);
 	dbr__copy_text(info.driver_version, sizeof(info.driver_version),
 		       s->drv->vt.version ? s->drv->vt.version : "");
 	dbr__copy_text(info.driver_origin, sizeof(info.driver_origin),
@@ -454,8 +506,10 @@ int dbr_source_close_idle(struct dbr *db, const char *source,
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_source_close_idle: db is NULL");
 	if (!source) {
-		for (i = 0; i < db->cfg->nsources; i++)
-			dbr__pool_close_idle(&db->cfg->sources[i].rt->pool);
+		const struct dbr__config *cfg = db->cfg;
+
+		for (i = 0; i < cfg->nsources; i++)
+			dbr__pool_close_idle(&cfg->sources[i].rt->pool);
 		return DBR_OK;
 	}
 	rc = dbr__route_named(db->cfg, source, NULL, &s, &reason, err);

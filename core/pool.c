@@ -75,6 +75,7 @@ int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src)
 	atomic_init(&p->connects, 0);
 	atomic_init(&p->connect_failures, 0);
 	atomic_init(&p->discarded, 0);
+	atomic_init(&p->retired, false);
 	for (size_t i = 0; i < DBR__ROUTE_REASONS; i++)
 		atomic_init(&p->routed_failed[i], 0);
 	atomic_init(&p->sweep_ns,
@@ -349,7 +350,8 @@ static bool wait_for_slot(struct dbr__pool *p, struct dbr__pconn *slots,
 	atomic_fetch_add(&p->waiters, 1);
 	/* After announcing ourselves: a slot put back from now on wakes us;
 	 * one put back before is seen here. */
-	while (!any_free(p, slots) && rc != ETIMEDOUT)
+	while (!any_free(p, slots) && rc != ETIMEDOUT &&
+	       !atomic_load(&p->retired))
 		rc = pthread_cond_timedwait(&p->cv, &p->mu, deadline);
 	atomic_fetch_sub(&p->waiters, 1);
 	pthread_mutex_unlock(&p->mu);
@@ -382,6 +384,33 @@ int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
 	return dbr__pool_acquire_by(p, NULL, out, err);
 }
 
+/* An acquire that reached a pool a reload retired. */
+static DBR_NOINLINE int retired_error(struct dbr__pool *p,
+				      struct dbr_error *err)
+{
+	int rc = dbr__error_set(err, DBR_E_UNAVAILABLE, p->src->name,
+				"source '%s' was changed or removed by a "
+				"reload",
+				p->src->name);
+
+	if (err) {
+		err->retryable = true;
+		err->hint = "retry: the operation is routed again against the "
+			    "reloaded configuration";
+	}
+	return rc;
+}
+
+void dbr__pool_retire(struct dbr__pool *p)
+{
+	atomic_store(&p->retired, true);
+	/* Wake the waiters: they fail instead of waiting out the timeout. */
+	pthread_mutex_lock(&p->mu);
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	dbr__pool_close_idle(p);
+}
+
 /* Any free connection, waiting for one until the deadline (or the
  * source's timeout when by is NULL). */
 static DBR_NOINLINE int acquire(struct dbr__pool *p, const struct timespec *by,
@@ -400,6 +429,8 @@ static DBR_NOINLINE int acquire(struct dbr__pool *p, const struct timespec *by,
 				      "source '%s': out of memory",
 				      p->src->name);
 	for (;;) {
+		if (DBR_UNLIKELY(atomic_load(&p->retired)))
+			return retired_error(p, err);
 		c = take_idle(p, slots);
 		if (c && !still_alive(c))
 			continue;
@@ -486,6 +517,13 @@ void dbr__pool_put(struct dbr__pconn *c)
 		return;
 	}
 	atomic_store(&c->state, DBR__SLOT_IDLE);
+	/* After the store: a retirement that ran close_idle() before it saw
+	 * this connection taken, and this load sees the flag. */
+	if (DBR_UNLIKELY(atomic_load(&p->retired))) {
+		if (claim(c, DBR__SLOT_IDLE, DBR__SLOT_TAKEN))
+			retire(c);
+		return;
+	}
 	wake(p);
 	if (DBR_UNLIKELY(now >= atomic_load_explicit(&p->sweep_ns,
 						     memory_order_relaxed)))

@@ -360,9 +360,20 @@ struct dbr__pool {
 	 * discarded; routing decisions that found no connection. */
 	atomic_uint_fast64_t connects, connect_failures, discarded;
 	atomic_uint_fast64_t routed_failed[DBR__ROUTE_REASONS];
+	/* A reload removed or changed the source (dbr__pool_retire()). */
+	atomic_bool retired;
 };
 
 int dbr__pool_init(struct dbr__pool *p, struct dbr_source_config *src);
+
+/*
+ * Retire a pool a reload removed or changed: it hands out no more
+ * connections (an acquire that still reaches it, through a snapshot read
+ * before the reload, fails with a retryable DBR_E_UNAVAILABLE), its idle
+ * connections are closed now and the others when they are put back.
+ * Never waits. Memory stays until dbr__pool_release().
+ */
+void dbr__pool_retire(struct dbr__pool *p);
 
 /* Close every connection. All must have been put back. */
 void dbr__pool_release(struct dbr__pool *p);

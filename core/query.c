@@ -335,10 +335,11 @@ static DBR_INLINE int route_take(struct dbr *db, const char *source,
 {
 	struct dbr__ebr_rec *rec = dbr__ebr_enter();
 	struct dbr_source_config *s;
-	int reason, rc;
+	int reason, rc, tries = 0;
 
 	if (DBR_UNLIKELY(!rec))
 		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+again:
 	rc = dbr__route(db, dbr__snap_current(&db->snaps), source, scope, chat,
 			by_chat, &s, &reason, err);
 	if (!rc && !divert && !dbr__source_has_tx(s))
@@ -349,6 +350,12 @@ static DBR_INLINE int route_take(struct dbr *db, const char *source,
 	if (!rc)
 		rc = take(db, s, reason, divert && reason != DBR_ROUTE_EXPLICIT,
 			  pc, from, sent, err);
+	/* The source's pool was retired by a reload after this snapshot was
+	 * read: the reload published its own snapshot first, so routing
+	 * again reads it (twice at most: two reloads in a row). */
+	if (DBR_UNLIKELY(rc == DBR_E_UNAVAILABLE && tries++ < 2 &&
+			 atomic_load(&s->rt->pool.retired)))
+		goto again;
 	dbr__ebr_exit(rec);
 	return rc;
 }

@@ -63,7 +63,7 @@ static DBR_INLINE int dbr__route_chat(const struct dbr__snap *sn, int64_t chat,
  * in registers. */
 static inline void dbr__route_note(struct dbr *db, int64_t chat, int reason)
 {
-	if (DBR_UNLIKELY(db->log.level >= DBR_LOG_DEBUG) &&
+	if (DBR_UNLIKELY(dbr__log_enabled(&db->log, DBR_LOG_DEBUG)) &&
 	    reason == DBR_ROUTE_DEFAULT)
 		dbr__route_miss(db, chat);
 }

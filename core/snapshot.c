@@ -403,3 +403,53 @@ int dbr__snap_fold(struct dbr__snaps *ss, bool force, bool *folded)
 	base_put(nb);
 	return rc;
 }
+
+int dbr__snap_reconfigure_locked(struct dbr__snaps *ss,
+				 const struct dbr__config *cfg)
+{
+	const struct dbr__snap *cur = atomic_load(&ss->cur);
+	struct dbr__snap *sn = snap_new(cur);
+
+	if (!sn)
+		return DBR_E_NOMEM;
+	sn->cfg = cfg;
+	if (names_with(sn, cur, NULL, 0) || resolve_names(sn) ||
+	    overlay_with(sn, cur, NULL, 0)) {
+		snap_free(sn);
+		return DBR_E_NOMEM;
+	}
+	sn->base = cur->base;
+	if (sn->base)
+		sn->base->refs++;
+	publish(ss, sn);
+	return DBR_OK;
+}
+
+/* Count (and list up to cap) a chat whose store value k names source. */
+static void chat_if(const struct dbr__snap *sn, uint32_t k, const char *source,
+		    int64_t chat, int64_t *out, size_t cap, size_t *n)
+{
+	if (k >= sn->nnames || strcmp(sn->names[k], source))
+		return;
+	if (*n < cap)
+		out[*n] = chat;
+	++*n;
+}
+
+size_t dbr__snap_store_chats(const struct dbr__snap *sn, const char *source,
+			     int64_t *out, size_t cap)
+{
+	const struct dbr__chat_table *o = &sn->overlay, *b;
+	size_t i, n = 0;
+
+	if (!sn->base)
+		return 0;
+	b = &sn->base->table;
+	EACH_SLOT(o, i)
+	chat_if(sn, o->slots[i].value, source, o->slots[i].chat, out, cap, &n);
+	EACH_SLOT(b, i)
+	if (dbr__chat_table_lookup(o, b->slots[i].chat) == DBR__CHAT_MISS)
+		chat_if(sn, b->slots[i].value, source, b->slots[i].chat, out,
+			cap, &n);
+	return n;
+}

@@ -127,6 +127,23 @@ int dbr__snap_store_apply(struct dbr__snaps *ss, uint64_t version,
  */
 int dbr__snap_fold(struct dbr__snaps *ss, bool force, bool *folded);
 
+/*
+ * A reload: publish a snapshot of cfg (borrowed, as at init) with the
+ * store's table, overlay and version unchanged; only each name's source
+ * index is computed again. The caller holds ss->mu (so that what it
+ * checked against the published snapshot still holds). Returns DBR_OK or
+ * DBR_E_NOMEM (nothing published).
+ */
+int dbr__snap_reconfigure_locked(struct dbr__snaps *ss,
+				 const struct dbr__config *cfg);
+
+/*
+ * How many chats the store's table of sn (loaded) maps to the source
+ * named `source`; the first `cap` of them in out.
+ */
+size_t dbr__snap_store_chats(const struct dbr__snap *sn, const char *source,
+			     int64_t *out, size_t cap);
+
 /* Free the retired snapshots no section can hold any more. */
 void dbr__snap_reclaim(struct dbr__snaps *ss);
 

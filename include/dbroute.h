@@ -362,6 +362,46 @@ DBR_API int dbr_open(struct dbr **out, const char *config_path,
 DBR_API void dbr_close(struct dbr *db);
 
 /**
+ * Reload the configuration file without a restart. All or nothing: the
+ * file is read and validated exactly as dbr_open() reads it (every
+ * problem as "FILE:LINE: message" in err), then checked against the
+ * configuration in force; any problem leaves that configuration, and
+ * everything running on it, untouched.
+ *
+ * Sources are matched by name. One whose type and every option (core
+ * and driver) are unchanged keeps its pool, its open connections, its
+ * health and its counters. One that changed or was removed stops handing
+ * out connections: its idle connections are closed at once, the others
+ * when given back; results and transactions already open finish on the
+ * connections they hold. Operations started after the call returns are
+ * routed by the new file ([chat_mapping], scopes, fallback); the log
+ * level (unless dbr_open()'s options set it), fallback, retry_interval
+ * and the [mapping], [move] and [table.NAME] keys apply at once.
+ * Drivers stay loaded. The call never waits for a server, and the
+ * library installs no signal handler: an application reloads on its own
+ * signal (examples/chatbot-server.c reloads on SIGHUP). What changed is
+ * logged at info level. The memory of a replaced configuration and of a
+ * retired pool (not its connections) is kept until dbr_close().
+ *
+ * Refused (DBR_E_CONFIG, the reason in err): a change of
+ * `default_source` or of `[mapping] store` (either would silently move
+ * chats); removing or retyping a source that the new [chat_mapping] or
+ * the mapping store's table still maps chats to (the first chats are
+ * listed).
+ *
+ * @param db          the handle
+ * @param config_path the file to read, or NULL for the one in force
+ * @param err         optional: filled on failure
+ * @return DBR_OK, DBR_E_CONFIG (the file, or a refusal), DBR_E_NOMEM, or
+ *   DBR_E_MISUSE for a NULL db
+ * Thread-safety: any thread, while other threads use db (reloads are
+ *   serialised); not during dbr_close().
+ * Since: 0.4.
+ */
+DBR_API int dbr_reload(struct dbr *db, const char *config_path,
+		       struct dbr_error *err);
+
+/**
  * Parse a chat id as the configuration does: a signed 64-bit decimal
  * integer, optionally signed, nothing else.
  *
