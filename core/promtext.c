@@ -385,6 +385,18 @@ static void mapping(struct out *o, struct dbr *db)
 		     sizeof(v)));
 }
 
+/* The handle's configuration reloads (dbr_reload()), by outcome. */
+static void reloads(struct out *o, struct dbr *db)
+{
+	family(o, "dbroute_reloads_total", "counter",
+	       "Configuration reloads, by result (failed: the file or a "
+	       "refusal; the configuration in force stayed).");
+	line(o, "dbroute_reloads_total{result=\"ok\"} %llu\n",
+	     (unsigned long long)atomic_load(&db->reloads));
+	line(o, "dbroute_reloads_total{result=\"failed\"} %llu\n",
+	     (unsigned long long)atomic_load(&db->reloads_failed));
+}
+
 int dbr_metrics_write(struct dbr *db,
 		      int (*write)(void *ud, const char *text, size_t len),
 		      void *ud, struct dbr_error *err)
@@ -427,6 +439,7 @@ int dbr_metrics_write(struct dbr *db,
 	mapping(o, db);
 	chats(o, s, n, true);
 	chats(o, s, n, false);
+	reloads(o, db);
 	flush(o);
 	if (o->failed)
 		rc = dbr__error_set(err, DBR_E_RESOURCE, NULL,

@@ -22,8 +22,11 @@
  * plus its CREATE TABLE, and the k * m reads by chat go where the mapping
  * sends them.
  *
- * SIGINT and SIGTERM stop it. SIGHUP asks for a reload, which this
- * dbroute cannot do yet (see on_hup()).
+ * SIGINT and SIGTERM stop it. SIGHUP reloads the configuration file
+ * (dbr_reload(): the library installs no signal handler; the flag set
+ * here is acted on by the workload's thread) and logs what changed: the
+ * sources added and removed, and the chats whose route moved. A refused
+ * reload is logged and the configuration in force stays.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -99,6 +102,73 @@ static int list_sources(struct dbr *db, struct sources *s)
 		return 1;
 	}
 	return 0;
+}
+
+static void free_sources(struct sources *s)
+{
+	free(s->sql);
+	free(s->writable);
+	dbr_free(s->names);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Whether name is one of s's SQL sources. */
+static bool has_source(const struct sources *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->sql[i], name))
+			return true;
+	return false;
+}
+
+static int create_tables(struct dbr *db, const struct sources *s);
+
+/* SIGHUP: reload the configuration, log what changed, go on with its
+ * sources (or with the old list when the new one has no SQL source). */
+static void reload(struct dbr *db, struct sources *s)
+{
+	char before[NCHATS][DBR_NAME_SIZE], after[DBR_NAME_SIZE];
+	struct sources next = { 0 };
+	struct dbr_error err;
+	size_t i;
+	int reason;
+
+	for (i = 0; i < NCHATS; i++)
+		if (dbr_route_chat(db, chats[i], before[i], sizeof(before[i]),
+				   &reason))
+			strcpy(before[i], "?");
+	if (dbr_reload(db, NULL, &err)) {
+		fprintf(stderr,
+			"chatbot-server: SIGHUP: reload failed, the "
+			"configuration in force is unchanged: %s\n",
+			err.message);
+		return;
+	}
+	fprintf(stderr, "chatbot-server: SIGHUP: configuration reloaded\n");
+	for (i = 0; i < NCHATS; i++) {
+		if (dbr_route_chat(db, chats[i], after, sizeof(after), &reason))
+			strcpy(after, "?");
+		if (strcmp(before[i], after))
+			fprintf(stderr,
+				"chatbot-server: chat %" PRId64 ": %s -> %s\n",
+				chats[i], before[i], after);
+	}
+	if (list_sources(db, &next) || create_tables(db, &next)) {
+		free_sources(&next);
+		return;
+	}
+	for (i = 0; i < next.n; i++)
+		if (!has_source(s, next.sql[i]))
+			fprintf(stderr, "chatbot-server: source %s added\n",
+				next.sql[i]);
+	for (i = 0; i < s->n; i++)
+		if (!has_source(&next, s->sql[i]))
+			fprintf(stderr, "chatbot-server: source %s removed\n",
+				s->sql[i]);
+	free_sources(s);
+	*s = next;
 }
 
 static int create_tables(struct dbr *db, const struct sources *s)
@@ -302,7 +372,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 }
 
 /* The workload, until stopped (or until a->ops operations ran). */
-static int run(struct dbr *db, const struct sources *s, const struct args *a)
+static int run(struct dbr *db, struct sources *s, const struct args *a)
 {
 	uint64_t i = 0;
 	int failures = 0;
@@ -310,14 +380,7 @@ static int run(struct dbr *db, const struct sources *s, const struct args *a)
 	while (!stop) {
 		if (hup) {
 			hup = 0;
-			/*
-			 * Reload goes here once the library has it
-			 * (dbr_reload(), routing issues): this dbroute has
-			 * no way to swap a running handle's configuration.
-			 */
-			fprintf(stderr, "chatbot-server: SIGHUP: this dbroute "
-					"cannot reload a configuration; "
-					"restart to apply changes\n");
+			reload(db, s);
 		}
 		if (a->ops >= 0 && i >= (uint64_t)a->ops) {
 			sleep_ns(100000000L); /* only serving */
@@ -373,9 +436,7 @@ int main(int argc, char **argv)
 out:
 	if (httpd)
 		MHD_stop_daemon(httpd);
-	free(s.sql);
-	free(s.writable);
-	dbr_free(s.names);
+	free_sources(&s);
 	dbr_close(db);
 	return rc;
 }

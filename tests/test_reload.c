@@ -112,6 +112,24 @@ static void test_reload__applies_mapping_and_sources(void **state)
 	t_handle_close(h);
 }
 
+/* dbr_metrics_write()'s text, appended to a buffer. */
+struct text {
+	char buf[1 << 16];
+	size_t len;
+};
+
+static int collect(void *ud, const char *text, size_t len)
+{
+	struct text *t = ud;
+
+	if (t->len + len >= sizeof(t->buf))
+		return -1;
+	memcpy(t->buf + t->len, text, len);
+	t->len += len;
+	t->buf[t->len] = '\0';
+	return 0;
+}
+
 /* Reload `text` and expect a refusal whose message holds `needle`. */
 static void refused(struct t_handle *h, const char *text, const char *needle)
 {
@@ -165,6 +183,17 @@ static void test_reload__refusals(void **state)
 	assert_int_equal(dbr_reload(h->db, p, &err), DBR_OK);
 	assert_route(h->db, 7, "b");
 	free(p);
+	/* Counted: four refused, one done. */
+	{
+		static struct text t;
+
+		assert_int_equal(dbr_metrics_write(h->db, collect, &t, &err),
+				 DBR_OK);
+		assert_non_null(strstr(
+			t.buf, "dbroute_reloads_total{result=\"ok\"} 1\n"));
+		assert_non_null(strstr(
+			t.buf, "dbroute_reloads_total{result=\"failed\"} 4\n"));
+	}
 	t_handle_close(h);
 }
 
