@@ -70,16 +70,19 @@ static const char log_sql[] =
 static int store_of(struct dbr *db, const char *fn, const char **name,
 		    struct dbr_error *err)
 {
+	const struct dbr__config *cfg;
+
 	*name = NULL;
 	if (!db)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL, "%s: db is NULL",
 				      fn);
-	if (!db->cfg->has_store)
+	cfg = db->cfg; /* one load: a reload may replace it */
+	if (!cfg->has_store)
 		return dbr__error_set(err, DBR_E_CONFIG, NULL,
 				      "%s: the configuration has no [mapping] "
 				      "store",
 				      fn);
-	*name = db->cfg->sources[db->cfg->store].name;
+	*name = cfg->sources[cfg->store].name;
 	return DBR_OK;
 }
 
