@@ -1008,6 +1008,7 @@ int dbr_migrate(struct dbr *db, const char *dir,
 {
 	struct run r = { .db = db, .fn = fn, .ud = ud };
 	struct stray_ctx sc = { db, fn, ud };
+	const struct dbr__config *cfg;
 	struct dbr__migdir d;
 	struct dbr_error e;
 	size_t i;
@@ -1026,8 +1027,9 @@ int dbr_migrate(struct dbr *db, const char *dir,
 	if (rc)
 		return rc;
 	r.dir = &d;
-	for (i = 0; i < db->cfg->nsources; i++) {
-		r.src = &db->cfg->sources[i];
+	cfg = db->cfg; /* one load: a reload may replace it */
+	for (i = 0; i < cfg->nsources; i++) {
+		r.src = &cfg->sources[i];
 		if (!selected(&r.opts, r.src->name))
 			continue;
 		rc = migrate_source(&r, &e);
