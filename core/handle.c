@@ -6,8 +6,9 @@
 #include <string.h>
 
 #include "failover.h"
-#include "route.h"
 #include "option.h"
+#include "refresh.h"
+#include "route.h"
 
 int dbr_version_number(void)
 {
@@ -32,6 +33,7 @@ static void handle_free(struct dbr *db, size_t n, bool pool_only)
 	struct dbr__retired *r;
 	size_t i;
 
+	dbr__refresh_stop(db);
 	dbr__snaps_release(&db->snaps);
 	for (i = 0; cfg && i < cfg->nsources; i++) {
 		rt = cfg->sources[i].rt;
@@ -169,11 +171,13 @@ int dbr_open(struct dbr **out, const char *config_path,
 		goto fail;
 	/* Without a [mapping] store, no store is expected: routing is the
 	 * INI's alone, as before 0.4. */
-	rc = dbr__snaps_init(&db->snaps, db->cfg, false);
+	rc = dbr__snaps_init(&db->snaps, db->cfg, db->cfg->has_store);
 	if (rc) {
 		dbr__error_set(err, rc, NULL, "out of memory");
 		goto fail;
 	}
+	if (db->cfg->has_store && (rc = dbr__refresh_start(db, err)))
+		goto fail;
 	dbr__log(&db->log, DBR_LOG_INFO, NULL,
 		 "%s: %zu sources, %zu chat mappings, default source '%s'",
 		 config_path, cfg->nsources, cfg->chats.count,

@@ -44,6 +44,7 @@ struct dbr {
 	struct dbr__retired *retired; /* under reload_mu */
 	atomic_uint_fast64_t reloads, reloads_failed;
 	struct dbr__audit audit;
+	struct dbr__refresher *refresh; /* with a store (refresh.h) */
 };
 
 /* A new runtime for s (handle.c); see there. */

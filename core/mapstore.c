@@ -27,6 +27,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "handle.h"
+#include "refresh.h"
 
 /* The schema of the store's tables this library writes. */
 #define SCHEMA 1
@@ -1166,4 +1167,60 @@ int dbr_mapping_clients(struct dbr *db, struct dbr_mapping_client **clients,
 	}
 	*n = got;
 	return DBR_OK;
+}
+
+/*
+ * A handle's heartbeat (refresh.c): its row in dbroute_clients replaced in
+ * one transaction, so that no reader sees it missing.
+ */
+int dbr__mapping_beat(struct dbr *db, const char *client_id, int64_t version,
+		      struct dbr_error *err)
+{
+	char host[256];
+	struct dbr_value id = dbr_text(client_id, strlen(client_id));
+	struct dbr_value add[5] = { id, dbr_null(), dbr_int64(getpid()),
+				    dbr_int64(version), dbr_int64(now_ms()) };
+	const char *store;
+	struct dbr_tx *tx = NULL;
+	int rc = store_of(db, "heartbeat", &store, err);
+
+	if (gethostname(host, sizeof(host)))
+		snprintf(host, sizeof(host), "?");
+	host[sizeof(host) - 1] = '\0';
+	add[1] = dbr_text(host, strlen(host));
+	if (!rc)
+		rc = dbr_tx_begin_source(db, store, &tx, err);
+	if (!rc)
+		rc = dbr_tx_query(tx,
+				  "DELETE FROM dbroute_clients WHERE "
+				  "client_id = ?",
+				  &id, 1, NULL, err);
+	if (!rc)
+		rc = dbr_tx_query(tx,
+				  "INSERT INTO dbroute_clients (client_id, "
+				  "host, pid, version_seen, seen_ms) VALUES "
+				  "(?, ?, ?, ?, ?)",
+				  add, 5, NULL, err);
+	if (!rc)
+		return dbr_tx_commit(tx, err);
+	if (tx)
+		dbr_tx_rollback(tx, NULL);
+	return rc;
+}
+
+/* A closing handle's row removed. */
+int dbr__mapping_leave(struct dbr *db, const char *client_id,
+		       struct dbr_error *err)
+{
+	struct dbr_value id = dbr_text(client_id, strlen(client_id));
+	struct dbr_result *res = NULL;
+	const char *store;
+	int rc = store_of(db, "heartbeat", &store, err);
+
+	if (!rc)
+		rc = run(db, store, NULL,
+			 "DELETE FROM dbroute_clients WHERE client_id = ?",
+			 &id, 1, &res, err);
+	dbr_result_free(res);
+	return rc;
 }

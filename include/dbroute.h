@@ -1572,6 +1572,42 @@ DBR_API int dbr_mapping_clients(struct dbr *db,
 				struct dbr_mapping_client **clients, size_t *n,
 				struct dbr_error *err);
 
+/** What a handle's routing holds of the store (dbr_mapping_status()). */
+struct dbr_mapping_status {
+	/** 1 once the first snapshot of the store's table has loaded; until
+	 *  then chat operations fail with DBR_E_NOTLOADED */
+	int loaded;
+	/** the refresher's last read of the store: DBR_OK, or its error code
+	 *  (the store is down: routing keeps the snapshot held) */
+	int last_error;
+	int64_t version; /**< the store version routing holds (0: none) */
+	/** milliseconds since the store last confirmed that version (the
+	 *  refresher's last successful read), -1 before the first load */
+	int64_t age_ms;
+	int64_t poll_interval_ms; /**< [mapping] poll_interval */
+	/** the last failure's message when last_error is not DBR_OK */
+	char message[DBR_ERROR_MESSAGE_SIZE];
+	uint64_t reserved[8]; /**< zero; room for fields to come */
+};
+
+/**
+ * What routing holds of the mapping store: whether the first snapshot has
+ * loaded, its version and age, and whether the store answers now. A
+ * handle with a store keeps it current in a thread of its own (every
+ * [mapping] poll_interval, sooner when the store signals a change); when
+ * the store cannot be read routing goes on with the snapshot held, and
+ * its age grows (docs/operations.md, "When the store is down").
+ *
+ * @param db the handle
+ * @param st receives the status
+ * @param err error details, or NULL
+ * @return DBR_OK; DBR_E_CONFIG when the configuration has no [mapping]
+ *   store; DBR_E_MISUSE for a NULL argument
+ * Thread-safety: any thread; never waits for the store. Since: 0.4.
+ */
+DBR_API int dbr_mapping_status(struct dbr *db, struct dbr_mapping_status *st,
+			       struct dbr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,300 @@
+/*
+ * refresh.c - a handle's mapping-store refresher.
+ *
+ * dbr_open() reads the store's first snapshot, then one thread per handle
+ * keeps it current: it waits up to [mapping] poll_interval (or less, when
+ * a change notification wakes it), reads the change log after the version
+ * held and applies it as an overlay (snapshot.h), folding a grown overlay
+ * into a new base in the background. Routing never waits for it: a store
+ * that cannot be read leaves the last snapshot in place, and the thread
+ * tries again at the next interval. The thread also records the handle in
+ * the store's clients table (host, pid, version seen, last heartbeat).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "handle.h"
+#include "log.h"
+#include "refresh.h"
+
+/* A handle records itself once it has lived this long (a short CLI run
+ * never does), then every BEAT_EVERY seconds and after a version change. */
+#define BEAT_FIRST 2.0
+#define BEAT_EVERY 5.0
+
+struct dbr__refresher {
+	struct dbr *db;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop; /* under mu */
+	char client_id[300];
+	double opened;		   /* dbr__now() at open */
+	_Atomic double confirmed;  /* dbr__now() the store last answered */
+	atomic_int last_rc;	   /* the last attempt's result */
+	atomic_bool down_logged;   /* a failure was logged since */
+	char message[DBR_ERROR_MESSAGE_SIZE]; /* the last failure, under mu */
+};
+
+static atomic_uint next_client = 1;
+
+static uint64_t held_version(struct dbr *db)
+{
+	struct dbr__ebr_rec *rec = dbr__ebr_enter();
+	uint64_t v = 0;
+
+	if (rec) {
+		v = dbr__snap_current(&db->snaps)->version;
+		dbr__ebr_exit(rec);
+	}
+	return v;
+}
+
+static bool loaded(struct dbr *db)
+{
+	struct dbr__ebr_rec *rec = dbr__ebr_enter();
+	bool yes = false;
+
+	if (rec) {
+		yes = dbr__snap_current(&db->snaps)->base != NULL;
+		dbr__ebr_exit(rec);
+	}
+	return yes;
+}
+
+/* The whole table, replacing what is held. */
+static int load_all(struct dbr *db, struct dbr_error *err)
+{
+	struct dbr_mapping_entry *e = NULL;
+	struct dbr__store_row *rows = NULL;
+	int64_t version = 0;
+	size_t i, n = 0;
+	int rc = dbr_mapping_read(db, NULL, NULL, &e, &n, &version, err);
+
+	if (!rc && n && !(rows = dbr__calloc(n, sizeof(*rows))))
+		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	for (i = 0; !rc && i < n; i++) {
+		rows[i].chat = e[i].chat;
+		rows[i].source = e[i].source;
+	}
+	if (!rc)
+		rc = dbr__snap_store_load(&db->snaps, (uint64_t)version, rows,
+					  n, err);
+	dbr__free(rows);
+	dbr_free(e);
+	return rc;
+}
+
+/* The change log after the version held, applied as an overlay. */
+static int catch_up(struct dbr *db, struct dbr_error *err)
+{
+	struct dbr_mapping_change *c = NULL;
+	struct dbr__store_row *rows = NULL;
+	uint64_t held = held_version(db);
+	size_t i, n = 0;
+	bool folded;
+	int rc = dbr_mapping_changes(db, (int64_t)held, NULL, &c, &n, err);
+
+	if (!rc && n && !(rows = dbr__calloc(n, sizeof(*rows))))
+		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	for (i = 0; !rc && i < n; i++) {
+		rows[i].chat = c[i].chat;
+		rows[i].source = c[i].source[0] ? c[i].source : NULL;
+	}
+	if (!rc && n && (uint64_t)c[n - 1].version > held) {
+		rc = dbr__snap_store_apply(&db->snaps,
+					   (uint64_t)c[n - 1].version, rows, n,
+					   err);
+		if (!rc) {
+			dbr__log(&db->log, DBR_LOG_INFO, NULL,
+				 "mapping store: version %lld applied (%zu "
+				 "changes)",
+				 (long long)c[n - 1].version, n);
+			rc = dbr__snap_fold(&db->snaps, false, &folded);
+		}
+	}
+	dbr__snap_reclaim(&db->snaps);
+	dbr__free(rows);
+	dbr_free(c);
+	return rc;
+}
+
+/* One read of the store: the first snapshot, or the changes since. */
+static void sync_once(struct dbr__refresher *r, bool first)
+{
+	struct dbr *db = r->db;
+	struct dbr_error err = { 0 };
+	int rc = loaded(db) ? catch_up(db, &err) : load_all(db, &err);
+
+	atomic_store(&r->last_rc, rc);
+	if (!rc) {
+		atomic_store(&r->confirmed, dbr__now());
+		if (atomic_exchange(&r->down_logged, false))
+			dbr__log(&db->log, DBR_LOG_WARN, NULL,
+				 "mapping store: read again, version %llu",
+				 (unsigned long long)held_version(db));
+		return;
+	}
+	pthread_mutex_lock(&r->mu);
+	snprintf(r->message, sizeof(r->message), "%s", err.message);
+	pthread_mutex_unlock(&r->mu);
+	if (first && rc == DBR_E_STMT) {
+		/* A store not initialised yet ('dbroute mapping init' on
+		 * it opens a handle too): told at info, once. */
+		dbr__log(&db->log, DBR_LOG_INFO, NULL,
+			 "mapping store: cannot be read (%s); chat operations "
+			 "wait for it (dbroute mapping init creates its "
+			 "tables)",
+			 err.message);
+		return;
+	}
+	if (!atomic_exchange(&r->down_logged, true))
+		dbr__log(&db->log, DBR_LOG_WARN, NULL,
+			 "mapping store: cannot be read (%s); routing keeps "
+			 "version %llu and retries every %.3g s",
+			 err.message, (unsigned long long)held_version(db),
+			 db->cfg->poll_interval);
+}
+
+/* Wait up to `seconds`; false once the handle is closing. */
+static bool wait_next(struct dbr__refresher *r, double seconds)
+{
+	struct timespec ts;
+	bool go;
+
+	dbr__deadline(&ts, seconds);
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0)
+		;
+	go = !r->stop;
+	pthread_mutex_unlock(&r->mu);
+	return go;
+}
+
+static void *refresher_main(void *arg)
+{
+	struct dbr__refresher *r = arg;
+	struct dbr *db = r->db;
+	struct dbr_error err;
+	double now, next_beat = r->opened + BEAT_FIRST;
+	uint64_t v, beaten = UINT64_MAX;
+
+	while (wait_next(r, db->cfg->poll_interval)) {
+		sync_once(r, false);
+		now = dbr__now();
+		v = held_version(db);
+		if (!loaded(db) || now < r->opened + BEAT_FIRST ||
+		    (now < next_beat && v == beaten))
+			continue;
+		if (!dbr__mapping_beat(db, r->client_id, (int64_t)v, &err))
+			beaten = v;
+		next_beat = now + BEAT_EVERY;
+	}
+	if (beaten != UINT64_MAX)
+		dbr__mapping_leave(db, r->client_id, &err);
+	return NULL;
+}
+
+int dbr__refresh_start(struct dbr *db, struct dbr_error *err)
+{
+	struct dbr__refresher *r = dbr__calloc(1, sizeof(*r));
+	pthread_condattr_t ca;
+	char host[256];
+	int rc;
+
+	if (!r)
+		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	r->db = db;
+	r->opened = dbr__now();
+	atomic_init(&r->confirmed, 0.0);
+	atomic_init(&r->last_rc, DBR_OK);
+	atomic_init(&r->down_logged, false);
+	if (gethostname(host, sizeof(host)))
+		snprintf(host, sizeof(host), "?");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(r->client_id, sizeof(r->client_id), "%s:%ld:%u", host,
+		 (long)getpid(), atomic_fetch_add(&next_client, 1));
+	if (pthread_mutex_init(&r->mu, NULL)) {
+		dbr__free(r);
+		return dbr__error_set(err, DBR_E_RESOURCE, NULL,
+				      "cannot create a mutex");
+	}
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(&r->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc) {
+		pthread_mutex_destroy(&r->mu);
+		dbr__free(r);
+		return dbr__error_set(err, DBR_E_RESOURCE, NULL,
+				      "cannot create a condition variable");
+	}
+	/* The first snapshot, before dbr_open() returns. */
+	sync_once(r, true);
+	if (pthread_create(&r->thread, NULL, refresher_main, r)) {
+		pthread_cond_destroy(&r->cv);
+		pthread_mutex_destroy(&r->mu);
+		dbr__free(r);
+		return dbr__error_set(err, DBR_E_RESOURCE, NULL,
+				      "cannot start the mapping refresher");
+	}
+	db->refresh = r;
+	return DBR_OK;
+}
+
+void dbr__refresh_stop(struct dbr *db)
+{
+	struct dbr__refresher *r = db->refresh;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->thread, NULL);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	dbr__free(r);
+	db->refresh = NULL;
+}
+
+int64_t dbr__refresh_age_ms(const struct dbr__refresher *r)
+{
+	double at = atomic_load(&r->confirmed);
+
+	if (at == 0.0)
+		return -1;
+	return (int64_t)((dbr__now() - at) * 1000.0);
+}
+
+int dbr_mapping_status(struct dbr *db, struct dbr_mapping_status *st,
+		       struct dbr_error *err)
+{
+	struct dbr__refresher *r;
+
+	if (!db || !st)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_mapping_status: db and st are "
+				      "required");
+	memset(st, 0, sizeof(*st));
+	if (!db->cfg->has_store || !(r = db->refresh))
+		return dbr__error_set(err, DBR_E_CONFIG, NULL,
+				      "dbr_mapping_status: the configuration "
+				      "has no [mapping] store");
+	st->loaded = loaded(db);
+	st->version = (int64_t)held_version(db);
+	st->age_ms = st->loaded ? dbr__refresh_age_ms(r) : -1;
+	st->poll_interval_ms = (int64_t)(db->cfg->poll_interval * 1000.0);
+	st->last_error = atomic_load(&r->last_rc);
+	if (st->last_error) {
+		pthread_mutex_lock(&r->mu);
+		snprintf(st->message, sizeof(st->message), "%s", r->message);
+		pthread_mutex_unlock(&r->mu);
+	}
+	return DBR_OK;
+}

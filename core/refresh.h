@@ -1,0 +1,37 @@
+/*
+ * refresh.h - a handle's mapping-store refresher: the first snapshot read
+ * at open, then a thread that applies the store's change log as it grows,
+ * records the handle in the store's clients table, and tells its state.
+ */
+#ifndef DBR_REFRESH_H
+#define DBR_REFRESH_H
+
+#include "internal.h"
+
+struct dbr__refresher;
+
+/*
+ * Read the store's first snapshot (bounded by the store source's timeout;
+ * a failure is logged and leaves chat operations failing with
+ * DBR_E_NOTLOADED until the refresher loads it) and start the refresher's
+ * thread. Only for a configuration with a store. Returns DBR_OK,
+ * DBR_E_NOMEM or DBR_E_RESOURCE (no thread).
+ */
+int dbr__refresh_start(struct dbr *db, struct dbr_error *err);
+
+/* Stop and join the thread, remove the handle's clients row, free. */
+void dbr__refresh_stop(struct dbr *db);
+
+/*
+ * Milliseconds since the store last confirmed the snapshot held, or -1
+ * when none is loaded. Any thread; no lock.
+ */
+int64_t dbr__refresh_age_ms(const struct dbr__refresher *r);
+
+/* The heartbeat's store calls (mapstore.c). */
+int dbr__mapping_beat(struct dbr *db, const char *client_id, int64_t version,
+		      struct dbr_error *err);
+int dbr__mapping_leave(struct dbr *db, const char *client_id,
+		       struct dbr_error *err);
+
+#endif /* DBR_REFRESH_H */
