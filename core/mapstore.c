@@ -1219,8 +1219,8 @@ int dbr__mapping_leave(struct dbr *db, const char *client_id,
 
 	if (!rc)
 		rc = run(db, store, NULL,
-			 "DELETE FROM dbroute_clients WHERE client_id = ?",
-			 &id, 1, &res, err);
+			 "DELETE FROM dbroute_clients WHERE client_id = ?", &id,
+			 1, &res, err);
 	dbr_result_free(res);
 	return rc;
 }

@@ -33,10 +33,10 @@ struct dbr__refresher {
 	pthread_cond_t cv;
 	bool stop; /* under mu */
 	char client_id[300];
-	double opened;		   /* dbr__now() at open */
-	_Atomic double confirmed;  /* dbr__now() the store last answered */
-	atomic_int last_rc;	   /* the last attempt's result */
-	atomic_bool down_logged;   /* a failure was logged since */
+	double opened;		  /* dbr__now() at open */
+	_Atomic double confirmed; /* dbr__now() the store last answered */
+	atomic_int last_rc;	  /* the last attempt's result */
+	atomic_bool down_logged;  /* a failure was logged since */
 	char message[DBR_ERROR_MESSAGE_SIZE]; /* the last failure, under mu */
 };
 
@@ -106,9 +106,8 @@ static int catch_up(struct dbr *db, struct dbr_error *err)
 		rows[i].source = c[i].source[0] ? c[i].source : NULL;
 	}
 	if (!rc && n && (uint64_t)c[n - 1].version > held) {
-		rc = dbr__snap_store_apply(&db->snaps,
-					   (uint64_t)c[n - 1].version, rows, n,
-					   err);
+		rc = dbr__snap_store_apply(
+			&db->snaps, (uint64_t)c[n - 1].version, rows, n, err);
 		if (!rc) {
 			dbr__log(&db->log, DBR_LOG_INFO, NULL,
 				 "mapping store: version %lld applied (%zu "

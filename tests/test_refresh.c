@@ -1,0 +1,348 @@
+/*
+ * test_refresh.c - a mapping store's changes reaching every open handle
+ * (core/refresh.c), on SQLite and PostgreSQL stores: the first snapshot
+ * at open, changes made by another process seen by two handles in this
+ * process and by a second process, the handles' heartbeats, and the store
+ * stopped and started again (PostgreSQL; needs DBR_TEST_PG_CTL). Runs
+ * alone: it stops the PostgreSQL server other suites use. Latencies are
+ * printed, and only a generous bound (5 s) is asserted.
+ */
+#define _DEFAULT_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#define CHANGES	 50
+#define BOUND_NS (5 * 1000000000LL)
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void nap_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* A store configuration (kind 0: SQLite, 1: PostgreSQL) in a new folder;
+ * false when PostgreSQL is not there. */
+static bool store_config(int kind, const char *name, char **dir, char **path)
+{
+	char conninfo[1024], text[4096];
+
+	if (kind == 1 && !t_pg_database(name, conninfo, sizeof(conninfo)))
+		return false;
+	*dir = t_tmpdir();
+	if (kind == 1)
+		snprintf(text, sizeof(text),
+			 "[source.st]\ntype = postgres\nconninfo = %s\n"
+			 "timeout = 2\n",
+			 conninfo);
+	else
+		snprintf(text, sizeof(text),
+			 "[source.st]\ntype = sqlite\npath = st.db\n");
+	snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		 "[database]\ndefault_source = st\n"
+		 "[source.b]\ntype = sqlite\npath = b.db\n"
+		 "[source.c]\ntype = sqlite\npath = c.db\n"
+		 "[mapping]\nstore = st\npoll_interval = 0.2\n");
+	*path = t_write(*dir, "map.ini", text);
+	return true;
+}
+
+static void cli_ok(const char *dir, const char *args)
+{
+	char *out = NULL, *err = NULL;
+	int rc = t_run_cli(dir, args, &out, &err);
+
+	if (rc)
+		fail_msg("dbroute %s: %d: %s", args, rc, err ? err : "");
+	free(out);
+	free(err);
+}
+
+static const char *target(int i)
+{
+	return i % 2 ? "b" : "c";
+}
+
+/* Whether db routes chat to source now. */
+static bool routes(struct dbr *db, int64_t chat, const char *source)
+{
+	char name[DBR_NAME_SIZE];
+	int reason;
+
+	return dbr_route_chat(db, chat, name, sizeof(name), &reason) ==
+		       DBR_OK &&
+	       !strcmp(name, source);
+}
+
+/* Wait until db routes chat to source: when, or fail after BOUND_NS. */
+static int64_t wait_route(struct dbr *db, int64_t chat, const char *source)
+{
+	int64_t t0 = now_ns(), t;
+
+	while (!routes(db, chat, source)) {
+		t = now_ns();
+		if (t - t0 > BOUND_NS)
+			fail_msg("chat %lld not routed to %s within 5 s",
+				 (long long)chat, source);
+		nap_ms(1);
+	}
+	return now_ns();
+}
+
+static int by_value(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void print_p99(const char *what, int64_t *lat, size_t n)
+{
+	qsort(lat, n, sizeof(*lat), by_value);
+	printf("%s: %zu changes, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", what,
+	       n, lat[n / 2] / 1e6, lat[(n * 99 + 99) / 100 - 1] / 1e6,
+	       lat[n - 1] / 1e6);
+}
+
+/* The second process: its own handle, waiting for each change in turn;
+ * seen[i] when it saw change i. Exits 0 when it saw all. */
+static void child_watch(const char *path, int64_t *seen)
+{
+	struct dbr *db = NULL;
+	struct dbr_error err;
+	int64_t t0;
+	int i;
+
+	if (dbr_open(&db, path, NULL, &err))
+		_exit(2);
+	for (i = 0; i < CHANGES; i++) {
+		t0 = now_ns();
+		while (!routes(db, 1000 + i, target(i))) {
+			if (now_ns() - t0 > 3 * BOUND_NS)
+				_exit(3);
+			nap_ms(1);
+		}
+		seen[i] = now_ns();
+	}
+	dbr_close(db);
+	_exit(0);
+}
+
+/*
+ * A `mapping set` in a third process is seen by two handles here and by a
+ * second process; each handle records itself in the clients table.
+ */
+static void test_refresh__changes_reach_every_handle(void **state)
+{
+	struct dbr_mapping_client *cl = NULL;
+	struct dbr_mapping_status st;
+	struct dbr_error err;
+	struct dbr *db1, *db2;
+	char *dir, *path, args[256];
+	int64_t *shared, *lat, t0, t1, t2;
+	size_t n, i, found, nlat = 0;
+	int kind, status;
+	pid_t child;
+
+	(void)state;
+	lat = calloc(3 * CHANGES, sizeof(*lat));
+	assert_non_null(lat);
+	for (kind = 0; kind < 2; kind++) {
+		if (!store_config(kind, "dbroute_refresh", &dir, &path))
+			continue;
+		cli_ok(dir, "mapping init -c map.ini");
+		shared = mmap(NULL, 2 * CHANGES * sizeof(int64_t),
+			      PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		assert_true(shared != MAP_FAILED);
+		memset(shared, 0, 2 * CHANGES * sizeof(int64_t));
+		child = fork();
+		assert_true(child >= 0);
+		if (child == 0)
+			child_watch(path, shared + CHANGES);
+		db1 = t_open(path);
+		db2 = t_open(path);
+		/* The first snapshot is there when dbr_open returns. */
+		assert_int_equal(dbr_mapping_status(db1, &st, &err), DBR_OK);
+		assert_int_equal(st.loaded, 1);
+		assert_int_equal(st.version, 0);
+		assert_true(routes(db1, 1000, "st"));
+		nlat = 0;
+		for (i = 0; i < CHANGES; i++) {
+			snprintf(args, sizeof(args),
+				 "mapping set -c map.ini %zu %s --reason 'test "
+				 "%zu'",
+				 1000 + i, target((int)i), i);
+			cli_ok(dir, args);
+			t0 = now_ns();
+			shared[i] = t0;
+			t1 = wait_route(db1, 1000 + (int64_t)i, target((int)i));
+			t2 = wait_route(db2, 1000 + (int64_t)i, target((int)i));
+			lat[nlat++] = t1 - t0;
+			lat[nlat++] = t2 - t0;
+		}
+		assert_int_equal(waitpid(child, &status, 0), child);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		for (i = 0; i < CHANGES; i++)
+			lat[nlat++] = shared[CHANGES + i] > shared[i]
+					      ? shared[CHANGES + i] - shared[i]
+					      : 0;
+		print_p99(kind ? "postgres store" : "sqlite store", lat, nlat);
+		assert_int_equal(dbr_mapping_status(db2, &st, &err), DBR_OK);
+		assert_int_equal(st.version, CHANGES);
+		assert_int_equal(st.last_error, DBR_OK);
+		assert_true(st.age_ms >= 0 && st.age_ms < 5000);
+		/* Both handles record themselves at the version they hold
+		 * (the first beat 2 s after open; bounded to 15 s). */
+		t0 = now_ns();
+		for (found = 0; found < 2 && now_ns() - t0 < 3 * BOUND_NS;) {
+			nap_ms(100);
+			assert_int_equal(
+				dbr_mapping_clients(db1, &cl, &n, &err),
+				DBR_OK);
+			for (found = 0, i = 0; i < n; i++)
+				found += cl[i].pid == getpid() &&
+					 cl[i].version_seen == CHANGES;
+			dbr_free(cl);
+		}
+		assert_int_equal(found, 2);
+		dbr_close(db2);
+		/* A closed handle's row is removed. */
+		assert_int_equal(dbr_mapping_clients(db1, &cl, &n, &err),
+				 DBR_OK);
+		for (found = 0, i = 0; i < n; i++)
+			found += cl[i].pid == getpid();
+		dbr_free(cl);
+		assert_int_equal(found, 1);
+		dbr_close(db1);
+		munmap(shared, 2 * CHANGES * sizeof(int64_t));
+		t_rmtree(dir);
+		free(dir);
+		free(path);
+	}
+	free(lat);
+}
+
+/* Opened before the store has tables: chat operations fail with
+ * DBR_E_NOTLOADED, never the default, until the refresher loads it. */
+static void test_refresh__not_loaded_until_store_is_there(void **state)
+{
+	struct dbr_mapping_status st;
+	struct dbr_error err;
+	struct dbr *db;
+	char *dir, *path, name[DBR_NAME_SIZE];
+	int reason;
+
+	(void)state;
+	assert_true(store_config(0, NULL, &dir, &path));
+	db = t_open(path);
+	assert_int_equal(dbr_route_chat(db, 5, name, sizeof(name), &reason),
+			 DBR_E_NOTLOADED);
+	assert_int_equal(dbr_mapping_status(db, &st, &err), DBR_OK);
+	assert_int_equal(st.loaded, 0);
+	assert_int_equal(st.age_ms, -1);
+	assert_int_not_equal(st.last_error, DBR_OK);
+	cli_ok(dir, "mapping init -c map.ini");
+	cli_ok(dir, "mapping set -c map.ini 5 b --reason test");
+	wait_route(db, 5, "b");
+	assert_int_equal(dbr_mapping_status(db, &st, &err), DBR_OK);
+	assert_int_equal(st.loaded, 1);
+	assert_int_equal(st.version, 1);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(dir);
+	free(path);
+}
+
+static void pg_ctl(const char *verb)
+{
+	char cmd[2048];
+	const char *ctl = getenv("DBR_TEST_PG_CTL");
+	char *dir = t_tmpdir();
+
+	chmod(dir, 0777); /* the postgres user writes its log here */
+	if (!strcmp(verb, "stop"))
+		snprintf(cmd, sizeof(cmd), "%s -m immediate stop >/dev/null",
+			 ctl);
+	else
+		snprintf(cmd, sizeof(cmd),
+			 "%s -l %s/pg-restart.log start >/dev/null", ctl, dir);
+	assert_int_equal(system(cmd), 0);
+	t_rmtree(dir);
+	free(dir);
+}
+
+/*
+ * The store stopped: routing goes on with the snapshot held, the status
+ * tells its age and the error; after a restart changes flow again.
+ */
+static void test_refresh__store_down_keeps_routing(void **state)
+{
+	struct dbr_mapping_status st;
+	struct dbr_error err;
+	struct dbr *db;
+	char *dir, *path;
+	int64_t t0;
+
+	(void)state;
+	if (!getenv("DBR_TEST_PG_CTL") ||
+	    !store_config(1, "dbroute_refresh_down", &dir, &path))
+		skip();
+	cli_ok(dir, "mapping init -c map.ini");
+	cli_ok(dir, "mapping set -c map.ini 7 b --reason before");
+	db = t_open(path);
+	assert_true(routes(db, 7, "b"));
+	pg_ctl("stop");
+	nap_ms(800);
+	assert_true(routes(db, 7, "b"));
+	assert_int_equal(dbr_mapping_status(db, &st, &err), DBR_OK);
+	printf("store down: version %lld, age %lld ms, error %d: %s\n",
+	       (long long)st.version, (long long)st.age_ms, st.last_error,
+	       st.message);
+	assert_int_equal(st.loaded, 1);
+	assert_int_equal(st.version, 1);
+	assert_int_not_equal(st.last_error, DBR_OK);
+	assert_true(st.age_ms >= 500);
+	pg_ctl("start");
+	t0 = now_ns();
+	do {
+		nap_ms(50);
+		assert_int_equal(dbr_mapping_status(db, &st, &err), DBR_OK);
+	} while (st.last_error && now_ns() - t0 < 3 * BOUND_NS);
+	assert_int_equal(st.last_error, DBR_OK);
+	cli_ok(dir, "mapping set -c map.ini 8 c --reason after");
+	wait_route(db, 8, "c");
+	dbr_close(db);
+	t_rmtree(dir);
+	free(dir);
+	free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_refresh__changes_reach_every_handle),
+		cmocka_unit_test(test_refresh__not_loaded_until_store_is_there),
+		cmocka_unit_test(test_refresh__store_down_keeps_routing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
