@@ -151,7 +151,15 @@ static void sync_once(struct dbr__refresher *r, bool first)
 			 err.message);
 		return;
 	}
-	if (!atomic_exchange(&r->down_logged, true))
+	if (atomic_exchange(&r->down_logged, true))
+		return;
+	if (!loaded(db))
+		dbr__log(&db->log, DBR_LOG_WARN, NULL,
+			 "mapping store: cannot be read (%s); chat operations "
+			 "fail (mapping not loaded) until it is, retried every "
+			 "%.3g s",
+			 err.message, db->cfg->poll_interval);
+	else
 		dbr__log(&db->log, DBR_LOG_WARN, NULL,
 			 "mapping store: cannot be read (%s); routing keeps "
 			 "version %llu and retries every %.3g s",

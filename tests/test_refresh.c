@@ -248,7 +248,7 @@ static void test_refresh__not_loaded_until_store_is_there(void **state)
 	struct dbr_mapping_status st;
 	struct dbr_error err;
 	struct dbr *db;
-	char *dir, *path, name[DBR_NAME_SIZE];
+	char *dir, *path, name[DBR_NAME_SIZE], *out = NULL, *errtext = NULL;
 	int reason;
 
 	(void)state;
@@ -260,12 +260,19 @@ static void test_refresh__not_loaded_until_store_is_there(void **state)
 	assert_int_equal(st.loaded, 0);
 	assert_int_equal(st.age_ms, -1);
 	assert_int_not_equal(st.last_error, DBR_OK);
+	assert_int_equal(t_run_cli(dir, "check -c map.ini", &out, &errtext), 0);
+	assert_non_null(strstr(out, "mapping\tstore\tnot loaded\n"));
 	cli_ok(dir, "mapping init -c map.ini");
 	cli_ok(dir, "mapping set -c map.ini 5 b --reason test");
 	wait_route(db, 5, "b");
 	assert_int_equal(dbr_mapping_status(db, &st, &err), DBR_OK);
 	assert_int_equal(st.loaded, 1);
 	assert_int_equal(st.version, 1);
+	/* dbroute check tells the version its handle holds. */
+	assert_int_equal(t_run_cli(dir, "check -c map.ini", &out, &errtext), 0);
+	assert_non_null(strstr(out, "mapping\tstore\tversion 1, age "));
+	free(out);
+	free(errtext);
 	dbr_close(db);
 	t_rmtree(dir);
 	free(dir);

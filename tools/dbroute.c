@@ -180,12 +180,20 @@ static int check_source(struct dbr *db, const char *name)
 static void check_mapping(struct dbr *db)
 {
 	struct dbr_mapping_conflict *c = NULL;
+	struct dbr_mapping_status st;
 	struct dbr_error err;
 	size_t i, n = 0;
 	int rc = dbr_mapping_compare(db, &c, &n, &err);
 
 	if (rc == DBR_E_CONFIG)
 		return; /* no [mapping] store */
+	/* What routing holds: the version read at open and its age. */
+	if (!dbr_mapping_status(db, &st, &err) && st.loaded)
+		printf("mapping\tstore\tversion %" PRId64 ", age %" PRId64
+		       " ms\n",
+		       st.version, st.age_ms);
+	else
+		printf("mapping\tstore\tnot loaded\n");
 	if (rc)
 		out_error("dbroute: warn: mapping store: ", err.message);
 	for (i = 0; i < n; i++)
