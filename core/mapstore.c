@@ -748,6 +748,10 @@ static int write_change(struct dbr_tx *tx, int64_t version, int64_t chat,
 		rc = dbr_tx_query(tx, add_sql, add, 3, NULL, err);
 	if (!rc)
 		rc = dbr_tx_query(tx, log_sql, log, 7, NULL, err);
+	/* Wakes every refresher listening, at commit (PostgreSQL NOTIFY;
+	 * SQLite's listeners see the commit itself). */
+	if (!rc)
+		rc = dbr__tx_notify(tx, DBR__MAPPING_CHANNEL, err);
 	return rc;
 }
 

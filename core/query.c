@@ -15,6 +15,7 @@
 #include "failover.h"
 #include "fanout.h"
 #include "query.h"
+#include "refresh.h"
 #include "route.h"
 
 static struct dbr_source_config *source_of(const struct dbr__pconn *pc)
@@ -766,6 +767,18 @@ int dbr_tx_query(struct dbr_tx *p, const char *sql,
 	res->chat = tx->chat;
 	res->has_chat = tx->has_chat;
 	return deliver(res, out, err);
+}
+
+int dbr__tx_notify(struct dbr_tx *p, const char *channel, struct dbr_error *err)
+{
+	const struct dbr_driver *vt;
+	struct dbr_tx *tx;
+	int rc = tx_usable(p, &tx, err);
+
+	if (rc)
+		return rc;
+	vt = &source_of(tx->pc)->drv->vt;
+	return vt->notify ? vt->notify(tx->pc->dc, channel, err) : DBR_OK;
 }
 
 /* End a transaction with commit or rollback and give back its connection. */

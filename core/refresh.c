@@ -28,6 +28,11 @@
 
 struct dbr__refresher {
 	struct dbr *db;
+	/* A connection of its own listening for the store's signal, when
+	 * its driver can (the thread's alone), and when it last failed. */
+	struct dbr_driver_conn *watch;
+	double watch_failed;
+	atomic_bool signalling; /* watch is listening */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -167,12 +172,97 @@ static void sync_once(struct dbr__refresher *r, bool first)
 			 db->cfg->poll_interval);
 }
 
-/* Wait up to `seconds`; false once the handle is closing. */
+static bool stopping(struct dbr__refresher *r)
+{
+	bool stop;
+
+	pthread_mutex_lock(&r->mu);
+	stop = r->stop;
+	pthread_mutex_unlock(&r->mu);
+	return stop;
+}
+
+static void watch_close(struct dbr__refresher *r)
+{
+	const struct dbr_driver *vt =
+		&r->db->cfg->sources[r->db->cfg->store].drv->vt;
+
+	if (r->watch)
+		vt->close(r->watch);
+	r->watch = NULL;
+	atomic_store(&r->signalling, false);
+}
+
+/*
+ * A listening connection of its own, when the store's driver has change
+ * notification (tried again a poll interval after a failure).
+ */
+static void watch_open(struct dbr__refresher *r)
+{
+	const struct dbr_source_config *src =
+		&r->db->cfg->sources[r->db->cfg->store];
+	const struct dbr_driver *vt = &src->drv->vt;
+	struct dbr_error err = { 0 };
+	int rc;
+
+	if (r->watch || !vt->listen || !vt->wait_signal ||
+	    dbr__now() - r->watch_failed < r->db->cfg->poll_interval)
+		return;
+	rc = vt->open(src, &r->watch, &err);
+	if (!rc)
+		rc = vt->listen(r->watch, DBR__MAPPING_CHANNEL, &err);
+	if (!rc) {
+		atomic_store(&r->signalling, true);
+		return;
+	}
+	if (r->watch)
+		watch_close(r);
+	r->watch_failed = dbr__now();
+}
+
+/*
+ * Wait on the listening connection up to `seconds`, in slices short
+ * enough for dbr_close() not to wait: true when a signal came.
+ */
+static bool wait_signal(struct dbr__refresher *r, double seconds)
+{
+	const struct dbr_driver *vt =
+		&r->db->cfg->sources[r->db->cfg->store].drv->vt;
+	double end = dbr__now() + seconds, left;
+	struct dbr_error err = { 0 };
+	bool signalled = false;
+
+	while (r->watch && !stopping(r) && (left = end - dbr__now()) > 0) {
+		if (vt->wait_signal(r->watch,
+				    (int)((left < 0.1 ? left : 0.1) * 1000.0),
+				    &signalled, &err)) {
+			dbr__log(&r->db->log, DBR_LOG_INFO, NULL,
+				 "mapping store: listening ended (%s); "
+				 "polling every %.3g s",
+				 err.message, r->db->cfg->poll_interval);
+			watch_close(r);
+			r->watch_failed = dbr__now();
+		} else if (signalled) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Wait up to `seconds` (less when the store signals a change); false
+ * once the handle is closing. */
 static bool wait_next(struct dbr__refresher *r, double seconds)
 {
 	struct timespec ts;
+	double end = dbr__now() + seconds;
 	bool go;
 
+	watch_open(r);
+	if (r->watch && wait_signal(r, seconds))
+		return !stopping(r);
+	seconds = end - dbr__now();
+	if (seconds <= 0)
+		return !stopping(r);
 	dbr__deadline(&ts, seconds);
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0)
@@ -201,6 +291,7 @@ static void *refresher_main(void *arg)
 			beaten = v;
 		next_beat = now + BEAT_EVERY;
 	}
+	watch_close(r);
 	if (beaten != UINT64_MAX)
 		dbr__mapping_leave(db, r->client_id, &err);
 	return NULL;
@@ -220,6 +311,7 @@ int dbr__refresh_start(struct dbr *db, struct dbr_error *err)
 	atomic_init(&r->confirmed, 0.0);
 	atomic_init(&r->last_rc, DBR_OK);
 	atomic_init(&r->down_logged, false);
+	atomic_init(&r->signalling, false);
 	if (gethostname(host, sizeof(host)))
 		snprintf(host, sizeof(host), "?");
 	host[sizeof(host) - 1] = '\0';
@@ -298,6 +390,7 @@ int dbr_mapping_status(struct dbr *db, struct dbr_mapping_status *st,
 	st->age_ms = st->loaded ? dbr__refresh_age_ms(r) : -1;
 	st->poll_interval_ms = (int64_t)(db->cfg->poll_interval * 1000.0);
 	st->last_error = atomic_load(&r->last_rc);
+	st->signalling = atomic_load(&r->signalling);
 	if (st->last_error) {
 		pthread_mutex_lock(&r->mu);
 		snprintf(st->message, sizeof(st->message), "%s", r->message);

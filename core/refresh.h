@@ -10,6 +10,10 @@
 
 struct dbr__refresher;
 
+/* The channel a store's change transaction signals (driver ABI 2.1
+ * notify) and every refresher listens to. */
+#define DBR__MAPPING_CHANNEL "dbroute_changes"
+
 /*
  * Read the store's first snapshot (bounded by the store source's timeout;
  * a failure is logged and leaves chat operations failing with
@@ -27,6 +31,11 @@ void dbr__refresh_stop(struct dbr *db);
  * when none is loaded. Any thread; no lock.
  */
 int64_t dbr__refresh_age_ms(const struct dbr__refresher *r);
+
+/* Signal the store's listeners at tx's commit, when its driver can
+ * (query.c). */
+int dbr__tx_notify(struct dbr_tx *tx, const char *channel,
+		   struct dbr_error *err);
 
 /* The heartbeat's store calls (mapstore.c). */
 int dbr__mapping_beat(struct dbr *db, const char *client_id, int64_t version,

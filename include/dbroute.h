@@ -1585,6 +1585,10 @@ struct dbr_mapping_status {
 	 *  refresher's last successful read), -1 before the first load */
 	int64_t age_ms;
 	int64_t poll_interval_ms; /**< [mapping] poll_interval */
+	/** 1 while a connection of the refresher's own listens for the
+	 *  store's change signal (PostgreSQL LISTEN/NOTIFY, SQLite's data
+	 *  version); 0: it polls every poll_interval alone */
+	int signalling;
 	/** the last failure's message when last_error is not DBR_OK */
 	char message[DBR_ERROR_MESSAGE_SIZE];
 	uint64_t reserved[8]; /**< zero; room for fields to come */

@@ -415,6 +415,31 @@ struct dbr_driver {
 	 */
 	int (*list_tables)(struct dbr_driver_conn *conn, dbr_table_fn fn,
 			   void *ud, struct dbr_error *err);
+	/**
+	 * Change notification, for the mapping store's refresher: listen
+	 * and wait_signal come together or not at all. listen() makes a
+	 * connection the core opened for this alone receive the signals of
+	 * `channel` (letters, digits and '_'), and, where the database can
+	 * tell, the commits of every other connection to it (SQLite: PRAGMA
+	 * data_version).
+	 */
+	int (*listen)(struct dbr_driver_conn *conn, const char *channel,
+		      struct dbr_error *err);
+	/**
+	 * Wait up to timeout_ms for a signal (or another connection's
+	 * commit) on a listening connection; *signalled says one came, and
+	 * every one pending is consumed. An error (the link lost) ends the
+	 * listening: the core closes the connection and opens another.
+	 */
+	int (*wait_signal)(struct dbr_driver_conn *conn, int timeout_ms,
+			   bool *signalled, struct dbr_error *err);
+	/**
+	 * Signal `channel`'s listeners when the transaction open on conn
+	 * commits (none when it rolls back). NULL for a driver whose
+	 * listeners see commits without it (SQLite).
+	 */
+	int (*notify)(struct dbr_driver_conn *conn, const char *channel,
+		      struct dbr_error *err);
 };
 
 /** The type of a driver's entry function. */

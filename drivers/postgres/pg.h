@@ -149,6 +149,12 @@ int pg_collect(struct pg_conn *c, const char *what, const char *expect,
 int pg_command(struct pg_conn *c, const char *sql, const char *expect,
 	       int64_t deadline, struct dbr_error *err);
 
+/* Wait up to timeout_ms for a notification on a listening connection;
+ * *signalled says one came (all pending are consumed). A lost link is
+ * DBR_E_CONN, and the link is closed. */
+int pg_wait_notify(struct pg_conn *c, int timeout_ms, bool *signalled,
+		   struct dbr_error *err);
+
 /* The statement deadline of c: statement_timeout + timeout, or none. */
 int64_t pg_stmt_deadline(const struct pg_conn *c);
 

@@ -593,3 +593,35 @@ int pg_command(struct pg_conn *c, const char *sql, const char *expect,
 		return pg_fail(c, NULL, err);
 	return pg_collect(c, sql, expect, deadline, err);
 }
+
+int pg_wait_notify(struct pg_conn *c, int timeout_ms, bool *signalled,
+		   struct dbr_error *err)
+{
+	int64_t deadline = pg_deadline_in(timeout_ms / 1000.0);
+	PGnotify *n;
+	int ready;
+
+	*signalled = false;
+	for (;;) {
+		if (!c->pg || !PQconsumeInput(c->pg) ||
+		    PQstatus(c->pg) == CONNECTION_BAD) {
+			pg_lost(c, err);
+			pg_kill(c);
+			return DBR_E_CONN;
+		}
+		while ((n = PQnotifies(c->pg))) {
+			*signalled = true;
+			PQfreemem(n);
+		}
+		if (*signalled)
+			return DBR_OK;
+		ready = pg_poll(PQsocket(c->pg), POLLIN, deadline);
+		if (ready == 0)
+			return DBR_OK;
+		if (ready < 0) {
+			pg_lost(c, err);
+			pg_kill(c);
+			return DBR_E_CONN;
+		}
+	}
+}

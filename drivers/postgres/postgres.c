@@ -677,6 +677,59 @@ static int pg_begin(struct dbr_driver_conn *conn, struct dbr_error *err)
 	return rc;
 }
 
+/* A channel is an identifier dbroute names: refused otherwise. */
+static int pg_channel(const char *verb, const char *channel, char *sql,
+		      size_t size, struct dbr_error *err)
+{
+	size_t i;
+
+	for (i = 0; channel[i]; i++)
+		if (!(channel[i] == '_' ||
+		      (channel[i] >= 'a' && channel[i] <= 'z') ||
+		      (channel[i] >= '0' && channel[i] <= '9')))
+			break;
+	if (!i || channel[i] || i > 63) {
+		pg_host->set_error(err, DBR_E_MISUSE, 0, NULL,
+				   "channel '%s' is not an identifier",
+				   channel);
+		return DBR_E_MISUSE;
+	}
+	snprintf(sql, size, "%s %s", verb, channel);
+	return DBR_OK;
+}
+
+static int pg_listen(struct dbr_driver_conn *conn, const char *channel,
+		     struct dbr_error *err)
+{
+	struct pg_conn *c = pg_conn(conn);
+	char sql[128];
+	int rc = pg_channel("LISTEN", channel, sql, sizeof(sql), err);
+
+	if (!rc)
+		rc = pg_command(c, sql, "LISTEN", pg_deadline_in(c->timeout),
+				err);
+	return rc;
+}
+
+static int pg_wait_signal(struct dbr_driver_conn *conn, int timeout_ms,
+			  bool *signalled, struct dbr_error *err)
+{
+	return pg_wait_notify(pg_conn(conn), timeout_ms, signalled, err);
+}
+
+/* NOTIFY is queued by the transaction and sent at its commit. */
+static int pg_notify(struct dbr_driver_conn *conn, const char *channel,
+		     struct dbr_error *err)
+{
+	struct pg_conn *c = pg_conn(conn);
+	char sql[128];
+	int rc = pg_channel("NOTIFY", channel, sql, sizeof(sql), err);
+
+	if (!rc)
+		rc = pg_command(c, sql, "NOTIFY", pg_stmt_deadline(c), err);
+	return rc;
+}
+
 static int pg_commit(struct dbr_driver_conn *conn, struct dbr_error *err)
 {
 	struct pg_conn *c = pg_conn(conn);
@@ -843,6 +896,9 @@ static const struct dbr_driver pg_driver = {
 	.track_writes = pg_track_writes,
 	.wrote = pg_wrote,
 	.list_tables = pg_list_tables,
+	.listen = pg_listen,
+	.wait_signal = pg_wait_signal,
+	.notify = pg_notify,
 };
 
 DBR_DRIVER_EXPORT const struct dbr_driver *

@@ -51,6 +51,7 @@ struct sqlt_conn {
 	 * copy: valid until the next query rebinds. len <= cap. */
 	char *scratch;
 	size_t scratch_len, scratch_cap;
+	int64_t data_version; /* listen(): PRAGMA data_version last read */
 };
 
 static const struct dbr_host *sqlt_host;
@@ -504,6 +505,61 @@ static int sqlt_has_table(struct dbr_driver_conn *conn, const char *name,
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return DBR_OK;
 	return sqlt_fail(c, rc, err, "cannot read the catalog");
+}
+
+/* PRAGMA data_version: changes when another connection commits. */
+static int sqlt_data_version(struct sqlt_conn *c, int64_t *v,
+			     struct dbr_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc =
+		sqlite3_prepare_v2(c->db, "PRAGMA data_version", -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return DBR_OK;
+	return sqlt_fail(c, rc, err, "cannot read the data version");
+}
+
+/* Listening on SQLite: every commit by another connection is a signal,
+ * whatever the channel. */
+static int sqlt_listen(struct dbr_driver_conn *conn, const char *channel,
+		       struct dbr_error *err)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+
+	(void)channel;
+	return sqlt_data_version(c, &c->data_version, err);
+}
+
+/* Polls the data version every 20 ms (SQLite has nothing to wait on). */
+static int sqlt_wait_signal(struct dbr_driver_conn *conn, int timeout_ms,
+			    bool *signalled, struct dbr_error *err)
+{
+	struct sqlt_conn *c = sqlt_conn(conn);
+	struct timespec nap = { 0, 20 * 1000000L };
+	int64_t v = 0;
+	int waited = 0, rc;
+
+	*signalled = false;
+	for (;;) {
+		rc = sqlt_data_version(c, &v, err);
+		if (rc)
+			return rc;
+		if (v != c->data_version) {
+			c->data_version = v;
+			*signalled = true;
+			return DBR_OK;
+		}
+		if (waited >= timeout_ms)
+			return DBR_OK;
+		nanosleep(&nap, NULL);
+		waited += 20;
+	}
 }
 
 /*
@@ -1050,6 +1106,8 @@ static const struct dbr_driver sqlt_driver = {
 	.is_clean = sqlt_is_clean,
 	.wrote = sqlt_wrote,
 	.list_tables = sqlt_list_tables,
+	.listen = sqlt_listen,
+	.wait_signal = sqlt_wait_signal,
 };
 
 const struct dbr_driver *dbr__sqlite_entry(const struct dbr_host *host);
