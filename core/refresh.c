@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "handle.h"
 #include "log.h"
 #include "refresh.h"
@@ -94,6 +95,27 @@ static int load_all(struct dbr *db, struct dbr_error *err)
 	return rc;
 }
 
+/* DBR_AUDIT_MAPPING: the version now held and the chats it changed. */
+static void audit_seen(struct dbr *db, const struct dbr_mapping_change *c,
+		       size_t n)
+{
+	struct dbr_audit_event ev = { 0 };
+	int64_t *chats;
+	size_t i;
+
+	if (!dbr__audit_on(&db->audit) ||
+	    !(chats = dbr__calloc(n, sizeof(*chats))))
+		return;
+	for (i = 0; i < n; i++)
+		chats[i] = c[i].chat;
+	ev.kind = DBR_AUDIT_MAPPING;
+	ev.version = c[n - 1].version;
+	ev.chats = chats;
+	ev.nchats = n;
+	dbr__audit_emit(&db->audit, &ev);
+	dbr__free(chats);
+}
+
 /* The change log after the version held, applied as an overlay. */
 static int catch_up(struct dbr *db, struct dbr_error *err)
 {
@@ -118,6 +140,7 @@ static int catch_up(struct dbr *db, struct dbr_error *err)
 				 "mapping store: version %lld applied (%zu "
 				 "changes)",
 				 (long long)c[n - 1].version, n);
+			audit_seen(db, c, n);
 			rc = dbr__snap_fold(&db->snaps, false, &folded);
 		}
 	}

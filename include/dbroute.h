@@ -193,8 +193,9 @@ enum dbr_audit_kind {
 	/** The configuration was reloaded, or a reload was refused
 	 * (defined for configuration reload; not raised yet). */
 	DBR_AUDIT_RELOAD = 3,
-	/** A new version of the mapping store was seen (defined for a
-	 * handle that follows the store; not raised yet). */
+	/** A handle applied a new version of the mapping store (its
+	 * refresher; one event per read of the change log, listing the
+	 * chats changed, a chat once per change). */
 	DBR_AUDIT_MAPPING = 4
 };
 

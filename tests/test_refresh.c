@@ -9,6 +9,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +336,54 @@ static void test_refresh__not_loaded_until_store_is_there(void **state)
 	free(path);
 }
 
+/* The audit hook's view of DBR_AUDIT_MAPPING events. */
+struct seen_events {
+	atomic_llong version;
+	atomic_llong chat;
+};
+
+static void on_audit(void *ud, const struct dbr_audit_event *ev)
+{
+	struct seen_events *s = ud;
+
+	if (ev->kind != DBR_AUDIT_MAPPING || ev->nchats != 1)
+		return;
+	atomic_store(&s->chat, ev->chats[0]);
+	atomic_store(&s->version, ev->version);
+}
+
+/* A change a handle applies is an audit event with its version and chat. */
+static void test_refresh__change_seen_is_audited(void **state)
+{
+	struct dbr_open_options o = { 0 };
+	struct seen_events s;
+	struct dbr_error err;
+	struct dbr *db = NULL;
+	char *dir, *path;
+	int64_t t0;
+
+	(void)state;
+	atomic_init(&s.version, 0);
+	atomic_init(&s.chat, 0);
+	o.size = sizeof(o);
+	o.audit_fn = on_audit;
+	o.audit_ud = &s;
+	assert_true(store_config(0, NULL, &dir, &path));
+	cli_ok(dir, "mapping init -c map.ini");
+	if (dbr_open(&db, path, &o, &err))
+		fail_msg("%s", err.message);
+	cli_ok(dir, "mapping set -c map.ini -42 c --reason audited");
+	t0 = now_ns();
+	while (atomic_load(&s.version) != 1 && now_ns() - t0 < BOUND_NS)
+		nap_ms(5);
+	assert_int_equal(atomic_load(&s.version), 1);
+	assert_int_equal(atomic_load(&s.chat), -42);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(dir);
+	free(path);
+}
+
 static void pg_ctl(const char *verb)
 {
 	char cmd[2048];
@@ -404,6 +453,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refresh__changes_reach_every_handle),
 		cmocka_unit_test(test_refresh__listen_killed),
+		cmocka_unit_test(test_refresh__change_seen_is_audited),
 		cmocka_unit_test(test_refresh__not_loaded_until_store_is_there),
 		cmocka_unit_test(test_refresh__store_down_keeps_routing),
 	};
