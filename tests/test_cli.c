@@ -884,6 +884,61 @@ static void test_cli__migrate_two_processes(void **state)
 	free(ini);
 }
 /*
+ * PostgreSQL statements whose ';' do not end them (psql's rules, the
+ * splitter's): a BEGIN ATOMIC function body and CREATE RULE ... DO (a; b)
+ * are applied by migrate and run by query -f, each as one statement.
+ */
+static void test_cli__postgres_atomic_bodies(void **state)
+{
+	char text[2048], conninfo[1024], *ini;
+
+	(void)state;
+	if (!t_pg_database("dbroute_cli_atomic", conninfo, sizeof(conninfo))) {
+		t_need_server_or_skip("DBR_TEST_PG", "PostgreSQL");
+		return;
+	}
+	snprintf(text, sizeof(text),
+		 "[source.pg]\ntype = postgres\nconninfo = %s\n", conninfo);
+	ini = t_write(dir, "atomic.ini", text);
+	assert_int_equal(
+		sh("rm -rf '%s/atomic' && mkdir -p '%s/atomic' '%s/mig'", dir,
+		   dir),
+		0);
+	mig_file("../atomic/0001_f.sql",
+		 "CREATE TABLE t1 (x int);\n"
+		 "CREATE FUNCTION f1() RETURNS int LANGUAGE sql\n"
+		 "BEGIN ATOMIC\n"
+		 "  SELECT 1;\n"
+		 "  SELECT CASE WHEN 1 = 1 THEN 2 END;\n"
+		 "END;\n"
+		 "INSERT INTO t1 VALUES (f1());\n");
+	mig_file("../atomic/0002_rule.sql",
+		 "CREATE TABLE r1 (x int);\nCREATE TABLE r2 (x int);\n"
+		 "CREATE RULE r AS ON INSERT TO r1 DO ALSO\n"
+		 "  (INSERT INTO r2 VALUES (new.x);\n"
+		 "   INSERT INTO r2 VALUES (new.x + 1));\n");
+	if (run("migrate -c atomic.ini --dir atomic"))
+		fail_msg("migrate: %s", err);
+	assert_string_equal(out, "pg\t2\tok\t0\t0\n");
+	assert_int_equal(run("query -c atomic.ini --source pg 'INSERT INTO r1 "
+			     "VALUES (10)'"),
+			 0);
+	assert_int_equal(run("query -c atomic.ini --source pg 'SELECT "
+			     "(SELECT x FROM t1) AS f, (SELECT sum(x) FROM "
+			     "r2) AS r'"),
+			 0);
+	assert_string_equal(out, "f\tr\n2\t21\n");
+	free(t_write(dir, "atomic.sql",
+		     "CREATE FUNCTION f2(a int) RETURNS int LANGUAGE sql\n"
+		     "BEGIN ATOMIC\n  SELECT a + 1;\nEND;\n"
+		     "SELECT f2(41) AS v;\n"));
+	if (run("query -c atomic.ini --source pg -f atomic.sql"))
+		fail_msg("query -f: %s", err);
+	assert_non_null(strstr(out, "v\n42\n"));
+	free(ini);
+}
+
+/*
  * A typo in a command, an option or a --source name is answered with the
  * nearest one (issue 12 item 6); a word near nothing gets no guess.
  */
@@ -1085,6 +1140,7 @@ int main(void)
 		cmocka_unit_test(test_cli__query_script),
 		cmocka_unit_test(test_cli__migrate),
 		cmocka_unit_test(test_cli__migrate_two_processes),
+		cmocka_unit_test(test_cli__postgres_atomic_bodies),
 		cmocka_unit_test(test_cli__did_you_mean),
 		cmocka_unit_test(test_cli__unwritable_folder),
 		cmocka_unit_test(test_cli__malformed_input_catalogue),

@@ -1,6 +1,7 @@
 /*
  * test_sqlscan.c - `?` placeholders to $n outside quotes and comments.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "helpers.h"
@@ -88,6 +89,54 @@ static void test_sqlscan__one_statement(void **state)
 	expect("SELECT ';'; x", "SELECT ';'", 0, "x");
 }
 
+/*
+ * A statement ends where the splitter (sqlsplit.c) ends it: a ';' inside
+ * parentheses (CREATE RULE ... DO (a; b)) or inside a function's BEGIN
+ * ATOMIC ... END body does not end it, and the trigger body rule holds
+ * in SQLite's dialect.
+ */
+static void test_sqlscan__statement_end_as_split(void **state)
+{
+	static const char *const whole[] = {
+		"CREATE FUNCTION f() RETURNS int LANGUAGE sql\n"
+		"BEGIN ATOMIC\n  SELECT ?;\n  SELECT CASE WHEN 1 = 1 THEN 2 "
+		"END;\nEND",
+		"CREATE OR REPLACE PROCEDURE p() LANGUAGE sql "
+		"BEGIN ATOMIC INSERT INTO t VALUES (1); END",
+		"CREATE RULE r AS ON INSERT TO r1 DO ALSO "
+		"(INSERT INTO r2 VALUES (new.x); INSERT INTO r2 VALUES (?))",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(whole) / sizeof(whole[0]); i++) {
+		struct dbr_sqlbuf b = { NULL, 0 };
+		struct dbr_sqlscan info;
+		char sql[512];
+
+		snprintf(sql, sizeof(sql), "%s; SELECT 9", whole[i]);
+		assert_int_equal(
+			dbr_sqlscan(sql, DBR_SQLLEX_POSTGRES, &b, &info), 0);
+		assert_string_equal(info.trailing, "SELECT 9");
+		assert_int_equal(strlen(b.buf) >= strlen(whole[i]) - 2, 1);
+		assert_null(strstr(b.buf, "SELECT 9"));
+		dbr_sqlbuf_free(&b);
+		snprintf(sql, sizeof(sql), "%s;", whole[i]);
+		assert_int_equal(
+			dbr_sqlscan(sql, DBR_SQLLEX_POSTGRES, &b, &info), 0);
+		assert_null(info.trailing);
+		dbr_sqlbuf_free(&b);
+	}
+	expect_in(DBR_SQLLEX_SQLITE,
+		  "CREATE TRIGGER g AFTER INSERT ON t BEGIN "
+		  "UPDATE t SET x = ?; END; SELECT 2",
+		  "CREATE TRIGGER g AFTER INSERT ON t BEGIN "
+		  "UPDATE t SET x = $1; END",
+		  1, "SELECT 2");
+	/* Outside such a statement, BEGIN is a statement of its own. */
+	expect("BEGIN; SELECT 1", "BEGIN", 0, "SELECT 1");
+}
+
 /* The dialect decides what is quoted: the lexer's flags, not a name. */
 static void test_sqlscan__dialects(void **state)
 {
@@ -151,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_sqlscan__quotes_and_comments),
 		cmocka_unit_test(test_sqlscan__escape_strings),
 		cmocka_unit_test(test_sqlscan__one_statement),
+		cmocka_unit_test(test_sqlscan__statement_end_as_split),
 		cmocka_unit_test(test_sqlscan__dialects),
 		cmocka_unit_test(test_sqlscan__other_placeholders_refused),
 	};

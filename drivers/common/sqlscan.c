@@ -8,6 +8,7 @@
 
 #include "sqllex.h"
 #include "sqlscan.h"
+#include "sqlsplit.h"
 
 struct out {
 	struct dbr_sqlbuf *b;
@@ -98,6 +99,7 @@ int dbr_sqlscan(const char *sql, uint32_t flags, struct dbr_sqlbuf *b,
 {
 	struct out o = { b, 0, false };
 	struct dbr_sqllex_token t;
+	struct dbr_sqlsplit_state st = { 0 };
 	const char *s = sql, *run = sql;
 	char num[24];
 	int brackets = 0;
@@ -107,6 +109,14 @@ int dbr_sqlscan(const char *sql, uint32_t flags, struct dbr_sqlbuf *b,
 	put(&o, "", 0);
 	for (; *s; s = t.end) {
 		dbr_sqllex_next(sql, s, flags, &t);
+		if (t.kind == DBR_SQLLEX_BLANK || t.kind == DBR_SQLLEX_COMMENT)
+			continue;
+		if (dbr_sqlsplit_ends(&st, &t, flags, 0)) {
+			t.end = skip_blanks(sql, s + 1, flags);
+			if (*t.end)
+				info->trailing = t.end;
+			break;
+		}
 		if (t.kind != DBR_SQLLEX_WORD && t.kind != DBR_SQLLEX_OTHER)
 			continue;
 		if (!info->refused &&
@@ -130,11 +140,6 @@ int dbr_sqlscan(const char *sql, uint32_t flags, struct dbr_sqlbuf *b,
 				put(&o, num, strlen(num));
 			}
 			run = t.end;
-		} else if (*s == ';') {
-			t.end = skip_blanks(sql, s + 1, flags);
-			if (*t.end)
-				info->trailing = t.end;
-			break;
 		}
 	}
 	put(&o, run, (size_t)(s - run));

@@ -36,8 +36,10 @@ struct dbr_sqlbuf {
  * Translate `sql` into out->buf: each `?` outside string literals, quoted
  * identifiers, dollar-quoted strings and comments, as the lexical dialect
  * `flags` (enum dbr_sqllex_flags) reads them, becomes `$n` (numbered from
- * 1; stays `?` with DBR_SQLSCAN_QMARK), `??` becomes a literal `?`. The statement ends at its first
- * `;` outside those; info->trailing points at any text after it other than
+ * 1; stays `?` with DBR_SQLSCAN_QMARK), `??` becomes a literal `?`. The
+ * statement ends at the `;` where the splitter (sqlsplit.h) would end it
+ * (not inside parentheses, a function's BEGIN ... END body or a trigger
+ * body); info->trailing points at any text after it other than
  * blanks and comments. dbroute numbers parameters itself: info->refused
  * points at the first ?NNN, $n, :name, @name or $name (`::` casts, array
  * slices and operators such as @> are not placeholders). Returns 0, or -1

@@ -35,17 +35,6 @@ enum trig {
 	TRIG_END      /* inside, just after `; END`: a ';' ends it */
 };
 
-/* The statement being read. */
-struct stmt_state {
-	unsigned paren;	     /* open parentheses */
-	unsigned body;	     /* open BEGIN ... END levels */
-	unsigned words;	     /* words read, up to 4 */
-	char head[4];	     /* initials of the first words, when keywords */
-	enum trig trig;	     /* see enum trig */
-	unsigned paren_line; /* where the outermost parenthesis opened */
-	unsigned body_line;  /* where the outermost BEGIN stands */
-};
-
 static bool is_kw(const struct dbr_sqllex_token *t, const char *kw)
 {
 	size_t n = strlen(kw);
@@ -69,7 +58,7 @@ static bool is_ident(const struct dbr_sqllex_token *t)
 }
 
 /* sqlite3_complete's automaton, one token that is no blank or comment. */
-static void step_trigger(struct stmt_state *st,
+static void step_trigger(struct dbr_sqlsplit_state *st,
 			 const struct dbr_sqllex_token *t)
 {
 	switch (st->trig) {
@@ -100,8 +89,8 @@ static void step_trigger(struct stmt_state *st,
 }
 
 /* psql's function-body rule, one identifier or keyword. */
-static void step_body(struct stmt_state *st, const struct dbr_sqllex_token *t,
-		      unsigned line)
+static void step_body(struct dbr_sqlsplit_state *st,
+		      const struct dbr_sqllex_token *t, unsigned line)
 {
 	static const char *const head[] = { "CREATE", "OR", "REPLACE",
 					    "FUNCTION", "PROCEDURE" };
@@ -127,10 +116,9 @@ static void step_body(struct stmt_state *st, const struct dbr_sqllex_token *t,
 	}
 }
 
-/* One token of the statement that is no blank or comment; true when it is
- * the ';' that ends the statement. */
-static bool step(struct stmt_state *st, const struct dbr_sqllex_token *t,
-		 uint32_t flags, unsigned line)
+bool dbr_sqlsplit_ends(struct dbr_sqlsplit_state *st,
+		       const struct dbr_sqllex_token *t, uint32_t flags,
+		       unsigned line)
 {
 	bool ends = is_char(t, ';') && !st->paren && !st->body &&
 		    (st->trig < TRIG_BODY || st->trig == TRIG_END);
@@ -158,7 +146,7 @@ static enum dbr_sqlsplit_step fail(struct dbr_sqlsplit *sp,
 
 /* The end of the text inside a statement: an error when one is open. */
 static enum dbr_sqlsplit_step at_end(struct dbr_sqlsplit *sp,
-				     const struct stmt_state *st,
+				     const struct dbr_sqlsplit_state *st,
 				     const struct dbr_sqlstmt *stmt)
 {
 	if (st->trig >= TRIG_BODY && st->trig != TRIG_END)
@@ -206,7 +194,7 @@ void dbr_sqlsplit_init(struct dbr_sqlsplit *sp, const char *sql, size_t len,
 enum dbr_sqlsplit_step dbr_sqlsplit_next(struct dbr_sqlsplit *sp,
 					 struct dbr_sqlstmt *stmt)
 {
-	struct stmt_state st = { 0 };
+	struct dbr_sqlsplit_state st = { 0 };
 	struct dbr_sqllex_token t;
 	const char *p = sp->sql + sp->pos;
 	bool started = false;
@@ -233,7 +221,7 @@ enum dbr_sqlsplit_step dbr_sqlsplit_next(struct dbr_sqlsplit *sp,
 				stmt->start = (size_t)(p - sp->sql);
 				stmt->line = sp->line;
 			}
-			if (step(&st, &t, sp->flags, sp->line)) {
+			if (dbr_sqlsplit_ends(&st, &t, sp->flags, sp->line)) {
 				sp->pos = (size_t)(t.end - sp->sql);
 				return DBR_SQLSPLIT_STMT;
 			}

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sqllex.h"
+
 /* Why a script cannot be split; the line is where the culprit opens. */
 enum dbr_sqlsplit_error {
 	DBR_SQLSPLIT_OK = 0,
@@ -33,6 +35,31 @@ struct dbr_sqlstmt {
 	size_t end;
 	unsigned line; /* 1-based line of `start` */
 };
+
+/*
+ * Where a statement stands on the way to its end: the one rule of where a
+ * statement ends, shared by the splitter and the placeholder translator
+ * (sqlscan.c). Zeroed at the statement's first token; the fields are
+ * private to sqlsplit.c.
+ */
+struct dbr_sqlsplit_state {
+	unsigned paren;	     /* open parentheses */
+	unsigned body;	     /* open BEGIN ... END levels */
+	unsigned words;	     /* words read, up to 4 */
+	char head[4];	     /* initials of the first words, when keywords */
+	unsigned trig;	     /* sqlsplit.c's enum trig */
+	unsigned paren_line; /* where the outermost parenthesis opened */
+	unsigned body_line;  /* where the outermost BEGIN stands */
+};
+
+/*
+ * One token of a statement that is no blank or comment, read in the
+ * dialect `flags`, on line `line` (kept for errors): true when it is the
+ * ';' that ends the statement (see dbr_sqlsplit_next for the rules).
+ */
+bool dbr_sqlsplit_ends(struct dbr_sqlsplit_state *st,
+		       const struct dbr_sqllex_token *t, uint32_t flags,
+		       unsigned line);
 
 /*
  * A split in progress: set up by dbr_sqlsplit_init, read by
