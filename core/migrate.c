@@ -63,9 +63,14 @@ static size_t bom(const char *text, size_t len)
 	return len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0;
 }
 
-int dbr_script_split(struct dbr *db, const char *source, const char *text,
-		     size_t len, struct dbr_script_stmt **stmts, size_t *n,
-		     struct dbr_error *err)
+/*
+ * dbr_script_split(), but a script that cannot be split fails with the
+ * bare reason in the message (err->source set) and its culprit's line in
+ * *line (migrate's FILE:LINE).
+ */
+static int split(struct dbr *db, const char *source, const char *text,
+		 size_t len, struct dbr_script_stmt **stmts, size_t *n,
+		 unsigned *line, struct dbr_error *err)
 {
 	struct dbr_source_config *src;
 	struct dbr_sqlsplit sp;
@@ -79,6 +84,7 @@ int dbr_script_split(struct dbr *db, const char *source, const char *text,
 				      "dbr_script_split: a NULL argument");
 	*stmts = NULL;
 	*n = 0;
+	*line = 0;
 	rc = dbr__route_named(db->cfg, source, NULL, &src, &reason, err);
 	if (rc)
 		return rc;
@@ -105,13 +111,29 @@ int dbr_script_split(struct dbr *db, const char *source, const char *text,
 	if (step == DBR_SQLSPLIT_ERROR) {
 		dbr__free(*stmts);
 		*stmts = NULL;
-		*n = sp.error_line;
-		dbr__error_set(err, DBR_E_STMT, NULL, "%s",
-			       dbr_sqlsplit_strerror(sp.error));
-		dbr__error_source(err, src->name);
-		return DBR_E_STMT;
+		*n = 0;
+		*line = sp.error_line;
+		return dbr__error_set(err, DBR_E_STMT, src->name, "%s",
+				      dbr_sqlsplit_strerror(sp.error));
 	}
 	return DBR_OK;
+}
+
+int dbr_script_split(struct dbr *db, const char *source, const char *text,
+		     size_t len, struct dbr_script_stmt **stmts, size_t *n,
+		     struct dbr_error *err)
+{
+	char name[DBR_NAME_SIZE], why[DBR_ERROR_MESSAGE_SIZE];
+	unsigned line;
+	int rc = split(db, source, text, len, stmts, n, &line, err);
+
+	/* 0.3's contract: *n is 0 and the message starts "line N: ". */
+	if (rc == DBR_E_STMT && line && err) {
+		memcpy(name, err->source, sizeof(name));
+		memcpy(why, err->message, sizeof(why));
+		dbr__error_set(err, rc, name, "line %u: %s", line, why);
+	}
+	return rc;
 }
 
 /* A source's run. */
@@ -464,7 +486,9 @@ static int run_statements(const struct run *r, struct dbr_tx *tx,
 	char *sql;
 	int rc;
 
-	rc = dbr_script_split(r->db, r->src->name, f->text, f->len, &st, &n, e);
+	rc = split(r->db, r->src->name, f->text, f->len, &st, &n, line, e);
+	if (rc == DBR_E_STMT && *line)
+		dbr__error_source(e, r->src->name);
 	for (i = 0; !rc && i < n; i++) {
 		*line = st[i].line;
 		sql = dbr__strndup(f->text + st[i].start,
@@ -648,6 +672,7 @@ static int plan(const struct run *r, struct dbr_error *err)
 	struct dbr_script_stmt *st;
 	struct dbr_error e;
 	size_t i, j, n;
+	unsigned line;
 	int rc = DBR_OK;
 
 	for (i = 0; !rc && i < r->nfiles; i++) {
@@ -656,11 +681,11 @@ static int plan(const struct run *r, struct dbr_error *err)
 		n = 0;
 		if (!pending(r, f))
 			continue;
-		rc = dbr_script_split(r->db, r->src->name, f->text, f->len, &st,
-				      &n, &e);
+		rc = split(r->db, r->src->name, f->text, f->len, &st, &n, &line,
+			   &e);
 		if (rc == DBR_E_STMT)
-			file_refuse(err, rc, r->src->name, f->name, (unsigned)n,
-				    dbr__error_bare(&e, r->src->name));
+			file_refuse(err, rc, r->src->name, f->name, line,
+				    e.message);
 		else if (rc)
 			*err = e;
 		for (j = 0; !rc && j < n; j++)

@@ -1356,11 +1356,11 @@ struct dbr_script_stmt {
  * @param text the script; text[len] must be a NUL byte
  * @param len its length in bytes
  * @param stmts receives *n statements in order (NULL when there is none)
- * @param n receives the number of statements (or a line: see err)
+ * @param n receives the number of statements (0 on failure)
  * @param err error details, or NULL: a script that cannot be split fails
- *   with DBR_E_STMT, its message "source 'NAME': why" (an unterminated
- *   quoted string, a NUL byte...), *n the line where the culprit opens
- *   (from 1, for a caller's FILE:LINE; since 0.4, was 0)
+ *   with DBR_E_STMT, err->source the source, its message "line N: why"
+ *   (N the line where the culprit opens, from 1; why: an unterminated
+ *   quoted string, a NUL byte...)
  * @return DBR_OK, DBR_E_STMT, DBR_E_NOTFOUND, DBR_E_UNSUPPORTED (a source
  *   that is not SQL), DBR_E_NOMEM or DBR_E_MISUSE
  * Ownership: *stmts is owned; free it with dbr_free().

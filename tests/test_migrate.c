@@ -912,10 +912,10 @@ static void test_migrate__split_api(void **state)
 	assert_int_equal(dbr_script_split(db, NULL, "SELECT 1;\n\n'x", 13, &st,
 					  &n, &err),
 			 DBR_E_STMT);
-	/* The line in n, for the caller's FILE:LINE. */
-	assert_string_equal(err.message,
-			    "source 'a': unterminated quoted string");
-	assert_int_equal(n, 3);
+	/* 0.3's contract: no statements, the line in the message. */
+	assert_string_equal(err.message, "line 3: unterminated quoted string");
+	assert_string_equal(err.source, "a");
+	assert_int_equal(n, 0);
 	assert_null(st);
 	dbr_close(db);
 }

@@ -322,6 +322,26 @@ static void script_error(const struct args *a, unsigned line, const char *msg)
 	out_error(where, msg);
 }
 
+/*
+ * A script that cannot be split: its message reads "line N: why"
+ * (dbr_script_split), printed as SCRIPT:N: source 'NAME': why.
+ */
+static void split_error(const struct args *a, const struct dbr_error *err)
+{
+	char msg[DBR_ERROR_MESSAGE_SIZE + DBR_NAME_SIZE + 16];
+	unsigned line = 0;
+	int used = 0;
+
+	if (err->code != DBR_E_STMT ||
+	    sscanf(err->message, "line %u: %n", &line, &used) != 1 || !used) {
+		out_error("dbroute: ", err->message);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "source '%s': %s", err->source,
+		 err->message + used);
+	script_error(a, line, msg);
+}
+
 /* One statement of a script, in tx when not NULL; 0 or an exit code. */
 static int script_statement(const struct args *a, struct dbr *db, int64_t chat,
 			    struct dbr_tx *tx, const char *sql, unsigned line)
@@ -374,8 +394,7 @@ static int run_script(const struct args *a, struct dbr *db, int64_t chat)
 
 	if (!rc &&
 	    dbr_script_split(db, name, a->sql, a->sql_len, &st, &n, &err)) {
-		/* A script that cannot be split: n is the culprit's line. */
-		script_error(a, (unsigned)n, err.message);
+		split_error(a, &err);
 		rc = EXIT_RUNTIME;
 	}
 	if (!rc && a->single_tx)
