@@ -837,6 +837,31 @@ static void test_cli__migrate(void **state)
 }
 
 /*
+ * A source's failure after sources ran is exit 1 with the per-source
+ * summary, whatever its error code (a bare ? in a file is a misuse of the
+ * statement call); exit 2 is for errors before any source ran.
+ */
+static void test_cli__migrate_source_failure_exit(void **state)
+{
+	char *ini;
+
+	(void)state;
+	assert_int_equal(sh("rm -rf '%s/qm' && mkdir '%s/qm'", dir, ""), 0);
+	ini = t_write(dir, "qm.ini",
+		      "[database]\ndefault_source = a\n"
+		      "[source.a]\ntype = sqlite\npath = qm.db\n");
+	free(t_write(dir, "qm/0001_one.sql", "CREATE TABLE one (x INT);\n"));
+	free(t_write(dir, "qm/0002_q.sql",
+		     "CREATE TABLE two (x INT);\n"
+		     "SELECT ?;\n"));
+	assert_int_equal(run("migrate -c qm.ini --dir qm"), 1);
+	assert_string_equal(out, "a\t1\tpending\t1\t0\n");
+	assert_non_null(strstr(err, "0002_q.sql:2: "));
+	assert_int_equal(run("migrate -c qm.ini --dir qm --source zz"), 2);
+	free(ini);
+}
+
+/*
  * Two dbroute migrate processes at once on one SQLite file and, when the
  * suite started it, one PostgreSQL database: each of 20 files runs once.
  */
@@ -1139,6 +1164,7 @@ int main(void)
 		cmocka_unit_test(test_cli__query_from_file),
 		cmocka_unit_test(test_cli__query_script),
 		cmocka_unit_test(test_cli__migrate),
+		cmocka_unit_test(test_cli__migrate_source_failure_exit),
 		cmocka_unit_test(test_cli__migrate_two_processes),
 		cmocka_unit_test(test_cli__postgres_atomic_bodies),
 		cmocka_unit_test(test_cli__did_you_mean),

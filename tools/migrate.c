@@ -186,12 +186,14 @@ int cmd_migrate(const struct args *a)
 		if (rc && !st.n)
 			out_error("dbroute: ", err.message);
 		/*
+		 * Usage is an error before any source ran (no summary row);
+		 * a source's failure, whatever its code, is a runtime one.
 		 * status reports what migrate would refuse (a dirty or
 		 * changed source) and fails only for a source it could not
 		 * read.
 		 */
-		if (rc == DBR_E_CONFIG || rc == DBR_E_NOTFOUND ||
-		    rc == DBR_E_MISUSE)
+		if (!st.n && (rc == DBR_E_CONFIG || rc == DBR_E_NOTFOUND ||
+			      rc == DBR_E_MISUSE))
 			rc = EXIT_USAGE;
 		else if (rc && (!status || st.unread))
 			rc = EXIT_RUNTIME;
