@@ -20,10 +20,13 @@
  * one opened without creating the database (read_rows). The folder is
  * read by migdir.c.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "handle.h"
@@ -33,7 +36,13 @@
 #include "sqlsplit.h"
 
 #define BEING_APPLIED "being applied"
-#define TABLE	      "dbroute_schema_version"
+/* The advice on a dirty version, and on one another process applies. */
+#define REPAIR                                                                 \
+	"repair the source by hand, then record the version it is at with "    \
+	"--force-version"
+#define STILL                                                                  \
+	"run migrate again when it is done (if that process died, " REPAIR ")"
+#define TABLE "dbroute_schema_version"
 
 static const char create_sql[] =
 	"CREATE TABLE IF NOT EXISTS " TABLE " (version BIGINT PRIMARY KEY, "
@@ -427,6 +436,94 @@ static void summarize(const struct run *r, struct dbr_migrate_event *ev)
 			      : DBR_MIGRATE_OK;
 }
 
+/*
+ * The owner of a file applied outside a transaction. Its row's dirty mark
+ * reads "being applied by host H pid P start S" (S: the process's start
+ * time since boot in clock ticks, from /proc, 0 when unknown), so a later
+ * run on the same host tells a process that died from one still running.
+ */
+
+/* Process pid's start time since boot (field 22 of /proc/PID/stat), or 0
+ * when it cannot be read. */
+static unsigned long long proc_start(long pid)
+{
+	char path[64], text[1024], *p;
+	unsigned long long start = 0;
+	FILE *f;
+	size_t n;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	/* The name in parentheses may hold blanks: count after its end. */
+	p = strrchr(text, ')');
+	for (i = 0; i < 20 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu", &start) != 1)
+		return 0;
+	return start;
+}
+
+static void host_name(char *buf, size_t size)
+{
+	if (gethostname(buf, size) || !buf[0])
+		dbr__copy_text(buf, size, "?");
+	buf[size - 1] = '\0';
+}
+
+/* This process's mark on a file it applies outside a transaction. */
+static void applying_mark(char *buf, size_t size)
+{
+	char host[256];
+	long pid = (long)getpid();
+
+	host_name(host, sizeof(host));
+	snprintf(buf, size, BEING_APPLIED " by host %s pid %ld start %llu",
+		 host, pid, proc_start(pid));
+}
+
+/*
+ * Whether a dirty mark says a file is being applied by a process that may
+ * still run: a mark of another host (or without an owner) may; one of
+ * this host whose pid is gone, or now names a process started at another
+ * time, does not.
+ */
+static bool applying(const char *dirty)
+{
+	char host[256], mine[256];
+	unsigned long long start, now;
+	long pid;
+
+	if (!dirty || strncmp(dirty, BEING_APPLIED, strlen(BEING_APPLIED)))
+		return false;
+	if (sscanf(dirty, BEING_APPLIED " by host %255s pid %ld start %llu",
+		   host, &pid, &start) != 3 ||
+	    pid <= 0)
+		return true;
+	host_name(mine, sizeof(mine));
+	if (strcmp(host, mine))
+		return true;
+	if (kill((pid_t)pid, 0) && errno == ESRCH)
+		return false;
+	now = proc_start(pid);
+	return !start || !now || now == start;
+}
+
+/* A dirty mark as told: a dead owner's says so. */
+static const char *dirty_told(const char *dirty, char *buf, size_t size)
+{
+	if (strncmp(dirty, BEING_APPLIED, strlen(BEING_APPLIED)) ||
+	    applying(dirty))
+		return dirty;
+	snprintf(buf, size, "%s, a process no longer running", dirty);
+	return buf;
+}
+
 /* Run one statement, in tx when not NULL. */
 static int exec(const struct run *r, struct dbr_tx *tx, const char *sql,
 		const struct dbr_value *p, size_t n, struct dbr_error *e)
@@ -551,7 +648,7 @@ static int raced_row(const struct run *r, const struct dbr__migfile *f,
 	const struct timespec poll = { 0, 200 * 1000 * 1000 };
 	double deadline = dbr__now() + r->src->timeout;
 	const char *name = r->src->name;
-	char sha[65], *dirty;
+	char sha[65], *dirty, told[DBR_ERROR_MESSAGE_SIZE];
 	struct dbr_error e;
 	bool found;
 	int rc;
@@ -560,8 +657,7 @@ static int raced_row(const struct run *r, const struct dbr__migfile *f,
 		rc = read_one(r, f->version, &found, &dirty, sha, &e);
 		if (rc)
 			return file_error(err, &e, name, f->name, 0);
-		if (dirty && !strcmp(dirty, BEING_APPLIED) &&
-		    dbr__now() < deadline) {
+		if (applying(dirty) && dbr__now() < deadline) {
 			dbr__free(dirty);
 			nanosleep(&poll, NULL);
 			continue;
@@ -573,19 +669,17 @@ static int raced_row(const struct run *r, const struct dbr__migfile *f,
 				    "%s: version %lld was inserted and "
 				    "removed by another process",
 				    f->name, (long long)f->version);
-	else if (dirty && !strcmp(dirty, BEING_APPLIED))
+	else if (applying(dirty))
 		rc = dbr__error_set(err, DBR_E_TIMEOUT, name,
 				    "%s: another process is still applying "
-				    "version %lld after %gs: run migrate "
-				    "again when it is done",
+				    "version %lld after %gs (%s): " STILL,
 				    f->name, (long long)f->version,
-				    r->src->timeout);
+				    r->src->timeout, dirty);
 	else if (dirty)
 		rc = dbr__error_set(err, DBR_E_STMT, name,
-				    "%s: version %lld is dirty (%s): repair "
-				    "the source by hand, then record the "
-				    "version it is at with --force-version",
-				    f->name, (long long)f->version, dirty);
+				    "%s: version %lld is dirty (%s): " REPAIR,
+				    f->name, (long long)f->version,
+				    dirty_told(dirty, told, sizeof(told)));
 	else if (strcmp(sha, f->sha256))
 		rc = dbr__error_set(err, DBR_E_STMT, name,
 				    "%s: another process applied version "
@@ -637,10 +731,11 @@ static int apply_each(const struct run *r, const struct dbr__migfile *f,
 	struct dbr_value p[4];
 	struct dbr_error e;
 	unsigned line = 0;
-	char at[32];
+	char at[32], mark[2 * DBR_ERROR_MESSAGE_SIZE];
 	int rc;
 
-	rc = insert_row(r, NULL, f, BEING_APPLIED, &e);
+	applying_mark(mark, sizeof(mark));
+	rc = insert_row(r, NULL, f, mark, &e);
 	if (rc == DBR_E_CONSTRAINT) {
 		*raced = true;
 		return raced_row(r, f, err);
@@ -653,7 +748,15 @@ static int apply_each(const struct run *r, const struct dbr__migfile *f,
 		p[0] = dbr_text(dbr__error_bare(err, r->src->name),
 				strlen(dbr__error_bare(err, r->src->name)));
 		p[1] = dbr_int64(f->version);
-		exec(r, NULL, dirty_sql, p, 2, &e);
+		if (exec(r, NULL, dirty_sql, p, 2, &e)) {
+			/* Never ignored: the row still reads as ours. */
+			snprintf(mark, sizeof(mark),
+				 "%s; marking version %lld dirty failed too: "
+				 "%s",
+				 err->message, (long long)f->version,
+				 dbr__error_bare(&e, r->src->name));
+			dbr__error_message(err, mark);
+		}
 		return rc;
 	}
 	now_text(at, sizeof(at));
@@ -800,15 +903,15 @@ static int wait_applying(struct run *r, struct dbr_migrate_event *sum,
 	for (;;) {
 		for (i = 0; i < r->nrows && !r->rows[i].dirty; i++)
 			;
-		if (i == r->nrows || strcmp(r->rows[i].dirty, BEING_APPLIED))
+		if (i == r->nrows || !applying(r->rows[i].dirty))
 			return DBR_OK;
 		if (dbr__now() >= deadline) {
 			dbr__error_set(err, DBR_E_TIMEOUT, r->src->name,
-				       "another process is still applying "
-				       "version %lld after %gs: run migrate "
-				       "again when it is done",
+				       "%s: another process is still applying "
+				       "version %lld after %gs (%s): " STILL,
+				       r->rows[i].file,
 				       (long long)r->rows[i].version,
-				       r->src->timeout);
+				       r->src->timeout, r->rows[i].dirty);
 			dbr__error_source(err, r->src->name);
 			return DBR_E_TIMEOUT;
 		}
@@ -825,16 +928,17 @@ static int refuse(const struct run *r, const struct dbr_migrate_event *sum,
 		  struct dbr_error *err)
 {
 	const char *name = r->src->name;
+	char told[DBR_ERROR_MESSAGE_SIZE];
 	size_t i;
 
 	if (sum->state == DBR_MIGRATE_DIRTY) {
 		for (i = 0; i < r->nrows && !r->rows[i].dirty; i++)
 			;
-		dbr__error_set(err, DBR_E_STMT, name,
-			       "version %lld is dirty (%s): repair the source "
-			       "by hand, then record the version it is at "
-			       "with --force-version",
-			       (long long)r->rows[i].version, r->rows[i].dirty);
+		dbr__error_set(
+			err, DBR_E_STMT, name,
+			"%s: version %lld is dirty (%s): " REPAIR,
+			r->rows[i].file, (long long)r->rows[i].version,
+			dirty_told(r->rows[i].dirty, told, sizeof(told)));
 	} else {
 		dbr__error_set(err, DBR_E_STMT, name,
 			       "%zu applied file(s) changed since: restore "

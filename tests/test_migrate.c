@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -828,14 +829,102 @@ static void test_migrate__applying_row_times_out(void **state)
 	assert_true(now_s() - t0 >= 0.5);
 	assert_string_equal(err.message,
 			    "source 'a': 0002_b.sql: another process is "
-			    "still applying version 2 after 0.5s: run "
-			    "migrate again when it is done");
+			    "still applying version 2 after 0.5s (being "
+			    "applied): run migrate again when it is done (if "
+			    "that process died, repair the source by hand, "
+			    "then record the version it is at with "
+			    "--force-version)");
 	/* The same row read at the start of the next run. */
 	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_E_TIMEOUT);
-	assert_string_equal(err.message,
-			    "source 'a': another process is still applying "
-			    "version 2 after 0.5s: run migrate again when it "
-			    "is done");
+	assert_non_null(strstr(err.message,
+			       "source 'a': 0002_b.sql: another process is "
+			       "still applying version 2 after 0.5s"));
+	assert_null(strstr(events, "applied"));
+	dbr_close(db);
+}
+
+/* Process pid's start time since boot, in clock ticks (/proc). */
+static unsigned long long start_of(long pid)
+{
+	char path[64], text[1024], *p;
+	unsigned long long start = 0;
+	FILE *f;
+	size_t n;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	p = strrchr(text, ')');
+	assert_non_null(p);
+	for (i = 0; i < 20 && p; i++)
+		p = strchr(p + 1, ' ');
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, " %llu", &start), 1);
+	return start;
+}
+
+/* Mark version 2 of a.db as being applied by pid, started at start. */
+static void mark_applying(long pid, unsigned long long start)
+{
+	char host[256] = "", sql[512];
+
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	snprintf(sql, sizeof(sql),
+		 "DELETE FROM dbroute_schema_version WHERE version = 2; "
+		 "INSERT INTO dbroute_schema_version VALUES (2, '0002_b.sql', "
+		 "'x', 'now', 'being applied by host %s pid %ld start %llu')",
+		 host, pid, start);
+	assert_int_equal(a_exec(sql), SQLITE_OK);
+}
+
+/*
+ * A process that died applying a no-transaction file leaves its version
+ * 'being applied' by its host, pid and start time: a later run on the
+ * same host reads it as dirty at once (pid gone, or reused by a process
+ * started at another time), with status's advice; a live owner is waited
+ * for.
+ */
+static void test_migrate__dead_owner_reads_dirty(void **state)
+{
+	const char *const only_a[] = { "a", NULL };
+	struct dbr_error err;
+	struct dbr *db;
+	pid_t child;
+	int status;
+
+	(void)state;
+	a_keys = "timeout = 0.5\n";
+	put("0001_a.sql", "CREATE TABLE one (x INT);\n");
+	put("0002_b.sql", "-- dbroute: no-transaction\n"
+			  "CREATE TABLE two (x INT);\n");
+	db = open_sources(NULL);
+	assert_int_equal(migrate(db, only_a, 1, 0, &err), DBR_OK);
+	/* Our own pid, but another start time: a reused pid. */
+	mark_applying((long)getpid(), start_of((long)getpid()) + 1);
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_E_STMT);
+	if (!strstr(err.message, "version 2 is dirty") ||
+	    !strstr(err.message, "no longer running") ||
+	    !strstr(err.message, "--force-version"))
+		fail_msg("%s", err.message);
+	assert_int_equal(migrate(db, only_a, 0, DBR_MIGRATE_DRY_RUN, &err),
+			 DBR_E_STMT);
+	assert_event("source a 2 dirty");
+	/* A pid that is gone. */
+	child = fork();
+	assert_true(child >= 0);
+	if (!child)
+		_exit(0);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	mark_applying((long)child, 1);
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_E_STMT);
+	assert_non_null(strstr(err.message, "no longer running"));
+	/* A live owner is waited for, up to the timeout. */
+	mark_applying((long)getpid(), start_of((long)getpid()));
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_E_TIMEOUT);
 	assert_null(strstr(events, "applied"));
 	dbr_close(db);
 }
@@ -946,6 +1035,8 @@ int main(void)
 		cmocka_unit_test_setup(test_migrate__unreadable_version_table,
 				       fresh),
 		cmocka_unit_test_setup(test_migrate__late_file_reported, fresh),
+		cmocka_unit_test_setup(test_migrate__dead_owner_reads_dirty,
+				       fresh),
 		cmocka_unit_test_setup(test_migrate__applying_row_times_out,
 				       fresh),
 		cmocka_unit_test_setup(
