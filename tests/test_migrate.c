@@ -703,6 +703,76 @@ static void test_migrate__dry_run_creates_nothing(void **state)
 	dbr_close(db);
 }
 
+/* A file of the test's folder, whole: its bytes and *n their count. */
+static char *slurp(const char *name, size_t *n)
+{
+	char *path = t_path(dir, name), *buf = malloc(1 << 20);
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		fail_msg("no file %s", name);
+	assert_non_null(buf);
+	*n = fread(buf, 1, 1 << 20, f);
+	assert_true(*n < 1 << 20);
+	fclose(f);
+	free(path);
+	return buf;
+}
+
+/*
+ * A dry run writes nothing into a database that exists either: a WAL file
+ * its writer left unmerged (killed, or no checkpoint on close) stays as
+ * it was, and so does the main file (closing a writable connection used
+ * to checkpoint the WAL into it).
+ */
+static void test_migrate__dry_run_leaves_wal(void **state)
+{
+	const char *const only_a[] = { "a", NULL };
+	struct dbr_error err;
+	struct dbr *db;
+	sqlite3 *c;
+	char *path, *main0, *wal0, *main1, *wal1;
+	size_t nmain0, nwal0, nmain1, nwal1;
+
+	(void)state;
+	five_files();
+	db = open_sources(NULL);
+	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_OK);
+	dbr_close(db);
+	path = t_path(dir, "a.db");
+	assert_int_equal(sqlite3_open(path, &c), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_db_config(c, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL),
+		SQLITE_OK);
+	assert_int_equal(sqlite3_exec(c,
+				      "PRAGMA journal_mode = WAL; "
+				      "PRAGMA wal_autocheckpoint = 0; "
+				      "CREATE TABLE data (x); "
+				      "INSERT INTO data VALUES ('x')",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(c);
+	main0 = slurp("a.db", &nmain0);
+	wal0 = slurp("a.db-wal", &nwal0);
+	assert_true(nwal0 > 0);
+	db = open_sources(NULL);
+	assert_int_equal(migrate(db, only_a, 0, DBR_MIGRATE_DRY_RUN, &err),
+			 DBR_OK);
+	assert_event("source a 5 ok 0 0");
+	dbr_close(db);
+	main1 = slurp("a.db", &nmain1);
+	wal1 = slurp("a.db-wal", &nwal1);
+	assert_int_equal(nmain1, nmain0);
+	assert_memory_equal(main1, main0, nmain0);
+	assert_int_equal(nwal1, nwal0);
+	assert_memory_equal(wal1, wal0, nwal0);
+	free(main0);
+	free(wal0);
+	free(main1);
+	free(wal1);
+	free(path);
+}
+
 /*
  * A version table that exists but cannot be read is an error, never
  * version 0 (the missing table is told by the catalog or SQLSTATE, not by
@@ -1035,6 +1105,7 @@ int main(void)
 		cmocka_unit_test_setup(test_migrate__unreadable_version_table,
 				       fresh),
 		cmocka_unit_test_setup(test_migrate__late_file_reported, fresh),
+		cmocka_unit_test_setup(test_migrate__dry_run_leaves_wal, fresh),
 		cmocka_unit_test_setup(test_migrate__dead_owner_reads_dirty,
 				       fresh),
 		cmocka_unit_test_setup(test_migrate__applying_row_times_out,

@@ -409,8 +409,10 @@ static int sqlt_not_found(struct sqlt_conn *c, const char *path,
 }
 
 /*
- * Open a connection. DBR_OPEN_NO_CREATE: only a file that exists, and
- * without switching it to WAL (the file is read as it is).
+ * Open a connection. DBR_OPEN_NO_CREATE: only a file that exists, read
+ * as it is and never written: opened read-only (without switching it to
+ * WAL), and closed without the checkpoint that would merge a WAL file
+ * another writer left into the main file.
  */
 static int sqlt_open_flags(const struct dbr_source_config *src, unsigned oflags,
 			   struct dbr_driver_conn **out, struct dbr_error *err)
@@ -423,7 +425,7 @@ static int sqlt_open_flags(const struct dbr_source_config *src, unsigned oflags,
 	struct sqlt_conn *c;
 	int rc;
 
-	flags |= ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	flags |= keep ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	if (!keep)
 		flags |= SQLITE_OPEN_CREATE;
 	c = calloc(1, sizeof(*c));
@@ -446,6 +448,9 @@ static int sqlt_open_flags(const struct dbr_source_config *src, unsigned oflags,
 		rc = sqlt_open_failed(c, DBR_E_CONN, "cannot open", path, err);
 		goto fail;
 	}
+	if (keep)
+		sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+				  NULL);
 	sqlite3_busy_timeout(c->db, (int)(timeout * 1000));
 	/* A read-only file is not enough: VACUUM INTO writes another file,
 	 * through an attached database. None may be attached here. */
