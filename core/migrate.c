@@ -411,7 +411,7 @@ static bool pending(const struct run *r, const struct dbr__migfile *f)
 static void summarize(const struct run *r, struct dbr_migrate_event *ev)
 {
 	const struct row *w;
-	bool dirty = false;
+	bool dirty = false, lates = false;
 	size_t i;
 
 	ev->version = 0;
@@ -423,6 +423,7 @@ static void summarize(const struct run *r, struct dbr_migrate_event *ev)
 	}
 	for (i = 0; i < r->nfiles; i++) {
 		w = find_row(r, r->files[i]->version);
+		lates = lates || late(r, r->files[i]);
 		if (pending(r, r->files[i]))
 			ev->pending++;
 		else if (w && strcmp(w->sha256, r->files[i]->sha256))
@@ -432,6 +433,7 @@ static void summarize(const struct run *r, struct dbr_migrate_event *ev)
 		dirty ? DBR_MIGRATE_DIRTY
 		: ev->changed && !(r->opts.flags & DBR_MIGRATE_ALLOW_CHANGED)
 			? DBR_MIGRATE_CHANGED_FILES
+		: lates	      ? DBR_MIGRATE_LATE_FILES
 		: ev->pending ? DBR_MIGRATE_PENDING
 			      : DBR_MIGRATE_OK;
 }
@@ -1181,6 +1183,7 @@ const char *dbr_migrate_state_name(int state)
 	case DBR_MIGRATE_CHANGED_FILES: return "changed";
 	case DBR_MIGRATE_SKIPPED: return "skipped";
 	case DBR_MIGRATE_ERROR: return "error";
+	case DBR_MIGRATE_LATE_FILES: return "late";
 	default: return "?";
 	}
 }

@@ -1255,7 +1255,12 @@ enum dbr_migrate_state {
 	DBR_MIGRATE_DIRTY = 3,	 /**< a file failed outside a transaction */
 	DBR_MIGRATE_CHANGED_FILES = 4, /**< applied files changed since */
 	DBR_MIGRATE_SKIPPED = 5,       /**< read-only or not SQL */
-	DBR_MIGRATE_ERROR = 6	       /**< the version could not be read */
+	DBR_MIGRATE_ERROR = 6,	       /**< the version could not be read */
+	/**
+	 * Late files (DBR_MIGRATE_LATE) lie below the version, never
+	 * applied; shown before pending (since 0.4)
+	 */
+	DBR_MIGRATE_LATE_FILES = 7
 };
 
 /**
@@ -1373,7 +1378,7 @@ DBR_API int dbr_script_split(struct dbr *db, const char *source,
 
 /**
  * The name of a migration state ("ok", "pending", "dirty", "changed",
- * "skipped", "error").
+ * "skipped", "error", "late").
  *
  * @return static text, or "?" for an unknown state
  * Thread-safety: any thread. Since: 0.3.

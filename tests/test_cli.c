@@ -818,8 +818,19 @@ static void test_cli__migrate(void **state)
 	assert_non_null(strstr(out, "a\t6\tchanged\t0\t1\n"));
 	assert_non_null(strstr(err, "dbroute: warn: source 'a': late file "
 				    "'0005_five.sql': below version 6"));
+	/* Its row says so, not ok (still exit 0: a warning). */
 	assert_int_equal(run("migrate -c m.ini --dir mig --allow-changed"), 0);
-	assert_non_null(strstr(out, "a\t6\tok\t0\t1\n"));
+	assert_non_null(strstr(out, "a\t6\tlate\t0\t1\n"));
+	mig_file("0001_one.sql", "CREATE TABLE one (x INT);\n");
+	assert_int_equal(run("migrate status -c m.ini --dir mig --source a "
+			     "--format csv"),
+			 0);
+	assert_string_equal(out, "source,version,state,pending,changed\n"
+				 "a,6,late,0,0\n");
+	assert_int_equal(run("migrate status -c m.ini --dir mig --source a "
+			     "--format json"),
+			 0);
+	assert_non_null(strstr(out, "\"state\":\"late\""));
 	assert_non_null(strstr(err, "late file '0005_five.sql'"));
 	assert_null(strstr(err, "applied 0005"));
 	/* Usage errors. */

@@ -852,12 +852,13 @@ static void test_migrate__late_file_reported(void **state)
 			 DBR_OK);
 	assert_event("late a 0002_b.sql");
 	assert_null(strstr(events, "would a 0002_b.sql"));
-	assert_event("source a 3 pending 1 0");
+	/* Late shows in the state, before pending. */
+	assert_event("source a 3 late 1 0");
 	assert_int_equal(migrate(db, only_a, 0, 0, &err), DBR_OK);
 	assert_event("late a 0002_b.sql");
 	assert_event("applied a 0004_d.sql");
 	assert_null(strstr(events, "applied a 0002_b.sql"));
-	assert_event("source a 4 ok 0 0");
+	assert_event("source a 4 late 0 0");
 	assert_int_equal(sql_int("a.db", "SELECT count(*) FROM sqlite_master "
 					 "WHERE name = 'two'"),
 			 0);
