@@ -389,6 +389,34 @@ static void unknown_type(const struct dbr__plugin_dirs *dirs, const char *type,
 		 type, hint, BUILTIN_NAMES, tried);
 }
 
+bool dbr__driver_type_known(const char *type, const char *plugin_dir,
+			    char *hint, size_t hintsize)
+{
+	const size_t nb = sizeof(builtins) / sizeof(builtins[0]);
+	char names[MAX_SUGGEST][33];
+	const char *cands[MAX_SUGGEST], *best;
+	struct dbr__plugin_dirs dirs;
+	size_t i, n, m;
+
+	if (hintsize)
+		hint[0] = '\0';
+	if (find_builtin(type))
+		return true;
+	dbr__plugin_dirs(plugin_dir, &dirs);
+	m = dbr__plugin_types(&dirs, names, MAX_SUGGEST - nb);
+	for (i = 0; i < nb; i++)
+		cands[i] = builtins[i].type;
+	for (i = 0, n = nb; i < m; i++) {
+		if (!strcmp(names[i], type))
+			return true;
+		cands[n++] = names[i];
+	}
+	best = dbr__suggest(type, cands, n);
+	if (best && hintsize)
+		snprintf(hint, hintsize, "%s", best);
+	return false;
+}
+
 /* Open the plugin serving type, or say why not. */
 static int load_plugin(struct node *n, const char *type, const char *plugin_dir,
 		       dbr_driver_entry_fn *entry, char *msg, size_t msgsize)

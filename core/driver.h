@@ -47,6 +47,14 @@ int dbr__driver_get(const char *type, const char *plugin_dir,
 		    struct dbr__driver **out, char *msg, size_t msgsize);
 
 /*
+ * Whether a driver serves `type`: built in, or a plugin file in the
+ * folders of plugin_dir (NULL: the default), loaded or not. When none
+ * does, hint receives the nearest such type ("" when none is near).
+ */
+bool dbr__driver_type_known(const char *type, const char *plugin_dir,
+			    char *hint, size_t hintsize);
+
+/*
  * Drop a reference taken by dbr__driver_get() (the driver stays loaded);
  * NULL is ignored.
  */

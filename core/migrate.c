@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "driver.h"
 #include "handle.h"
 #include "migrate.h"
 #include "route.h"
@@ -1094,6 +1095,38 @@ static void on_stray(void *ud, const char *name, const char *why)
 			 "migrations: ignoring '%s': %s", name, why);
 }
 
+/*
+ * Warn about each variant whose type no driver serves (a typo such as
+ * .postgresql, or a dotted name such as .v2): no source ever applies it.
+ */
+static void unknown_types(const struct dbr__config *cfg,
+			  const struct dbr__migdir *d, struct stray_ctx *sc)
+{
+	char hint[64], why[256];
+	const char *type;
+	size_t i, j;
+
+	for (i = 0; i < d->n; i++) {
+		type = d->files[i].type;
+		if (!type[0])
+			continue;
+		for (j = 0; j < cfg->nsources; j++)
+			if (!strcmp(cfg->sources[j].drv->type, type))
+				break;
+		if (j < cfg->nsources ||
+		    dbr__driver_type_known(type, cfg->plugin_dir, hint,
+					   sizeof(hint)))
+			continue;
+		snprintf(why, sizeof(why),
+			 "'%s' is no driver's type%s%s%s: never applied "
+			 "(name it NNNN_name.TYPE.sql with a driver's type, "
+			 "or NNNN_name.sql for every source)",
+			 type, hint[0] ? " (did you mean '" : "", hint,
+			 hint[0] ? "'?)" : "");
+		on_stray(sc, d->files[i].name, why);
+	}
+}
+
 /* Whether the options name the source (no names: every source). */
 static bool selected(const struct dbr_migrate_options *o, const char *name)
 {
@@ -1159,6 +1192,7 @@ int dbr_migrate(struct dbr *db, const char *dir,
 		return rc;
 	r.dir = &d;
 	cfg = db->cfg; /* one load: a reload may replace it */
+	unknown_types(cfg, &d, &sc);
 	for (i = 0; i < cfg->nsources; i++) {
 		r.src = &cfg->sources[i];
 		if (!selected(&r.opts, r.src->name))

@@ -873,6 +873,32 @@ static void test_cli__migrate_source_failure_exit(void **state)
 }
 
 /*
+ * A variant whose TYPE no driver serves (a typo, or a dotted name) is
+ * never applied: warned about, naming the file and the nearest type.
+ */
+static void test_cli__migrate_unknown_variant(void **state)
+{
+	char *ini;
+
+	(void)state;
+	assert_int_equal(sh("rm -rf '%s/uv' && mkdir '%s/uv'", dir, ""), 0);
+	ini = t_write(dir, "uv.ini",
+		      "[database]\ndefault_source = a\n"
+		      "[source.a]\ntype = sqlite\npath = uv.db\n");
+	free(t_write(dir, "uv/0001_one.sql", "CREATE TABLE one (x INT);\n"));
+	free(t_write(dir, "uv/0002_two.postgresql.sql", "SELECT 1;\n"));
+	free(t_write(dir, "uv/0003_three.v2.sql", "SELECT 1;\n"));
+	free(t_write(dir, "uv/0004_four.postgres.sql", "SELECT 1;\n"));
+	assert_int_equal(run("migrate status -c uv.ini --dir uv"), 0);
+	if (!strstr(err, "'0002_two.postgresql.sql': 'postgresql' is no "
+			 "driver's type (did you mean 'postgres'?)") ||
+	    !strstr(err, "'0003_three.v2.sql': 'v2' is no driver's type") ||
+	    strstr(err, "'0004_four.postgres.sql': 'postgres' is no"))
+		fail_msg("%s", err);
+	free(ini);
+}
+
+/*
  * Two dbroute migrate processes at once on one SQLite file and, when the
  * suite started it, one PostgreSQL database: each of 20 files runs once.
  */
@@ -1176,6 +1202,7 @@ int main(void)
 		cmocka_unit_test(test_cli__query_script),
 		cmocka_unit_test(test_cli__migrate),
 		cmocka_unit_test(test_cli__migrate_source_failure_exit),
+		cmocka_unit_test(test_cli__migrate_unknown_variant),
 		cmocka_unit_test(test_cli__migrate_two_processes),
 		cmocka_unit_test(test_cli__postgres_atomic_bodies),
 		cmocka_unit_test(test_cli__did_you_mean),
