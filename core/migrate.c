@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1178,12 +1179,17 @@ int dbr_migrate(struct dbr *db, const char *dir,
 	size_t i;
 	int rc, first = DBR_OK;
 
-	if (!db || !dir || (opts && opts->size < sizeof(r.opts)))
+	/* Any size from 0.3's (up to `flags`) on; what it lacks reads 0. */
+	if (!db || !dir ||
+	    (opts && opts->size < offsetof(struct dbr_migrate_options, flags) +
+					  sizeof(opts->flags)))
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_migrate: a NULL argument or a bad "
 				      "options size");
 	if (opts)
-		memcpy(&r.opts, opts, sizeof(r.opts));
+		memcpy(&r.opts, opts,
+		       opts->size < sizeof(r.opts) ? opts->size
+						   : sizeof(r.opts));
 	r.opts.size = sizeof(r.opts);
 	rc = check_options(db, &r.opts, err);
 	if (!rc)

@@ -1325,7 +1325,9 @@ typedef void (*dbr_migrate_fn)(void *ud, const struct dbr_migrate_event *ev);
  *
  * @param db the handle
  * @param dir the folder of migration files
- * @param opts options, or NULL for the defaults (every source, latest)
+ * @param opts options, or NULL for the defaults (every source, latest);
+ *   opts->size may be any size from 0.3's struct (up to `flags`) to this
+ *   one's: fields past it read as zero
  * @param fn the callback, or NULL
  * @param ud passed to fn
  * @param err the first failure, or NULL

@@ -8,6 +8,7 @@
  * transaction control refused, two handles at once.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1044,6 +1045,33 @@ static void test_migrate__pg_permission_is_no_version(void **state)
 	dbr_close(db);
 }
 
+/*
+ * Options of any size from the first released one (0.3's, ending at
+ * `flags`) up to this library's are taken, the rest read as zero; a
+ * shorter one is misuse.
+ */
+static void test_migrate__options_sizes(void **state)
+{
+	struct dbr_migrate_options o = { 0, NULL, 1, 0, 0 };
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	put("0001_a.sql", "CREATE TABLE one (x INT);\n");
+	put("0002_b.sql", "CREATE TABLE two (x INT);\n");
+	db = open_sources(NULL);
+	o.size = offsetof(struct dbr_migrate_options, flags) + sizeof(o.flags);
+	nev = 0;
+	assert_int_equal(dbr_migrate(db, mig, &o, record, NULL, &err), DBR_OK);
+	/* Its `to` was read: version 2 is left for later. */
+	assert_event("source a 1 ok 0 0");
+	assert_null(strstr(events, "0002_b.sql"));
+	o.size = offsetof(struct dbr_migrate_options, flags);
+	assert_int_equal(dbr_migrate(db, mig, &o, record, NULL, &err),
+			 DBR_E_MISUSE);
+	dbr_close(db);
+}
+
 static void test_migrate__split_api(void **state)
 {
 	static const char script[] =
@@ -1101,6 +1129,7 @@ int main(void)
 		cmocka_unit_test_setup(test_migrate__folder_errors, fresh),
 		cmocka_unit_test_setup(test_migrate__two_at_once, fresh),
 		cmocka_unit_test_setup(test_migrate__split_api, fresh),
+		cmocka_unit_test_setup(test_migrate__options_sizes, fresh),
 		cmocka_unit_test_setup(test_migrate__dry_run_creates_nothing,
 				       fresh),
 		cmocka_unit_test_setup(test_migrate__unreadable_version_table,
