@@ -228,11 +228,19 @@ static int copy_options(const struct dbr_driver *vt,
 	}
 }
 
+/* The open flags a driver of ABI minor `minor` knows. */
+static unsigned known_open_flags(uint32_t minor)
+{
+	return minor >= 1 ? DBR_OPEN_NO_CREATE : 0;
+}
+
 /*
  * Every connection is opened here (the table's open and open_with_flags):
  * the driver's open, then its connection head checked, so that the head
- * can grow. Without flags, or without the driver's open_with_flags, the
- * driver's open.
+ * can grow. The flags are masked by what the driver's ABI minor knows.
+ * Without flags, the driver's open. DBR_OPEN_NO_CREATE on a driver that
+ * lacks open_with_flags (a 2.0 one) is refused, DBR_E_UNSUPPORTED: its
+ * open may create a database, and the caller asked for none to be.
  */
 static int checked_open_flags(const struct dbr_source_config *src,
 			      unsigned flags, struct dbr_driver_conn **out,
@@ -240,9 +248,21 @@ static int checked_open_flags(const struct dbr_source_config *src,
 {
 	const struct dbr__driver *d = src->drv;
 	uint32_t size;
-	int rc = d->open_flags && flags ? d->open_flags(src, flags, out, err)
-					: d->open(src, out, err);
+	int rc;
 
+	if ((flags & DBR_OPEN_NO_CREATE) &&
+	    (!d->open_flags || !(known_open_flags(d->vt.abi_version & 0xffff) &
+				 DBR_OPEN_NO_CREATE)))
+		return dbr__error_set(err, DBR_E_UNSUPPORTED, NULL,
+				      "driver '%s' (%s, ABI %u.%u) has no "
+				      "open_with_flags: it cannot open a "
+				      "database without possibly creating it",
+				      d->type, d->origin,
+				      (unsigned)(d->vt.abi_version >> 16),
+				      (unsigned)(d->vt.abi_version & 0xffff));
+	flags &= known_open_flags(d->vt.abi_version & 0xffff);
+	rc = d->open_flags && flags ? d->open_flags(src, flags, out, err)
+				    : d->open(src, out, err);
 	if (rc)
 		return rc;
 	if (!*out)

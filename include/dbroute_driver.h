@@ -386,9 +386,10 @@ struct dbr_driver {
 	/* ABI 2.1: optional (NULL when unsupported) */
 
 	/**
-	 * open() with enum dbr_open_flags. Without this call the core opens
-	 * with open() alone: a driver whose open() may create anything (a
-	 * database file) must have it.
+	 * open() with enum dbr_open_flags, only those the driver's minor
+	 * knows. Without this call the core opens with open() alone when no
+	 * flag is asked for, and refuses DBR_OPEN_NO_CREATE
+	 * (DBR_E_UNSUPPORTED), since open() may create a database.
 	 */
 	int (*open_with_flags)(const struct dbr_source_config *src,
 			       unsigned flags, struct dbr_driver_conn **out,

@@ -737,10 +737,38 @@ static void test_plugin__suggestions_are_valid_other_types(void **state)
 	free(pdir);
 }
 
+/*
+ * An SQL driver of ABI 2.0 has no open_with_flags: a dry run of migrate
+ * (migrate status) never opens it, whose open may create a database; the
+ * source reads as an error saying why.
+ */
+static void test_plugin__no_create_refused_on_2_0(void **state)
+{
+	struct dbr_migrate_options o = { sizeof(o), NULL, 0, 0,
+					 DBR_MIGRATE_DRY_RUN };
+	char *path = config("sqlold", DBR_FIXTURE_DIR "/sql20"), *mig;
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	mig = t_path(dir, "mig");
+	assert_int_equal(mkdir(mig, 0755), 0);
+	free(t_write(dir, "mig/0001_a.sql", "CREATE TABLE a (x INT);\n"));
+	db = t_open(path);
+	assert_int_equal(dbr_migrate(db, mig, &o, NULL, NULL, &err),
+			 DBR_E_UNSUPPORTED);
+	if (!strstr(err.message, "has no open_with_flags"))
+		fail_msg("%s", err.message);
+	dbr_close(db);
+	free(mig);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_plugin__no_create_refused_on_2_0),
 		T(test_plugin__loads_from_plugin_dir),
 		T(test_plugin__folder_precedence),
 		T(test_plugin__refusals),

@@ -400,6 +400,17 @@ fail:
 }
 
 /*
+ * open() with flags: DBR_OPEN_NO_CREATE changes nothing, as connecting
+ * never creates a database nor changes one.
+ */
+static int my_open_flags(const struct dbr_source_config *src, unsigned flags,
+			 struct dbr_driver_conn **out, struct dbr_error *err)
+{
+	(void)flags;
+	return my_open(src, out, err);
+}
+
+/*
  * Whether a read-only source may run sql: a statement that reads by its
  * first word (SELECT, WITH, SHOW, EXPLAIN, DESCRIBE, DESC, after opening
  * parentheses), with no word OUTFILE or DUMPFILE (SELECT ... INTO
@@ -987,6 +998,7 @@ static const struct dbr_driver my_driver = {
 	.caps = DBR_CAP_SQL | DBR_CAP_TRANSACTIONS | DBR_CAP_READONLY,
 	.options = my_options,
 	.open = my_open,
+	.open_with_flags = my_open_flags,
 	.close = my_close,
 	.query = my_query,
 	.next = my_next,

@@ -314,6 +314,17 @@ static int pg_open(const struct dbr_source_config *src,
 	return DBR_OK;
 }
 
+/*
+ * open() with flags: DBR_OPEN_NO_CREATE changes nothing, as connecting
+ * never creates a database nor changes one.
+ */
+static int pg_open_flags(const struct dbr_source_config *src, unsigned flags,
+			 struct dbr_driver_conn **out, struct dbr_error *err)
+{
+	(void)flags;
+	return pg_open(src, out, err);
+}
+
 /* sql with `$n` placeholders into c->sqlbuf, checked against n. */
 static int pg_translate(struct pg_conn *c, const char *sql, size_t n,
 			struct dbr_error *err)
@@ -879,6 +890,7 @@ static const struct dbr_driver pg_driver = {
 		DBR_CAP_TRANSACTIONAL_DDL,
 	.options = pg_options,
 	.open = pg_open,
+	.open_with_flags = pg_open_flags,
 	.close = pg_close,
 	.query = pg_query,
 	.next = pg_next,
