@@ -134,12 +134,13 @@ int dbr_script_split(struct dbr *db, const char *source, const char *text,
 		     size_t len, struct dbr_script_stmt **stmts, size_t *n,
 		     struct dbr_error *err)
 {
-	char name[DBR_NAME_SIZE], why[DBR_ERROR_MESSAGE_SIZE];
 	unsigned line;
 	int rc = split(db, source, text, len, stmts, n, &line, err);
 
 	/* 0.3's contract: *n is 0 and the message starts "line N: ". */
 	if (rc == DBR_E_STMT && line && err) {
+		char name[DBR_NAME_SIZE], why[DBR_ERROR_MESSAGE_SIZE];
+
 		memcpy(name, err->source, sizeof(name));
 		memcpy(why, err->message, sizeof(why));
 		dbr__error_set(err, rc, name, "line %u: %s", line, why);
