@@ -209,47 +209,114 @@ static int runtimes(struct dbr__config *new, const struct dbr__config *old,
 	return DBR_OK;
 }
 
-/* Append "NAME" to one of the diff's lists. */
-static void diff_add(char *buf, size_t size, const char *name)
-{
-	size_t len = strlen(buf);
+/* What a reload changed: source names, each list ended by NULL. */
+struct diff {
+	const char **kept, **changed, **added, **removed;
+	size_t nkept, nchanged, nadded, nremoved;
+};
 
-	snprintf(buf + len, size - len, "%s%s", len ? ", " : "", name);
+static void diff_free(struct diff *d)
+{
+	dbr__free(d->kept);
+	dbr__free(d->changed);
+	dbr__free(d->added);
+	dbr__free(d->removed);
 }
 
-/* Log what changed, at info level. */
-static void log_diff(struct dbr *db, const struct dbr__config *old,
-		     const struct dbr__config *new)
+static int diff_of(struct diff *d, const struct dbr__config *old,
+		   const struct dbr__config *new)
 {
-	char kept[256] = "", changed[256] = "", added[256] = "",
-	     removed[256] = "";
 	const struct dbr_source_config *s, *os;
-	size_t i;
+	size_t i, n = old->nsources + new->nsources + 1;
 
+	memset(d, 0, sizeof(*d));
+	d->kept = dbr__calloc(n, sizeof(char *));
+	d->changed = dbr__calloc(n, sizeof(char *));
+	d->added = dbr__calloc(n, sizeof(char *));
+	d->removed = dbr__calloc(n, sizeof(char *));
+	if (!d->kept || !d->changed || !d->added || !d->removed) {
+		diff_free(d);
+		return DBR_E_NOMEM;
+	}
 	for (i = 0; i < new->nsources; i++) {
 		s = &new->sources[i];
 		os = dbr__config_source(old, s->name);
 		if (!os)
-			diff_add(added, sizeof(added), s->name);
+			d->added[d->nadded++] = s->name;
 		else if (os->rt == s->rt)
-			diff_add(kept, sizeof(kept), s->name);
+			d->kept[d->nkept++] = s->name;
 		else
-			diff_add(changed, sizeof(changed), s->name);
+			d->changed[d->nchanged++] = s->name;
 	}
 	for (i = 0; i < old->nsources; i++)
 		if (!dbr__config_source(new, old->sources[i].name))
-			diff_add(removed, sizeof(removed),
-				 old->sources[i].name);
+			d->removed[d->nremoved++] = old->sources[i].name;
+	return DBR_OK;
+}
+
+/* "a, b, c" into buf, or "none". */
+static const char *joined(char *buf, size_t size, const char **names)
+{
+	size_t len;
+
+	*buf = '\0';
+	for (; *names; names++) {
+		len = strlen(buf);
+		snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
+			 *names);
+	}
+	return *buf ? buf : "none";
+}
+
+/* Log what changed, at info level, and raise the audit event. */
+static void report(struct dbr *db, const struct dbr__config *old,
+		   const struct dbr__config *new)
+{
+	char kept[256], changed[256], added[256], removed[256];
+	struct dbr_audit_event ev = { .kind = DBR_AUDIT_RELOAD };
+	struct diff d;
+
+	if (diff_of(&d, old, new)) {
+		dbr__log(&db->log, DBR_LOG_WARN, NULL,
+			 "reloaded %s (out of memory for the list of changes)",
+			 new->path);
+		return;
+	}
 	dbr__log(&db->log, DBR_LOG_INFO, NULL,
 		 "reloaded %s: sources kept: %s; changed (draining): %s; "
 		 "added: %s; removed (draining): %s; chat mappings %zu "
 		 "(were %zu); log level %s, fallback %s, retry_interval %gs",
-		 new->path, *kept ? kept : "none", *changed ? changed : "none",
-		 *added ? added : "none", *removed ? removed : "none",
-		 new->chats.count, old->chats.count,
-		 dbr_log_level_name(new->log_level),
+		 new->path, joined(kept, sizeof(kept), d.kept),
+		 joined(changed, sizeof(changed), d.changed),
+		 joined(added, sizeof(added), d.added),
+		 joined(removed, sizeof(removed), d.removed), new->chats.count,
+		 old->chats.count, dbr_log_level_name(new->log_level),
 		 new->fallback == DBR__FALLBACK_NONE ? "none" : "default",
 		 new->retry_interval);
+	if (dbr__audit_on(&db->audit)) {
+		ev.path = new->path;
+		ev.status = DBR_OK;
+		ev.added = d.nadded ? d.added : NULL;
+		ev.removed = d.nremoved ? d.removed : NULL;
+		ev.changed = d.nchanged ? d.changed : NULL;
+		dbr__audit_emit(&db->audit, &ev);
+	}
+	diff_free(&d);
+}
+
+/* The audit event of a reload that changed nothing: its status and why. */
+static void report_failed(struct dbr *db, const char *path, int rc,
+			  const struct dbr_error *err)
+{
+	struct dbr_audit_event ev = { .kind = DBR_AUDIT_RELOAD };
+	const struct dbr__config *cfg = db->cfg;
+
+	if (!dbr__audit_on(&db->audit))
+		return;
+	ev.path = path ? path : cfg->path;
+	ev.status = rc;
+	ev.message = err->message;
+	dbr__audit_emit(&db->audit, &ev);
 }
 
 /* Keep what the swap replaced until dbr_close(); retire old's pools that
@@ -258,8 +325,10 @@ static void keep_retired(struct dbr *db, struct dbr__config *old,
 			 const struct dbr__config *new,
 			 struct dbr__retired **spare)
 {
+	const char *def = new->sources[new->default_source].name;
 	struct dbr__retired *r;
 	struct dbr_source_config *s, *ns;
+	uint64_t diverted;
 	size_t i;
 
 	for (i = 0; i < old->nsources; i++) {
@@ -268,6 +337,10 @@ static void keep_retired(struct dbr *db, struct dbr__config *old,
 		if (ns && ns->rt == s->rt)
 			continue;
 		dbr__pool_retire(&s->rt->pool);
+		/* Its diverted operations not yet reported: as at close. */
+		diverted = dbr__health_divert_flush(&s->rt->health);
+		if (diverted && dbr__audit_on(&db->audit))
+			dbr__audit_diverted(&db->audit, s->name, def, diverted);
 		r = *spare;
 		*spare = r->next;
 		r->cfg = NULL;
@@ -316,7 +389,11 @@ static void swap(struct dbr *db, struct dbr__config *old,
 	if (!db->log_fixed)
 		atomic_store(&db->log.level, new->log_level);
 	keep_retired(db, old, new, spare);
-	log_diff(db, old, new);
+	/* The same path is opened again: a renamed file is rotated so. */
+	if (dbr__audit_file(&db->audit, new->audit_file))
+		dbr__log(&db->log, DBR_LOG_WARN, NULL,
+			 "reload: out of memory: the audit file is unchanged");
+	report(db, old, new);
 }
 
 static int reload_locked(struct dbr *db, const char *path,
@@ -374,10 +451,12 @@ int dbr_reload(struct dbr *db, const char *config_path, struct dbr_error *err)
 	rc = reload_locked(db, config_path, err);
 	pthread_mutex_unlock(&db->reload_mu);
 	atomic_fetch_add(rc ? &db->reloads_failed : &db->reloads, 1);
-	if (rc)
+	if (rc) {
 		dbr__log(&db->log, DBR_LOG_WARN, NULL,
 			 "reload failed, the configuration in force is "
 			 "unchanged: %s",
 			 err->message);
+		report_failed(db, config_path, rc, err);
+	}
 	return rc;
 }

@@ -190,8 +190,8 @@ enum dbr_audit_kind {
 	/** A statement sent to a source named by the caller
 	 * (dbr_query_source()) may have written. */
 	DBR_AUDIT_EXPLICIT_WRITE = 2,
-	/** The configuration was reloaded, or a reload was refused
-	 * (defined for configuration reload; not raised yet). */
+	/** The configuration was reloaded (dbr_reload()), or a reload
+	 * failed or was refused. */
 	DBR_AUDIT_RELOAD = 3,
 	/** A handle applied a new version of the mapping store (its
 	 * refresher; one event per read of the change log, listing the
@@ -381,7 +381,9 @@ DBR_API void dbr_close(struct dbr *db);
  * Drivers stay loaded. The call never waits for a server, and the
  * library installs no signal handler: an application reloads on its own
  * signal (examples/chatbot-server.c reloads on SIGHUP). What changed is
- * logged at info level. The memory of a replaced configuration and of a
+ * logged at info level and raised as a DBR_AUDIT_RELOAD event (a failed
+ * or refused reload too, with its status and message); `[audit] file` is
+ * opened again. The memory of a replaced configuration and of a
  * retired pool (not its connections) is kept until dbr_close().
  *
  * Refused (DBR_E_CONFIG, the reason in err): a change of

@@ -298,6 +298,83 @@ static void test_reload__waiter_routed_again(void **state)
 	t_handle_close(h);
 }
 
+/* The audit events a hook saw: reloads only, copied. */
+static struct {
+	int n, status[8];
+	char added[8][64], changed[8][64], removed[8][64], message[8][256];
+} seen;
+
+static void on_audit(void *ud, const struct dbr_audit_event *ev)
+{
+	int i = seen.n;
+
+	(void)ud;
+	if (ev->kind != DBR_AUDIT_RELOAD || i >= 8)
+		return;
+	seen.status[i] = ev->status;
+	snprintf(seen.added[i], 64, "%s", ev->added ? ev->added[0] : "");
+	snprintf(seen.changed[i], 64, "%s", ev->changed ? ev->changed[0] : "");
+	snprintf(seen.removed[i], 64, "%s", ev->removed ? ev->removed[0] : "");
+	snprintf(seen.message[i], 256, "%s", ev->message ? ev->message : "");
+	seen.n++;
+}
+
+/* Each reload raises an audit event with what changed, or why not; the
+ * audit file's path is taken from the reloaded file. */
+static void test_reload__audited(void **state)
+{
+	struct dbr_open_options o = { .size = sizeof(o), .audit_fn = on_audit };
+	char *dir = t_tmpdir(), *path, *log1, *log2, *text;
+	struct dbr_error err;
+	struct dbr *db;
+
+	(void)state;
+	path = t_write(dir, "r.ini",
+		       BASE "[audit]\nfile = one.jsonl\n"
+			    "[chat_mapping]\n1 = b\n");
+	assert_int_equal(dbr_open(&db, path, &o, &err), DBR_OK);
+	free(t_write(dir, "r.ini",
+		     BASE "max_connections = 3\n"
+			  "[source.c]\ntype = sqlite\npath = c.db\n"
+			  "[audit]\nfile = two.jsonl\n"
+			  "[chat_mapping]\n1 = b\n"));
+	assert_int_equal(dbr_reload(db, NULL, &err), DBR_OK);
+	free(t_write(dir, "r.ini",
+		     "[database]\ndefault_source = c\n"
+		     "[source.a]\ntype = sqlite\npath = a.db\n"
+		     "[source.c]\ntype = sqlite\npath = c.db\n"));
+	assert_int_equal(dbr_reload(db, NULL, &err), DBR_E_CONFIG);
+	free(t_write(dir, "r.ini",
+		     BASE "max_connections = 3\n[audit]\nfile = two.jsonl\n"));
+	assert_int_equal(dbr_reload(db, NULL, &err), DBR_OK);
+	dbr_close(db);
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.status[0], DBR_OK);
+	assert_string_equal(seen.added[0], "c");
+	assert_string_equal(seen.changed[0], "b");
+	assert_string_equal(seen.removed[0], "");
+	assert_int_equal(seen.status[1], DBR_E_CONFIG);
+	assert_non_null(strstr(seen.message[1], "default_source"));
+	assert_string_equal(seen.removed[2], "c");
+	/* The first record went to two.jsonl: the reload switched files. */
+	log1 = t_path(dir, "one.jsonl");
+	log2 = t_path(dir, "two.jsonl");
+	text = t_read(log2);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"event\":\"reload\""));
+	assert_non_null(strstr(text, "\"applied\":false"));
+	assert_non_null(strstr(text, "\"added\":[\"c\"]"));
+	free(text);
+	text = t_read(log1);
+	assert_true(!text || !strstr(text, "\"reload\""));
+	free(text);
+	free(log1);
+	free(log2);
+	free(path);
+	t_rmtree(dir);
+	free(dir);
+}
+
 /* 8 threads query (and begin transactions) while reloads alternate two
  * files: one keeps b, one changes it (its pool is retired each time). */
 #define THREADS 8
@@ -556,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_reload__retype_refused),
 		cmocka_unit_test(test_reload__changed_source_drains),
 		cmocka_unit_test(test_reload__waiter_routed_again),
+		cmocka_unit_test(test_reload__audited),
 		cmocka_unit_test(test_reload__many_reloads_under_load),
 		cmocka_unit_test(test_reload__pg_unchanged_keeps_pids),
 		cmocka_unit_test(test_reload__pg_changed_drains),
