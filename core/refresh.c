@@ -205,10 +205,18 @@ static bool stopping(struct dbr__refresher *r)
 	return stop;
 }
 
+/* The store's source, from one load of the configuration (a reload may
+ * replace it, and move the source's index, never its name or type). */
+static const struct dbr_source_config *store_src(struct dbr__refresher *r)
+{
+	const struct dbr__config *cfg = r->db->cfg;
+
+	return &cfg->sources[cfg->store];
+}
+
 static void watch_close(struct dbr__refresher *r)
 {
-	const struct dbr_driver *vt =
-		&r->db->cfg->sources[r->db->cfg->store].drv->vt;
+	const struct dbr_driver *vt = &store_src(r)->drv->vt;
 
 	if (r->watch)
 		vt->close(r->watch);
@@ -222,8 +230,7 @@ static void watch_close(struct dbr__refresher *r)
  */
 static void watch_open(struct dbr__refresher *r)
 {
-	const struct dbr_source_config *src =
-		&r->db->cfg->sources[r->db->cfg->store];
+	const struct dbr_source_config *src = store_src(r);
 	const struct dbr_driver *vt = &src->drv->vt;
 	struct dbr_error err = { 0 };
 	int rc;
@@ -249,8 +256,7 @@ static void watch_open(struct dbr__refresher *r)
  */
 static bool wait_signal(struct dbr__refresher *r, double seconds)
 {
-	const struct dbr_driver *vt =
-		&r->db->cfg->sources[r->db->cfg->store].drv->vt;
+	const struct dbr_driver *vt = &store_src(r)->drv->vt;
 	double end = dbr__now() + seconds, left;
 	struct dbr_error err = { 0 };
 	bool signalled = false;

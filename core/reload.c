@@ -150,6 +150,15 @@ static int check(const struct dbr__config *old, const struct dbr__config *new,
 			old->has_store ? old->sources[old->store].name : "none",
 			new->has_store ? new->sources[new->store].name
 				       : "none");
+	/* The refresher's listening connection belongs to the store's
+	 * driver. */
+	if (old->has_store && strcmp(old->sources[old->store].drv->type,
+				     new->sources[new->store].drv->type))
+		return dbr__error_set(err, DBR_E_CONFIG, NULL,
+				      "reload refused: the mapping store's "
+				      "source '%s' changes type; restart "
+				      "instead",
+				      old->sources[old->store].name);
 	for (i = 0; i < old->nsources; i++) {
 		s = &old->sources[i];
 		ns = dbr__config_source(new, s->name);

@@ -387,8 +387,8 @@ DBR_API void dbr_close(struct dbr *db);
  * retired pool (not its connections) is kept until dbr_close().
  *
  * Refused (DBR_E_CONFIG, the reason in err): a change of
- * `default_source` or of `[mapping] store` (either would silently move
- * chats); removing or retyping a source that the new [chat_mapping] or
+ * `default_source` or of `[mapping] store`, or of its source's type
+ * (either would silently move chats); removing or retyping a source that the new [chat_mapping] or
  * the mapping store's table still maps chats to (the first chats are
  * listed).
  *
