@@ -259,7 +259,7 @@ static void test_refresh__listen_killed(void **state)
 	struct dbr_mapping_status st;
 	struct dbr_error err;
 	struct dbr *db;
-	char *dir, *path, cmd[1024];
+	char *dir = NULL, *path = NULL, cmd[1024];
 	int64_t t0, t1;
 
 	(void)state;
@@ -411,7 +411,7 @@ static void test_refresh__store_down_keeps_routing(void **state)
 	struct dbr_mapping_status st;
 	struct dbr_error err;
 	struct dbr *db;
-	char *dir, *path;
+	char *dir = NULL, *path = NULL;
 	int64_t t0;
 
 	(void)state;
