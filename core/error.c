@@ -25,6 +25,7 @@ const char *dbr_strerror(int code)
 	case DBR_E_UNAVAILABLE: return "source unavailable";
 	case DBR_E_RESOURCE: return "out of a local resource";
 	case DBR_E_NOTLOADED: return "mapping not loaded";
+	case DBR_E_STALE: return "mapping snapshot too old";
 	case DBR_ROW: return "row ready";
 	case DBR_DONE: return "no more rows";
 	default: return "unknown status";
@@ -82,6 +83,9 @@ static const char *hint_of(int code)
 	case DBR_E_NOTLOADED:
 		return "retry once the mapping store's table has loaded (is "
 		       "the store's source reachable?)";
+	case DBR_E_STALE:
+		return "retry once the mapping store answers again "
+		       "(dbr_mapping_status() tells the snapshot's age)";
 	default: return "";
 	}
 }
@@ -100,7 +104,7 @@ void dbr__error_classify(struct dbr_error *err)
 	err->retryable =
 		err->code == DBR_E_CONN || err->code == DBR_E_TIMEOUT ||
 		err->code == DBR_E_UNAVAILABLE || err->code == DBR_E_RESOURCE ||
-		err->code == DBR_E_NOTLOADED;
+		err->code == DBR_E_NOTLOADED || err->code == DBR_E_STALE;
 	err->hint = hint_of(err->code);
 }
 

@@ -322,6 +322,25 @@ static DBR_INLINE int take(struct dbr *db, struct dbr_source_config *s,
 }
 
 /*
+ * [mapping] max_age: a write of a chat the store maps is refused while
+ * the store has not confirmed the snapshot for longer.
+ */
+static DBR_COLD int check_age(struct dbr *db, const struct dbr__snap *sn,
+			      int64_t chat, struct dbr_error *err)
+{
+	int64_t age = db->refresh ? dbr__refresh_age_ms(db->refresh) : 0;
+
+	if (age <= (int64_t)(sn->cfg->max_age * 1000.0))
+		return DBR_OK;
+	return dbr__error_set(err, DBR_E_STALE, NULL,
+			      "chat %lld: the mapping store's snapshot is "
+			      "%lld ms old, older than max_age (%.3g s): "
+			      "writes of the chats it maps are refused",
+			      (long long)chat, (long long)age,
+			      sn->cfg->max_age);
+}
+
+/*
  * Route an operation and take a connection for it (take()), both against
  * one snapshot: the epoch section spans the decision and the checkout, so
  * that the source and its pool cannot be retired in between. A
@@ -330,19 +349,26 @@ static DBR_INLINE int take(struct dbr *db, struct dbr_source_config *s,
  */
 static DBR_INLINE int route_take(struct dbr *db, const char *source,
 				 const char *scope, int64_t chat, bool by_chat,
-				 bool divert, struct dbr__pconn **pc,
+				 bool divert, const char *sql,
+				 struct dbr__pconn **pc,
 				 struct dbr_source_config **from,
 				 uint64_t *sent, struct dbr_error *err)
 {
 	struct dbr__ebr_rec *rec = dbr__ebr_enter();
+	const struct dbr__snap *sn;
 	struct dbr_source_config *s;
 	int reason, rc, tries = 0;
 
 	if (DBR_UNLIKELY(!rec))
 		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
 again:
-	rc = dbr__route(db, dbr__snap_current(&db->snaps), source, scope, chat,
-			by_chat, &s, &reason, err);
+	sn = dbr__snap_current(&db->snaps);
+	rc = dbr__route(db, sn, source, scope, chat, by_chat, &s, &reason, err);
+	/* A transaction (no sql) may write. */
+	if (!rc && DBR_UNLIKELY(reason == DBR_ROUTE_STORE) &&
+	    sn->cfg->max_age > 0 &&
+	    (!sql || dbr__metrics_kind_of(sql) != DBR_OP_READ))
+		rc = check_age(db, sn, chat, err);
 	if (!rc && !divert && !dbr__source_has_tx(s))
 		rc = dbr__error_set(err, DBR_E_UNSUPPORTED, s->name,
 				    "source '%s': driver '%s' has no "
@@ -379,7 +405,7 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 	rc = check_args(db, sql, params, nparams, out, err);
 	if (rc)
 		return rc;
-	rc = route_take(db, source, scope, chat, by_chat, true, &pc, &from,
+	rc = route_take(db, source, scope, chat, by_chat, true, sql, &pc, &from,
 			&sent, err);
 	if (rc)
 		return rc;
@@ -672,8 +698,8 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_tx_begin: db and out are required");
 	/* A transaction never falls back. */
-	rc = route_take(db, source, NULL, chat, by_chat, false, &pc, &from,
-			&sent, err);
+	rc = route_take(db, source, NULL, chat, by_chat, false, NULL, &pc,
+			&from, &sent, err);
 	if (rc)
 		return rc;
 	s = source_of(pc);

@@ -384,6 +384,87 @@ static void test_refresh__change_seen_is_audited(void **state)
 	free(path);
 }
 
+/* Run sql on a source of db, or fail. */
+static void exec_on(struct dbr *db, const char *source, const char *sql)
+{
+	struct dbr_result *res = NULL;
+	struct dbr_error err;
+
+	if (dbr_query_source(db, source, sql, NULL, 0, &res, &err))
+		fail_msg("%s: %s", sql, err.message);
+	dbr_result_free(res);
+}
+
+static int query_chat(struct dbr *db, int64_t chat, const char *sql)
+{
+	struct dbr_result *res = NULL;
+	struct dbr_error err;
+	int rc = dbr_query(db, chat, sql, NULL, 0, &res, &err);
+
+	dbr_result_free(res);
+	return rc;
+}
+
+/*
+ * [mapping] max_age: the store unreadable (its change log renamed away)
+ * for longer, writes of a chat the store maps fail with DBR_E_STALE; its
+ * reads and other chats' writes go on; once the store reads again, the
+ * writes do too.
+ */
+static void test_refresh__max_age_refuses_stale_writes(void **state)
+{
+	struct dbr_mapping_status st;
+	struct dbr_error err;
+	struct dbr_tx *tx = NULL;
+	struct dbr *db;
+	char *dir, *path, text[1024];
+	int64_t t0;
+	int rc;
+
+	(void)state;
+	dir = t_tmpdir();
+	snprintf(text, sizeof(text),
+		 "[source.st]\ntype = sqlite\npath = st.db\n"
+		 "[database]\ndefault_source = st\n"
+		 "[source.b]\ntype = sqlite\npath = b.db\n"
+		 "[mapping]\nstore = st\npoll_interval = 0.1\n"
+		 "max_age = 0.5\n");
+	path = t_write(dir, "map.ini", text);
+	cli_ok(dir, "mapping init -c map.ini");
+	cli_ok(dir, "mapping set -c map.ini 3 b --reason test");
+	db = t_open(path);
+	assert_int_equal(query_chat(db, 3, "CREATE TABLE t (x INTEGER)"),
+			 DBR_OK);
+	exec_on(db, "st", "CREATE TABLE t (x INTEGER)");
+	exec_on(db, "st",
+		"ALTER TABLE dbroute_changes RENAME TO dbroute_changes_x");
+	t0 = now_ns();
+	do {
+		nap_ms(50);
+		rc = query_chat(db, 3, "INSERT INTO t VALUES (1)");
+	} while (rc == DBR_OK && now_ns() - t0 < BOUND_NS);
+	assert_int_equal(rc, DBR_E_STALE);
+	assert_int_equal(dbr_mapping_status(db, &st, &err), DBR_OK);
+	assert_true(st.age_ms > 500);
+	assert_int_not_equal(st.last_error, DBR_OK);
+	assert_int_equal(dbr_tx_begin(db, 3, &tx, &err), DBR_E_STALE);
+	assert_true(err.retryable);
+	assert_int_equal(query_chat(db, 3, "SELECT x FROM t"), DBR_OK);
+	assert_int_equal(query_chat(db, 4, "INSERT INTO t VALUES (4)"), DBR_OK);
+	exec_on(db, "st",
+		"ALTER TABLE dbroute_changes_x RENAME TO dbroute_changes");
+	t0 = now_ns();
+	do {
+		nap_ms(50);
+		rc = query_chat(db, 3, "INSERT INTO t VALUES (2)");
+	} while (rc == DBR_E_STALE && now_ns() - t0 < BOUND_NS);
+	assert_int_equal(rc, DBR_OK);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(dir);
+	free(path);
+}
+
 static void pg_ctl(const char *verb)
 {
 	char cmd[2048];
@@ -454,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_refresh__changes_reach_every_handle),
 		cmocka_unit_test(test_refresh__listen_killed),
 		cmocka_unit_test(test_refresh__change_seen_is_audited),
+		cmocka_unit_test(test_refresh__max_age_refuses_stale_writes),
 		cmocka_unit_test(test_refresh__not_loaded_until_store_is_there),
 		cmocka_unit_test(test_refresh__store_down_keeps_routing),
 	};

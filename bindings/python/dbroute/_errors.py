@@ -18,6 +18,7 @@ CATEGORIES = {
     lib.DBR_E_UNAVAILABLE: "unavailable",
     lib.DBR_E_RESOURCE: "resource",
     lib.DBR_E_NOTLOADED: "notloaded",
+    lib.DBR_E_STALE: "stale",
 }
 
 
@@ -114,6 +115,7 @@ CLASSES = {
     lib.DBR_E_UNAVAILABLE: OperationalError,
     lib.DBR_E_RESOURCE: OperationalError,
     lib.DBR_E_NOTLOADED: OperationalError,
+    lib.DBR_E_STALE: OperationalError,
 }
 
 
