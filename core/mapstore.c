@@ -540,15 +540,20 @@ static const char *ini_route(const struct dbr__config *cfg, int64_t chat)
 
 /* A table that may hold chats' rows, as SQL names it. */
 struct chat_table {
-	char *from;   /* the table, quoted when discovered */
-	char *column; /* its chat column, the same */
+	char *from;   /* the table, quoted (schema-qualified when listed) */
+	char *column; /* its chat column, quoted */
+	bool text;    /* the column is text: the chat is compared as text */
+	size_t conf;  /* its [table.NAME] section, or SIZE_MAX */
 };
 
 struct tables {
-	const struct dbr__config *cfg;
+	struct dbr *db;
+	const char *source;
 	struct chat_table *v;
 	size_t n, cap;
-	bool *present; /* per [table.NAME]: the catalog lists it */
+	int *hit; /* per [table.NAME]: 2 listed as written, 1 ignoring case
+		     (once), -1 ignoring case more than once, 0 not listed */
+	struct chat_table *listed; /* per [table.NAME]: the listed table */
 	bool nomem;
 };
 
@@ -579,7 +584,22 @@ static char *quoted(const char *schema, const char *name)
 	return q;
 }
 
-static void tables_add(struct tables *t, char *from, char *column)
+/* A configured TABLE or SCHEMA.TABLE, quoted as written. */
+static char *quoted_conf(const char *conf)
+{
+	const char *dot = strchr(conf, '.');
+	char *schema, *q;
+
+	if (!dot)
+		return quoted("", conf);
+	schema = dbr__strndup(conf, (size_t)(dot - conf));
+	q = schema ? quoted(schema, dot + 1) : NULL;
+	dbr__free(schema);
+	return q;
+}
+
+static void tables_add(struct tables *t, char *from, char *column, bool text,
+		       size_t conf)
 {
 	if (!from || !column ||
 	    dbr__grow(&t->v, &t->cap, t->n + 1, sizeof(*t->v))) {
@@ -589,60 +609,140 @@ static void tables_add(struct tables *t, char *from, char *column)
 		return;
 	}
 	t->v[t->n].from = from;
-	t->v[t->n++].column = column;
+	t->v[t->n].column = column;
+	t->v[t->n].text = text;
+	t->v[t->n++].conf = conf;
 }
 
 static void tables_release(struct tables *t)
 {
+	size_t i;
+
 	while (t->n--) {
 		dbr__free(t->v[t->n].from);
 		dbr__free(t->v[t->n].column);
 	}
 	dbr__free(t->v);
-	dbr__free(t->present);
+	for (i = 0; t->listed && i < t->db->cfg->ntables; i++) {
+		dbr__free(t->listed[i].from);
+		dbr__free(t->listed[i].column);
+	}
+	dbr__free(t->listed);
+	dbr__free(t->hit);
 }
 
-/* Whether configured name (TABLE or SCHEMA.TABLE) is the listed table. */
-static bool same_table(const char *conf, const struct dbr_table_info *ti)
+/* Whether a and b (b of length n, or NUL-terminated when n is SIZE_MAX)
+ * are the same name: 2 as written, 1 ignoring ASCII case, else 0. */
+static int same_name(const char *a, const char *b, size_t n)
+{
+	size_t len = n == SIZE_MAX ? strlen(b) : n;
+
+	if (strlen(a) != len)
+		return 0;
+	if (!strncmp(a, b, len))
+		return 2;
+	return strncasecmp(a, b, len) ? 0 : 1;
+}
+
+/* How configured name (TABLE or SCHEMA.TABLE) matches a listed table:
+ * 2 as written, 1 ignoring case, 0 not at all. */
+static int same_table(const char *conf, const struct dbr_table_info *ti)
 {
 	const char *dot = strchr(conf, '.');
+	int s = 2, n;
 
-	if (!dot)
-		return !strcasecmp(conf, ti->name);
-	return !strncasecmp(conf, ti->schema, (size_t)(dot - conf)) &&
-	       !ti->schema[dot - conf] && !strcasecmp(dot + 1, ti->name);
+	if (dot)
+		s = same_name(ti->schema, conf, (size_t)(dot - conf));
+	n = same_name(ti->name, dot ? dot + 1 : conf, SIZE_MAX);
+	return s < n ? s : n;
+}
+
+/* A listed table's column named `name`: as written, else the only one
+ * ignoring case; NULL when none (or several) match. */
+static const struct dbr_column_info *
+find_column(const struct dbr_table_info *ti, const char *name)
+{
+	const struct dbr_column_info *caseless = NULL;
+	size_t i, nc = 0;
+
+	for (i = 0; i < ti->ncolumns; i++) {
+		const char *col = ti->columns[i].name;
+		int m = col ? same_name(col, name, SIZE_MAX) : 0;
+
+		if (m == 2)
+			return &ti->columns[i];
+		if (m == 1 && !nc++)
+			caseless = &ti->columns[i];
+	}
+	return nc == 1 ? caseless : NULL;
+}
+
+/* Record listed table ti as [table.NAME] number i's. */
+static void conf_listed(struct tables *t, size_t i,
+			const struct dbr_table_info *ti, int m)
+{
+	const struct dbr__table_section *sec = &t->db->cfg->tables[i];
+	const struct dbr_column_info *col = find_column(ti, sec->chat_column);
+	struct chat_table *l = &t->listed[i];
+
+	if (m == 1 && t->hit[i]) {
+		if (t->hit[i] == 1)
+			t->hit[i] = -1; /* ambiguous: queried as written */
+		return;
+	}
+	if (m == 2 && t->hit[i] == 2)
+		return; /* the first on the search path */
+	dbr__free(l->from);
+	dbr__free(l->column);
+	l->from = quoted(ti->schema, ti->name);
+	l->column = quoted("", col ? col->name : sec->chat_column);
+	l->text = col && col->cls == DBR_CLASS_TEXT;
+	if (!l->from || !l->column)
+		t->nomem = true;
+	t->hit[i] = m;
 }
 
 /* The catalog's callback: chat tables by [table.NAME] or by convention. */
 static void on_table(void *ud, const struct dbr_table_info *ti)
 {
 	struct tables *t = ud;
-	const struct dbr__config *cfg = t->cfg;
+	const struct dbr__config *cfg = t->db->cfg;
+	const struct dbr_column_info *col;
 	size_t i;
+	int m;
 
 	if (dbr__catalog_is_own(ti->name))
 		return;
 	if (cfg->ntables) {
 		for (i = 0; i < cfg->ntables; i++)
-			if (same_table(cfg->tables[i].name, ti))
-				t->present[i] = true;
+			if ((m = same_table(cfg->tables[i].name, ti)))
+				conf_listed(t, i, ti, m);
 		return;
 	}
-	for (i = 0; i < ti->ncolumns; i++) {
-		const char *col = ti->columns[i].name;
-
-		if (col && !strcasecmp(col, cfg->chat_column)) {
-			tables_add(t, quoted(ti->schema, ti->name),
-				   quoted("", col));
-			return;
-		}
+	col = find_column(ti, cfg->chat_column);
+	if (!col)
+		return;
+	if (col->cls && col->cls != DBR_CLASS_INTEGER &&
+	    col->cls != DBR_CLASS_REAL) {
+		dbr__log(&t->db->log, DBR_LOG_WARN, t->source,
+			 "table %s%s%s: column %s is not a number (%s): "
+			 "not a chat table; name it in a [table.NAME] "
+			 "section if it is one",
+			 ti->schema, *ti->schema ? "." : "", ti->name,
+			 col->name,
+			 col->decl_type && *col->decl_type ? col->decl_type
+							   : "text");
+		return;
 	}
+	tables_add(t, quoted(ti->schema, ti->name), quoted("", col->name),
+		   false, SIZE_MAX);
 }
 
 /*
- * The tables of source s that may hold chats' rows: the [table.NAME]
- * sections the catalog lists (all of them when the driver cannot list),
- * else every table with a column named [move] chat_column.
+ * The tables of source s that may hold chats' rows: every [table.NAME]
+ * section (the table the catalog lists under that name, as written or,
+ * when only one matches, ignoring case; else the name as written), else
+ * every table with a numeric column named [move] chat_column.
  */
 static int chat_tables(struct dbr *db, struct dbr_source_config *s,
 		       int64_t chat, struct tables *t, struct dbr_error *err)
@@ -651,7 +751,8 @@ static int chat_tables(struct dbr *db, struct dbr_source_config *s,
 	size_t i;
 	int rc;
 
-	t->cfg = cfg;
+	t->db = db;
+	t->source = s->name;
 	if (!(s->drv->vt.caps & DBR_CAP_SQL))
 		return dbr__error_set(err, DBR_E_UNSUPPORTED, s->name,
 				      "source '%s' is not SQL: cannot tell "
@@ -665,20 +766,27 @@ static int chat_tables(struct dbr *db, struct dbr_source_config *s,
 				      "[table.NAME] sections",
 				      s->name, s->drv->vt.name,
 				      (long long)chat);
-	t->present = dbr__calloc(cfg->ntables + 1, sizeof(*t->present));
-	if (!t->present)
+	t->hit = dbr__calloc(cfg->ntables + 1, sizeof(*t->hit));
+	t->listed = dbr__calloc(cfg->ntables + 1, sizeof(*t->listed));
+	if (!t->hit || !t->listed)
 		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
 	if (s->drv->vt.list_tables) {
 		rc = dbr__catalog_tables(s, on_table, t, err);
 		if (rc)
 			return rc;
-	} else {
-		memset(t->present, 1, cfg->ntables * sizeof(*t->present));
 	}
-	for (i = 0; i < cfg->ntables; i++)
-		if (t->present[i])
-			tables_add(t, dbr__strdup(cfg->tables[i].name),
-				   dbr__strdup(cfg->tables[i].chat_column));
+	for (i = 0; i < cfg->ntables; i++) {
+		struct chat_table *l = &t->listed[i];
+
+		if (t->hit[i] > 0) {
+			tables_add(t, l->from, l->column, l->text, i);
+			l->from = l->column = NULL;
+		} else {
+			tables_add(t, quoted_conf(cfg->tables[i].name),
+				   quoted("", cfg->tables[i].chat_column),
+				   false, i);
+		}
+	}
 	if (t->nomem)
 		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
 	return DBR_OK;
@@ -690,8 +798,8 @@ static int check_empty(struct dbr *db, const char *name, int64_t chat,
 {
 	struct dbr_source_config *s = dbr__config_source(db->cfg, name);
 	struct tables t = { 0 };
-	struct dbr_value p = dbr_int64(chat);
-	char sql[512];
+	char sql[1536], text[24], why[300];
+	struct dbr_value p;
 	int64_t one;
 	bool found = false;
 	size_t i;
@@ -702,12 +810,26 @@ static int check_empty(struct dbr *db, const char *name, int64_t chat,
 				      "chat %lld is mapped to source '%s', "
 				      "which this configuration lacks",
 				      (long long)chat, name);
+	snprintf(text, sizeof(text), "%lld", (long long)chat);
 	rc = chat_tables(db, s, chat, &t, err);
 	for (i = 0; !rc && !found && i < t.n; i++) {
+		p = t.v[i].text ? dbr_text(text, strlen(text))
+				: dbr_int64(chat);
 		snprintf(sql, sizeof(sql),
 			 "SELECT 1 FROM %s WHERE %s = ? LIMIT 1", t.v[i].from,
 			 t.v[i].column);
 		rc = run_int(db, name, NULL, sql, &p, 1, &one, &found, err);
+		if (rc && err && t.v[i].conf != SIZE_MAX) {
+			snprintf(why, sizeof(why), "%s",
+				 dbr__error_bare(err, name));
+			rc = dbr__error_set(
+				err, rc, name,
+				"source '%s': cannot read [table.%s] (%s) "
+				"to tell whether chat %lld has rows there: "
+				"%s",
+				name, db->cfg->tables[t.v[i].conf].name,
+				t.v[i].from, (long long)chat, why);
+		}
 	}
 	if (!rc && found) {
 		rc = dbr__error_set(err, DBR_E_CONSTRAINT, name,

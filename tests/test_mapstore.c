@@ -266,8 +266,7 @@ static void test_mapstore__table_sections_replace_convention(void **state)
 	(void)state;
 	for (k = 0; k < 2; k++) {
 		if (!env_open(&e, k, "dbroute_map_tables",
-			      "[table.events]\nchat_column = room\n"
-			      "[table.absent]\n"))
+			      "[table.events]\nchat_column = room\n"))
 			continue;
 		exec_on(e.db, "st", "CREATE TABLE msgs (chat_id BIGINT)");
 		exec_on(e.db, "st", "INSERT INTO msgs VALUES (5)");
@@ -288,6 +287,107 @@ static void test_mapstore__table_sections_replace_convention(void **state)
 		exec_on(e.db, "st", "INSERT INTO events VALUES (6)");
 		assert_int_equal(set(&e, 5, "b", DBR_OK), 1);
 		set(&e, 6, "b", DBR_E_CONSTRAINT);
+		env_close(&e);
+	}
+}
+
+/* [table.NAME] names are quoted, and matched as written: reserved words,
+ * and on PostgreSQL "Orders" next to orders (issue 13 review, m13). */
+static void test_mapstore__table_names_quoted_and_exact(void **state)
+{
+	struct env e;
+	int k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		if (!env_open(&e, k, "dbroute_map_quoted",
+			      "[table.order]\n"
+			      "[table.user]\nchat_column = group\n"
+			      "[table.Orders]\n"))
+			continue;
+		exec_on(e.db, "st", "CREATE TABLE \"order\" (chat_id BIGINT)");
+		exec_on(e.db, "st", "INSERT INTO \"order\" VALUES (5)");
+		exec_on(e.db, "st", "CREATE TABLE \"user\" (\"group\" BIGINT)");
+		exec_on(e.db, "st", "INSERT INTO \"user\" VALUES (8)");
+		exec_on(e.db, "st", "CREATE TABLE \"Orders\" (chat_id BIGINT)");
+		exec_on(e.db, "st", "INSERT INTO \"Orders\" VALUES (43)");
+		if (e.pg)
+			exec_on(e.db, "st",
+				"CREATE TABLE orders (chat_id INT)");
+		assert_int_equal(set(&e, 7, "b", DBR_OK), 1);
+		set(&e, 5, "b", DBR_E_CONSTRAINT);
+		set(&e, 8, "b", DBR_E_CONSTRAINT);
+		set(&e, 43, "b", DBR_E_CONSTRAINT);
+		env_close(&e);
+	}
+}
+
+/* A [table.NAME] is read whether the catalog lists it or not: one in a
+ * schema off the search path keeps its chats; one that does not exist
+ * refuses the change, naming it. */
+static void test_mapstore__table_sections_always_read(void **state)
+{
+	struct dbr_error err;
+	struct env e;
+	int64_t v;
+	int k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		if (!env_open(&e, k, "dbroute_map_unlisted",
+			      k ? "[table.archive.msgs]\n" : "[table.msgs]\n"))
+			continue;
+		if (e.pg) {
+			exec_on(e.db, "st", "CREATE SCHEMA archive");
+			exec_on(e.db, "st",
+				"CREATE TABLE archive.msgs (chat_id BIGINT)");
+			exec_on(e.db, "st",
+				"INSERT INTO archive.msgs VALUES (50)");
+		} else {
+			exec_on(e.db, "st", "CREATE TABLE msgs (chat_id INT)");
+			exec_on(e.db, "st", "INSERT INTO msgs VALUES (50)");
+		}
+		set(&e, 50, "b", DBR_E_CONSTRAINT);
+		assert_int_equal(set(&e, 51, "b", DBR_OK), 1);
+		env_close(&e);
+		if (!env_open(&e, k, "dbroute_map_unlisted",
+			      "[table.absent]\n"))
+			continue;
+		assert_int_equal(dbr_mapping_init(e.db, &err), DBR_OK);
+		v = -1;
+		assert_int_not_equal(
+			dbr_mapping_set(e.db, 52, "b", "test", &v, &err),
+			DBR_OK);
+		assert_non_null(strstr(err.message, "[table.absent]"));
+		assert_int_equal(version_of(&e), 0);
+		env_close(&e);
+	}
+}
+
+/* A text chat column: skipped by the convention (with a warning),
+ * compared as text when a [table.NAME] names it. */
+static void test_mapstore__text_chat_column(void **state)
+{
+	struct env e;
+	int k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		if (!env_open(&e, k, "dbroute_map_text", NULL))
+			continue;
+		exec_on(e.db, "st", "CREATE TABLE notes (chat_id TEXT)");
+		exec_on(e.db, "st", "INSERT INTO notes VALUES ('x')");
+		exec_on(e.db, "st", "CREATE TABLE msgs (chat_id BIGINT)");
+		exec_on(e.db, "st", "INSERT INTO msgs VALUES (5)");
+		assert_int_equal(set(&e, 7, "b", DBR_OK), 1);
+		set(&e, 5, "b", DBR_E_CONSTRAINT);
+		env_close(&e);
+		if (!env_open(&e, k, "dbroute_map_text", "[table.notes]\n"))
+			continue;
+		exec_on(e.db, "st", "CREATE TABLE notes (chat_id TEXT)");
+		exec_on(e.db, "st", "INSERT INTO notes VALUES ('9')");
+		set(&e, 9, "b", DBR_E_CONSTRAINT);
+		assert_int_equal(set(&e, 10, "b", DBR_OK), 1);
 		env_close(&e);
 	}
 }
@@ -637,6 +737,9 @@ int main(void)
 			test_mapstore__set_refused_while_chat_has_rows),
 		cmocka_unit_test(
 			test_mapstore__table_sections_replace_convention),
+		cmocka_unit_test(test_mapstore__table_names_quoted_and_exact),
+		cmocka_unit_test(test_mapstore__table_sections_always_read),
+		cmocka_unit_test(test_mapstore__text_chat_column),
 		cmocka_unit_test(test_mapstore__import_and_compare),
 		cmocka_unit_test(test_mapstore__errors),
 		cmocka_unit_test(test_mapstore__catalog_lists_tables),
