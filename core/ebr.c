@@ -26,9 +26,28 @@ static void release_record(void *p)
 	atomic_store(&r->used, false);
 }
 
+/*
+ * In the child of a fork only the forking thread exists: every other
+ * record is free, whether its thread was inside a section or not (that
+ * section never ends there, and would keep every retired snapshot).
+ */
+static void fork_child(void)
+{
+	struct dbr__ebr_rec *r;
+
+	for (r = atomic_load(&records); r; r = r->next) {
+		if (r == dbr__ebr_self)
+			continue;
+		r->depth = 0;
+		atomic_store(&r->epoch, 0);
+		atomic_store(&r->used, false);
+	}
+}
+
 static void make_key(void)
 {
-	key_ok = !pthread_key_create(&key, release_record);
+	key_ok = !pthread_key_create(&key, release_record) &&
+		 !pthread_atfork(NULL, NULL, fork_child);
 }
 
 struct dbr__ebr_rec *dbr__ebr_register(void)

@@ -31,7 +31,10 @@
  *
  * Records are process-wide (one per thread that ever entered, reused
  * after the thread exits) and allocated with the C library's aligned_alloc,
- * not the replaceable allocator: they outlive every handle.
+ * not the replaceable allocator: they outlive every handle. In the child
+ * of a fork, every record but the forking thread's is freed (a
+ * pthread_atfork handler): the other threads do not exist there, and a
+ * section one of them was inside would otherwise never end.
  */
 #ifndef DBR_EBR_H
 #define DBR_EBR_H

@@ -9,7 +9,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "route.h"
@@ -388,6 +390,66 @@ static void test_snapshot__readers_never_see_half(void **state)
 	assert_null(ss->retired);
 }
 
+/* A thread that stays inside a section until told (through pipes). */
+static void *inside(void *arg)
+{
+	int *fds = arg; /* [0]: read "leave", [1]: write "entered" */
+	struct dbr__ebr_rec *r = dbr__ebr_enter();
+	char c = 'e';
+
+	assert_non_null(r);
+	assert_int_equal(write(fds[1], &c, 1), 1);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	dbr__ebr_exit(r);
+	return NULL;
+}
+
+/* The child of a fork while another thread is inside a section: that
+ * thread does not exist there, so its record must not hold back
+ * reclamation; the forking thread's own section still does. */
+static void test_snapshot__fork_frees_other_threads_records(void **state)
+{
+	int go[2], ready[2], fds[2], status = -1;
+	struct dbr__ebr_rec *mine;
+	pthread_t t;
+	pid_t pid;
+	char c = 'l';
+
+	(void)state;
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	fds[0] = go[0];
+	fds[1] = ready[1];
+	assert_int_equal(pthread_create(&t, NULL, inside, fds), 0);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	mine = dbr__ebr_enter();
+	assert_non_null(mine);
+	pid = fork();
+	if (pid == 0) {
+		/* Exit codes: 1 this section lost, 2 the other thread's
+		 * still counted. */
+		if (dbr__ebr_is_safe(dbr__ebr_advance()))
+			_exit(1);
+		dbr__ebr_exit(mine);
+		_exit(dbr__ebr_is_safe(dbr__ebr_advance()) ? 0 : 2);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	/* In the parent both sections are live. */
+	assert_false(dbr__ebr_is_safe(dbr__ebr_advance()));
+	dbr__ebr_exit(mine);
+	assert_false(dbr__ebr_is_safe(dbr__ebr_advance()));
+	assert_int_equal(write(go[1], &c, 1), 1);
+	pthread_join(t, NULL);
+	assert_true(dbr__ebr_is_safe(dbr__ebr_advance()));
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +466,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_snapshot__readers_never_see_half, setup, teardown),
+		cmocka_unit_test(
+			test_snapshot__fork_frees_other_threads_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
