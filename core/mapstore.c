@@ -792,9 +792,10 @@ static int chat_tables(struct dbr *db, struct dbr_source_config *s,
 	return DBR_OK;
 }
 
-/* Refuse a change of a chat that has rows on source `name`. */
-static int check_empty(struct dbr *db, const char *name, int64_t chat,
-		       struct dbr_error *err)
+/* Refuse a change of a chat that has rows on source `name`; with probe,
+ * only read each table (no row can match). */
+static int read_tables(struct dbr *db, const char *name, int64_t chat,
+		       bool probe, struct dbr_error *err)
 {
 	struct dbr_source_config *s = dbr__config_source(db->cfg, name);
 	struct tables t = { 0 };
@@ -816,19 +817,18 @@ static int check_empty(struct dbr *db, const char *name, int64_t chat,
 		p = t.v[i].text ? dbr_text(text, strlen(text))
 				: dbr_int64(chat);
 		snprintf(sql, sizeof(sql),
-			 "SELECT 1 FROM %s WHERE %s = ? LIMIT 1", t.v[i].from,
-			 t.v[i].column);
+			 "SELECT 1 FROM %s WHERE %s = ?%s LIMIT 1", t.v[i].from,
+			 t.v[i].column, probe ? " AND 1 = 0" : "");
 		rc = run_int(db, name, NULL, sql, &p, 1, &one, &found, err);
 		if (rc && err && t.v[i].conf != SIZE_MAX) {
 			snprintf(why, sizeof(why), "%s",
 				 dbr__error_bare(err, name));
 			rc = dbr__error_set(
 				err, rc, name,
-				"source '%s': cannot read [table.%s] (%s) "
-				"to tell whether chat %lld has rows there: "
+				"source '%s': cannot read [table.%s] (%s): "
 				"%s",
 				name, db->cfg->tables[t.v[i].conf].name,
-				t.v[i].from, (long long)chat, why);
+				t.v[i].from, why);
 		}
 	}
 	if (!rc && found) {
@@ -843,6 +843,27 @@ static int check_empty(struct dbr *db, const char *name, int64_t chat,
 	}
 	tables_release(&t);
 	return rc;
+}
+
+static int check_empty(struct dbr *db, const char *name, int64_t chat,
+		       struct dbr_error *err)
+{
+	return read_tables(db, name, chat, false, err);
+}
+
+int dbr_mapping_check_tables(struct dbr *db, const char *source,
+			     struct dbr_error *err)
+{
+	if (!db || !source)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_mapping_check_tables: db and "
+				      "source are required");
+	if (!dbr__config_source(db->cfg, source))
+		return dbr__error_set(err, DBR_E_NOTFOUND, NULL,
+				      "no source named '%s'", source);
+	if (!db->cfg->ntables)
+		return DBR_OK;
+	return read_tables(db, source, 0, true, err);
 }
 
 /* Append one change: the chat's new row (or none) and its log row. */

@@ -1548,6 +1548,20 @@ DBR_API int dbr_mapping_compare(struct dbr *db,
 				size_t *n, struct dbr_error *err);
 
 /**
+ * Read every [table.NAME] table (and its chat column) on source `source`,
+ * as dbr_mapping_set() reads them to tell whether a chat has rows there,
+ * without looking for any chat: DBR_OK when each can be read (or there is
+ * no [table.NAME] section), else the error of the first that cannot, its
+ * message naming the section. `dbroute check` warns with it.
+ *
+ * @return DBR_OK, DBR_E_NOTFOUND (no such source), DBR_E_UNSUPPORTED (not
+ *         an SQL source), DBR_E_MISUSE, or the source's error
+ * Thread-safety: any thread. Since: 0.4.
+ */
+DBR_API int dbr_mapping_check_tables(struct dbr *db, const char *source,
+				     struct dbr_error *err);
+
+/**
  * Copy [chat_mapping] into the store, in one store transaction, one
  * change-log row (and version) per chat added or changed, each with the
  * reason. Chats the store maps the same way are left alone. A chat the

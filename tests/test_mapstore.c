@@ -349,6 +349,13 @@ static void test_mapstore__table_sections_always_read(void **state)
 		}
 		set(&e, 50, "b", DBR_E_CONSTRAINT);
 		assert_int_equal(set(&e, 51, "b", DBR_OK), 1);
+		assert_int_equal(dbr_mapping_check_tables(e.db, "st", &err),
+				 DBR_OK);
+		assert_int_not_equal(dbr_mapping_check_tables(e.db, "b", &err),
+				     DBR_OK);
+		assert_non_null(strstr(err.message, "source 'b'"));
+		assert_int_equal(dbr_mapping_check_tables(e.db, "zz", &err),
+				 DBR_E_NOTFOUND);
 		env_close(&e);
 		if (!env_open(&e, k, "dbroute_map_unlisted",
 			      "[table.absent]\n"))
@@ -360,6 +367,9 @@ static void test_mapstore__table_sections_always_read(void **state)
 			DBR_OK);
 		assert_non_null(strstr(err.message, "[table.absent]"));
 		assert_int_equal(version_of(&e), 0);
+		assert_int_not_equal(dbr_mapping_check_tables(e.db, "st", &err),
+				     DBR_OK);
+		assert_non_null(strstr(err.message, "[table.absent]"));
 		env_close(&e);
 	}
 }

@@ -174,10 +174,10 @@ static int check_source(struct dbr *db, const char *name)
 
 /*
  * With a mapping store: warn (stderr, exit code unchanged) where
- * [chat_mapping] and the store map a chat apart, or when the store
- * cannot be read.
+ * [chat_mapping] and the store map a chat apart, when the store
+ * cannot be read, or when a source lacks a [table.NAME] table.
  */
-static void check_mapping(struct dbr *db)
+static void check_mapping(struct dbr *db, char **names, size_t nnames)
 {
 	struct dbr_mapping_conflict *c = NULL;
 	struct dbr_mapping_status st;
@@ -196,6 +196,10 @@ static void check_mapping(struct dbr *db)
 		printf("mapping\tstore\tnot loaded\n");
 	if (rc)
 		out_error("dbroute: warn: mapping store: ", err.message);
+	for (i = 0; names && i < nnames; i++)
+		if (dbr_mapping_check_tables(db, names[i], &err) &&
+		    err.code != DBR_E_UNSUPPORTED)
+			out_error("dbroute: warn: ", err.message);
 	for (i = 0; i < n; i++)
 		fprintf(stderr,
 			"dbroute: warn: chat %" PRId64 ": [chat_mapping] says "
@@ -222,7 +226,7 @@ static int cmd_check(const struct args *a)
 	for (i = 0; i < n; i++)
 		if (check_source(db, names[i]))
 			status = EXIT_RUNTIME;
-	check_mapping(db);
+	check_mapping(db, names, n);
 	dbr_free(names);
 	dbr_close(db);
 	return status;
