@@ -72,7 +72,10 @@ enum dbr_lex_flags {
 	DBR_LEX_TRIGGER_BODIES = 1u << 5, /**< SQLite CREATE TRIGGER .. END */
 	DBR_LEX_NESTED_COMMENTS = 1u
 				  << 6, /**< PostgreSQL: block comments nest */
-	DBR_LEX_BRACKET_IDS = 1u << 7	/**< SQLite [ids] */
+	DBR_LEX_BRACKET_IDS = 1u << 7,	/**< SQLite [ids] */
+	/** MySQL: -- opens a comment only before a blank or a control
+	 * character (2--1 is 2 - -1); ABI 2.1 */
+	DBR_LEX_DASH_NEEDS_BLANK = 1u << 8
 };
 
 /** The kind of a declared option's value. */

@@ -367,6 +367,313 @@ static void test_mysql__changed_session_not_pooled(void **state)
 			 DBR_E_MISUSE);
 }
 
+/* Whether the user lock `name` is free, waited for (bounded): a closed
+ * session's locks are released by the server shortly after. */
+static bool lock_freed(const char *name)
+{
+	char sql[128];
+	int i;
+
+	snprintf(sql, sizeof(sql), "SELECT IS_FREE_LOCK('%s')", name);
+	for (i = 0; i < 100; i++) {
+		if (my_int(sql) == 1)
+			return true;
+		pause_ms(20);
+	}
+	return false;
+}
+
+/*
+ * A user lock (GET_LOCK, also spelled `GET_LOCK`, taken by a stored
+ * function or procedure, or after 1--1) never stays with a pooled
+ * connection: it is released (RELEASE_ALL_LOCKS) or the connection
+ * closed. FLUSH ... WITH READ LOCK and BACKUP are refused.
+ */
+static void test_mysql__user_locks_not_pooled(void **state)
+{
+	static const char *const takes[] = {
+		"SELECT GET_LOCK('k1', 0)",	  "SELECT `GET_LOCK`('k1', 0)",
+		"SELECT `get_lock` ('k1', 0)",	  "SELECT my_lock()",
+		"SELECT dbroute_test.my_lock()",  "CALL my_lockp()",
+		"SELECT 1--1, GET_LOCK('k1', 0)",
+	};
+	static const char *const refused[] = {
+		"FLUSH TABLES WITH READ LOCK",
+		"FLUSH TABLES my_t WITH READ LOCK",
+		"flush /* x */ tables my_t for export",
+		"BACKUP STAGE START",
+		"BACKUP LOCK my_t",
+	};
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	int64_t a;
+	size_t i;
+
+	(void)state;
+	my_exec("DROP FUNCTION IF EXISTS my_lock");
+	my_exec("CREATE FUNCTION my_lock() RETURNS INT NO SQL "
+		"RETURN GET_LOCK('k1', 0)");
+	my_exec("DROP PROCEDURE IF EXISTS my_lockp");
+	my_exec("CREATE PROCEDURE my_lockp() DO GET_LOCK('k1', 0)");
+	for (i = 0; i < sizeof(takes) / sizeof(*takes); i++) {
+		if (q("one", takes[i], NULL, 0, NULL, &err))
+			fail_msg("%s: %s", takes[i], err.message);
+		if (!lock_freed("k1"))
+			fail_msg("lock kept after %s", takes[i]);
+	}
+	/* A stored function's lock is released, the connection kept. */
+	a = session_id();
+	assert_int_equal(q("one", "SELECT my_lock()", NULL, 0, NULL, &err),
+			 DBR_OK);
+	assert_true(lock_freed("k1"));
+	assert_true(session_id() == a);
+	/* Inside a transaction the lock lasts until it ends. */
+	assert_int_equal(dbr_tx_begin_source(db, "one", &tx, &err), DBR_OK);
+	assert_int_equal(
+		dbr_tx_query(tx, "SELECT my_lock()", NULL, 0, NULL, &err),
+		DBR_OK);
+	assert_int_equal(my_int("SELECT IS_FREE_LOCK('k1')"), 0);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	assert_true(lock_freed("k1"));
+	for (i = 0; i < sizeof(refused) / sizeof(*refused); i++)
+		if (q("one", refused[i], NULL, 0, NULL, &err) != DBR_E_MISUSE)
+			fail_msg("not refused: %s", refused[i]);
+	my_exec("DROP FUNCTION my_lock");
+	my_exec("DROP PROCEDURE my_lockp");
+}
+
+/*
+ * MySQL reads -- as a comment only before a blank or a control
+ * character: 2--1 is 2 - -1, so the ? after it is a placeholder and a
+ * read-only source sees the INTO OUTFILE after it.
+ */
+static void test_mysql__dash_needs_blank(void **state)
+{
+	struct dbr_value p = dbr_int64(4);
+	struct dbr_result *res;
+	struct dbr_error err;
+	int rc;
+
+	(void)state;
+	assert_int_equal(q("my", "SELECT 2--1 AS v, ? AS w", &p, 1, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_int64(res, 0), 3);
+	assert_int_equal(dbr_result_int64(res, 1), 4);
+	dbr_result_free(res);
+	assert_int_equal(q("my", "SELECT 2 --\t?\n", NULL, 0, NULL, &err),
+			 DBR_OK);
+	rc = q("ro", "SELECT 1--1 INTO OUTFILE '/tmp/dbr_my_dash'", NULL, 0,
+	       NULL, &err);
+	if (rc != DBR_E_READONLY)
+		fail_msg("%d: %s", rc, rc ? err.message : "");
+}
+
+/*
+ * A server in NO_BACKSLASH_ESCAPES mode: 'a\' is a whole literal, so
+ * the ? after it is a placeholder, the GET_LOCK after it is seen, and a
+ * read-only source sees the INTO OUTFILE after it.
+ */
+static void test_mysql__no_backslash_escapes(void **state)
+{
+	struct dbr_value p = dbr_int64(5);
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr *nbe;
+	int rc;
+
+	(void)state;
+	my_exec("SET GLOBAL sql_mode = "
+		"CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES')");
+	nbe = t_open(config);
+	rc = dbr_query_source(nbe, "my", "SELECT 'a\\' AS s, ? AS n", &p, 1,
+			      &res, &err);
+	if (rc == DBR_OK) {
+		assert_int_equal(dbr_result_next(res), DBR_ROW);
+		assert_string_equal(dbr_result_text(res, 0, NULL), "a\\");
+		assert_int_equal(dbr_result_int64(res, 1), 5);
+		dbr_result_free(res);
+	}
+	if (!rc)
+		rc = dbr_query_source(nbe, "ro",
+				      "SELECT 'a\\' INTO OUTFILE "
+				      "'/tmp/dbr_my_nbe' -- '",
+				      NULL, 0, NULL, &err) == DBR_E_READONLY
+			     ? DBR_OK
+			     : -1;
+	if (!rc)
+		rc = dbr_query_source(nbe, "one",
+				      "SELECT 'a\\', GET_LOCK('k2', 0), '\\'",
+				      NULL, 0, NULL, &err);
+	my_exec("SET GLOBAL sql_mode = "
+		"REPLACE(@@GLOBAL.sql_mode, 'NO_BACKSLASH_ESCAPES', '')");
+	dbr_close(nbe);
+	if (rc)
+		fail_msg("%d: %s", rc, err.message);
+	assert_true(lock_freed("k2"));
+}
+
+/*
+ * DDL inside a transaction commits it on the server: the statement
+ * fails, so do the ones after it, and commit and rollback say the
+ * transaction ended.
+ */
+static void test_mysql__tx_ended_by_server(void **state)
+{
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(dbr_tx_begin_source(db, "my", &tx, &err),
+				 DBR_OK);
+		assert_int_equal(dbr_tx_query(tx,
+					      "INSERT INTO my_t (s) "
+					      "VALUES ('a')",
+					      NULL, 0, NULL, &err),
+				 DBR_OK);
+		assert_int_not_equal(dbr_tx_query(tx,
+						  "CREATE TABLE IF NOT EXISTS "
+						  "my_t4 (a INT)",
+						  NULL, 0, NULL, &err),
+				     DBR_OK);
+		assert_non_null(strstr(err.message, "ended implicitly"));
+		assert_int_not_equal(dbr_tx_query(tx,
+						  "INSERT INTO my_t (s) "
+						  "VALUES ('b')",
+						  NULL, 0, NULL, &err),
+				     DBR_OK);
+		assert_int_not_equal(i ? dbr_tx_rollback(tx, &err)
+				       : dbr_tx_commit(tx, &err),
+				     DBR_OK);
+		assert_non_null(strstr(err.message, "ended implicitly"));
+	}
+	/* The server committed the first inserts, nothing after them. */
+	assert_int_equal(my_int("SELECT COUNT(*) FROM my_t WHERE s = 'b'"), 0);
+	my_exec("DROP TABLE my_t4");
+}
+
+/*
+ * A cached statement whose columns changed (ALTER TABLE, 2057 from the
+ * client library) is prepared again, not taken for a lost link.
+ */
+static void test_mysql__new_metadata_reprepared(void **state)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	int64_t a;
+	int st;
+
+	(void)state;
+	a = session_id();
+	assert_int_equal(q("one", "SELECT * FROM my_t", NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_column_count(res), 3);
+	dbr_result_free(res);
+	my_exec("ALTER TABLE my_t ADD COLUMN c INT");
+	st = q("one", "SELECT * FROM my_t", NULL, 0, &res, &err);
+	if (st)
+		fail_msg("%d: %s", st, err.message);
+	assert_int_equal(dbr_result_column_count(res), 4);
+	dbr_result_free(res);
+	assert_true(session_id() == a);
+	assert_int_equal(dbr_source_status(db, "one", &st, NULL, NULL), DBR_OK);
+	assert_int_equal(st, DBR_SOURCE_AVAILABLE);
+}
+
+/* A handle on one source "x" as `user` with `extra` lines; *path is
+ * its configuration file. */
+static struct dbr *open_as(const char *user, const char *extra, char **path)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = x\n"
+		 "[source.x]\ntype = mysql\nunix_socket = %s\nuser = %s\n"
+		 "database = dbroute_test\n"
+		 "password_env = DBR_TEST_MYSQL_PASSWORD\n%s",
+		 getenv("DBR_TEST_MYSQL"), user, extra);
+	*path = t_write(dir, "x.ini", text);
+	return t_open(*path);
+}
+
+/* An unknown or forbidden database named by a statement is that
+ * statement's error, not the source's. */
+static void test_mysql__bad_database_is_statement_error(void **state)
+{
+	struct dbr_error err;
+	struct dbr *ro;
+	char *path;
+	int st, st2, code;
+
+	(void)state;
+	assert_int_equal(
+		q("my", "SHOW TABLES FROM dbr_nosuch", NULL, 0, NULL, &err),
+		DBR_E_STMT);
+	assert_int_equal(err.native_code, 1049);
+	assert_int_equal(dbr_source_status(db, "my", &st, NULL, NULL), DBR_OK);
+	assert_int_equal(st, DBR_SOURCE_AVAILABLE);
+	ro = open_as("dbr_ro", "", &path);
+	st = dbr_query_source(ro, "x", "SHOW TABLES FROM mysql", NULL, 0, NULL,
+			      &err);
+	code = err.native_code;
+	assert_int_equal(dbr_source_status(ro, "x", &st2, NULL, NULL), DBR_OK);
+	dbr_close(ro);
+	free(path);
+	assert_int_equal(st, DBR_E_STMT);
+	assert_int_equal(code, 1044);
+	assert_int_equal(st2, DBR_SOURCE_AVAILABLE);
+}
+
+/* statement_timeout = 1.5 reaches the server as 1.5 under a locale whose
+ * decimal separator is a comma. */
+static void test_mysql__statement_timeout_comma_locale(void **state)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	char *path;
+	struct dbr *st;
+	int rc;
+
+	(void)state;
+	if (!t_comma_locale(dir))
+		skip();
+	st = open_as("dbr", "statement_timeout = 1.5\n", &path);
+	rc = dbr_query_source(st, "x", "SELECT @@max_statement_time", NULL, 0,
+			      &res, &err);
+	t_c_locale();
+	if (rc)
+		fail_msg("%d: %s", rc, err.message);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_true(dbr_result_double(res, 0) == 1.5);
+	dbr_result_free(res);
+	dbr_close(st);
+	free(path);
+}
+
+/*
+ * A result freed early whose rows are large is not read on for long:
+ * past a few MiB the connection is closed instead (not pooled).
+ */
+static void test_mysql__early_free_bounded_by_bytes(void **state)
+{
+	struct dbr_result *res;
+	struct dbr_error err;
+	int64_t a;
+
+	(void)state;
+	a = session_id();
+	assert_int_equal(q("one",
+			   "SELECT seq, REPEAT('y', 1048576) FROM "
+			   "seq_1_to_200",
+			   NULL, 0, &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	dbr_result_free(res);
+	assert_true(session_id() != a);
+}
+
 /* Backslash escapes, # comments and backticks are read as MySQL reads
  * them: a ? inside them is text, the one outside a placeholder. */
 static void test_mysql__lexer(void **state)
@@ -397,7 +704,8 @@ static void test_mysql__lexer(void **state)
 /*
  * The shared lexer counts placeholders as the server does: 3,000 random
  * SELECTs of literals with backslash escapes and doubled quotes, `?`
- * inside and outside them, #, -- and block comments and backtick and
+ * inside and outside them, #, -- and block comments, -- before a
+ * character that is not blank (2--1), and backtick and
  * double-quoted aliases, each prepared by the server itself; wherever it
  * accepts one, its count of parameters is the lexer's, and the lexer saw
  * one statement.
@@ -409,8 +717,8 @@ static void test_mysql__lexer_agrees_with_server(void **state)
 		"'#?'", "'-- ?'", "'/*?*/'", "1",      "0x3f",	     "\"a'?\"",
 	};
 	static const char *const seps[] = {
-		" + ",		 " /* ? */ + ", " # ? ' \n + ",
-		" -- ? \"\n + ", "\n+",		"/**/+/*'*/",
+		" + ", " /* ? */ + ", " # ? ' \n + ", " -- ? \"\n + ",
+		"\n+", "/**/+/*'*/",  "--",	      "\t--\x01? \n+",
 	};
 	static const char *const alias[] = { "", " AS `a?``b`", " AS \"q?\"",
 					     " AS `#?`" };
@@ -429,18 +737,20 @@ static void test_mysql__lexer_agrees_with_server(void **state)
 			x ^= x >> 7;
 			x ^= x << 17;
 			n += snprintf(sql + n, sizeof(sql) - (size_t)n, "%s%s",
-				      k ? seps[x % 6] : "",
+				      k ? seps[x % 8] : "",
 				      vals[(x >> 8) % 12]);
 		}
 		snprintf(sql + n, sizeof(sql) - (size_t)n, "%s",
 			 alias[(x >> 16) % 4]);
-		assert_int_equal(dbr_sqlscan(sql,
-					     DBR_SQLLEX_BACKSLASH_ESCAPES |
-						     DBR_SQLLEX_HASH_COMMENTS |
-						     DBR_SQLLEX_BACKTICK_IDS |
-						     DBR_SQLSCAN_QMARK,
-					     &out, &info),
-				 0);
+		assert_int_equal(
+			dbr_sqlscan(sql,
+				    DBR_SQLLEX_BACKSLASH_ESCAPES |
+					    DBR_SQLLEX_HASH_COMMENTS |
+					    DBR_SQLLEX_BACKTICK_IDS |
+					    DBR_SQLLEX_DASH_NEEDS_BLANK |
+					    DBR_SQLSCAN_QMARK,
+				    &out, &info),
+			0);
 		st = mysql_stmt_init(check);
 		assert_non_null(st);
 		if (!mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql))) {
@@ -620,6 +930,14 @@ int main(void)
 		T(test_mysql__decimal_is_double),
 		T(test_mysql__catalog_lists_tables),
 		T(test_mysql__tcp_and_bad_password),
+		T(test_mysql__user_locks_not_pooled),
+		T(test_mysql__dash_needs_blank),
+		T(test_mysql__no_backslash_escapes),
+		T(test_mysql__tx_ended_by_server),
+		T(test_mysql__new_metadata_reprepared),
+		T(test_mysql__bad_database_is_statement_error),
+		T(test_mysql__statement_timeout_comma_locale),
+		T(test_mysql__early_free_bounded_by_bytes),
 		T(test_mysql__server_killed_and_back),
 #undef T
 	};

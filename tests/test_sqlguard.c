@@ -540,6 +540,30 @@ static void test_sqlguard__create_temp_only_in_tx(void **state)
 	allowed_always(LITE, "CREATE TEMP TABLE t (n)");
 }
 
+/*
+ * MySQL: FLUSH ... WITH READ LOCK, FOR EXPORT and BACKUP keep locks, in
+ * any spelling; other FLUSH forms pass. -- opens a comment only before a
+ * blank or a control character.
+ */
+static void test_sqlguard__mysql_flush_and_dashes(void **state)
+{
+	const enum dbr_sqlguard_dialect my = DBR_SQLGUARD_MYSQL;
+
+	(void)state;
+	refused_always(my, "FLUSH TABLES WITH READ LOCK");
+	refused_always(my, "flush /* x */ tables `my t`, b with\tread lock");
+	refused_always(my, "FLUSH TABLES t FOR EXPORT");
+	refused_always(my, "FLUSH NO_WRITE_TO_BINLOG TABLES WITH READ LOCK");
+	refused_always(my, "BACKUP STAGE START");
+	refused_always(my, "backup lock t");
+	allowed_always(my, "FLUSH TABLES");
+	allowed_always(my, "FLUSH TABLES `lock`");
+	refused_always(my, "-- x\nSET a = 1");
+	refused_always(my, "--\tx\nSET a = 1");
+	allowed_always(my, "--x\nSET a = 1");
+	refused_always(PG, "--x\nSET a = 1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_sqlguard__create_temp_only_in_tx),
 		cmocka_unit_test(test_sqlguard__comments_hide_no_temp),
 		cmocka_unit_test(test_sqlguard__ordinary_statements_pooled),
+		cmocka_unit_test(test_sqlguard__mysql_flush_and_dashes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -150,6 +150,11 @@ static void test_sqlscan__dialects(void **state)
 			  DBR_SQLLEX_BACKTICK_IDS,
 		  "SELECT '\\'?', `?`, ? # ?\n; x",
 		  "SELECT '\\'?', `?`, $1 # ?\n", 1, "x");
+	/* MySQL: -- is a comment only before a blank or a control
+	 * character (the end of the text too). */
+	expect_in(DBR_SQLLEX_DASH_NEEDS_BLANK, "SELECT 2--?, ? --\t?\n--",
+		  "SELECT 2--$1, $2 --\t?\n--", 2, NULL);
+	expect_in(0, "SELECT 2--?, ?", "SELECT 2--?, ?", 0, NULL);
 	/* SQLite: [names]. */
 	expect_in(DBR_SQLLEX_SQLITE, "SELECT [?], ?", "SELECT [?], $1", 1,
 		  NULL);

@@ -70,6 +70,9 @@ static const char *const why_handler =
 static const char *const why_my_temp =
 	"temporary tables are refused: one would outlive the call on a "
 	"pooled connection (MySQL keeps it past the transaction)";
+static const char *const why_flush =
+	"FLUSH ... WITH READ LOCK, FOR EXPORT and BACKUP are refused: their "
+	"locks would outlive the call on a pooled connection";
 static const char *const why_load =
 	"LOAD is refused: a loaded library would outlive the call on a "
 	"pooled connection";
@@ -88,7 +91,10 @@ static void skip_space(struct reader *r, bool parens)
 	for (;;) {
 		if (dbr_sqllex_blank(*p) || (parens && *p == '(')) {
 			p++;
-		} else if ((p[0] == '-' && p[1] == '-') ||
+		} else if (dbr_sqllex_dash_comment(
+				   p, r->dialect == DBR_SQLGUARD_MYSQL
+					      ? DBR_SQLLEX_DASH_NEEDS_BLANK
+					      : 0) ||
 			   (*p == '#' && r->dialect == DBR_SQLGUARD_MYSQL)) {
 			p += strcspn(p, "\n");
 		} else if (p[0] == '/' && p[1] == '*') {
@@ -349,6 +355,34 @@ static const char *pg_refuse(struct reader *r, const char *w, bool in_tx)
 	return NULL;
 }
 
+/*
+ * FLUSH ..., read after FLUSH: every word is read (quoted names, strings
+ * and other characters passed by), and LOCK or EXPORT refuses (WITH READ
+ * LOCK and FOR EXPORT keep locks). Each step advances by at least one
+ * character, so the loop ends at the end of the text.
+ */
+static const char *my_flush(struct reader *r)
+{
+	char w[MAXWORD + 1];
+	char ch;
+
+	while ((ch = peek_char(r)) != '\0') {
+		if (ch == '`' || ch == '"' || ch == '\'') {
+			r->p = dbr_sqllex_skip_quoted(r->p, ch, ch != '`',
+						      NULL);
+			continue;
+		}
+		if (!dbr_sqllex_word_char(ch)) {
+			r->p++;
+			continue;
+		}
+		next_word(r, w);
+		if (!strcmp(w, "LOCK") || !strcmp(w, "EXPORT"))
+			return why_flush;
+	}
+	return NULL;
+}
+
 static const char *my_refuse(struct reader *r, const char *w, bool in_tx)
 {
 	static const char *const prepare[] = { "PREPARE", "EXECUTE",
@@ -373,6 +407,10 @@ static const char *my_refuse(struct reader *r, const char *w, bool in_tx)
 		return why_lock;
 	if (!strcmp(w, "HANDLER"))
 		return why_handler;
+	if (!strcmp(w, "FLUSH"))
+		return my_flush(r);
+	if (!strcmp(w, "BACKUP"))
+		return why_flush;
 	for (i = 0; prepare[i]; i++)
 		if (!strcmp(w, prepare[i]))
 			return why_prepare;

@@ -113,7 +113,7 @@ static bool comment_or_dollar(const char *sql, const char *s, uint32_t flags,
 {
 	bool open = false;
 
-	if ((s[0] == '-' && s[1] == '-') ||
+	if (dbr_sqllex_dash_comment(s, flags) ||
 	    (*s == '#' && (flags & DBR_SQLLEX_HASH_COMMENTS))) {
 		t->kind = DBR_SQLLEX_COMMENT;
 		t->end = s + strcspn(s, "\n");

@@ -36,7 +36,10 @@ enum dbr_sqllex_flags {
 	/* Block comments nest (PostgreSQL, the SQL standard). */
 	DBR_SQLLEX_NESTED_COMMENTS = DBR_LEX_NESTED_COMMENTS,
 	/* [quoted] identifiers (SQLite; in PostgreSQL [ is a subscript). */
-	DBR_SQLLEX_BRACKET_IDS = DBR_LEX_BRACKET_IDS
+	DBR_SQLLEX_BRACKET_IDS = DBR_LEX_BRACKET_IDS,
+	/* -- opens a comment only before a blank or a control character,
+	 * the end of the text included (MySQL: 2--1 is 2 - -1). */
+	DBR_SQLLEX_DASH_NEEDS_BLANK = DBR_LEX_DASH_NEEDS_BLANK
 };
 
 /* PostgreSQL's dialect. */
@@ -89,6 +92,14 @@ static inline bool dbr_sqllex_blank(char c)
 	       c == '\v';
 }
 
+/* A -- comment opens at s under `flags`. */
+static inline bool dbr_sqllex_dash_comment(const char *s, uint32_t flags)
+{
+	return s[0] == '-' && s[1] == '-' &&
+	       (!(flags & DBR_SQLLEX_DASH_NEEDS_BLANK) ||
+		(unsigned char)s[2] <= ' ' || s[2] == 0x7f);
+}
+
 /*
  * The end of a quoted run that opens at s (on the quote q): a doubled
  * quote stands for itself and, with `backslash`, a backslash escapes the
@@ -117,9 +128,10 @@ const char *dbr_sqllex_skip_dollar(const char *s, bool *open);
  * The token that starts at s, a position inside the NUL-terminated text
  * that starts at sql (the character before s decides whether an E prefix
  * or a dollar quote opens there), read by the rules of `flags` (enum
- * dbr_sqllex_flags): blanks; -- comments (and # ones) to the end of the
- * line; block comments; '...' strings with '' inside (and backslash
- * escapes after an E prefix, or everywhere); "..." identifiers with ""
+ * dbr_sqllex_flags): blanks; -- comments (only before a blank when
+ * asked; and # ones) to the end of the line; block comments; '...'
+ * strings with '' inside (and backslash escapes after an E prefix, or
+ * everywhere); "..." identifiers with ""
  * inside (`...`, [...] when enabled); dollar-quoted strings; words; any
  * other character alone. A token is never empty unless it is the end.
  */

@@ -24,16 +24,20 @@
 /* A column buffer larger than this is freed when its statement ends. */
 #define MY_BUF_KEEP ((size_t)1 << 20)
 
-/* Rows read at most, when a query is freed before its end, before the
- * link is closed instead. */
-#define MY_DISCARD_ROWS 1024
+/* Rows, bytes and nanoseconds read at most, when a query is freed before
+ * its end, before the link is closed instead. */
+#define MY_DISCARD_ROWS	 1024
+#define MY_DISCARD_BYTES ((size_t)4 << 20)
+#define MY_DISCARD_NS	 ((int64_t)100000000)
 
 /* A statement prepared on the server, cached under its text. */
 struct my_stmt {
 	MYSQL_STMT *st;
 	bool tx_only; /* allowed inside dbr_tx only (e.g. SAVEPOINT) */
 	bool reads;   /* a query (SELECT ...): may be stopped when freed */
-	bool leaves;  /* calls GET_LOCK: its connection is closed after it */
+	/* May take a user lock (GET_LOCK, a stored function, CALL): the
+	 * session's locks are released before it is pooled again. */
+	bool locks;
 };
 
 /* One result column: its buffer, valid until the next row. */
@@ -68,6 +72,7 @@ struct my_conn {
 	double stmt_timeout; /* seconds, 0: none (max_statement_time) */
 	unsigned rw_secs;    /* the client's read/write timeout (whole s) */
 	bool readonly;	     /* the source is read-only */
+	uint32_t lex;	     /* the lexer flags the cached statements had */
 
 	struct my_stmt *cur; /* the statement whose rows are read */
 	MYSQL_BIND *pb;	     /* parameter binds */
@@ -82,6 +87,10 @@ struct my_conn {
 	bool in_tx;   /* between begin() and commit() / rollback() */
 	bool unclean; /* session state changed, or a huge value went */
 	bool wrote;   /* the statement may have written */
+	bool locks;   /* a user lock may be held (see struct my_stmt) */
+	/* The server ended the transaction dbr_tx began (DDL commits, a
+	 * deadlock rolls back): every call fails until it ends. */
+	const char *tx_ended;
 	/* When the last wait on the server began (ns): set before each,
 	 * read by my_fail to tell a read timeout from a lost link. */
 	int64_t busy_since;

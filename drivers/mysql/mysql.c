@@ -46,10 +46,11 @@
 #include "sqllex.h"
 #include "tablelist.h"
 
-/* MySQL's dialect: backslash escapes, # comments, `identifiers`. */
+/* MySQL's dialect: backslash escapes, # comments, `identifiers`, --
+ * comments only before a blank. */
 #define MY_LEX                                                                 \
 	(DBR_SQLLEX_BACKSLASH_ESCAPES | DBR_SQLLEX_HASH_COMMENTS |             \
-	 DBR_SQLLEX_BACKTICK_IDS)
+	 DBR_SQLLEX_BACKTICK_IDS | DBR_SQLLEX_DASH_NEEDS_BLANK)
 
 /* ER_STATEMENT_TIMEOUT (MariaDB: max_statement_time exceeded). */
 #define MY_ER_STATEMENT_TIMEOUT 1969
@@ -104,6 +105,18 @@ static int my_nomem(struct dbr_error *err)
 	return DBR_E_NOMEM;
 }
 
+/*
+ * The lexer flags of the session's dialect now: a server in
+ * NO_BACKSLASH_ESCAPES mode (a status flag of every answer) reads a
+ * backslash in a literal as itself.
+ */
+static uint32_t my_lex(const struct my_conn *c)
+{
+	if (c->m && (c->m->server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES))
+		return MY_LEX & ~(uint32_t)DBR_SQLLEX_BACKSLASH_ESCAPES;
+	return MY_LEX;
+}
+
 /* Close the link now. Cached statements stay until my_close (their
  * handles no longer reach a server). */
 static void my_kill(struct my_conn *c)
@@ -139,8 +152,23 @@ static void my_refused(struct dbr_error *err)
 	}
 }
 
-/* The category of a server or client error number. */
-static int my_category(unsigned no, const char *state, bool *lost)
+/* A client error that means the link is gone (or never came up). */
+static bool my_link_error(unsigned no)
+{
+	/* 2000-2013: unknown, socket, connect, host, gone, handshake, lost;
+	 * out of sync, TLS, lost (extended). */
+	return (no >= CR_UNKNOWN_ERROR && no <= CR_SERVER_LOST) ||
+	       no == CR_COMMANDS_OUT_OF_SYNC || no == CR_SSL_CONNECTION_ERROR ||
+	       no == CR_SERVER_LOST_EXTENDED;
+}
+
+/*
+ * The category of a server or client error number. `opening`: while
+ * connecting, where an unknown or forbidden database or account refuses
+ * the connection; a statement that names one merely fails. Another
+ * client error (2057: a statement's columns changed) is the statement's.
+ */
+static int my_category(unsigned no, const char *state, bool opening, bool *lost)
 {
 	*lost = false;
 	if (no == ER_NET_PACKET_TOO_LARGE || no == CR_NET_PACKET_TOO_LARGE) {
@@ -149,10 +177,12 @@ static int my_category(unsigned no, const char *state, bool *lost)
 	}
 	if (no == CR_OUT_OF_MEMORY)
 		return DBR_E_NOMEM;
-	if ((no >= 2000 && no < 3000) || no == ER_SERVER_SHUTDOWN ||
-	    no == MY_ER_CONNECTION_KILLED || no == ER_CON_COUNT_ERROR ||
-	    no == ER_ACCESS_DENIED_ERROR || no == ER_DBACCESS_DENIED_ERROR ||
-	    no == ER_BAD_DB_ERROR) {
+	if (my_link_error(no) || (opening && no >= 2000 && no < 3000) ||
+	    no == ER_SERVER_SHUTDOWN || no == MY_ER_CONNECTION_KILLED ||
+	    no == ER_CON_COUNT_ERROR ||
+	    (opening &&
+	     (no == ER_ACCESS_DENIED_ERROR || no == ER_DBACCESS_DENIED_ERROR ||
+	      no == ER_BAD_DB_ERROR))) {
 		*lost = no >= 2000 || no == ER_SERVER_SHUTDOWN ||
 			no == MY_ER_CONNECTION_KILLED;
 		return DBR_E_CONN;
@@ -199,7 +229,7 @@ int my_fail(struct my_conn *c, MYSQL_STMT *st, struct dbr_error *err)
 				   "failure)");
 		return DBR_E_CONN;
 	}
-	code = my_category(no, state, &lost);
+	code = my_category(no, state, !c->thread_id, &lost);
 	/* Connector/C reports a read that timed out as a lost link: a loss
 	 * after (nearly: its clock rounds) the whole read timeout is one. */
 	if ((no == CR_SERVER_LOST || no == CR_SERVER_GONE_ERROR) &&
@@ -350,9 +380,16 @@ static int my_session(struct my_conn *c, struct dbr_error *err)
 		     "session_track_state_change = ON, "
 		     "session_track_transaction_info = STATE%s",
 		     c->readonly ? ", tx_read_only = ON" : "");
-	if (c->stmt_timeout > 0)
+	/* Written from integers: %f would take the application's decimal
+	 * comma ("1,500"). */
+	if (c->stmt_timeout > 0) {
+		unsigned long ms =
+			(unsigned long)(c->stmt_timeout * 1000 + 0.5);
+
 		snprintf(sql + n, sizeof(sql) - (size_t)n,
-			 ", max_statement_time = %.3f", c->stmt_timeout);
+			 ", max_statement_time = %lu.%03lu", ms / 1000,
+			 ms % 1000);
+	}
 	return my_command(c, sql, err);
 }
 
@@ -392,6 +429,7 @@ static int my_open(const struct dbr_source_config *src,
 	if (rc)
 		goto fail;
 	c->thread_id = mysql_thread_id(c->m);
+	c->lex = my_lex(c);
 	*out = &c->base;
 	return DBR_OK;
 fail:
@@ -417,7 +455,7 @@ static int my_open_flags(const struct dbr_source_config *src, unsigned flags,
  * OUTFILE writes a file) nor ANALYZE (which runs what it explains)
  * anywhere outside literals and comments.
  */
-static bool my_reads(const char *sql)
+static bool my_reads(const char *sql, uint32_t lex)
 {
 	static const char *const first[] = { "SELECT",	"WITH", "SHOW",
 					     "EXPLAIN", "DESC", "DESCRIBE",
@@ -430,7 +468,7 @@ static bool my_reads(const char *sql)
 	size_t i, n;
 
 	for (s = sql; *s; s = t.end) {
-		dbr_sqllex_next(sql, s, MY_LEX, &t);
+		dbr_sqllex_next(sql, s, lex, &t);
 		if (t.kind == DBR_SQLLEX_BLANK ||
 		    t.kind == DBR_SQLLEX_COMMENT ||
 		    (!seen && t.kind == DBR_SQLLEX_OTHER && *s == '('))
@@ -455,29 +493,128 @@ static bool my_reads(const char *sql)
 	return seen;
 }
 
+/* Built-in functions and keywords that a ( may follow: no stored
+ * function of the user's is called there. Upper case, each between
+ * blanks; GET_LOCK is not one of them. */
+static const char my_builtins[] =
+	" "
+	"ABS ADDDATE AGAINST ALL AND ANY AS ASCII AVG BETWEEN BIGINT BINARY "
+	"BIT_AND BIT_LENGTH BIT_OR BIT_XOR BY CASE CAST CEIL CEILING CHAR "
+	"CHARACTER CHAR_LENGTH CHECK COALESCE CONCAT CONCAT_WS CONNECTION_ID "
+	"CONVERT COUNT CURDATE CURRENT_TIMESTAMP CURTIME DATE DATEDIFF "
+	"DATE_ADD DATE_FORMAT DATE_SUB DATETIME DAY DECIMAL DEFAULT "
+	"DENSE_RANK DISTINCT DOUBLE ELSE EXISTS EXP EXTRACT FIELD "
+	"FIND_IN_SET FIRST_VALUE FLOOR FLOAT FORMAT FROM FROM_UNIXTIME "
+	"GREATEST GROUP_CONCAT HAVING HEX HOUR IF IFNULL IN INSERT INSTR INT "
+	"INTEGER INTERVAL INTO IS_FREE_LOCK IS_USED_LOCK JOIN JSON_ARRAY "
+	"JSON_EXTRACT JSON_OBJECT JSON_VALUE KEY LAG LAST_INSERT_ID "
+	"LAST_VALUE LCASE LEAD LEAST LEFT LENGTH LIKE LIMIT LN LOCATE LOG "
+	"LOWER LPAD LTRIM MAX MD5 MICROSECOND MID MIN MINUTE MOD MONTH NOT "
+	"NOW NTILE NULLIF NUMERIC OCTET_LENGTH ON OR OVER PARTITION POSITION "
+	"POW POWER RAND RANK REGEXP REGEXP_REPLACE REPEAT REPLACE RETURNING "
+	"REVERSE RIGHT ROUND ROW ROW_NUMBER RPAD RTRIM SECOND SELECT SET "
+	"SHA1 SHA2 SIGN SIGNED SLEEP SOME SPACE SQRT STD STDDEV STRCMP "
+	"STR_TO_DATE SUBDATE SUBSTR SUBSTRING SUBSTRING_INDEX SUM SYSDATE "
+	"THEN TIME TIMEDIFF TIMESTAMP TIMESTAMPADD TIMESTAMPDIFF TO_DAYS "
+	"TRIM TRUNCATE UCASE UNHEX UNION UNIX_TIMESTAMP UNSIGNED UPPER USING "
+	"UTC_TIMESTAMP UUID VALUE VALUES VARBINARY VARCHAR VARIANCE WEEK "
+	"WHEN WHERE WITH YEAR ";
+
+/* A token's text (a word, or a quoted name without its quotes) is w,
+ * in any case. */
+static bool my_is(const struct dbr_sqllex_token *t, const char *w)
+{
+	const char *s = t->start;
+	size_t n = (size_t)(t->end - s), k = strlen(w);
+
+	if (t->kind == DBR_SQLLEX_QUOTED && n >= 2 && !t->open) {
+		s++;
+		n -= 2;
+	}
+	return n == k && !strncasecmp(s, w, n);
+}
+
+/* A name before ( that calls no stored routine: a built-in or a keyword
+ * (not qualified by a schema), or the table of an INSERT or REPLACE (the
+ * word before it, and before its schema). */
+static bool my_plain_call(const struct dbr_sqllex_token *name,
+			  const struct dbr_sqllex_token *before, bool qualified)
+{
+	static const char *const tables[] = { "INTO",	       "INSERT",
+					      "REPLACE",       "IGNORE",
+					      "LOW_PRIORITY",  "DELAYED",
+					      "HIGH_PRIORITY", NULL };
+	size_t i, n = (size_t)(name->end - name->start);
+	char w[40], ch;
+
+	if (name->kind == DBR_SQLLEX_WORD && !qualified && n < sizeof(w) - 2) {
+		w[0] = ' ';
+		for (i = 0; i < n; i++) {
+			ch = name->start[i];
+			w[i + 1] =
+				(char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+		}
+		w[n + 1] = ' ';
+		w[n + 2] = '\0';
+		if (strstr(my_builtins, w))
+			return true;
+	}
+	for (i = 0; before->kind == DBR_SQLLEX_WORD && tables[i]; i++)
+		if (my_is(before, tables[i]))
+			return true;
+	return false;
+}
+
 /*
  * Read sql's code (outside literals and comments) once, when it is
- * prepared: *exec is set for an executable comment (a block comment that
- * opens with an exclamation mark, or MariaDB's with M and one), which
- * MySQL runs and every other engine skips, so the statement would not
- * mean the same (and its words would escape the guards); *leaves for a
- * call of GET_LOCK, whose lock the session keeps and the tracker does
- * not report.
+ * prepared, by the lexer flags `lex`: *exec is set for an executable
+ * comment (a block comment that opens with an exclamation mark, or
+ * MariaDB's with M and one), which MySQL runs and every other engine
+ * skips, so the statement would not mean the same (and its words would
+ * escape the guards); *locks for what may take a user lock, which the
+ * session keeps and the tracker does not report: CALL, GET_LOCK (also as
+ * a quoted name), and any other name ( calls that is neither a built-in
+ * of my_builtins nor a table after INSERT (a stored function may call
+ * GET_LOCK). A false yes costs a round trip when the connection is
+ * pooled again.
  */
-static void my_scan(const char *sql, bool *exec, bool *leaves)
+static void my_scan(const char *sql, uint32_t lex, bool *exec, bool *locks)
 {
-	struct dbr_sqllex_token t;
+	struct dbr_sqllex_token t, name = { DBR_SQLLEX_END, sql, sql, 0 },
+				   before = name;
+	bool first = true, qualified = false, dot;
 	const char *s;
 
-	*exec = *leaves = false;
+	*exec = *locks = false;
 	for (s = sql; *s; s = t.end) {
-		dbr_sqllex_next(sql, s, MY_LEX, &t);
-		if (t.kind == DBR_SQLLEX_COMMENT && s[0] == '/' &&
-		    (s[2] == '!' || (s[2] == 'M' && s[3] == '!')))
-			*exec = true;
-		if (t.kind == DBR_SQLLEX_WORD && t.end - s == 8 &&
-		    !strncasecmp(s, "GET_LOCK", 8))
-			*leaves = true;
+		dbr_sqllex_next(sql, s, lex, &t);
+		if (t.kind == DBR_SQLLEX_BLANK)
+			continue;
+		if (t.kind == DBR_SQLLEX_COMMENT) {
+			if (s[0] == '/' &&
+			    (s[2] == '!' || (s[2] == 'M' && s[3] == '!')))
+				*exec = true;
+			continue;
+		}
+		if ((t.kind == DBR_SQLLEX_WORD ||
+		     t.kind == DBR_SQLLEX_QUOTED) &&
+		    (my_is(&t, "GET_LOCK") || (first && my_is(&t, "CALL"))))
+			*locks = true;
+		if (t.kind == DBR_SQLLEX_OTHER && *s == '(' &&
+		    (name.kind == DBR_SQLLEX_WORD ||
+		     name.kind == DBR_SQLLEX_QUOTED) &&
+		    !my_plain_call(&name, &before, qualified))
+			*locks = true;
+		if (t.kind != DBR_SQLLEX_OTHER || *s != '(')
+			first = false;
+		/* A schema's name and its dot stand between before and the
+		 * name. */
+		dot = t.kind == DBR_SQLLEX_OTHER && *s == '.';
+		qualified = !dot && name.kind == DBR_SQLLEX_OTHER &&
+			    *name.start == '.';
+		if (!dot && !qualified)
+			before = name;
+		name = t;
 	}
 }
 
@@ -494,7 +631,7 @@ static int my_translate(struct my_conn *c, const char *sql, size_t n,
 {
 	struct dbr_sqlscan scan;
 
-	if (dbr_sqlscan(sql, MY_LEX | DBR_SQLSCAN_QMARK, &c->sqlbuf, &scan))
+	if (dbr_sqlscan(sql, c->lex | DBR_SQLSCAN_QMARK, &c->sqlbuf, &scan))
 		return my_nomem(err);
 	if (scan.trailing) {
 		my_host->set_error(err, DBR_E_STMT, 0, NULL,
@@ -562,16 +699,23 @@ static int my_prepare(struct my_conn *c, const char *sql, size_t n,
  * The cached statement for sql, prepared on a miss. The guards (what
  * changes a pooled connection's state; on a read-only source, what does
  * not read) are asked on a miss, and on a hit only for a statement
- * allowed inside a transaction only.
+ * allowed inside a transaction only. The cache is emptied when the
+ * server's backslash mode changed since its statements were read.
  */
 static int my_lookup(struct my_conn *c, const char *sql, size_t n,
 		     struct my_stmt **out, struct dbr_error *err)
 {
-	struct dbr_stmtcache_entry *e = dbr_stmtcache_find_str(&c->cache, sql);
-	bool exec, leaves;
+	struct dbr_stmtcache_entry *e;
+	bool exec, locks;
 	const char *why;
 	int rc;
 
+	if (my_lex(c) != c->lex) {
+		/* Read by other rules than the cached statements were. */
+		dbr_stmtcache_clear(&c->cache);
+		c->lex = my_lex(c);
+	}
+	e = dbr_stmtcache_find_str(&c->cache, sql);
 	if (e) {
 		*out = e->data;
 		if ((*out)->tx_only && !c->in_tx)
@@ -582,14 +726,14 @@ static int my_lookup(struct my_conn *c, const char *sql, size_t n,
 		return DBR_OK;
 	}
 	why = dbr_sqlguard_refuse(sql, DBR_SQLGUARD_MYSQL, c->in_tx);
-	my_scan(sql, &exec, &leaves);
+	my_scan(sql, c->lex, &exec, &locks);
 	if (!why && exec)
 		why = "executable comments (/*! ... */) are refused: MySQL "
 		      "runs them, other engines skip them; write the "
 		      "statement itself";
 	if (why)
 		return my_refuse(why, err);
-	if (c->readonly && !my_reads(sql)) {
+	if (c->readonly && !my_reads(sql, c->lex)) {
 		my_host->set_error(err, DBR_E_READONLY, 0, NULL,
 				   "read-only source: only SELECT, WITH, "
 				   "SHOW, EXPLAIN and DESCRIBE are run");
@@ -601,7 +745,7 @@ static int my_lookup(struct my_conn *c, const char *sql, size_t n,
 			c->in_tx &&
 			dbr_sqlguard_refuse(sql, DBR_SQLGUARD_MYSQL, false);
 		(*out)->reads = dbr_sqlguard_is_read(sql, DBR_SQLGUARD_MYSQL);
-		(*out)->leaves = leaves;
+		(*out)->locks = locks;
 	}
 	return rc;
 }
@@ -685,11 +829,22 @@ static int my_step(struct my_conn *c, struct dbr_error *err)
 	return rc;
 }
 
+/* Bytes of the current row's columns. */
+static size_t my_row_bytes(const struct my_conn *c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->ncols; i++)
+		n += c->cols[i].null ? 0 : c->cols[i].len;
+	return n;
+}
+
 /*
  * End the statement. A query outside a transaction is read for a few
- * rows at most, then stopped by closing the link; any other statement
- * is read to its end, so what it did is kept, and a failure there is
- * logged, since nobody is left to return it to.
+ * rows, bytes and milliseconds at most (MY_DISCARD_*), then stopped by
+ * closing the link; any other statement is read to its end, so what it
+ * did is kept, and a failure there is logged, since nobody is left to
+ * return it to.
  */
 static void my_discard(struct my_conn *c)
 {
@@ -700,11 +855,18 @@ static void my_discard(struct my_conn *c)
 		return;
 	if (c->busy) {
 		bool bounded = c->cur->reads && !c->in_tx;
+		int64_t until = my_now() + MY_DISCARD_NS;
+		size_t bytes = 0;
 
-		for (i = 0;
-		     rc == DBR_ROW && (!bounded || i < MY_DISCARD_ROWS) && c->m;
-		     i++)
+		for (i = 0; rc == DBR_ROW && c->m &&
+			    (!bounded ||
+			     (i < MY_DISCARD_ROWS && bytes < MY_DISCARD_BYTES &&
+			      my_now() < until));
+		     i++) {
 			rc = my_step(c, &why);
+			if (rc == DBR_ROW)
+				bytes += my_row_bytes(c);
+		}
 		if (rc == DBR_ROW)
 			my_kill(c);
 		else if (rc != DBR_DONE)
@@ -736,7 +898,7 @@ static int my_run(struct my_conn *c, struct my_stmt *st,
 	if (rc)
 		return rc;
 	c->wrote = true; /* from here on, it may reach the server */
-	c->unclean |= st->leaves;
+	c->locks |= st->locks;
 	c->busy_since = my_now();
 	rc = mysql_stmt_execute(s);
 	if (rc)
@@ -753,6 +915,40 @@ static int my_run(struct my_conn *c, struct my_stmt *st,
 	c->busy = true;
 	rc = my_step(c, err);
 	return rc == DBR_ROW || rc == DBR_DONE ? DBR_OK : rc;
+}
+
+static const char my_tx_gone[] =
+	"transaction ended implicitly by the server (a statement that "
+	"commits, such as DDL, committed it; a deadlock rolled it back): "
+	"nothing after it is part of a transaction; roll back and begin "
+	"a new one";
+
+/*
+ * After a statement (rc its outcome) inside dbr_tx: whether the server
+ * still has the transaction. Once it ended, the statement fails (when it
+ * succeeded, as DDL does), and so do every later one and the commit or
+ * rollback. An error carries no status flags: a ping's answer does.
+ */
+static int my_tx_check(struct my_conn *c, int rc, struct dbr_error *err)
+{
+	if (!c->in_tx || !c->m || c->tx_ended)
+		return rc;
+	if (rc && (mysql_ping(c->m) || !c->m))
+		return rc;
+	if (c->m->server_status & SERVER_STATUS_IN_TRANS)
+		return rc;
+	c->tx_ended = my_tx_gone;
+	if (rc)
+		return rc;
+	my_discard(c);
+	my_host->set_error(err, DBR_E_STMT, 0, NULL, "%s", my_tx_gone);
+	return DBR_E_STMT;
+}
+
+/* The statement's columns changed since it was prepared (ALTER TABLE). */
+static bool my_new_metadata(const struct my_conn *c, const struct my_stmt *st)
+{
+	return c->m && st && mysql_stmt_errno(st->st) == CR_NEW_STMT_METADATA;
 }
 
 static int my_query(struct dbr_driver_conn *conn, const char *sql,
@@ -773,10 +969,25 @@ static int my_query(struct dbr_driver_conn *conn, const char *sql,
 		return my_fail(c, NULL, err);
 	if (nparams > UINT_MAX || my_params_reserve(c, nparams))
 		return my_nomem(err);
+	if (c->tx_ended) {
+		my_host->set_error(err, DBR_E_STMT, 0, NULL, "%s", c->tx_ended);
+		return DBR_E_STMT;
+	}
 	rc = my_lookup(c, sql, nparams, &st, err);
 	if (!rc)
 		rc = my_run(c, st, params, nparams, err);
-	return rc;
+	if (rc && my_new_metadata(c, st)) {
+		/* Its columns changed (the rows the server sent are read
+		 * by the reset): every cached statement is prepared again
+		 * (a rare event), and it runs once more. */
+		(void)mysql_stmt_reset(st->st);
+		dbr_stmtcache_clear(&c->cache);
+		st = NULL;
+		rc = my_lookup(c, sql, nparams, &st, err);
+		if (!rc)
+			rc = my_run(c, st, params, nparams, err);
+	}
+	return my_tx_check(c, rc, err);
 }
 
 static int my_next(struct dbr_driver_conn *conn, struct dbr_error *err)
@@ -810,11 +1021,37 @@ static void my_column(struct dbr_driver_conn *conn, size_t col,
 	my_value(my_conn(conn), col, out);
 }
 
+/*
+ * Release the session's user locks (RELEASE_ALL_LOCKS: MariaDB 10.5,
+ * MySQL 5.7) after a statement that may have taken one; a connection
+ * where that fails is not pooled again.
+ */
+static void my_release_locks(struct my_conn *c)
+{
+	static const char sql[] = "SELECT RELEASE_ALL_LOCKS()";
+	MYSQL_RES *r = NULL;
+
+	c->locks = false;
+	if (!c->m)
+		return;
+	c->busy_since = my_now();
+	if (mysql_real_query(c->m, sql, sizeof(sql) - 1) ||
+	    !(r = mysql_store_result(c->m))) {
+		my_host->log(c->base.src, DBR_LOG_DEBUG,
+			     "user locks not released, connection closed: %s",
+			     mysql_error(c->m));
+		c->unclean = true;
+	}
+	mysql_free_result(r);
+}
+
 static void my_finish(struct dbr_driver_conn *conn)
 {
 	struct my_conn *c = my_conn(conn);
 
 	my_discard(c);
+	if (c->locks && !c->in_tx)
+		my_release_locks(c);
 	my_trim(c);
 	if (c->sqlbuf.cap > MY_BUF_KEEP)
 		dbr_sqlbuf_free(&c->sqlbuf);
@@ -875,7 +1112,16 @@ static int my_begin(struct dbr_driver_conn *conn, struct dbr_error *err)
 			err);
 	if (!rc)
 		c->in_tx = true;
+	c->tx_ended = NULL;
 	return rc;
+}
+
+/* A transaction the server ended itself: commit or rollback fails. */
+static int my_tx_was_ended(struct my_conn *c, struct dbr_error *err)
+{
+	my_host->set_error(err, DBR_E_STMT, 0, NULL, "%s", c->tx_ended);
+	c->tx_ended = NULL;
+	return DBR_E_STMT;
 }
 
 static int my_commit(struct dbr_driver_conn *conn, struct dbr_error *err)
@@ -884,6 +1130,8 @@ static int my_commit(struct dbr_driver_conn *conn, struct dbr_error *err)
 
 	my_discard(c);
 	c->in_tx = false;
+	if (c->tx_ended)
+		return my_tx_was_ended(c, err);
 	return my_command(c, "COMMIT", err);
 }
 
@@ -893,6 +1141,8 @@ static int my_rollback(struct dbr_driver_conn *conn, struct dbr_error *err)
 
 	my_discard(c);
 	c->in_tx = false;
+	if (c->tx_ended)
+		return my_tx_was_ended(c, err);
 	return my_command(c, "ROLLBACK", err);
 }
 

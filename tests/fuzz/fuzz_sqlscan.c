@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	static const uint32_t dialects[] = {
 		DBR_SQLLEX_POSTGRES, DBR_SQLLEX_SQLITE,
 		DBR_SQLLEX_BACKSLASH_ESCAPES | DBR_SQLLEX_HASH_COMMENTS |
-			DBR_SQLLEX_BACKTICK_IDS | DBR_SQLSCAN_QMARK
+			DBR_SQLLEX_BACKTICK_IDS | DBR_SQLLEX_DASH_NEEDS_BLANK |
+			DBR_SQLSCAN_QMARK
 	};
 	struct dbr_sqlbuf b = { NULL, 0 };
 	struct dbr_sqlscan info;
