@@ -545,12 +545,13 @@ static bool my_plain_call(const struct dbr_sqllex_token *name,
 					      "LOW_PRIORITY",  "DELAYED",
 					      "HIGH_PRIORITY", NULL };
 	size_t i, n = (size_t)(name->end - name->start);
-	char w[40], ch;
+	char w[40];
 
 	if (name->kind == DBR_SQLLEX_WORD && !qualified && n < sizeof(w) - 2) {
 		w[0] = ' ';
 		for (i = 0; i < n; i++) {
-			ch = name->start[i];
+			char ch = name->start[i];
+
 			w[i + 1] =
 				(char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
 		}
@@ -927,14 +928,15 @@ static const char my_tx_gone[] =
  * After a statement (rc its outcome) inside dbr_tx: whether the server
  * still has the transaction. Once it ended, the statement fails (when it
  * succeeded, as DDL does), and so do every later one and the commit or
- * rollback. An error carries no status flags: a ping's answer does.
+ * rollback. An error carries no status flags: a ping's answer does (one
+ * round trip after a failed statement inside a transaction).
  */
 static int my_tx_check(struct my_conn *c, int rc, struct dbr_error *err)
 {
 	if (!c->in_tx || !c->m || c->tx_ended)
 		return rc;
-	if (rc && (mysql_ping(c->m) || !c->m))
-		return rc;
+	if (rc && (!c->wrote || mysql_ping(c->m)))
+		return rc; /* refused before it was sent, or the link is down */
 	if (c->m->server_status & SERVER_STATUS_IN_TRANS)
 		return rc;
 	c->tx_ended = my_tx_gone;
