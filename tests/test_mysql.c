@@ -7,6 +7,7 @@
  * refuses every write form, a changed session not pooled, the server
  * killed and started again. Runs alone (it stops the server).
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -554,6 +555,63 @@ static void test_mysql__tx_ended_by_server(void **state)
 	my_exec("DROP TABLE my_t4");
 }
 
+/* The other side of a deadlock: root's transaction, heavier (it changed
+ * more rows, so InnoDB picks dbroute's as the victim), waits for row 1. */
+static void *deadlock_peer(void *arg)
+{
+	MYSQL *m = arg;
+
+	if (mysql_query(m, "UPDATE my_t SET s = 'r' WHERE id = 1"))
+		fprintf(stderr, "peer: %s\n", mysql_error(m));
+	return NULL;
+}
+
+/*
+ * A deadlock rolls the whole transaction back on the server: the
+ * statements after it fail (they would otherwise run outside any
+ * transaction and stay), and so does the commit.
+ */
+static void test_mysql__tx_deadlock_ends_it(void **state)
+{
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	pthread_t peer;
+	MYSQL *m = root_link();
+	int rc, i;
+
+	(void)state;
+	assert_non_null(m);
+	my_exec("INSERT INTO my_t (s) VALUES ('1'), ('2')");
+	for (i = 0; i < 20; i++)
+		my_exec("INSERT INTO my_t (s) VALUES ('w')");
+	assert_int_equal(dbr_tx_begin_source(db, "my", &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx,
+				      "UPDATE my_t SET s = 'a' WHERE id = 1",
+				      NULL, 0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(mysql_query(m, "START TRANSACTION"), 0);
+	assert_int_equal(mysql_query(m, "UPDATE my_t SET s = 'r' WHERE id > 1"),
+			 0);
+	assert_int_equal(pthread_create(&peer, NULL, deadlock_peer, m), 0);
+	pause_ms(300); /* the peer waits for row 1 (bounded by its join) */
+	rc = dbr_tx_query(tx, "UPDATE my_t SET s = 'a' WHERE id = 2", NULL, 0,
+			  NULL, &err);
+	assert_int_equal(pthread_join(peer, NULL), 0);
+	mysql_query(m, "COMMIT");
+	mysql_close(m);
+	if (rc == DBR_OK || err.native_code != 1213) {
+		dbr_tx_rollback(tx, &err);
+		skip(); /* the server chose the peer as the victim */
+	}
+	assert_int_not_equal(dbr_tx_query(tx,
+					  "INSERT INTO my_t (s) VALUES ('c')",
+					  NULL, 0, NULL, &err),
+			     DBR_OK);
+	assert_non_null(strstr(err.message, "ended implicitly"));
+	assert_int_not_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	assert_int_equal(my_int("SELECT COUNT(*) FROM my_t WHERE s = 'c'"), 0);
+}
+
 /*
  * A cached statement whose columns changed (ALTER TABLE, 2057 from the
  * client library) is prepared again, not taken for a lost link.
@@ -934,6 +992,7 @@ int main(void)
 		T(test_mysql__dash_needs_blank),
 		T(test_mysql__no_backslash_escapes),
 		T(test_mysql__tx_ended_by_server),
+		T(test_mysql__tx_deadlock_ends_it),
 		T(test_mysql__new_metadata_reprepared),
 		T(test_mysql__bad_database_is_statement_error),
 		T(test_mysql__statement_timeout_comma_locale),

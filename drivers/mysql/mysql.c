@@ -928,14 +928,15 @@ static const char my_tx_gone[] =
  * After a statement (rc its outcome) inside dbr_tx: whether the server
  * still has the transaction. Once it ended, the statement fails (when it
  * succeeded, as DDL does), and so do every later one and the commit or
- * rollback. An error carries no status flags: a ping's answer does (one
- * round trip after a failed statement inside a transaction).
+ * rollback. An error carries no status flags: the OK of a DO 0 does (one
+ * round trip after a failed statement inside a transaction; a ping's OK
+ * is not read for them).
  */
 static int my_tx_check(struct my_conn *c, int rc, struct dbr_error *err)
 {
 	if (!c->in_tx || !c->m || c->tx_ended)
 		return rc;
-	if (rc && (!c->wrote || mysql_ping(c->m)))
+	if (rc && (!c->wrote || mysql_real_query(c->m, "DO 0", 4)))
 		return rc; /* refused before it was sent, or the link is down */
 	if (c->m->server_status & SERVER_STATUS_IN_TRANS)
 		return rc;
