@@ -686,6 +686,11 @@ static void test_mapstore__cli(void **state)
 	assert_int_equal(
 		t_run_cli(e.dir, "mapping list -c map.ini", &out, &err), 0);
 	assert_string_equal(out, "-5\tb\t1\n");
+	/* route names the store's version the answer came from. */
+	assert_int_equal(
+		t_run_cli(e.dir, "route -c map.ini -5 -100 7", &out, &err), 0);
+	assert_string_equal(out, "-5\tb\tstore v1\n-100\tc\tmapped\n"
+				 "7\tst\tdefault\n");
 	assert_int_equal(t_run_cli(e.dir,
 				   "mapping list -c map.ini --source c "
 				   "--format json",

@@ -236,9 +236,10 @@ static int cmd_route(const struct args *a)
 {
 	struct dbr *db;
 	char source[DBR_NAME_SIZE];
+	struct dbr_mapping_status ms;
 	int64_t chat;
 	size_t i;
-	int reason, rc;
+	int reason, rc, status;
 
 	if (a->nparams || a->scope || a->nsources)
 		return fail_usage("route takes only %s",
@@ -253,14 +254,34 @@ static int cmd_route(const struct args *a)
 	rc = open_db(a, &db);
 	if (rc)
 		return rc;
-	for (i = 0; i < a->npos; i++) {
+	for (i = 0, status = 0; i < a->npos; i++) {
 		parse_int64(a->pos[i], &chat);
-		dbr_route_chat(db, chat, source, sizeof(source), &reason);
-		printf("%" PRId64 "\t%s\t%s\n", chat, source,
+		rc = dbr_route_chat(db, chat, source, sizeof(source), &reason);
+		if (rc == DBR_E_NOTFOUND && reason == DBR_ROUTE_STORE) {
+			fprintf(stderr,
+				"dbroute: chat %" PRId64 ": the mapping store "
+				"names source '%s', which %s does not define\n",
+				chat, source, a->config);
+			status = 1;
+			continue;
+		}
+		if (rc) {
+			fprintf(stderr, "dbroute: chat %" PRId64 ": %s\n", chat,
+				dbr_strerror(rc));
+			status = 1;
+			continue;
+		}
+		printf("%" PRId64 "\t%s\t%s", chat, source,
 		       dbr_route_reason_name(reason));
+		/* The store's version routing holds: the one this answer came
+		 * from, unless a change arrived in between. */
+		if (reason == DBR_ROUTE_STORE &&
+		    dbr_mapping_status(db, &ms, NULL) == DBR_OK)
+			printf(" v%" PRId64, ms.version);
+		putchar('\n');
 	}
 	dbr_close(db);
-	return 0;
+	return status;
 }
 
 static int run_query(const struct args *a, struct dbr *db, int64_t chat)
