@@ -323,6 +323,60 @@ static int read_rows(struct dbr_result *res, row_fn fn, void **v, size_t *n,
 	return DBR_OK;
 }
 
+/* A list a public call returns: its query, row reader and packed strings. */
+struct list_query {
+	const char *fn;	  /* the public function, for messages */
+	const char *what; /* its output parameter, for messages */
+	const char *sql;
+	const struct dbr_value *p;
+	size_t np;
+	row_fn row;
+	size_t size;	   /* one element's bytes */
+	const size_t *off; /* its owned string fields, packed */
+	size_t noff;
+};
+
+/*
+ * Run q on the mapping store and return its rows as one block in *out (one
+ * dbr_free() frees all) and their count in *n; both are cleared first and
+ * both are required.
+ */
+static int query_list(struct dbr *db, const struct list_query *q, void **out,
+		      size_t *n, struct dbr_error *err)
+{
+	struct dbr_result *res = NULL;
+	const char *store;
+	size_t got = 0;
+	void *v = NULL;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (n)
+		*n = 0;
+	rc = store_of(db, q->fn, &store, err);
+	if (!rc && (!out || !n))
+		rc = dbr__error_set(err, DBR_E_MISUSE, NULL,
+				    "%s: %s and n are required", q->fn,
+				    q->what);
+	if (rc)
+		return rc;
+	rc = dbr_query_source(db, store, q->sql, q->p, q->np, &res, err);
+	if (!rc)
+		rc = read_rows(res, q->row, &v, &got, q->size, err);
+	dbr_result_free(res);
+	if (pack(v, got, q->size, q->off, q->noff, out) && !rc)
+		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	dbr__free(v);
+	if (rc) {
+		dbr__free(*out);
+		*out = NULL;
+		return rc;
+	}
+	*n = got;
+	return DBR_OK;
+}
+
 static int entry_row(struct dbr_result *res, void *elem)
 {
 	struct dbr_mapping_entry *e = elem;
@@ -453,46 +507,24 @@ int dbr_mapping_changes(struct dbr *db, int64_t since, const int64_t *chat,
 	};
 	struct dbr_value p[2] = { dbr_int64(since),
 				  dbr_int64(chat ? *chat : 0) };
-	struct dbr_result *res = NULL;
-	const char *store;
-	size_t got = 0;
-	void *v = NULL;
-	int rc;
+	struct list_query q = {
+		.fn = "dbr_mapping_changes",
+		.what = "changes",
+		.sql = chat ? "SELECT version, at_ms, chat_id, source, actor, "
+			      "reason FROM dbroute_changes WHERE version > ? "
+			      "AND chat_id = ? ORDER BY version"
+			    : "SELECT version, at_ms, chat_id, source, actor, "
+			      "reason FROM dbroute_changes WHERE version > ? "
+			      "ORDER BY version",
+		.p = p,
+		.np = chat ? 2 : 1,
+		.row = change_row,
+		.size = sizeof(**changes),
+		.off = off,
+		.noff = 2,
+	};
 
-	if (changes)
-		*changes = NULL;
-	if (n)
-		*n = 0;
-	rc = store_of(db, "dbr_mapping_changes", &store, err);
-	if (!rc && (!changes || !n))
-		rc = dbr__error_set(err, DBR_E_MISUSE, NULL,
-				    "dbr_mapping_changes: changes and n are "
-				    "required");
-	if (rc)
-		return rc;
-	rc = dbr_query_source(
-		db, store,
-		chat ? "SELECT version, at_ms, chat_id, source, actor, reason "
-		       "FROM dbroute_changes WHERE version > ? AND chat_id = ? "
-		       "ORDER BY version"
-		     : "SELECT version, at_ms, chat_id, source, actor, reason "
-		       "FROM dbroute_changes WHERE version > ? ORDER BY "
-		       "version",
-		p, chat ? 2 : 1, &res, err);
-	if (!rc)
-		rc = read_rows(res, change_row, &v, &got, sizeof(**changes),
-			       err);
-	dbr_result_free(res);
-	if (pack(v, got, sizeof(**changes), off, 2, (void **)changes) && !rc)
-		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
-	dbr__free(v);
-	if (rc) {
-		dbr__free(*changes);
-		*changes = NULL;
-		return rc;
-	}
-	*n = got;
-	return DBR_OK;
+	return query_list(db, &q, (void **)changes, n, err);
 }
 
 /* Who changes the store: "user@host:pid". */
@@ -1279,41 +1311,18 @@ int dbr_mapping_clients(struct dbr *db, struct dbr_mapping_client **clients,
 		offsetof(struct dbr_mapping_client, client_id),
 		offsetof(struct dbr_mapping_client, host)
 	};
-	struct dbr_result *res = NULL;
-	const char *store;
-	size_t got = 0;
-	void *v = NULL;
-	int rc;
+	struct list_query q = {
+		.fn = "dbr_mapping_clients",
+		.what = "clients",
+		.sql = "SELECT client_id, host, pid, version_seen, seen_ms "
+		       "FROM dbroute_clients ORDER BY client_id",
+		.row = client_row,
+		.size = sizeof(**clients),
+		.off = off,
+		.noff = 2,
+	};
 
-	if (clients)
-		*clients = NULL;
-	if (n)
-		*n = 0;
-	rc = store_of(db, "dbr_mapping_clients", &store, err);
-	if (!rc && (!clients || !n))
-		rc = dbr__error_set(err, DBR_E_MISUSE, NULL,
-				    "dbr_mapping_clients: clients and n are "
-				    "required");
-	if (rc)
-		return rc;
-	rc = dbr_query_source(db, store,
-			      "SELECT client_id, host, pid, version_seen, "
-			      "seen_ms FROM dbroute_clients ORDER BY client_id",
-			      NULL, 0, &res, err);
-	if (!rc)
-		rc = read_rows(res, client_row, &v, &got, sizeof(**clients),
-			       err);
-	dbr_result_free(res);
-	if (pack(v, got, sizeof(**clients), off, 2, (void **)clients) && !rc)
-		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
-	dbr__free(v);
-	if (rc) {
-		dbr__free(*clients);
-		*clients = NULL;
-		return rc;
-	}
-	*n = got;
-	return DBR_OK;
+	return query_list(db, &q, (void **)clients, n, err);
 }
 
 /*
