@@ -27,6 +27,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "handle.h"
+#include "query.h"
 #include "refresh.h"
 
 /* The schema of the store's tables this library writes. */
@@ -108,16 +109,9 @@ static int run_int(struct dbr *db, const char *store, struct dbr_tx *tx,
 	*found = false;
 	if (rc)
 		return rc;
-	rc = dbr_result_next(res);
-	if (rc == DBR_ROW) {
+	rc = dbr__result_first(res, found, err);
+	if (!rc && *found)
 		*out = dbr_result_int64(res, 0);
-		*found = true;
-		rc = DBR_OK;
-	} else if (rc == DBR_DONE) {
-		rc = DBR_OK;
-	} else {
-		*err = *dbr_result_error(res);
-	}
 	dbr_result_free(res);
 	return rc;
 }
@@ -130,20 +124,16 @@ static int run_source(struct dbr *db, const char *store, struct dbr_tx *tx,
 	struct dbr_result *res = NULL;
 	size_t len;
 	const char *s;
+	bool row;
 	int rc = run(db, store, tx, row_sql, &p, 1, &res, err);
 
 	name[0] = '\0';
 	if (rc)
 		return rc;
-	rc = dbr_result_next(res);
-	if (rc == DBR_ROW) {
+	rc = dbr__result_first(res, &row, err);
+	if (!rc && row) {
 		s = dbr_result_text(res, 0, &len);
 		snprintf(name, DBR_NAME_SIZE, "%.*s", (int)len, s ? s : "");
-		rc = DBR_OK;
-	} else if (rc == DBR_DONE) {
-		rc = DBR_OK;
-	} else {
-		*err = *dbr_result_error(res);
 	}
 	dbr_result_free(res);
 	return rc;

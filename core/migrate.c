@@ -33,6 +33,7 @@
 #include "driver.h"
 #include "handle.h"
 #include "migrate.h"
+#include "query.h"
 #include "route.h"
 #include "sqlguard.h"
 #include "sqlsplit.h"
@@ -621,21 +622,14 @@ static int read_one(const struct run *r, int64_t version, bool *found,
 	rc = dbr_query_source(r->db, r->src->name, one_sql, &p, 1, &res, e);
 	if (rc)
 		return rc;
-	rc = dbr_result_next(res);
-	if (rc == DBR_ROW) {
-		*found = true;
+	rc = dbr__result_first(res, found, e);
+	if (!rc && *found) {
 		s = dbr_result_text(res, 0, NULL);
 		dbr__copy_text(sha, 65, s ? s : "");
 		if (dbr_result_type(res, 1) != DBR_TYPE_NULL &&
 		    !(*dirty = text_col(res, 1)))
 			rc = dbr__error_set(e, DBR_E_NOMEM, NULL,
 					    "out of memory");
-		else
-			rc = DBR_OK;
-	} else if (rc == DBR_DONE) {
-		rc = DBR_OK;
-	} else {
-		*e = *dbr_result_error(res);
 	}
 	dbr_result_free(res);
 	return rc;

@@ -481,6 +481,17 @@ int dbr_result_next(struct dbr_result *p)
 	return dbr__result_check(p, &res) ? result_next(res) : DBR_E_MISUSE;
 }
 
+int dbr__result_first(struct dbr_result *res, bool *row, struct dbr_error *err)
+{
+	int rc = dbr_result_next(res);
+
+	*row = rc == DBR_ROW;
+	if (rc == DBR_ROW || rc == DBR_DONE)
+		return DBR_OK;
+	*err = *dbr_result_error(res);
+	return rc;
+}
+
 size_t dbr_result_column_count(const struct dbr_result *p)
 {
 	const struct dbr_result *res = dbr__result_of(p);
