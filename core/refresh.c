@@ -48,6 +48,10 @@ struct dbr__refresher {
 
 static atomic_uint next_client = 1;
 
+/* Seconds after open during which a store without its tables is told at
+ * info level only (a `mapping init` may be creating them). */
+#define NOT_INIT_GRACE 10.0
+
 static uint64_t held_version(struct dbr *db)
 {
 	struct dbr__ebr_rec *rec = dbr__ebr_enter();
@@ -169,9 +173,11 @@ static void sync_once(struct dbr__refresher *r, bool first)
 	pthread_mutex_lock(&r->mu);
 	snprintf(r->message, sizeof(r->message), "%s", err.message);
 	pthread_mutex_unlock(&r->mu);
-	if (first && rc == DBR_E_STMT) {
+	if (rc == DBR_E_STMT && !loaded(db) &&
+	    (first || dbr__now() - r->opened < NOT_INIT_GRACE)) {
 		/* A store not initialised yet ('dbroute mapping init' on
-		 * it opens a handle too): told at info, once. */
+		 * it opens a handle too, and other processes may be creating
+		 * its tables meanwhile): told at info until the grace ends. */
 		dbr__log(&db->log, DBR_LOG_INFO, NULL,
 			 "mapping store: cannot be read (%s); chat operations "
 			 "wait for it (dbroute mapping init creates its "
