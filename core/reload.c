@@ -159,6 +159,22 @@ static int check(const struct dbr__config *old, const struct dbr__config *new,
 				      "source '%s' changes type; restart "
 				      "instead",
 				      old->sources[old->store].name);
+	/* Same names, other options (a path, a conninfo): as much a move of
+	 * every unmapped chat, or a read of another store. */
+	if (!source_same(&old->sources[old->default_source],
+			 &new->sources[new->default_source]))
+		return dbr__error_set(err, DBR_E_CONFIG, NULL,
+				      "reload refused: default_source '%s' "
+				      "changes its options (every unmapped "
+				      "chat would move); restart instead",
+				      od);
+	if (old->has_store &&
+	    !source_same(&old->sources[old->store], &new->sources[new->store]))
+		return dbr__error_set(err, DBR_E_CONFIG, NULL,
+				      "reload refused: the mapping store's "
+				      "source '%s' changes its options; "
+				      "restart instead",
+				      old->sources[old->store].name);
 	for (i = 0; i < old->nsources; i++) {
 		s = &old->sources[i];
 		ns = dbr__config_source(new, s->name);

@@ -201,6 +201,31 @@ static void test_reload__refusals(void **state)
 	t_handle_close(h);
 }
 
+/*
+ * The default source or the store kept by name but given other options
+ * (another path): refused, as a change of default_source or store.
+ */
+static void test_reload__default_and_store_options_refused(void **state)
+{
+	struct t_handle *h = t_handle_open(
+		"r.ini", BASE "[mapping]\nstore = b\n[chat_mapping]\n1 = b\n");
+
+	(void)state;
+	refused(h,
+		"[database]\ndefault_source = a\n"
+		"[source.a]\ntype = sqlite\npath = other.db\n"
+		"[source.b]\ntype = sqlite\npath = b.db\n"
+		"[mapping]\nstore = b\n[chat_mapping]\n1 = b\n",
+		"default_source 'a' changes its options");
+	refused(h,
+		"[database]\ndefault_source = a\n"
+		"[source.a]\ntype = sqlite\npath = a.db\n"
+		"[source.b]\ntype = sqlite\npath = other.db\n"
+		"[mapping]\nstore = b\n[chat_mapping]\n1 = b\n",
+		"the mapping store's source 'b' changes its options");
+	t_handle_close(h);
+}
+
 /* A retyped source that the new [chat_mapping] names: refused. */
 static void test_reload__retype_refused(void **state)
 {
@@ -634,6 +659,8 @@ int main(void)
 		cmocka_unit_test(test_reload__errors_keep_configuration),
 		cmocka_unit_test(test_reload__applies_mapping_and_sources),
 		cmocka_unit_test(test_reload__refusals),
+		cmocka_unit_test(
+			test_reload__default_and_store_options_refused),
 		cmocka_unit_test(test_reload__retype_refused),
 		cmocka_unit_test(test_reload__changed_source_drains),
 		cmocka_unit_test(test_reload__waiter_routed_again),
