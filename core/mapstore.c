@@ -1370,3 +1370,20 @@ int dbr__mapping_leave(struct dbr *db, const char *client_id,
 	dbr_result_free(res);
 	return rc;
 }
+
+int dbr__mapping_version(struct dbr *db, int64_t *version,
+			 struct dbr_error *err)
+{
+	const char *store;
+	bool found = false;
+	int rc = store_of(db, "dbr__mapping_version", &store, err);
+
+	if (!rc)
+		rc = meta_get(db, store, NULL, "version", version, &found, err);
+	if (!rc && !found)
+		rc = dbr__error_set(err, DBR_E_STMT, store,
+				    "source '%s': the mapping store has no "
+				    "version row",
+				    store);
+	return rc;
+}

@@ -120,16 +120,37 @@ static void audit_seen(struct dbr *db, const struct dbr_mapping_change *c,
 	dbr__free(chats);
 }
 
-/* The change log after the version held, applied as an overlay. */
-static int catch_up(struct dbr *db, struct dbr_error *err)
+/*
+ * The change log after the version held, applied as an overlay. A store
+ * whose version went below the one held (re-initialised, restored) or
+ * whose log does not follow it (a gap) is loaded whole instead: *odd is
+ * set then, and the read does not confirm the snapshot.
+ */
+static int catch_up(struct dbr *db, bool *odd, struct dbr_error *err)
 {
 	struct dbr_mapping_change *c = NULL;
 	struct dbr__store_row *rows = NULL;
 	uint64_t held = held_version(db);
+	int64_t cur = 0;
 	size_t i, n = 0;
 	bool folded;
-	int rc = dbr_mapping_changes(db, (int64_t)held, NULL, &c, &n, err);
+	int rc = dbr__mapping_version(db, &cur, err);
 
+	if (!rc)
+		rc = dbr_mapping_changes(db, (int64_t)held, NULL, &c, &n, err);
+	*odd = !rc && ((uint64_t)cur < held ||
+		       (n && (uint64_t)c[0].version != held + 1) ||
+		       (!n && (uint64_t)cur > held));
+	if (*odd) {
+		dbr__log(&db->log, DBR_LOG_WARN, NULL,
+			 "mapping store: version %lld does not follow the "
+			 "version %llu held (the store re-initialised or "
+			 "restored, or its change log has a gap); loading it "
+			 "whole",
+			 (long long)cur, (unsigned long long)held);
+		dbr_free(c);
+		return load_all(db, err);
+	}
 	if (!rc && n && !(rows = dbr__calloc(n, sizeof(*rows))))
 		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
 	for (i = 0; !rc && i < n; i++) {
@@ -159,11 +180,13 @@ static void sync_once(struct dbr__refresher *r, bool first)
 {
 	struct dbr *db = r->db;
 	struct dbr_error err = { 0 };
-	int rc = loaded(db) ? catch_up(db, &err) : load_all(db, &err);
+	bool odd = false;
+	int rc = loaded(db) ? catch_up(db, &odd, &err) : load_all(db, &err);
 
 	atomic_store(&r->last_rc, rc);
 	if (!rc) {
-		atomic_store(&r->confirmed, dbr__now());
+		if (!odd)
+			atomic_store(&r->confirmed, dbr__now());
 		if (atomic_exchange(&r->down_logged, false))
 			dbr__log(&db->log, DBR_LOG_WARN, NULL,
 				 "mapping store: read again, version %llu",

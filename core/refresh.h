@@ -42,5 +42,8 @@ int dbr__mapping_beat(struct dbr *db, const char *client_id, int64_t version,
 		      struct dbr_error *err);
 int dbr__mapping_leave(struct dbr *db, const char *client_id,
 		       struct dbr_error *err);
+/* The store's version (its dbroute_meta row), DBR_E_STMT without it. */
+int dbr__mapping_version(struct dbr *db, int64_t *version,
+			 struct dbr_error *err);
 
 #endif /* DBR_REFRESH_H */

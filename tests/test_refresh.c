@@ -465,6 +465,40 @@ static void test_refresh__max_age_refuses_stale_writes(void **state)
 	free(path);
 }
 
+/*
+ * A store whose version goes backwards (dropped and initialised again, as
+ * a restore would): the handle loads it whole and routes by it.
+ */
+static void test_refresh__store_version_backwards(void **state)
+{
+	struct dbr_mapping_status st;
+	struct dbr_error err;
+	struct dbr *db;
+	char *dir, *path;
+
+	(void)state;
+	assert_true(store_config(0, NULL, &dir, &path));
+	cli_ok(dir, "mapping init -c map.ini");
+	cli_ok(dir, "mapping set -c map.ini 7 b --reason test");
+	cli_ok(dir, "mapping set -c map.ini 8 b --reason test");
+	cli_ok(dir, "mapping set -c map.ini 9 b --reason test");
+	db = t_open(path);
+	wait_route(db, 9, "b");
+	exec_on(db, "st", "DROP TABLE dbroute_changes");
+	exec_on(db, "st", "DROP TABLE dbroute_mapping");
+	exec_on(db, "st", "DROP TABLE dbroute_meta");
+	cli_ok(dir, "mapping init -c map.ini");
+	cli_ok(dir, "mapping set -c map.ini 7 c --reason restored");
+	wait_route(db, 7, "c");
+	wait_route(db, 8, "st");
+	assert_int_equal(dbr_mapping_status(db, &st, &err), DBR_OK);
+	assert_int_equal(st.version, 1);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(dir);
+	free(path);
+}
+
 static void pg_ctl(const char *verb)
 {
 	char cmd[2048];
@@ -537,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_refresh__change_seen_is_audited),
 		cmocka_unit_test(test_refresh__max_age_refuses_stale_writes),
 		cmocka_unit_test(test_refresh__not_loaded_until_store_is_there),
+		cmocka_unit_test(test_refresh__store_version_backwards),
 		cmocka_unit_test(test_refresh__store_down_keeps_routing),
 	};
 
