@@ -381,6 +381,16 @@ static int entry_row(struct dbr_result *res, void *elem)
 }
 
 /* The mapping's rows (filtered) between two reads of one version. */
+/* A store whose tables exist without dbroute_meta's version row: being
+ * initialised by another process, or damaged. */
+static int no_version_row(const char *store, struct dbr_error *err)
+{
+	return dbr__error_set(err, DBR_E_STMT, store,
+			      "source '%s': the mapping store has no version "
+			      "row (dbroute mapping init has not finished)",
+			      store);
+}
+
 static int read_mapping(struct dbr *db, const char *store, const int64_t *chat,
 			const char *source, struct dbr_mapping_entry **rows,
 			size_t *n, int64_t *version, struct dbr_error *err)
@@ -408,6 +418,10 @@ static int read_mapping(struct dbr *db, const char *store, const int64_t *chat,
 	 */
 	for (attempt = 0; attempt < 100; attempt++) {
 		rc = meta_get(db, store, NULL, "version", version, &found, err);
+		/* Tables without the version row: a `mapping init` that has
+		 * created them and not yet added it. Not a version 0. */
+		if (!rc && !found)
+			rc = no_version_row(store, err);
 		if (!rc)
 			rc = run(db, store, NULL, sql, &p, chat || source, &res,
 				 err);
@@ -1381,9 +1395,6 @@ int dbr__mapping_version(struct dbr *db, int64_t *version,
 	if (!rc)
 		rc = meta_get(db, store, NULL, "version", version, &found, err);
 	if (!rc && !found)
-		rc = dbr__error_set(err, DBR_E_STMT, store,
-				    "source '%s': the mapping store has no "
-				    "version row",
-				    store);
+		rc = no_version_row(store, err);
 	return rc;
 }
