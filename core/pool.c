@@ -24,6 +24,8 @@
 #endif
 static _Thread_local const struct dbr__pool *hint_pool TLS_FAST;
 static _Thread_local size_t hint_slot TLS_FAST;
+/* dbr__pool_bound_thread(): this thread's bound on server waits. */
+static _Thread_local double bound_s TLS_FAST;
 
 static uint64_t now_ns(clockid_t clock)
 {
@@ -411,6 +413,18 @@ void dbr__pool_retire(struct dbr__pool *p)
 	dbr__pool_close_idle(p);
 }
 
+/* Bound c's server waits (driver ABI 2.2 bound(); 0 lifts the bound). A
+ * driver without the call bounds its waits by itself. */
+static DBR_COLD void set_bound(struct dbr__pconn *c, double seconds)
+{
+	const struct dbr_driver *vt = &c->pool->src->drv->vt;
+
+	if (!vt->bound || (!c->bounded && seconds <= 0))
+		return;
+	vt->bound(c->dc, seconds);
+	c->bounded = seconds > 0;
+}
+
 /* Any free connection, waiting for one until the deadline (or the
  * source's timeout when by is NULL). */
 static DBR_NOINLINE int acquire(struct dbr__pool *p, const struct timespec *by,
@@ -441,6 +455,8 @@ static DBR_NOINLINE int acquire(struct dbr__pool *p, const struct timespec *by,
 			hint_pool = p;
 			hint_slot = (size_t)(c - slots);
 			*out = c;
+			if (bound_s > 0)
+				set_bound(c, bound_s);
 			return DBR_OK;
 		}
 		if (!wait_for_slot(p, slots, &deadline, &timed) &&
@@ -467,10 +483,20 @@ int dbr__pool_acquire_by(struct dbr__pool *p, const struct timespec *by,
 		if (claim(c, DBR__SLOT_IDLE, DBR__SLOT_TAKEN) &&
 		    still_alive(c)) {
 			*out = c;
+			if (DBR_UNLIKELY(bound_s > 0))
+				set_bound(c, bound_s);
 			return DBR_OK;
 		}
 	}
 	return acquire(p, by, out, err);
+}
+
+double dbr__pool_bound_thread(double seconds)
+{
+	double was = bound_s;
+
+	bound_s = seconds > 0 ? seconds : 0;
+	return was;
 }
 
 /*
@@ -512,6 +538,11 @@ void dbr__pool_put(struct dbr__pconn *c)
 	 * threads reading one SQLite file contend over (performance.md). */
 	if (!c->lost)
 		p->src->drv->vt.finish(c->dc);
+	if (DBR_UNLIKELY(c->bounded)) {
+		if (!c->lost)
+			set_bound(c, 0);
+		c->bounded = false;
+	}
 	if (!reusable(c, had_errors)) {
 		discard(c);
 		return;

@@ -334,6 +334,7 @@ struct dbr__pconn {
 	struct dbr__pool *pool;
 	atomic_uint_fast64_t put_ns; /* coarse monotonic: put back (LIFO) */
 	bool lost;		     /* the driver reported it lost: close it */
+	bool bounded;		     /* the holder's bound is set on dc */
 	unsigned ops, errors;	     /* since taken */
 	atomic_uint_fast64_t total_ops, total_errors;
 	struct dbr__slot_metrics m; /* written by the holder: metrics.h */
@@ -395,6 +396,15 @@ int dbr__pool_acquire(struct dbr__pool *p, struct dbr__pconn **out,
  */
 int dbr__pool_acquire_by(struct dbr__pool *p, const struct timespec *by,
 			 struct dbr__pconn **out, struct dbr_error *err);
+
+/*
+ * Bound the server waits of every connection this thread takes from now
+ * on to `seconds` per wait (driver ABI 2.2 bound(); 0: none), until set
+ * again; each connection's bound is lifted when it goes back. Returns the
+ * bound set before. The mapping store's refresher bounds its reads with
+ * the store's `timeout` this way.
+ */
+double dbr__pool_bound_thread(double seconds);
 
 /*
  * Give a connection back, ending its statement (the driver's finish). It

@@ -338,6 +338,9 @@ static void *refresher_main(void *arg)
 	double now, next_beat = r->opened + BEAT_FIRST;
 	uint64_t v, beaten = UINT64_MAX;
 
+	/* Every read and heartbeat of this thread waits on the store at most
+	 * its `timeout`: a hung store cannot hold dbr_close(). */
+	dbr__pool_bound_thread(store_src(r)->timeout);
 	while (wait_next(r, db->cfg->poll_interval)) {
 		sync_once(r, false);
 		now = dbr__now();
@@ -350,7 +353,9 @@ static void *refresher_main(void *arg)
 		next_beat = now + BEAT_EVERY;
 	}
 	watch_close(r);
-	if (beaten != UINT64_MAX)
+	/* The row is left behind when the store did not answer the last
+	 * read: closing does not wait another timeout for it. */
+	if (beaten != UINT64_MAX && atomic_load(&r->last_rc) == DBR_OK)
 		dbr__mapping_leave(db, r->client_id, &err);
 	return NULL;
 }
@@ -360,6 +365,7 @@ int dbr__refresh_start(struct dbr *db, struct dbr_error *err)
 	struct dbr__refresher *r = dbr__calloc(1, sizeof(*r));
 	pthread_condattr_t ca;
 	char host[256];
+	double bound;
 	int rc;
 
 	if (!r)
@@ -390,8 +396,11 @@ int dbr__refresh_start(struct dbr *db, struct dbr_error *err)
 		return dbr__error_set(err, DBR_E_RESOURCE, NULL,
 				      "cannot create a condition variable");
 	}
-	/* The first snapshot, before dbr_open() returns. */
+	/* The first snapshot, before dbr_open() returns, bounded by the
+	 * store's `timeout` for each wait on it. */
+	bound = dbr__pool_bound_thread(store_src(r)->timeout);
 	sync_once(r, true);
+	dbr__pool_bound_thread(bound);
 	if (pthread_create(&r->thread, NULL, refresher_main, r)) {
 		pthread_cond_destroy(&r->cv);
 		pthread_mutex_destroy(&r->mu);

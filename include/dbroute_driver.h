@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define DBR_ABI_MAJOR	2
-#define DBR_ABI_MINOR	1
+#define DBR_ABI_MINOR	2
 #define DBR_ABI_VERSION ((uint32_t)(DBR_ABI_MAJOR << 16 | DBR_ABI_MINOR))
 
 /** The symbol a plugin exports. */
@@ -444,6 +444,22 @@ struct dbr_driver {
 	 */
 	int (*notify)(struct dbr_driver_conn *conn, const char *channel,
 		      struct dbr_error *err);
+
+	/* ABI 2.2: optional (NULL when unsupported) */
+
+	/**
+	 * Bound every wait of conn on its server to `seconds` per call
+	 * (query() through its last row, begin, commit, rollback, notify),
+	 * on top of the source's own bounds, until called again; 0 removes
+	 * the bound. A call that passes it fails with DBR_E_TIMEOUT and
+	 * leaves the connection lost (is_alive() false), as the source's own
+	 * timeouts do. The core bounds the mapping store's reads this way
+	 * (the store's `timeout`), so that a hung store cannot hold
+	 * dbr_open() or dbr_close(). A driver whose every wait is bounded
+	 * already (a local file, a client-side read timeout) may leave it
+	 * NULL.
+	 */
+	void (*bound)(struct dbr_driver_conn *conn, double seconds);
 };
 
 /** The type of a driver's entry function. */

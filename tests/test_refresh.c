@@ -8,6 +8,7 @@
  * printed, and only a generous bound (5 s) is asserted.
  */
 #define _DEFAULT_SOURCE
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -563,6 +564,88 @@ static void test_refresh__store_down_keeps_routing(void **state)
 	free(path);
 }
 
+/* Send sig to every backend of PostgreSQL database `name` (psql lists
+ * them); how many were signalled, their pids in pids. */
+static int signal_backends(const char *name, int sig, pid_t *pids, int max)
+{
+	char cmd[1024];
+	FILE *f;
+	int n = 0;
+	long pid;
+
+	snprintf(cmd, sizeof(cmd),
+		 "psql -X -q -A -t '%s' -c \"SELECT pid FROM pg_stat_activity "
+		 "WHERE datname = '%s' AND pid <> pg_backend_pid()\"",
+		 getenv("DBR_TEST_PG"), name);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	while (n < max && fscanf(f, "%ld", &pid) == 1) {
+		pids[n] = (pid_t)pid;
+		if (kill(pids[n], sig) == 0)
+			n++;
+	}
+	pclose(f);
+	return n;
+}
+
+struct closer {
+	struct dbr *db;
+	atomic_bool done;
+};
+
+static void *close_handle(void *arg)
+{
+	struct closer *c = arg;
+
+	dbr_close(c->db);
+	atomic_store(&c->done, true);
+	return NULL;
+}
+
+/*
+ * The store's server hangs (every backend of its database stopped with
+ * SIGSTOP, the connections open): dbr_close() still returns, the
+ * refresher's read ending at the store's `timeout` (2 s here). Before the
+ * store's reads were bounded it waited forever. Bounded at 30 s, after
+ * which the backends are continued and the test fails.
+ */
+static void test_refresh__close_with_store_hung(void **state)
+{
+	enum { MAX_PIDS = 64 };
+	struct closer c = { 0 };
+	char *dir = NULL, *path = NULL;
+	pid_t pids[MAX_PIDS];
+	pthread_t thread;
+	int64_t t0, took;
+	int i, n;
+
+	(void)state;
+	if (!store_config(1, "dbroute_refresh_hang", &dir, &path))
+		skip();
+	cli_ok(dir, "mapping init -c map.ini");
+	c.db = t_open(path);
+	atomic_init(&c.done, false);
+	nap_ms(500); /* the refresher reads on its pooled connection */
+	n = signal_backends("dbroute_refresh_hang", SIGSTOP, pids, MAX_PIDS);
+	nap_ms(600); /* its next read is sent to a stopped backend */
+	t0 = now_ns();
+	assert_int_equal(pthread_create(&thread, NULL, close_handle, &c), 0);
+	while (!atomic_load(&c.done) && now_ns() - t0 < 6 * BOUND_NS)
+		nap_ms(20);
+	took = now_ns() - t0;
+	for (i = 0; i < n; i++)
+		kill(pids[i], SIGCONT);
+	pthread_join(thread, NULL);
+	printf("store hung (%d backends stopped): dbr_close took %.1f s\n", n,
+	       took / 1e9);
+	assert_true(n >= 1);
+	if (took >= 6 * BOUND_NS)
+		fail_msg("dbr_close waited %.1f s on a hung store", took / 1e9);
+	t_rmtree(dir);
+	free(dir);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +656,7 @@ int main(void)
 		cmocka_unit_test(test_refresh__not_loaded_until_store_is_there),
 		cmocka_unit_test(test_refresh__store_version_backwards),
 		cmocka_unit_test(test_refresh__store_down_keeps_routing),
+		cmocka_unit_test(test_refresh__close_with_store_hung),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

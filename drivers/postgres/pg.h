@@ -71,6 +71,7 @@ struct pg_conn {
 
 	double timeout;	     /* seconds: connect, send, ping */
 	double stmt_timeout; /* seconds, 0: none */
+	double bound;	     /* seconds, 0: none (the core's bound()) */
 	bool readonly;	     /* the source is read-only */
 	int64_t deadline;    /* of the statement's waits (ns), 0: none */
 	char *settings;	     /* the reported settings at open, NUL-separated */
@@ -155,7 +156,8 @@ int pg_command(struct pg_conn *c, const char *sql, const char *expect,
 int pg_wait_notify(struct pg_conn *c, int timeout_ms, bool *signalled,
 		   struct dbr_error *err);
 
-/* The statement deadline of c: statement_timeout + timeout, or none. */
+/* The statement deadline of c: statement_timeout + timeout, or none, and
+ * no later than the core's bound(). */
 int64_t pg_stmt_deadline(const struct pg_conn *c);
 
 /* PostgreSQL's limit on a statement's parameters (the protocol's). */

@@ -51,9 +51,16 @@ int64_t pg_deadline_in(double seconds)
 
 int64_t pg_stmt_deadline(const struct pg_conn *c)
 {
-	if (c->stmt_timeout <= 0)
-		return 0;
-	return pg_deadline_in(c->stmt_timeout + c->timeout);
+	int64_t by = 0, bound;
+
+	if (c->stmt_timeout > 0)
+		by = pg_deadline_in(c->stmt_timeout + c->timeout);
+	if (c->bound > 0) {
+		bound = pg_deadline_in(c->bound);
+		if (!by || bound < by)
+			by = bound;
+	}
+	return by;
 }
 
 /*

@@ -741,6 +741,12 @@ static int pg_notify(struct dbr_driver_conn *conn, const char *channel,
 	return rc;
 }
 
+/* The core's bound on every wait of the statements that follow. */
+static void pg_bound(struct dbr_driver_conn *conn, double seconds)
+{
+	pg_conn(conn)->bound = seconds > 0 ? seconds : 0;
+}
+
 static int pg_commit(struct dbr_driver_conn *conn, struct dbr_error *err)
 {
 	struct pg_conn *c = pg_conn(conn);
@@ -911,6 +917,7 @@ static const struct dbr_driver pg_driver = {
 	.listen = pg_listen,
 	.wait_signal = pg_wait_signal,
 	.notify = pg_notify,
+	.bound = pg_bound,
 };
 
 DBR_DRIVER_EXPORT const struct dbr_driver *

@@ -36,7 +36,7 @@ from ._errors import (CATEGORIES, ConfigError, DatabaseError,  # noqa: E402
                       InternalError, NotSupportedError, OperationalError,
                       ProgrammingError, Warning)
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 # PEP 249 module globals.
 apilevel = "2.0"
