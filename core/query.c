@@ -322,8 +322,8 @@ static DBR_INLINE int take(struct dbr *db, struct dbr_source_config *s,
 }
 
 /*
- * [mapping] max_age: a write of a chat the store maps is refused while
- * the store has not confirmed the snapshot for longer.
+ * [mapping] max_age: a chat's write is refused while the store has not
+ * confirmed the snapshot for longer.
  */
 static DBR_COLD int check_age(struct dbr *db, const struct dbr__snap *sn,
 			      int64_t chat, struct dbr_error *err)
@@ -335,7 +335,7 @@ static DBR_COLD int check_age(struct dbr *db, const struct dbr__snap *sn,
 	return dbr__error_set(err, DBR_E_STALE, NULL,
 			      "chat %lld: the mapping store's snapshot is "
 			      "%lld ms old, older than max_age (%.3g s): "
-			      "writes of the chats it maps are refused",
+			      "chat writes are refused",
 			      (long long)chat, (long long)age,
 			      sn->cfg->max_age);
 }
@@ -364,8 +364,9 @@ static DBR_INLINE int route_take(struct dbr *db, const char *source,
 again:
 	sn = dbr__snap_current(&db->snaps);
 	rc = dbr__route(db, sn, source, scope, chat, by_chat, &s, &reason, err);
-	/* A transaction (no sql) may write. */
-	if (!rc && DBR_UNLIKELY(reason == DBR_ROUTE_STORE) &&
+	/* Any chat: a stale snapshot may lack the row that maps it now. A
+	 * transaction (no sql) may write. */
+	if (!rc && by_chat && DBR_UNLIKELY(sn->store_expected) &&
 	    sn->cfg->max_age > 0 &&
 	    (!sql || dbr__metrics_kind_of(sql) != DBR_OP_READ))
 		rc = check_age(db, sn, chat, err);

@@ -58,9 +58,9 @@ enum dbr_status {
 	/** a mapping store is configured and its table has not loaded yet:
 	 *  a chat's operation is not routed (since 0.4) */
 	DBR_E_NOTLOADED = 14,
-	/** a write of a chat the mapping store maps was refused: the
-	 *  snapshot routing holds is older than [mapping] max_age (since
-	 *  0.4) */
+	/** a chat's write was refused: a mapping store is configured and
+	 *  the snapshot routing holds is older than [mapping] max_age
+	 *  (since 0.4; every chat since 0.5, only the store's before) */
 	DBR_E_STALE = 15,
 	DBR_ROW = 100, /**< dbr_result_next(): a row is ready */
 	DBR_DONE = 101 /**< dbr_result_next(): no more rows */

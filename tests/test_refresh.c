@@ -408,9 +408,10 @@ static int query_chat(struct dbr *db, int64_t chat, const char *sql)
 
 /*
  * [mapping] max_age: the store unreadable (its change log renamed away)
- * for longer, writes of a chat the store maps fail with DBR_E_STALE; its
- * reads and other chats' writes go on; once the store reads again, the
- * writes do too.
+ * for longer, writes of a chat the store maps fail with DBR_E_STALE, and
+ * of a chat it does not map too (the store may map it by now); reads and
+ * a named source's writes go on; once the store reads again, the writes
+ * do too.
  */
 static void test_refresh__max_age_refuses_stale_writes(void **state)
 {
@@ -451,7 +452,10 @@ static void test_refresh__max_age_refuses_stale_writes(void **state)
 	assert_int_equal(dbr_tx_begin(db, 3, &tx, &err), DBR_E_STALE);
 	assert_true(err.retryable);
 	assert_int_equal(query_chat(db, 3, "SELECT x FROM t"), DBR_OK);
-	assert_int_equal(query_chat(db, 4, "INSERT INTO t VALUES (4)"), DBR_OK);
+	assert_int_equal(query_chat(db, 4, "INSERT INTO t VALUES (4)"),
+			 DBR_E_STALE);
+	assert_int_equal(query_chat(db, 4, "SELECT x FROM t"), DBR_OK);
+	exec_on(db, "st", "INSERT INTO t VALUES (5)");
 	exec_on(db, "st",
 		"ALTER TABLE dbroute_changes_x RENAME TO dbroute_changes");
 	t0 = now_ns();
