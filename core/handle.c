@@ -176,7 +176,9 @@ int dbr_open(struct dbr **out, const char *config_path,
 		dbr__error_set(err, rc, NULL, "out of memory");
 		goto fail;
 	}
-	if (db->cfg->has_store && (rc = dbr__refresh_start(db, err)))
+	if (db->cfg->has_store &&
+	    (rc = dbr__refresh_start(db, !(o.flags & DBR_HANDLE_NO_REFRESH),
+				     err)))
 		goto fail;
 	dbr__log(&db->log, DBR_LOG_INFO, NULL,
 		 "%s: %zu sources, %zu chat mappings, default source '%s'",

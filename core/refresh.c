@@ -35,6 +35,7 @@ struct dbr__refresher {
 	double watch_failed;
 	atomic_bool signalling; /* watch is listening */
 	pthread_t thread;
+	bool threaded; /* thread was started */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop; /* under mu */
@@ -360,7 +361,7 @@ static void *refresher_main(void *arg)
 	return NULL;
 }
 
-int dbr__refresh_start(struct dbr *db, struct dbr_error *err)
+int dbr__refresh_start(struct dbr *db, bool thread, struct dbr_error *err)
 {
 	struct dbr__refresher *r = dbr__calloc(1, sizeof(*r));
 	pthread_condattr_t ca;
@@ -401,13 +402,14 @@ int dbr__refresh_start(struct dbr *db, struct dbr_error *err)
 	bound = dbr__pool_bound_thread(store_src(r)->timeout);
 	sync_once(r, true);
 	dbr__pool_bound_thread(bound);
-	if (pthread_create(&r->thread, NULL, refresher_main, r)) {
+	if (thread && pthread_create(&r->thread, NULL, refresher_main, r)) {
 		pthread_cond_destroy(&r->cv);
 		pthread_mutex_destroy(&r->mu);
 		dbr__free(r);
 		return dbr__error_set(err, DBR_E_RESOURCE, NULL,
 				      "cannot start the mapping refresher");
 	}
+	r->threaded = thread;
 	db->refresh = r;
 	return DBR_OK;
 }
@@ -422,7 +424,8 @@ void dbr__refresh_stop(struct dbr *db)
 	r->stop = true;
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
-	pthread_join(r->thread, NULL);
+	if (r->threaded)
+		pthread_join(r->thread, NULL);
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
 	dbr__free(r);

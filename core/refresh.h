@@ -17,11 +17,12 @@ struct dbr__refresher;
 /*
  * Read the store's first snapshot (bounded by the store source's timeout;
  * a failure is logged and leaves chat operations failing with
- * DBR_E_NOTLOADED until the refresher loads it) and start the refresher's
- * thread. Only for a configuration with a store. Returns DBR_OK,
- * DBR_E_NOMEM or DBR_E_RESOURCE (no thread).
+ * DBR_E_NOTLOADED until the refresher loads it) and, when `thread`, start
+ * the refresher's thread (without it the snapshot is kept as read:
+ * DBR_HANDLE_NO_REFRESH). Only for a configuration with a store. Returns
+ * DBR_OK, DBR_E_NOMEM or DBR_E_RESOURCE (no thread).
  */
-int dbr__refresh_start(struct dbr *db, struct dbr_error *err);
+int dbr__refresh_start(struct dbr *db, bool thread, struct dbr_error *err);
 
 /* Stop and join the thread, remove the handle's clients row, free. */
 void dbr__refresh_stop(struct dbr *db);

@@ -250,6 +250,16 @@ struct dbr_audit_event {
  */
 typedef void (*dbr_audit_fn)(void *ud, const struct dbr_audit_event *ev);
 
+/** How a handle works (struct dbr_open_options.flags; since 0.5). */
+enum dbr_handle_flags {
+	/**
+	 * For a short-lived tool: the mapping store's snapshot is read once,
+	 * in dbr_open(), and kept; no refresher thread is started, the
+	 * handle writes no heartbeat and sees no later change.
+	 */
+	DBR_HANDLE_NO_REFRESH = 1u << 0
+};
+
 /**
  * Options for dbr_open(). Set `size` to sizeof(struct dbr_open_options);
  * later versions only append fields, so an old caller stays valid.
@@ -263,6 +273,7 @@ struct dbr_open_options {
 	 * `[audit] file`, when set) */
 	dbr_audit_fn audit_fn;
 	void *audit_ud; /**< since 0.4: passed to audit_fn */
+	unsigned flags; /**< since 0.5: enum dbr_handle_flags, or 0 */
 };
 
 /** What a source is and can do (dbr_source_info()). */

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -650,6 +651,55 @@ static void test_refresh__close_with_store_hung(void **state)
 	free(path);
 }
 
+/* The threads this process runs now (/proc/self/task). */
+static int thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * DBR_HANDLE_NO_REFRESH (what the CLI opens with): the store's snapshot
+ * is read in dbr_open() and kept; no thread is started, and a later
+ * change is not seen. Without the flag one thread is started.
+ */
+static void test_refresh__no_refresh_reads_once(void **state)
+{
+	struct dbr_open_options o = { .size = sizeof(o),
+				      .flags = DBR_HANDLE_NO_REFRESH };
+	struct dbr_error err;
+	struct dbr *db, *live;
+	char *dir = NULL, *path = NULL;
+	int before;
+
+	(void)state;
+	assert_true(store_config(0, NULL, &dir, &path));
+	cli_ok(dir, "mapping init -c map.ini");
+	cli_ok(dir, "mapping set -c map.ini 5 b --reason once");
+	before = thread_count();
+	assert_int_equal(dbr_open(&db, path, &o, &err), DBR_OK);
+	assert_int_equal(thread_count(), before);
+	assert_true(routes(db, 5, "b"));
+	live = t_open(path);
+	assert_int_equal(thread_count(), before + 1);
+	cli_ok(dir, "mapping set -c map.ini 5 c --reason later");
+	wait_route(live, 5, "c");
+	nap_ms(600); /* three poll intervals */
+	assert_true(routes(db, 5, "b"));
+	dbr_close(live);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(dir);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -661,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_refresh__store_version_backwards),
 		cmocka_unit_test(test_refresh__store_down_keeps_routing),
 		cmocka_unit_test(test_refresh__close_with_store_hung),
+		cmocka_unit_test(test_refresh__no_refresh_reads_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -86,8 +86,11 @@ static const char usage[] =
 
 int open_db(const struct args *a, struct dbr **db)
 {
+	/* A run reads the mapping store's snapshot once and starts no
+	 * refresher thread. */
 	struct dbr_open_options opts = { .size = sizeof(opts),
-					 .log_fn = out_log };
+					 .log_fn = out_log,
+					 .flags = DBR_HANDLE_NO_REFRESH };
 	struct dbr_error err;
 	int rc = dbr_open(db, a->config, &opts, &err);
 
