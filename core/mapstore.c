@@ -1330,6 +1330,23 @@ int dbr_mapping_clients(struct dbr *db, struct dbr_mapping_client **clients,
 }
 
 /*
+ * The rows of processes that died without closing, silent for
+ * DBR__CLIENT_GONE_MS: removed by the live ones' heartbeats, in a
+ * statement of its own (a failure, even a deadlock between two of them,
+ * costs nothing: the next heartbeat tries again). A live process whose
+ * clock lags so much has its row back at its next heartbeat.
+ */
+static void prune_clients(struct dbr *db, const char *store)
+{
+	struct dbr_value before = dbr_int64(now_ms() - DBR__CLIENT_GONE_MS);
+	struct dbr_error e;
+
+	(void)dbr_query_source(db, store,
+			       "DELETE FROM dbroute_clients WHERE seen_ms < ?",
+			       &before, 1, NULL, &e);
+}
+
+/*
  * A handle's heartbeat (refresh.c): its row in dbroute_clients replaced in
  * one transaction, so that no reader sees it missing.
  */
@@ -1361,9 +1378,9 @@ int dbr__mapping_beat(struct dbr *db, const char *client_id, int64_t version,
 				  "host, pid, version_seen, seen_ms) VALUES "
 				  "(?, ?, ?, ?, ?)",
 				  add, 5, NULL, err);
-	if (!rc)
-		return dbr_tx_commit(tx, err);
-	if (tx)
+	if (!rc && !(rc = dbr_tx_commit(tx, err)))
+		prune_clients(db, store);
+	else if (tx)
 		dbr_tx_rollback(tx, NULL);
 	return rc;
 }

@@ -38,6 +38,10 @@ int64_t dbr__refresh_age_ms(const struct dbr__refresher *r);
 int dbr__tx_notify(struct dbr_tx *tx, const char *channel,
 		   struct dbr_error *err);
 
+/* A clients row this long without a heartbeat is a process that died
+ * without closing: the heartbeats of the live ones remove it. */
+#define DBR__CLIENT_GONE_MS (10 * 60 * 1000)
+
 /* The heartbeat's store calls (mapstore.c). */
 int dbr__mapping_beat(struct dbr *db, const char *client_id, int64_t version,
 		      struct dbr_error *err);

@@ -700,6 +700,69 @@ static void test_refresh__no_refresh_reads_once(void **state)
 	free(path);
 }
 
+/* Whether db's store lists client id. */
+static bool has_client(struct dbr *db, const char *id)
+{
+	struct dbr_mapping_client *cl = NULL;
+	struct dbr_error err;
+	bool found = false;
+	size_t n = 0, i;
+
+	assert_int_equal(dbr_mapping_clients(db, &cl, &n, &err), DBR_OK);
+	for (i = 0; i < n; i++)
+		found |= !strcmp(cl[i].client_id, id);
+	dbr_free(cl);
+	return found;
+}
+
+/*
+ * A process that died without closing leaves its clients row: a live
+ * handle's heartbeat removes it once silent for ten minutes, and keeps a
+ * row silent for one minute; `mapping clients` prints each row's age.
+ */
+static void test_refresh__dead_clients_pruned(void **state)
+{
+	char *dir = NULL, *path = NULL, *out = NULL, *errtext = NULL, sql[512];
+	struct timespec now;
+	struct dbr *db;
+	const char *line;
+	int64_t t0, ms;
+
+	(void)state;
+	assert_true(store_config(0, NULL, &dir, &path));
+	cli_ok(dir, "mapping init -c map.ini");
+	db = t_open(path);
+	clock_gettime(CLOCK_REALTIME, &now);
+	ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO dbroute_clients (client_id, host, pid, "
+		 "version_seen, seen_ms) VALUES ('gone:1:1', 'gone', 1, 0, "
+		 "%lld), ('quiet:2:1', 'quiet', 2, 0, %lld)",
+		 (long long)(ms - 11 * 60 * 1000), (long long)(ms - 60 * 1000));
+	exec_on(db, "st", sql);
+	assert_true(has_client(db, "gone:1:1"));
+	t0 = now_ns();
+	while (has_client(db, "gone:1:1") && now_ns() - t0 < 3 * BOUND_NS)
+		nap_ms(100);
+	assert_false(has_client(db, "gone:1:1"));
+	assert_true(has_client(db, "quiet:2:1"));
+	assert_int_equal(
+		t_run_cli(dir, "mapping clients -c map.ini", &out, &errtext),
+		0);
+	/* CLIENT HOST PID VERSION SEEN AGE_S */
+	line = strstr(out, "quiet:2:1\tquiet\t2\t0\t");
+	assert_non_null(line);
+	line = strchr(line + strlen("quiet:2:1\tquiet\t2\t0\t"), '\t');
+	assert_non_null(line);
+	assert_in_range(strtoll(line + 1, NULL, 10), 60, 60 + 30);
+	free(out);
+	free(errtext);
+	dbr_close(db);
+	t_rmtree(dir);
+	free(dir);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -712,6 +775,7 @@ int main(void)
 		cmocka_unit_test(test_refresh__store_down_keeps_routing),
 		cmocka_unit_test(test_refresh__close_with_store_hung),
 		cmocka_unit_test(test_refresh__no_refresh_reads_once),
+		cmocka_unit_test(test_refresh__dead_clients_pruned),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

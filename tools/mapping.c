@@ -42,8 +42,10 @@ void mapping_usage(FILE *f)
 	      "  history [--chat ID]     print VERSION, TIME, CHAT, SOURCE, "
 	      "ACTOR\n"
 	      "                          and REASON per change\n"
-	      "  clients                 print CLIENT, HOST, PID, VERSION and\n"
-	      "                          SEEN of the processes that record\n"
+	      "  clients                 print CLIENT, HOST, PID, VERSION, "
+	      "SEEN\n"
+	      "                          and AGE_S of the processes that "
+	      "record\n"
 	      "                          themselves in the store\n"
 	      "\n"
 	      "  -c, --config FILE       the INI configuration\n"
@@ -184,18 +186,20 @@ static int do_history(const struct args *a, struct dbr *db)
 
 static int do_clients(const struct args *a, struct dbr *db)
 {
-	static const char *const cols[] = { "client", "host", "pid", "version",
-					    "seen" };
+	static const char *const cols[] = { "client",  "host", "pid",
+					    "version", "seen", "age_s" };
 	struct dbr_mapping_client *c = NULL;
 	struct dbr_value *cells;
 	struct dbr_error err;
 	char(*times)[40];
+	struct timespec now;
 	size_t n = 0, i;
 	int rc = dbr_mapping_clients(db, &c, &n, &err);
 
 	if (rc)
 		return failed(rc, &err);
-	cells = calloc(5 * n + 1, sizeof(*cells));
+	clock_gettime(CLOCK_REALTIME, &now);
+	cells = calloc(6 * n + 1, sizeof(*cells));
 	times = calloc(n + 1, sizeof(*times));
 	if (!cells || !times) {
 		free(cells);
@@ -205,7 +209,7 @@ static int do_clients(const struct args *a, struct dbr *db)
 		return EXIT_RUNTIME;
 	}
 	for (i = 0; i < n; i++) {
-		struct dbr_value *row = &cells[5 * i];
+		struct dbr_value *row = &cells[6 * i];
 
 		time_text(c[i].seen_ms, times[i], sizeof(times[i]));
 		row[0] = text_value(c[i].client_id);
@@ -213,8 +217,12 @@ static int do_clients(const struct args *a, struct dbr *db)
 		row[2] = dbr_int64(c[i].pid);
 		row[3] = dbr_int64(c[i].version_seen);
 		row[4] = text_value(times[i]);
+		/* Whole seconds since its heartbeat, by this machine's clock. */
+		row[5] = dbr_int64(((int64_t)now.tv_sec * 1000 +
+				    now.tv_nsec / 1000000 - c[i].seen_ms) /
+				   1000);
 	}
-	rc = print_cells(a, cols, 5, cells, n);
+	rc = print_cells(a, cols, 6, cells, n);
 	free(cells);
 	free(times);
 	dbr_free(c);
