@@ -1050,7 +1050,7 @@ static void parse_release(struct parse *p)
 	dbr__diag_release(&p->diags);
 }
 
-static int open_file(const char *path, FILE **out, struct dbr_error *err)
+int dbr__config_open(const char *path, FILE **out, struct dbr_error *err)
 {
 	struct stat st;
 	char ebuf[128];
@@ -1138,18 +1138,62 @@ int dbr__config_read(FILE *f, const char *path, const struct dbr__logger *log,
 	return DBR_OK;
 }
 
+bool dbr__config_capture(FILE *f, char **text, size_t *len)
+{
+	struct stat st;
+	size_t n;
+	char *buf;
+
+	*text = NULL;
+	*len = 0;
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > DBR__CONFIG_CAPTURE)
+		return false;
+	buf = dbr__malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return false;
+	/* One byte more than the size: a file that grew is not captured. */
+	n = fread(buf, 1, (size_t)st.st_size + 1, f);
+	if (n != (size_t)st.st_size || ferror(f)) {
+		dbr__free(buf);
+		return false;
+	}
+	*text = buf;
+	*len = n;
+	return true;
+}
+
 int dbr__config_load(const char *path, const struct dbr__logger *log,
 		     struct dbr__config **out, struct dbr_error *err)
 {
-	FILE *f = NULL;
+	FILE *f = NULL, *mem = NULL;
+	char *text = NULL;
+	size_t len = 0;
 	int rc;
 
 	*out = NULL;
-	rc = open_file(path, &f, err);
+	rc = dbr__config_open(path, &f, err);
 	if (rc)
 		return rc;
-	rc = dbr__config_read(f, path, log, out, err);
+	/* A small regular file is parsed from the bytes kept: what a reload
+	 * compares is exactly what was parsed. Any other is streamed. */
+	if (dbr__config_capture(f, &text, &len) &&
+	    !(mem = fmemopen(text, len, "r"))) {
+		dbr__free(text);
+		text = NULL;
+	}
+	if (!mem)
+		rewind(f);
+	rc = dbr__config_read(mem ? mem : f, path, log, out, err);
+	if (mem)
+		fclose(mem);
 	fclose(f);
+	if (!rc) {
+		(*out)->text = text;
+		(*out)->text_len = len;
+	} else {
+		dbr__free(text);
+	}
 	return rc;
 }
 
@@ -1189,6 +1233,7 @@ void dbr__config_free(struct dbr__config *cfg)
 	dbr__free(cfg->audit_file);
 	dbr__free(cfg->path);
 	dbr__free(cfg->dir);
+	dbr__free(cfg->text);
 	dbr__free(cfg);
 }
 

@@ -84,14 +84,31 @@ struct dbr__config {
 	char *chat_column;
 	struct dbr__table_section *tables; /* [table.NAME], in file order */
 	size_t ntables;
+	/* The file's bytes as parsed (dbr__config_load() of a small regular
+	 * file), NULL otherwise: a reload of the same bytes changes nothing. */
+	char *text;
+	size_t text_len;
 };
 
 /*
  * Read and validate path. Every problem is reported in err as
- * "FILE:LINE: message" lines. Warnings go to log.
+ * "FILE:LINE: message" lines. Warnings go to log. The file is read whole
+ * first, then parsed from memory: cfg->text holds what was parsed.
  */
 int dbr__config_load(const char *path, const struct dbr__logger *log,
 		     struct dbr__config **out, struct dbr_error *err);
+
+/*
+ * Read f whole into *text (dbr__free()) when it is a regular file of 1 to
+ * DBR__CONFIG_CAPTURE bytes that reads as long as its size; false
+ * otherwise (f is then anywhere: rewind it).
+ */
+#define DBR__CONFIG_CAPTURE (256u << 10)
+bool dbr__config_capture(FILE *f, char **text, size_t *len);
+
+/* Open a configuration file for reading (DBR_E_CONFIG when it cannot be
+ * opened or is a folder). */
+int dbr__config_open(const char *path, FILE **out, struct dbr_error *err);
 
 /* The same from an open stream; `path` names it in messages and gives
  * the folder relative paths are resolved against. */

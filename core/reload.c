@@ -16,7 +16,8 @@
  * replaced configurations and the retired runtimes are kept until
  * dbr_close(), a few hundred bytes a source; the retired pools' slots
  * are freed there too, but every connection they held is closed as soon
- * as it is idle (at once, or when given back).
+ * as it is idle (at once, or when given back). A reload of the same
+ * bytes (a signal without an edit) replaces nothing and keeps nothing.
  */
 #include <string.h>
 
@@ -421,6 +422,41 @@ static void swap(struct dbr *db, struct dbr__config *old,
 	report(db, old, new);
 }
 
+/*
+ * Whether the file to load holds the bytes in force (a SIGHUP without an
+ * edit): then nothing is parsed, swapped or kept. A file that cannot be
+ * read is left to the load, which says why.
+ */
+static bool unchanged(struct dbr *db, const char *path)
+{
+	const struct dbr__config *old = db->cfg;
+	struct dbr_error e;
+	FILE *f = NULL;
+	size_t len;
+	char *text;
+	bool same;
+
+	if (!old->text || (path && strcmp(path, old->path)) ||
+	    dbr__config_open(old->path, &f, &e))
+		return false;
+	same = dbr__config_capture(f, &text, &len) && len == old->text_len &&
+	       !memcmp(text, old->text, len);
+	fclose(f);
+	dbr__free(text);
+	if (same) {
+		struct dbr_audit_event ev = { .kind = DBR_AUDIT_RELOAD };
+
+		dbr__log(&db->log, DBR_LOG_INFO, NULL, "reloaded %s: unchanged",
+			 old->path);
+		if (dbr__audit_on(&db->audit)) {
+			ev.path = old->path;
+			ev.status = DBR_OK;
+			dbr__audit_emit(&db->audit, &ev);
+		}
+	}
+	return same;
+}
+
 static int reload_locked(struct dbr *db, const char *path,
 			 struct dbr_error *err)
 {
@@ -428,6 +464,8 @@ static int reload_locked(struct dbr *db, const char *path,
 	struct dbr__retired *spare, *r;
 	int rc;
 
+	if (unchanged(db, path))
+		return DBR_OK;
 	rc = dbr__config_load(path ? path : old->path, &db->log, &new, err);
 	if (rc)
 		return rc;

@@ -83,6 +83,53 @@ static void test_reload__errors_keep_configuration(void **state)
 	t_handle_close(h);
 }
 
+/*
+ * A reload of the same bytes (a SIGHUP without an edit) swaps nothing and
+ * keeps nothing: the configuration in force stays the same object, no
+ * record of a replaced one is kept. Any edit, even a comment, reloads;
+ * so does a file too large to be kept whole (256 KiB), every time.
+ */
+static void test_reload__unchanged_file_keeps_everything(void **state)
+{
+	struct t_handle *h = t_handle_open("u.ini", BASE "[chat_mapping]\n"
+							 "1 = b\n");
+	const struct dbr__config *cfg = h->db->cfg;
+	struct dbr_error err;
+	char *big, *path;
+	size_t len;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 100; i++)
+		assert_int_equal(dbr_reload(h->db, NULL, &err), DBR_OK);
+	assert_ptr_equal(h->db->cfg, cfg);
+	assert_null(h->db->retired);
+	assert_int_equal(dbr_reload(h->db, h->path, &err), DBR_OK);
+	assert_ptr_equal(h->db->cfg, cfg);
+	free(t_write(h->dir, "u.ini", BASE "[chat_mapping]\n1 = b\n; edit\n"));
+	assert_int_equal(dbr_reload(h->db, NULL, &err), DBR_OK);
+	assert_ptr_not_equal(h->db->cfg, cfg);
+	assert_non_null(h->db->retired);
+	assert_route(h->db, 1, "b");
+	/* Over 256 KiB of comments: not kept, so read and swapped again. */
+	len = 300 << 10;
+	big = malloc(len + 128);
+	assert_non_null(big);
+	snprintf(big, len + 128, "%s[chat_mapping]\n1 = a\n", BASE);
+	for (i = (int)strlen(big); i < (int)len; i += 64)
+		snprintf(big + i, len + 128 - (size_t)i, "; %61s\n", "x");
+	path = t_write(h->dir, "u.ini", big);
+	free(path);
+	free(big);
+	assert_int_equal(dbr_reload(h->db, NULL, &err), DBR_OK);
+	cfg = h->db->cfg;
+	assert_null(cfg->text);
+	assert_route(h->db, 1, "a");
+	assert_int_equal(dbr_reload(h->db, NULL, &err), DBR_OK);
+	assert_ptr_not_equal(h->db->cfg, cfg);
+	t_handle_close(h);
+}
+
 static void test_reload__applies_mapping_and_sources(void **state)
 {
 	struct t_handle *h =
@@ -657,6 +704,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reload__errors_keep_configuration),
+		cmocka_unit_test(test_reload__unchanged_file_keeps_everything),
 		cmocka_unit_test(test_reload__applies_mapping_and_sources),
 		cmocka_unit_test(test_reload__refusals),
 		cmocka_unit_test(
