@@ -404,7 +404,7 @@ int dbr_metrics_write(struct dbr *db,
 	struct out *o = NULL;
 	struct src *s = NULL;
 	char **names = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, kept = 0;
 	int rc;
 
 	if (!db || !write)
@@ -423,12 +423,18 @@ int dbr_metrics_write(struct dbr *db,
 	o->write = write;
 	o->ud = ud;
 	for (i = 0; i < n; i++) {
-		escaped(names[i], s[i].label, sizeof(s[i].label));
-		s[i].st.size = sizeof(s[i].st);
-		rc = dbr_source_stats(db, names[i], &s[i].st, err);
+		escaped(names[i], s[kept].label, sizeof(s[kept].label));
+		s[kept].st.size = sizeof(s[kept].st);
+		rc = dbr_source_stats(db, names[i], &s[kept].st, err);
+		/* Removed by a reload since the names were read: left out. */
+		if (rc == DBR_E_NOTFOUND)
+			continue;
 		if (rc)
 			goto out;
+		kept++;
 	}
+	rc = DBR_OK;
+	n = kept;
 	counters(o, s, n);
 	pool_and_state(o, s, n);
 	histogram(o, s, n, "dbroute_statement_duration_seconds",

@@ -547,6 +547,66 @@ static void test_reload__many_reloads_under_load(void **state)
 	t_handle_close(h);
 }
 
+struct scraper {
+	struct dbr *db;
+	atomic_bool stop;
+	atomic_long ok, failed;
+};
+
+static void *scrape(void *arg)
+{
+	struct scraper *sc = arg;
+	struct dbr_error err;
+	struct text *t = malloc(sizeof(*t));
+
+	assert_non_null(t);
+	while (!atomic_load(&sc->stop)) {
+		t->len = 0;
+		if (dbr_metrics_write(sc->db, collect, t, &err) == DBR_OK)
+			atomic_fetch_add(&sc->ok, 1);
+		else
+			atomic_fetch_add(&sc->failed, 1);
+	}
+	free(t);
+	return NULL;
+}
+
+/*
+ * dbr_metrics_write() while reloads add and remove a source: every
+ * scrape succeeds (a source removed after its names were read is left
+ * out of that scrape; it failed with DBR_E_NOTFOUND before).
+ */
+static void test_reload__metrics_during_reloads(void **state)
+{
+	struct t_handle *h = t_handle_open("m.ini", BASE);
+	struct scraper sc = { .db = h->db };
+	struct dbr_error err;
+	pthread_t th;
+	char *files[2];
+	double t0 = now_s();
+	int i;
+
+	(void)state;
+	atomic_init(&sc.stop, false);
+	atomic_init(&sc.ok, 0);
+	atomic_init(&sc.failed, 0);
+	files[0] = t_write(h->dir, "with.ini",
+			   BASE "[source.c]\ntype = sqlite\npath = c.db\n");
+	files[1] = t_write(h->dir, "without.ini", BASE);
+	assert_int_equal(pthread_create(&th, NULL, scrape, &sc), 0);
+	for (i = 0; i < 3000 && now_s() - t0 < 60; i++)
+		assert_int_equal(dbr_reload(h->db, files[i % 2], &err), DBR_OK);
+	atomic_store(&sc.stop, true);
+	pthread_join(th, NULL);
+	printf("%d reloads: %ld scrapes ok, %ld failed\n", i,
+	       atomic_load(&sc.ok), atomic_load(&sc.failed));
+	assert_int_equal(atomic_load(&sc.failed), 0);
+	assert_true(atomic_load(&sc.ok) > 0);
+	free(files[0]);
+	free(files[1]);
+	t_handle_close(h);
+}
+
 /* PostgreSQL: the backend pids of a source's connections. */
 static void pg_pids(struct dbr *db, const char *app, int64_t *pids, int *n)
 {
@@ -714,6 +774,7 @@ int main(void)
 		cmocka_unit_test(test_reload__waiter_routed_again),
 		cmocka_unit_test(test_reload__audited),
 		cmocka_unit_test(test_reload__many_reloads_under_load),
+		cmocka_unit_test(test_reload__metrics_during_reloads),
 		cmocka_unit_test(test_reload__pg_unchanged_keeps_pids),
 		cmocka_unit_test(test_reload__pg_changed_drains),
 	};
