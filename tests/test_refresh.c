@@ -67,6 +67,15 @@ static bool store_config(int kind, const char *name, char **dir, char **path)
 	return true;
 }
 
+/* Close db, remove the folder, free its names. */
+static void close_all(struct dbr *db, char *dir, char *path)
+{
+	dbr_close(db);
+	t_rmtree(dir);
+	free(dir);
+	free(path);
+}
+
 static void cli_ok(const char *dir, const char *args)
 {
 	char *out = NULL, *err = NULL;
@@ -294,10 +303,7 @@ static void test_refresh__listen_killed(void **state)
 		assert_int_equal(dbr_mapping_status(db, &st, &err), DBR_OK);
 	} while (!st.signalling && now_ns() - t0 < BOUND_NS);
 	assert_int_equal(st.signalling, 1);
-	dbr_close(db);
-	t_rmtree(dir);
-	free(dir);
-	free(path);
+	close_all(db, dir, path);
 }
 
 /* Opened before the store has tables: chat operations fail with
@@ -332,10 +338,7 @@ static void test_refresh__not_loaded_until_store_is_there(void **state)
 	assert_non_null(strstr(out, "mapping\tstore\tversion 1, age "));
 	free(out);
 	free(errtext);
-	dbr_close(db);
-	t_rmtree(dir);
-	free(dir);
-	free(path);
+	close_all(db, dir, path);
 }
 
 /* The audit hook's view of DBR_AUDIT_MAPPING events. */
@@ -380,10 +383,7 @@ static void test_refresh__change_seen_is_audited(void **state)
 		nap_ms(5);
 	assert_int_equal(atomic_load(&s.version), 1);
 	assert_int_equal(atomic_load(&s.chat), -42);
-	dbr_close(db);
-	t_rmtree(dir);
-	free(dir);
-	free(path);
+	close_all(db, dir, path);
 }
 
 /* Run sql on a source of db, or fail. */
@@ -465,10 +465,7 @@ static void test_refresh__max_age_refuses_stale_writes(void **state)
 		rc = query_chat(db, 3, "INSERT INTO t VALUES (2)");
 	} while (rc == DBR_E_STALE && now_ns() - t0 < BOUND_NS);
 	assert_int_equal(rc, DBR_OK);
-	dbr_close(db);
-	t_rmtree(dir);
-	free(dir);
-	free(path);
+	close_all(db, dir, path);
 }
 
 /*
@@ -499,10 +496,7 @@ static void test_refresh__store_version_backwards(void **state)
 	wait_route(db, 8, "st");
 	assert_int_equal(dbr_mapping_status(db, &st, &err), DBR_OK);
 	assert_int_equal(st.version, 1);
-	dbr_close(db);
-	t_rmtree(dir);
-	free(dir);
-	free(path);
+	close_all(db, dir, path);
 }
 
 static void pg_ctl(const char *verb)
@@ -563,10 +557,7 @@ static void test_refresh__store_down_keeps_routing(void **state)
 	assert_int_equal(st.last_error, DBR_OK);
 	cli_ok(dir, "mapping set -c map.ini 8 c --reason after");
 	wait_route(db, 8, "c");
-	dbr_close(db);
-	t_rmtree(dir);
-	free(dir);
-	free(path);
+	close_all(db, dir, path);
 }
 
 /* Send sig to every backend of PostgreSQL database `name` (psql lists
@@ -694,10 +685,7 @@ static void test_refresh__no_refresh_reads_once(void **state)
 	nap_ms(600); /* three poll intervals */
 	assert_true(routes(db, 5, "b"));
 	dbr_close(live);
-	dbr_close(db);
-	t_rmtree(dir);
-	free(dir);
-	free(path);
+	close_all(db, dir, path);
 }
 
 /* Whether db's store lists client id. */
@@ -757,10 +745,7 @@ static void test_refresh__dead_clients_pruned(void **state)
 	assert_in_range(strtoll(line + 1, NULL, 10), 60, 60 + 30);
 	free(out);
 	free(errtext);
-	dbr_close(db);
-	t_rmtree(dir);
-	free(dir);
-	free(path);
+	close_all(db, dir, path);
 }
 
 int main(void)
