@@ -27,6 +27,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "handle.h"
+#include "mapstore.h"
 #include "query.h"
 #include "refresh.h"
 
@@ -885,6 +886,43 @@ static int check_empty(struct dbr *db, const char *name, int64_t chat,
 		       struct dbr_error *err)
 {
 	return read_tables(db, name, chat, false, err);
+}
+
+int dbr__mapping_chat_tables(struct dbr *db, const char *source, int64_t chat,
+			     dbr__chat_table_fn fn, void *ud,
+			     struct dbr_error *err)
+{
+	struct dbr_source_config *s = dbr__config_source(db->cfg, source);
+	struct tables t = { 0 };
+	size_t i;
+	int rc;
+
+	if (!s)
+		return dbr__error_set(err, DBR_E_NOTFOUND, NULL,
+				      "no source named '%s'", source);
+	rc = chat_tables(db, s, chat, &t, err);
+	for (i = 0; !rc && i < t.n; i++)
+		fn(ud, t.v[i].from, t.v[i].column, t.v[i].text, t.v[i].conf);
+	tables_release(&t);
+	return rc;
+}
+
+char *dbr__mapping_quoted(const char *schema, const char *name)
+{
+	return quoted(schema, name);
+}
+
+int dbr__mapping_route(struct dbr *db, int64_t chat, char *name,
+		       struct dbr_error *err)
+{
+	const char *store;
+	int rc = store_of(db, "dbroute move-chat", &store, err);
+
+	if (!rc)
+		rc = run_source(db, store, NULL, chat, name, err);
+	if (!rc && !name[0])
+		snprintf(name, DBR_NAME_SIZE, "%s", ini_route(db->cfg, chat));
+	return rc;
 }
 
 int dbr_mapping_check_tables(struct dbr *db, const char *source,

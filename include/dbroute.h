@@ -26,9 +26,9 @@ extern "C" {
 #endif
 
 #define DBR_VERSION_MAJOR  0
-#define DBR_VERSION_MINOR  4
+#define DBR_VERSION_MINOR  5
 #define DBR_VERSION_PATCH  0
-#define DBR_VERSION_STRING "0.4.0"
+#define DBR_VERSION_STRING "0.5.0"
 /** MAJOR * 1000000 + MINOR * 1000 + PATCH, as dbr_version_number(). */
 #define DBR_VERSION_NUMBER                                                     \
 	(DBR_VERSION_MAJOR * 1000000 + DBR_VERSION_MINOR * 1000 +              \
@@ -1650,6 +1650,184 @@ struct dbr_mapping_status {
  */
 DBR_API int dbr_mapping_status(struct dbr *db, struct dbr_mapping_status *st,
 			       struct dbr_error *err);
+
+/* Moving a chat to another source (docs/moving-chats.md): the plan, the
+ * discovery of chat tables, and the row digest that verifies a copy. */
+
+/** One column of a chat table in a move plan. */
+struct dbr_move_column {
+	const char *name;     /**< as the source's catalog has it */
+	const char *type;     /**< its declared type on the source, or "" */
+	const char *dst_type; /**< on the destination, "" when it lacks it */
+	/** its portable class on the source: "integer", "real", "text",
+	 *  "blob" or "other" (static text) */
+	const char *cls;
+	uint32_t pk;	      /**< position in the primary key from 1, or 0 */
+	uint32_t reserved32;  /**< zero */
+	uint64_t reserved[2]; /**< zero; room for fields to come */
+};
+
+/** One table that holds the chat's rows, in a move plan. */
+struct dbr_move_table {
+	/** the table as SQL names it on the source: quoted, and
+	 *  schema-qualified when the catalog lists it in a schema */
+	const char *name;
+	/** the same table on the destination, quoted; "" when missing */
+	const char *dst_name;
+	const char *chat_column; /**< its chat column, quoted */
+	/** the chat's rows in it on the source when planned (the
+	 *  estimate); -1 when the table could not be read */
+	int64_t rows;
+	int has_pk; /**< 1 when it has a primary key on the source */
+	/** what differs on the destination or is not portable (the
+	 *  column named), or NULL when the table passed every check */
+	const char *problem;
+	const struct dbr_move_column *columns; /**< in declared order */
+	size_t ncolumns;
+	uint64_t reserved[4]; /**< zero; room for fields to come */
+};
+
+/** A chat move's plan (dbr_move_plan()); read only. */
+struct dbr_move_plan {
+	int64_t chat;		  /**< the chat to move */
+	char from[DBR_NAME_SIZE]; /**< the source it lives on now */
+	char to[DBR_NAME_SIZE];	  /**< the destination */
+	/** "online" (copy while the chat is written, then a short write
+	 *  fence) or "blocking" (the chat's writes held for the whole
+	 *  copy); static text */
+	const char *mode;
+	const char *mode_reason; /**< why that mode; static text */
+	int64_t rows;		 /**< the chat's rows, all tables (estimate) */
+	/** DBR_OK when every check passed; else the refusal's status
+	 *  (DBR_E_CONSTRAINT) and `message` its reason */
+	int status;
+	char message[DBR_ERROR_MESSAGE_SIZE];
+	const struct dbr_move_table *tables; /**< the chat's tables */
+	size_t ntables;
+	uint64_t reserved[8]; /**< zero; room for fields to come */
+};
+
+/**
+ * Plan moving a chat from the source it lives on now (the mapping store's
+ * row, else [chat_mapping], else the default source) to `to`, and check
+ * that the move can run; nothing is written anywhere.
+ *
+ * The chat's tables are those dbr_mapping_set() searches ([table.NAME]
+ * sections, else every table with a [move] chat_column column). Each must
+ * exist on the destination with the same columns (names as written, else
+ * the only one ignoring case) and the same primary key, and each column
+ * must hold the same values on both: PostgreSQL to PostgreSQL the exact
+ * declared type; SQLite to SQLite the same class; across engines the same
+ * portable class (integer, real as double precision, text, blob), any
+ * other type refused (numeric, decimal, single-precision real, boolean,
+ * dates and times, JSON, a SQLite column without a declared type). A
+ * table without a primary key can only move in blocking mode. The chat's
+ * rows are counted on the source (the estimate).
+ *
+ * @param db the handle (its configuration has a [mapping] store)
+ * @param chat the chat id
+ * @param to the destination source's name
+ * @param plan receives the plan: on DBR_OK, and on DBR_E_CONSTRAINT (a
+ *        refused plan: `status`, `message` and each table's `problem`
+ *        say what differs); NULL otherwise
+ * @param err error details, or NULL
+ * @return DBR_OK; DBR_E_CONSTRAINT when a check refused the move (err
+ *   names the table and column); DBR_E_CONFIG without a [mapping] store;
+ *   DBR_E_NOTFOUND for an unknown destination, or a current source this
+ *   configuration lacks; DBR_E_UNSUPPORTED when a side is not an SQL
+ *   source or its driver cannot list its tables; DBR_E_MISUSE (NULL
+ *   arguments, or the chat already lives on `to`); a source's error
+ * Ownership: *plan is owned; free it with dbr_move_plan_free().
+ * Thread-safety: any thread. Since: 0.5.
+ */
+DBR_API int dbr_move_plan(struct dbr *db, int64_t chat, const char *to,
+			  struct dbr_move_plan **plan, struct dbr_error *err);
+
+/**
+ * Free a plan of dbr_move_plan(); NULL is ignored.
+ * Thread-safety: one thread at a time per plan. Since: 0.5.
+ */
+DBR_API void dbr_move_plan_free(struct dbr_move_plan *plan);
+
+/** What a table is to chat moves (struct dbr_move_found.kind). */
+enum dbr_move_table_kind {
+	DBR_MOVE_CHAT = 1,  /**< holds chats' rows, has a primary key */
+	DBR_MOVE_NO_PK = 2, /**< holds chats' rows, has no primary key:
+			     *   only blocking mode can move it */
+	DBR_MOVE_GLOBAL = 3 /**< holds no chat's rows: never moved */
+};
+
+/** One table of a source, as chat moves see it (dbr_move_discover()). */
+struct dbr_move_found {
+	const char *table;	 /**< quoted as SQL names it */
+	const char *chat_column; /**< quoted; NULL for a global table */
+	/** the primary key's columns in key order, comma-separated, ""
+	 *  when it has none */
+	const char *primary_key;
+	int kind;	      /**< enum dbr_move_table_kind */
+	uint64_t reserved[2]; /**< zero; room for fields to come */
+};
+
+/**
+ * List the tables of a source as a chat move sees them: the chat tables
+ * (as dbr_mapping_set() finds them), those of them without a primary key,
+ * and the global tables (every other table but dbroute's own). A
+ * [table.NAME] table the catalog does not list is a chat table without a
+ * primary key.
+ *
+ * @param db the handle
+ * @param source the source's name, NULL for the default source
+ * @param found receives *n tables: chat tables first, then global ones
+ *        (NULL when there is none)
+ * @param n receives their number
+ * @param err error details, or NULL
+ * @return DBR_OK; DBR_E_NOTFOUND (no such source); DBR_E_UNSUPPORTED (not
+ *   an SQL source, or its driver cannot list its tables); DBR_E_MISUSE;
+ *   the source's error
+ * Ownership: *found is owned, its strings with it; free it with
+ *   dbr_free().
+ * Thread-safety: any thread. Since: 0.5.
+ */
+DBR_API int dbr_move_discover(struct dbr *db, const char *source,
+			      struct dbr_move_found **found, size_t *n,
+			      struct dbr_error *err);
+
+/** The digest of a chat's rows in one table (dbr_move_digest()). */
+struct dbr_move_digest {
+	int64_t rows;  /**< the rows digested */
+	uint64_t sum;  /**< the rows' hashes added, modulo 2^64 */
+	uint64_t xor ; /**< the rows' hashes xor-ed */
+};
+
+/**
+ * Digest a chat's rows in one table of a source, so that two sources'
+ * copies can be compared without moving them: equal digests mean the
+ * same rows (to a 64-bit keyed hash), whatever their order and engine.
+ * Each row's values, in the order of their column names (ASCII case
+ * ignored), are encoded canonically (a type tag; an integer as 8 bytes
+ * big-endian; a double by its IEEE bits, -0.0 as 0.0 and every NaN as
+ * one; text and blobs as an 8-byte length and their bytes) and hashed
+ * with SipHash-2-4 under `key` (libsodium's crypto_shorthash).
+ *
+ * @param db the handle
+ * @param source the source's name, NULL for the default source
+ * @param table one of the source's chat tables (dbr_move_discover()):
+ *        as SQL names it (quoted), or its plain name (TABLE or
+ *        SCHEMA.TABLE)
+ * @param chat the chat whose rows are digested
+ * @param key 16 bytes of key; NULL for 16 zero bytes
+ * @param out receives the digest
+ * @param err error details, or NULL
+ * @return DBR_OK; DBR_E_NOTFOUND (no such source, or the table is not
+ *   one of its chat tables); DBR_E_UNSUPPORTED (not an SQL source, or a
+ *   value of a type the digest cannot encode); DBR_E_MISUSE; the
+ *   source's error
+ * Thread-safety: any thread. Since: 0.5.
+ */
+DBR_API int dbr_move_digest(struct dbr *db, const char *source,
+			    const char *table, int64_t chat,
+			    const unsigned char *key,
+			    struct dbr_move_digest *out, struct dbr_error *err);
 
 #ifdef __cplusplus
 }

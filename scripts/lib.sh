@@ -3,7 +3,8 @@
 
 # Debian packages the build and the tests need.
 DBR_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libinih-dev libpq-dev \
-libhiredis-dev libssl-dev libmariadb-dev libmicrohttpd-dev libjansson-dev"
+libhiredis-dev libssl-dev libmariadb-dev libmicrohttpd-dev libjansson-dev \
+libsodium-dev"
 # And what only the tests need (the python3 ones: bindings/python;
 # prometheus: promtool checks the metrics text, and the server scrapes
 # the example).

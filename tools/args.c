@@ -94,6 +94,8 @@ static bool *flag_of(struct args *a, const char *opt)
 		return &a->allow_changed;
 	if (!strcmp(opt, "--replace"))
 		return &a->replace;
+	if (!strcmp(opt, "--discover"))
+		return &a->discover;
 	return NULL;
 }
 
@@ -149,6 +151,7 @@ static const char *const option_names[] = {
 	"--dry-run",
 	"--allow-changed",
 	"--replace",
+	"--discover",
 	"--param-null",
 	"-h",
 	"--help",

@@ -35,6 +35,7 @@ struct args {
 	const char *reason;	/* mapping set/unset/import --reason TEXT */
 	bool all, distinct, partial, sequential, with_source;
 	bool single_tx, dry_run, allow_changed, replace;
+	bool discover; /* move-chat --discover */
 	int format;
 	const char **pos; /* positional arguments */
 	size_t npos;
@@ -71,6 +72,12 @@ int cmd_mapping(const struct args *a);
 
 /* The usage of dbroute mapping, on f. */
 void mapping_usage(FILE *f);
+
+/* dbroute move-chat; returns the exit code. */
+int cmd_move(const struct args *a);
+
+/* The usage of dbroute move-chat, on f. */
+void move_usage(FILE *f);
 
 /* dbroute migrate [status]; returns the exit code. */
 int cmd_migrate(const struct args *a);

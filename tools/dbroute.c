@@ -51,6 +51,11 @@ static const char usage[] =
 	"                          the mapping store: init, import, list,\n"
 	"                          set, unset, history, clients (dbroute\n"
 	"                          mapping --help)\n"
+	"  move-chat -c FILE --chat ID --to SOURCE --dry-run\n"
+	"  move-chat -c FILE --discover [--source S | --chat ID]\n"
+	"                          plan moving a chat to another source, or\n"
+	"                          list a source's chat and global tables\n"
+	"                          (dbroute move-chat --help)\n"
 	"\n"
 	"query options:\n"
 	"  --param VALUE           bind VALUE as text to the next '?'\n"
@@ -467,10 +472,11 @@ static int check_query_args(const struct args *a, int64_t *chat)
 				  "integer",
 				  a->chat_text);
 	if (a->dir || a->to_text || a->force_text || a->dry_run ||
-	    a->allow_changed)
+	    a->allow_changed || a->discover)
 		return fail_usage("%s", "--dir, --to, --force-version, "
-					"--dry-run and --allow-changed are "
-					"options of migrate");
+					"--dry-run, --allow-changed and "
+					"--discover are options of migrate "
+					"and move-chat");
 	if (a->file && a->npos)
 		return fail_usage("query takes %s, not both",
 				  "'STATEMENT' or -f FILE");
@@ -611,9 +617,9 @@ static int cmd_query(struct args *a)
 
 static int unknown_command(const char *cmd)
 {
-	static const char *const cmds[] = { "check", "route", "query",
-					    "migrate", "mapping" };
-	const char *hint = dbr__suggest(cmd, cmds, 5);
+	static const char *const cmds[] = { "check",   "route",	  "query",
+					    "migrate", "mapping", "move-chat" };
+	const char *hint = dbr__suggest(cmd, cmds, 6);
 	char msg[160];
 
 	if (!hint)
@@ -655,6 +661,10 @@ int main(int argc, char **argv)
 		mapping_usage(stdout);
 		return 0;
 	}
+	if (!strcmp(argv[1], "move-chat") && wants_help(argc, argv)) {
+		move_usage(stdout);
+		return 0;
+	}
 	memset(&a, 0, sizeof(a));
 	a.cmd = argv[1];
 	a.format = OUT_TEXT;
@@ -667,14 +677,15 @@ int main(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 	} else if (strcmp(a.cmd, "check") && strcmp(a.cmd, "route") &&
 		   strcmp(a.cmd, "query") && strcmp(a.cmd, "migrate") &&
-		   strcmp(a.cmd, "mapping")) {
+		   strcmp(a.cmd, "mapping") && strcmp(a.cmd, "move-chat")) {
 		rc = unknown_command(a.cmd);
 	} else if (!(rc = parse_args(&a, argc, argv))) {
-		rc = !strcmp(a.cmd, "check")	 ? cmd_check(&a)
-		     : !strcmp(a.cmd, "route")	 ? cmd_route(&a)
-		     : !strcmp(a.cmd, "migrate") ? cmd_migrate(&a)
-		     : !strcmp(a.cmd, "mapping") ? cmd_mapping(&a)
-						 : cmd_query(&a);
+		rc = !strcmp(a.cmd, "check")	   ? cmd_check(&a)
+		     : !strcmp(a.cmd, "route")	   ? cmd_route(&a)
+		     : !strcmp(a.cmd, "migrate")   ? cmd_migrate(&a)
+		     : !strcmp(a.cmd, "mapping")   ? cmd_mapping(&a)
+		     : !strcmp(a.cmd, "move-chat") ? cmd_move(&a)
+						   : cmd_query(&a);
 	}
 	free(a.pos);
 	free(a.sources);

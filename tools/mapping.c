@@ -285,7 +285,7 @@ static int check_mapping_args(const struct args *a, const char *sub)
 	if (a->nparams || a->scope || a->all || a->norder || a->limit_text ||
 	    a->distinct || a->partial || a->sequential || a->with_source ||
 	    a->file || a->single_tx || a->dir || a->to_text || a->force_text ||
-	    a->dry_run || a->allow_changed || a->nsources > 1)
+	    a->dry_run || a->allow_changed || a->discover || a->nsources > 1)
 		return fail_usage("mapping %s: unexpected option", sub);
 	if (a->npos != want)
 		return fail_usage(want == 1   ? "mapping %s takes no argument"

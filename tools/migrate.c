@@ -109,7 +109,7 @@ static int check_migrate_args(const struct args *a, bool status)
 
 	if (a->nparams || a->chat_text || a->scope || a->all || a->norder ||
 	    a->limit_text || a->distinct || a->partial || a->sequential ||
-	    a->with_source || a->file || a->single_tx)
+	    a->with_source || a->file || a->single_tx || a->discover)
 		return fail_usage("%s", "migrate takes -c FILE, --dir DIR, "
 					"--source NAME, --to N, --dry-run, "
 					"--allow-changed, --force-version N "
