@@ -223,7 +223,7 @@ int dbr_move_digest(struct dbr *db, const char *source, const char *table,
 	struct dbr_result *res = NULL;
 	struct wanted w;
 	struct dbr_value p;
-	char text[24], *sql = NULL;
+	char *sql = NULL;
 	int rc;
 
 	if (!db || !table || !out)
@@ -255,6 +255,8 @@ int dbr_move_digest(struct dbr *db, const char *source, const char *table,
 	if (!rc && !(sql = dbr__malloc(strlen(w.from) + strlen(w.column) + 40)))
 		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
 	if (!rc) {
+		char text[24];
+
 		sprintf(sql, "SELECT * FROM %s WHERE %s = ?", w.from, w.column);
 		snprintf(text, sizeof(text), "%lld", (long long)chat);
 		p = w.text ? dbr_text(text, strlen(text)) : dbr_int64(chat);

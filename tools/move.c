@@ -203,10 +203,9 @@ static void plan_rows(const struct args *a, const struct dbr_move_plan *p)
 
 static int print_plan(const struct args *a, const struct dbr_move_plan *p)
 {
-	json_t *o;
-
 	if (a->format == OUT_JSON) {
-		o = plan_json(p);
+		json_t *o = plan_json(p);
+
 		if (!o || json_dumpf(o, stdout, JSON_INDENT(2)) ||
 		    fputc('\n', stdout) == EOF) {
 			json_decref(o);
