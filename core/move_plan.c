@@ -313,6 +313,14 @@ static int move_source(const struct dbr__config *cfg, const char *name,
 				      "%s source '%s' is not an SQL source: "
 				      "chats move between SQL sources only",
 				      role, name);
+	if (strcmp(s->drv->vt.name, "sqlite") &&
+	    strcmp(s->drv->vt.name, "postgres"))
+		return dbr__error_set(err, DBR_E_UNSUPPORTED, name,
+				      "%s source '%s': chats move between "
+				      "SQLite and PostgreSQL sources only, "
+				      "not driver '%s' (its SQL quotes "
+				      "names otherwise)",
+				      role, name, s->drv->vt.name);
 	if (!s->drv->vt.list_tables)
 		return dbr__error_set(err, DBR_E_UNSUPPORTED, name,
 				      "%s source '%s': driver '%s' cannot "
@@ -330,25 +338,26 @@ static enum type_rule rule_of(const struct dbr_source_config *a,
 	return strcmp(a->drv->vt.name, "sqlite") ? EXACT : CLASS;
 }
 
-/* Count chat's rows in one table of the source; -1 when unreadable. */
-static int64_t count_rows(struct dbr *db, const char *source,
-			  const struct ct *t, int64_t chat)
+/* Count chat's rows in one table of the source into *n. */
+static int count_rows(struct dbr *db, const char *source, const struct ct *t,
+		      int64_t chat, int64_t *n, struct dbr_error *err)
 {
 	char sql[1200], text[24];
 	struct dbr_result *res = NULL;
 	struct dbr_value p;
-	int64_t n = -1;
 	bool row = false;
+	int rc;
 
 	snprintf(text, sizeof(text), "%lld", (long long)chat);
 	p = t->text ? dbr_text(text, strlen(text)) : dbr_int64(chat);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE %s = ?",
 		 t->from, t->column);
-	if (!dbr_query_source(db, source, sql, &p, 1, &res, NULL) &&
-	    !dbr__result_first(res, &row, NULL) && row)
-		n = dbr_result_int64(res, 0);
+	rc = dbr_query_source(db, source, sql, &p, 1, &res, err);
+	if (!rc)
+		rc = dbr__result_first(res, &row, err);
+	*n = row ? dbr_result_int64(res, 0) : 0;
 	dbr_result_free(res);
-	return n;
+	return rc;
 }
 
 void dbr_move_plan_free(struct dbr_move_plan *plan)
@@ -460,6 +469,7 @@ static int plan_tables(struct dbr *db, struct dbr_move_plan *p,
 {
 	struct dbr_move_table *tables;
 	size_t i;
+	int rc;
 
 	tables = dbr__calloc(ct->n + 1, sizeof(*tables));
 	if (!tables)
@@ -475,8 +485,10 @@ static int plan_tables(struct dbr *db, struct dbr_move_plan *p,
 		if (!plan_table(&tables[i], &ct->v[i], st, dt, rule))
 			return dbr__error_set(err, DBR_E_NOMEM, NULL,
 					      "out of memory");
-		tables[i].rows =
-			st ? count_rows(db, p->from, &ct->v[i], p->chat) : -1;
+		tables[i].rows = -1;
+		if (st && (rc = count_rows(db, p->from, &ct->v[i], p->chat,
+					   &tables[i].rows, err)))
+			return rc;
 		if (tables[i].rows > 0)
 			p->rows += tables[i].rows;
 		if (tables[i].problem && p->status == DBR_OK) {

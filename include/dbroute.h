@@ -1676,7 +1676,7 @@ struct dbr_move_table {
 	const char *dst_name;
 	const char *chat_column; /**< its chat column, quoted */
 	/** the chat's rows in it on the source when planned (the
-	 *  estimate); -1 when the table could not be read */
+	 *  estimate); -1 when the source lacks the table */
 	int64_t rows;
 	int has_pk; /**< 1 when it has a primary key on the source */
 	/** what differs on the destination or is not portable (the
@@ -1735,7 +1735,8 @@ struct dbr_move_plan {
  *   names the table and column); DBR_E_CONFIG without a [mapping] store;
  *   DBR_E_NOTFOUND for an unknown destination, or a current source this
  *   configuration lacks; DBR_E_UNSUPPORTED when a side is not an SQL
- *   source or its driver cannot list its tables; DBR_E_MISUSE (NULL
+ *   source, nor a SQLite or PostgreSQL one (MySQL quotes names
+ *   otherwise), or its driver cannot list its tables; DBR_E_MISUSE (NULL
  *   arguments, or the chat already lives on `to`); a source's error
  * Ownership: *plan is owned; free it with dbr_move_plan_free().
  * Thread-safety: any thread. Since: 0.5.

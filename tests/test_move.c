@@ -297,6 +297,41 @@ static void fails_with(int rc, int want, const struct dbr_error *err,
 			 what);
 }
 
+/*
+ * MariaDB (DBR_TEST_MYSQL): a MySQL side is refused as not yet movable
+ * (its SQL does not quote names with double quotes), before any
+ * statement.
+ */
+static void test_move__plan_refuses_mariadb(void **state)
+{
+	char text[2048];
+	struct dbr_move_plan *p = NULL;
+	struct dbr_error err;
+	struct env e;
+
+	(void)state;
+	if (!getenv("DBR_TEST_MYSQL")) {
+		t_need_server_or_skip("DBR_TEST_MYSQL", "MariaDB server");
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.dir = t_tmpdir();
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = st\n"
+		 "[source.st]\ntype = sqlite\npath = st.db\n"
+		 "[source.m]\ntype = mysql\nunix_socket = %s\nuser = dbr\n"
+		 "database = dbroute_test\n"
+		 "password_env = DBR_TEST_MYSQL_PASSWORD\n"
+		 "[mapping]\nstore = st\n",
+		 getenv("DBR_TEST_MYSQL"));
+	e.config = t_write(e.dir, "move.ini", text);
+	e.db = t_open(e.config);
+	fails_with(dbr_move_plan(e.db, 9, "m", &p, &err), DBR_E_UNSUPPORTED,
+		   &err, "not driver 'mysql'");
+	assert_null(p);
+	env_close(&e);
+}
+
 static void test_move__plan_needs_sql_sides_and_a_store(void **state)
 {
 	struct dbr_move_plan *p = (void *)1;
@@ -617,6 +652,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_move__plan_accepted_in_four_directions),
 		cmocka_unit_test(test_move__plan_refusals),
+		cmocka_unit_test(test_move__plan_refuses_mariadb),
 		cmocka_unit_test(test_move__plan_needs_sql_sides_and_a_store),
 		cmocka_unit_test(test_move__discover),
 		cmocka_unit_test(test_move__digest_is_siphash),
