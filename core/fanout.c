@@ -444,16 +444,25 @@ int dbr_query_all(struct dbr *db, const struct dbr_fanout *f, const char *sql,
 	return DBR_OK;
 }
 
-/* What a value is for ordering: NULL, a number, text or a blob. */
+/* What a value is for ordering: NULL, a number, text, a timestamp or a
+ * blob. */
 static const char *key_class(const struct dbr_value *v)
 {
 	switch (v->type) {
 	case DBR_TYPE_INT64:
+	case DBR_TYPE_BOOL:
 	case DBR_TYPE_DOUBLE: return "a number";
 	case DBR_TYPE_TEXT: return "text";
+	case DBR_TYPE_TIMESTAMP: return "a timestamp";
 	case DBR_TYPE_BLOB: return "a blob";
 	default: return NULL;
 	}
+}
+
+/* A timestamp orders with text as its text form (value.h). */
+static bool text_like(const struct dbr_value *v)
+{
+	return v->type == DBR_TYPE_TEXT || v->type == DBR_TYPE_TIMESTAMP;
 }
 
 /*
@@ -471,7 +480,8 @@ static int key_cmp(struct dbr__merge *m, const struct dbr_value *a,
 	const char *ca = key_class(a), *cb = key_class(b);
 	int c;
 
-	if (pa != pb && ca && cb && strcmp(ca, cb) && !m->clash) {
+	if (pa != pb && ca && cb && strcmp(ca, cb) &&
+	    !(text_like(a) && text_like(b)) && !m->clash) {
 		m->clash = true;
 		dbr__error_set(&m->clash_err, DBR_E_STMT, pb->src->name,
 			       "fan-out: cannot order by '%s': source '%s' "

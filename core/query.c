@@ -17,6 +17,7 @@
 #include "query.h"
 #include "refresh.h"
 #include "route.h"
+#include "value.h"
 
 static struct dbr_source_config *source_of(const struct dbr__pconn *pc)
 {
@@ -196,6 +197,32 @@ static DBR_INLINE void count_op(struct dbr__pconn *pc, int kind,
 }
 
 /*
+ * vt->query() with parameters that hold a bool or a timestamp: checked,
+ * then sent as they are to a driver of ABI 2.2 or later, converted for
+ * an earlier one (dbr__values_downgrade()), which never receives a type
+ * it does not know.
+ */
+static DBR_COLD int query_typed(const struct dbr_driver *vt,
+				struct dbr_driver_conn *dc, const char *sql,
+				const struct dbr_value *params, size_t nparams,
+				struct dbr_error *err)
+{
+	struct dbr__values conv = { 0 };
+	int rc = dbr__values_check(params, nparams, err);
+
+	if (rc)
+		return rc;
+	if ((vt->abi_version & 0xffff) >= 2)
+		return vt->query(dc, sql, params, nparams, err);
+	if (dbr__values_downgrade(&conv, params, nparams))
+		rc = dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
+	else
+		rc = vt->query(dc, sql, conv.v, nparams, err);
+	dbr__values_release(&conv);
+	return rc;
+}
+
+/*
  * Run sql on pc as an operation of `kind` (count_op()); on success *out
  * is its open result. Inlined: it is the body of every statement's path.
  */
@@ -210,7 +237,10 @@ static DBR_INLINE int run(struct dbr *db, struct dbr__pconn *pc,
 	int rc;
 
 	count_op(pc, kind, sql, sent);
-	rc = vt->query(pc->dc, sql, params, nparams, err);
+	if (DBR_UNLIKELY(dbr__values_typed(params, nparams)))
+		rc = query_typed(vt, pc->dc, sql, params, nparams, err);
+	else
+		rc = vt->query(pc->dc, sql, params, nparams, err);
 	if (rc) {
 		dbr__metrics_ended(&pc->m);
 		failed(db, pc, rc, err);
@@ -594,7 +624,8 @@ int64_t dbr_result_int64(struct dbr_result *res, size_t col)
 	struct dbr_value v;
 
 	dbr_result_value(res, col, &v);
-	if (v.type == DBR_TYPE_INT64)
+	if (v.type == DBR_TYPE_INT64 || v.type == DBR_TYPE_BOOL ||
+	    v.type == DBR_TYPE_TIMESTAMP)
 		return v.u.i;
 	if (v.type == DBR_TYPE_DOUBLE && v.u.d >= -9.2233720368547758e18 &&
 	    v.u.d < 9.2233720368547758e18)
@@ -609,7 +640,7 @@ double dbr_result_double(struct dbr_result *res, size_t col)
 	dbr_result_value(res, col, &v);
 	if (v.type == DBR_TYPE_DOUBLE)
 		return v.u.d;
-	if (v.type == DBR_TYPE_INT64)
+	if (v.type == DBR_TYPE_INT64 || v.type == DBR_TYPE_BOOL)
 		return (double)v.u.i;
 	return 0.0;
 }

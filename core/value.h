@@ -8,9 +8,11 @@
 #include "internal.h"
 
 /*
- * Compare by dbroute's rule: NULL first, then numbers (int64 and double
- * compared numerically), then text, then blobs; text and blobs by bytes, a
- * prefix before the longer value. Returns <0, 0 or >0.
+ * Compare by dbroute's rule: NULL first, then numbers (int64, double and
+ * bool, a bool as 0 or 1, compared numerically), then text and
+ * timestamps (two timestamps by time; a timestamp and a text as the
+ * timestamp's text form, which sorts as times do), then blobs; text and
+ * blobs by bytes, a prefix before the longer value. Returns <0, 0 or >0.
  */
 int dbr__value_cmp(const struct dbr_value *a, const struct dbr_value *b);
 
@@ -25,6 +27,41 @@ struct dbr__values {
 	char *bytes;
 	size_t len, cap;
 };
+
+/*
+ * More parameters than any SQL backend takes: the core does not read
+ * them, since a caller passing a wrong count (the driver refuses it
+ * before reading any) must not make the core read past its array. A 2.2
+ * driver checks the types it gets itself.
+ */
+#define DBR__VALUES_SCAN_MAX 65535
+
+/*
+ * Whether parameters hold a type that came after driver ABI 2.1 (a bool,
+ * a timestamp): the caller then checks them (dbr__values_check()).
+ * Inline: every statement's parameters pass here.
+ */
+static DBR_INLINE bool dbr__values_typed(const struct dbr_value *p, size_t n)
+{
+	if (DBR_UNLIKELY(n > DBR__VALUES_SCAN_MAX))
+		return false;
+	while (n--)
+		if (DBR_UNLIKELY(p[n].type > DBR_TYPE_BLOB))
+			return true;
+	return false;
+}
+
+/* Refuse a timestamp outside years 1000 to 9999 (DBR_E_MISUSE). */
+int dbr__values_check(const struct dbr_value *p, size_t n,
+		      struct dbr_error *err);
+
+/*
+ * The parameters p[0 .. n) as a driver built before ABI 2.2 can take
+ * them, in dst: a bool as int64 0 or 1, a timestamp as its text form,
+ * every NULL untyped; the rest as they are (borrowed, not copied).
+ */
+int dbr__values_downgrade(struct dbr__values *dst, const struct dbr_value *p,
+			  size_t n);
 
 int dbr__values_set(struct dbr__values *dst, const struct dbr_value *src,
 		    size_t n);

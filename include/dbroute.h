@@ -111,13 +111,35 @@ enum dbr_type {
 	DBR_TYPE_INT64 = 1,
 	DBR_TYPE_DOUBLE = 2,
 	DBR_TYPE_TEXT = 3,
-	DBR_TYPE_BLOB = 4
+	DBR_TYPE_BLOB = 4,
+	/** true or false, in u.i as 1 or 0 (since 0.5) */
+	DBR_TYPE_BOOL = 5,
+	/**
+	 * A point in time: UTC microseconds since 1970-01-01 00:00:00 in
+	 * u.i, years 1000 to 9999 (DBR_TIMESTAMP_MIN .. DBR_TIMESTAMP_MAX).
+	 * Its text form is `YYYY-MM-DD HH:MM:SS.ffffff` (UTC, always six
+	 * fraction digits, no zone), dbr_timestamp_format()'s; that is how
+	 * SQLite stores it and how a driver that predates it receives it
+	 * (since 0.5; docs/portability.md)
+	 */
+	DBR_TYPE_TIMESTAMP = 6
 };
+
+/** The first and last timestamps: 1000-01-01 00:00:00.000000 and
+ *  9999-12-31 23:59:59.999999 UTC, in microseconds (since 0.5). */
+#define DBR_TIMESTAMP_MIN (-30610224000000000LL)
+#define DBR_TIMESTAMP_MAX (253402300799999999LL)
+
+/** Bytes of a timestamp's text form, NUL included (since 0.5). */
+#define DBR_TIMESTAMP_TEXT_SIZE 27
 
 /**
  * A typed value: a statement parameter, or a column of a result row. Text
  * and blob values point to memory owned elsewhere and carry their length in
- * bytes; text need not be NUL-terminated as a parameter. Layout frozen.
+ * bytes; text need not be NUL-terminated as a parameter. Bools and
+ * timestamps are held in u.i. A NULL parameter may carry the type of the
+ * column it stands for in u.i (dbr_null_of(); 0 or an unknown type: none).
+ * Layout frozen.
  */
 struct dbr_value {
 	int type;   /**< enum dbr_type */
@@ -137,11 +159,46 @@ static inline struct dbr_value dbr_null(void)
 	return v;
 }
 
+/**
+ * A NULL parameter of a type (an enum dbr_type), so that a backend that
+ * types its parameters (PostgreSQL) knows what it stands for: with
+ * dbr_null_of(DBR_TYPE_TIMESTAMP) as both parameters, `(? IS NULL OR
+ * created > ?)` runs on PostgreSQL, where an untyped NULL is refused
+ * ("could not determine data type"). Elsewhere it is a plain NULL. Since
+ * 0.5.
+ */
+static inline struct dbr_value dbr_null_of(int type)
+{
+	struct dbr_value v = { DBR_TYPE_NULL, 0, { 0 } };
+	v.u.i = type;
+	return v;
+}
+
 /** An int64 value. */
 static inline struct dbr_value dbr_int64(int64_t i)
 {
 	struct dbr_value v = { DBR_TYPE_INT64, 0, { 0 } };
 	v.u.i = i;
+	return v;
+}
+
+/** A bool value. Since 0.5. */
+static inline struct dbr_value dbr_bool(bool b)
+{
+	struct dbr_value v = { DBR_TYPE_BOOL, 0, { 0 } };
+	v.u.i = b ? 1 : 0;
+	return v;
+}
+
+/**
+ * A timestamp value: UTC microseconds since 1970-01-01, within
+ * DBR_TIMESTAMP_MIN .. DBR_TIMESTAMP_MAX (a parameter outside is refused
+ * with DBR_E_MISUSE). Since 0.5.
+ */
+static inline struct dbr_value dbr_timestamp(int64_t us)
+{
+	struct dbr_value v = { DBR_TYPE_TIMESTAMP, 0, { 0 } };
+	v.u.i = us;
 	return v;
 }
 
@@ -620,14 +677,15 @@ DBR_API int dbr_result_type(struct dbr_result *res, size_t col);
 
 /**
  * A column of the current row as int64: integers as they are, doubles
- * truncated, anything else 0.
+ * truncated, bools 1 or 0 and timestamps their microseconds (since 0.5),
+ * anything else 0.
  * Thread-safety: one thread at a time per result. Since: 0.1.
  */
 DBR_API int64_t dbr_result_int64(struct dbr_result *res, size_t col);
 
 /**
- * A column of the current row as double: numbers converted, anything
- * else 0.0.
+ * A column of the current row as double: numbers converted (a bool as 1.0
+ * or 0.0, since 0.5), anything else 0.0.
  * Thread-safety: one thread at a time per result. Since: 0.1.
  */
 DBR_API double dbr_result_double(struct dbr_result *res, size_t col);
@@ -637,12 +695,44 @@ DBR_API double dbr_result_double(struct dbr_result *res, size_t col);
  *
  * @param len receives the length in bytes; may be NULL
  * @return the bytes (borrowed, valid until the next dbr_result_next() or
- *   dbr_result_free()), or NULL for NULL, a number, or a bad column. Text
- *   is followed by a NUL byte not counted in len.
+ *   dbr_result_free()), or NULL for NULL, a number, a bool, a timestamp
+ *   (its text: dbr_timestamp_format()) or a bad column. Text is followed
+ *   by a NUL byte not counted in len.
  * Thread-safety: one thread at a time per result. Since: 0.1.
  */
 DBR_API const char *dbr_result_text(struct dbr_result *res, size_t col,
 				    size_t *len);
+
+/**
+ * Write a timestamp's text form, `YYYY-MM-DD HH:MM:SS.ffffff` (UTC,
+ * always six fraction digits: texts sort as their times do).
+ *
+ * @param us UTC microseconds since 1970-01-01
+ * @param buf receives the text and a NUL byte
+ * @param cap bytes of buf: at least DBR_TIMESTAMP_TEXT_SIZE
+ * @return DBR_OK; DBR_E_MISUSE (buf then "" when cap > 0) for a NULL
+ *   buf, a cap too small, or us outside DBR_TIMESTAMP_MIN ..
+ *   DBR_TIMESTAMP_MAX
+ * Thread-safety: any thread. Since: 0.5.
+ */
+DBR_API int dbr_timestamp_format(int64_t us, char *buf, size_t cap);
+
+/**
+ * Read a timestamp from text: `YYYY-MM-DD HH:MM:SS` (or `T` between date
+ * and time), then optionally `.` and 1 to 6 fraction digits, then
+ * optionally a zone (`Z`, `+HH`, `+HH:MM`, `+HHMM`, `+HH:MM:SS`, or `-`),
+ * whose offset is subtracted to give UTC; without a zone the time is UTC.
+ * The text form dbr_timestamp_format() writes is one such spelling.
+ *
+ * @param s the text (need not be NUL-terminated)
+ * @param len its bytes
+ * @param us receives UTC microseconds since 1970-01-01
+ * @return DBR_OK; DBR_E_MISUSE for a NULL argument, another spelling, a
+ *   field out of range (a 30th of February) or a year outside 1000 to
+ *   9999
+ * Thread-safety: any thread. Since: 0.5.
+ */
+DBR_API int dbr_timestamp_parse(const char *s, size_t len, int64_t *us);
 
 /**
  * Rows the statement inserted, updated or deleted (valid at DBR_DONE).
@@ -740,8 +830,10 @@ DBR_API int dbr_fanout_add_source(struct dbr_fanout *f, const char *source);
  * Merge the sources' rows in order of this column (call again for more
  * columns, most significant first), instead of concatenating them. The
  * statement must order each source's rows the same way, by dbroute's rule:
- * numbers numerically (integers and doubles together), text and blobs by
- * bytes, NULL first ascending and last descending; a source whose rows
+ * numbers numerically (integers, doubles and, since 0.5, bools as 0 and
+ * 1 together), timestamps by time (since 0.5; beside text, as their text
+ * form, which sorts as times do), text and blobs by bytes, NULL first
+ * ascending and last descending; a source whose rows
  * arrive out of that order fails the result. See docs/fanout.md.
  *
  * @param column a column name of the result

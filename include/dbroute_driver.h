@@ -320,6 +320,16 @@ struct dbr_driver {
 	/**
 	 * Run one statement with `?` placeholders bound to params, up to its
 	 * first row. Text after the first statement is DBR_E_STMT.
+	 *
+	 * ABI 2.2: params may hold DBR_TYPE_BOOL (u.i 0 or 1), and
+	 * DBR_TYPE_TIMESTAMP (u.i UTC microseconds, always within
+	 * DBR_TIMESTAMP_MIN .. MAX: the core refuses others), and a NULL may
+	 * carry a type in u.i (dbr_null_of(); bind it as that type where the
+	 * backend types parameters, ignore a value that is no enum
+	 * dbr_type); column() may report the two types. A driver built for
+	 * an earlier minor never receives them: the core sends it a bool as
+	 * int64 0 or 1, a timestamp as its text form (dbr_timestamp_format())
+	 * and every NULL untyped. See docs/writing-a-driver.md.
 	 */
 	int (*query)(struct dbr_driver_conn *conn, const char *sql,
 		     const struct dbr_value *params, size_t nparams,

@@ -299,6 +299,52 @@ static void test_plugin__other_minor_accepted(void **state)
 	free(path);
 }
 
+/*
+ * A driver built for ABI 2.1 never receives a type of 2.2: a bool comes
+ * as int64 0 or 1, a timestamp as its text form, a typed NULL untyped
+ * (the fixture fails with DBR_E_ABI if it sees one); a timestamp out of
+ * range is refused before the driver is called.
+ */
+static void test_plugin__older_minor_gets_known_types(void **state)
+{
+	char *path = config("abi21", DBR_FIXTURE_DIR "/abi21");
+	struct dbr *db = t_open(path);
+	struct dbr_value p[5], v;
+	struct dbr_result *res;
+	struct dbr_error err;
+
+	(void)state;
+	p[0] = dbr_bool(true);
+	p[1] = dbr_bool(false);
+	p[2] = dbr_timestamp(1700000000123456LL);
+	p[3] = dbr_null_of(DBR_TYPE_TIMESTAMP);
+	p[4] = dbr_text("x", 1);
+	if (dbr_query_source(db, "x", "echo", p, 5, &res, &err))
+		fail_msg("%s", err.message);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	dbr_result_value(res, 1, &v);
+	assert_int_equal(v.type, DBR_TYPE_INT64);
+	assert_int_equal(v.u.i, 1);
+	dbr_result_value(res, 2, &v);
+	assert_int_equal(v.type, DBR_TYPE_INT64);
+	assert_int_equal(v.u.i, 0);
+	assert_string_equal(dbr_result_text(res, 3, NULL),
+			    "2023-11-14 22:13:20.123456");
+	dbr_result_value(res, 4, &v);
+	assert_int_equal(v.type, DBR_TYPE_NULL);
+	assert_int_equal(v.u.i, 0);
+	assert_string_equal(dbr_result_text(res, 5, NULL), "x");
+	dbr_result_free(res);
+
+	p[2] = dbr_timestamp(DBR_TIMESTAMP_MIN - 1);
+	assert_int_equal(dbr_query_source(db, "x", "echo", p, 5, &res, &err),
+			 DBR_E_MISUSE);
+	assert_non_null(strstr(err.message, "parameter 3: timestamp"));
+	assert_null(res);
+	dbr_close(db);
+	free(path);
+}
+
 /* What another user could have replaced is refused. */
 static void test_plugin__unsafe_files_refused(void **state)
 {
@@ -774,6 +820,7 @@ int main(void)
 		T(test_plugin__refusals),
 		T(test_plugin__bad_declarations_refused),
 		T(test_plugin__other_minor_accepted),
+		T(test_plugin__older_minor_gets_known_types),
 		T(test_plugin__abi1_refused),
 		T(test_plugin__short_option_size_refused),
 		T(test_plugin__unterminated_options_stop_early),

@@ -225,6 +225,34 @@ static void test_redis__binary_safe_parameter(void **state)
 	freeReplyObject(r);
 }
 
+/*
+ * A bool is sent as 1 or 0 and a timestamp as its text form, as a driver
+ * of ABI 2.1 receives them; a typed NULL is refused like any NULL.
+ */
+static void test_redis__bool_and_timestamp_as_text(void **state)
+{
+	struct dbr_value kv[4] = { dbr_text("tb", 2), dbr_bool(true),
+				   dbr_text("tt", 2),
+				   dbr_timestamp(DBR_TIMESTAMP_MIN + 1) };
+	struct dbr_error err;
+	redisReply *r;
+
+	(void)state;
+	assert_int_equal(
+		dbr_query_scope(db, "cache", "MSET ? ? ? ?", kv, 4, NULL, &err),
+		DBR_OK);
+	r = cmd("GET %s", "tb");
+	assert_string_equal(r->str, "1");
+	freeReplyObject(r);
+	r = cmd("GET %s", "tt");
+	assert_string_equal(r->str, "1000-01-01 00:00:00.000001");
+	freeReplyObject(r);
+	kv[1] = dbr_null_of(DBR_TYPE_BOOL);
+	assert_int_equal(
+		dbr_query_scope(db, "cache", "SET ? ?", kv, 2, NULL, &err),
+		DBR_E_MISUSE);
+}
+
 static void test_redis__errors(void **state)
 {
 	struct dbr_value p = dbr_text("x", 1), n = dbr_null();
@@ -1044,6 +1072,7 @@ int main(void)
 		cmocka_unit_test(test_redis__commands),
 		cmocka_unit_test(test_redis__replies_to_rows),
 		cmocka_unit_test(test_redis__binary_safe_parameter),
+		cmocka_unit_test(test_redis__bool_and_timestamp_as_text),
 		cmocka_unit_test(test_redis__errors),
 		cmocka_unit_test(test_redis__readonly_refuses_writes),
 		cmocka_unit_test(test_redis__db_selection),

@@ -451,11 +451,18 @@ static void put_blob(FILE *f, enum out_format fmt, const void *b, size_t n)
 
 static void put_value(FILE *f, enum out_format fmt, const struct dbr_value *v)
 {
+	char ts[DBR_TIMESTAMP_TEXT_SIZE];
+
 	switch (v->type) {
 	case DBR_TYPE_INT64: fprintf(f, "%" PRId64, v->u.i); break;
 	case DBR_TYPE_DOUBLE: put_double(f, fmt, v->u.d); break;
 	case DBR_TYPE_TEXT: put_text(f, fmt, v->u.s, v->len); break;
 	case DBR_TYPE_BLOB: put_blob(f, fmt, v->u.b, v->len); break;
+	case DBR_TYPE_BOOL: fputs(v->u.i ? "true" : "false", f); break;
+	case DBR_TYPE_TIMESTAMP:
+		dbr_timestamp_format(v->u.i, ts, sizeof(ts));
+		put_text(f, fmt, ts, strlen(ts));
+		break;
 	default:
 		if (fmt == OUT_TEXT)
 			fputs("\\N", f);

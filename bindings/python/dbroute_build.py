@@ -46,7 +46,7 @@ struct dbr_error {
 
 enum dbr_type {
 	DBR_TYPE_NULL, DBR_TYPE_INT64, DBR_TYPE_DOUBLE, DBR_TYPE_TEXT,
-	DBR_TYPE_BLOB, ...
+	DBR_TYPE_BLOB, DBR_TYPE_BOOL, DBR_TYPE_TIMESTAMP, ...
 };
 
 struct dbr_value {

@@ -40,6 +40,12 @@ struct my_stmt {
 	bool locks;
 };
 
+/* A bool or timestamp parameter in the form Connector/C binds. */
+struct my_pval {
+	MYSQL_TIME t;
+	signed char b;
+};
+
 /* One result column: its buffer, valid until the next row. */
 struct my_col {
 	char *buf;
@@ -76,6 +82,7 @@ struct my_conn {
 
 	struct my_stmt *cur; /* the statement whose rows are read */
 	MYSQL_BIND *pb;	     /* parameter binds */
+	struct my_pval *pv;  /* bools and timestamps bound, as pb */
 	size_t pcap;
 	MYSQL_BIND *rb; /* result binds */
 	struct my_col *cols;

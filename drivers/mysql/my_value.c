@@ -5,7 +5,14 @@
  * buffers that grow to the longest value seen (a truncated fetch is
  * completed with mysql_stmt_fetch_column).
  *
- * Result types: integers (BIGINT UNSIGNED above INT64_MAX: as text),
+ * Parameters: a bool as TINY, a timestamp as DATETIME (UTC, with its
+ * microseconds), a typed NULL as any NULL (MariaDB infers types).
+ *
+ * Result types: TINYINT(1) (BOOLEAN: Connector/C reports a TINY of
+ * length 1) as bool, nonzero true; DATETIME as timestamp (its text read
+ * as UTC; a zero date stays text), TIMESTAMP stays text (the server
+ * converts it by the session's time_zone); other integers (BIGINT
+ * UNSIGNED above INT64_MAX: as text),
  * FLOAT, DOUBLE and DECIMAL as double (DECIMAL is exact in MySQL and is
  * rounded here, as PostgreSQL's numeric is: AVG() and sums of decimals
  * compare and sort as numbers on every engine; a statement that needs the
@@ -20,6 +27,7 @@
 #include <string.h>
 
 #include "my.h"
+#include "timestamp.h"
 
 /* The charset number of binary strings. */
 #define MY_BINARY_CHARSET 63
@@ -30,15 +38,20 @@
 int my_params_reserve(struct my_conn *c, size_t n)
 {
 	MYSQL_BIND *pb;
+	struct my_pval *pv;
 
 	if (n <= c->pcap)
 		return 0;
-	if (n > SIZE_MAX / sizeof(*pb))
+	if (n > SIZE_MAX / sizeof(*pv))
 		return -1;
 	pb = realloc(c->pb, n * sizeof(*pb));
 	if (!pb)
 		return -1;
 	c->pb = pb;
+	pv = realloc(c->pv, n * sizeof(*pv));
+	if (!pv)
+		return -1;
+	c->pv = pv;
 	c->pcap = n;
 	return 0;
 }
@@ -58,6 +71,23 @@ static int my_send_long(struct my_conn *c, MYSQL_STMT *st, unsigned i,
 	}
 	c->unclean = true; /* the client's buffers keep this size */
 	return DBR_OK;
+}
+
+/* A timestamp (in range) as a DATETIME. */
+static void my_time(MYSQL_TIME *t, int64_t us)
+{
+	struct dbr_tm tm;
+
+	dbr_ts_split(us, &tm);
+	memset(t, 0, sizeof(*t));
+	t->year = (unsigned)tm.year;
+	t->month = (unsigned)tm.month;
+	t->day = (unsigned)tm.day;
+	t->hour = (unsigned)tm.hour;
+	t->minute = (unsigned)tm.minute;
+	t->second = (unsigned)tm.second;
+	t->second_part = (unsigned long)tm.usec;
+	t->time_type = MYSQL_TIMESTAMP_DATETIME;
 }
 
 int my_bind(struct my_conn *c, MYSQL_STMT *st, const struct dbr_value *p,
@@ -82,6 +112,18 @@ int my_bind(struct my_conn *c, MYSQL_STMT *st, const struct dbr_value *p,
 			b[i].buffer_type = MYSQL_TYPE_DOUBLE;
 			b[i].buffer = (void *)&p[i].u.d;
 			break;
+		case DBR_TYPE_BOOL:
+			c->pv[i].b = p[i].u.i != 0;
+			b[i].buffer_type = MYSQL_TYPE_TINY;
+			b[i].buffer = &c->pv[i].b;
+			break;
+		case DBR_TYPE_TIMESTAMP:
+			if (!dbr_ts_in_range(p[i].u.i))
+				goto bad;
+			my_time(&c->pv[i].t, p[i].u.i);
+			b[i].buffer_type = MYSQL_TYPE_DATETIME;
+			b[i].buffer = &c->pv[i].t;
+			break;
 		case DBR_TYPE_TEXT:
 		case DBR_TYPE_BLOB:
 			b[i].buffer_type = p[i].type == DBR_TYPE_TEXT
@@ -93,9 +135,11 @@ int my_bind(struct my_conn *c, MYSQL_STMT *st, const struct dbr_value *p,
 				b[i].buffer_length = 0;
 			break;
 		default:
+		bad:
 			my_host->set_error(err, DBR_E_MISUSE, 0, NULL,
 					   "parameter %zu: unknown value type "
-					   "%d",
+					   "%d, or a timestamp outside years "
+					   "1000 to 9999",
 					   i + 1, p[i].type);
 			return DBR_E_MISUSE;
 		}
@@ -141,6 +185,9 @@ static int my_kind(const MYSQL_FIELD *f)
 	switch (f->type) {
 	case MYSQL_TYPE_NULL: return DBR_TYPE_NULL;
 	case MYSQL_TYPE_TINY:
+		/* TINYINT(1), BOOLEAN's spelling in MariaDB. */
+		return f->length == 1 ? DBR_TYPE_BOOL : DBR_TYPE_INT64;
+	case MYSQL_TYPE_DATETIME: return DBR_TYPE_TIMESTAMP;
 	case MYSQL_TYPE_SHORT:
 	case MYSQL_TYPE_INT24:
 	case MYSQL_TYPE_LONG:
@@ -209,7 +256,7 @@ int my_bind_result(struct my_conn *c, MYSQL_STMT *st)
 		b->is_null = &col->null;
 		b->error = &col->error;
 		b->length = &col->len;
-		if (col->kind == DBR_TYPE_INT64) {
+		if (col->kind == DBR_TYPE_INT64 || col->kind == DBR_TYPE_BOOL) {
 			b->buffer_type = MYSQL_TYPE_LONGLONG;
 			b->buffer = &col->i;
 			b->is_unsigned = col->is_unsigned;
@@ -303,6 +350,16 @@ void my_value(struct my_conn *c, size_t col, struct dbr_value *out)
 			return;
 		}
 		*out = dbr_int64(v->i);
+		return;
+	case DBR_TYPE_BOOL: *out = dbr_bool(v->i != 0); return;
+	case DBR_TYPE_TIMESTAMP:
+		v->buf[v->len] = '\0';
+		if (dbr_ts_parse(v->buf, v->len, &out->u.i)) {
+			out->type = DBR_TYPE_TIMESTAMP;
+			out->len = 0;
+			return;
+		}
+		*out = dbr_text(v->buf, v->len); /* a zero date */
 		return;
 	case DBR_TYPE_DOUBLE:
 		if (v->decimal) {

@@ -347,6 +347,7 @@ static void my_close(struct dbr_driver_conn *conn)
 	free(c->cols);
 	free(c->rb);
 	free(c->pb);
+	free(c->pv);
 	free(c);
 }
 

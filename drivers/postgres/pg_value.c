@@ -3,10 +3,14 @@
  * for libpq, a row's text results read back as values.
  *
  * Parameters: text is sent as text of unknown type (the server infers
- * it), int64, double and blob in binary with their types; every size is
- * checked before it is added.
+ * it), int64, double, bool, timestamp (timestamptz) and blob in binary
+ * with their types, a typed NULL with its type's OID (a NULL of text as
+ * text); every size is checked before it is added.
  *
- * Results: integers, booleans and OIDs become int64; float4, float8 and numeric
+ * Results: booleans become bools; timestamptz and timestamp (read as
+ * UTC) become timestamps when the server wrote them in the ISO DateStyle
+ * within years 1000 to 9999, else stay text; integers and OIDs become
+ * int64; float4, float8 and numeric
  * become double (numeric is exact in PostgreSQL and is rounded here: a
  * statement that needs its exact decimals selects it as `::text`); bytea
  * becomes a blob; everything else is text, as the server wrote it.
@@ -20,6 +24,7 @@
 #include <string.h>
 
 #include "pg.h"
+#include "timestamp.h"
 
 /* Type OIDs of pg_type.h, stable across PostgreSQL versions. */
 #define PG_BOOLOID    16
@@ -30,7 +35,13 @@
 #define PG_OIDOID     26
 #define PG_FLOAT4OID  700
 #define PG_FLOAT8OID  701
+#define PG_TEXTOID    25
 #define PG_NUMERICOID 1700
+#define PG_TSOID      1114
+#define PG_TSTZOID    1184
+
+/* PostgreSQL's epoch, 2000-01-01, in Unix microseconds. */
+#define PG_EPOCH_US 946684800000000LL
 
 int pg_grow(struct pg_buf *b, size_t need)
 {
@@ -51,13 +62,25 @@ int pg_grow(struct pg_buf *b, size_t need)
 	return 0;
 }
 
-static char pg_tag(const struct dbr_value *v)
+/*
+ * A parameter's type tag: its type's, and for a NULL the one it carries
+ * (a NULL of text is typed text, 's'; an untyped one 'n').
+ */
+static char pg_tag(int type, int64_t hint)
 {
-	switch (v->type) {
+	switch (type) {
 	case DBR_TYPE_INT64: return 'i';
 	case DBR_TYPE_DOUBLE: return 'd';
 	case DBR_TYPE_TEXT: return 't';
 	case DBR_TYPE_BLOB: return 'b';
+	case DBR_TYPE_BOOL: return 'B';
+	case DBR_TYPE_TIMESTAMP: return 'T';
+	case DBR_TYPE_NULL:
+		if (hint == DBR_TYPE_TEXT)
+			return 's';
+		if (hint > DBR_TYPE_NULL && hint <= DBR_TYPE_TIMESTAMP)
+			return pg_tag((int)hint, 0);
+		return 'n';
 	default: return 'n';
 	}
 }
@@ -68,6 +91,9 @@ Oid pg_oid(char tag)
 	case 'i': return PG_INT8OID;
 	case 'd': return PG_FLOAT8OID;
 	case 'b': return PG_BYTEAOID;
+	case 'B': return PG_BOOLOID;
+	case 'T': return PG_TSTZOID;
+	case 's': return PG_TEXTOID;
 	default: return 0; /* text and NULL: the server infers the type */
 	}
 }
@@ -122,7 +148,7 @@ static int pg_measure(struct pg_conn *c, const struct dbr_value *p, size_t n,
 
 	*need = 1;
 	for (i = 0; i < n; i++) {
-		c->types[i] = pg_tag(&p[i]);
+		c->types[i] = pg_tag(p[i].type, p[i].u.i);
 		if (p[i].type == DBR_TYPE_TEXT && p[i].len &&
 		    memchr(p[i].u.s, '\0', p[i].len))
 			return pg_misuse(err, i,
@@ -130,6 +156,14 @@ static int pg_measure(struct pg_conn *c, const struct dbr_value *p, size_t n,
 					 "byte (send a blob)");
 		switch (p[i].type) {
 		case DBR_TYPE_NULL: continue;
+		case DBR_TYPE_BOOL: add = 1; break;
+		case DBR_TYPE_TIMESTAMP:
+			if (!dbr_ts_in_range(p[i].u.i))
+				return pg_misuse(err, i,
+						 "timestamp outside years "
+						 "1000 to 9999");
+			add = 8;
+			break;
 		case DBR_TYPE_INT64:
 		case DBR_TYPE_DOUBLE: add = 8; break;
 		case DBR_TYPE_TEXT:
@@ -173,14 +207,22 @@ int pg_bind(struct pg_conn *c, const struct dbr_value *p, size_t n,
 		c->values[i] = at;
 		c->formats[i] = 1; /* binary */
 		c->lengths[i] = p[i].type == DBR_TYPE_INT64 ||
-						p[i].type == DBR_TYPE_DOUBLE
+						p[i].type == DBR_TYPE_DOUBLE ||
+						p[i].type == DBR_TYPE_TIMESTAMP
 					? 8
 					: (int)p[i].len;
 		if (p[i].type == DBR_TYPE_NULL) {
 			c->values[i] = NULL;
 			c->formats[i] = 0;
+		} else if (p[i].type == DBR_TYPE_BOOL) {
+			*at++ = p[i].u.i != 0;
+			c->lengths[i] = 1;
 		} else if (p[i].type == DBR_TYPE_INT64) {
 			pg_put_be64(at, (uint64_t)p[i].u.i);
+			at += 8;
+		} else if (p[i].type == DBR_TYPE_TIMESTAMP) {
+			/* In range (pg_measure): no overflow. */
+			pg_put_be64(at, (uint64_t)(p[i].u.i - PG_EPOCH_US));
 			at += 8;
 		} else if (p[i].type == DBR_TYPE_DOUBLE) {
 			memcpy(&bits, &p[i].u.d, 8);
@@ -362,9 +404,17 @@ void pg_value(struct pg_conn *c, size_t col, struct dbr_value *out)
 		out->u.d = strtod_l(s, NULL, pg_c_locale);
 		return;
 	case PG_BOOLOID:
-		out->type = DBR_TYPE_INT64;
+		out->type = DBR_TYPE_BOOL;
 		out->u.i = s[0] == 't';
 		return;
+	case PG_TSOID:
+	case PG_TSTZOID:
+		if (dbr_ts_parse(s, len, &out->u.i)) {
+			out->type = DBR_TYPE_TIMESTAMP;
+			return;
+		}
+		out->u.i = 0;
+		break; /* infinity, BC, another DateStyle: the text */
 	case PG_BYTEAOID:
 		if ((c->blobs || pg_row_blobs(c)) &&
 		    c->blob_at[col] != PG_NOT_HEX) {

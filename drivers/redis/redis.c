@@ -36,6 +36,7 @@
 #include "command.h"
 #include "dbroute_driver.h"
 #include "nosigpipe.h"
+#include "timestamp.h"
 
 #define RDS_FLAG_CACHE 64
 #define RDS_NAME_MAX   32 /* longest name cached, NAME|SUB included */
@@ -398,6 +399,17 @@ static int rds_arg(struct rds_conn *c, size_t i, const struct dbr_value *p,
 		return DBR_OK;
 	case DBR_TYPE_INT64: n = sprintf(*at, "%lld", (long long)p->u.i); break;
 	case DBR_TYPE_DOUBLE: n = rds_double(*at, p->u.d); break;
+	/* ABI 2.2: as a driver of 2.1 receives them from the core. */
+	case DBR_TYPE_BOOL: n = sprintf(*at, "%d", p->u.i != 0); break;
+	case DBR_TYPE_TIMESTAMP:
+		n = (int)dbr_ts_format(p->u.i, *at);
+		if (n)
+			break;
+		rds_host->set_error(err, DBR_E_MISUSE, 0, NULL,
+				    "parameter %zu: timestamp outside years "
+				    "1000 to 9999",
+				    k + 1);
+		return DBR_E_MISUSE;
 	default:
 		rds_host->set_error(err, DBR_E_MISUSE, 0, NULL,
 				    "parameter %zu: a Redis command argument "

@@ -5,6 +5,12 @@
  * table like any plugin. Each connection keeps a bounded LRU cache of
  * prepared statements keyed by their text, so a repeated statement is
  * bound and stepped without being prepared again.
+ *
+ * Bools are stored as integers 0 and 1, timestamps as their text form
+ * (timestamp.h); both are read back typed from a column declared BOOLEAN
+ * or BOOL (nonzero integers true), TIMESTAMP, TIMESTAMPTZ or DATETIME
+ * (text in a spelling dbr_ts_parse() reads): the declared type is the
+ * only hint SQLite keeps.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +26,7 @@
 #include "sqllex.h"
 #include "stmtcache.h"
 #include "tablelist.h"
+#include "timestamp.h"
 
 /* A cached prepared statement, and what is known of it once prepared. */
 struct sqlt_stmt {
@@ -29,13 +36,20 @@ struct sqlt_stmt {
 	bool rowless;	   /* no result columns: done in its first step */
 	bool guarded;	   /* refused outside a transaction: ask on every use */
 	bool leaves_state; /* creates a TEMP object, or ATTACHes a database */
+	/* Per result column, the type its declared type asks for
+	 * (DBR_TYPE_BOOL, DBR_TYPE_TIMESTAMP or 0); NULL when none does.
+	 * nhints columns when prepared: a schema change may add some. */
+	unsigned char *hints;
+	size_t nhints;
 };
 
 struct sqlt_conn {
 	struct dbr_driver_conn base;
 	sqlite3 *db;
-	struct dbr_stmtcache cache; /* of struct sqlt_stmt, by text */
-	sqlite3_stmt *cur;	    /* the cursor's statement, or NULL */
+	struct dbr_stmtcache cache;	/* of struct sqlt_stmt, by text */
+	sqlite3_stmt *cur;		/* the cursor's statement, or NULL */
+	const unsigned char *cur_hints; /* its struct sqlt_stmt's hints */
+	size_t cur_nhints;
 	bool cur_readonly;    /* the last statement's, once it has started */
 	bool cur_rowless;     /* the cursor's statement has no result columns */
 	bool in_tx;	      /* between a successful begin and its end */
@@ -159,6 +173,7 @@ static void sqlt_drop(void *ctx, void *data)
 
 	(void)ctx;
 	sqlite3_finalize(st->stmt);
+	free(st->hints);
 	free(st);
 }
 
@@ -585,6 +600,42 @@ static const char *sqlt_named_param(sqlite3_stmt *stmt)
 	return NULL;
 }
 
+/* The type a column's declared type asks for, or 0. */
+static unsigned char sqlt_hint(const char *decl)
+{
+	static const struct {
+		const char *decl;
+		unsigned char type;
+	} hints[] = { { "BOOLEAN", DBR_TYPE_BOOL },
+		      { "BOOL", DBR_TYPE_BOOL },
+		      { "TIMESTAMP", DBR_TYPE_TIMESTAMP },
+		      { "TIMESTAMPTZ", DBR_TYPE_TIMESTAMP },
+		      { "DATETIME", DBR_TYPE_TIMESTAMP } };
+	size_t i;
+
+	for (i = 0; decl && i < sizeof(hints) / sizeof(hints[0]); i++)
+		if (!strcasecmp(decl, hints[i].decl))
+			return hints[i].type;
+	return 0;
+}
+
+/* The hints of stmt's result columns, or NULL (none, or no memory). */
+static unsigned char *sqlt_hints(sqlite3_stmt *stmt)
+{
+	int i, n = sqlite3_column_count(stmt);
+	unsigned char *hints = NULL;
+
+	for (i = 0; i < n; i++) {
+		unsigned char h = sqlt_hint(sqlite3_column_decltype(stmt, i));
+
+		if (h && !hints)
+			hints = calloc((size_t)n, 1);
+		if (hints)
+			hints[i] = h;
+	}
+	return hints;
+}
+
 static int sqlt_prepare(struct sqlt_conn *c, const char *sql,
 			struct sqlt_stmt **out, struct dbr_error *err)
 {
@@ -646,6 +697,8 @@ static int sqlt_prepare(struct sqlt_conn *c, const char *sql,
 	st->readonly = sqlite3_stmt_readonly(stmt) != 0;
 	st->rowless = sqlite3_column_count(stmt) == 0;
 	st->leaves_state = c->state_seen;
+	st->hints = sqlt_hints(stmt);
+	st->nhints = (size_t)sqlite3_column_count(stmt);
 	*out = st;
 	return DBR_OK;
 }
@@ -736,6 +789,17 @@ static int sqlt_bind_bytes(struct sqlt_conn *c, const struct sqlt_stmt *e,
 	return sqlite3_bind_blob64(e->stmt, i, at, p->len, SQLITE_STATIC);
 }
 
+/* A timestamp as its text form; out of range: SQLITE_RANGE. */
+static int sqlt_bind_time(sqlite3_stmt *st, int i, int64_t us)
+{
+	char text[DBR_TS_TEXT_SIZE];
+	size_t n = dbr_ts_format(us, text);
+
+	if (!n)
+		return SQLITE_RANGE;
+	return sqlite3_bind_text(st, i, text, (int)n, SQLITE_TRANSIENT);
+}
+
 static int sqlt_bind(struct sqlt_conn *c, const struct sqlt_stmt *e,
 		     const struct dbr_value *p, size_t n, struct dbr_error *err)
 {
@@ -755,6 +819,12 @@ static int sqlt_bind(struct sqlt_conn *c, const struct sqlt_stmt *e,
 		case DBR_TYPE_NULL: rc = sqlite3_bind_null(st, i + 1); break;
 		case DBR_TYPE_INT64:
 			rc = sqlite3_bind_int64(st, i + 1, p->u.i);
+			break;
+		case DBR_TYPE_BOOL:
+			rc = sqlite3_bind_int64(st, i + 1, p->u.i != 0);
+			break;
+		case DBR_TYPE_TIMESTAMP:
+			rc = sqlt_bind_time(st, i + 1, p->u.i);
 			break;
 		case DBR_TYPE_DOUBLE:
 			rc = sqlite3_bind_double(st, i + 1, p->u.d);
@@ -832,6 +902,8 @@ static int sqlt_query(struct dbr_driver_conn *conn, const char *sql,
 	 * value is never touched: SQL may read it (last_insert_rowid()). */
 	c->cur_readonly = e->readonly;
 	c->cur_rowless = e->rowless;
+	c->cur_hints = e->hints;
+	c->cur_nhints = e->nhints;
 	c->inserted = false;
 	c->rowid_before = e->readonly ? 0 : sqlite3_last_insert_rowid(c->db);
 	rc = sqlt_bind(c, e, params, nparams, err);
@@ -878,12 +950,25 @@ static const char *sqlt_column_name(struct dbr_driver_conn *conn, size_t col)
 	return c->cur ? sqlite3_column_name(c->cur, (int)col) : NULL;
 }
 
+/* A column typed by its declared type (struct sqlt_stmt.hints). */
+static void sqlt_typed(unsigned char hint, struct dbr_value *out)
+{
+	int64_t us;
+
+	if (hint == DBR_TYPE_BOOL && out->type == DBR_TYPE_INT64)
+		*out = dbr_bool(out->u.i != 0);
+	else if (hint == DBR_TYPE_TIMESTAMP && out->type == DBR_TYPE_TEXT &&
+		 dbr_ts_parse(out->u.s, out->len, &us))
+		*out = dbr_timestamp(us);
+}
+
 static void sqlt_column(struct dbr_driver_conn *conn, size_t col,
 			struct dbr_value *out)
 {
+	struct sqlt_conn *c = sqlt_conn(conn);
 	/* One call for the column's value, then the value's own calls,
 	 * which take no lock. */
-	sqlite3_value *v = sqlite3_column_value(sqlt_conn(conn)->cur, (int)col);
+	sqlite3_value *v = sqlite3_column_value(c->cur, (int)col);
 
 	out->len = 0;
 	switch (sqlite3_value_type(v)) {
@@ -912,8 +997,10 @@ static void sqlt_column(struct dbr_driver_conn *conn, size_t col,
 	default:
 		out->type = DBR_TYPE_NULL;
 		out->u.i = 0;
-		break;
+		return;
 	}
+	if (c->cur_hints && col < c->cur_nhints && c->cur_hints[col])
+		sqlt_typed(c->cur_hints[col], out);
 }
 
 /*

@@ -84,7 +84,8 @@ static int tmpl_query(struct dbr_driver_conn *conn, const char *sql,
 	for (i = 0; i < nparams; i++) {
 		/* Parameters are valid during this call only; a real driver
 		 * copies what its later calls need. This one returns them
-		 * only as numbers and NULLs, which are copied whole. */
+		 * only as numbers, bools, timestamps and NULLs, which are
+		 * copied whole. */
 		c->row[i + 1] = params[i];
 		if (params[i].type == DBR_TYPE_TEXT ||
 		    params[i].type == DBR_TYPE_BLOB)

@@ -14,6 +14,9 @@
  *   FIX_CONN_SIZE=N   open() gives connections a head of N bytes
  *   FIX_UNTERMINATED  two declarations, the second of an unknown kind, and
  *                     no NULL name after them
+ *   FIX_ECHO_TEXT     text parameters come back as text (copied), not as
+ *                     the template's NULL: with FIX_ABI, what a driver of
+ *                     an earlier minor receives
  *   FIX_WIDE_OPTS     declarations one field longer than the core's (as a
  *                     later ABI minor may append), and option_size saying so:
  *                     "label" as the template's and "size", INT 1..10
@@ -90,6 +93,38 @@ static int fix_open(const struct dbr_source_config *src,
 }
 #endif
 
+#ifdef FIX_ECHO_TEXT
+/* The text parameters of the last query (one connection at a time). */
+static char echoed[TMPL_MAX_PARAMS][64];
+
+static int fix_query(struct dbr_driver_conn *conn, const char *sql,
+		     const struct dbr_value *params, size_t nparams,
+		     struct dbr_error *err)
+{
+	struct tmpl_conn *c = tmpl_conn(conn);
+	int rc = tmpl_query(conn, sql, params, nparams, err);
+	size_t i, n;
+
+	for (i = 0; !rc && i < nparams; i++) {
+		/* A type this minor does not know would be a core bug. */
+		if (params[i].type > DBR_TYPE_BLOB ||
+		    (params[i].type == DBR_TYPE_NULL && params[i].u.i)) {
+			tmpl_host->set_error(err, DBR_E_ABI, 0, NULL,
+					     "parameter %zu: type %d", i + 1,
+					     params[i].type);
+			return DBR_E_ABI;
+		}
+		if (params[i].type != DBR_TYPE_TEXT)
+			continue;
+		n = params[i].len < 63 ? params[i].len : 63;
+		memcpy(echoed[i], params[i].u.s, n);
+		echoed[i][n] = '\0';
+		c->row[i + 1] = dbr_text(echoed[i], n);
+	}
+	return rc;
+}
+#endif
+
 #ifdef FIX_BEGIN_ONLY
 static int fix_begin(struct dbr_driver_conn *conn, struct dbr_error *err)
 {
@@ -141,6 +176,9 @@ dbr_driver_entry(const struct dbr_host *host)
 #endif
 #ifdef FIX_BEGIN_ONLY
 	broken.begin = fix_begin;
+#endif
+#ifdef FIX_ECHO_TEXT
+	broken.query = fix_query;
 #endif
 #ifdef FIX_TX_CAP
 	broken.caps |= DBR_CAP_TRANSACTIONS;

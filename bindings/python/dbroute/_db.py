@@ -20,6 +20,7 @@ Lifetime rules (what keeps C memory safe whatever the Python code does):
 import collections
 import collections.abc
 import dataclasses
+import datetime
 import os
 import threading
 
@@ -28,6 +29,8 @@ from ._errors import (DataError, NotSupportedError, ProgrammingError,
 from ._native import ffi, lib
 
 _INT64_MIN = -(1 << 63)
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_UTC = datetime.timezone.utc
 _INT64_MAX = (1 << 63) - 1
 _UINT64_MAX = (1 << 64) - 1
 
@@ -120,6 +123,15 @@ def _bind(params, keep):
         v = arr[i]
         if p is None:
             v.type = lib.DBR_TYPE_NULL
+        elif isinstance(p, bool):
+            v.type = lib.DBR_TYPE_BOOL
+            v.u.i = 1 if p else 0
+        elif isinstance(p, datetime.datetime):
+            if p.tzinfo is None:
+                p = p.replace(tzinfo=_UTC)  # a naive datetime is UTC
+            d = p - _EPOCH
+            v.type = lib.DBR_TYPE_TIMESTAMP
+            v.u.i = (d.days * 86400 + d.seconds) * 1000000 + d.microseconds
         elif isinstance(p, int):
             if not _INT64_MIN <= p <= _INT64_MAX:
                 raise DataError("parameter %d: %d is out of the int64 range"
@@ -152,7 +164,7 @@ def _bind(params, keep):
             v.u.b = buf
         else:
             raise misuse("parameter %d: type %s is not supported (None, "
-                         "int, float, str, bytes)" % (i + 1,
+                         "bool, int, float, str, bytes, datetime)" % (i + 1,
                                                       type(p).__name__))
     return arr, n
 
@@ -554,6 +566,10 @@ class Result:
             return v.u.i
         if t == lib.DBR_TYPE_DOUBLE:
             return v.u.d
+        if t == lib.DBR_TYPE_BOOL:
+            return v.u.i != 0
+        if t == lib.DBR_TYPE_TIMESTAMP:
+            return _EPOCH + datetime.timedelta(microseconds=v.u.i)
         if t == lib.DBR_TYPE_TEXT:
             if not v.len:
                 return ""

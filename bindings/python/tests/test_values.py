@@ -1,4 +1,6 @@
 """Every value type there and back, on each kind of source."""
+import datetime
+
 import pytest
 
 import dbroute
@@ -161,3 +163,18 @@ def test_lastrowid_and_nan(lite, table):
     # SQLite stores a NaN as NULL (documented); infinities stay.
     assert lite.execute(1, "SELECT ?, ?", (float("nan"), float("inf"))) \
         .fetchone() == (None, float("inf"))
+
+
+def test_bool_and_timestamp(lite):
+    utc = datetime.timezone.utc
+    when = datetime.datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=utc)
+    lite.execute(1, "CREATE TABLE IF NOT EXISTS typed "
+                 "(b BOOLEAN, t TIMESTAMP)")
+    lite.execute(1, "INSERT INTO typed VALUES (?, ?)", (True, when))
+    lite.execute(1, "INSERT INTO typed VALUES (?, ?)",
+                 (False, datetime.datetime(1000, 1, 1)))
+    assert lite.execute(1, "SELECT b, t FROM typed ORDER BY t").fetchall() \
+        == [(False, datetime.datetime(1000, 1, 1, tzinfo=utc)),
+            (True, when)]
+    assert lite.execute(1, "SELECT t || '' FROM typed WHERE b").fetchone() \
+        == ("2024-02-29 23:59:58.123456",)
