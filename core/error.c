@@ -26,6 +26,7 @@ const char *dbr_strerror(int code)
 	case DBR_E_RESOURCE: return "out of a local resource";
 	case DBR_E_NOTLOADED: return "mapping not loaded";
 	case DBR_E_STALE: return "mapping snapshot too old";
+	case DBR_E_MOVING: return "chat is moving";
 	case DBR_ROW: return "row ready";
 	case DBR_DONE: return "no more rows";
 	default: return "unknown status";
@@ -86,6 +87,9 @@ static const char *hint_of(int code)
 	case DBR_E_STALE:
 		return "retry once the mapping store answers again "
 		       "(dbr_mapping_status() tells the snapshot's age)";
+	case DBR_E_MOVING:
+		return "retry: the chat is moving to another source, and its "
+		       "writes run again once its mapping has changed";
 	default: return "";
 	}
 }
@@ -104,7 +108,8 @@ void dbr__error_classify(struct dbr_error *err)
 	err->retryable =
 		err->code == DBR_E_CONN || err->code == DBR_E_TIMEOUT ||
 		err->code == DBR_E_UNAVAILABLE || err->code == DBR_E_RESOURCE ||
-		err->code == DBR_E_NOTLOADED || err->code == DBR_E_STALE;
+		err->code == DBR_E_NOTLOADED || err->code == DBR_E_STALE ||
+		err->code == DBR_E_MOVING;
 	err->hint = hint_of(err->code);
 }
 

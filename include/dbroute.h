@@ -62,6 +62,10 @@ enum dbr_status {
 	 *  the snapshot routing holds is older than [mapping] max_age
 	 *  (since 0.4; every chat since 0.5, only the store's before) */
 	DBR_E_STALE = 15,
+	/** a chat's write was refused by its source while the chat moves
+	 *  to another source (its fence, or the switch done): nothing was
+	 *  applied; retryable (since 0.5) */
+	DBR_E_MOVING = 16,
 	DBR_ROW = 100, /**< dbr_result_next(): a row is ready */
 	DBR_DONE = 101 /**< dbr_result_next(): no more rows */
 };

@@ -274,6 +274,24 @@ struct dbr_table_info {
 typedef void (*dbr_table_fn)(void *ud, const struct dbr_table_info *t);
 
 /**
+ * A chat move's capture of one table (capture(), ABI 2.2). The driver
+ * reads no more than `struct_size` bytes: fields may be appended.
+ */
+struct dbr_capture {
+	uint32_t struct_size; /**< sizeof(struct dbr_capture), as built */
+	int64_t move_id;      /**< the move: its row in _dbroute_fence */
+	int64_t chat;	      /**< the moving chat's id */
+	const char *schema;   /**< as list_tables() gave it, or "" */
+	const char *table;    /**< the table's name */
+	const char *chat_column;
+	const char *const *key; /**< the primary key's columns, in order */
+	size_t nkey;
+	/** the destination source's name: a refused write's message names
+	 *  it (letters, digits, '_', '-' and '.': a source's name) */
+	const char *dest;
+};
+
+/**
  * A driver's table of calls. Plugins return a pointer to a static const
  * instance from their entry function.
  *
@@ -470,6 +488,43 @@ struct dbr_driver {
 	 * NULL.
 	 */
 	void (*bound)(struct dbr_driver_conn *conn, double seconds);
+
+	/**
+	 * A chat move's capture (docs/moving-chats.md, "The source's
+	 * fence"): capture and clock_ms come together or not at all, and
+	 * a source whose driver lacks them cannot take part in a move.
+	 *
+	 * capture(install true) creates, when missing, the tables
+	 *   _dbroute_fence (move_id BIGINT PRIMARY KEY, chat_id BIGINT,
+	 *     state TEXT, token BIGINT, fence_until_ms BIGINT, dest TEXT)
+	 *   _dbroute_delta (seq: an increasing integer key, move_id BIGINT,
+	 *     tbl TEXT, pk TEXT, op TEXT)
+	 * and row triggers on cap's table for cap's chat (rows whose chat
+	 * column is cap->chat before or after the write) that
+	 *  - refuse the write, with DBR_E_MOVING and the message
+	 *    "dbroute:fenced:MOVE:DEST", while the move's fence row says
+	 *    'moved', or 'fenced' with fence_until_ms after the server's
+	 *    clock (clock_ms()'s) at the write; on PostgreSQL after taking
+	 *    the fence row FOR SHARE, so that a change of the row waits
+	 *    for the chat's writers in flight;
+	 *  - append, in the writer's own transaction, one _dbroute_delta
+	 *    row per key written (tbl the table's name, pk the key's values
+	 *    as a JSON array in key order, op 'i', 'u' or 'd'; an update
+	 *    that changes the key appends the old key and the new one)
+	 *    while the state is neither 'idle' nor 'mover' nor missing.
+	 * Both are idempotent: installed twice is installed once. capture
+	 * (install false) removes the table's triggers for the move (the
+	 * two tables stay). The core writes and reads the two tables with
+	 * plain SQL, and maps no driver error text: the driver reports a
+	 * refused write as DBR_E_MOVING itself.
+	 */
+	int (*capture)(struct dbr_driver_conn *conn,
+		       const struct dbr_capture *cap, bool install,
+		       struct dbr_error *err);
+	/** The server's clock, in milliseconds since 1970 (UTC), as the
+	 *  triggers read it. */
+	int (*clock_ms)(struct dbr_driver_conn *conn, int64_t *ms,
+			struct dbr_error *err);
 };
 
 /** The type of a driver's entry function. */

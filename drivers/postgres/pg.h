@@ -156,6 +156,12 @@ int pg_command(struct pg_conn *c, const char *sql, const char *expect,
 int pg_wait_notify(struct pg_conn *c, int timeout_ms, bool *signalled,
 		   struct dbr_error *err);
 
+/* A chat move's capture and the server's clock (pg_capture.c; driver
+ * ABI 2.2 capture and clock_ms). */
+int pg_capture_run(struct pg_conn *c, const struct dbr_capture *cap,
+		   bool install, struct dbr_error *err);
+int pg_clock_run(struct pg_conn *c, int64_t *ms, struct dbr_error *err);
+
 /* The statement deadline of c: statement_timeout + timeout, or none, and
  * no later than the core's bound(). */
 int64_t pg_stmt_deadline(const struct pg_conn *c);

@@ -108,6 +108,9 @@ static int pg_category(PGconn *pg, const char *state)
 		return DBR_E_TIMEOUT;
 	if (!strcmp(state, "53200"))
 		return DBR_E_NOMEM;
+	/* A chat move's fence refused the write (pg_capture.c). */
+	if (!strcmp(state, "DR001"))
+		return DBR_E_MOVING;
 	return DBR_E_STMT;
 }
 

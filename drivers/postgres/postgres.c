@@ -741,6 +741,19 @@ static int pg_notify(struct dbr_driver_conn *conn, const char *channel,
 	return rc;
 }
 
+static int pg_capture(struct dbr_driver_conn *conn,
+		      const struct dbr_capture *cap, bool install,
+		      struct dbr_error *err)
+{
+	return pg_capture_run(pg_conn(conn), cap, install, err);
+}
+
+static int pg_clock_ms(struct dbr_driver_conn *conn, int64_t *ms,
+		       struct dbr_error *err)
+{
+	return pg_clock_run(pg_conn(conn), ms, err);
+}
+
 /* The core's bound on every wait of the statements that follow. */
 static void pg_bound(struct dbr_driver_conn *conn, double seconds)
 {
@@ -918,6 +931,8 @@ static const struct dbr_driver pg_driver = {
 	.wait_signal = pg_wait_signal,
 	.notify = pg_notify,
 	.bound = pg_bound,
+	.capture = pg_capture,
+	.clock_ms = pg_clock_ms,
 };
 
 DBR_DRIVER_EXPORT const struct dbr_driver *

@@ -24,6 +24,7 @@
 #include "dbroute_driver.h"
 #include "sqlguard.h"
 #include "sqllex.h"
+#include "sqlt_capture.h"
 #include "stmtcache.h"
 #include "tablelist.h"
 #include "timestamp.h"
@@ -149,10 +150,19 @@ static void sqlt_damaged(int rc, struct dbr_error *err)
 	}
 }
 
+/* The message a move's fence trigger raises (sqlt_capture.c). */
+#define SQLT_FENCED "dbroute:fenced:"
+
 static int sqlt_fail(struct sqlt_conn *c, int rc, struct dbr_error *err,
 		     const char *what)
 {
 	int code = sqlt_category(rc);
+
+	/* A write the chat's fence refused: not a constraint of the data. */
+	if (rc == SQLITE_CONSTRAINT_TRIGGER && c->db &&
+	    !strncmp(sqlite3_errmsg(c->db), SQLT_FENCED,
+		     sizeof(SQLT_FENCED) - 1))
+		code = DBR_E_MOVING;
 	const char *why = code == DBR_E_CONN ? sqlt_no_fd(c->db) : NULL;
 
 	if (why) {
@@ -1169,6 +1179,20 @@ static int sqlt_list_tables(struct dbr_driver_conn *conn, dbr_table_fn fn,
 			       : sqlt_fail(c, rc, err, "cannot list tables");
 }
 
+static int sqlt_capture(struct dbr_driver_conn *conn,
+			const struct dbr_capture *cap, bool install,
+			struct dbr_error *err)
+{
+	return sqlt_capture_run(sqlt_conn(conn)->db, sqlt_host, cap, install,
+				err);
+}
+
+static int sqlt_clock_ms(struct dbr_driver_conn *conn, int64_t *ms,
+			 struct dbr_error *err)
+{
+	return sqlt_clock_run(sqlt_conn(conn)->db, sqlt_host, ms, err);
+}
+
 static const struct dbr_driver sqlt_driver = {
 	.abi_version = DBR_ABI_VERSION,
 	.struct_size = sizeof(struct dbr_driver),
@@ -1200,6 +1224,8 @@ static const struct dbr_driver sqlt_driver = {
 	.list_tables = sqlt_list_tables,
 	.listen = sqlt_listen,
 	.wait_signal = sqlt_wait_signal,
+	.capture = sqlt_capture,
+	.clock_ms = sqlt_clock_ms,
 };
 
 const struct dbr_driver *dbr__sqlite_entry(const struct dbr_host *host);

@@ -19,6 +19,7 @@ CATEGORIES = {
     lib.DBR_E_RESOURCE: "resource",
     lib.DBR_E_NOTLOADED: "notloaded",
     lib.DBR_E_STALE: "stale",
+    lib.DBR_E_MOVING: "moving",
 }
 
 
@@ -116,6 +117,7 @@ CLASSES = {
     lib.DBR_E_RESOURCE: OperationalError,
     lib.DBR_E_NOTLOADED: OperationalError,
     lib.DBR_E_STALE: OperationalError,
+    lib.DBR_E_MOVING: OperationalError,
 }
 
 

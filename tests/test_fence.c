@@ -1,0 +1,355 @@
+/*
+ * test_fence.c - a chat move's objects on a source (core/fence.c and the
+ * drivers' capture: drivers/sqlite/sqlt_capture.c,
+ * drivers/postgres/pg_capture.c), on SQLite and PostgreSQL: the triggers
+ * installed twice and removed, what each fence state lets through and
+ * records (keys as JSON arrays, a blob key as {"b": HEX}), the deadline
+ * on the source's clock, the compare-and-swap, and on PostgreSQL a fence
+ * change waiting for the chat's writer in flight.
+ */
+#define _DEFAULT_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fence.h"
+#include "helpers.h"
+
+enum { MOVE = 41, CHAT = 7, OTHER = 8 };
+
+static const char *const kinds[] = { "sqlite", "postgres" };
+
+struct env {
+	struct t_handle *h;
+	int kind;
+};
+
+/* A handle on source `src` of kind k (0 SQLite, 1 PostgreSQL) with the
+ * tables msgs (key chat_id, id) and files (a blob key); false without
+ * the PostgreSQL server. */
+static bool env_open(struct env *e, int kind)
+{
+	char conninfo[1024], text[2048];
+
+	e->kind = kind;
+	if (kind == 1 &&
+	    !t_pg_database("dbroute_fence", conninfo, sizeof(conninfo)))
+		return false;
+	if (kind == 1)
+		snprintf(text, sizeof(text),
+			 "[source.src]\ntype = postgres\nconninfo = %s\n"
+			 "timeout = 5\n",
+			 conninfo);
+	else
+		snprintf(text, sizeof(text),
+			 "[source.src]\ntype = sqlite\npath = src.db\n");
+	snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		 "[database]\ndefault_source = src\n");
+	e->h = t_handle_open("fence.ini", text);
+	return true;
+}
+
+static int run(struct env *e, const char *sql, struct dbr_error *err)
+{
+	return dbr_query_source(e->h->db, "src", sql, NULL, 0, NULL, err);
+}
+
+static void ok(struct env *e, const char *sql)
+{
+	struct dbr_error err;
+
+	if (run(e, sql, &err))
+		fail_msg("%s: %s: %s", kinds[e->kind], sql, err.message);
+}
+
+/* The statement is refused by the fence: DBR_E_MOVING, retryable. */
+static void refused(struct env *e, const char *sql)
+{
+	struct dbr_error err;
+	int rc = run(e, sql, &err);
+
+	if (rc != DBR_E_MOVING)
+		fail_msg("%s: %s: %d, not DBR_E_MOVING: %s", kinds[e->kind],
+			 sql, rc, rc ? err.message : "");
+	assert_true(err.retryable);
+	assert_non_null(strstr(err.message, "dbroute:fenced:41:dst"));
+}
+
+static int64_t count(struct env *e, const char *sql)
+{
+	struct dbr_result *res = NULL;
+	struct dbr_error err;
+	int64_t v = -1;
+
+	if (dbr_query_source(e->h->db, "src", sql, NULL, 0, &res, &err))
+		fail_msg("%s: %s", sql, err.message);
+	if (dbr_result_next(res) == DBR_ROW)
+		v = dbr_result_int64(res, 0);
+	dbr_result_free(res);
+	return v;
+}
+
+static const char *const msgs_key[] = { "chat_id", "id" };
+static const char *const files_key[] = { "k" };
+
+static struct dbr_capture capture_of(const char *table)
+{
+	bool files = !strcmp(table, "files");
+	struct dbr_capture c = {
+		.struct_size = sizeof(c),
+		.move_id = MOVE,
+		.chat = CHAT,
+		.schema = "",
+		.table = table,
+		.chat_column = "chat_id",
+		.key = files ? files_key : msgs_key,
+		.nkey = files ? 1 : 2,
+		.dest = "dst",
+	};
+
+	return c;
+}
+
+static void capture(struct env *e, bool install)
+{
+	struct dbr_capture m = capture_of("msgs"), f = capture_of("files");
+	struct dbr_error err;
+
+	if (dbr__fence_capture(e->h->db, "src", &m, install, &err) ||
+	    dbr__fence_capture(e->h->db, "src", &f, install, &err))
+		fail_msg("%s: capture: %s", kinds[e->kind], err.message);
+}
+
+/* Set the fence from (from, token) to (to, token + 1) until clock + ms;
+ * the token after. */
+static int64_t set(struct env *e, const char *from, int64_t token,
+		   const char *to, int64_t ms)
+{
+	struct dbr_error err;
+	int64_t now;
+	bool done;
+
+	assert_int_equal(dbr__fence_clock(e->h->db, "src", &now, &err), DBR_OK);
+	if (dbr__fence_set(e->h->db, "src", MOVE, from, token, to, token + 1,
+			   now + ms, &done, &err))
+		fail_msg("%s: fence %s -> %s: %s", kinds[e->kind], from, to,
+			 err.message);
+	assert_true(done);
+	return token + 1;
+}
+
+/* The delta after seq `after` as "op pk;" lines, in order. */
+static char *delta_text(struct env *e, int64_t after, int64_t *last)
+{
+	struct dbr__delta *d = NULL;
+	struct dbr_error err;
+	char *out = calloc(1, 4096);
+	size_t n = 0, i, len = 0;
+
+	assert_non_null(out);
+	assert_int_equal(dbr__fence_delta(e->h->db, "src", MOVE, after, 100, &d,
+					  &n, &err),
+			 DBR_OK);
+	for (i = 0; i < n; i++) {
+		len += (size_t)snprintf(out + len, 4096 - len, "%c %s %s;",
+					d[i].op, d[i].table, d[i].pk);
+		*last = d[i].seq;
+	}
+	dbr__fence_delta_free(d, n);
+	return out;
+}
+
+/* Drop blanks: PostgreSQL's jsonb text has a blank after each comma. */
+static char *squeezed(char *s)
+{
+	char *w = s, *r, prev = '\0';
+
+	for (r = s; *r; prev = *r++)
+		if (*r != ' ' || (prev != ',' && prev != ':'))
+			*w++ = *r;
+	*w = '\0';
+	return s;
+}
+
+static void expect_delta(struct env *e, int64_t *after, const char *want)
+{
+	int64_t last = *after;
+	char *got = squeezed(delta_text(e, *after, &last));
+
+	if (strcmp(got, want))
+		fail_msg("%s: delta after %lld:\n got  %s\n want %s",
+			 kinds[e->kind], (long long)*after, got, want);
+	free(got);
+	*after = last;
+}
+
+static void test_fence__states(void **state)
+{
+	struct dbr_error err;
+	struct env e;
+	int64_t token = 0, seq = 0;
+	bool done;
+	int k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		if (!env_open(&e, k))
+			continue;
+		ok(&e, "CREATE TABLE msgs (chat_id BIGINT NOT NULL, id BIGINT "
+		       "NOT NULL, body TEXT, PRIMARY KEY (chat_id, id))");
+		ok(&e, k ? "CREATE TABLE files (k BYTEA PRIMARY KEY, chat_id "
+			   "BIGINT NOT NULL)"
+			 : "CREATE TABLE files (k BLOB PRIMARY KEY, chat_id "
+			   "BIGINT NOT NULL)");
+		capture(&e, true);
+		capture(&e, true); /* idempotent */
+		assert_int_equal(dbr__fence_create(e.h->db, "src", MOVE, CHAT,
+						   "dst", &err),
+				 DBR_OK);
+		assert_int_equal(dbr__fence_create(e.h->db, "src", MOVE, CHAT,
+						   "dst", &err),
+				 DBR_OK);
+		/* idle: written, nothing recorded. */
+		ok(&e, "INSERT INTO msgs VALUES (7, 1, 'a')");
+		expect_delta(&e, &seq, "");
+		/* capture: the chat's writes recorded, no other chat's. */
+		token = set(&e, "idle", token, "capture", 0);
+		ok(&e, "INSERT INTO msgs VALUES (7, 2, 'b')");
+		ok(&e,
+		   "UPDATE msgs SET body = 'c' WHERE chat_id = 7 AND id = 1");
+		ok(&e, "UPDATE msgs SET id = 3 WHERE chat_id = 7 AND id = 2");
+		ok(&e, "DELETE FROM msgs WHERE chat_id = 7 AND id = 3");
+		ok(&e, "INSERT INTO msgs VALUES (8, 1, 'x')");
+		ok(&e, k ? "INSERT INTO files VALUES ('\\x0102', 7)"
+			 : "INSERT INTO files VALUES (x'0102', 7)");
+		expect_delta(&e, &seq,
+			     "i msgs [7,2];u msgs [7,1];u msgs [7,2];"
+			     "u msgs [7,3];d msgs [7,3];"
+			     "i files [{\"b\":\"0102\"}];");
+		/* fenced: the chat's writes refused, reads and other chats
+		 * go on; a row moved into the chat is refused too. */
+		token = set(&e, "capture", token, "fenced", 60000);
+		refused(&e, "INSERT INTO msgs VALUES (7, 9, 'no')");
+		refused(&e, "UPDATE msgs SET body = 'no' WHERE chat_id = 7");
+		refused(&e, "DELETE FROM msgs WHERE chat_id = 7");
+		refused(&e, "UPDATE msgs SET chat_id = 7, id = 10 WHERE "
+			    "chat_id = 8");
+		refused(&e, "DELETE FROM files WHERE chat_id = 7");
+		ok(&e, "INSERT INTO msgs VALUES (8, 2, 'y')");
+		assert_int_equal(count(&e, "SELECT count(*) FROM msgs WHERE "
+					   "chat_id = 7"),
+				 1);
+		expect_delta(&e, &seq, "");
+		/* A wrong token changes nothing. */
+		assert_int_equal(dbr__fence_set(e.h->db, "src", MOVE, "fenced",
+						token + 5, "idle", 0, 0, &done,
+						&err),
+				 DBR_OK);
+		assert_false(done);
+		refused(&e, "INSERT INTO msgs VALUES (7, 9, 'no')");
+		/* An expired fence lets writes through, and records them. */
+		token = set(&e, "fenced", token, "fenced", -1000);
+		ok(&e, "INSERT INTO msgs VALUES (7, 4, 'late')");
+		expect_delta(&e, &seq, "i msgs [7,4];");
+		/* moved: refused for good. */
+		token = set(&e, "fenced", token, "moved", 0);
+		refused(&e, "INSERT INTO msgs VALUES (7, 5, 'no')");
+		ok(&e, "INSERT INTO msgs VALUES (8, 3, 'z')");
+		/* Removed: the chat's writes go through, unrecorded. */
+		capture(&e, false);
+		capture(&e, false);
+		ok(&e, "INSERT INTO msgs VALUES (7, 5, 'after')");
+		expect_delta(&e, &seq, "");
+		t_handle_close(e.h);
+		token = 0;
+		seq = 0;
+	}
+}
+
+struct writer {
+	struct env *e;
+	atomic_bool done;
+	int64_t took_ms;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *fence_it(void *arg)
+{
+	struct writer *w = arg;
+	int64_t t0 = now_ms();
+
+	set(w->e, "capture", 1, "fenced", 60000);
+	w->took_ms = now_ms() - t0;
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+/*
+ * PostgreSQL: a fence change waits for the chat's writer in flight (its
+ * transaction holds the fence row FOR SHARE), and the write, committed
+ * before the fence, is recorded; a write after it is refused.
+ */
+static void test_fence__waits_for_writers(void **state)
+{
+	struct writer w = { 0 };
+	struct dbr_error err;
+	struct dbr_tx *tx = NULL;
+	pthread_t th;
+	struct env e;
+	int64_t seq = 0;
+	int i;
+
+	(void)state;
+	if (!env_open(&e, 1)) {
+		t_need_server_or_skip("DBR_TEST_PG", "PostgreSQL");
+		return;
+	}
+	ok(&e, "CREATE TABLE msgs (chat_id BIGINT NOT NULL, id BIGINT NOT "
+	       "NULL, body TEXT, PRIMARY KEY (chat_id, id))");
+	ok(&e, "CREATE TABLE files (k BYTEA PRIMARY KEY, chat_id BIGINT)");
+	capture(&e, true);
+	assert_int_equal(
+		dbr__fence_create(e.h->db, "src", MOVE, CHAT, "dst", &err),
+		DBR_OK);
+	set(&e, "idle", 0, "capture", 0);
+	assert_int_equal(dbr_tx_begin_source(e.h->db, "src", &tx, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO msgs VALUES (7, 1, 'a')",
+				      NULL, 0, NULL, &err),
+			 DBR_OK);
+	w.e = &e;
+	atomic_init(&w.done, false);
+	assert_int_equal(pthread_create(&th, NULL, fence_it, &w), 0);
+	for (i = 0; i < 30; i++)
+		usleep(10000);
+	assert_false(atomic_load(&w.done)); /* waiting for the writer */
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_OK);
+	pthread_join(th, NULL);
+	printf("the fence waited %lld ms for the writer in flight\n",
+	       (long long)w.took_ms);
+	assert_true(w.took_ms >= 250);
+	expect_delta(&e, &seq, "i msgs [7,1];");
+	refused(&e, "INSERT INTO msgs VALUES (7, 2, 'b')");
+	t_handle_close(e.h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fence__states),
+		cmocka_unit_test(test_fence__waits_for_writers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
