@@ -11,6 +11,7 @@
  * DBR_E_MISUSE instead of the next holder's object.
  */
 #include <string.h>
+#include <time.h>
 
 #include "failover.h"
 #include "fanout.h"
@@ -74,7 +75,8 @@ static void stale(const void *p, const char *what)
  * Account for a failed call on pc. Whether pc is pooled again is not
  * decided here: the pool asks the driver when pc is put back (pool.c). A
  * lost link makes the core check its source at once (one reconnect); the
- * statement is never re-sent.
+ * statement is never re-sent (only one its source refused, unapplied,
+ * because its chat is moving: query_at()).
  */
 static void failed(struct dbr *db, struct dbr__pconn *pc, int rc,
 		   struct dbr_error *err)
@@ -418,6 +420,30 @@ again:
 	return rc;
 }
 
+/*
+ * A chat's statement its source refused because the chat is moving
+ * (DBR_E_MOVING: nothing was applied): wait a little and say whether to
+ * send it again, routed anew. Within DBR__MOVING_WAIT of the first
+ * refusal (*until, 0 before it), the refresher has meanwhile applied the
+ * switch (the store signals it), or the fence has ended; after it, the
+ * caller gets DBR_E_MOVING (retryable).
+ */
+#define DBR__MOVING_WAIT_NS 2500000000ull /* past fence_timeout's default */
+#define DBR__MOVING_NAP_NS  10000000L
+
+static DBR_COLD bool moving_wait(uint64_t *until)
+{
+	struct timespec nap = { 0, DBR__MOVING_NAP_NS };
+	uint64_t now = dbr__clock_ns();
+
+	if (!*until)
+		*until = now + DBR__MOVING_WAIT_NS;
+	if (now >= *until)
+		return false;
+	nanosleep(&nap, NULL);
+	return true;
+}
+
 static int query_at(struct dbr *db, const char *source, const char *scope,
 		    int64_t chat, bool by_chat, const char *sql,
 		    const struct dbr_value *params, size_t nparams,
@@ -427,7 +453,7 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 	struct dbr_result *res;
 	struct dbr_error local;
 	struct dbr__pconn *pc;
-	uint64_t sent = 0;
+	uint64_t sent = 0, until = 0;
 	unsigned notes;
 	int rc;
 
@@ -436,6 +462,7 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 	rc = check_args(db, sql, params, nparams, out, err);
 	if (rc)
 		return rc;
+again:
 	rc = route_take(db, source, scope, chat, by_chat, true, sql, &pc, &from,
 			&sent, err);
 	if (rc)
@@ -451,6 +478,11 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 		if (by_chat && pc->pool->metrics)
 			dbr__metrics_chat(&pc->m, chat);
 		dbr__pool_put(pc);
+		/* Refused, not applied: held, then sent to the chat's home
+		 * as it is then (a named source's statement is not). */
+		if (DBR_UNLIKELY(rc == DBR_E_MOVING) && by_chat &&
+		    moving_wait(&until))
+			goto again;
 		return rc;
 	}
 	res->from = from;

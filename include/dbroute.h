@@ -64,7 +64,10 @@ enum dbr_status {
 	DBR_E_STALE = 15,
 	/** a chat's write was refused by its source while the chat moves
 	 *  to another source (its fence, or the switch done): nothing was
-	 *  applied; retryable (since 0.5) */
+	 *  applied; retryable. dbr_query() holds such a write up to 2.5 s
+	 *  and sends it again as the chat is then routed; a transaction's
+	 *  statement gets it at once (roll back and run the transaction
+	 *  again). Since 0.5. */
 	DBR_E_MOVING = 16,
 	DBR_ROW = 100, /**< dbr_result_next(): a row is ready */
 	DBR_DONE = 101 /**< dbr_result_next(): no more rows */

@@ -344,11 +344,162 @@ static void test_fence__waits_for_writers(void **state)
 	t_handle_close(e.h);
 }
 
+struct held {
+	struct dbr *db;
+	int64_t chat;
+	int rc;
+	int64_t took_ms;
+};
+
+static void *write_held(void *arg)
+{
+	struct held *h = arg;
+	char sql[128];
+	struct dbr_error err;
+	int64_t t0 = now_ms();
+
+	snprintf(sql, sizeof(sql), "INSERT INTO msgs VALUES (%lld, 1, 'x')",
+		 (long long)h->chat);
+	h->rc = dbr_query(h->db, h->chat, sql, NULL, 0, NULL, &err);
+	h->took_ms = now_ms() - t0;
+	return NULL;
+}
+
+/* Start a chat's write in a thread; its outcome after join. */
+static void held_start(struct held *h, pthread_t *th, struct dbr *db,
+		       int64_t chat)
+{
+	h->db = db;
+	h->chat = chat;
+	assert_int_equal(pthread_create(th, NULL, write_held, h), 0);
+}
+
+/* Capture chat on source src of e's handle and set its fence to `to`
+ * for `ms` (from idle, token 0). */
+static void fence_chat(struct env *e, int64_t move, int64_t chat,
+		       const char *to, int64_t ms)
+{
+	struct dbr_capture c = capture_of("msgs");
+	struct dbr_error err;
+	int64_t now;
+	bool done;
+
+	c.move_id = move;
+	c.chat = chat;
+	assert_int_equal(dbr__fence_capture(e->h->db, "src", &c, true, &err),
+			 DBR_OK);
+	assert_int_equal(
+		dbr__fence_create(e->h->db, "src", move, chat, "dst", &err),
+		DBR_OK);
+	assert_int_equal(dbr__fence_clock(e->h->db, "src", &now, &err), DBR_OK);
+	assert_int_equal(dbr__fence_set(e->h->db, "src", move, "idle", 0, to, 1,
+					now + ms, &done, &err),
+			 DBR_OK);
+	assert_true(done);
+}
+
+/*
+ * What the application sees of a moving chat's write (autocommit, by
+ * chat): held while its source refuses it, then sent again, routed anew:
+ * to the chat's new home once the store maps it there, or to the same
+ * source once its fence ends; DBR_E_MOVING after the wait's bound; at
+ * once inside a transaction.
+ */
+static void test_fence__writes_held_then_sent(void **state)
+{
+	struct dbr_error err;
+	struct dbr_tx *tx = NULL;
+	struct held h = { 0 };
+	char *out = NULL, *errtext = NULL, cmd[128];
+	pthread_t th;
+	struct env e;
+	int chat;
+
+	(void)state;
+	e.kind = 0;
+	e.h = t_handle_open("fence.ini",
+			    "[database]\ndefault_source = st\n"
+			    "[source.st]\ntype = sqlite\npath = st.db\n"
+			    "[source.src]\ntype = sqlite\npath = src.db\n"
+			    "[source.dst]\ntype = sqlite\npath = dst.db\n"
+			    "[mapping]\nstore = st\npoll_interval = 0.1\n");
+	ok(&e, "CREATE TABLE msgs (chat_id BIGINT NOT NULL, id BIGINT NOT "
+	       "NULL, body TEXT, PRIMARY KEY (chat_id, id))");
+	assert_int_equal(dbr_query_source(e.h->db, "dst",
+					  "CREATE TABLE msgs (chat_id BIGINT "
+					  "NOT NULL, id BIGINT NOT NULL, body "
+					  "TEXT, PRIMARY KEY (chat_id, id))",
+					  NULL, 0, NULL, &err),
+			 DBR_OK);
+	assert_int_equal(t_run_cli(e.h->dir, "mapping init -c fence.ini", &out,
+				   &errtext),
+			 0);
+	for (chat = 9; chat <= 11; chat++) {
+		snprintf(cmd, sizeof(cmd),
+			 "mapping set -c fence.ini %d src --reason t", chat);
+		assert_int_equal(t_run_cli(e.h->dir, cmd, &out, &errtext), 0);
+	}
+	/* Chat 9 moved away from src: its write waits for the store's
+	 * row, then goes to dst. */
+	fence_chat(&e, 51, 9, "moved", 0);
+	assert_int_equal(dbr_mapping_status(e.h->db,
+					    &(struct dbr_mapping_status){ 0 },
+					    &err),
+			 DBR_OK);
+	usleep(300000); /* the refresher has the row mapping 9 to src */
+	held_start(&h, &th, e.h->db, 9);
+	usleep(300000);
+	assert_int_equal(t_run_cli(e.h->dir,
+				   "mapping set -c fence.ini 9 dst --reason t",
+				   &out, &errtext),
+			 0);
+	free(out);
+	free(errtext);
+	out = errtext = NULL;
+	pthread_join(th, NULL);
+	printf("a moved chat's write held %lld ms, then sent to dst\n",
+	       (long long)h.took_ms);
+	assert_int_equal(h.rc, DBR_OK);
+	assert_true(h.took_ms >= 250);
+	assert_int_equal(count(&e, "SELECT count(*) FROM msgs WHERE "
+				   "chat_id = 9"),
+			 0);
+	/* Chat 10 fenced for a minute: refused after the wait's bound, and
+	 * at once inside a transaction. */
+	fence_chat(&e, 52, 10, "fenced", 60000);
+	held_start(&h, &th, e.h->db, 10);
+	pthread_join(th, NULL);
+	printf("a fenced chat's write refused after %lld ms\n",
+	       (long long)h.took_ms);
+	assert_int_equal(h.rc, DBR_E_MOVING);
+	assert_true(h.took_ms >= 2000 && h.took_ms < 20000);
+	assert_int_equal(dbr_tx_begin(e.h->db, 10, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx,
+				      "INSERT INTO msgs VALUES (10, 2, 'y')",
+				      NULL, 0, NULL, &err),
+			 DBR_E_MOVING);
+	assert_true(err.retryable);
+	assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
+	/* Chat 11 fenced for 300 ms: its write goes through once the
+	 * fence ends, on the same source. */
+	fence_chat(&e, 53, 11, "fenced", 300);
+	held_start(&h, &th, e.h->db, 11);
+	pthread_join(th, NULL);
+	printf("a briefly fenced chat's write held %lld ms\n",
+	       (long long)h.took_ms);
+	assert_int_equal(h.rc, DBR_OK);
+	assert_int_equal(count(&e, "SELECT count(*) FROM msgs WHERE "
+				   "chat_id = 11"),
+			 1);
+	t_handle_close(e.h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fence__states),
 		cmocka_unit_test(test_fence__waits_for_writers),
+		cmocka_unit_test(test_fence__writes_held_then_sent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
