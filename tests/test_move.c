@@ -332,6 +332,82 @@ static void test_move__plan_refuses_mariadb(void **state)
 	env_close(&e);
 }
 
+/*
+ * Every table keyed and 10,000 rows (the copy estimated at a second, half
+ * the fence budget): online mode. A [table.NAME] section with a text chat
+ * column: its rows counted and digested with the chat compared as text.
+ */
+static void test_move__mode_and_text_chat_column(void **state)
+{
+	struct dbr_move_digest d1, d2;
+	struct dbr_move_plan *p;
+	struct dbr_error err;
+	char *ini, text[8192];
+	struct env e;
+
+	(void)state;
+	env_open(&e, "mode", true);
+	make_tables(&e, "s1");
+	make_tables(&e, "s2");
+	seed_chat(&e, 5, "s1");
+	exec_on(e.db, "s1", "DROP TABLE log");
+	exec_on(e.db, "s2", "DROP TABLE log");
+	p = plan_ok(&e, 5, "s2");
+	assert_string_equal(p->mode, "blocking");
+	assert_non_null(strstr(p->mode_reason, "half the fence budget"));
+	dbr_move_plan_free(p);
+	exec_on(e.db, "s1",
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+		"WHERE i < 9996) INSERT INTO messages (id, chat_id) "
+		"SELECT 1000 + i, 5 FROM n");
+	p = plan_ok(&e, 5, "s2");
+	assert_int_equal(p->rows, 10000);
+	assert_string_equal(p->mode, "online");
+	dbr_move_plan_free(p);
+	env_close(&e);
+
+	/* A text chat column, named in a [table.NAME] section. */
+	env_open(&e, "textcol", true);
+	dbr_close(e.db);
+	ini = t_read(e.config);
+	assert_non_null(ini);
+	snprintf(text, sizeof(text), "%s[table.notes]\nchat_column = chat\n",
+		 ini);
+	free(t_write(e.dir, "move.ini", text));
+	free(ini);
+	e.db = t_open(e.config);
+	exec_on(e.db, "st",
+		"CREATE TABLE notes (id INTEGER PRIMARY KEY, chat "
+		"TEXT, body TEXT)");
+	exec_on(e.db, "s1",
+		"CREATE TABLE notes (id INTEGER PRIMARY KEY, chat "
+		"TEXT, body TEXT)");
+	exec_on(e.db, "s2",
+		"CREATE TABLE notes (id INTEGER PRIMARY KEY, chat "
+		"TEXT, body TEXT)");
+	assert_int_equal(dbr_mapping_set(e.db, 5, "s1", "test", NULL, &err),
+			 DBR_OK);
+	exec_on(e.db, "s1",
+		"INSERT INTO notes VALUES (1, '5', 'a'), (2, '5', 'b'), "
+		"(3, '6', 'c')");
+	exec_on(e.db, "s2",
+		"INSERT INTO notes VALUES (2, '5', 'b'), (1, '5', "
+		"'a')");
+	p = plan_ok(&e, 5, "s2");
+	assert_int_equal(p->ntables, 1);
+	assert_int_equal(p->rows, 2);
+	dbr_move_plan_free(p);
+	assert_int_equal(
+		dbr_move_digest(e.db, "s1", "notes", 5, NULL, &d1, &err),
+		DBR_OK);
+	assert_int_equal(
+		dbr_move_digest(e.db, "s2", "notes", 5, NULL, &d2, &err),
+		DBR_OK);
+	assert_int_equal(d1.rows, 2);
+	assert_true(d1.sum == d2.sum && d1.xor == d2.xor);
+	env_close(&e);
+}
+
 static void test_move__plan_needs_sql_sides_and_a_store(void **state)
 {
 	struct dbr_move_plan *p = (void *)1;
@@ -653,6 +729,7 @@ int main(void)
 		cmocka_unit_test(test_move__plan_accepted_in_four_directions),
 		cmocka_unit_test(test_move__plan_refusals),
 		cmocka_unit_test(test_move__plan_refuses_mariadb),
+		cmocka_unit_test(test_move__mode_and_text_chat_column),
 		cmocka_unit_test(test_move__plan_needs_sql_sides_and_a_store),
 		cmocka_unit_test(test_move__discover),
 		cmocka_unit_test(test_move__digest_is_siphash),
