@@ -28,6 +28,7 @@ enum {
 	DB_RETRY,
 	DB_LOG_LEVEL,
 	DB_METRICS,
+	DB_TIMING_SAMPLE,
 	DB_COUNT
 };
 
@@ -44,6 +45,9 @@ static const struct dbr_option_decl database_keys[] = {
 	  "the least severe level logged" },
 	{ "metrics", DBR_OPT_ENUM, 0, 0, 0, "timing", "off|counters|timing",
 	  "what is measured: nothing, counts, or counts and time" },
+	{ "timing_sample", DBR_OPT_INT, 0, 1, DBR__SAMPLE_MAX, "64", NULL,
+	  "one statement in this many (on average) is timed and weighed in "
+	  "the chat sketches" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -785,6 +789,7 @@ static void check_database(struct parse *p, struct dbr__optval *v)
 	cfg->log_level =
 		level_of(v[DB_LOG_LEVEL].text ? v[DB_LOG_LEVEL].text : "warn");
 	cfg->metrics = metrics_of(v[DB_METRICS].text);
+	cfg->timing_sample = (uint32_t)v[DB_TIMING_SAMPLE].v.i;
 	cfg->plugin_dir = v[DB_PLUGIN_DIR].text;
 	v[DB_PLUGIN_DIR].text = NULL;
 	if (v[DB_DEFAULT_SOURCE].isset) {

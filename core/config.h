@@ -69,9 +69,10 @@ struct dbr__config {
 	char *plugin_dir; /* NULL: the compiled-in default */
 	int fallback;	  /* enum dbr__fallback */
 	double retry_interval;
-	int log_level;	  /* enum dbr_log_level */
-	int metrics;	  /* enum dbr__metrics_mode */
-	char *audit_file; /* [audit] file, resolved; NULL: none */
+	int log_level;		/* enum dbr_log_level */
+	int metrics;		/* enum dbr__metrics_mode */
+	uint32_t timing_sample; /* [database] timing_sample (metrics.h) */
+	char *audit_file;	/* [audit] file, resolved; NULL: none */
 	struct dbr__scope *scopes;
 	size_t nscopes;
 	struct dbr__chat_table chats; /* [chat_mapping]: source indices */

@@ -246,7 +246,7 @@ static int take_parts(struct dbr *db, struct dbr__merge *m, bool partial,
 			/* Each part waited from the fan-out's start. */
 			if (pt->pc->pool->metrics == DBR__METRICS_TIMING)
 				dbr__hist_add(&pt->pc->m.acquire,
-					      dbr__clock_ns() - t0);
+					      dbr__clock_ns() - t0, 1);
 			continue;
 		}
 		pt->pc = NULL;

@@ -72,8 +72,9 @@ void dbr__source_rt_free(struct dbr__source_rt *rt)
  * whether the pool (not the health) was initialised; s->rt is set as soon
  * as it is allocated.
  */
-int dbr__source_rt_new(struct dbr_source_config *s, int metrics,
-		       bool *pool_only, struct dbr_error *err)
+int dbr__source_rt_new(struct dbr_source_config *s,
+		       const struct dbr__config *cfg, bool *pool_only,
+		       struct dbr_error *err)
 {
 	int rc;
 
@@ -83,7 +84,9 @@ int dbr__source_rt_new(struct dbr_source_config *s, int metrics,
 		return dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory");
 	rc = dbr__pool_init(&s->rt->pool, s);
 	if (!rc) {
-		s->rt->pool.metrics = metrics;
+		s->rt->pool.metrics = cfg->metrics;
+		s->rt->pool.sample = cfg->timing_sample ? cfg->timing_sample
+							: DBR__SAMPLE_DEFAULT;
 		*pool_only = true;
 		rc = dbr__health_init(&s->rt->health);
 	}
@@ -101,8 +104,7 @@ static int open_sources(struct dbr *db, size_t *n, bool *pool_only,
 	int rc;
 
 	for (*n = 0; *n < cfg->nsources; ++*n) {
-		rc = dbr__source_rt_new(&cfg->sources[*n], cfg->metrics,
-					pool_only, err);
+		rc = dbr__source_rt_new(&cfg->sources[*n], cfg, pool_only, err);
 		if (rc)
 			return rc;
 	}

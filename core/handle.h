@@ -48,8 +48,9 @@ struct dbr {
 };
 
 /* A new runtime for s (handle.c); see there. */
-int dbr__source_rt_new(struct dbr_source_config *s, int metrics,
-		       bool *pool_only, struct dbr_error *err);
+int dbr__source_rt_new(struct dbr_source_config *s,
+		       const struct dbr__config *cfg, bool *pool_only,
+		       struct dbr_error *err);
 
 /* Release a source's runtime: its pool's connections, its health. */
 void dbr__source_rt_free(struct dbr__source_rt *rt);

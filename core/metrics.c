@@ -20,15 +20,43 @@ uint64_t dbr_histogram_bound(size_t i)
 	return i < DBR_HISTOGRAM_BUCKETS - 1 ? bounds[i] : UINT64_MAX;
 }
 
-void dbr__hist_add(struct dbr__hist *h, uint64_t ns)
+void dbr__hist_add(struct dbr__hist *h, uint64_t ns, uint64_t weight)
 {
 	size_t i = 0;
 
 	/* Most statements end in the first few buckets: a short walk. */
 	while (i < DBR_HISTOGRAM_BUCKETS - 1 && ns > bounds[i])
 		i++;
-	dbr__count(&h->n[i], 1);
-	dbr__count(&h->sum_ns, ns);
+	dbr__count(&h->n[i], weight);
+	dbr__count(&h->sum_ns, ns * weight);
+}
+
+_Thread_local struct dbr__sampler dbr__sampler;
+
+uint32_t dbr__sample_fire(uint32_t n)
+{
+	struct dbr__sampler *s = &dbr__sampler;
+	uint32_t weight = s->gap ? s->gap : 1, x = s->rng;
+
+	if (n == 1)
+		return 1;
+	/* Seeded per thread by the record's own address. */
+	if (!x)
+		x = (uint32_t)((uintptr_t)s >> 4) * 2654435761u | 1u;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	s->rng = x;
+	s->gap = n > 1 ? 1 + x % (2 * n - 1) : 1;
+	s->left = s->gap;
+	return weight;
+}
+
+void dbr__metrics_chat(struct dbr__slot_metrics *m, int64_t chat)
+{
+	dbr__topn_add(&m->chat_ops, chat, m->weight);
+	if (m->took_ns)
+		dbr__topn_add(&m->chat_ns, chat, m->took_ns * m->weight);
 }
 
 /*
@@ -149,10 +177,9 @@ void dbr__topn_sort(struct dbr_chat_load *list, size_t *n, size_t cap, bool ops)
 		*n = cap;
 }
 
-void dbr__metrics_init(struct dbr__slot_metrics *m, uint32_t seed)
+void dbr__metrics_init(struct dbr__slot_metrics *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->rng = seed ? seed : 0x9e3779b9u;
 }
 
 static void hist_fold(const struct dbr__hist *h, struct dbr_histogram *out)

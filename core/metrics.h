@@ -41,9 +41,12 @@ enum dbr__metrics_mode {
 /* Routing reasons counted apart (enum dbr_route_reason). */
 #define DBR__ROUTE_REASONS 8
 
-/* Entries of one slot's sketch; a chat is sampled once in this many. */
+/* Entries of one slot's sketch. */
 #define DBR__TOPN_ENTRIES 16
-#define DBR__TOPN_SAMPLE  8u
+
+/* [database] timing_sample: its default and largest value. */
+#define DBR__SAMPLE_DEFAULT 64u
+#define DBR__SAMPLE_MAX	    65536u
 
 /* One fixed-size histogram: counts per bucket (not cumulative), the sum. */
 struct dbr__hist {
@@ -75,8 +78,46 @@ struct dbr__slot_metrics {
 	/* The holder's own, read by no other thread. */
 	uint64_t sent_ns; /* timing: when the open statement was sent, or 0 */
 	uint64_t took_ns; /* timing: the statement's time once it ended */
-	uint32_t rng;	  /* xorshift state: which statements are sampled */
+	uint32_t weight;  /* the open statement's sample weight, 0: none */
 };
+
+/*
+ * Which statements are sampled: a countdown per thread (one initial-exec
+ * thread-local, written by its thread only), so that no clock is read and
+ * no histogram or sketch written for the others. After a sample the next
+ * gap is drawn uniformly from 1 .. 2N - 1 statements (mean N, the pool's
+ * `sample`), so that no periodic workload is always sampled at the same
+ * statement; a sample weighs the gap that ended with it, which makes the
+ * weights add up to the statements counted, up to the last sample.
+ */
+struct dbr__sampler {
+	uint32_t left; /* statements until the next sample, this one too */
+	uint32_t gap;  /* the current gap's length: the next sample's weight */
+	uint32_t rng;  /* xorshift state */
+};
+
+#if defined(__GNUC__)
+extern _Thread_local struct dbr__sampler dbr__sampler
+	__attribute__((tls_model("initial-exec")));
+#else
+extern _Thread_local struct dbr__sampler dbr__sampler;
+#endif
+
+/* The countdown reached its sample: its weight; the next gap drawn. */
+uint32_t dbr__sample_fire(uint32_t n);
+
+/*
+ * Whether this thread's next statement is sampled: its weight, else 0.
+ * With n = 1 every statement is, whatever the countdown (another
+ * handle's pool may have left it mid-gap).
+ */
+static DBR_INLINE uint32_t dbr__sample(uint32_t n)
+{
+	if (DBR_UNLIKELY(dbr__sampler.left <= 1 || n == 1))
+		return dbr__sample_fire(n);
+	dbr__sampler.left--;
+	return 0;
+}
 
 /* Add 1 to a counter only the calling thread writes. */
 static inline void dbr__count(atomic_uint_fast64_t *c, uint64_t n)
@@ -107,21 +148,23 @@ static inline bool dbr__is_letter(char c)
 
 /*
  * The same, with the most frequent statement, a SELECT at the text's
- * start, told inline: byte by byte, so that a shorter text's NUL stops
- * the compare before its end.
+ * start, told inline by its first three letters: no other statement nor
+ * Redis command starts with them, so only a malformed one (`SELEC 1`)
+ * counts as a read here where dbr__metrics_kind() says write (it failed,
+ * and is counted among the errors too). Byte by byte, so that a shorter
+ * text's NUL stops the compare before its end; the full word cost 18
+ * more instructions per statement (docs/performance.md).
  */
-static inline int dbr__metrics_kind_of(const char *s)
+static DBR_INLINE int dbr__metrics_kind_of(const char *s)
 {
 	if ((s[0] | 0x20) == 's' && (s[1] | 0x20) == 'e' &&
-	    (s[2] | 0x20) == 'l' && (s[3] | 0x20) == 'e' &&
-	    (s[4] | 0x20) == 'c' && (s[5] | 0x20) == 't' &&
-	    !dbr__is_letter(s[6]))
+	    (s[2] | 0x20) == 'l')
 		return DBR_OP_READ;
 	return dbr__metrics_kind(s);
 }
 
-/* Record one observation of ns nanoseconds. */
-void dbr__hist_add(struct dbr__hist *h, uint64_t ns);
+/* Record one observation of ns nanoseconds that weighs `weight`. */
+void dbr__hist_add(struct dbr__hist *h, uint64_t ns, uint64_t weight);
 
 /* Add weight to chat in a sketch. */
 void dbr__topn_add(struct dbr__topn *t, int64_t chat, uint64_t weight);
@@ -141,42 +184,38 @@ void dbr__topn_sort(struct dbr_chat_load *list, size_t *n, size_t cap,
 		    bool ops);
 
 /*
- * The statement that ran on this slot ended: record its time (timing)
- * when not recorded yet. Cheap when called again.
+ * The statement that ran on this slot ended: record its time (timing,
+ * when it was sampled) when not recorded yet. Cheap when called again.
  */
-static inline void dbr__metrics_ended(struct dbr__slot_metrics *m)
+static DBR_INLINE void dbr__metrics_ended(struct dbr__slot_metrics *m)
 {
-	if (m->sent_ns) {
+	if (DBR_UNLIKELY(m->sent_ns)) {
 		m->took_ns = dbr__clock_ns() - m->sent_ns;
 		m->sent_ns = 0;
-		dbr__hist_add(&m->stmt, m->took_ns);
+		dbr__hist_add(&m->stmt, m->took_ns, m->weight);
 	}
 }
+
+/* A sampled statement of chat ended: weighed in the slot's sketches. */
+void dbr__metrics_chat(struct dbr__slot_metrics *m, int64_t chat);
 
 /*
- * After a statement's result was freed (or the statement failed): one in
- * DBR__TOPN_SAMPLE of a chat's statements, chosen at random, weighs
- * DBR__TOPN_SAMPLE in its slot's sketches.
+ * After a statement's result was freed (or the statement failed): a
+ * sampled statement of a chat (has_chat) weighs in its slot's sketches.
  */
-static inline void dbr__metrics_chat(struct dbr__slot_metrics *m, int64_t chat)
+static DBR_INLINE void dbr__metrics_done(struct dbr__slot_metrics *m,
+					 bool has_chat, int64_t chat)
 {
-	uint32_t x = m->rng;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	m->rng = x;
-	if (!(x % DBR__TOPN_SAMPLE)) {
-		dbr__topn_add(&m->chat_ops, chat, DBR__TOPN_SAMPLE);
-		if (m->took_ns)
-			dbr__topn_add(&m->chat_ns, chat,
-				      m->took_ns * DBR__TOPN_SAMPLE);
+	if (DBR_UNLIKELY(m->weight)) {
+		if (has_chat)
+			dbr__metrics_chat(m, chat);
+		m->weight = 0;
+		m->took_ns = 0;
 	}
-	m->took_ns = 0;
 }
 
-/* Prepare a slot's metrics (all zero, the sampler seeded). */
-void dbr__metrics_init(struct dbr__slot_metrics *m, uint32_t seed);
+/* Prepare a slot's metrics (all zero). */
+void dbr__metrics_init(struct dbr__slot_metrics *m);
 
 /* Add a slot's counters and histograms to a public stats struct. */
 void dbr__metrics_fold(const struct dbr__slot_metrics *m,

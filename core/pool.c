@@ -136,8 +136,7 @@ static struct dbr__pconn *get_slots(struct dbr__pool *p)
 			atomic_init(&slots[i].total_ops, 0);
 			atomic_init(&slots[i].total_errors, 0);
 			atomic_init(&slots[i].put_ns, 0);
-			dbr__metrics_init(&slots[i].m,
-					  (uint32_t)(i + 1) * 2654435761u);
+			dbr__metrics_init(&slots[i].m);
 			dbr__gen_init(&slots[i].res.gen, DBR__GEN_RESULT);
 			dbr__gen_init(&slots[i].tx.gen, DBR__GEN_TX);
 			slots[i].pool = p;

@@ -357,6 +357,7 @@ struct dbr__pool {
 	atomic_uint_fast64_t sweep_ns; /* coarse clock: the next sweep */
 	struct dbr__spare *spares;     /* under mu; freed with the pool */
 	int metrics;		       /* enum dbr__metrics_mode */
+	uint32_t sample; /* statements per sample: dbr__sample() */
 	/* Off the hot path, so shared: connections opened, failed to open,
 	 * discarded; routing decisions that found no connection. */
 	atomic_uint_fast64_t connects, connect_failures, discarded;

@@ -438,9 +438,14 @@ int dbr_metrics_write(struct dbr *db,
 	counters(o, s, n);
 	pool_and_state(o, s, n);
 	histogram(o, s, n, "dbroute_statement_duration_seconds",
-		  "From a statement's sending to its result's end.", true);
+		  "From a statement's sending to its result's end; sampled: "
+		  "one statement in [database] timing_sample is timed and "
+		  "counts for the statements since the previous sample.",
+		  true);
 	histogram(o, s, n, "dbroute_acquire_wait_seconds",
-		  "From routing an operation to holding a connection.", false);
+		  "From routing an operation to holding a connection; "
+		  "sampled as the statement's duration.",
+		  false);
 	routing(o, s, n);
 	mapping(o, db);
 	chats(o, s, n, true);

@@ -183,19 +183,34 @@ static int drain(struct dbr_result *res, struct dbr_error *err)
 
 /*
  * Count an operation of `kind` (-1: read or write, by its text) on pc,
- * and with timing note when it is sent: `sent`, or now when 0.
+ * sent at `sent` when it is timed (else 0). Whether it is sampled, and
+ * its weight, were decided before: take() or sampled().
  */
 static DBR_INLINE void count_op(struct dbr__pconn *pc, int kind,
 				const char *sql, uint64_t sent)
 {
-	int mode = pc->pool->metrics;
-
 	pc->ops++;
-	if (DBR_UNLIKELY(mode == DBR__METRICS_OFF))
+	if (DBR_UNLIKELY(pc->pool->metrics == DBR__METRICS_OFF))
 		return;
 	dbr__count(&pc->m.ops[kind < 0 ? dbr__metrics_kind_of(sql) : kind], 1);
-	if (mode == DBR__METRICS_TIMING)
-		pc->m.sent_ns = sent ? sent : dbr__clock_ns();
+	pc->m.sent_ns = sent;
+}
+
+/*
+ * A statement that was not routed (a transaction's, a fan-out's part)
+ * about to be sent on pc: sampled (`weight` 0: by this thread's
+ * countdown); when it is to be timed, the time, else 0.
+ */
+static DBR_INLINE uint64_t sampled(struct dbr__pconn *pc, uint32_t weight)
+{
+	const struct dbr__pool *p = pc->pool;
+
+	if (p->metrics == DBR__METRICS_OFF)
+		return 0;
+	pc->m.weight = weight ? weight : dbr__sample(p->sample);
+	if (DBR_UNLIKELY(pc->m.weight) && p->metrics == DBR__METRICS_TIMING)
+		return dbr__clock_ns();
+	return 0;
 }
 
 /*
@@ -279,8 +294,7 @@ static DBR_INLINE void result_end(struct dbr_result *res, bool claimed)
 	}
 	note_writes(res);
 	dbr__metrics_ended(&res->pc->m);
-	if (res->has_chat && res->pc->pool->metrics)
-		dbr__metrics_chat(&res->pc->m, res->chat);
+	dbr__metrics_done(&res->pc->m, res->has_chat, res->chat);
 	res->row = false;
 	if (!claimed)
 		dbr__gen_close(&res->gen);
@@ -321,8 +335,10 @@ static int check_args(const void *db, const char *sql,
 
 /*
  * Take a connection for an operation routed to s for `reason`, counting
- * the decision (on the source that serves it, or on s when none does)
- * and, with timing, the wait; *sent is then the time taken, else 0.
+ * the decision (on the source that serves it, or on s when none does).
+ * The operation is sampled or not here (dbr__sample(): its weight is
+ * kept in the slot's metrics); a sampled one, with timing, has its wait
+ * recorded and *sent is the time taken, else 0.
  */
 static DBR_INLINE int take(struct dbr *db, struct dbr_source_config *s,
 			   int reason, bool may_divert, struct dbr__pconn **pc,
@@ -330,12 +346,16 @@ static DBR_INLINE int take(struct dbr *db, struct dbr_source_config *s,
 			   struct dbr_error *err)
 {
 	struct dbr__pool *p = &s->rt->pool;
+	uint32_t weight = 0;
 	uint64_t t0 = 0;
 	int rc;
 
 	*sent = 0;
-	if (p->metrics == DBR__METRICS_TIMING)
-		t0 = dbr__clock_ns();
+	if (p->metrics) {
+		weight = dbr__sample(p->sample);
+		if (DBR_UNLIKELY(weight) && p->metrics == DBR__METRICS_TIMING)
+			t0 = dbr__clock_ns();
+	}
 	rc = dbr__failover_take(db, s, may_divert, NULL, pc, from, err);
 	if (DBR_UNLIKELY(rc)) {
 		if (p->metrics)
@@ -344,11 +364,13 @@ static DBR_INLINE int take(struct dbr *db, struct dbr_source_config *s,
 		return rc;
 	}
 	p = (*pc)->pool;
-	if (p->metrics)
-		dbr__count(&(*pc)->m.routed[reason], 1);
-	if (t0 && p->metrics == DBR__METRICS_TIMING) {
+	if (!p->metrics)
+		return DBR_OK;
+	dbr__count(&(*pc)->m.routed[reason], 1);
+	(*pc)->m.weight = weight;
+	if (DBR_UNLIKELY(t0)) {
 		*sent = dbr__clock_ns();
-		dbr__hist_add(&(*pc)->m.acquire, *sent - t0);
+		dbr__hist_add(&(*pc)->m.acquire, *sent - t0, weight);
 	}
 	return DBR_OK;
 }
@@ -475,8 +497,7 @@ again:
 		/* A lost link or a timeout may hide a write that was made. */
 		if (notes && (rc == DBR_E_CONN || rc == DBR_E_TIMEOUT))
 			noted_write(db, notes, from, chat, source_of(pc));
-		if (by_chat && pc->pool->metrics)
-			dbr__metrics_chat(&pc->m, chat);
+		dbr__metrics_done(&pc->m, by_chat, chat);
 		dbr__pool_put(pc);
 		/* Refused, not applied: held, then sent to the chat's home
 		 * as it is then (a named source's statement is not). */
@@ -497,10 +518,13 @@ int dbr__query_on(struct dbr *db, struct dbr__pconn *pc, const char *sql,
 		  struct dbr_result **out, struct dbr_error *err)
 {
 	struct dbr_result *res;
-	int rc = run(db, pc, NULL, DBR_OP_FANOUT, 0, sql, params, nparams, &res,
-		     err);
+	int rc;
 
+	/* Every part timed: a fan-out is off the hot path. */
+	rc = run(db, pc, NULL, DBR_OP_FANOUT, sampled(pc, 1), sql, params,
+		 nparams, &res, err);
 	if (rc) {
+		dbr__metrics_done(&pc->m, false, 0);
 		dbr__pool_put(pc);
 		return rc;
 	}
@@ -781,6 +805,7 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 	count_op(pc, DBR_OP_TRANSACTION, "BEGIN", sent);
 	rc = s->drv->vt.begin(pc->dc, err);
 	dbr__metrics_ended(&pc->m);
+	dbr__metrics_done(&pc->m, by_chat, chat);
 	if (rc) {
 		failed(db, pc, rc, err);
 		dbr__pool_put(pc);
@@ -860,11 +885,14 @@ int dbr_tx_query(struct dbr_tx *p, const char *sql,
 	rc = check_args(p, sql, params, nparams, out, err);
 	if (!rc)
 		rc = tx_usable(p, &tx, err);
-	if (!rc)
-		rc = run(tx->db, tx->pc, tx, DBR_OP_TRANSACTION, 0, sql, params,
-			 nparams, &res, err);
 	if (rc)
 		return rc;
+	rc = run(tx->db, tx->pc, tx, DBR_OP_TRANSACTION, sampled(tx->pc, 0),
+		 sql, params, nparams, &res, err);
+	if (rc) {
+		dbr__metrics_done(&tx->pc->m, tx->has_chat, tx->chat);
+		return rc;
+	}
 	res->chat = tx->chat;
 	res->has_chat = tx->has_chat;
 	return deliver(res, out, err);

@@ -222,7 +222,7 @@ static int runtimes(struct dbr__config *new, const struct dbr__config *old,
 			s->rt = os->rt;
 			continue;
 		}
-		rc = dbr__source_rt_new(s, new->metrics, &pool_only, err);
+		rc = dbr__source_rt_new(s, new, &pool_only, err);
 		if (rc) {
 			if (s->rt && pool_only)
 				dbr__pool_release(&s->rt->pool);

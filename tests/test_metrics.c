@@ -13,7 +13,7 @@
 #include "metrics.h"
 
 static const char config[] =
-	"[database]\ndefault_source = main\n"
+	"[database]\ndefault_source = main\ntiming_sample = 1\n"
 	"[source.main]\ntype = sqlite\npath = main.db\nmax_connections = 4\n"
 	"[source.side]\ntype = sqlite\npath = side.db\n"
 	"[scopes]\nlog = side\n"
@@ -49,10 +49,10 @@ static void test_metrics__histogram_buckets(void **state)
 	(void)state;
 	memset(&h, 0, sizeof(h));
 	for (i = 0; i + 1 < DBR_HISTOGRAM_BUCKETS; i++) {
-		dbr__hist_add(&h, dbr_histogram_bound(i));
-		dbr__hist_add(&h, dbr_histogram_bound(i) + 1);
+		dbr__hist_add(&h, dbr_histogram_bound(i), 1);
+		dbr__hist_add(&h, dbr_histogram_bound(i) + 1, 1);
 	}
-	dbr__hist_add(&h, 0);
+	dbr__hist_add(&h, 0, 1);
 	assert_int_equal(dbr_histogram_bound(0), 1000);
 	assert_int_equal(dbr_histogram_bound(21), 10000000000u);
 	assert_int_equal(dbr_histogram_bound(22), UINT64_MAX);
@@ -62,7 +62,7 @@ static void test_metrics__histogram_buckets(void **state)
 		assert_int_equal(atomic_load(&h.n[i]), 2);
 	assert_int_equal(atomic_load(&h.n[DBR_HISTOGRAM_BUCKETS - 1]), 1);
 	/* Folded: per bucket, the count and the sum. */
-	dbr__metrics_init(&m, 1);
+	dbr__metrics_init(&m);
 	m.stmt = h;
 	memset(&st, 0, sizeof(st));
 	dbr__metrics_fold(&m, &st);
@@ -248,7 +248,6 @@ static void test_metrics__counts_by_kind_and_reason(void **state)
 	 * chat 1 is the only chat sure to be sampled and comes first. */
 	assert_true(m.ntop_ops >= 1 && m.ntop_ops <= DBR_TOP_CHATS);
 	assert_int_equal(m.top_ops[0].chat, 1);
-	assert_int_equal(m.top_ops[0].ops % DBR__TOPN_SAMPLE, 0);
 	assert_true(m.ntop_time >= 1);
 }
 
@@ -383,7 +382,7 @@ static void test_metrics__prometheus_text(void **state)
 	for (i = 0; i < 5; i++)
 		t_exec(h->db, 9, "SELECT 1", NULL, 0);
 	t_exec(h->db, 7, "CREATE TABLE x (a)", NULL, 0);
-	assert_int_equal(dbr_query(h->db, 9, "SELEC", NULL, 0, NULL, NULL),
+	assert_int_equal(dbr_query(h->db, 9, "SLECT", NULL, 0, NULL, NULL),
 			 DBR_E_STMT);
 	assert_int_equal(dbr_metrics_write(h->db, collect, &t, NULL), DBR_OK);
 	assert_int_equal(value_of(t.buf, "dbroute_operations_total{source="
@@ -504,13 +503,13 @@ static void test_metrics__modes(void **state)
 	(void)state;
 	for (i = 0; i < 3; i++) {
 		snprintf(cfg, sizeof(cfg),
-			 "[database]\nmetrics = %s\n"
+			 "[database]\nmetrics = %s\ntiming_sample = 1\n"
 			 "[source.main]\ntype = sqlite\npath = m.db\n",
 			 modes[i]);
 		h = t_handle_open("modes.ini", cfg);
 		t_exec(h->db, 5, "SELECT 1", NULL, 0);
 		assert_int_equal(
-			dbr_query(h->db, 5, "SELEC 1", NULL, 0, NULL, NULL),
+			dbr_query(h->db, 5, "SLECT 1", NULL, 0, NULL, NULL),
 			DBR_E_STMT);
 		st = stats_of(h->db, "main");
 		assert_int_equal(st.metrics, i);
@@ -521,6 +520,58 @@ static void test_metrics__modes(void **state)
 		assert_int_equal(st.routed[DBR_ROUTE_DEFAULT], i ? 2 : 0);
 		assert_int_equal(st.statement_time.count, i == 2 ? 2 : 0);
 		assert_int_equal(st.acquire_wait.count, i == 2 ? 2 : 0);
+		t_handle_close(h);
+	}
+}
+
+/*
+ * [database] timing_sample: by default one statement in 64 (on average,
+ * this thread's countdown) is timed and weighs the statements since the
+ * previous sample; the counters stay exact. The countdown is set here to
+ * make it deterministic. timing_sample = 1 times every statement.
+ */
+static void test_metrics__sampled_timing(void **state)
+{
+	static const char *const sample[] = { "", "timing_sample = 1\n" };
+	char cfg[512];
+	struct t_handle *h;
+	struct dbr_source_stats st;
+	int i, k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		snprintf(cfg, sizeof(cfg),
+			 "[database]\n%s"
+			 "[source.main]\ntype = sqlite\npath = s.db\n",
+			 sample[k]);
+		h = t_handle_open("sampled.ini", cfg);
+		dbr__sampler.left = dbr__sampler.gap = 1000000;
+		for (i = 0; i < 10; i++)
+			t_exec(h->db, 5, "SELECT 1", NULL, 0);
+		st = stats_of(h->db, "main");
+		assert_int_equal(st.ops_by_kind[DBR_OP_READ], 10);
+		assert_int_equal(st.routed[DBR_ROUTE_DEFAULT], 10);
+		assert_int_equal(st.statement_time.count, k ? 10 : 0);
+		assert_int_equal(st.acquire_wait.count, k ? 10 : 0);
+		assert_int_equal(st.ntop_ops, k ? 1 : 0);
+		/* The next one is sampled: it weighs the gap, 7. */
+		dbr__sampler.left = 1;
+		dbr__sampler.gap = 7;
+		t_exec(h->db, 5, "SELECT 1", NULL, 0);
+		st = stats_of(h->db, "main");
+		assert_int_equal(st.ops, 11);
+		assert_int_equal(st.statement_time.count, k ? 11 : 7);
+		assert_int_equal(
+			sum(st.statement_time.bucket, DBR_HISTOGRAM_BUCKETS),
+			st.statement_time.count);
+		assert_int_equal(st.acquire_wait.count, k ? 11 : 7);
+		assert_int_equal(st.ntop_ops, 1);
+		assert_int_equal(st.top_ops[0].chat, 5);
+		assert_int_equal(st.top_ops[0].ops, k ? 11 : 7);
+		assert_int_equal(st.ntop_time, 1);
+		/* The next gap is drawn from 1 .. 2 * 64 - 1. */
+		assert_true(k ||
+			    (dbr__sampler.gap >= 1 && dbr__sampler.gap <= 127));
 		t_handle_close(h);
 	}
 }
@@ -543,6 +594,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test(test_metrics__mapping_store),
 		cmocka_unit_test(test_metrics__modes),
+		cmocka_unit_test(test_metrics__sampled_timing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

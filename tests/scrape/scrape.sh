@@ -45,6 +45,7 @@ psql -X -q "$DBR_TEST_PG" -c "SET client_min_messages = warning" \
 cat >"$dir/server.ini" <<INI
 [database]
 default_source = lite1
+timing_sample = 1
 [source.lite1]
 type = sqlite
 path = lite1.db
