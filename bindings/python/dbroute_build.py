@@ -93,6 +93,23 @@ struct dbr_source_info {
 	...;
 };
 
+#define DBR_HISTOGRAM_BUCKETS ...
+#define DBR_TOP_CHATS ...
+
+struct dbr_histogram {
+	uint64_t count;
+	uint64_t sum_ns;
+	uint64_t bucket[...];
+	...;
+};
+
+struct dbr_chat_load {
+	int64_t chat;
+	uint64_t ops;
+	uint64_t time_ns;
+	...;
+};
+
 struct dbr_source_stats {
 	size_t size;
 	uint64_t ops;
@@ -105,8 +122,29 @@ struct dbr_source_stats {
 	uint32_t pool_in_use;
 	uint32_t pool_idle;
 	uint32_t pool_waiters;
+	int metrics;
+	uint32_t pool_opening;
+	uint64_t ops_by_kind[...];
+	uint64_t errors_by_code[...];
+	uint64_t routed[...];
+	uint64_t probes;
+	int64_t state_since;
+	uint64_t connects;
+	uint64_t connect_failures;
+	uint64_t discarded;
+	struct dbr_histogram statement_time;
+	struct dbr_histogram acquire_wait;
+	uint32_t ntop_ops;
+	uint32_t ntop_time;
+	struct dbr_chat_load top_ops[...];
+	struct dbr_chat_load top_time[...];
 	...;
 };
+
+uint64_t dbr_histogram_bound(size_t i);
+int dbr_metrics_write(struct dbr *db,
+		      int (*write)(void *ud, const char *text, size_t len),
+		      void *ud, struct dbr_error *err);
 
 int dbr_version_number(void);
 const char *dbr_version(void);

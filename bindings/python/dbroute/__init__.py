@@ -30,7 +30,8 @@ if not _compatible(_lib.DBR_VERSION_NUMBER, _lib.dbr_version_number()):
         "libdbroute %d (another major or minor version): rebuild the "
         "binding" % (_lib.DBR_VERSION_NUMBER, _lib.dbr_version_number()))
 
-from ._db import Database, Result, Route, Source, Transaction  # noqa: E402
+from ._db import (Database, Histogram, Result, Route, Source,  # noqa: E402
+                  Transaction)
 from ._errors import (CATEGORIES, ConfigError, DatabaseError,  # noqa: E402
                       DataError, Error, IntegrityError, InterfaceError,
                       InternalError, NotSupportedError, OperationalError,

@@ -46,6 +46,16 @@ _REASONS = {
 #: "default").
 Route = collections.namedtuple("Route", "source reason")
 
+# A latency histogram of a source (timing): observations, their sum in
+# seconds, and per bucket (upper bound in seconds, inf for the last) the
+# observations in it, not cumulative. Sampled (`[database] timing_sample`):
+# each timed statement counts for the statements since the previous one.
+Histogram = collections.namedtuple("Histogram", "count sum buckets")
+
+# The enum dbr_op_kind names, in its order (also Prometheus's `kind`).
+_KINDS = ("read", "write", "transaction", "fanout")
+_MODES = ("off", "counters", "timing")
+
 
 @dataclasses.dataclass(frozen=True)
 class Source:
@@ -70,6 +80,56 @@ class Source:
     pool_in_use: int
     pool_idle: int
     pool_waiters: int
+    # Since 0.4 (docs/observability.md): what `[database] metrics` measures
+    # ("off", "counters", "timing") and what it measured.
+    metrics: str = "off"
+    pool_opening: int = 0
+    ops_by_kind: dict = dataclasses.field(default_factory=dict)
+    errors_by_code: dict = dataclasses.field(default_factory=dict)
+    routed: dict = dataclasses.field(default_factory=dict)
+    probes: int = 0
+    state_since: object = None  # Unix seconds (int), or None
+    connects: int = 0
+    connect_failures: int = 0
+    discarded: int = 0
+    statement_time: object = None  # Histogram
+    acquire_wait: object = None  # Histogram
+    top_ops: list = dataclasses.field(default_factory=list)
+    top_time: list = dataclasses.field(default_factory=list)
+
+
+def _histogram(h):
+    """A struct dbr_histogram as a Histogram."""
+    n = len(h.bucket)
+    bounds = [lib.dbr_histogram_bound(i) / 1e9 for i in range(n - 1)]
+    return Histogram(count=h.count, sum=h.sum_ns / 1e9,
+                     buckets=list(zip(bounds + [float("inf")],
+                                      list(h.bucket))))
+
+
+def _stats_fields(st):
+    """The 0.4 fields of a struct dbr_source_stats, as Source's."""
+    return dict(
+        metrics=_MODES[st.metrics] if 0 <= st.metrics < 3 else "off",
+        pool_opening=st.pool_opening,
+        ops_by_kind={k: st.ops_by_kind[i] for i, k in enumerate(_KINDS)},
+        # By enum dbr_status (the exceptions' codes); the failing ones only.
+        errors_by_code={i: n for i, n in enumerate(st.errors_by_code)
+                        if n},
+        # By routing reason (dbroute.Route's names); index 0 is unused.
+        routed={_str(lib.dbr_route_reason_name(i)): st.routed[i]
+                for i in range(1, len(st.routed))
+                if _str(lib.dbr_route_reason_name(i)) != "?"},
+        probes=st.probes, state_since=st.state_since or None,
+        connects=st.connects, connect_failures=st.connect_failures,
+        discarded=st.discarded,
+        statement_time=_histogram(st.statement_time),
+        acquire_wait=_histogram(st.acquire_wait),
+        # Heaviest first: (chat, operations) and (chat, seconds).
+        top_ops=[(st.top_ops[i].chat, st.top_ops[i].ops)
+                 for i in range(st.ntop_ops)],
+        top_time=[(st.top_time[i].chat, st.top_time[i].time_ns / 1e9)
+                  for i in range(st.ntop_time)])
 
 
 def _str(p):
@@ -442,7 +502,28 @@ class Database:
             unavailable_since=st.since or None, ops=st.ops,
             errors=st.errors, diverted=st.diverted, pool_max=st.pool_max,
             pool_open=st.pool_open, pool_in_use=st.pool_in_use,
-            pool_idle=st.pool_idle, pool_waiters=st.pool_waiters)
+            pool_idle=st.pool_idle, pool_waiters=st.pool_waiters,
+            **_stats_fields(st))
+
+    def metrics_text(self):
+        """Every source's metrics in the Prometheus text exposition
+        format (dbr_metrics_write()), as str."""
+        parts = []
+        err = ffi.new("struct dbr_error *")
+
+        @ffi.callback("int(void *, const char *, size_t)")
+        def write(ud, text, length):
+            parts.append(ffi.unpack(text, length))
+            return 0
+
+        self._enter()
+        try:
+            if lib.dbr_metrics_write(self._db, write, ffi.NULL, err) \
+                    != lib.DBR_OK:
+                raise from_struct(err)
+        finally:
+            self._leave()
+        return b"".join(parts).decode("utf-8", "replace")
 
     def sources(self):
         """Every source as a Source, in configuration order."""

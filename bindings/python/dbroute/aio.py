@@ -12,7 +12,7 @@ Two pools, so that a call which gives a connection back can always run:
 
 - the bounded pool (`max_workers` threads, default 8) runs the calls that
   may wait for a connection: open, execute*, fetchall*, fanout,
-  transaction*, sources, ping;
+  transaction*, sources, ping, metrics_text;
 - the holders' pool runs the calls on an object that already holds a
   connection: AsyncTransaction.execute/fetchall/commit/rollback and the
   end of its `async with`, AsyncResult.fetch*/close. Each such object has
@@ -341,6 +341,9 @@ class AsyncDatabase:
 
     async def ping(self, source=None):
         await self._wait(self.sync.ping, source)
+
+    async def metrics_text(self):
+        return await self._wait(self.sync.metrics_text)
 
     async def close(self):
         """Wait for calls in flight, close the handle, stop the pools.
