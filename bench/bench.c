@@ -4,8 +4,8 @@
  *
  * usage: dbroute-bench [--json FILE] [--only NAME] [--iterations N]
  *                      [--rounds R] [--raw-gap N] [--raw-hold N]
- *                      [--metrics off|counters|timing] [--verbose]
- *                      [--pin CPU]
+ *                      [--metrics off|counters|timing] [--timing-sample N]
+ *                      [--verbose] [--pin CPU]
  */
 #define _GNU_SOURCE /* mkdtemp, nftw */
 #include <ftw.h>
@@ -170,6 +170,8 @@ int main(int argc, char **argv)
 			b.raw_hold = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--metrics") && v)
 			b.metrics = argv[++i];
+		else if (!strcmp(argv[i], "--timing-sample") && v)
+			b.timing_sample = argv[++i];
 		else if (!strcmp(argv[i], "--verbose"))
 			b.verbose = true;
 		else if (!strcmp(argv[i], "--pin") && v)
@@ -178,8 +180,8 @@ int main(int argc, char **argv)
 			bench_die("usage: dbroute-bench [--json FILE] [--only "
 				  "NAME] [--iterations N] [--rounds R] "
 				  "[--raw-gap N] [--raw-hold N] [--metrics "
-				  "off|counters|timing] [--verbose] [--pin "
-				  "CPU]");
+				  "off|counters|timing] [--timing-sample N] "
+				  "[--verbose] [--pin CPU]");
 	}
 	if (b.rounds < 1 || b.rounds > 64 || b.iterations < 0 ||
 	    b.raw_gap < 0 || b.raw_hold < 0)

@@ -26,6 +26,8 @@ struct bench {
 	bool verbose; /* each round's times on stderr */
 	/* [database] metrics of every dbroute side; NULL: the default. */
 	const char *metrics;
+	/* [database] timing_sample of every dbroute side; NULL: the default. */
+	const char *timing_sample;
 	/* Results for the JSON output. */
 	struct bench_row {
 		char name[48];

@@ -33,18 +33,24 @@ struct dbr *bench_open(struct bench *b, const char *name, const char *text)
 	static const char db[] = "[database]\n";
 	struct dbr_error err;
 	struct dbr *h;
-	char path[512], with[4096];
+	char path[512], with[4096], keys[256];
 	const char *at = strstr(text, db);
 
-	/* [database] metrics = MODE, in the section or in a new one. */
-	if (b->metrics) {
+	/* [database] metrics = MODE and timing_sample = N, in the section or
+	 * in a new one. */
+	snprintf(keys, sizeof(keys), "%s%s%s%s%s%s",
+		 b->metrics ? "metrics = " : "", b->metrics ? b->metrics : "",
+		 b->metrics ? "\n" : "",
+		 b->timing_sample ? "timing_sample = " : "",
+		 b->timing_sample ? b->timing_sample : "",
+		 b->timing_sample ? "\n" : "");
+	if (keys[0]) {
 		if (at)
-			snprintf(with, sizeof(with), "%.*s%smetrics = %s\n%s",
-				 (int)(at - text), text, db, b->metrics,
+			snprintf(with, sizeof(with), "%.*s%s%s%s",
+				 (int)(at - text), text, db, keys,
 				 at + sizeof(db) - 1);
 		else
-			snprintf(with, sizeof(with), "%smetrics = %s\n%s", db,
-				 b->metrics, text);
+			snprintf(with, sizeof(with), "%s%s%s", db, keys, text);
 		text = with;
 	}
 	bench_write(b, path, sizeof(path), name, text);
