@@ -37,34 +37,38 @@ static int put_u64(struct dbr__digest_buf *b, uint64_t x)
 
 int dbr__digest_value(struct dbr__digest_buf *b, const struct dbr_value *v)
 {
-	unsigned char tag = (unsigned char)v->type;
+	unsigned char tag = (unsigned char)v->type, one;
 	uint64_t bits;
 	double d;
 	int rc;
 
-	if (v->type < DBR_TYPE_NULL || v->type > DBR_TYPE_BLOB)
+	if (v->type < DBR_TYPE_NULL || v->type > DBR_TYPE_TIMESTAMP)
 		return DBR_E_UNSUPPORTED;
 	if ((rc = put(b, &tag, 1)))
 		return rc;
-	switch (v->type) {
-	case DBR_TYPE_INT64: return put_u64(b, (uint64_t)v->u.i);
-	case DBR_TYPE_DOUBLE:
+	if (v->type == DBR_TYPE_INT64 || v->type == DBR_TYPE_TIMESTAMP)
+		return put_u64(b, (uint64_t)v->u.i);
+	if (v->type == DBR_TYPE_BOOL) {
+		one = v->u.i != 0;
+		return put(b, &one, 1);
+	}
+	if (v->type == DBR_TYPE_DOUBLE) {
 		d = v->u.d == 0.0 ? 0.0 : v->u.d; /* -0.0 as 0.0 */
 		if (isnan(d))
 			bits = 0x7ff8000000000000ull;
 		else
 			memcpy(&bits, &d, sizeof(bits));
 		return put_u64(b, bits);
-	case DBR_TYPE_TEXT:
-	case DBR_TYPE_BLOB:
+	}
+	if (v->type == DBR_TYPE_TEXT || v->type == DBR_TYPE_BLOB) {
 		if ((rc = put_u64(b, (uint64_t)v->len)))
 			return rc;
 		return put(b,
 			   v->type == DBR_TYPE_TEXT ? (const void *)v->u.s
 						    : v->u.b,
 			   v->len);
-	default: return DBR_OK; /* NULL: the tag alone */
 	}
+	return DBR_OK; /* a NULL, typed or not: the tag alone */
 }
 
 uint64_t dbr__digest_hash(const struct dbr__digest_buf *b,

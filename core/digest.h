@@ -17,12 +17,14 @@ struct dbr__digest_buf {
 };
 
 /*
- * Append value v's canonical encoding to b: a type tag byte (0 NULL, 1
- * integer, 2 double, 3 text, 4 blob); an integer as 8 bytes big-endian; a
- * double as its IEEE bits big-endian, -0.0 as 0.0 and every NaN as the
- * quiet NaN 0x7ff8000000000000; text and blobs as their length (8 bytes
- * big-endian) and their bytes. Returns DBR_OK, DBR_E_NOMEM, or
- * DBR_E_UNSUPPORTED for another type.
+ * Append value v's canonical encoding to b: a type tag byte (enum
+ * dbr_type: 0 NULL, whatever type a typed NULL carries, 1 integer, 2
+ * double, 3 text, 4 blob, 5 bool, 6 timestamp); an integer and a
+ * timestamp (UTC microseconds) as 8 bytes big-endian; a double as its
+ * IEEE bits big-endian, -0.0 as 0.0 and every NaN as the quiet NaN
+ * 0x7ff8000000000000; a bool as one byte, 0 or 1; text and blobs as their
+ * length (8 bytes big-endian) and their bytes. Returns DBR_OK,
+ * DBR_E_NOMEM, or DBR_E_UNSUPPORTED for another type.
  */
 int dbr__digest_value(struct dbr__digest_buf *b, const struct dbr_value *v);
 

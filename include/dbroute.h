@@ -1904,9 +1904,10 @@ struct dbr_move_digest {
  * copies can be compared without moving them: equal digests mean the
  * same rows (to a 64-bit keyed hash), whatever their order and engine.
  * Each row's values, in the order of their column names (ASCII case
- * ignored), are encoded canonically (a type tag; an integer as 8 bytes
- * big-endian; a double by its IEEE bits, -0.0 as 0.0 and every NaN as
- * one; text and blobs as an 8-byte length and their bytes) and hashed
+ * ignored), are encoded canonically (a type tag; an integer and a
+ * timestamp as 8 bytes big-endian; a double by its IEEE bits, -0.0 as 0.0
+ * and every NaN as one; a bool as one byte; text and blobs as an 8-byte
+ * length and their bytes; any NULL as its tag alone) and hashed
  * with SipHash-2-4 under `key` (libsodium's crypto_shorthash).
  *
  * @param db the handle

@@ -622,6 +622,62 @@ static void test_move__digest_across_engines(void **state)
 	env_close(&e);
 }
 
+/* Chat 7's typed rows (bools, timestamps, NULLs) on one source. */
+static void typed_rows(struct env *e, const char *source)
+{
+	struct dbr_value p[4];
+	struct dbr_error err;
+	int i;
+
+	exec_on(e->db, source,
+		is_pg(source) ? "CREATE TABLE flags (id BIGINT PRIMARY KEY, "
+				"chat_id BIGINT, ok BOOLEAN, at TIMESTAMPTZ)"
+			      : "CREATE TABLE flags (id INTEGER PRIMARY KEY, "
+				"chat_id BIGINT, ok BOOLEAN, at TIMESTAMP)");
+	for (i = 0; i < 3; i++) {
+		p[0] = dbr_int64(i);
+		p[1] = dbr_int64(7);
+		p[2] = i == 2 ? dbr_null_of(DBR_TYPE_BOOL) : dbr_bool(i == 0);
+		p[3] = i == 1 ? dbr_null_of(DBR_TYPE_TIMESTAMP)
+			      : dbr_timestamp(1795813445123456 + i);
+		if (dbr_query_source(e->db, source,
+				     "INSERT INTO flags VALUES (?, ?, ?, ?)", p,
+				     4, NULL, &err))
+			fail_msg("%s: %s", source, err.message);
+	}
+}
+
+/* Bools and timestamps (issue 17's typed values) digest alike on SQLite
+ * and PostgreSQL; a flipped bool or a moved timestamp does not (the
+ * digest refused both types with DBR_E_UNSUPPORTED before). */
+static void test_move__digest_typed_values(void **state)
+{
+	struct dbr_move_digest a, b;
+	const char *other;
+	struct env e;
+
+	(void)state;
+	env_open(&e, "typed", true);
+	other = e.pg ? "p1" : "s2";
+	typed_rows(&e, "s1");
+	typed_rows(&e, other);
+	a = digest(&e, "s1", "flags");
+	assert_int_equal(a.rows, 3);
+	assert_true(same(a, digest(&e, other, "flags")));
+	exec_on(e.db, other, "UPDATE flags SET ok = NOT ok WHERE id = 0");
+	b = digest(&e, other, "flags");
+	assert_false(same(a, b));
+	exec_on(e.db, other, "UPDATE flags SET ok = NOT ok WHERE id = 0");
+	assert_true(same(a, digest(&e, other, "flags")));
+	exec_on(e.db, "s1",
+		"UPDATE flags SET at = '2026-11-27 21:04:05.123457' WHERE id = "
+		"0");
+	assert_false(same(a, digest(&e, "s1", "flags")));
+	if (!e.pg)
+		t_need_server_or_skip("DBR_TEST_PG", "PostgreSQL server");
+	env_close(&e);
+}
+
 /* Parse out as JSON, or fail. */
 static json_t *parse(const char *out)
 {
@@ -734,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_move__discover),
 		cmocka_unit_test(test_move__digest_is_siphash),
 		cmocka_unit_test(test_move__digest_across_engines),
+		cmocka_unit_test(test_move__digest_typed_values),
 		cmocka_unit_test(test_move__cli),
 	};
 
