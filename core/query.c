@@ -17,6 +17,7 @@
 #include "fanout.h"
 #include "query.h"
 #include "refresh.h"
+#include "named.h"
 #include "route.h"
 #include "value.h"
 
@@ -466,16 +467,25 @@ static DBR_COLD bool moving_wait(uint64_t *until)
 	return true;
 }
 
+/*
+ * Run sql by its route. With nm (dbr_query_named()), its `:name`
+ * placeholders are translated in the dialect of the source that serves
+ * it, once that is known, and params are nm's values in their order.
+ */
 static int query_at(struct dbr *db, const char *source, const char *scope,
 		    int64_t chat, bool by_chat, const char *sql,
 		    const struct dbr_value *params, size_t nparams,
-		    struct dbr_result **out, struct dbr_error *err)
+		    const struct dbr__named *nm, struct dbr_result **out,
+		    struct dbr_error *err)
 {
 	struct dbr_source_config *from;
 	struct dbr_result *res;
 	struct dbr_error local;
 	struct dbr__pconn *pc;
 	uint64_t sent = 0, until = 0;
+	const char *text = sql;
+	const struct dbr_value *values = params;
+	size_t nvalues = nparams;
 	unsigned notes;
 	int rc;
 
@@ -489,10 +499,20 @@ again:
 			&sent, err);
 	if (rc)
 		return rc;
+	/* Sent again after DBR_E_MOVING, maybe to a source of another
+	 * dialect: translated from the caller's text each time. */
+	if (DBR_UNLIKELY(nm)) {
+		rc = dbr__named_bind(source_of(pc), sql, nm, &text, &values,
+				     &nvalues, err);
+		if (rc) {
+			dbr__pool_put(pc);
+			return rc;
+		}
+	}
 	/* A named source is never diverted from. */
 	notes = DBR_UNLIKELY(from || source) ? notes_for(db, pc, from, by_chat)
 					     : 0;
-	rc = run(db, pc, NULL, -1, sent, sql, params, nparams, &res, err);
+	rc = run(db, pc, NULL, -1, sent, text, values, nvalues, &res, err);
 	if (rc) {
 		/* A lost link or a timeout may hide a write that was made. */
 		if (notes && (rc == DBR_E_CONN || rc == DBR_E_TIMEOUT))
@@ -536,7 +556,23 @@ int dbr_query(struct dbr *db, int64_t chat, const char *sql,
 	      const struct dbr_value *params, size_t nparams,
 	      struct dbr_result **out, struct dbr_error *err)
 {
-	return query_at(db, NULL, NULL, chat, true, sql, params, nparams, out,
+	return query_at(db, NULL, NULL, chat, true, sql, params, nparams, NULL,
+			out, err);
+}
+
+int dbr_query_named(struct dbr *db, int64_t chat, const char *sql,
+		    const struct dbr_param *params, size_t nparams,
+		    struct dbr_result **out, struct dbr_error *err)
+{
+	struct dbr__named nm = { params, nparams };
+
+	if (out)
+		*out = NULL;
+	if (nparams && !params)
+		return dbr__error_set(err, DBR_E_MISUSE, NULL,
+				      "dbr_query_named: params are required "
+				      "when nparams > 0");
+	return query_at(db, NULL, NULL, chat, true, sql, NULL, 0, &nm, out,
 			err);
 }
 
@@ -549,16 +585,16 @@ int dbr_query_scope(struct dbr *db, const char *scope, const char *sql,
 	if (!scope)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL,
 				      "dbr_query_scope: scope is NULL");
-	return query_at(db, NULL, scope, 0, false, sql, params, nparams, out,
-			err);
+	return query_at(db, NULL, scope, 0, false, sql, params, nparams, NULL,
+			out, err);
 }
 
 int dbr_query_source(struct dbr *db, const char *source, const char *sql,
 		     const struct dbr_value *params, size_t nparams,
 		     struct dbr_result **out, struct dbr_error *err)
 {
-	return query_at(db, source, NULL, 0, false, sql, params, nparams, out,
-			err);
+	return query_at(db, source, NULL, 0, false, sql, params, nparams, NULL,
+			out, err);
 }
 
 int dbr_result_next(struct dbr_result *p)
@@ -893,6 +929,40 @@ int dbr_tx_query(struct dbr_tx *p, const char *sql,
 		dbr__metrics_done(&tx->pc->m, tx->has_chat, tx->chat);
 		return rc;
 	}
+	res->chat = tx->chat;
+	res->has_chat = tx->has_chat;
+	return deliver(res, out, err);
+}
+
+int dbr_tx_query_named(struct dbr_tx *p, const char *sql,
+		       const struct dbr_param *params, size_t nparams,
+		       struct dbr_result **out, struct dbr_error *err)
+{
+	struct dbr__named nm = { params, nparams };
+	const struct dbr_value *v = NULL;
+	struct dbr_result *res;
+	struct dbr_error local;
+	struct dbr_tx *tx;
+	size_t n = 0;
+	int rc;
+
+	if (!err)
+		err = &local;
+	rc = check_args(p, sql, NULL, 0, out, err);
+	if (!rc && nparams && !params)
+		rc = dbr__error_set(err, DBR_E_MISUSE, NULL,
+				    "dbr_tx_query_named: params are required "
+				    "when nparams > 0");
+	if (!rc)
+		rc = tx_usable(p, &tx, err);
+	if (!rc)
+		rc = dbr__named_bind(source_of(tx->pc), sql, &nm, &sql, &v, &n,
+				     err);
+	if (!rc)
+		rc = run(tx->db, tx->pc, tx, DBR_OP_TRANSACTION, 0, sql, v, n,
+			 &res, err);
+	if (rc)
+		return rc;
 	res->chat = tx->chat;
 	res->has_chat = tx->has_chat;
 	return deliver(res, out, err);

@@ -583,6 +583,45 @@ DBR_API int dbr_query(struct dbr *db, int64_t chat, const char *sql,
 		      struct dbr_result **out, struct dbr_error *err);
 
 /**
+ * A named parameter of dbr_query_named(): the value of every `:name`
+ * placeholder of that name. Layout frozen. Since: 0.5.
+ */
+struct dbr_param {
+	const char *name; /**< the name without its ':' (NUL-terminated) */
+	struct dbr_value value; /**< its value */
+};
+
+/**
+ * Run one statement whose placeholders are `:name` (letters, digits, `_`
+ * and bytes above 0x7f after the colon; the same name may appear several
+ * times), bound by name from `params`, on a SQL source. Otherwise as
+ * dbr_query(): `SELECT * FROM msgs WHERE chat_id = :chat AND (:since IS
+ * NULL OR sent > :since)` with {"chat", dbr_int64(7)} and {"since",
+ * dbr_null_of(DBR_TYPE_TIMESTAMP)}.
+ *
+ * The statement is read by the lexer of the dialect of the source that
+ * runs it: a `:name` in a string, a quoted identifier, a comment or a
+ * dollar quote, a PostgreSQL `::` cast and an array slice `a[1:n]` are not
+ * placeholders. `?` is not one here: a literal `?` is written `??`. The
+ * translation is kept per thread for the next call with the same text
+ * (16 statements). Names are compared exactly (case counts). In
+ * dbr_query() only `?` is a placeholder, and a `:name` is refused.
+ *
+ * @param params the named values (any order), or NULL when nparams is 0
+ * @param nparams their number
+ * @return as dbr_query(); DBR_E_MISUSE naming what is wrong, before
+ *   anything is sent: a `?` in the statement, a placeholder with no
+ *   parameter of its name, a parameter no placeholder uses, a name given
+ *   twice or NULL; DBR_E_UNSUPPORTED on a source that is not SQL (Redis)
+ * Ownership: as dbr_query(); params and their names are read during the
+ *   call only.
+ * Thread-safety: any thread. Since: 0.5.
+ */
+DBR_API int dbr_query_named(struct dbr *db, int64_t chat, const char *sql,
+			    const struct dbr_param *params, size_t nparams,
+			    struct dbr_result **out, struct dbr_error *err);
+
+/**
  * Run one statement in a named scope (see dbr_route_scope()). Otherwise as
  * dbr_query().
  *
@@ -952,6 +991,16 @@ DBR_API int dbr_tx_begin_source(struct dbr *db, const char *source,
 DBR_API int dbr_tx_query(struct dbr_tx *tx, const char *sql,
 			 const struct dbr_value *params, size_t nparams,
 			 struct dbr_result **out, struct dbr_error *err);
+
+/**
+ * dbr_tx_query() with `:name` placeholders bound by name, as
+ * dbr_query_named() binds them.
+ *
+ * Thread-safety: one thread at a time per transaction. Since: 0.5.
+ */
+DBR_API int dbr_tx_query_named(struct dbr_tx *tx, const char *sql,
+			       const struct dbr_param *params, size_t nparams,
+			       struct dbr_result **out, struct dbr_error *err);
 
 /**
  * Commit a transaction and free it, whatever the outcome.

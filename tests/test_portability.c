@@ -427,6 +427,157 @@ static void test_portability__timestamps_merge_in_order(void **state)
 	}
 }
 
+/* The chat each engine serves ([chat_mapping] of setup()). */
+static const int64_t engine_chat[NTYPED] = { 1, 2, 4, 3 };
+
+/* A named statement's first column, rows as "a,b,c". */
+static int named(int e, const char *sql, const struct dbr_param *p, size_t n,
+		 char *out, size_t size, struct dbr_error *err)
+{
+	struct dbr_result *res;
+	size_t len = 0, l;
+	const char *t;
+	int rc;
+
+	out[0] = '\0';
+	rc = dbr_query_named(db, engine_chat[e], sql, p, n, &res, err);
+	if (rc)
+		return rc;
+	while ((rc = dbr_result_next(res)) == DBR_ROW && len + 40 < size) {
+		t = dbr_result_text(res, 0, &l);
+		if (t)
+			len += (size_t)snprintf(out + len, size - len, "%s%.*s",
+						len ? "," : "", (int)l, t);
+		else
+			len += (size_t)snprintf(
+				out + len, size - len, "%s%lld", len ? "," : "",
+				(long long)dbr_result_int64(res, 0));
+	}
+	assert_int_equal(rc, DBR_DONE);
+	dbr_result_free(res);
+	return DBR_OK;
+}
+
+/* A named statement refused with code, its message containing want. */
+static void refused(int e, const char *sql, const struct dbr_param *p, size_t n,
+		    int code, const char *want)
+{
+	struct dbr_error err;
+	char got[64];
+
+	assert_int_equal(named(e, sql, p, n, got, sizeof(got), &err), code);
+	if (!strstr(err.message, want))
+		fail_msg("%s: '%s' does not say '%s'", typed_engines[e],
+			 err.message, want);
+}
+
+/*
+ * `:name` placeholders on the three engines: a name used twice (the typed
+ * NULL of issue 17 too), names in any order, `:x` inside strings,
+ * quoted identifiers and comments and PostgreSQL's `::` casts left alone,
+ * and every refusal named before anything is sent.
+ */
+static void test_portability__named_parameters(void **state)
+{
+	struct dbr_param p[3];
+	struct dbr_error err;
+	char got[256];
+	int e;
+
+	(void)state;
+	for (e = 0; e < NTYPED; e++) {
+		typed_table(e);
+		p[0] = (struct dbr_param){ "since",
+					   dbr_null_of(DBR_TYPE_TIMESTAMP) };
+		p[1] = (struct dbr_param){ "b", dbr_bool(true) };
+		if (named(e,
+			  "SELECT id FROM p_typed WHERE (:since IS NULL OR "
+			  "t > :since) AND b = :b ORDER BY id",
+			  p, 2, got, sizeof(got), &err))
+			fail_msg("%s: %s", typed_engines[e], err.message);
+		assert_string_equal(got, "1,3,5");
+		p[0].value = dbr_timestamp(0);
+		if (named(e,
+			  "SELECT id FROM p_typed WHERE (:since IS NULL OR "
+			  "t > :since) AND b = :b ORDER BY id",
+			  p, 2, got, sizeof(got), &err))
+			fail_msg("%s: %s", typed_engines[e], err.message);
+		assert_string_equal(got, "3");
+		/* Not placeholders: ':b' in a string, a comment, a quoted
+		 * name. */
+		p[0] = (struct dbr_param){ "id", dbr_int64(2) };
+		if (named(e,
+			  "SELECT ':b :id' AS \"x:b\" /* :b */ FROM p_typed "
+			  "WHERE id = :id -- :nope\n",
+			  p, 1, got, sizeof(got), &err))
+			fail_msg("%s: %s", typed_engines[e], err.message);
+		assert_string_equal(got, ":b :id");
+		/* Refusals. */
+		refused(e, "SELECT id FROM p_typed WHERE id = :id AND b = ?", p,
+			1, DBR_E_MISUSE, "mixes '?' and ':name'");
+		refused(e, "SELECT :id, :other", p, 1, DBR_E_MISUSE,
+			"placeholder ':other' has no named parameter");
+		p[1] = (struct dbr_param){ "extra", dbr_int64(1) };
+		refused(e, "SELECT :id", p, 2, DBR_E_MISUSE,
+			"named parameter 'extra' is used by no placeholder");
+		p[1] = (struct dbr_param){ "id", dbr_int64(1) };
+		refused(e, "SELECT :id", p, 2, DBR_E_MISUSE,
+			"named parameter 'id' is given twice");
+		p[1] = (struct dbr_param){ NULL, dbr_int64(1) };
+		refused(e, "SELECT :id", p, 2, DBR_E_MISUSE,
+			"named parameter 2 has no name");
+		/* In dbr_query() a :name stays refused. */
+		assert_int_equal(dbr_query(db, engine_chat[e], "SELECT :id",
+					   NULL, 0, NULL, &err),
+				 DBR_E_MISUSE);
+	}
+	/* PostgreSQL: casts, dollar quotes, `??` as a literal `?`. */
+	p[0] = (struct dbr_param){ "n", dbr_text("41", 2) };
+	if (named(1, "SELECT (:n::int + 1)::text || $$:n$$ || '?\?'", p, 1, got,
+		  sizeof(got), &err))
+		fail_msg("%s", err.message);
+	assert_string_equal(got, "42:n??");
+	if (named(1, "SELECT ('{\"a\":1}'::jsonb ?? 'a')::text || :n", p, 1,
+		  got, sizeof(got), &err))
+		fail_msg("%s", err.message);
+	assert_string_equal(got, "true41");
+}
+
+/* A named statement inside a transaction. */
+static void test_portability__named_parameters_in_tx(void **state)
+{
+	struct dbr_param p[2] = { { "id", dbr_int64(9) },
+				  { "t", dbr_timestamp(DBR_TIMESTAMP_MAX) } };
+	struct dbr_result *res;
+	struct dbr_error err;
+	struct dbr_tx *tx;
+	int e;
+
+	(void)state;
+	for (e = 0; e < NTYPED; e++) {
+		typed_table(e);
+		assert_int_equal(dbr_tx_begin(db, engine_chat[e], &tx, &err),
+				 DBR_OK);
+		if (dbr_tx_query_named(tx,
+				       "INSERT INTO p_typed (id, t) VALUES "
+				       "(:id, :t)",
+				       p, 2, NULL, &err))
+			fail_msg("%s: %s", typed_engines[e], err.message);
+		assert_int_equal(dbr_tx_query_named(tx,
+						    "SELECT t FROM p_typed "
+						    "WHERE id = :id",
+						    p, 1, &res, &err),
+				 DBR_OK);
+		assert_int_equal(dbr_result_next(res), DBR_ROW);
+		assert_int_equal(dbr_result_int64(res, 0), DBR_TIMESTAMP_MAX);
+		dbr_result_free(res);
+		assert_int_equal(
+			dbr_tx_query_named(tx, "SELECT ?", p, 1, NULL, &err),
+			DBR_E_MISUSE);
+		assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
+	}
+}
+
 static int setup(void **state)
 {
 	char text[2048], *path;
@@ -441,7 +592,8 @@ static int setup(void **state)
 		 "database = dbroute_test\n"
 		 "password_env = DBR_TEST_MYSQL_PASSWORD\n"
 		 "[source.pgtz]\ntype = postgres\nconninfo = %s\n"
-		 "options = -c TimeZone=Asia/Kolkata\nsearch_path = pgtz\n",
+		 "options = -c TimeZone=Asia/Kolkata\nsearch_path = pgtz\n"
+		 "[chat_mapping]\n1 = lite\n2 = pg\n3 = my\n4 = pgtz\n",
 		 getenv("DBR_TEST_PG"), getenv("DBR_TEST_MYSQL"),
 		 getenv("DBR_TEST_PG"));
 	path = t_write(dir, "portability.ini", text);
@@ -467,6 +619,8 @@ int main(void)
 		cmocka_unit_test(
 			test_portability__bool_and_timestamp_round_trip),
 		cmocka_unit_test(test_portability__timestamps_merge_in_order),
+		cmocka_unit_test(test_portability__named_parameters),
+		cmocka_unit_test(test_portability__named_parameters_in_tx),
 	};
 	int rc = t_need_server("DBR_TEST_PG", "PostgreSQL server");
 

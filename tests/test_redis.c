@@ -67,7 +67,7 @@ static int setup(void **state)
 		 "[source.ro]\ntype = redis\nport = %d\nreadonly = true\n"
 		 "password_env = DBR_TEST_REDIS_PASSWORD\n"
 		 "[scopes]\ncache = cache\n"
-		 "[chat_mapping]\n-100 = lite\n",
+		 "[chat_mapping]\n-100 = lite\n-101 = cache\n",
 		 port, getenv("DBR_TEST_REDIS_SOCKET"), port);
 	config = t_write(dir, "r.ini", text);
 	db = t_open(config);
@@ -251,6 +251,24 @@ static void test_redis__bool_and_timestamp_as_text(void **state)
 	assert_int_equal(
 		dbr_query_scope(db, "cache", "SET ? ?", kv, 2, NULL, &err),
 		DBR_E_MISUSE);
+}
+
+/* Named parameters are for SQL sources: refused on Redis, nothing sent. */
+static void test_redis__named_parameters_unsupported(void **state)
+{
+	struct dbr_param p = { "k", dbr_text("named", 5) };
+	struct dbr_error err;
+	redisReply *r;
+
+	(void)state;
+	assert_int_equal(
+		dbr_query_named(db, -101, "SET :k 1", &p, 1, NULL, &err),
+		DBR_E_UNSUPPORTED);
+	assert_non_null(strstr(err.message, "named parameters need a SQL "
+					    "source"));
+	r = cmd("EXISTS %s", ":k");
+	assert_int_equal(r->integer, 0);
+	freeReplyObject(r);
 }
 
 static void test_redis__errors(void **state)
@@ -1073,6 +1091,7 @@ int main(void)
 		cmocka_unit_test(test_redis__replies_to_rows),
 		cmocka_unit_test(test_redis__binary_safe_parameter),
 		cmocka_unit_test(test_redis__bool_and_timestamp_as_text),
+		cmocka_unit_test(test_redis__named_parameters_unsupported),
 		cmocka_unit_test(test_redis__errors),
 		cmocka_unit_test(test_redis__readonly_refuses_writes),
 		cmocka_unit_test(test_redis__db_selection),

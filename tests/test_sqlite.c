@@ -19,6 +19,7 @@
 
 #include "helpers.h"
 #include "internal.h"
+#include "named.h"
 
 struct fixture {
 	char *dir;
@@ -178,6 +179,57 @@ static void test_sqlite__statement_cache_hit(void **state)
 	t_exec(f->db, 1, "SELECT id FROM t WHERE id = ?", &v, 1);
 	t_exec(f->db, 1, "SELECT v FROM t WHERE id = ?", &v, 1);
 	assert_int_equal(atomic_load(&t_cache_misses), 2);
+}
+
+/*
+ * A named statement is translated once per thread and text: repeats hit
+ * the translation cache (and the driver's statement cache sees one text);
+ * a name repeated binds one value; 17 texts push the first out of the
+ * 16 kept.
+ */
+static void test_sqlite__named_translation_cached(void **state)
+{
+	struct fixture *f = *state;
+	struct dbr_param p[2] = { { "id", dbr_int64(5) },
+				  { "v", dbr_text("five", 4) } };
+	struct dbr_result *res;
+	struct dbr_error err;
+	uint64_t misses = dbr__named_misses;
+	char sql[64];
+	int i;
+
+	atomic_store(&t_cache_misses, 0);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(dbr_query_named(f->db, 1,
+						 "INSERT OR REPLACE INTO t "
+						 "VALUES (:id, :v || :v)",
+						 p, 2, NULL, &err),
+				 DBR_OK);
+	assert_int_equal(dbr__named_misses - misses, 1);
+	assert_int_equal(atomic_load(&t_cache_misses), 1);
+	assert_int_equal(dbr_query_named(f->db, 1,
+					 "SELECT v FROM t WHERE id = :id", p, 1,
+					 &res, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_string_equal(dbr_result_text(res, 0, NULL), "fivefive");
+	dbr_result_free(res);
+	for (i = 0; i < 16; i++) {
+		snprintf(sql, sizeof(sql), "SELECT :id + %d", i);
+		assert_int_equal(
+			dbr_query_named(f->db, 1, sql, p, 1, NULL, &err),
+			DBR_OK);
+	}
+	misses = dbr__named_misses;
+	assert_int_equal(
+		dbr_query_named(f->db, 1, "SELECT :id + 15", p, 1, NULL, &err),
+		DBR_OK);
+	assert_int_equal(dbr__named_misses, misses);
+	assert_int_equal(dbr_query_named(f->db, 1,
+					 "SELECT v FROM t WHERE id = :id", p, 1,
+					 NULL, &err),
+			 DBR_OK);
+	assert_int_equal(dbr__named_misses, misses + 1);
 }
 
 /* The cache knows a statement by its text, never by the caller's address:
@@ -1245,6 +1297,7 @@ int main(void)
 		cmocka_unit_test(test_sqlite__reading_pragma_keeps_connection),
 		cmocka_unit_test(test_sqlite__not_a_database),
 		cmocka_unit_test(test_sqlite__concurrent_first_opens),
+		T(test_sqlite__named_translation_cached),
 #undef T
 	};
 

@@ -2,6 +2,7 @@
  * test_sqlscan.c - `?` placeholders to $n outside quotes and comments.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "helpers.h"
@@ -198,6 +199,64 @@ static void test_sqlscan__other_placeholders_refused(void **state)
 	refused("SELECT E'\\':x'", NULL);
 }
 
+/* dbr_sqlscan_named() in dialect flags: the text, the names as "a,b". */
+static void expect_named(uint32_t flags, const char *sql, const char *want,
+			 const char *names, const char *mixed)
+{
+	struct dbr_sqlbuf b = { NULL, 0 };
+	struct dbr_sqlnames n = { NULL, 0, 0 };
+	struct dbr_sqlscan info;
+	char got[256];
+	size_t i, len = 0;
+
+	assert_int_equal(dbr_sqlscan_named(sql, flags, &b, &info, &n), 0);
+	assert_string_equal(b.buf, want);
+	assert_int_equal(info.nparams, n.n);
+	got[0] = '\0';
+	for (i = 0; i < n.n; i++)
+		len += (size_t)snprintf(got + len, sizeof(got) - len, "%s%.*s",
+					i ? "," : "", (int)n.v[i].len,
+					sql + n.v[i].at);
+	assert_string_equal(got, names);
+	if (mixed)
+		assert_string_equal(info.mixed, mixed);
+	else
+		assert_null(info.mixed);
+	free(n.v);
+	dbr_sqlbuf_free(&b);
+}
+
+/*
+ * `:name` placeholders: repeats, casts, slices, strings, comments, quoted
+ * names and dollar quotes of each dialect; `??` kept for the driver, a
+ * lone `?` reported as mixed.
+ */
+static void test_sqlscan__named(void **state)
+{
+	const uint32_t my = DBR_SQLLEX_BACKSLASH_ESCAPES |
+			    DBR_SQLLEX_HASH_COMMENTS | DBR_SQLLEX_BACKTICK_IDS |
+			    DBR_SQLLEX_DASH_NEEDS_BLANK | DBR_SQLSCAN_QMARK;
+
+	(void)state;
+	expect_named(DBR_SQLLEX_POSTGRES,
+		     "SELECT :a, :b_2, :a::int, x::text, arr[1:n], ':c', "
+		     "\":d\", $$:e$$, $t$:f$t$ /* :g */ -- :h\n",
+		     "SELECT $1, $2, $3::int, x::text, arr[1:n], ':c', "
+		     "\":d\", $$:e$$, $t$:f$t$ /* :g */ -- :h\n",
+		     "a,b_2,a", NULL);
+	expect_named(DBR_SQLLEX_POSTGRES | DBR_SQLSCAN_QMARK,
+		     "j ?? 'k' AND id = :id", "j ?? 'k' AND id = ?", "id",
+		     NULL);
+	expect_named(DBR_SQLLEX_POSTGRES, "SELECT :a, ?, ?", "SELECT $1, ?, ?",
+		     "a", "?, ?");
+	expect_named(my, "SELECT :a, 'x\\':b', `:c`, \":d\" # :e\n, :a",
+		     "SELECT ?, 'x\\':b', `:c`, \":d\" # :e\n, ?", "a,a", NULL);
+	expect_named(DBR_SQLLEX_SQLITE | DBR_SQLSCAN_QMARK,
+		     "SELECT [:a], :b, x:c", "SELECT [:a], ?, x?", "b,c", NULL);
+	expect_named(DBR_SQLLEX_SQLITE,
+		     "SELECT :1, : a, ::", "SELECT :1, : a, ::", "", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_sqlscan__statement_end_as_split),
 		cmocka_unit_test(test_sqlscan__dialects),
 		cmocka_unit_test(test_sqlscan__other_placeholders_refused),
+		cmocka_unit_test(test_sqlscan__named),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

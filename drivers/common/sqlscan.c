@@ -1,6 +1,7 @@
 /*
- * sqlscan.c - translating `?` placeholders outside quotes and comments,
- * read by the shared lexer (sqllex.h) in the driver's dialect.
+ * sqlscan.c - translating `?` placeholders (or `:name` ones) outside
+ * quotes and comments, read by the shared lexer (sqllex.h) in the
+ * driver's dialect.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,14 +95,50 @@ static const char *skip_blanks(const char *sql, const char *s, uint32_t flags)
 	}
 }
 
-int dbr_sqlscan(const char *sql, uint32_t flags, struct dbr_sqlbuf *b,
-		struct dbr_sqlscan *info)
+/* The placeholder's number or `?` as flags ask, appended. */
+static void put_param(struct out *o, uint32_t flags, size_t n)
+{
+	char num[24];
+
+	if (flags & DBR_SQLSCAN_QMARK) {
+		put(o, "?", 1);
+		return;
+	}
+	snprintf(num, sizeof(num), "$%zu", n);
+	put(o, num, strlen(num));
+}
+
+/* A named placeholder's name (len bytes at `at` of sql) appended. */
+static void add_name(struct out *o, struct dbr_sqlnames *names, size_t at,
+		     size_t len)
+{
+	struct dbr_sqlname *v;
+	size_t cap;
+
+	if (o->nomem)
+		return;
+	if (names->n == names->cap) {
+		cap = names->cap ? names->cap * 2 : 8;
+		v = realloc(names->v, cap * sizeof(*v));
+		if (!v) {
+			o->nomem = true;
+			return;
+		}
+		names->v = v;
+		names->cap = cap;
+	}
+	names->v[names->n].at = at;
+	names->v[names->n++].len = len;
+}
+
+/* dbr_sqlscan(), and with names dbr_sqlscan_named(). */
+static int scan(const char *sql, uint32_t flags, struct dbr_sqlbuf *b,
+		struct dbr_sqlscan *info, struct dbr_sqlnames *names)
 {
 	struct out o = { b, 0, false };
 	struct dbr_sqllex_token t;
 	struct dbr_sqlsplit_state st = { 0 };
 	const char *s = sql, *run = sql;
-	char num[24];
 	int brackets = 0;
 	size_t n;
 
@@ -119,31 +156,52 @@ int dbr_sqlscan(const char *sql, uint32_t flags, struct dbr_sqlbuf *b,
 		}
 		if (t.kind != DBR_SQLLEX_WORD && t.kind != DBR_SQLLEX_OTHER)
 			continue;
-		if (!info->refused &&
-		    (n = foreign_param(sql, s, flags, brackets))) {
+		n = foreign_param(sql, s, flags, brackets);
+		if (names && n && *s == ':') {
+			put(&o, run, (size_t)(s - run));
+			put_param(&o, flags, ++info->nparams);
+			add_name(&o, names, (size_t)(s + 1 - sql), n - 1);
+			run = t.end = s + n;
+			continue;
+		}
+		if (!info->refused && n) {
 			info->refused = s;
 			info->refused_len = n;
 		}
-		if (*s == '[' || *s == ']') {
+		if (names && *s == '?') {
+			/* `??` stays for the driver; a lone `?` is mixed. */
+			if (s[1] == '?')
+				t.end = s + 2;
+			else if (!info->mixed)
+				info->mixed = s;
+		} else if (*s == '[' || *s == ']') {
 			brackets += *s == '[' ? 1 : -1;
 		} else if (*s == '?') {
 			put(&o, run, (size_t)(s - run));
 			if (s[1] == '?') {
 				put(&o, "?", 1);
 				t.end = s + 2;
-			} else if (flags & DBR_SQLSCAN_QMARK) {
-				info->nparams++;
-				put(&o, "?", 1);
 			} else {
-				snprintf(num, sizeof(num), "$%zu",
-					 ++info->nparams);
-				put(&o, num, strlen(num));
+				put_param(&o, flags, ++info->nparams);
 			}
 			run = t.end;
 		}
 	}
 	put(&o, run, (size_t)(s - run));
 	return o.nomem ? -1 : 0;
+}
+
+int dbr_sqlscan(const char *sql, uint32_t flags, struct dbr_sqlbuf *b,
+		struct dbr_sqlscan *info)
+{
+	return scan(sql, flags, b, info, NULL);
+}
+
+int dbr_sqlscan_named(const char *sql, uint32_t flags, struct dbr_sqlbuf *b,
+		      struct dbr_sqlscan *info, struct dbr_sqlnames *names)
+{
+	names->n = 0;
+	return scan(sql, flags, b, info, names);
 }
 
 void dbr_sqlbuf_free(struct dbr_sqlbuf *b)

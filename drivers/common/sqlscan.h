@@ -18,6 +18,19 @@ struct dbr_sqlscan {
 	 * $name), to be refused, or NULL; refused_len is its length. */
 	const char *refused;
 	size_t refused_len;
+	/* dbr_sqlscan_named(): the first `?` (not `??`), or NULL. */
+	const char *mixed;
+};
+
+/* A `:name` placeholder: its name (colon excluded) in the statement. */
+struct dbr_sqlname {
+	size_t at, len;
+};
+
+/* The `:name` placeholders of a statement, in order (`v` from realloc). */
+struct dbr_sqlnames {
+	struct dbr_sqlname *v;
+	size_t n, cap;
 };
 
 /*
@@ -47,6 +60,19 @@ struct dbr_sqlbuf {
  */
 int dbr_sqlscan(const char *sql, uint32_t flags, struct dbr_sqlbuf *out,
 		struct dbr_sqlscan *info);
+
+/*
+ * dbr_sqlscan() for `:name` placeholders (dbr_query_named()): each
+ * `:name` that dbr_sqlscan() would refuse (never a `::` cast, an array
+ * slice, or one inside a string, quoted identifier, comment or dollar
+ * quote) becomes a placeholder, `?` with DBR_SQLSCAN_QMARK, else `$n`,
+ * its name appended to *names (emptied first). `??` stays `??` for the
+ * driver; a lone `?` is not translated and info->mixed points at the
+ * first. info->nparams counts the names. Returns 0, or -1 when out of
+ * memory.
+ */
+int dbr_sqlscan_named(const char *sql, uint32_t flags, struct dbr_sqlbuf *out,
+		      struct dbr_sqlscan *info, struct dbr_sqlnames *names);
 
 void dbr_sqlbuf_free(struct dbr_sqlbuf *out);
 

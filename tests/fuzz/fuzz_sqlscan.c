@@ -4,7 +4,10 @@
  * MySQL's with `?` kept). Checks that it never crashes and that its
  * answers hold together: one `$n` per placeholder (with `?` kept, no
  * longer than the input and no more `?` than placeholders and `??`s), a
- * trailing statement inside the input.
+ * trailing statement inside the input. The same text through the
+ * `:name` translation (dbr_sqlscan_named()): one placeholder per name,
+ * each name a run of word characters after a ':' of the input, a `?` it
+ * calls mixed inside the input.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,37 @@
 #include "sqlscan.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
+static void check_named(const char *sql, size_t len, uint32_t flags)
+{
+	struct dbr_sqlbuf b = { NULL, 0 };
+	struct dbr_sqlnames names = { NULL, 0, 0 };
+	struct dbr_sqlscan info;
+	size_t i;
+
+	if (dbr_sqlscan_named(sql, flags, &b, &info, &names) == 0) {
+		if (names.n != info.nparams)
+			abort();
+		if (strlen(b.buf) > len + info.nparams * 20)
+			abort();
+		if ((flags & DBR_SQLSCAN_QMARK) && strlen(b.buf) > len)
+			abort();
+		for (i = 0; i < names.n; i++) {
+			const struct dbr_sqlname *n = &names.v[i];
+
+			if (!n->at || !n->len || n->at + n->len > len ||
+			    sql[n->at - 1] != ':' ||
+			    !dbr_sqllex_word_char(sql[n->at]))
+				abort();
+		}
+		if (info.mixed &&
+		    (info.mixed < sql || info.mixed >= sql + len ||
+		     *info.mixed != '?'))
+			abort();
+	}
+	free(names.v);
+	dbr_sqlbuf_free(&b);
+}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -47,6 +81,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		    (info.trailing <= sql || info.trailing > sql + len))
 			abort();
 	}
+	check_named(sql, len, flags);
 	dbr_sqlbuf_free(&b);
 	free(sql);
 	return 0;
