@@ -113,12 +113,12 @@ static void add_name(struct out *o, struct dbr_sqlnames *names, size_t at,
 		     size_t len)
 {
 	struct dbr_sqlname *v;
-	size_t cap;
 
 	if (o->nomem)
 		return;
 	if (names->n == names->cap) {
-		cap = names->cap ? names->cap * 2 : 8;
+		size_t cap = names->cap ? names->cap * 2 : 8;
+
 		v = realloc(names->v, cap * sizeof(*v));
 		if (!v) {
 			o->nomem = true;
