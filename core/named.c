@@ -231,7 +231,7 @@ int dbr__named_bind(const struct dbr_source_config *s, const char *sql,
 		    struct dbr_error *err)
 {
 	struct named_tls *t;
-	struct entry *e;
+	struct entry *e = NULL;
 	int rc;
 
 	if (!(s->drv->vt.caps & DBR_CAP_SQL))
