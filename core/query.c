@@ -940,7 +940,6 @@ int dbr_tx_query_named(struct dbr_tx *p, const char *sql,
 {
 	struct dbr__named nm = { params, nparams };
 	const struct dbr_value *v = NULL;
-	struct dbr_result *res;
 	struct dbr_error local;
 	struct dbr_tx *tx;
 	size_t n = 0;
@@ -958,14 +957,7 @@ int dbr_tx_query_named(struct dbr_tx *p, const char *sql,
 	if (!rc)
 		rc = dbr__named_bind(source_of(tx->pc), sql, &nm, &sql, &v, &n,
 				     err);
-	if (!rc)
-		rc = run(tx->db, tx->pc, tx, DBR_OP_TRANSACTION, 0, sql, v, n,
-			 &res, err);
-	if (rc)
-		return rc;
-	res->chat = tx->chat;
-	res->has_chat = tx->has_chat;
-	return deliver(res, out, err);
+	return rc ? rc : dbr_tx_query(p, sql, v, n, out, err);
 }
 
 int dbr__tx_notify(struct dbr_tx *p, const char *channel, struct dbr_error *err)
