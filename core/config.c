@@ -88,6 +88,12 @@ static const struct dbr_option_decl mapping_keys[] = {
 static const struct dbr_option_decl move_keys[] = {
 	{ "chat_column", DBR_OPT_TEXT, 0, 0, 0, "chat_id", NULL,
 	  "the chat column of every table, without [table.NAME]" },
+	{ "batch_rows", DBR_OPT_INT, 0, 1, 100000, "1000", NULL,
+	  "rows a move copies per batch" },
+	{ "fence_timeout", DBR_OPT_SECONDS, 0, 0.05, 60, "2", NULL,
+	  "the longest one attempt of a move holds the chat's writes" },
+	{ "max_attempts", DBR_OPT_INT, 0, 1, 100, "5", NULL,
+	  "fence attempts before a move fails as too busy" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -1002,18 +1008,22 @@ static void check_store(struct parse *p)
 static void check_tables(struct parse *p)
 {
 	struct dbr__config *cfg = p->cfg;
-	struct dbr__optval v;
+	struct dbr__optval v, mv[4];
 	char where[96];
 	size_t i;
 
-	memset(&v, 0, sizeof(v));
-	parse_keys(p, &p->move, "[move]", move_keys, &v, NULL, NULL, false);
-	finish_keys(p, move_keys, &v, "[move]", p->seen[SEC_MOVE]);
-	if (column_ok(p, &v, "[move]")) {
-		cfg->chat_column = v.text;
-		v.text = NULL;
+	memset(mv, 0, sizeof(mv));
+	parse_keys(p, &p->move, "[move]", move_keys, mv, NULL, NULL, false);
+	finish_keys(p, move_keys, mv, "[move]", p->seen[SEC_MOVE]);
+	if (column_ok(p, &mv[0], "[move]")) {
+		cfg->chat_column = mv[0].text;
+		mv[0].text = NULL;
 	}
-	dbr__optval_release(&v);
+	cfg->move_batch_rows = (size_t)mv[1].v.i;
+	cfg->move_fence_timeout = mv[2].v.d;
+	cfg->move_max_attempts = (int)mv[3].v.i;
+	for (i = 0; i < 4; i++)
+		dbr__optval_release(&mv[i]);
 	for (i = 0; i < cfg->ntables; i++) {
 		struct dbr__table_section *t = &cfg->tables[i];
 

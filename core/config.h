@@ -83,6 +83,10 @@ struct dbr__config {
 	double max_age;	      /* seconds; 0: off */
 	/* [move] chat_column: the convention when ntables is 0. */
 	char *chat_column;
+	/* [move] batch_rows, fence_timeout (seconds), max_attempts. */
+	size_t move_batch_rows;
+	double move_fence_timeout;
+	int move_max_attempts;
 	struct dbr__table_section *tables; /* [table.NAME], in file order */
 	size_t ntables;
 	/* The file's bytes as parsed (dbr__config_load() of a small regular

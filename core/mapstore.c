@@ -52,6 +52,16 @@ static const char *const create_sql[] = {
 	"CREATE TABLE IF NOT EXISTS dbroute_clients (client_id VARCHAR(255) "
 	"PRIMARY KEY, host VARCHAR(255) NOT NULL, pid BIGINT NOT NULL, "
 	"version_seen BIGINT NOT NULL, seen_ms BIGINT NOT NULL)",
+	/* Chat moves (core/move_record.c): one row per move. */
+	"CREATE TABLE IF NOT EXISTS dbroute_moves (move_id BIGINT PRIMARY "
+	"KEY, chat_id BIGINT NOT NULL, src VARCHAR(64) NOT NULL, dst "
+	"VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL, token BIGINT NOT "
+	"NULL, owner VARCHAR(512) NOT NULL, lease_until_ms BIGINT NOT NULL, "
+	"cursor TEXT NOT NULL, rows_copied BIGINT NOT NULL, pause_ms BIGINT "
+	"NOT NULL, attempts BIGINT NOT NULL, started_ms BIGINT NOT NULL, "
+	"updated_ms BIGINT NOT NULL, error TEXT NOT NULL)",
+	"CREATE UNIQUE INDEX IF NOT EXISTS dbroute_moves_live ON "
+	"dbroute_moves (chat_id) WHERE state NOT IN ('switched', 'aborted')",
 };
 
 static const char meta_sql[] = "SELECT v FROM dbroute_meta WHERE k = ?";
@@ -67,7 +77,7 @@ static const char add_sql[] =
 	"VALUES (?, ?, 'active', ?)";
 static const char log_sql[] =
 	"INSERT INTO dbroute_changes (version, chat_id, source, state, at_ms, "
-	"actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?)";
+	"actor, reason, move_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* The store's source name, or DBR_E_CONFIG without [mapping]. */
 static int store_of(struct dbr *db, const char *fn, const char **name,
@@ -943,18 +953,21 @@ int dbr_mapping_check_tables(struct dbr *db, const char *source,
 /* Append one change: the chat's new row (or none) and its log row. */
 static int write_change(struct dbr_tx *tx, int64_t version, int64_t chat,
 			const char *source, const char *actor,
-			const char *reason, int64_t at, struct dbr_error *err)
+			const char *reason, int64_t at, int64_t move,
+			struct dbr_error *err)
 {
 	struct dbr_value id = dbr_int64(chat);
 	struct dbr_value add[3] = { id, dbr_null(), dbr_int64(version) };
-	struct dbr_value log[7] = { dbr_int64(version),
-				    id,
-				    dbr_null(),
-				    source ? dbr_text("active", 6)
-					   : dbr_text("unset", 5),
-				    dbr_int64(at),
-				    dbr_text(actor, strlen(actor)),
-				    dbr_text(reason, strlen(reason)) };
+	struct dbr_value log[8] = {
+		dbr_int64(version),
+		id,
+		dbr_null(),
+		source ? dbr_text("active", 6) : dbr_text("unset", 5),
+		dbr_int64(at),
+		dbr_text(actor, strlen(actor)),
+		dbr_text(reason, strlen(reason)),
+		move ? dbr_int64(move) : dbr_null_of(DBR_TYPE_INT64)
+	};
 	int rc = dbr_tx_query(tx, del_sql, &id, 1, NULL, err);
 
 	if (source) {
@@ -964,7 +977,7 @@ static int write_change(struct dbr_tx *tx, int64_t version, int64_t chat,
 	if (!rc && source)
 		rc = dbr_tx_query(tx, add_sql, add, 3, NULL, err);
 	if (!rc)
-		rc = dbr_tx_query(tx, log_sql, log, 7, NULL, err);
+		rc = dbr_tx_query(tx, log_sql, log, 8, NULL, err);
 	/* Wakes every refresher listening, at commit (PostgreSQL NOTIFY;
 	 * SQLite's listeners see the commit itself). */
 	if (!rc)
@@ -1030,13 +1043,60 @@ static int set_once(struct dbr *db, const char *store, int64_t chat,
 	}
 	if (!rc)
 		rc = write_change(tx, *version, chat, source, actor, reason,
-				  now_ms(), err);
+				  now_ms(), 0, err);
 	if (!rc)
 		rc = dbr_tx_commit(tx, err);
 	else if (tx)
 		dbr_tx_rollback(tx, NULL);
 	if (rc)
 		*version = 0;
+	return rc;
+}
+
+void dbr__mapping_actor(char *buf, size_t size)
+{
+	actor_text(buf, size);
+}
+
+int dbr__mapping_switch(struct dbr *db, int64_t chat, int64_t move,
+			int64_t token, const char *to, int64_t pause_ms,
+			struct dbr_error *err)
+{
+	struct dbr_value p[4] = { dbr_int64(pause_ms), dbr_int64(now_ms()),
+				  dbr_int64(move), dbr_int64(token) };
+	char actor[400], reason[64];
+	struct dbr_tx *tx = NULL;
+	struct dbr_result *res = NULL;
+	const char *store;
+	int64_t version = 0;
+	int rc = store_of(db, "dbr_move_run", &store, err);
+
+	actor_text(actor, sizeof(actor));
+	snprintf(reason, sizeof(reason), "move %lld", (long long)move);
+	if (!rc)
+		rc = dbr_tx_begin_source(db, store, &tx, err);
+	if (!rc)
+		rc = take_versions(tx, 1, &version, err);
+	if (!rc)
+		rc = write_change(tx, version, chat, to, actor, reason,
+				  now_ms(), move, err);
+	/* The move's row says switched in the same transaction. */
+	if (!rc)
+		rc = dbr_tx_query(tx,
+				  "UPDATE dbroute_moves SET state = "
+				  "'switched', pause_ms = ?, updated_ms = ?, "
+				  "error = '' WHERE move_id = ? AND token = ?",
+				  p, 4, &res, err);
+	if (!rc && dbr_result_changes(res) != 1)
+		rc = dbr__error_set(err, DBR_E_STMT, store,
+				    "move %lld: its row in dbroute_moves is "
+				    "gone or has another token",
+				    (long long)move);
+	dbr_result_free(res);
+	if (!rc)
+		rc = dbr_tx_commit(tx, err);
+	else if (tx)
+		dbr_tx_rollback(tx, NULL);
 	return rc;
 }
 
@@ -1223,7 +1283,7 @@ static int import_write(struct dbr *db, const char *store, const struct diff *d,
 				     : &d->conflicts[i - d->nadds];
 
 		rc = write_change(tx, first + (int64_t)i, c->chat, c->ini,
-				  actor, reason, at, err);
+				  actor, reason, at, 0, err);
 	}
 	if (!rc)
 		rc = dbr_tx_commit(tx, err);

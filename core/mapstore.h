@@ -43,4 +43,19 @@ char *dbr__mapping_quoted(const char *schema, const char *name);
 int dbr__mapping_route(struct dbr *db, int64_t chat, char *name,
 		       struct dbr_error *err);
 
+/* Who changes the store, "user@host:pid" (the change log's actor). */
+void dbr__mapping_actor(char *buf, size_t size);
+
+/*
+ * A chat move's switch in the store (core/move_switch.c, once the
+ * source's fence says moved): the chat mapped to `to` in one change
+ * (reason "move MOVE", the move in the change log, NOTIFY) and the move's
+ * row (of token `token`) set to 'switched' with its pause, in one
+ * transaction. Unlike dbr_mapping_set(), the old source's rows are not
+ * looked for.
+ */
+int dbr__mapping_switch(struct dbr *db, int64_t chat, int64_t move,
+			int64_t token, const char *to, int64_t pause_ms,
+			struct dbr_error *err);
+
 #endif /* DBR_MAPSTORE_H */

@@ -1979,6 +1979,134 @@ DBR_API int dbr_move_digest(struct dbr *db, const char *source,
 			    const unsigned char *key,
 			    struct dbr_move_digest *out, struct dbr_error *err);
 
+/** A chat move's progress and outcome (dbr_move_status()). */
+struct dbr_move_status {
+	size_t size;		  /**< set to sizeof(struct dbr_move_status) */
+	int64_t move_id;	  /**< the move */
+	int64_t chat;		  /**< the chat it moves */
+	char from[DBR_NAME_SIZE]; /**< the source it moves from */
+	char to[DBR_NAME_SIZE];	  /**< the destination */
+	/** "capturing", "copying", "catching_up", "fenced", "switched",
+	 *  "aborted" or "failed" (docs/moving-chats.md) */
+	char state[16];
+	int64_t token;	     /**< the mover's fencing token */
+	int64_t rows_copied; /**< rows written to the destination so far */
+	/** captured changes read and not applied yet (progress callback
+	 *  only; 0 from the store) */
+	int64_t backlog;
+	/** the chat's writes held, in milliseconds (fence set to switch
+	 *  committed); -1 until switched */
+	int64_t pause_ms;
+	int32_t attempts;    /**< fence attempts so far */
+	int32_t reserved32;  /**< zero */
+	int64_t started_ms;  /**< when it started (ms since 1970) */
+	int64_t updated_ms;  /**< its row's last change */
+	char error[DBR_ERROR_MESSAGE_SIZE]; /**< why it aborted, or "" */
+	uint64_t reserved[8];		    /**< zero */
+};
+
+/** Options of dbr_move_start() and dbr_move_run(); NULL for defaults. */
+struct dbr_move_options {
+	size_t size;	/**< set to sizeof(struct dbr_move_options) */
+	unsigned flags; /**< zero: none yet */
+	/** called from the calling thread after each batch and state
+	 *  change; must not call back into the move; NULL for none */
+	void (*progress)(void *ud, const struct dbr_move_status *st);
+	void *ud;	      /**< passed to progress */
+	uint64_t reserved[4]; /**< zero */
+};
+
+/**
+ * Start moving a chat to source `to` (online mode, SQLite and PostgreSQL
+ * sides): plan it (dbr_move_plan(); a refused plan is refused), record
+ * the move in the store's dbroute_moves (refused while the chat has
+ * another live move, which is named), and install the capture on the
+ * chat's source: its writes are recorded from then on. The destination
+ * must hold none of the chat's rows.
+ *
+ * @param db the handle (its configuration has a [mapping] store)
+ * @param chat the chat id
+ * @param to the destination source's name
+ * @param opts options, or NULL
+ * @param move_id receives the move's id
+ * @param err error details, or NULL
+ * @return DBR_OK; DBR_E_CONSTRAINT (a refused plan, another live move,
+ *   rows of the chat on the destination); DBR_E_UNSUPPORTED (a table
+ *   without a primary key: blocking mode is not built); the errors of
+ *   dbr_move_plan(); a source's or the store's error (the capture is
+ *   then removed and the move recorded as aborted)
+ * Thread-safety: any thread. Since: 0.5.
+ */
+DBR_API int dbr_move_start(struct dbr *db, int64_t chat, const char *to,
+			   const struct dbr_move_options *opts,
+			   int64_t *move_id, struct dbr_error *err);
+
+/**
+ * Run a started move to its switch: copy the chat's rows in keyset
+ * batches ([move] batch_rows), apply the captured changes until few are
+ * left, fence the chat on its source ([move] fence_timeout), apply the
+ * last ones, compare every table's digest on both sides, advance the
+ * destination's sequences, switch the source's fence to `moved` (only
+ * while the fence holds), then map the chat to the destination in the
+ * store (one change, reason "move N"). A fence that expires first is
+ * lifted and the attempt retried, [move] max_attempts times. On any
+ * failure before the switch the move is undone (capture removed, the
+ * copied rows deleted on the destination) and recorded as aborted.
+ *
+ * @param db the handle
+ * @param move_id a move of dbr_move_start() in state "copying"
+ * @param opts options (the progress callback), or NULL
+ * @param err error details, or NULL
+ * @return DBR_OK once switched; DBR_E_MOVING when every attempt's fence
+ *   expired ("chat too busy"; aborted, retry later); DBR_E_CONSTRAINT
+ *   (an id collision, text the destination cannot hold, digests that
+ *   differ: the table and key named; aborted); DBR_E_NOTFOUND (no such
+ *   move); DBR_E_MISUSE (a move not in state "copying"); a source's or
+ *   the store's error
+ * Thread-safety: any thread; one run per move. Since: 0.5.
+ */
+DBR_API int dbr_move_run(struct dbr *db, int64_t move_id,
+			 const struct dbr_move_options *opts,
+			 struct dbr_error *err);
+
+/**
+ * Abort a move that has not switched: remove its capture and fence row
+ * on the source, delete the chat's rows on the destination, record it as
+ * aborted. An aborted move is left as it is.
+ *
+ * @return DBR_OK; DBR_E_NOTFOUND; DBR_E_MISUSE (a switched move); a
+ *   source's or the store's error
+ * Thread-safety: any thread, not during the move's run. Since: 0.5.
+ */
+DBR_API int dbr_move_abort(struct dbr *db, int64_t move_id,
+			   struct dbr_error *err);
+
+/**
+ * A move's record in the store.
+ *
+ * @param db the handle
+ * @param move_id the move
+ * @param st receives it; set st->size first (fields past it are not
+ *        written)
+ * @param err error details, or NULL
+ * @return DBR_OK; DBR_E_NOTFOUND (no such move); DBR_E_CONFIG (no
+ *   [mapping] store); DBR_E_MISUSE; the store's error
+ * Thread-safety: any thread. Since: 0.5.
+ */
+DBR_API int dbr_move_status(struct dbr *db, int64_t move_id,
+			    struct dbr_move_status *st, struct dbr_error *err);
+
+/**
+ * Every move the store records, by move id.
+ *
+ * @param moves receives *n records (NULL when there is none)
+ * @return DBR_OK; DBR_E_CONFIG (no [mapping] store); the store's error
+ * Ownership: *moves is owned; free it with dbr_free().
+ * Thread-safety: any thread. Since: 0.5.
+ */
+DBR_API int dbr_move_list(struct dbr *db, struct dbr_move_status **moves,
+			  size_t *n, struct dbr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

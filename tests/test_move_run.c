@@ -1,0 +1,507 @@
+/*
+ * test_move_run.c - a chat move's run (issue 14; core/move_run.c and its
+ * files): SQLite -> SQLite, and when scripts/test.sh started PostgreSQL
+ * (DBR_TEST_PG) SQLite -> PostgreSQL, PostgreSQL -> PostgreSQL and
+ * PostgreSQL -> SQLite, each with 2,000+ rows while a writer thread
+ * writes the moving chat through dbr_query() (every acknowledged id on
+ * the destination exactly once afterwards) and two control chats (no
+ * error); then the old source refusing the chat's write from a handle
+ * that still routes by the old mapping. Also: an id collision refused
+ * with nothing overwritten, NUL text into PostgreSQL refused before the
+ * fence, a second live move of a chat refused, an abort.
+ */
+#define _DEFAULT_SOURCE
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+enum { SEED = 2100, LEDGER_MAX = 100000, BASE_ID = 1000000 };
+
+struct env {
+	char *dir, *config;
+	struct dbr *db;
+	bool pg;
+};
+
+static void env_open(struct env *e, const char *tag)
+{
+	char c1[512], c2[512], name[64], text[4096];
+
+	memset(e, 0, sizeof(*e));
+	snprintf(name, sizeof(name), "mrun_%s_1", tag);
+	e->pg = t_pg_database(name, c1, sizeof(c1));
+	snprintf(name, sizeof(name), "mrun_%s_2", tag);
+	if (e->pg)
+		t_pg_database(name, c2, sizeof(c2));
+	e->dir = t_tmpdir();
+	snprintf(text, sizeof(text),
+		 "[database]\ndefault_source = st\n"
+		 "[source.st]\ntype = sqlite\npath = st.db\n"
+		 "[source.s1]\ntype = sqlite\npath = s1.db\n"
+		 "[source.s2]\ntype = sqlite\npath = s2.db\n"
+		 "[mapping]\nstore = st\npoll_interval = 0.1\n"
+		 "[move]\nbatch_rows = 500\n");
+	if (e->pg)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 "[source.p1]\ntype = postgres\nconninfo = %s\n"
+			 "[source.p2]\ntype = postgres\nconninfo = %s\n",
+			 c1, c2);
+	e->config = t_write(e->dir, "move.ini", text);
+	e->db = t_open(e->config);
+}
+
+static void env_close(struct env *e)
+{
+	dbr_close(e->db);
+	t_rmtree(e->dir);
+	free(e->dir);
+	free(e->config);
+}
+
+static void exec_on(struct dbr *db, const char *source, const char *sql,
+		    const struct dbr_value *p, size_t n)
+{
+	struct dbr_error err;
+
+	if (dbr_query_source(db, source, sql, p, n, NULL, &err))
+		fail_msg("%s: %s: %s", source, sql, err.message);
+}
+
+static int64_t int_on(struct dbr *db, const char *source, const char *sql,
+		      const struct dbr_value *p, size_t n)
+{
+	struct dbr_result *res = NULL;
+	struct dbr_error err;
+	int64_t v = -1;
+
+	if (dbr_query_source(db, source, sql, p, n, &res, &err))
+		fail_msg("%s: %s: %s", source, sql, err.message);
+	if (dbr_result_next(res) == DBR_ROW)
+		v = dbr_result_int64(res, 0);
+	dbr_result_free(res);
+	return v;
+}
+
+static bool is_pg(const char *source)
+{
+	return source[0] == 'p';
+}
+
+static void make_tables(struct env *e, const char *source)
+{
+	bool pg = is_pg(source);
+
+	exec_on(e->db, source,
+		pg ? "CREATE TABLE messages (id BIGINT PRIMARY KEY, chat_id "
+		     "BIGINT NOT NULL, body TEXT, data BYTEA, score DOUBLE "
+		     "PRECISION)"
+		   : "CREATE TABLE messages (id INTEGER PRIMARY KEY, chat_id "
+		     "BIGINT NOT NULL, body TEXT, data BLOB, score DOUBLE "
+		     "PRECISION)",
+		NULL, 0);
+	exec_on(e->db, source,
+		"CREATE TABLE members (chat_id BIGINT, user_id BIGINT, role "
+		"VARCHAR(20), PRIMARY KEY (chat_id, user_id))",
+		NULL, 0);
+	exec_on(e->db, source,
+		pg ? "CREATE TABLE notes (id BIGSERIAL PRIMARY KEY, chat_id "
+		     "BIGINT NOT NULL, t TEXT)"
+		   : "CREATE TABLE notes (id INTEGER PRIMARY KEY "
+		     "AUTOINCREMENT, chat_id BIGINT NOT NULL, t TEXT)",
+		NULL, 0);
+	exec_on(e->db, source, "CREATE TABLE settings (k TEXT PRIMARY KEY, v "
+			       "TEXT)",
+		NULL, 0);
+}
+
+static void map_chat(struct env *e, int64_t chat, const char *source)
+{
+	struct dbr_error err;
+
+	if (dbr_mapping_set(e->db, chat, source, "test", NULL, &err))
+		fail_msg("mapping set: %s", err.message);
+}
+
+/* `rows` messages of chat (ids chat*10000 + i; one blob with NUL
+ * bytes), members and notes, in one transaction on source. */
+static void seed(struct env *e, int64_t chat, const char *source, int rows)
+{
+	static const char blob[] = { 'a', 0, 'b', 0, 0, 'c' };
+	struct dbr_tx *tx = NULL;
+	struct dbr_error err;
+	char body[32];
+	int i;
+
+	if (dbr_tx_begin_source(e->db, source, &tx, &err))
+		fail_msg("%s: begin: %s", source, err.message);
+	for (i = 0; i < rows; i++) {
+		struct dbr_value p[5] = {
+			dbr_int64(chat * 10000 + i), dbr_int64(chat),
+			dbr_text(body, 0),
+			i % 7 ? dbr_null() : dbr_blob(blob, sizeof(blob)),
+			dbr_double(i * 0.25)
+		};
+
+		p[2].len = (size_t)snprintf(body, sizeof(body), "m%d", i);
+		if (dbr_tx_query(tx,
+				 "INSERT INTO messages (id, chat_id, body, "
+				 "data, score) VALUES (?, ?, ?, ?, ?)",
+				 p, 5, NULL, &err))
+			fail_msg("%s: seed: %s", source, err.message);
+	}
+	for (i = 0; i < 20; i++) {
+		struct dbr_value p[3] = { dbr_int64(chat), dbr_int64(i),
+					  dbr_text("member", 6) };
+		struct dbr_value q[3] = { dbr_int64(chat * 10000 + i),
+					  dbr_int64(chat), dbr_text("n", 1) };
+
+		if (dbr_tx_query(tx, "INSERT INTO members VALUES (?, ?, ?)",
+				 p, 3, NULL, &err) ||
+		    dbr_tx_query(tx,
+				 "INSERT INTO notes (id, chat_id, t) VALUES "
+				 "(?, ?, ?)",
+				 q, 3, NULL, &err))
+			fail_msg("%s: seed: %s", source, err.message);
+	}
+	if (dbr_tx_commit(tx, &err))
+		fail_msg("%s: commit: %s", source, err.message);
+}
+
+/* The writer: the moving chat's inserts (ledger), updates and deletes of
+ * seeded rows, and the control chats' inserts, until told to stop. */
+struct writer {
+	struct dbr *db;
+	int64_t chat, ctl[2];
+	_Atomic bool stop;
+	int64_t *ledger; /* acknowledged ids */
+	size_t nledger;
+	int64_t deleted[64]; /* seeded ids acknowledged deleted */
+	size_t ndeleted;
+	int moving;	  /* DBR_E_MOVING seen (retried) */
+	int ctl_errors;	  /* errors of the control chats */
+	int other_errors; /* other errors of the moving chat */
+	char first_error[1100];
+};
+
+/* Run sql for chat until it is not refused by the fence (bounded). */
+static int write_chat(struct writer *w, int64_t chat, const char *sql,
+		      const struct dbr_value *p, size_t n)
+{
+	struct timespec pause = { 0, 1000000L };
+	struct dbr_error err;
+	int tries, rc = DBR_OK;
+
+	for (tries = 0; tries < 20000; tries++) {
+		rc = dbr_query(w->db, chat, sql, p, n, NULL, &err);
+		if (rc != DBR_E_MOVING)
+			break;
+		w->moving++;
+		nanosleep(&pause, NULL);
+	}
+	if (rc && !w->first_error[0])
+		snprintf(w->first_error, sizeof(w->first_error),
+			 "chat %lld: %s", (long long)chat, err.message);
+	return rc;
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct timespec pause = { 0, 2000000L };
+	double end = (double)time(NULL) + 120;
+	int64_t next = BASE_ID;
+	int i;
+
+	for (i = 0; !w->stop && w->nledger < LEDGER_MAX && time(NULL) < end;
+	     i++) {
+		struct dbr_value ins[3] = { dbr_int64(next), dbr_int64(w->chat),
+					    dbr_text("w", 1) };
+		struct dbr_value upd[2] = { dbr_int64(w->chat * 10000 + i % 500),
+					    dbr_int64(w->chat) };
+		struct dbr_value del[2] = {
+			dbr_int64(w->chat * 10000 + 1000 + i / 10),
+			dbr_int64(w->chat)
+		};
+		struct dbr_value ctl[3] = { dbr_int64(next),
+					    dbr_int64(w->ctl[i % 2]),
+					    dbr_text("c", 1) };
+		int rc = write_chat(w, w->chat,
+				    "INSERT INTO messages (id, chat_id, body) "
+				    "VALUES (?, ?, ?)",
+				    ins, 3);
+
+		if (!rc)
+			w->ledger[w->nledger++] = next;
+		else
+			w->other_errors++;
+		if (write_chat(w, w->chat,
+			       "UPDATE messages SET body = 'u' WHERE id = ? "
+			       "AND chat_id = ?",
+			       upd, 2))
+			w->other_errors++;
+		if (i % 10 == 0 && w->ndeleted < 64) {
+			if (write_chat(w, w->chat,
+				       "DELETE FROM messages WHERE id = ? AND "
+				       "chat_id = ?",
+				       del, 2))
+				w->other_errors++;
+			else
+				w->deleted[w->ndeleted++] = del[0].u.i;
+		}
+		ctl[0] = dbr_int64(next + 500000);
+		if (dbr_query(w->db, w->ctl[i % 2],
+			      "INSERT INTO messages (id, chat_id, body) "
+			      "VALUES (?, ?, ?)",
+			      ctl, 3, NULL, NULL))
+			w->ctl_errors++;
+		next++;
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
+static int progress_calls;
+
+static void on_progress(void *ud, const struct dbr_move_status *st)
+{
+	(void)ud;
+	(void)st;
+	progress_calls++;
+}
+
+/* A handle on the same file that reads the store once (no refresher):
+ * it keeps routing by the mapping it read. */
+static struct dbr *stale_handle(struct env *e)
+{
+	struct dbr_open_options o = { .size = sizeof(o),
+				      .flags = DBR_HANDLE_NO_REFRESH };
+	struct dbr_error err;
+	struct dbr *db = NULL;
+
+	if (dbr_open(&db, e->config, &o, &err))
+		fail_msg("open: %s", err.message);
+	return db;
+}
+
+/* Wait (bounded) until the handle routes chat to source. */
+static void wait_route(struct dbr *db, int64_t chat, const char *source)
+{
+	char got[DBR_NAME_SIZE] = "";
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (!dbr_route_chat(db, chat, got, sizeof(got), NULL) &&
+		    !strcmp(got, source))
+			return;
+		usleep(10000);
+	}
+	fail_msg("chat %lld routed to '%s', not '%s'", (long long)chat, got,
+		 source);
+}
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Every acknowledged id on `to` once, no other writer id, the seeded
+ * rows but those deleted. */
+static void check_ledger(struct env *e, struct writer *w, const char *to)
+{
+	struct dbr_value p[2] = { dbr_int64(w->chat), dbr_int64(BASE_ID) };
+	struct dbr_result *res = NULL;
+	struct dbr_error err;
+	size_t n = 0;
+
+	qsort(w->ledger, w->nledger, sizeof(*w->ledger), cmp64);
+	if (dbr_query_source(e->db, to,
+			     "SELECT id FROM messages WHERE chat_id = ? AND "
+			     "id >= ? ORDER BY id",
+			     p, 2, &res, &err))
+		fail_msg("%s: %s", to, err.message);
+	while (dbr_result_next(res) == DBR_ROW) {
+		int64_t id = dbr_result_int64(res, 0);
+
+		if (n >= w->nledger || w->ledger[n] != id)
+			fail_msg("%s: id %lld is not the ledger's #%zu "
+				 "(%lld)",
+				 to, (long long)id, n,
+				 n < w->nledger ? (long long)w->ledger[n] : -1);
+		n++;
+	}
+	dbr_result_free(res);
+	assert_int_equal(n, w->nledger);
+	p[1] = dbr_int64(w->chat * 10000 + SEED);
+	assert_int_equal(int_on(e->db, to,
+				"SELECT count(*) FROM messages WHERE chat_id "
+				"= ? AND id < ?",
+				p, 2),
+			 SEED - (int64_t)w->ndeleted);
+}
+
+/* The blob with NUL bytes came through. */
+static void check_blob(struct env *e, int64_t chat, const char *to)
+{
+	static const char blob[] = { 'a', 0, 'b', 0, 0, 'c' };
+	struct dbr_value p = dbr_int64(chat * 10000 + 7);
+	struct dbr_result *res = NULL;
+	struct dbr_value v;
+	struct dbr_error err;
+
+	if (dbr_query_source(e->db, to,
+			     "SELECT data FROM messages WHERE id = ?", &p, 1,
+			     &res, &err))
+		fail_msg("%s: %s", to, err.message);
+	assert_int_equal(dbr_result_next(res), DBR_ROW);
+	assert_int_equal(dbr_result_value(res, 0, &v), DBR_OK);
+	assert_int_equal(v.type, DBR_TYPE_BLOB);
+	assert_int_equal(v.len, sizeof(blob));
+	assert_memory_equal(v.u.b, blob, sizeof(blob));
+	dbr_result_free(res);
+}
+
+/* A new note on `to` takes an id past the copied ones. */
+static void check_sequence(struct env *e, int64_t chat, const char *to)
+{
+	struct dbr_value p = dbr_int64(chat);
+
+	exec_on(e->db, to, "INSERT INTO notes (chat_id, t) VALUES (?, 'new')",
+		&p, 1);
+	assert_true(int_on(e->db, to,
+			   "SELECT max(id) FROM notes WHERE t = 'new'", NULL,
+			   0) > chat * 10000 + 19);
+}
+
+static void move_live(const char *from, const char *to, int64_t chat)
+{
+	struct writer w = { 0 };
+	struct dbr_move_status st = { .size = sizeof(st) };
+	struct dbr_error err;
+	struct dbr *stale;
+	struct env e;
+	pthread_t th;
+	int64_t id = 0;
+	struct dbr_value ins[3] = { dbr_int64(999), dbr_int64(chat),
+				    dbr_text("late", 4) };
+	int rc;
+
+	env_open(&e, from);
+	if ((is_pg(from) || is_pg(to)) && !e.pg) {
+		env_close(&e);
+		t_need_server_or_skip("DBR_TEST_PG", "PostgreSQL");
+		return;
+	}
+	make_tables(&e, from);
+	make_tables(&e, to);
+	map_chat(&e, chat, from);
+	map_chat(&e, chat + 1, from);
+	map_chat(&e, chat + 2, to);
+	seed(&e, chat, from, SEED);
+	wait_route(e.db, chat, from);
+	wait_route(e.db, chat + 1, from);
+	wait_route(e.db, chat + 2, to);
+	stale = stale_handle(&e);
+	w.db = e.db;
+	w.chat = chat;
+	w.ctl[0] = chat + 1;
+	w.ctl[1] = chat + 2;
+	w.ledger = calloc(LEDGER_MAX, sizeof(*w.ledger));
+	assert_non_null(w.ledger);
+	assert_int_equal(pthread_create(&th, NULL, writer_main, &w), 0);
+	usleep(100000);
+	progress_calls = 0;
+	{
+		struct dbr_move_options o = { .size = sizeof(o),
+					      .progress = on_progress };
+
+		rc = dbr_move_start(e.db, chat, to, &o, &id, &err);
+		if (rc)
+			fail_msg("%s -> %s: start: %s", from, to, err.message);
+		usleep(100000); /* captured writes before the copy */
+		rc = dbr_move_run(e.db, id, &o, &err);
+	}
+	if (rc) {
+		w.stop = true;
+		pthread_join(th, NULL);
+		fail_msg("%s -> %s: run: %s", from, to, err.message);
+	}
+	wait_route(e.db, chat, to);
+	usleep(200000); /* the writer on the destination now */
+	w.stop = true;
+	pthread_join(th, NULL);
+	assert_int_equal(dbr_move_status(e.db, id, &st, &err), DBR_OK);
+	printf("move %s -> %s: %zu writes acknowledged during the move "
+	       "(%d refused by the fence and retried), %lld rows copied, "
+	       "write pause %lld ms, %d attempt(s)\n",
+	       from, to, w.nledger, w.moving, (long long)st.rows_copied,
+	       (long long)st.pause_ms, st.attempts);
+	if (w.other_errors || w.ctl_errors)
+		fail_msg("writer: %d errors, control chats: %d: %s",
+			 w.other_errors, w.ctl_errors, w.first_error);
+	assert_string_equal(st.state, "switched");
+	assert_true(st.pause_ms >= 0 && st.pause_ms < 5000);
+	assert_true(progress_calls > 0);
+	assert_true(w.nledger > 0);
+	check_ledger(&e, &w, to);
+	check_blob(&e, chat, to);
+	check_sequence(&e, chat, to);
+	/* The handle that still routes by the old mapping: refused by the
+	 * old source, which keeps none of it. */
+	rc = dbr_query(stale, chat,
+		       "INSERT INTO messages (id, chat_id, body) VALUES (?, "
+		       "?, ?)",
+		       ins, 3, NULL, &err);
+	assert_int_equal(rc, DBR_E_MOVING);
+	assert_int_equal(int_on(e.db, from,
+				"SELECT count(*) FROM messages WHERE id = 999",
+				NULL, 0),
+			 0);
+	dbr_close(stale);
+	free(w.ledger);
+	env_close(&e);
+}
+
+static void test_move_run__sqlite_to_sqlite(void **state)
+{
+	(void)state;
+	move_live("s1", "s2", 11);
+}
+
+static void test_move_run__sqlite_to_postgres(void **state)
+{
+	(void)state;
+	move_live("s1", "p1", 21);
+}
+
+static void test_move_run__postgres_to_postgres(void **state)
+{
+	(void)state;
+	move_live("p1", "p2", 31);
+}
+
+static void test_move_run__postgres_to_sqlite(void **state)
+{
+	(void)state;
+	move_live("p1", "s1", 41);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_move_run__sqlite_to_sqlite),
+		cmocka_unit_test(test_move_run__sqlite_to_postgres),
+		cmocka_unit_test(test_move_run__postgres_to_postgres),
+		cmocka_unit_test(test_move_run__postgres_to_sqlite),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
