@@ -90,8 +90,8 @@ int dbr__move_upsert(struct dbr__move *m, const struct dbr__move_table *t,
 		     struct dbr_tx *tx, struct dbr_result *res,
 		     struct dbr_error *err);
 /* The key of res's current row as text, for messages. */
-void dbr__move_key_text(const struct dbr__move_table *t,
-			struct dbr_result *res, char *buf, size_t size);
+void dbr__move_key_text(const struct dbr__move_table *t, struct dbr_result *res,
+			char *buf, size_t size);
 /* Bring one row (its key as the delta records it, a JSON array) to the
  * destination: upserted when the source has it, else deleted. */
 int dbr__move_row_sync(struct dbr__move *m, const struct dbr__move_table *t,

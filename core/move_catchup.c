@@ -26,8 +26,8 @@ static const struct dbr__move_table *table_named(const struct dbr__move *m,
 }
 
 /* Apply rows[0 .. n) in one destination transaction. */
-static int apply(struct dbr__move *m, const struct dbr__delta *rows,
-		 size_t n, struct dbr_error *err)
+static int apply(struct dbr__move *m, const struct dbr__delta *rows, size_t n,
+		 struct dbr_error *err)
 {
 	struct dbr_tx *tx = NULL;
 	size_t i;

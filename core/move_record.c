@@ -32,8 +32,7 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int store_name(struct dbr *db, const char **name,
-		      struct dbr_error *err)
+static int store_name(struct dbr *db, const char **name, struct dbr_error *err)
 {
 	const struct dbr__config *cfg = db ? db->cfg : NULL;
 
@@ -49,9 +48,8 @@ static int store_name(struct dbr *db, const char **name,
 }
 
 /* The first row of sql in tx: *found, and its first column in *v. */
-static int tx_int(struct dbr_tx *tx, const char *sql,
-		  const struct dbr_value *p, size_t n, int64_t *v,
-		  bool *found, struct dbr_error *err)
+static int tx_int(struct dbr_tx *tx, const char *sql, const struct dbr_value *p,
+		  size_t n, int64_t *v, bool *found, struct dbr_error *err)
 {
 	struct dbr_result *res = NULL;
 	int rc = dbr_tx_query(tx, sql, p, n, &res, err);
@@ -146,23 +144,24 @@ int dbr__move_record_new(struct dbr__move *m, struct dbr_error *err)
 
 int dbr__move_record_save(struct dbr__move *m, struct dbr_error *err)
 {
-	int64_t now = wall_ms();
-	struct dbr_value p[10] = {
-		dbr_text(m->state, strlen(m->state)),
-		dbr_text(m->cursor, strlen(m->cursor)),
-		dbr_int64(m->copied),
-		dbr_int64(m->pause_ms),
-		dbr_int64(m->attempts),
-		dbr_text(m->error, strlen(m->error)),
-		dbr_int64(now),
-		dbr_int64(now + LEASE_MS),
-		dbr_int64(m->id),
-		dbr_int64(m->token),
-	};
 	const char *store;
 	int rc = store_name(m->db, &store, err);
 
-	if (!rc)
+	if (!rc) {
+		int64_t now = wall_ms();
+		struct dbr_value p[10] = {
+			dbr_text(m->state, strlen(m->state)),
+			dbr_text(m->cursor, strlen(m->cursor)),
+			dbr_int64(m->copied),
+			dbr_int64(m->pause_ms),
+			dbr_int64(m->attempts),
+			dbr_text(m->error, strlen(m->error)),
+			dbr_int64(now),
+			dbr_int64(now + LEASE_MS),
+			dbr_int64(m->id),
+			dbr_int64(m->token),
+		};
+
 		rc = dbr_query_source(m->db, store,
 				      "UPDATE dbroute_moves SET state = ?, "
 				      "cursor = ?, rows_copied = ?, pause_ms "
@@ -170,6 +169,7 @@ int dbr__move_record_save(struct dbr__move *m, struct dbr_error *err)
 				      "updated_ms = ?, lease_until_ms = ? "
 				      "WHERE move_id = ? AND token = ?",
 				      p, 10, NULL, err);
+	}
 	return rc;
 }
 
@@ -203,9 +203,8 @@ static void status_row(struct dbr_result *res, struct dbr_move_status *st)
 }
 
 /* The moves of the store (id > 0: that one only) into *out. */
-static int read_moves(struct dbr *db, int64_t id,
-		      struct dbr_move_status **out, size_t *n,
-		      struct dbr_error *err)
+static int read_moves(struct dbr *db, int64_t id, struct dbr_move_status **out,
+		      size_t *n, struct dbr_error *err)
 {
 	char sql[sizeof(status_cols) + 64];
 	struct dbr_value p = dbr_int64(id);
@@ -267,8 +266,8 @@ int dbr__move_record_load(struct dbr__move *m, int64_t id,
 	return rc;
 }
 
-int dbr_move_status(struct dbr *db, int64_t move_id,
-		    struct dbr_move_status *st, struct dbr_error *err)
+int dbr_move_status(struct dbr *db, int64_t move_id, struct dbr_move_status *st,
+		    struct dbr_error *err)
 {
 	struct dbr_move_status *v = NULL;
 	size_t n = 0, size;

@@ -187,8 +187,8 @@ static void key_of(const struct dbr__move_table *t,
 	}
 }
 
-void dbr__move_key_text(const struct dbr__move_table *t,
-			struct dbr_result *res, char *buf, size_t size)
+void dbr__move_key_text(const struct dbr__move_table *t, struct dbr_result *res,
+			char *buf, size_t size)
 {
 	struct dbr_value v[64];
 	size_t i;
@@ -286,10 +286,10 @@ static int json_value(const json_t *j, struct dbr_value *v,
 }
 
 /* The delta's key pk parsed into v[0 .. nkey) and v[nkey] the chat. */
-static int parse_key(const struct dbr__move *m,
-		     const struct dbr__move_table *t, const char *pk,
-		     json_t **doc, struct dbr_value *v, unsigned char **blobs,
-		     char *chatbuf, size_t chatsize, struct dbr_error *err)
+static int parse_key(const struct dbr__move *m, const struct dbr__move_table *t,
+		     const char *pk, json_t **doc, struct dbr_value *v,
+		     unsigned char **blobs, char *chatbuf, size_t chatsize,
+		     struct dbr_error *err)
 {
 	size_t i;
 	int rc = DBR_OK;
@@ -311,11 +311,11 @@ static int parse_key(const struct dbr__move *m,
 }
 
 int dbr__move_row_sync(struct dbr__move *m, const struct dbr__move_table *t,
-		       struct dbr_tx *tx, const char *pk,
-		       struct dbr_error *err)
+		       struct dbr_tx *tx, const char *pk, struct dbr_error *err)
 {
 	struct dbr_value v[33];
 	unsigned char *blobs[32] = { 0 };
+	/* cppcheck-suppress variableScope ; v[nkey] points into it */
 	char chat[24];
 	struct dbr_result *res = NULL;
 	json_t *doc = NULL;
@@ -334,8 +334,8 @@ int dbr__move_row_sync(struct dbr__move *m, const struct dbr__move_table *t,
 
 		p[0] = v[t->nkey];
 		memcpy(p + 1, v, t->nkey * sizeof(*v));
-		rc = dbr_query_source(m->db, m->src, t->sel_key, p,
-				      t->nkey + 1, &res, err);
+		rc = dbr_query_source(m->db, m->src, t->sel_key, p, t->nkey + 1,
+				      &res, err);
 	}
 	if (!rc) {
 		rc = dbr_result_next(res);

@@ -94,7 +94,7 @@ static char *unquoted(const char *q)
 
 	if (!s)
 		return NULL;
-	for (i = q[0] == '"'; i < n; i++) {
+	for (i = (q[0] == '"') ? 1 : 0; i < n; i++) {
 		if (q[i] == '"' && q[i + 1] == '"')
 			i++;
 		else if (q[i] == '"')
@@ -139,8 +139,8 @@ static int one_table(struct dbr__move *m, struct dbr__move_table *t,
 			return dbr__error_set(err, DBR_E_NOMEM, NULL,
 					      "out of memory");
 		t->ncols++;
-		t->as_text[i] = m->src_pg && m->dst_pg &&
-				!strcmp(c->cls, "other");
+		t->as_text[i] =
+			m->src_pg && m->dst_pg && !strcmp(c->cls, "other");
 		t->is_int[i] = !strcmp(c->cls, "integer");
 		if (!strcmp(c->name, t->chat_raw))
 			t->chat_text = !strcmp(c->cls, "text");
@@ -189,8 +189,8 @@ static void setup(struct dbr__move *m)
 	m->fence_ms = (int64_t)(cfg->move_fence_timeout * 1000.0);
 	if (m->fence_ms <= 0)
 		m->fence_ms = 2000;
-	m->max_attempts = cfg->move_max_attempts > 0 ? cfg->move_max_attempts
-						     : 5;
+	m->max_attempts =
+		cfg->move_max_attempts > 0 ? cfg->move_max_attempts : 5;
 	m->src_pg = s && !strcmp(s->drv->vt.name, "postgres");
 	m->dst_pg = d && !strcmp(d->drv->vt.name, "postgres");
 	m->pause_ms = -1;
@@ -229,8 +229,8 @@ static int dst_empty(struct dbr__move *m, struct dbr_error *err)
 
 	for (i = 0; !rc && i < m->nt; i++) {
 		const struct dbr__move_table *t = &m->t[i];
-		struct dbr_value p = dbr__move_chat_value(m, t, chat,
-							  sizeof(chat));
+		struct dbr_value p =
+			dbr__move_chat_value(m, t, chat, sizeof(chat));
 
 		snprintf(sql, sizeof(sql),
 			 "SELECT count(*) FROM %s WHERE \"%s\" = ?", t->dst,
@@ -362,8 +362,9 @@ static int load(struct dbr *db, int64_t id, struct dbr__move *m,
 	if (!db)
 		return dbr__error_set(err, DBR_E_MISUSE, NULL, "db is NULL");
 	rc = dbr__move_record_load(m, id, err);
-	if (!rc && (!strcmp(m->state, "switched") ||
-		    !strcmp(m->state, "aborted") || !strcmp(m->state, "failed")))
+	if (!rc &&
+	    (!strcmp(m->state, "switched") || !strcmp(m->state, "aborted") ||
+	     !strcmp(m->state, "failed")))
 		rc = dbr__error_set(err, DBR_E_MISUSE, NULL,
 				    "move %lld is %s already", (long long)id,
 				    m->state);

@@ -102,7 +102,6 @@ static int sequences(struct dbr__move *m, struct dbr_error *err)
 static int commit_point(struct dbr__move *m, bool *done, struct dbr_error *err)
 {
 	struct dbr_value id = dbr_int64(m->id);
-	struct dbr_value after[2] = { id, dbr_int64(m->seq) };
 	struct dbr_result *res = NULL;
 	struct dbr_tx *tx = NULL;
 	int64_t now = 0, newer = 0;
@@ -112,22 +111,26 @@ static int commit_point(struct dbr__move *m, bool *done, struct dbr_error *err)
 	*done = false;
 	if (!rc)
 		rc = dbr_tx_query(tx,
-				  m->src_pg ? "SELECT fence_until_ms FROM "
-					      "_dbroute_fence WHERE move_id = "
-					      "? FOR UPDATE"
-					    : "SELECT fence_until_ms FROM "
-					      "_dbroute_fence WHERE move_id = ?",
+				  m->src_pg
+					  ? "SELECT fence_until_ms FROM "
+					    "_dbroute_fence WHERE move_id = "
+					    "? FOR UPDATE"
+					  : "SELECT fence_until_ms FROM "
+					    "_dbroute_fence WHERE move_id = ?",
 				  &id, 1, &res, err);
 	dbr_result_free(res);
 	res = NULL;
 	/* The row is held: no write of the chat runs until the end. */
 	if (!rc)
 		rc = dbr__fence_clock(m->db, m->src, &now, err);
-	if (!rc)
+	if (!rc) {
+		struct dbr_value after[2] = { id, dbr_int64(m->seq) };
+
 		rc = dbr_tx_query(tx,
 				  "SELECT count(*) FROM _dbroute_delta WHERE "
 				  "move_id = ? AND seq > ?",
 				  after, 2, &res, err);
+	}
 	if (!rc && !(rc = dbr__result_first(res, &row, err)) && row)
 		newer = dbr_result_int64(res, 0);
 	dbr_result_free(res);
@@ -206,13 +209,14 @@ static int fenced(struct dbr__move *m, double t0, bool *switched,
 
 int dbr__move_switch(struct dbr__move *m, struct dbr_error *err)
 {
-	double t0;
 	int64_t now;
 	bool more, done, switched = false;
 	int rc = DBR_OK;
 
 	for (m->attempts = 1; !rc && m->attempts <= m->max_attempts;
 	     m->attempts++) {
+		double t0;
+
 		snprintf(m->state, sizeof(m->state), "catching_up");
 		rc = dbr__move_catchup(m, MAX_LAG_ROWS,
 				       dbr__now() + CATCHUP_TIMEOUT, &more,
@@ -305,15 +309,15 @@ int dbr__move_undo(struct dbr__move *m, struct dbr_error *err)
 	}
 	/* Without a capture installed the two tables may not exist. */
 	dbr_query_source(m->db, m->src,
-			 "DELETE FROM _dbroute_fence WHERE move_id = ?", &id,
-			 1, NULL, NULL);
+			 "DELETE FROM _dbroute_fence WHERE move_id = ?", &id, 1,
+			 NULL, NULL);
 	dbr_query_source(m->db, m->src,
-			 "DELETE FROM _dbroute_delta WHERE move_id = ?", &id,
-			 1, NULL, NULL);
+			 "DELETE FROM _dbroute_delta WHERE move_id = ?", &id, 1,
+			 NULL, NULL);
 	for (i = 0; i < m->nt; i++) {
 		const struct dbr__move_table *t = &m->t[i];
-		struct dbr_value p = dbr__move_chat_value(m, t, chat,
-							  sizeof(chat));
+		struct dbr_value p =
+			dbr__move_chat_value(m, t, chat, sizeof(chat));
 
 		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE \"%s\" = ?",
 			 t->dst, t->chat_raw);

@@ -1997,10 +1997,10 @@ struct dbr_move_status {
 	/** the chat's writes held, in milliseconds (fence set to switch
 	 *  committed); -1 until switched */
 	int64_t pause_ms;
-	int32_t attempts;    /**< fence attempts so far */
-	int32_t reserved32;  /**< zero */
-	int64_t started_ms;  /**< when it started (ms since 1970) */
-	int64_t updated_ms;  /**< its row's last change */
+	int32_t attempts;   /**< fence attempts so far */
+	int32_t reserved32; /**< zero */
+	int64_t started_ms; /**< when it started (ms since 1970) */
+	int64_t updated_ms; /**< its row's last change */
 	char error[DBR_ERROR_MESSAGE_SIZE]; /**< why it aborted, or "" */
 	uint64_t reserved[8];		    /**< zero */
 };

@@ -116,8 +116,9 @@ static void make_tables(struct env *e, const char *source)
 		   : "CREATE TABLE notes (id INTEGER PRIMARY KEY "
 		     "AUTOINCREMENT, chat_id BIGINT NOT NULL, t TEXT)",
 		NULL, 0);
-	exec_on(e->db, source, "CREATE TABLE settings (k TEXT PRIMARY KEY, v "
-			       "TEXT)",
+	exec_on(e->db, source,
+		"CREATE TABLE settings (k TEXT PRIMARY KEY, v "
+		"TEXT)",
 		NULL, 0);
 }
 
@@ -142,12 +143,11 @@ static void seed(struct env *e, int64_t chat, const char *source, int rows)
 	if (dbr_tx_begin_source(e->db, source, &tx, &err))
 		fail_msg("%s: begin: %s", source, err.message);
 	for (i = 0; i < rows; i++) {
-		struct dbr_value p[5] = {
-			dbr_int64(chat * 10000 + i), dbr_int64(chat),
-			dbr_text(body, 0),
-			i % 7 ? dbr_null() : dbr_blob(blob, sizeof(blob)),
-			dbr_double(i * 0.25)
-		};
+		struct dbr_value p[5] = { dbr_int64(chat * 10000 + i),
+					  dbr_int64(chat), dbr_text(body, 0),
+					  i % 7 ? dbr_null()
+						: dbr_blob(blob, sizeof(blob)),
+					  dbr_double(i * 0.25) };
 
 		p[2].len = (size_t)snprintf(body, sizeof(body), "m%d", i);
 		if (dbr_tx_query(tx,
@@ -162,8 +162,8 @@ static void seed(struct env *e, int64_t chat, const char *source, int rows)
 		struct dbr_value q[3] = { dbr_int64(chat * 10000 + i),
 					  dbr_int64(chat), dbr_text("n", 1) };
 
-		if (dbr_tx_query(tx, "INSERT INTO members VALUES (?, ?, ?)",
-				 p, 3, NULL, &err) ||
+		if (dbr_tx_query(tx, "INSERT INTO members VALUES (?, ?, ?)", p,
+				 3, NULL, &err) ||
 		    dbr_tx_query(tx,
 				 "INSERT INTO notes (id, chat_id, t) VALUES "
 				 "(?, ?, ?)",
@@ -223,12 +223,12 @@ static void *writer_main(void *arg)
 	     i++) {
 		struct dbr_value ins[3] = { dbr_int64(next), dbr_int64(w->chat),
 					    dbr_text("w", 1) };
-		struct dbr_value upd[2] = { dbr_int64(w->chat * 10000 + i % 500),
-					    dbr_int64(w->chat) };
-		struct dbr_value del[2] = {
-			dbr_int64(w->chat * 10000 + 1000 + i / 10),
-			dbr_int64(w->chat)
+		struct dbr_value upd[2] = {
+			dbr_int64(w->chat * 10000 + i % 500), dbr_int64(w->chat)
 		};
+		struct dbr_value del[2] = { dbr_int64(w->chat * 10000 + 1000 +
+						      i / 10),
+					    dbr_int64(w->chat) };
 		struct dbr_value ctl[3] = { dbr_int64(next),
 					    dbr_int64(w->ctl[i % 2]),
 					    dbr_text("c", 1) };
@@ -494,6 +494,234 @@ static void test_move_run__postgres_to_sqlite(void **state)
 	move_live("p1", "s1", 41);
 }
 
+/* A started move of chat on e from `from` to `to`; the run's status. */
+static int run_move(struct env *e, int64_t chat, const char *to, int64_t *id,
+		    struct dbr_error *err)
+{
+	int rc = dbr_move_start(e->db, chat, to, NULL, id, err);
+
+	if (rc)
+		fail_msg("start: %s", err->message);
+	return dbr_move_run(e->db, *id, NULL, err);
+}
+
+static void expect_aborted(struct env *e, int64_t id)
+{
+	struct dbr_move_status st = { .size = sizeof(st) };
+	struct dbr_error err;
+
+	assert_int_equal(dbr_move_status(e->db, id, &st, &err), DBR_OK);
+	assert_string_equal(st.state, "aborted");
+	assert_true(st.error[0] != '\0');
+}
+
+/* The moving chat is writable on its source again, and no trigger or
+ * fence of the move is left there. */
+static void writable_again(struct env *e, int64_t chat, const char *from)
+{
+	struct dbr_value p[3] = { dbr_int64(chat * 10000 + 9999),
+				  dbr_int64(chat), dbr_text("x", 1) };
+	struct dbr_error err;
+
+	if (dbr_query(e->db, chat,
+		      "INSERT INTO messages (id, chat_id, body) VALUES (?, ?, "
+		      "?)",
+		      p, 3, NULL, &err))
+		fail_msg("%s: %s", from, err.message);
+	assert_int_equal(int_on(e->db, from,
+				"SELECT count(*) FROM _dbroute_fence", NULL, 0),
+			 0);
+}
+
+static void collision(const char *from, const char *to, int64_t chat)
+{
+	struct dbr_value other[3] = { dbr_int64(chat * 10000 + 5),
+				      dbr_int64(chat + 1),
+				      dbr_text("theirs", 6) };
+	struct dbr_error err;
+	struct env e;
+	int64_t id = 0;
+	int rc;
+
+	env_open(&e, "collide");
+	if ((is_pg(from) || is_pg(to)) && !e.pg) {
+		env_close(&e);
+		t_need_server_or_skip("DBR_TEST_PG", "PostgreSQL");
+		return;
+	}
+	make_tables(&e, from);
+	make_tables(&e, to);
+	map_chat(&e, chat, from);
+	map_chat(&e, chat + 1, to);
+	seed(&e, chat, from, 30);
+	/* Another chat's row under one of the moving chat's ids. */
+	exec_on(e.db, to,
+		"INSERT INTO messages (id, chat_id, body) VALUES (?, ?, ?)",
+		other, 3);
+	rc = run_move(&e, chat, to, &id, &err);
+	assert_int_equal(rc, DBR_E_CONSTRAINT);
+	assert_non_null(strstr(err.message, "messages"));
+	assert_non_null(strstr(err.message, "collision"));
+	assert_non_null(strstr(err.message, "id="));
+	/* Nothing overwritten; the copied rows removed. */
+	assert_int_equal(int_on(e.db, to,
+				"SELECT count(*) FROM messages WHERE body = "
+				"'theirs'",
+				NULL, 0),
+			 1);
+	other[0] = dbr_int64(chat);
+	assert_int_equal(int_on(e.db, to,
+				"SELECT count(*) FROM messages WHERE chat_id "
+				"= ?",
+				other, 1),
+			 0);
+	expect_aborted(&e, id);
+	wait_route(e.db, chat, from);
+	writable_again(&e, chat, from);
+	env_close(&e);
+}
+
+static void test_move_run__collision_refused(void **state)
+{
+	(void)state;
+	collision("s1", "s2", 51);
+	collision("s1", "p1", 52);
+}
+
+static void test_move_run__nul_text_into_postgres(void **state)
+{
+	struct dbr_value p[3];
+	struct dbr_error err;
+	struct env e;
+	int64_t id = 0, chat = 61;
+
+	(void)state;
+	env_open(&e, "nul");
+	if (!e.pg) {
+		env_close(&e);
+		t_need_server_or_skip("DBR_TEST_PG", "PostgreSQL");
+		return;
+	}
+	make_tables(&e, "s1");
+	make_tables(&e, "p1");
+	map_chat(&e, chat, "s1");
+	seed(&e, chat, "s1", 10);
+	p[0] = dbr_int64(chat * 10000 + 100);
+	p[1] = dbr_int64(chat);
+	p[2] = dbr_text("a\0b", 3);
+	exec_on(e.db, "s1",
+		"INSERT INTO messages (id, chat_id, body) VALUES (?, ?, ?)", p,
+		3);
+	assert_int_equal(run_move(&e, chat, "p1", &id, &err), DBR_E_CONSTRAINT);
+	assert_non_null(strstr(err.message, "NUL"));
+	assert_non_null(strstr(err.message, "id=610100"));
+	expect_aborted(&e, id);
+	{
+		struct dbr_move_status st = { .size = sizeof(st) };
+
+		assert_int_equal(dbr_move_status(e.db, id, &st, &err), DBR_OK);
+		assert_int_equal(st.attempts, 0); /* never fenced */
+	}
+	p[0] = dbr_int64(chat);
+	assert_int_equal(int_on(e.db, "p1",
+				"SELECT count(*) FROM messages WHERE chat_id "
+				"= ?",
+				p, 1),
+			 0);
+	writable_again(&e, chat, "s1");
+	env_close(&e);
+}
+
+static void test_move_run__one_live_move_per_chat(void **state)
+{
+	struct dbr_move_status *all = NULL;
+	struct dbr_error err;
+	struct env e;
+	int64_t id = 0, id2 = 0, chat = 71;
+	size_t n = 0;
+
+	(void)state;
+	env_open(&e, "live");
+	make_tables(&e, "s1");
+	make_tables(&e, "s2");
+	map_chat(&e, chat, "s1");
+	seed(&e, chat, "s1", 10);
+	assert_int_equal(dbr_move_start(e.db, chat, "s2", NULL, &id, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_move_start(e.db, chat, "s2", NULL, &id2, &err),
+			 DBR_E_CONSTRAINT);
+	assert_non_null(strstr(err.message, "move 1 is live"));
+	assert_int_equal(id2, 0);
+	/* Aborted, it leaves nothing; a new move may start and run. */
+	assert_int_equal(dbr_move_abort(e.db, id, &err), DBR_OK);
+	expect_aborted(&e, id);
+	writable_again(&e, chat, "s1");
+	assert_int_equal(dbr_move_run(e.db, id, NULL, &err), DBR_E_MISUSE);
+	assert_int_equal(dbr_move_start(e.db, chat, "s2", NULL, &id2, &err),
+			 DBR_OK);
+	assert_int_equal(dbr_move_run(e.db, id2, NULL, &err), DBR_OK);
+	assert_int_equal(dbr_move_list(e.db, &all, &n, &err), DBR_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(all[0].state, "aborted");
+	assert_string_equal(all[1].state, "switched");
+	assert_true(all[1].pause_ms >= 0);
+	dbr_free(all);
+	env_close(&e);
+}
+
+static void test_move_run__cli(void **state)
+{
+	char *out = NULL, *err = NULL;
+	struct env e;
+
+	(void)state;
+	env_open(&e, "cli");
+	make_tables(&e, "s1");
+	make_tables(&e, "s2");
+	map_chat(&e, 81, "s1");
+	seed(&e, 81, "s1", 50);
+	assert_int_equal(t_run_cli(e.dir,
+				   "move-chat -c move.ini --chat 81 --to s2",
+				   &out, &err),
+			 0);
+	assert_non_null(strstr(out, "move 1: chat 81 switched from 's1' to "
+				    "'s2', 90 rows copied; writes held "));
+	assert_int_equal(int_on(e.db, "s2",
+				"SELECT count(*) FROM messages WHERE chat_id "
+				"= 81",
+				NULL, 0),
+			 50);
+	/* A second move of the same chat: from s2 now. */
+	assert_int_equal(t_run_cli(e.dir,
+				   "move-chat -c move.ini --chat 81 --to s2",
+				   &out, &err),
+			 2);
+	assert_non_null(strstr(err, "already lives on source 's2'"));
+	assert_int_equal(t_run_cli(e.dir,
+				   "move-chat -c move.ini --status --format "
+				   "csv",
+				   &out, &err),
+			 0);
+	assert_non_null(strstr(out, "id,chat,from,to,state,rows,pause_ms,"
+				    "attempts,started_ms,updated_ms,error\n"
+				    "1,81,s1,s2,switched,90,"));
+	assert_int_equal(t_run_cli(e.dir, "move-chat -c move.ini --status 1",
+				   &out, &err),
+			 0);
+	assert_non_null(strstr(out, "1\t81\ts1\ts2\tswitched\t90\t"));
+	assert_int_equal(t_run_cli(e.dir, "move-chat -c move.ini --status 7",
+				   &out, &err),
+			 1);
+	assert_non_null(strstr(err, "no move 7"));
+	assert_int_equal(t_run_cli(e.dir,
+				   "move-chat -c move.ini --status 1 --chat 2",
+				   &out, &err),
+			 2);
+	free(out);
+	free(err);
+	env_close(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +729,10 @@ int main(void)
 		cmocka_unit_test(test_move_run__sqlite_to_postgres),
 		cmocka_unit_test(test_move_run__postgres_to_postgres),
 		cmocka_unit_test(test_move_run__postgres_to_sqlite),
+		cmocka_unit_test(test_move_run__collision_refused),
+		cmocka_unit_test(test_move_run__nul_text_into_postgres),
+		cmocka_unit_test(test_move_run__one_live_move_per_chat),
+		cmocka_unit_test(test_move_run__cli),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,6 +96,8 @@ static bool *flag_of(struct args *a, const char *opt)
 		return &a->replace;
 	if (!strcmp(opt, "--discover"))
 		return &a->discover;
+	if (!strcmp(opt, "--status"))
+		return &a->status;
 	return NULL;
 }
 
@@ -152,6 +154,7 @@ static const char *const option_names[] = {
 	"--allow-changed",
 	"--replace",
 	"--discover",
+	"--status",
 	"--param-null",
 	"-h",
 	"--help",

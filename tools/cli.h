@@ -14,6 +14,7 @@
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
+#define EXIT_ABORTED 3 /* move-chat: undone, retry later */
 #define MAX_PARAMS   1000
 
 struct args {
@@ -36,6 +37,7 @@ struct args {
 	bool all, distinct, partial, sequential, with_source;
 	bool single_tx, dry_run, allow_changed, replace;
 	bool discover; /* move-chat --discover */
+	bool status;   /* move-chat --status */
 	int format;
 	const char **pos; /* positional arguments */
 	size_t npos;

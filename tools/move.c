@@ -1,14 +1,15 @@
 /*
- * move.c - dbroute move-chat: a chat move's plan (--dry-run) and a
- * source's chat, keyless and global tables (--discover), through
- * dbr_move_plan() and dbr_move_discover(). The move itself is to come
- * (issue 14); until then the command has no form that writes.
+ * move.c - dbroute move-chat: the move of a chat (dbr_move_start() and
+ * dbr_move_run()), the moves recorded (--status, dbr_move_list()), a
+ * move's plan (--dry-run, dbr_move_plan()) and a source's chat, keyless
+ * and global tables (--discover, dbr_move_discover()).
  */
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "output.h"
@@ -16,15 +17,22 @@
 void move_usage(FILE *f)
 {
 	fputs("usage: dbroute move-chat -c FILE --chat ID --to SOURCE "
-	      "--dry-run\n"
+	      "[--dry-run]\n"
+	      "       dbroute move-chat -c FILE --status [ID]\n"
 	      "       dbroute move-chat -c FILE --discover "
 	      "[--source S | --chat ID]\n"
 	      "\n"
-	      "Moving a chat's rows to another SQL source "
-	      "(docs/moving-chats.md).\n"
-	      "Needs a [mapping] store. Only the forms that write nothing "
-	      "exist yet:\n"
+	      "Moving a chat's rows to another SQL source while the "
+	      "application runs\n"
+	      "(docs/moving-chats.md). Needs a [mapping] store.\n"
 	      "\n"
+	      "  (no flag)               move the chat: copy, catch up, "
+	      "fence, verify,\n"
+	      "                          switch; prints the move id and "
+	      "how long the\n"
+	      "                          chat's writes were held (progress "
+	      "on a\n"
+	      "                          terminal's stderr)\n"
 	      "  --dry-run               print the plan: the chat's tables, "
 	      "its rows\n"
 	      "                          in each, the mode a move would "
@@ -34,6 +42,12 @@ void move_usage(FILE *f)
 	      "                          (tables, columns, primary keys, "
 	      "portable\n"
 	      "                          types) or why it is refused\n"
+	      "  --status [ID]           print the moves recorded (or move "
+	      "ID): ID,\n"
+	      "                          CHAT, FROM, TO, STATE, ROWS, "
+	      "PAUSE_MS,\n"
+	      "                          ATTEMPTS, STARTED_MS, UPDATED_MS, "
+	      "ERROR\n"
 	      "  --discover              print TABLE, KIND (chat, no_pk, "
 	      "global),\n"
 	      "                          CHAT_COLUMN and PRIMARY_KEY per "
@@ -46,12 +60,15 @@ void move_usage(FILE *f)
 	      "  --format text|csv|json  how the output is printed "
 	      "(default text)\n"
 	      "\n"
-	      "Exit: 0 ok (a plan whose checks passed), 1 runtime error (a "
-	      "refused\n"
-	      "plan, a source unreachable), 2 usage or configuration error "
-	      "(no\n"
-	      "[mapping] store, a side that is not an SQL source, an "
-	      "unknown source).\n",
+	      "Exit: 0 ok (switched; a plan whose checks passed), 1 "
+	      "runtime error (a\n"
+	      "refused plan or move, a source unreachable; a move is "
+	      "undone first),\n"
+	      "2 usage or configuration error (no [mapping] store, a side "
+	      "that is not\n"
+	      "an SQL source, an unknown source), 3 aborted safely: the "
+	      "chat was too\n"
+	      "busy for the fence (retry later).\n",
 	      f);
 }
 
@@ -241,6 +258,118 @@ static int do_plan(const struct args *a, struct dbr *db)
 	return fflush(stdout) ? EXIT_RUNTIME : 0;
 }
 
+/* Progress on a terminal: one line rewritten. */
+static void on_progress(void *ud, const struct dbr_move_status *st)
+{
+	(void)ud;
+	fprintf(stderr,
+		"\rdbroute: move %" PRId64 ": %-11s %" PRId64
+		" rows copied, backlog %" PRId64 "   ",
+		st->move_id, st->state, st->rows_copied, st->backlog);
+}
+
+static int do_move(const struct args *a, struct dbr *db)
+{
+	struct dbr_move_options o = { .size = sizeof(o) };
+	struct dbr_move_status st = { .size = sizeof(st) };
+	struct dbr_error err;
+	int64_t chat, id = 0;
+	int rc;
+
+	if (isatty(STDERR_FILENO))
+		o.progress = on_progress;
+	parse_int64(a->chat_text, &chat);
+	rc = dbr_move_start(db, chat, a->to_text, &o, &id, &err);
+	if (!rc)
+		rc = dbr_move_run(db, id, &o, &err);
+	if (o.progress)
+		fputc('\n', stderr);
+	if (rc && !id)
+		return failed(rc, &err);
+	if (rc) {
+		fprintf(stderr, "dbroute: move %" PRId64 " aborted: ", id);
+		out_error("", err.message);
+		if (err.hint && *err.hint)
+			out_error("dbroute: hint: ", err.hint);
+		return rc == DBR_E_MOVING ? EXIT_ABORTED : EXIT_RUNTIME;
+	}
+	if (dbr_move_status(db, id, &st, &err))
+		return failed(DBR_E_STMT, &err);
+	printf("move %" PRId64 ": chat %" PRId64 " switched from '%s' to "
+	       "'%s', %" PRId64 " rows copied; writes held %" PRId64
+	       " ms (%d attempt%s)\n",
+	       id, chat, st.from, st.to, st.rows_copied, st.pause_ms,
+	       (int)st.attempts, st.attempts == 1 ? "" : "s");
+	return fflush(stdout) ? EXIT_RUNTIME : 0;
+}
+
+static int do_status(const struct args *a, struct dbr *db)
+{
+	static const char *const cols[] = {
+		"id",	      "chat",	    "from",	"to",
+		"state",      "rows",	    "pause_ms", "attempts",
+		"started_ms", "updated_ms", "error"
+	};
+	struct dbr_move_status *v = NULL;
+	struct dbr_value *cells;
+	struct dbr_error err;
+	int64_t id = 0;
+	size_t n = 0, i;
+	int rc;
+
+	if (a->npos) {
+		parse_int64(a->pos[0], &id);
+		v = calloc(1, sizeof(*v));
+		if (!v) {
+			fputs("dbroute: out of memory\n", stderr);
+			return EXIT_RUNTIME;
+		}
+		v->size = sizeof(*v);
+		rc = dbr_move_status(db, id, v, &err);
+		n = 1;
+	} else {
+		rc = dbr_move_list(db, &v, &n, &err);
+	}
+	if (rc) {
+		if (a->npos)
+			free(v);
+		else
+			dbr_free(v);
+		return rc == DBR_E_NOTFOUND
+			       ? (out_error("dbroute: ", err.message),
+				  EXIT_RUNTIME)
+			       : failed(rc, &err);
+	}
+	cells = calloc(11 * n + 1, sizeof(*cells));
+	for (i = 0; cells && i < n; i++) {
+		struct dbr_value *row = &cells[11 * i];
+
+		row[0] = dbr_int64(v[i].move_id);
+		row[1] = dbr_int64(v[i].chat);
+		row[2] = dbr_text(v[i].from, strlen(v[i].from));
+		row[3] = dbr_text(v[i].to, strlen(v[i].to));
+		row[4] = dbr_text(v[i].state, strlen(v[i].state));
+		row[5] = dbr_int64(v[i].rows_copied);
+		row[6] = v[i].pause_ms < 0 ? dbr_null()
+					   : dbr_int64(v[i].pause_ms);
+		row[7] = dbr_int64(v[i].attempts);
+		row[8] = dbr_int64(v[i].started_ms);
+		row[9] = dbr_int64(v[i].updated_ms);
+		row[10] = dbr_text(v[i].error, strlen(v[i].error));
+	}
+	if (cells)
+		out_table(stdout, a->format, a->format != OUT_TEXT, cols, 11,
+			  cells, n);
+	else
+		fputs("dbroute: out of memory\n", stderr);
+	free(cells);
+	if (a->npos)
+		free(v);
+	else
+		dbr_free(v);
+	return !cells || fflush(stdout) ? EXIT_RUNTIME : 0;
+}
+
 /* Which options go with which form. */
 static int check_move_args(const struct args *a)
 {
@@ -251,8 +380,17 @@ static int check_move_args(const struct args *a)
 	    a->file || a->single_tx || a->dir || a->force_text ||
 	    a->allow_changed || a->reason || a->replace || a->nsources > 1)
 		return fail_usage("%s", "move-chat takes -c FILE, --chat ID, "
-					"--to SOURCE, --dry-run, --discover, "
-					"--source S and --format");
+					"--to SOURCE, --dry-run, --status, "
+					"--discover, --source S and --format");
+	if (a->status) {
+		if (a->chat_text || a->to_text || a->dry_run || a->discover ||
+		    a->nsources || a->npos > 1)
+			return fail_usage("%s", "move-chat --status takes at "
+						"most one move id");
+		if (a->npos && (!parse_int64(a->pos[0], &chat) || chat <= 0))
+			return fail_usage("bad move id '%s'", a->pos[0]);
+		return 0;
+	}
 	if (a->npos)
 		return fail_usage("move-chat: unexpected argument '%s'",
 				  a->pos[0]);
@@ -276,10 +414,6 @@ static int check_move_args(const struct args *a)
 	if (!a->chat_text || !a->to_text)
 		return fail_usage("%s", "move-chat needs --chat ID and --to "
 					"SOURCE");
-	if (!a->dry_run)
-		return fail_usage("%s", "move-chat needs --dry-run: only the "
-					"plan exists yet (the move itself is "
-					"to come)");
 	return 0;
 }
 
@@ -299,8 +433,12 @@ int cmd_move(const struct args *a)
 		out_error("dbroute: ", "move-chat needs a [mapping] store "
 				       "(docs/operations.md)");
 		rc = EXIT_USAGE;
+	} else if (a->discover) {
+		rc = do_discover(a, db);
+	} else if (a->status) {
+		rc = do_status(a, db);
 	} else {
-		rc = a->discover ? do_discover(a, db) : do_plan(a, db);
+		rc = a->dry_run ? do_plan(a, db) : do_move(a, db);
 	}
 	dbr_close(db);
 	return rc;
