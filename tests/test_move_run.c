@@ -187,6 +187,7 @@ struct writer {
 	int moving;	  /* DBR_E_MOVING seen (retried) */
 	int ctl_errors;	  /* errors of the control chats */
 	int other_errors; /* other errors of the moving chat */
+	double max_ms;	  /* the longest acknowledged write of the chat */
 	char first_error[1100];
 };
 
@@ -199,7 +200,16 @@ static int write_chat(struct writer *w, int64_t chat, const char *sql,
 	int tries, rc = DBR_OK;
 
 	for (tries = 0; tries < 20000; tries++) {
+		struct timespec a, b;
+		double ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
 		rc = dbr_query(w->db, chat, sql, p, n, NULL, &err);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ms = (double)(b.tv_sec - a.tv_sec) * 1e3 +
+		     (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+		if (!rc && chat == w->chat && ms > w->max_ms)
+			w->max_ms = ms;
 		if (rc != DBR_E_MOVING)
 			break;
 		w->moving++;
@@ -439,11 +449,12 @@ static void move_live(const char *from, const char *to, int64_t chat)
 	w.stop = true;
 	pthread_join(th, NULL);
 	assert_int_equal(dbr_move_status(e.db, id, &st, &err), DBR_OK);
-	printf("move %s -> %s: %zu writes acknowledged during the move "
-	       "(%d refused by the fence and retried), %lld rows copied, "
-	       "write pause %lld ms, %d attempt(s)\n",
-	       from, to, w.nledger, w.moving, (long long)st.rows_copied,
-	       (long long)st.pause_ms, st.attempts);
+	printf("move %s -> %s: %zu inserts acknowledged during the move "
+	       "(%d DBR_E_MOVING retried), longest write of the chat "
+	       "%.1f ms; %lld rows copied, write pause %lld ms, %d "
+	       "attempt(s)\n",
+	       from, to, w.nledger, w.moving, w.max_ms,
+	       (long long)st.rows_copied, (long long)st.pause_ms, st.attempts);
 	if (w.other_errors || w.ctl_errors)
 		fail_msg("writer: %d errors, control chats: %d: %s",
 			 w.other_errors, w.ctl_errors, w.first_error);
