@@ -25,6 +25,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "fence.h"
@@ -250,6 +251,30 @@ static int dst_empty(struct dbr__move *m, struct dbr_error *err)
 	return rc;
 }
 
+/*
+ * Install (or remove) one table's capture, again after 0.05, 0.2, 1, 2
+ * and 4 s when the source was busy (DBR_E_TIMEOUT): PostgreSQL's CREATE
+ * TRIGGER waits at most its lock_timeout for the table's writers, and a
+ * SQLite writer that committed since the capture's first read makes it
+ * fail at once (SQLITE_BUSY_SNAPSHOT).
+ */
+int dbr__move_capture(struct dbr__move *m, const struct dbr_capture *cap,
+		      bool install, struct dbr_error *err)
+{
+	static const long pause_ms[] = { 50, 200, 1000, 2000, 4000 };
+	size_t i;
+	int rc = dbr__fence_capture(m->db, m->src, cap, install, err);
+
+	for (i = 0; rc == DBR_E_TIMEOUT && i < 5; i++) {
+		struct timespec ts = { pause_ms[i] / 1000,
+				       pause_ms[i] % 1000 * 1000000L };
+
+		nanosleep(&ts, NULL);
+		rc = dbr__fence_capture(m->db, m->src, cap, install, err);
+	}
+	return rc;
+}
+
 /* Install the capture of every table, then the fence row in capture. */
 static int capture(struct dbr__move *m, struct dbr_error *err)
 {
@@ -271,7 +296,7 @@ static int capture(struct dbr__move *m, struct dbr_error *err)
 			.dest = m->dst,
 		};
 
-		rc = dbr__fence_capture(m->db, m->src, &cap, true, err);
+		rc = dbr__move_capture(m, &cap, true, err);
 	}
 	if (!rc)
 		rc = dbr__fence_create(m->db, m->src, m->id, m->chat, m->dst,

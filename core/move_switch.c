@@ -304,8 +304,7 @@ int dbr__move_undo(struct dbr__move *m, struct dbr_error *err)
 			.dest = m->dst,
 		};
 
-		keep(&rc, dbr__fence_capture(m->db, m->src, &cap, false, &e),
-		     err, &e);
+		keep(&rc, dbr__move_capture(m, &cap, false, &e), err, &e);
 	}
 	/* Without a capture installed the two tables may not exist. */
 	dbr_query_source(m->db, m->src,

@@ -106,7 +106,7 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 # The suites that run threads, under ThreadSanitizer.
 TSAN_OPTIONS=halt_on_error=1 \
 	run_suite "$DBR_ROOT/build-tsan" \
-	"pool|integration|health|conformance|postgres|mysql|redis|faults|fanout|misuse|metrics|snapshot|audit|reload|refresh|fence" \
+	"pool|integration|health|conformance|postgres|mysql|redis|faults|fanout|misuse|metrics|snapshot|audit|reload|refresh|fence|move_run" \
 	-- \
 	-DCMAKE_BUILD_TYPE=Debug -DDBR_TSAN=ON
 # Install, then build an application against the installed copy both ways.

@@ -300,6 +300,14 @@ static struct dbr *stale_handle(struct env *e)
 	return db;
 }
 
+static bool routed(struct dbr *db, int64_t chat, const char *source)
+{
+	char got[DBR_NAME_SIZE] = "";
+
+	return !dbr_route_chat(db, chat, got, sizeof(got), NULL) &&
+	       !strcmp(got, source);
+}
+
 /* Wait (bounded) until the handle routes chat to source. */
 static void wait_route(struct dbr *db, int64_t chat, const char *source)
 {
@@ -402,7 +410,7 @@ static void move_live(const char *from, const char *to, int64_t chat)
 	int64_t id = 0;
 	struct dbr_value ins[3] = { dbr_int64(999), dbr_int64(chat),
 				    dbr_text("late", 4) };
-	int rc;
+	int i, rc;
 
 	env_open(&e, from);
 	if ((is_pg(from) || is_pg(to)) && !e.pg) {
@@ -434,20 +442,23 @@ static void move_live(const char *from, const char *to, int64_t chat)
 					      .progress = on_progress };
 
 		rc = dbr_move_start(e.db, chat, to, &o, &id, &err);
-		if (rc)
-			fail_msg("%s -> %s: start: %s", from, to, err.message);
-		usleep(100000); /* captured writes before the copy */
-		rc = dbr_move_run(e.db, id, &o, &err);
+		if (!rc) {
+			usleep(100000); /* captured writes before the copy */
+			rc = dbr_move_run(e.db, id, &o, &err);
+		}
 	}
-	if (rc) {
-		w.stop = true;
-		pthread_join(th, NULL);
-		fail_msg("%s -> %s: run: %s", from, to, err.message);
-	}
-	wait_route(e.db, chat, to);
-	usleep(200000); /* the writer on the destination now */
+	/* The writer goes on until the chat is written on the destination
+	 * (bounded); stopped and joined before any check can fail. */
+	for (i = 0; !rc && i < 1000 && !routed(e.db, chat, to); i++)
+		usleep(10000);
+	if (!rc)
+		usleep(200000);
 	w.stop = true;
 	pthread_join(th, NULL);
+	if (rc)
+		fail_msg("%s -> %s: move %lld: %s", from, to, (long long)id,
+			 err.message);
+	wait_route(e.db, chat, to);
 	assert_int_equal(dbr_move_status(e.db, id, &st, &err), DBR_OK);
 	printf("move %s -> %s: %zu inserts acknowledged during the move "
 	       "(%d DBR_E_MOVING retried), longest write of the chat "
