@@ -545,6 +545,7 @@ static void writable_again(struct env *e, int64_t chat, const char *from)
 				  dbr_int64(chat), dbr_text("x", 1) };
 	struct dbr_error err;
 
+	wait_route(e->db, chat, from); /* the store's snapshot loaded */
 	if (dbr_query(e->db, chat,
 		      "INSERT INTO messages (id, chat_id, body) VALUES (?, ?, "
 		      "?)",
