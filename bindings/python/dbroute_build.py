@@ -164,6 +164,16 @@ int dbr_default_source(struct dbr *db, char *source, size_t cap);
 int dbr_query(struct dbr *db, int64_t chat, const char *sql,
 	      const struct dbr_value *params, size_t nparams,
 	      struct dbr_result **out, struct dbr_error *err);
+struct dbr_param {
+	const char *name;
+	struct dbr_value value;
+};
+int dbr_query_named(struct dbr *db, int64_t chat, const char *sql,
+		    const struct dbr_param *params, size_t nparams,
+		    struct dbr_result **out, struct dbr_error *err);
+int dbr_tx_query_named(struct dbr_tx *tx, const char *sql,
+		       const struct dbr_param *params, size_t nparams,
+		       struct dbr_result **out, struct dbr_error *err);
 int dbr_query_scope(struct dbr *db, const char *scope, const char *sql,
 		    const struct dbr_value *params, size_t nparams,
 		    struct dbr_result **out, struct dbr_error *err);

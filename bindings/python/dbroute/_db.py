@@ -152,6 +152,24 @@ def _cstr(what, s):
                         code=lib.DBR_E_MISUSE) from None
 
 
+def _bind_named(params, keep):
+    """A mapping of named parameters (`:name` placeholders) as a struct
+    dbr_param array; `keep` holds what it points to until the call
+    returns."""
+    names = list(params.keys())
+    if not names:
+        return ffi.NULL, 0
+    values, n = _bind([params[k] for k in names], keep)
+    keep.append(values)
+    arr = ffi.new("struct dbr_param[]", n)
+    for i, k in enumerate(names):
+        b = _cstr("parameter name", k)
+        keep.append(b)
+        arr[i].name = ffi.from_buffer(b)
+        arr[i].value = values[i]
+    return arr, n
+
+
 def _chat(chat):
     if isinstance(chat, bool) or not isinstance(chat, int):
         raise TypeError("chat must be int, not %s" % type(chat).__name__)
@@ -169,8 +187,9 @@ def _bind(params, keep):
         return ffi.NULL, 0
     if isinstance(params, collections.abc.Mapping):
         raise NotSupportedError(
-            "named parameters are not supported by dbroute: pass a "
-            "sequence for ? placeholders", code=lib.DBR_E_UNSUPPORTED)
+            "named parameters (a mapping) are taken by execute() and "
+            "Transaction.execute() only: pass a sequence for ? "
+            "placeholders", code=lib.DBR_E_UNSUPPORTED)
     if (isinstance(params, (str, bytes, bytearray, memoryview))
             or not isinstance(params, collections.abc.Sequence)):
         raise misuse("params must be a sequence of values (a tuple or a "
@@ -322,10 +341,10 @@ class Database:
 
     # Statements.
 
-    def _run(self, fn, target, sql, params):
+    def _run(self, fn, target, sql, params, bind=_bind):
         sql_b = _cstr("sql", sql)
         keep = []
-        arr, n = _bind(params, keep)
+        arr, n = bind(params, keep)
         out = ffi.new("struct dbr_result **")
         err = ffi.new("struct dbr_error *")
         self._enter()
@@ -338,8 +357,12 @@ class Database:
 
     def execute(self, chat, sql, params=()):
         """Run one statement for a chat, on the source the chat is routed
-        to. Placeholders are `?` (`??` is a literal `?`); params is a
-        sequence. Returns a Result."""
+        to. Placeholders are `?` (`??` is a literal `?`) and params a
+        sequence, or `:name` and params a mapping of names (without the
+        colon) to values. Returns a Result."""
+        if isinstance(params, collections.abc.Mapping):
+            return self._run(lib.dbr_query_named, _chat(chat), sql, params,
+                             _bind_named)
         return self._run(lib.dbr_query, _chat(chat), sql, params)
 
     def execute_scope(self, scope, sql, params=()):
@@ -787,10 +810,13 @@ class Transaction:
         self._h.child = None
 
     def execute(self, sql, params=()):
-        """Run one statement inside the transaction; returns a Result."""
+        """Run one statement inside the transaction (params a sequence
+        for `?`, or a mapping for `:name`); returns a Result."""
         sql_b = _cstr("sql", sql)
         keep = []
-        arr, n = _bind(params, keep)
+        named = isinstance(params, collections.abc.Mapping)
+        arr, n = (_bind_named if named else _bind)(params, keep)
+        query = lib.dbr_tx_query_named if named else lib.dbr_tx_query
         out = ffi.new("struct dbr_result **")
         err = ffi.new("struct dbr_error *")
         db = self._db
@@ -799,8 +825,8 @@ class Transaction:
             with self._h.lock:
                 self._check()
                 self._close_result("the transaction ran another statement")
-                if lib.dbr_tx_query(self._h.ptr, sql_b, arr, n, out,
-                                    err) != lib.DBR_OK:
+                if query(self._h.ptr, sql_b, arr, n, out,
+                         err) != lib.DBR_OK:
                     raise from_struct(err)
                 res = Result(db, out[0], self._h.lock, self)
                 self._h.child = res._h

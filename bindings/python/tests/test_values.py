@@ -76,7 +76,7 @@ def test_bad_parameters(lite):
     with pytest.raises(dbroute.ProgrammingError, match="complex"):
         lite.execute(1, "SELECT ?", (1j,))
     with pytest.raises(dbroute.NotSupportedError, match="named"):
-        lite.execute(1, "SELECT :x", {"x": 1})
+        lite.execute_source("lite", "SELECT :x", {"x": 1})
     with pytest.raises(dbroute.ProgrammingError, match="sequence"):
         lite.execute(1, "SELECT ?", "x")
     with pytest.raises(dbroute.DataError):
@@ -178,3 +178,14 @@ def test_bool_and_timestamp(lite):
             (True, when)]
     assert lite.execute(1, "SELECT t || '' FROM typed WHERE b").fetchone() \
         == ("2024-02-29 23:59:58.123456",)
+
+
+def test_named_parameters(lite):
+    assert lite.execute(1, "SELECT :a, :a || :b, ':b'",
+                        {"b": "y", "a": "x"}).fetchone() == ("x", "xy", ":b")
+    with pytest.raises(dbroute.ProgrammingError, match="'c'"):
+        lite.execute(1, "SELECT :a", {"a": 1, "c": 2})
+    with pytest.raises(dbroute.ProgrammingError, match="mixes"):
+        lite.execute(1, "SELECT :a, ?", {"a": 1})
+    with lite.transaction(1) as tx:
+        assert tx.execute("SELECT :n + 1", {"n": 41}).fetchone() == (42,)
