@@ -184,7 +184,7 @@ int dbr__fence_delta(struct dbr *db, const char *name, int64_t move,
 		rc = DBR_OK;
 	else if (rc == DBR_E_NOMEM)
 		dbr__error_set(err, DBR_E_NOMEM, name, "out of memory");
-	else if (rc && err)
+	else if (rc && res && err)
 		*err = *dbr_result_error(res);
 	dbr_result_free(res);
 	if (rc) {

@@ -240,6 +240,7 @@ struct dbr_tx {
 	struct dbr__pconn *pc;
 	int64_t chat;  /* the chat it was begun for (metrics) */
 	bool has_chat; /* begun for a chat, not a named source */
+	bool moving;   /* rolled back: its chat's source refused a write */
 };
 
 _Static_assert(offsetof(struct dbr_result, gen) == 0, "gen is first");

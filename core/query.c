@@ -399,8 +399,9 @@ static DBR_COLD int check_age(struct dbr *db, const struct dbr__snap *sn,
  * Route an operation and take a connection for it (take()), both against
  * one snapshot: the epoch section spans the decision and the checkout, so
  * that the source and its pool cannot be retired in between. A
- * transaction (`divert` false) is refused at once by a source whose
- * driver has none, and never falls back.
+ * transaction (no `sql`) is refused at once by a source whose driver has
+ * none; with `divert` false (a transaction, a held write sent again) an
+ * unavailable source is never fallen back from.
  */
 static DBR_INLINE int route_take(struct dbr *db, const char *source,
 				 const char *scope, int64_t chat, bool by_chat,
@@ -425,7 +426,7 @@ again:
 	    sn->cfg->max_age > 0 &&
 	    (!sql || dbr__metrics_kind_of(sql) != DBR_OP_READ))
 		rc = check_age(db, sn, chat, err);
-	if (!rc && !divert && !dbr__source_has_tx(s))
+	if (!rc && !sql && !dbr__source_has_tx(s))
 		rc = dbr__error_set(err, DBR_E_UNSUPPORTED, s->name,
 				    "source '%s': driver '%s' has no "
 				    "transactions",
@@ -495,8 +496,10 @@ static int query_at(struct dbr *db, const char *source, const char *scope,
 	if (rc)
 		return rc;
 again:
-	rc = route_take(db, source, scope, chat, by_chat, true, sql, &pc, &from,
-			&sent, err);
+	/* A write held for a moving chat is never diverted when re-sent: its
+	 * chat's home refused it, it is not down (until is set then). */
+	rc = route_take(db, source, scope, chat, by_chat, !until, sql, &pc,
+			&from, &sent, err);
 	if (rc)
 		return rc;
 	/* Sent again after DBR_E_MOVING, maybe to a source of another
@@ -858,6 +861,7 @@ static int tx_begin(struct dbr *db, const char *source, int64_t chat,
 	}
 	pc->tx.chat = chat;
 	pc->tx.has_chat = by_chat;
+	pc->tx.moving = false;
 	*out = dbr__gen_open(&pc->tx.gen);
 	return DBR_OK;
 }
@@ -907,6 +911,28 @@ static DBR_INLINE int tx_usable(struct dbr_tx *p, struct dbr_tx **out,
 	return DBR_OK;
 }
 
+/* A transaction whose chat's source refused a write (DBR_E_MOVING): rolled
+ * back at once, so that nothing of it can commit; its end only frees it. */
+static DBR_COLD void tx_roll_back_moving(struct dbr_tx *tx)
+{
+	struct dbr__pconn *pc = tx->pc;
+
+	tx->moving = true;
+	if (!pc->lost && source_of(pc)->drv->vt.rollback(pc->dc, NULL))
+		pc->lost = true;
+}
+
+static DBR_COLD int tx_moved(struct dbr_error *err)
+{
+	int rc = dbr__error_set(err, DBR_E_MOVING, NULL,
+				"the transaction was rolled back: its chat's "
+				"source refused a write while the chat moves");
+
+	dbr__error_hint(err, "begin the transaction again: it runs where "
+			     "the chat lives once the move is done");
+	return rc;
+}
+
 int dbr_tx_query(struct dbr_tx *p, const char *sql,
 		 const struct dbr_value *params, size_t nparams,
 		 struct dbr_result **out, struct dbr_error *err)
@@ -921,12 +947,16 @@ int dbr_tx_query(struct dbr_tx *p, const char *sql,
 	rc = check_args(p, sql, params, nparams, out, err);
 	if (!rc)
 		rc = tx_usable(p, &tx, err);
+	if (!rc && DBR_UNLIKELY(tx->moving))
+		rc = tx_moved(err);
 	if (rc)
 		return rc;
 	rc = run(tx->db, tx->pc, tx, DBR_OP_TRANSACTION, sampled(tx->pc, 0),
 		 sql, params, nparams, &res, err);
 	if (rc) {
 		dbr__metrics_done(&tx->pc->m, tx->has_chat, tx->chat);
+		if (DBR_UNLIKELY(rc == DBR_E_MOVING))
+			tx_roll_back_moving(tx);
 		return rc;
 	}
 	res->chat = tx->chat;
@@ -1003,6 +1033,11 @@ static int tx_end(struct dbr_tx *p, bool commit, struct dbr_error *err)
 	}
 	pc = tx->pc;
 	vt = &source_of(pc)->drv->vt;
+	if (DBR_UNLIKELY(tx->moving)) {
+		/* Rolled back already: a commit says so, a rollback is done. */
+		dbr__pool_put(pc);
+		return commit ? tx_moved(err) : DBR_OK;
+	}
 	rc = commit ? vt->commit(pc->dc, err) : vt->rollback(pc->dc, err);
 	if (rc) {
 		failed(tx->db, pc, rc, err);

@@ -473,12 +473,28 @@ static void test_fence__writes_held_then_sent(void **state)
 	       (long long)h.took_ms);
 	assert_int_equal(h.rc, DBR_E_MOVING);
 	assert_true(h.took_ms >= 2000 && h.took_ms < 20000);
+	/* The transaction is rolled back at the refusal: its earlier
+	 * write is gone, and a commit says so. */
+	ok(&e, "CREATE TABLE ledger (op TEXT)");
 	assert_int_equal(dbr_tx_begin(e.h->db, 10, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO ledger VALUES ('x')",
+				      NULL, 0, NULL, &err),
+			 DBR_OK);
 	assert_int_equal(dbr_tx_query(tx,
 				      "INSERT INTO msgs VALUES (10, 2, 'y')",
 				      NULL, 0, NULL, &err),
 			 DBR_E_MOVING);
 	assert_true(err.retryable);
+	assert_int_equal(dbr_tx_query(tx, "INSERT INTO ledger VALUES ('y')",
+				      NULL, 0, NULL, &err),
+			 DBR_E_MOVING);
+	assert_int_equal(dbr_tx_commit(tx, &err), DBR_E_MOVING);
+	assert_int_equal(count(&e, "SELECT count(*) FROM ledger"), 0);
+	assert_int_equal(dbr_tx_begin(e.h->db, 10, &tx, &err), DBR_OK);
+	assert_int_equal(dbr_tx_query(tx,
+				      "INSERT INTO msgs VALUES (10, 3, 'y')",
+				      NULL, 0, NULL, &err),
+			 DBR_E_MOVING);
 	assert_int_equal(dbr_tx_rollback(tx, &err), DBR_OK);
 	/* Chat 11 fenced for 300 ms: its write goes through once the
 	 * fence ends, on the same source. */
