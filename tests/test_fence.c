@@ -26,6 +26,7 @@ static const char *const kinds[] = { "sqlite", "postgres" };
 struct env {
 	struct t_handle *h;
 	int kind;
+	char conninfo[1024]; /* PostgreSQL's */
 };
 
 /* A handle on source `src` of kind k (0 SQLite, 1 PostgreSQL) with the
@@ -33,11 +34,11 @@ struct env {
  * the PostgreSQL server. */
 static bool env_open(struct env *e, int kind)
 {
-	char conninfo[1024], text[2048];
+	char *conninfo = e->conninfo, text[2048];
 
 	e->kind = kind;
 	if (kind == 1 &&
-	    !t_pg_database("dbroute_fence", conninfo, sizeof(conninfo)))
+	    !t_pg_database("dbroute_fence", conninfo, sizeof(e->conninfo)))
 		return false;
 	if (kind == 1)
 		snprintf(text, sizeof(text),
@@ -187,6 +188,60 @@ static void expect_delta(struct env *e, int64_t *after, const char *want)
 	*after = last;
 }
 
+/* psql runs sql on e's database: whether it succeeded, its output (cut
+ * at size) in out. */
+static bool psql(struct env *e, const char *sql, char *out, size_t size)
+{
+	char cmd[4096];
+	size_t len = 0;
+	FILE *f;
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+		 "psql -X -q -A -t -v ON_ERROR_STOP=1 '%s' -c \"%s\" 2>&1",
+		 e->conninfo, sql);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	out[0] = '\0';
+	while (len + 1 < size && fgets(out + len, (int)(size - len), f))
+		len += strlen(out + len);
+	st = pclose(f);
+	return st == 0;
+}
+
+/*
+ * PostgreSQL ways around row triggers, each refused while the chat has
+ * moved: TRUNCATE (no row trigger fires), session_replication_role =
+ * replica (pg_restore, bulk loaders), a search_path without the fence's
+ * schema, a temporary table named like the fence row's, and a
+ * REPEATABLE READ snapshot taken before the fence row existed.
+ */
+static void pg_bypasses_refused(struct env *e)
+{
+	char out[1024];
+
+	refused(e, "TRUNCATE msgs");
+	assert_false(psql(e,
+			  "SET session_replication_role = replica; INSERT "
+			  "INTO msgs VALUES (7, 70, 'r')",
+			  out, sizeof(out)));
+	assert_non_null(strstr(out, "dbroute:fenced:41:dst"));
+	assert_false(psql(e,
+			  "CREATE SCHEMA IF NOT EXISTS app; SET search_path = "
+			  "app; INSERT INTO public.msgs VALUES (7, 71, 'r')",
+			  out, sizeof(out)));
+	assert_non_null(strstr(out, "dbroute:fenced:41:dst"));
+	assert_false(psql(e,
+			  "CREATE TEMP TABLE _dbroute_fence (move_id bigint, "
+			  "state text, fence_until_ms bigint); INSERT INTO "
+			  "msgs VALUES (7, 72, 'r')",
+			  out, sizeof(out)));
+	assert_non_null(strstr(out, "dbroute:fenced:41:dst"));
+	assert_int_equal(count(e, "SELECT count(*) FROM msgs WHERE chat_id = 7 "
+				  "AND id >= 70"),
+			 0);
+}
+
 static void test_fence__states(void **state)
 {
 	struct dbr_error err;
@@ -258,6 +313,8 @@ static void test_fence__states(void **state)
 		/* moved: refused for good. */
 		token = set(&e, "fenced", token, "moved", 0);
 		refused(&e, "INSERT INTO msgs VALUES (7, 5, 'no')");
+		if (k == 1)
+			pg_bypasses_refused(&e);
 		ok(&e, "INSERT INTO msgs VALUES (8, 3, 'z')");
 		/* Removed: the chat's writes go through, unrecorded. */
 		capture(&e, false);

@@ -60,69 +60,113 @@ static void put_table(struct dbr_sqltext *t, const struct dbr_capture *cap)
 	dbr_sqltext_quoted(t, cap->table, '"');
 }
 
-/* A function's or a trigger's name (BASE_SUFFIX), quoted. */
+/* A trigger's name (BASE_SUFFIX), quoted. */
 static void put_name(struct dbr_sqltext *t, const char *base,
 		     const char *suffix)
 {
 	dbr_sqltext_put(t, "\"%s_%s\"", base, suffix);
 }
 
+/* One of dbroute's objects in schema s (the fence tables' schema), so
+ * that a writer's search_path or a temporary table never finds another:
+ * "s"."name". */
+static void put_own(struct dbr_sqltext *t, const char *s, const char *name)
+{
+	dbr_sqltext_quoted(t, s, '"');
+	dbr_sqltext_put(t, ".%s", name);
+}
+
+/* A function's name (BASE_SUFFIX) in schema s, quoted. */
+static void put_function(struct dbr_sqltext *t, const char *s, const char *base,
+			 const char *suffix)
+{
+	dbr_sqltext_quoted(t, s, '"');
+	dbr_sqltext_put(t, ".");
+	put_name(t, base, suffix);
+}
+
 /* The key of row (NEW or OLD) as JSON text. */
 static void put_key(struct dbr_sqltext *t, const struct dbr_capture *cap,
-		    const char *row)
+		    const char *sch, const char *row)
 {
 	size_t i;
 
 	dbr_sqltext_put(t, "jsonb_build_array(");
 	for (i = 0; i < cap->nkey; i++) {
-		dbr_sqltext_put(t, "%s_dbroute_key(%s.", i ? ", " : "", row);
+		dbr_sqltext_put(t, "%s", i ? ", " : "");
+		put_own(t, sch, "_dbroute_key(");
+		dbr_sqltext_put(t, "%s.", row);
 		dbr_sqltext_quoted(t, cap->key[i], '"');
 		dbr_sqltext_put(t, ")");
 	}
 	dbr_sqltext_put(t, ")::text");
 }
 
+/*
+ * The trigger functions, in the fence tables' schema `sch`, every name
+ * they use qualified and their search_path fixed. The BEFORE function
+ * fails closed: a fence row it cannot see (a snapshot older than the
+ * row: REPEATABLE READ) refuses the write as a fenced one does.
+ */
 static void put_functions(struct dbr_sqltext *t, const struct dbr_capture *cap,
-			  const char *base)
+			  const char *sch, const char *base)
 {
+	static const char fixed[] =
+		"() RETURNS trigger LANGUAGE plpgsql SET search_path = "
+		"pg_catalog, pg_temp AS $dbroute$ ";
 	long long m = (long long)cap->move_id;
 
 	dbr_sqltext_put(t, "CREATE OR REPLACE FUNCTION ");
-	put_name(t, base, "b");
+	put_function(t, sch, base, "b");
+	dbr_sqltext_put(t,
+			"%sDECLARE f record; BEGIN SELECT state, "
+			"fence_until_ms INTO f FROM ",
+			fixed);
+	put_own(t, sch, "_dbroute_fence");
 	dbr_sqltext_put(
 		t,
-		"() RETURNS trigger LANGUAGE plpgsql AS $dbroute$ DECLARE f "
-		"record; BEGIN SELECT state, fence_until_ms INTO f FROM "
-		"_dbroute_fence WHERE move_id = %lld FOR SHARE; IF FOUND AND "
-		"(f.state = 'moved' OR (f.state = 'fenced' AND "
-		"f.fence_until_ms > " PG_NOW_MS ")) THEN RAISE EXCEPTION "
-		"'dbroute:fenced:%lld:%s' USING ERRCODE = 'DR001'; END IF; "
-		"IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; "
-		"END $dbroute$;",
+		" WHERE move_id = %lld FOR SHARE; IF NOT FOUND OR f.state = "
+		"'moved' OR (f.state = 'fenced' AND f.fence_until_ms > " PG_NOW_MS
+		") THEN RAISE EXCEPTION 'dbroute:fenced:%lld:%s' USING ERRCODE "
+		"= 'DR001'; END IF; IF TG_OP = 'DELETE' THEN RETURN OLD; END "
+		"IF; RETURN NEW; END $dbroute$;",
 		m, m, cap->dest);
+	/* TRUNCATE fires no row trigger: refused unless the move is idle. */
 	dbr_sqltext_put(t, "CREATE OR REPLACE FUNCTION ");
-	put_name(t, base, "a");
+	put_function(t, sch, base, "t");
+	dbr_sqltext_put(t, "%sDECLARE s text; BEGIN SELECT state INTO s FROM ",
+			fixed);
+	put_own(t, sch, "_dbroute_fence");
 	dbr_sqltext_put(t,
-			"() RETURNS trigger LANGUAGE plpgsql AS $dbroute$ "
-			"DECLARE s text; o text; n text; op text := "
+			" WHERE move_id = %lld FOR SHARE; IF s IS NULL OR s "
+			"<> 'idle' THEN RAISE EXCEPTION "
+			"'dbroute:fenced:%lld:%s' USING ERRCODE = 'DR001'; "
+			"END IF; RETURN NULL; END $dbroute$;",
+			m, m, cap->dest);
+	dbr_sqltext_put(t, "CREATE OR REPLACE FUNCTION ");
+	put_function(t, sch, base, "a");
+	dbr_sqltext_put(t,
+			"%sDECLARE s text; o text; n text; op text := "
 			"lower(left(TG_OP, 1)); BEGIN SELECT state INTO s "
-			"FROM _dbroute_fence WHERE move_id = %lld; IF s IS "
-			"NULL OR s IN ('idle', 'mover') THEN RETURN NULL; "
-			"END IF; IF TG_OP <> 'INSERT' THEN o := ",
+			"FROM ",
+			fixed);
+	put_own(t, sch, "_dbroute_fence");
+	dbr_sqltext_put(t,
+			" WHERE move_id = %lld; IF s IS NULL OR s IN "
+			"('idle', 'mover') THEN RETURN NULL; END IF; IF TG_OP "
+			"<> 'INSERT' THEN o := ",
 			m);
-	put_key(t, cap, "OLD");
+	put_key(t, cap, sch, "OLD");
 	dbr_sqltext_put(t, "; END IF; IF TG_OP <> 'DELETE' THEN n := ");
-	put_key(t, cap, "NEW");
-	dbr_sqltext_put(t,
-			"; END IF; IF o IS NOT NULL THEN INSERT INTO "
-			"_dbroute_delta (move_id, tbl, pk, op) VALUES (%lld, ",
-			m);
+	put_key(t, cap, sch, "NEW");
+	dbr_sqltext_put(t, "; END IF; IF o IS NOT NULL THEN INSERT INTO ");
+	put_own(t, sch, "_dbroute_delta");
+	dbr_sqltext_put(t, " (move_id, tbl, pk, op) VALUES (%lld, ", m);
 	dbr_sqltext_quoted(t, cap->table, '\'');
-	dbr_sqltext_put(t,
-			", o, op); END IF; IF n IS NOT NULL AND n IS "
-			"DISTINCT FROM o THEN INSERT INTO _dbroute_delta "
-			"(move_id, tbl, pk, op) VALUES (%lld, ",
-			m);
+	dbr_sqltext_put(t, ", o, op); END IF; IF n IS NOT NULL AND n IS "
+			   "DISTINCT FROM o THEN INSERT INTO ");
+	put_own(t, sch, "_dbroute_delta");
+	dbr_sqltext_put(t, " (move_id, tbl, pk, op) VALUES (%lld, ", m);
 	dbr_sqltext_quoted(t, cap->table, '\'');
 	dbr_sqltext_put(t, ", n, op); END IF; RETURN NULL; END $dbroute$;");
 }
@@ -141,14 +185,19 @@ static void put_rows(struct dbr_sqltext *t, const struct dbr_capture *cap,
 	dbr_sqltext_put(t, ")");
 }
 
+/* Every trigger of cap's table for the move: the six row triggers and
+ * the TRUNCATE one ("bt"). */
 static void put_drop_triggers(struct dbr_sqltext *t,
 			      const struct dbr_capture *cap, const char *base)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(pg_triggers) / sizeof(*pg_triggers); i++) {
+	for (i = 0; i <= sizeof(pg_triggers) / sizeof(*pg_triggers); i++) {
 		dbr_sqltext_put(t, "DROP TRIGGER IF EXISTS ");
-		put_name(t, base, pg_triggers[i].suffix);
+		put_name(t, base,
+			 i < sizeof(pg_triggers) / sizeof(*pg_triggers)
+				 ? pg_triggers[i].suffix
+				 : "bt");
 		dbr_sqltext_put(t, " ON ");
 		put_table(t, cap);
 		dbr_sqltext_put(t, ";");
@@ -156,45 +205,71 @@ static void put_drop_triggers(struct dbr_sqltext *t,
 }
 
 /*
- * Install: the shared objects, the two functions, and the triggers made
- * again (dropped first: CREATE OR REPLACE TRIGGER is PostgreSQL 14's).
- * Remove: the triggers and the functions. Either is one implicit
- * transaction (one query string), all or nothing, its table locks
- * waited for at most 200 ms (lock_timeout; the mover tries again).
+ * Trigger `suffix` made or replaced: a row trigger of pg_triggers[row],
+ * or with row < 0 the BEFORE TRUNCATE statement trigger. PostgreSQL 14's
+ * CREATE OR REPLACE TRIGGER takes SHARE ROW EXCLUSIVE (a DROP would take
+ * ACCESS EXCLUSIVE and hold up every reader of the table); the trigger is
+ * then enabled ALWAYS, so that a session with session_replication_role =
+ * replica (pg_restore, a bulk loader) fires it too.
+ */
+static void put_trigger(struct dbr_sqltext *t, const struct dbr_capture *cap,
+			const char *sch, const char *base, int row)
+{
+	const char *suffix = row < 0 ? "bt" : pg_triggers[row].suffix;
+
+	dbr_sqltext_put(t, "CREATE OR REPLACE TRIGGER ");
+	put_name(t, base, suffix);
+	if (row < 0) {
+		dbr_sqltext_put(t, " BEFORE TRUNCATE ON ");
+		put_table(t, cap);
+		dbr_sqltext_put(t, " FOR EACH STATEMENT");
+	} else {
+		dbr_sqltext_put(t, " %s %s ON ", pg_triggers[row].when,
+				pg_triggers[row].event);
+		put_table(t, cap);
+		dbr_sqltext_put(t, " FOR EACH ROW WHEN ");
+		put_rows(t, cap, pg_triggers[row].rows);
+	}
+	dbr_sqltext_put(t, " EXECUTE FUNCTION ");
+	put_function(t, sch, base,
+		     row < 0			       ? "t"
+		     : pg_triggers[row].when[0] == 'B' ? "b"
+						       : "a");
+	dbr_sqltext_put(t, "(); ALTER TABLE ");
+	put_table(t, cap);
+	dbr_sqltext_put(t, " ENABLE ALWAYS TRIGGER ");
+	put_name(t, base, suffix);
+	dbr_sqltext_put(t, ";");
+}
+
+/*
+ * Install: the shared objects, the functions, and the triggers made or
+ * replaced. Remove: the triggers and the functions. Either is one
+ * implicit transaction (one query string), all or nothing, its table
+ * locks waited for at most 200 ms (lock_timeout; the mover tries again).
  */
 static void put_capture(struct dbr_sqltext *t, const struct dbr_capture *cap,
-			bool install)
+			const char *sch, bool install)
 {
+	static const char *const fns[] = { "b", "a", "t" };
 	char base[64];
-	size_t i;
+	int i;
 
 	dbr_capture_name(cap, base, sizeof(base));
 	dbr_sqltext_put(t, "SELECT set_config('lock_timeout', '200ms', true);");
-	if (install) {
-		dbr_sqltext_put(t, "%s", pg_capture_shared);
-		put_functions(t, cap, base);
-	}
-	put_drop_triggers(t, cap, base);
 	if (!install) {
-		dbr_sqltext_put(t, "DROP FUNCTION IF EXISTS ");
-		put_name(t, base, "b");
-		dbr_sqltext_put(t, "(); DROP FUNCTION IF EXISTS ");
-		put_name(t, base, "a");
-		dbr_sqltext_put(t, "();");
+		put_drop_triggers(t, cap, base);
+		for (i = 0; i < 3; i++) {
+			dbr_sqltext_put(t, "DROP FUNCTION IF EXISTS ");
+			put_function(t, sch, base, fns[i]);
+			dbr_sqltext_put(t, "();");
+		}
 		return;
 	}
-	for (i = 0; i < sizeof(pg_triggers) / sizeof(*pg_triggers); i++) {
-		dbr_sqltext_put(t, "CREATE TRIGGER ");
-		put_name(t, base, pg_triggers[i].suffix);
-		dbr_sqltext_put(t, " %s %s ON ", pg_triggers[i].when,
-				pg_triggers[i].event);
-		put_table(t, cap);
-		dbr_sqltext_put(t, " FOR EACH ROW WHEN ");
-		put_rows(t, cap, pg_triggers[i].rows);
-		dbr_sqltext_put(t, " EXECUTE FUNCTION ");
-		put_name(t, base, pg_triggers[i].when[0] == 'B' ? "b" : "a");
-		dbr_sqltext_put(t, "();");
-	}
+	dbr_sqltext_put(t, "%s", pg_capture_shared);
+	put_functions(t, cap, sch, base);
+	for (i = -1; i < (int)(sizeof(pg_triggers) / sizeof(*pg_triggers)); i++)
+		put_trigger(t, cap, sch, base, i);
 }
 
 /* Another session created the same object at the same moment. */
@@ -206,11 +281,15 @@ static bool pg_raced(const struct dbr_error *err)
 	       !strcmp(err->sqlstate, "42710");
 }
 
+static int pg_scalar(struct pg_conn *c, const char *sql, char *buf, size_t size,
+		     struct dbr_error *err);
+
 int pg_capture_run(struct pg_conn *c, const struct dbr_capture *cap,
 		   bool install, struct dbr_error *err)
 {
 	struct dbr_sqltext t = { 0 };
-	int attempt, rc = DBR_OK;
+	char sch[256];
+	int attempt, rc;
 
 	if (!dbr_capture_valid(cap)) {
 		pg_host->set_error(err, DBR_E_MISUSE, 0, NULL,
@@ -218,7 +297,16 @@ int pg_capture_run(struct pg_conn *c, const struct dbr_capture *cap,
 				   "and a destination's name are required");
 		return DBR_E_MISUSE;
 	}
-	put_capture(&t, cap, install);
+	rc = pg_scalar(c, "SELECT current_schema()", sch, sizeof(sch), err);
+	if (!rc && !*sch) {
+		pg_host->set_error(err, DBR_E_STMT, 0, NULL,
+				   "capture: no schema of the search_path "
+				   "exists to hold dbroute's fence tables");
+		rc = DBR_E_STMT;
+	}
+	if (rc)
+		return rc;
+	put_capture(&t, cap, sch, install);
 	if (t.failed) {
 		free(t.s);
 		pg_host->set_error(err, DBR_E_NOMEM, 0, NULL, "out of memory");
@@ -233,13 +321,16 @@ int pg_capture_run(struct pg_conn *c, const struct dbr_capture *cap,
 	return rc;
 }
 
-int pg_clock_run(struct pg_conn *c, int64_t *ms, struct dbr_error *err)
+/* The first column of a one-row statement's result as text ("" for NULL)
+ * into buf, under the statement's deadline (or the source's timeout). */
+static int pg_scalar(struct pg_conn *c, const char *sql, char *buf, size_t size,
+		     struct dbr_error *err)
 {
 	int64_t saved = c->deadline;
 	PGresult *res;
 	int rc;
 
-	if (!c->pg || !PQsendQuery(c->pg, "SELECT " PG_NOW_MS))
+	if (!c->pg || !PQsendQuery(c->pg, sql))
 		return pg_fail(c, NULL, err);
 	c->deadline = pg_stmt_deadline(c);
 	if (!c->deadline)
@@ -252,11 +343,21 @@ int pg_clock_run(struct pg_conn *c, int64_t *ms, struct dbr_error *err)
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		rc = pg_fail(c, res, err);
 		PQclear(res);
-		(void)pg_collect(c, "clock", NULL, pg_deadline_in(c->timeout),
+		(void)pg_collect(c, sql, NULL, pg_deadline_in(c->timeout),
 				 NULL);
 		return rc ? rc : DBR_E_STMT;
 	}
-	*ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	snprintf(buf, size, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	return pg_collect(c, "clock", NULL, pg_deadline_in(c->timeout), err);
+	return pg_collect(c, sql, NULL, pg_deadline_in(c->timeout), err);
+}
+
+int pg_clock_run(struct pg_conn *c, int64_t *ms, struct dbr_error *err)
+{
+	char buf[32];
+	int rc = pg_scalar(c, "SELECT " PG_NOW_MS, buf, sizeof(buf), err);
+
+	if (!rc)
+		*ms = strtoll(buf, NULL, 10);
+	return rc;
 }
