@@ -262,6 +262,8 @@ static void test_fence__states(void **state)
 			   "BIGINT NOT NULL)");
 		capture(&e, true);
 		capture(&e, true); /* idempotent */
+		/* No fence row yet: refused (fails closed). */
+		refused(&e, "INSERT INTO msgs VALUES (7, 99, 'early')");
 		assert_int_equal(dbr__fence_create(e.h->db, "src", MOVE, CHAT,
 						   "dst", &err),
 				 DBR_OK);
@@ -285,6 +287,16 @@ static void test_fence__states(void **state)
 			     "i msgs [7,2];u msgs [7,1];u msgs [7,2];"
 			     "u msgs [7,3];d msgs [7,3];"
 			     "i files [{\"b\":\"0102\"}];");
+		if (k == 0) {
+			/* A REPLACE by another chat deletes the chat's row
+			 * without a delete trigger: recorded all the same. */
+			ok(&e, "INSERT OR REPLACE INTO files VALUES (x'0102', "
+			       "8)");
+			ok(&e, "INSERT INTO files VALUES (x'0a', 7)");
+			expect_delta(&e, &seq,
+				     "d files [{\"b\":\"0102\"}];"
+				     "i files [{\"b\":\"0A\"}];");
+		}
 		/* fenced: the chat's writes refused, reads and other chats
 		 * go on; a row moved into the chat is refused too. */
 		token = set(&e, "capture", token, "fenced", 60000);
@@ -294,6 +306,9 @@ static void test_fence__states(void **state)
 		refused(&e, "UPDATE msgs SET chat_id = 7, id = 10 WHERE "
 			    "chat_id = 8");
 		refused(&e, "DELETE FROM files WHERE chat_id = 7");
+		if (k == 0)
+			refused(&e, "INSERT OR REPLACE INTO files VALUES "
+				    "(x'0a', 8)");
 		ok(&e, "INSERT INTO msgs VALUES (8, 2, 'y')");
 		assert_int_equal(count(&e, "SELECT count(*) FROM msgs WHERE "
 					   "chat_id = 7"),

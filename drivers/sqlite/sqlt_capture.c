@@ -106,6 +106,25 @@ static void put_delta(struct dbr_sqltext *t, const struct dbr_capture *cap,
 	dbr_sqltext_put(t, ", '%s');", op);
 }
 
+/* Whether NEW's key is a row of the chat's already. */
+static void put_replaced(struct dbr_sqltext *t, const struct dbr_capture *cap)
+{
+	size_t i;
+
+	dbr_sqltext_put(t, "EXISTS (SELECT 1 FROM ");
+	dbr_sqltext_quoted(t, cap->table, '"');
+	dbr_sqltext_put(t, " AS _dbroute_r WHERE _dbroute_r.");
+	dbr_sqltext_quoted(t, cap->chat_column, '"');
+	dbr_sqltext_put(t, " = %lld", (long long)cap->chat);
+	for (i = 0; i < cap->nkey; i++) {
+		dbr_sqltext_put(t, " AND _dbroute_r.");
+		dbr_sqltext_quoted(t, cap->key[i], '"');
+		dbr_sqltext_put(t, " IS NEW.");
+		dbr_sqltext_quoted(t, cap->key[i], '"');
+	}
+	dbr_sqltext_put(t, ")");
+}
+
 static void put_install(struct dbr_sqltext *t, const struct dbr_capture *cap)
 {
 	size_t i;
@@ -121,21 +140,40 @@ static void put_install(struct dbr_sqltext *t, const struct dbr_capture *cap)
 				sqlt_triggers[i].event);
 		dbr_sqltext_quoted(t, cap->table, '"');
 		dbr_sqltext_put(t, " WHEN ");
-		put_rows(t, cap, sqlt_triggers[i].rows);
-		dbr_sqltext_put(
-			t,
-			" AND EXISTS (SELECT 1 FROM _dbroute_fence WHERE "
-			"move_id = %lld AND ",
-			(long long)cap->move_id);
+		/* An insert whose key is a row of the chat's: a REPLACE
+		 * deletes that row without a delete trigger. */
+		if (before && op == 'i') {
+			dbr_sqltext_put(t, "(");
+			put_rows(t, cap, sqlt_triggers[i].rows);
+			dbr_sqltext_put(t, " OR ");
+			put_replaced(t, cap);
+			dbr_sqltext_put(t, ")");
+		} else {
+			put_rows(t, cap, sqlt_triggers[i].rows);
+		}
+		/* Fails closed: no fence row refuses, as a fence does. */
 		if (before)
 			dbr_sqltext_put(
 				t,
-				"(state = 'moved' OR (state = 'fenced' AND "
-				"fence_until_ms > " SQLT_NOW_MS "))) BEGIN "
+				" AND (NOT EXISTS (SELECT 1 FROM _dbroute_fence "
+				"WHERE move_id = %lld) OR EXISTS (SELECT 1 FROM "
+				"_dbroute_fence WHERE move_id = %lld AND (state "
+				"= 'moved' OR (state = 'fenced' AND "
+				"fence_until_ms > " SQLT_NOW_MS ")))) BEGIN "
 				"SELECT RAISE(ABORT, 'dbroute:fenced:%lld:%s'); "
 				"END;",
+				(long long)cap->move_id,
+				(long long)cap->move_id,
 				(long long)cap->move_id, cap->dest);
-		else if (op != 'u') {
+		else
+			dbr_sqltext_put(t,
+					" AND EXISTS (SELECT 1 FROM "
+					"_dbroute_fence WHERE move_id = %lld "
+					"AND ",
+					(long long)cap->move_id);
+		if (before)
+			continue;
+		if (op != 'u') {
 			dbr_sqltext_put(
 				t, "state NOT IN ('idle', 'mover')) BEGIN ");
 			put_delta(t, cap, op == 'i' ? "NEW" : "OLD",
@@ -161,6 +199,23 @@ static void put_install(struct dbr_sqltext *t, const struct dbr_capture *cap)
 			dbr_sqltext_put(t, "; END;");
 		}
 	}
+	/* A REPLACE by another chat of a row of the chat's: its key is
+	 * recorded (the row is gone afterwards). */
+	dbr_sqltext_put(t, "CREATE TRIGGER IF NOT EXISTS ");
+	put_trigger(t, cap, "br");
+	dbr_sqltext_put(t, " BEFORE INSERT ON ");
+	dbr_sqltext_quoted(t, cap->table, '"');
+	dbr_sqltext_put(t, " WHEN NEW.");
+	dbr_sqltext_quoted(t, cap->chat_column, '"');
+	dbr_sqltext_put(t, " IS NOT %lld AND ", (long long)cap->chat);
+	put_replaced(t, cap);
+	dbr_sqltext_put(t,
+			" AND EXISTS (SELECT 1 FROM _dbroute_fence WHERE "
+			"move_id = %lld AND state NOT IN ('idle', 'mover')) "
+			"BEGIN ",
+			(long long)cap->move_id);
+	put_delta(t, cap, "NEW", "d");
+	dbr_sqltext_put(t, " END;");
 }
 
 static void put_remove(struct dbr_sqltext *t, const struct dbr_capture *cap)
@@ -172,6 +227,9 @@ static void put_remove(struct dbr_sqltext *t, const struct dbr_capture *cap)
 		put_trigger(t, cap, sqlt_triggers[i].suffix);
 		dbr_sqltext_put(t, ";");
 	}
+	dbr_sqltext_put(t, "DROP TRIGGER IF EXISTS ");
+	put_trigger(t, cap, "br");
+	dbr_sqltext_put(t, ";");
 }
 
 int sqlt_capture_run(sqlite3 *db, const struct dbr_host *host,
