@@ -306,10 +306,14 @@ int dbr__move_undo(struct dbr__move *m, struct dbr_error *err)
 
 		keep(&rc, dbr__move_capture(m, &cap, false, &e), err, &e);
 	}
-	/* Without a capture installed the two tables may not exist. */
-	dbr_query_source(m->db, m->src,
-			 "DELETE FROM _dbroute_fence WHERE move_id = ?", &id, 1,
-			 NULL, NULL);
+	/* Without a capture installed the two tables may not exist. The
+	 * fence row stays while a trigger does: they fail closed without it
+	 * (the chat's writes would be refused for good). */
+	if (!rc)
+		dbr_query_source(m->db, m->src,
+				 "DELETE FROM _dbroute_fence WHERE move_id = "
+				 "?",
+				 &id, 1, NULL, NULL);
 	dbr_query_source(m->db, m->src,
 			 "DELETE FROM _dbroute_delta WHERE move_id = ?", &id, 1,
 			 NULL, NULL);
