@@ -451,11 +451,15 @@ static DBR_NOINLINE int acquire(struct dbr__pool *p, const struct timespec *by,
 		    (rc = conn_open(c, err)))
 			return rc;
 		if (c) {
+			*out = c;
+			/* A bounded thread keeps no hint: the fast path of
+			 * dbr__pool_acquire_by() then never sees one. */
+			if (DBR_UNLIKELY(bound_s > 0)) {
+				set_bound(c, bound_s);
+				return DBR_OK;
+			}
 			hint_pool = p;
 			hint_slot = (size_t)(c - slots);
-			*out = c;
-			if (bound_s > 0)
-				set_bound(c, bound_s);
 			return DBR_OK;
 		}
 		if (!wait_for_slot(p, slots, &deadline, &timed) &&
@@ -482,8 +486,6 @@ int dbr__pool_acquire_by(struct dbr__pool *p, const struct timespec *by,
 		if (claim(c, DBR__SLOT_IDLE, DBR__SLOT_TAKEN) &&
 		    still_alive(c)) {
 			*out = c;
-			if (DBR_UNLIKELY(bound_s > 0))
-				set_bound(c, bound_s);
 			return DBR_OK;
 		}
 	}
@@ -495,6 +497,8 @@ double dbr__pool_bound_thread(double seconds)
 	double was = bound_s;
 
 	bound_s = seconds > 0 ? seconds : 0;
+	if (bound_s > 0)
+		hint_pool = NULL; /* every take goes through acquire() */
 	return was;
 }
 
