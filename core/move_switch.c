@@ -13,7 +13,9 @@
  */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fence.h"
 #include "mapstore.h"
@@ -178,6 +180,25 @@ static int store_switch(struct dbr__move *m, struct dbr_error *err)
 	return rc;
 }
 
+/*
+ * A test's stand-in for a mover that stalls inside the fence:
+ * DBROUTE_TEST_MOVE_STALL="MS:N" sleeps MS milliseconds (at most 60 s)
+ * after the drain of each of the first N attempts.
+ */
+static void test_stall(const struct dbr__move *m)
+{
+	const char *s = getenv("DBROUTE_TEST_MOVE_STALL");
+	long ms = 0, n = 0;
+	struct timespec ts;
+
+	if (!s || sscanf(s, "%ld:%ld", &ms, &n) != 2 || ms <= 0 || ms > 60000 ||
+	    m->attempts > n)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = ms % 1000 * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
 /* One attempt inside the fence (set before, at t0 on the monotonic
  * clock); *switched when it committed. */
 static int fenced(struct dbr__move *m, double t0, bool *switched,
@@ -188,6 +209,7 @@ static int fenced(struct dbr__move *m, double t0, bool *switched,
 	int rc = dbr__move_catchup(m, 0, limit, &more, err);
 
 	*switched = false;
+	test_stall(m);
 	if (!rc && !more && dbr__now() < limit)
 		rc = verify(m, err);
 	if (!rc && !more && dbr__now() < limit)

@@ -22,6 +22,7 @@
 
 #include "helpers.h"
 
+/* Chats below 100: their seeded ids (chat * 10000 + i) stay under BASE_ID. */
 enum { SEED = 2100, LEDGER_MAX = 100000, BASE_ID = 1000000 };
 
 struct env {
@@ -30,7 +31,16 @@ struct env {
 	bool pg;
 };
 
+static void env_open_move(struct env *e, const char *tag,
+			  const char *move_keys);
+
 static void env_open(struct env *e, const char *tag)
+{
+	env_open_move(e, tag, "");
+}
+
+/* With move_keys ("key = value\n" lines) added to [move]. */
+static void env_open_move(struct env *e, const char *tag, const char *move_keys)
 {
 	char c1[512], c2[512], name[64], text[4096];
 
@@ -47,7 +57,8 @@ static void env_open(struct env *e, const char *tag)
 		 "[source.s1]\ntype = sqlite\npath = s1.db\n"
 		 "[source.s2]\ntype = sqlite\npath = s2.db\n"
 		 "[mapping]\nstore = st\npoll_interval = 0.1\n"
-		 "[move]\nbatch_rows = 500\n");
+		 "[move]\nbatch_rows = 500\n%s",
+		 move_keys);
 	if (e->pg)
 		snprintf(text + strlen(text), sizeof(text) - strlen(text),
 			 "[source.p1]\ntype = postgres\nconninfo = %s\n"
@@ -399,7 +410,10 @@ static void check_sequence(struct env *e, int64_t chat, const char *to)
 			   0) > chat * 10000 + 19);
 }
 
-static void move_live(const char *from, const char *to, int64_t chat)
+/* Move chat live from `from` to `to` (on e opened with move_keys) while
+ * the writer writes; the move's attempts. */
+static int move_live_with(const char *from, const char *to, int64_t chat,
+			  const char *move_keys)
 {
 	struct writer w = { 0 };
 	struct dbr_move_status st = { .size = sizeof(st) };
@@ -412,11 +426,11 @@ static void move_live(const char *from, const char *to, int64_t chat)
 				    dbr_text("late", 4) };
 	int i, rc;
 
-	env_open(&e, from);
+	env_open_move(&e, from, move_keys);
 	if ((is_pg(from) || is_pg(to)) && !e.pg) {
 		env_close(&e);
 		t_need_server_or_skip("DBR_TEST_PG", "PostgreSQL");
-		return;
+		return 0;
 	}
 	make_tables(&e, from);
 	make_tables(&e, to);
@@ -490,6 +504,12 @@ static void move_live(const char *from, const char *to, int64_t chat)
 	dbr_close(stale);
 	free(w.ledger);
 	env_close(&e);
+	return st.attempts;
+}
+
+static void move_live(const char *from, const char *to, int64_t chat)
+{
+	move_live_with(from, to, chat, "");
 }
 
 static void test_move_run__sqlite_to_sqlite(void **state)
@@ -745,6 +765,67 @@ static void test_move_run__cli(void **state)
 	env_close(&e);
 }
 
+/* The mover stalls past the fence in its first attempt: the fence ends
+ * on the source's clock, the chat's held writes go to the old source
+ * (captured), the second attempt catches them up and switches; every
+ * acknowledged write is on the destination once. */
+static void test_move_run__fence_expires_then_retries(void **state)
+{
+	const char *pairs[][2] = { { "s1", "s2" }, { "p1", "p2" } };
+	int i;
+
+	(void)state;
+	setenv("DBROUTE_TEST_MOVE_STALL", "700:1", 1);
+	for (i = 0; i < 2; i++)
+		if (i == 0 || getenv("DBR_TEST_PG"))
+			assert_int_equal(
+				move_live_with(pairs[i][0], pairs[i][1],
+					       91 + i * 4,
+					       "fence_timeout = 0.3\n"),
+				2);
+	unsetenv("DBROUTE_TEST_MOVE_STALL");
+}
+
+/* Every attempt stalls past the fence: "too busy", DBR_E_MOVING, the
+ * move undone and the chat writable on its source; the command's exit
+ * code is 3. */
+static void test_move_run__too_busy(void **state)
+{
+	struct dbr_move_status st = { .size = sizeof(st) };
+	char *out = NULL, *errtext = NULL;
+	struct dbr_error err;
+	struct env e;
+	int64_t id = 0, chat = 111;
+
+	(void)state;
+	env_open_move(&e, "busy", "fence_timeout = 0.1\nmax_attempts = 2\n");
+	make_tables(&e, "s1");
+	make_tables(&e, "s2");
+	map_chat(&e, chat, "s1");
+	seed(&e, chat, "s1", 40);
+	setenv("DBROUTE_TEST_MOVE_STALL", "200:99", 1);
+	assert_int_equal(run_move(&e, chat, "s2", &id, &err), DBR_E_MOVING);
+	assert_non_null(strstr(err.message, "too busy"));
+	assert_true(err.retryable);
+	assert_int_equal(dbr_move_status(e.db, id, &st, &err), DBR_OK);
+	assert_string_equal(st.state, "aborted");
+	assert_int_equal(st.attempts, 2);
+	writable_again(&e, chat, "s1");
+	assert_int_equal(
+		int_on(e.db, "s2", "SELECT count(*) FROM messages", NULL, 0),
+		0);
+	assert_int_equal(t_run_cli(e.dir,
+				   "move-chat -c move.ini --chat 111 --to s2",
+				   &out, &errtext),
+			 3);
+	assert_non_null(strstr(errtext, "move 2 aborted: "));
+	assert_non_null(strstr(errtext, "too busy"));
+	unsetenv("DBROUTE_TEST_MOVE_STALL");
+	free(out);
+	free(errtext);
+	env_close(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -756,6 +837,8 @@ int main(void)
 		cmocka_unit_test(test_move_run__nul_text_into_postgres),
 		cmocka_unit_test(test_move_run__one_live_move_per_chat),
 		cmocka_unit_test(test_move_run__cli),
+		cmocka_unit_test(test_move_run__fence_expires_then_retries),
+		cmocka_unit_test(test_move_run__too_busy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
