@@ -54,7 +54,7 @@ struct dbr__move {
 	int max_attempts;
 	/* progress */
 	int64_t copied;	 /* rows written to the destination */
-	int64_t seq;	 /* the last delta row applied */
+	int64_t seq;	 /* the last delta row applied (progress only) */
 	int64_t backlog; /* delta rows read and not applied yet */
 	int64_t pause_ms;
 	int attempts;

@@ -1,14 +1,23 @@
 /*
  * move_catchup.c - a move's catch-up: the keys the source's triggers
- * recorded in _dbroute_delta since the last one applied, each brought to
- * the destination (the row re-read on the source by key and chat, then
- * upserted; deleted on the destination when the source no longer has
- * it), one destination transaction per read of the delta.
+ * recorded in _dbroute_delta, each brought to the destination (the row
+ * re-read on the source by key and chat, then upserted; deleted on the
+ * destination when the source no longer has it), one destination
+ * transaction per read of the delta; then those delta rows are deleted
+ * on the source, by their seq.
+ *
+ * No cursor on seq: on PostgreSQL a writer takes its seq (a sequence) at
+ * its insert and commits later, so a row of a lower seq may appear after
+ * a higher one was read. Every row left is read again, in seq order,
+ * until none is left; the switch requires none left.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fence.h"
 #include "move.h"
+#include "sqltext.h"
 
 /* Reads of the delta one catch-up makes at most (a bound; the deadline
  * normally ends it first). */
@@ -53,6 +62,29 @@ static int apply(struct dbr__move *m, const struct dbr__delta *rows, size_t n,
 	return rc;
 }
 
+/* Delete rows[0 .. n) from the source's delta (applied). */
+static int forget(struct dbr__move *m, const struct dbr__delta *rows, size_t n,
+		  struct dbr_error *err)
+{
+	struct dbr_value id = dbr_int64(m->id);
+	struct dbr_sqltext q = { 0 };
+	size_t i;
+	int rc;
+
+	if (!n)
+		return DBR_OK;
+	dbr_sqltext_put(&q, "DELETE FROM _dbroute_delta WHERE move_id = ? "
+			    "AND seq IN (");
+	for (i = 0; i < n; i++)
+		dbr_sqltext_put(&q, "%s%lld", i ? ", " : "",
+				(long long)rows[i].seq);
+	dbr_sqltext_put(&q, ")");
+	rc = q.failed ? dbr__error_set(err, DBR_E_NOMEM, NULL, "out of memory")
+		      : dbr_query_source(m->db, m->src, q.s, &id, 1, NULL, err);
+	free(q.s);
+	return rc;
+}
+
 int dbr__move_catchup(struct dbr__move *m, size_t small, double deadline,
 		      bool *more, struct dbr_error *err)
 {
@@ -63,10 +95,12 @@ int dbr__move_catchup(struct dbr__move *m, size_t small, double deadline,
 
 	*more = true;
 	for (reads = 0; !rc && reads < MAX_READS; reads++) {
-		rc = dbr__fence_delta(m->db, m->src, m->id, m->seq,
-				      m->batch_rows, &rows, &n, err);
+		rc = dbr__fence_delta(m->db, m->src, m->id, 0, m->batch_rows,
+				      &rows, &n, err);
 		if (!rc)
 			rc = apply(m, rows, n, err);
+		if (!rc)
+			rc = forget(m, rows, n, err);
 		dbr__fence_delta_free(rows, n);
 		rows = NULL;
 		m->backlog = (int64_t)n;

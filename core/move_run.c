@@ -297,10 +297,12 @@ static int capture(struct dbr__move *m, struct dbr_error *err)
 		};
 
 		rc = dbr__move_capture(m, &cap, true, err);
+		/* The triggers fail closed without the fence row: made as
+		 * soon as the first install has made its table. */
+		if (!rc && i == 0)
+			rc = dbr__fence_create(m->db, m->src, m->id, m->chat,
+					       m->dst, err);
 	}
-	if (!rc)
-		rc = dbr__fence_create(m->db, m->src, m->id, m->chat, m->dst,
-				       err);
 	if (!rc)
 		rc = dbr__fence_set(m->db, m->src, m->id, "idle", 0, "capture",
 				    m->token, 0, &done, err);

@@ -6,7 +6,7 @@
  * source's fence row set to 'moved' in a transaction that holds the row
  * (PostgreSQL: FOR UPDATE, so no writer of the chat runs; SQLite: the
  * write lock) and checks that the fence still holds on the source's clock
- * and that no change was captured after the last one drained. Only then
+ * and that no captured change is left to apply. Only then
  * is the chat mapped to the destination in the store. A fence that
  * expires first is lifted (back to capture) and the attempt retried.
  * Also the undo of a move that did not switch.
@@ -125,14 +125,11 @@ static int commit_point(struct dbr__move *m, bool *done, struct dbr_error *err)
 	/* The row is held: no write of the chat runs until the end. */
 	if (!rc)
 		rc = dbr__fence_clock(m->db, m->src, &now, err);
-	if (!rc) {
-		struct dbr_value after[2] = { id, dbr_int64(m->seq) };
-
+	if (!rc)
 		rc = dbr_tx_query(tx,
 				  "SELECT count(*) FROM _dbroute_delta WHERE "
-				  "move_id = ? AND seq > ?",
-				  after, 2, &res, err);
-	}
+				  "move_id = ?",
+				  &id, 1, &res, err);
 	if (!rc && !(rc = dbr__result_first(res, &row, err)) && row)
 		newer = dbr_result_int64(res, 0);
 	dbr_result_free(res);

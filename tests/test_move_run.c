@@ -190,6 +190,8 @@ static void seed(struct env *e, int64_t chat, const char *source, int rows)
 struct writer {
 	struct dbr *db;
 	int64_t chat, ctl[2];
+	int64_t base;	/* its first id */
+	bool no_delete; /* leaves the deletes to another writer */
 	_Atomic bool stop;
 	int64_t *ledger; /* acknowledged ids */
 	size_t nledger;
@@ -237,7 +239,7 @@ static void *writer_main(void *arg)
 	struct writer *w = arg;
 	struct timespec pause = { 0, 2000000L };
 	double end = (double)time(NULL) + 120;
-	int64_t next = BASE_ID;
+	int64_t next = w->base;
 	int i;
 
 	for (i = 0; !w->stop && w->nledger < LEDGER_MAX && time(NULL) < end;
@@ -267,7 +269,7 @@ static void *writer_main(void *arg)
 			       "AND chat_id = ?",
 			       upd, 2))
 			w->other_errors++;
-		if (i % 10 == 0 && w->ndeleted < 64) {
+		if (!w->no_delete && i % 10 == 0 && w->ndeleted < 64) {
 			if (write_chat(w, w->chat,
 				       "DELETE FROM messages WHERE id = ? AND "
 				       "chat_id = ?",
@@ -415,12 +417,12 @@ static void check_sequence(struct env *e, int64_t chat, const char *to)
 static int move_live_with(const char *from, const char *to, int64_t chat,
 			  const char *move_keys)
 {
-	struct writer w = { 0 };
+	struct writer w = { 0 }, w2 = { 0 };
 	struct dbr_move_status st = { .size = sizeof(st) };
 	struct dbr_error err;
 	struct dbr *stale;
 	struct env e;
-	pthread_t th;
+	pthread_t th, th2;
 	int64_t id = 0;
 	struct dbr_value ins[3] = { dbr_int64(999), dbr_int64(chat),
 				    dbr_text("late", 4) };
@@ -446,9 +448,20 @@ static int move_live_with(const char *from, const char *to, int64_t chat,
 	w.chat = chat;
 	w.ctl[0] = chat + 1;
 	w.ctl[1] = chat + 2;
-	w.ledger = calloc(LEDGER_MAX, sizeof(*w.ledger));
+	w.base = BASE_ID;
+	w.ledger = calloc(2 * LEDGER_MAX, sizeof(*w.ledger));
 	assert_non_null(w.ledger);
+	/* A second writer of the chat: two writers' commits interleave. */
+	w2.db = w.db;
+	w2.chat = w.chat;
+	w2.ctl[0] = w.ctl[0];
+	w2.ctl[1] = w.ctl[1];
+	w2.base = BASE_ID + 2 * LEDGER_MAX;
+	w2.no_delete = true;
+	w2.ledger = calloc(LEDGER_MAX, sizeof(*w2.ledger));
+	assert_non_null(w2.ledger);
 	assert_int_equal(pthread_create(&th, NULL, writer_main, &w), 0);
+	assert_int_equal(pthread_create(&th2, NULL, writer_main, &w2), 0);
 	usleep(100000);
 	progress_calls = 0;
 	{
@@ -468,13 +481,26 @@ static int move_live_with(const char *from, const char *to, int64_t chat,
 	if (!rc)
 		usleep(200000);
 	w.stop = true;
+	w2.stop = true;
 	pthread_join(th, NULL);
+	pthread_join(th2, NULL);
+	w.other_errors += w2.other_errors;
+	w.ctl_errors += w2.ctl_errors;
+	w.moving += w2.moving;
+	if (!w.first_error[0])
+		memcpy(w.first_error, w2.first_error, sizeof(w.first_error));
+	if (w2.max_ms > w.max_ms)
+		w.max_ms = w2.max_ms;
+	memcpy(w.ledger + w.nledger, w2.ledger, w2.nledger * sizeof(*w.ledger));
+	w.nledger += w2.nledger;
+	free(w2.ledger);
 	if (rc)
 		fail_msg("%s -> %s: move %lld: %s", from, to, (long long)id,
 			 err.message);
 	wait_route(e.db, chat, to);
 	assert_int_equal(dbr_move_status(e.db, id, &st, &err), DBR_OK);
-	printf("move %s -> %s: %zu inserts acknowledged during the move "
+	printf("move %s -> %s: %zu inserts of two writers acknowledged "
+	       "during the move "
 	       "(%d DBR_E_MOVING retried), longest write of the chat "
 	       "%.1f ms; %lld rows copied, write pause %lld ms, %d "
 	       "attempt(s)\n",
@@ -572,7 +598,9 @@ static void writable_again(struct env *e, int64_t chat, const char *from)
 		      p, 3, NULL, &err))
 		fail_msg("%s: %s", from, err.message);
 	assert_int_equal(int_on(e->db, from,
-				"SELECT count(*) FROM _dbroute_fence", NULL, 0),
+				"SELECT count(*) FROM _dbroute_fence WHERE "
+				"chat_id = ?",
+				&p[1], 1),
 			 0);
 }
 
@@ -715,7 +743,9 @@ static void test_move_run__one_live_move_per_chat(void **state)
 static void test_move_run__cli(void **state)
 {
 	char *out = NULL, *err = NULL;
+	struct dbr_error derr;
 	struct env e;
+	int64_t id = 0;
 
 	(void)state;
 	env_open(&e, "cli");
@@ -760,6 +790,24 @@ static void test_move_run__cli(void **state)
 				   "move-chat -c move.ini --status 1 --chat 2",
 				   &out, &err),
 			 2);
+	/* --abort: a started move undone; a switched one refused. */
+	map_chat(&e, 82, "s1");
+	seed(&e, 82, "s1", 5);
+	assert_int_equal(dbr_move_start(e.db, 82, "s2", NULL, &id, &derr),
+			 DBR_OK);
+	assert_int_equal(
+		t_run_cli(e.dir, "move-chat -c move.ini --abort 2", &out, &err),
+		0);
+	assert_string_equal(out, "move 2 aborted\n");
+	expect_aborted(&e, 2);
+	writable_again(&e, 82, "s1");
+	assert_int_equal(
+		t_run_cli(e.dir, "move-chat -c move.ini --abort 1", &out, &err),
+		2);
+	assert_non_null(strstr(err, "move 1 is switched already"));
+	assert_int_equal(
+		t_run_cli(e.dir, "move-chat -c move.ini --abort", &out, &err),
+		2);
 	free(out);
 	free(err);
 	env_close(&e);

@@ -98,6 +98,8 @@ static bool *flag_of(struct args *a, const char *opt)
 		return &a->discover;
 	if (!strcmp(opt, "--status"))
 		return &a->status;
+	if (!strcmp(opt, "--abort"))
+		return &a->abort_move;
 	return NULL;
 }
 
@@ -155,6 +157,7 @@ static const char *const option_names[] = {
 	"--replace",
 	"--discover",
 	"--status",
+	"--abort",
 	"--param-null",
 	"-h",
 	"--help",

@@ -36,8 +36,9 @@ struct args {
 	const char *reason;	/* mapping set/unset/import --reason TEXT */
 	bool all, distinct, partial, sequential, with_source;
 	bool single_tx, dry_run, allow_changed, replace;
-	bool discover; /* move-chat --discover */
-	bool status;   /* move-chat --status */
+	bool discover;	 /* move-chat --discover */
+	bool status;	 /* move-chat --status */
+	bool abort_move; /* move-chat --abort */
 	int format;
 	const char **pos; /* positional arguments */
 	size_t npos;

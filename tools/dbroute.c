@@ -52,7 +52,7 @@ static const char usage[] =
 	"                          set, unset, history, clients (dbroute\n"
 	"                          mapping --help)\n"
 	"  move-chat -c FILE --chat ID --to SOURCE [--dry-run]\n"
-	"  move-chat -c FILE --status [ID]\n"
+	"  move-chat -c FILE --status [ID] | --abort ID\n"
 	"  move-chat -c FILE --discover [--source S | --chat ID]\n"
 	"                          move a chat to another source (or plan\n"
 	"                          it), print the moves, or list a source's\n"

@@ -19,6 +19,7 @@ void move_usage(FILE *f)
 	fputs("usage: dbroute move-chat -c FILE --chat ID --to SOURCE "
 	      "[--dry-run]\n"
 	      "       dbroute move-chat -c FILE --status [ID]\n"
+	      "       dbroute move-chat -c FILE --abort ID\n"
 	      "       dbroute move-chat -c FILE --discover "
 	      "[--source S | --chat ID]\n"
 	      "\n"
@@ -48,6 +49,11 @@ void move_usage(FILE *f)
 	      "PAUSE_MS,\n"
 	      "                          ATTEMPTS, STARTED_MS, UPDATED_MS, "
 	      "ERROR\n"
+	      "  --abort ID              undo move ID, which has not "
+	      "switched: its\n"
+	      "                          capture removed from the source, "
+	      "the chat's\n"
+	      "                          rows deleted on the destination\n"
 	      "  --discover              print TABLE, KIND (chat, no_pk, "
 	      "global),\n"
 	      "                          CHAT_COLUMN and PRIMARY_KEY per "
@@ -370,6 +376,24 @@ static int do_status(const struct args *a, struct dbr *db)
 	return !cells || fflush(stdout) ? EXIT_RUNTIME : 0;
 }
 
+static int do_abort(const struct args *a, struct dbr *db)
+{
+	struct dbr_error err;
+	int64_t id = 0;
+	int rc;
+
+	parse_int64(a->pos[0], &id);
+	rc = dbr_move_abort(db, id, &err);
+	if (rc == DBR_E_NOTFOUND) {
+		out_error("dbroute: ", err.message);
+		return EXIT_RUNTIME;
+	}
+	if (rc)
+		return failed(rc, &err);
+	printf("move %" PRId64 " aborted\n", id);
+	return fflush(stdout) ? EXIT_RUNTIME : 0;
+}
+
 /* Which options go with which form. */
 static int check_move_args(const struct args *a)
 {
@@ -381,12 +405,18 @@ static int check_move_args(const struct args *a)
 	    a->allow_changed || a->reason || a->replace || a->nsources > 1)
 		return fail_usage("%s", "move-chat takes -c FILE, --chat ID, "
 					"--to SOURCE, --dry-run, --status, "
-					"--discover, --source S and --format");
-	if (a->status) {
+					"--abort, --discover, --source S and "
+					"--format");
+	if (a->status || a->abort_move) {
 		if (a->chat_text || a->to_text || a->dry_run || a->discover ||
-		    a->nsources || a->npos > 1)
-			return fail_usage("%s", "move-chat --status takes at "
-						"most one move id");
+		    a->nsources || a->npos > 1 || (a->status && a->abort_move))
+			return fail_usage("%s",
+					  "move-chat --status takes at "
+					  "most one move id, --abort one");
+		if (a->abort_move && !a->npos)
+			return fail_usage("%s",
+					  "move-chat --abort needs a move "
+					  "id");
 		if (a->npos && (!parse_int64(a->pos[0], &chat) || chat <= 0))
 			return fail_usage("bad move id '%s'", a->pos[0]);
 		return 0;
@@ -437,6 +467,8 @@ int cmd_move(const struct args *a)
 		rc = do_discover(a, db);
 	} else if (a->status) {
 		rc = do_status(a, db);
+	} else if (a->abort_move) {
+		rc = do_abort(a, db);
 	} else {
 		rc = a->dry_run ? do_plan(a, db) : do_move(a, db);
 	}
