@@ -67,6 +67,9 @@ struct dbr__move {
 int dbr__move_tables(struct dbr__move *m, const struct dbr_move_plan *p,
 		     struct dbr_error *err);
 void dbr__move_release(struct dbr__move *m);
+/* The capture of table t for move m (driver ABI 2.2 capture()). */
+struct dbr_capture dbr__move_cap(const struct dbr__move *m,
+				 const struct dbr__move_table *t);
 /* One table's capture installed or removed, retried while busy. */
 int dbr__move_capture(struct dbr__move *m, const struct dbr_capture *cap,
 		      bool install, struct dbr_error *err);

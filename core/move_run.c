@@ -258,6 +258,24 @@ static int dst_empty(struct dbr__move *m, struct dbr_error *err)
  * SQLite writer that committed since the capture's first read makes it
  * fail at once (SQLITE_BUSY_SNAPSHOT).
  */
+struct dbr_capture dbr__move_cap(const struct dbr__move *m,
+				 const struct dbr__move_table *t)
+{
+	struct dbr_capture cap = {
+		.struct_size = sizeof(cap),
+		.move_id = m->id,
+		.chat = m->chat,
+		.schema = t->schema,
+		.table = t->name,
+		.chat_column = t->chat_raw,
+		.key = t->keyv,
+		.nkey = t->nkey,
+		.dest = m->dst,
+	};
+
+	return cap;
+}
+
 int dbr__move_capture(struct dbr__move *m, const struct dbr_capture *cap,
 		      bool install, struct dbr_error *err)
 {
@@ -284,17 +302,7 @@ static int capture(struct dbr__move *m, struct dbr_error *err)
 
 	for (i = 0; !rc && i < m->nt; i++) {
 		const struct dbr__move_table *t = &m->t[i];
-		struct dbr_capture cap = {
-			.struct_size = sizeof(cap),
-			.move_id = m->id,
-			.chat = m->chat,
-			.schema = t->schema,
-			.table = t->name,
-			.chat_column = t->chat_raw,
-			.key = t->keyv,
-			.nkey = t->nkey,
-			.dest = m->dst,
-		};
+		struct dbr_capture cap = dbr__move_cap(m, t);
 
 		rc = dbr__move_capture(m, &cap, true, err);
 		/* The triggers fail closed without the fence row: made as

@@ -311,17 +311,7 @@ int dbr__move_undo(struct dbr__move *m, struct dbr_error *err)
 
 	for (i = 0; i < m->nt; i++) {
 		const struct dbr__move_table *t = &m->t[i];
-		struct dbr_capture cap = {
-			.struct_size = sizeof(cap),
-			.move_id = m->id,
-			.chat = m->chat,
-			.schema = t->schema,
-			.table = t->name,
-			.chat_column = t->chat_raw,
-			.key = t->keyv,
-			.nkey = t->nkey,
-			.dest = m->dst,
-		};
+		struct dbr_capture cap = dbr__move_cap(m, t);
 
 		keep(&rc, dbr__move_capture(m, &cap, false, &e), err, &e);
 	}
