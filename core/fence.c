@@ -80,8 +80,7 @@ int dbr__fence_create(struct dbr *db, const char *name, int64_t move,
 	struct dbr_value p[4] = { dbr_int64(move), dbr_int64(chat),
 				  dbr_text(dest, strlen(dest)),
 				  dbr_int64(move) };
-	struct dbr_source_config *s;
-	int rc = movable(db, name, &s, err);
+	int rc = dbr__fence_supported(db, name, err);
 
 	/* One statement on both engines: no row, or the one already there. */
 	if (!rc)
@@ -106,8 +105,7 @@ int dbr__fence_set(struct dbr *db, const char *name, int64_t move,
 		dbr_text(from, strlen(from)), dbr_int64(token)
 	};
 	struct dbr_result *res = NULL;
-	struct dbr_source_config *s;
-	int rc = movable(db, name, &s, err);
+	int rc = dbr__fence_supported(db, name, err);
 
 	*done = false;
 	if (!rc)
@@ -151,10 +149,9 @@ int dbr__fence_delta(struct dbr *db, const char *name, int64_t move,
 							    : (int64_t)max) };
 	struct dbr__delta *out = NULL, *d;
 	struct dbr_result *res = NULL;
-	struct dbr_source_config *s;
 	size_t cap = 0, len = 0, oplen;
 	const char *op;
-	int rc = movable(db, name, &s, err);
+	int rc = dbr__fence_supported(db, name, err);
 
 	*rows = NULL;
 	*n = 0;

@@ -102,6 +102,18 @@ static void put_key(struct dbr_sqltext *t, const struct dbr_capture *cap,
 	dbr_sqltext_put(t, ")::text");
 }
 
+/* The AFTER function's record of key `var` (o or n) in the delta. */
+static void put_delta(struct dbr_sqltext *t, const struct dbr_capture *cap,
+		      const char *sch, const char *var)
+{
+	dbr_sqltext_put(t, "INSERT INTO ");
+	put_own(t, sch, "_dbroute_delta");
+	dbr_sqltext_put(t, " (move_id, tbl, pk, op) VALUES (%lld, ",
+			(long long)cap->move_id);
+	dbr_sqltext_quoted(t, cap->table, '\'');
+	dbr_sqltext_put(t, ", %s, op);", var);
+}
+
 /*
  * The trigger functions, in the fence tables' schema `sch`, every name
  * they use qualified and their search_path fixed. The BEFORE function
@@ -159,16 +171,12 @@ static void put_functions(struct dbr_sqltext *t, const struct dbr_capture *cap,
 	put_key(t, cap, sch, "OLD");
 	dbr_sqltext_put(t, "; END IF; IF TG_OP <> 'DELETE' THEN n := ");
 	put_key(t, cap, sch, "NEW");
-	dbr_sqltext_put(t, "; END IF; IF o IS NOT NULL THEN INSERT INTO ");
-	put_own(t, sch, "_dbroute_delta");
-	dbr_sqltext_put(t, " (move_id, tbl, pk, op) VALUES (%lld, ", m);
-	dbr_sqltext_quoted(t, cap->table, '\'');
-	dbr_sqltext_put(t, ", o, op); END IF; IF n IS NOT NULL AND n IS "
-			   "DISTINCT FROM o THEN INSERT INTO ");
-	put_own(t, sch, "_dbroute_delta");
-	dbr_sqltext_put(t, " (move_id, tbl, pk, op) VALUES (%lld, ", m);
-	dbr_sqltext_quoted(t, cap->table, '\'');
-	dbr_sqltext_put(t, ", n, op); END IF; RETURN NULL; END $dbroute$;");
+	dbr_sqltext_put(t, "; END IF; IF o IS NOT NULL THEN ");
+	put_delta(t, cap, sch, "o");
+	dbr_sqltext_put(t, " END IF; IF n IS NOT NULL AND n IS DISTINCT FROM "
+			   "o THEN ");
+	put_delta(t, cap, sch, "n");
+	dbr_sqltext_put(t, " END IF; RETURN NULL; END $dbroute$;");
 }
 
 /* WHEN: the chat's rows (N: the new row, O: the old one, NO: either). */
