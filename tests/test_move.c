@@ -79,36 +79,24 @@ static bool is_pg(const char *source)
 	return source[0] == 'p';
 }
 
-/* The chat tables every test starts from, on one source. */
+/* The chat tables every test starts from, on one source: the same on
+ * both engines but for messages' key and blob types. */
 static void make_tables(struct env *e, const char *source)
 {
-	if (is_pg(source)) {
-		exec_on(e->db, source,
-			"CREATE TABLE messages (id BIGINT PRIMARY KEY, "
-			"chat_id BIGINT NOT NULL, body TEXT, data BYTEA, "
-			"score DOUBLE PRECISION)");
-		exec_on(e->db, source,
-			"CREATE TABLE members (chat_id BIGINT, user_id "
-			"BIGINT, role VARCHAR(20), PRIMARY KEY (chat_id, "
-			"user_id))");
-		exec_on(e->db, source,
-			"CREATE TABLE log (chat_id BIGINT, line TEXT)");
-		exec_on(e->db, source,
-			"CREATE TABLE settings (k TEXT PRIMARY KEY, v TEXT)");
-	} else {
-		exec_on(e->db, source,
-			"CREATE TABLE messages (id INTEGER PRIMARY KEY, "
-			"chat_id BIGINT NOT NULL, body TEXT, data BLOB, "
-			"score DOUBLE PRECISION)");
-		exec_on(e->db, source,
-			"CREATE TABLE members (chat_id BIGINT, user_id "
-			"BIGINT, role VARCHAR(20), PRIMARY KEY (chat_id, "
-			"user_id))");
-		exec_on(e->db, source,
-			"CREATE TABLE log (chat_id BIGINT, line TEXT)");
-		exec_on(e->db, source,
-			"CREATE TABLE settings (k TEXT PRIMARY KEY, v TEXT)");
-	}
+	exec_on(e->db, source,
+		is_pg(source)
+			? "CREATE TABLE messages (id BIGINT PRIMARY KEY, "
+			  "chat_id BIGINT NOT NULL, body TEXT, data BYTEA, "
+			  "score DOUBLE PRECISION)"
+			: "CREATE TABLE messages (id INTEGER PRIMARY KEY, "
+			  "chat_id BIGINT NOT NULL, body TEXT, data BLOB, "
+			  "score DOUBLE PRECISION)");
+	exec_on(e->db, source,
+		"CREATE TABLE members (chat_id BIGINT, user_id BIGINT, role "
+		"VARCHAR(20), PRIMARY KEY (chat_id, user_id))");
+	exec_on(e->db, source, "CREATE TABLE log (chat_id BIGINT, line TEXT)");
+	exec_on(e->db, source,
+		"CREATE TABLE settings (k TEXT PRIMARY KEY, v TEXT)");
 }
 
 /* Map chat to source while it is empty, then give it rows there. */
